@@ -1,0 +1,183 @@
+// buildApp(): the HTTP server with graphql-yoga (GraphQL over HTTP and SSE, GraphiQL),
+// graphql-ws on the same /graphql path, and the health endpoints. main.ts and tests use it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer } from 'ws';
+import type { Config } from './config.ts';
+import { buildContext, type Context } from './context.ts';
+import type { Database } from './db/client.ts';
+import { pendingMigrations } from './db/migrate.ts';
+import { errorCodesPlugin } from './http/error-codes.ts';
+import type { Logger } from './logger.ts';
+import { unusedQueryPolicy } from './schema/builder.ts';
+import { schema } from './schema/index.ts';
+
+export interface AppDeps {
+  config: Config;
+  db: Database;
+  log: Logger;
+  workspaceId: string;
+}
+
+export interface App {
+  yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  /** Listens on the port (0 = any free port); resolves with the bound URL. */
+  start(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets. */
+  stop(): Promise<void>;
+}
+
+/** Echoes the request id (client-sent or generated) so logs and responses can be matched. */
+function requestIdPlugin(): Plugin<Context> {
+  return {
+    onResponse({ request, response, serverContext }) {
+      const id = (serverContext as { requestId?: string }).requestId ?? request.headers.get('x-request-id');
+      if (id) response.headers.set('x-request-id', id);
+    },
+  };
+}
+
+export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
+  unusedQueryPolicy.throw = config.env !== 'production';
+  const contextDeps = { prisma: db.prisma, log, defaultWorkspaceId: () => workspaceId };
+
+  const yoga = createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    graphiql: config.graphiql ? { title: 'Weft', subscriptionsProtocol: 'WS' } : false,
+    context: (initial) => buildContext(contextDeps, initial as never),
+    logging: {
+      debug: (...args) => log.debug({ args }, 'yoga'),
+      info: (...args) => log.info({ args }, 'yoga'),
+      warn: (...args) => log.warn({ args }, 'yoga'),
+      error: (...args) => log.error({ args }, 'yoga'),
+    },
+    maskedErrors: {
+      maskError: (error, message) => {
+        const masked = maskError(error, message, config.env === 'development');
+        if ((masked as { extensions?: { code?: string } }).extensions?.code === 'INTERNAL_SERVER_ERROR') {
+          log.error({ err: error }, 'unexpected error while executing a GraphQL operation');
+        }
+        return masked;
+      },
+    },
+    plugins: [requestIdPlugin(), errorCodesPlugin()],
+  });
+
+  let migrationsApplied = false;
+  async function readiness(): Promise<{ ok: boolean; reason?: string }> {
+    try {
+      await db.prisma.$queryRaw`SELECT 1`;
+    } catch (error) {
+      return { ok: false, reason: `database unreachable: ${(error as Error).message}` };
+    }
+    if (!migrationsApplied) {
+      const pending = await pendingMigrations(db);
+      if (pending.length) return { ok: false, reason: `pending migrations: ${pending.join(', ')}` };
+      migrationsApplied = true;
+    }
+    return { ok: true };
+  }
+
+  function sendJson(res: ServerResponse, status: number, body: unknown) {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  const inFlight = new Set<ServerResponse>();
+  let stopping = false;
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const requestId = (req.headers['x-request-id'] as string | undefined) ?? crypto.randomUUID();
+    const url = req.url ?? '/';
+    if (url === '/healthz') return sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
+    if (url === '/readyz') {
+      const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
+      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason });
+    }
+    if (url === '/' && req.method === 'GET') {
+      res.writeHead(302, { location: '/graphql' });
+      return res.end();
+    }
+    const declaredLength = Number(req.headers['content-length'] ?? 0);
+    if (declaredLength > config.maxBodyBytes) {
+      return sendJson(res, 413, { errors: [{ message: `Request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    }
+    return yoga(req, res, { requestId } as never);
+  }
+
+  const server: Server = createServer((req, res) => {
+    inFlight.add(res);
+    res.on('close', () => inFlight.delete(res));
+    const started = performance.now();
+    res.on('finish', () => {
+      log.info({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id') }, 'request');
+    });
+    handle(req, res).catch((error) => {
+      log.error({ err: error }, 'request handler failed');
+      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      else res.destroy();
+    });
+  });
+
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  // graphql-ws goes through Yoga's envelop so WebSocket operations get the same schema,
+  // context and plugins as HTTP ones.
+  const wsDisposable = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, _id, params) => {
+        const { schema: envSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        const args = {
+          schema: envSchema,
+          operationName: params.operationName,
+          document: parse(params.query),
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          rootValue: { execute, subscribe },
+        };
+        const errors = validate(args.schema, args.document);
+        if (errors.length) return errors;
+        return args;
+      },
+    },
+    wsServer,
+  );
+
+  return {
+    yoga,
+    async start(port = config.port, host = config.host) {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+      const address = server.address() as AddressInfo;
+      const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      return { url: `http://${shownHost}:${address.port}/graphql`, port: address.port };
+    },
+    async stop() {
+      stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await wsDisposable.dispose();
+      wsServer.close();
+      const deadline = Date.now() + config.shutdownTimeoutMs;
+      while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+      if (inFlight.size > 0) log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// One place that knows how to open each database: embedded PostgreSQL (PGlite, a data dir on
+// disk or in memory) or a real PostgreSQL server through a pg pool. Both give a Prisma client
+// (through its driver adapter) and raw sessions for the migrator.
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import type { Config } from '../config.ts';
+import { PrismaClient } from '../generated/prisma/client.ts';
+import { acquireDataDirLock, type DataDirLock } from './data-dir-lock.ts';
+
+export type { PrismaClient };
+
+/** A single connection, for advisory locks and multi-statement SQL. */
+export interface SqlSession {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** Runs a script of one or more statements (simple query protocol). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface QueryEvent {
+  query: string;
+  params: string;
+  durationMs: number;
+}
+
+export interface Database {
+  kind: 'pglite' | 'postgres';
+  prisma: PrismaClient;
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** Subscribes to every SQL statement Prisma sends (tests count them). Returns an unsubscribe. */
+  onQuery(listener: (event: QueryEvent) => void): () => void;
+  close(): Promise<void>;
+}
+
+export type DatabaseConfig = Config['database'];
+
+export async function openDatabase(config: DatabaseConfig): Promise<Database> {
+  return config.kind === 'postgres' ? openPostgres(config) : openPglite(config.dataDir);
+}
+
+function createPrisma(adapter: ConstructorParameters<typeof PrismaClient>[0]['adapter']) {
+  const listeners = new Set<(event: QueryEvent) => void>();
+  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] } as ConstructorParameters<typeof PrismaClient>[0]);
+  (prisma as unknown as { $on(e: 'query', cb: (e: { query: string; params: string; duration: number }) => void): void }).$on('query', (e) => {
+    for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
+  });
+  const onQuery = (listener: (event: QueryEvent) => void) => {
+    listeners.add(listener);
+    return () => void listeners.delete(listener);
+  };
+  return { prisma, onQuery };
+}
+
+async function openPglite(dataDir: string | null): Promise<Database> {
+  let lock: DataDirLock | null = null;
+  if (dataDir) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    // PGlite is a single-process database: a second process on the same directory would
+    // corrupt it, so refuse clearly instead.
+    lock = acquireDataDirLock(dataDir);
+  }
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  try {
+    await pglite.waitReady;
+  } catch (error) {
+    lock?.release();
+    throw new Error(`Could not open the embedded database in ${dataDir}`, { cause: error });
+  }
+  const { prisma, onQuery } = createPrisma(new PrismaPGlite(pglite));
+  const session: SqlSession = {
+    query: async <T,>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
+    exec: async (sql: string) => void (await pglite.exec(sql)),
+  };
+  return {
+    kind: 'pglite',
+    prisma,
+    withSession: (fn) => fn(session),
+    onQuery,
+    close: async () => {
+      await prisma.$disconnect();
+      await pglite.close();
+      lock?.release();
+    },
+  };
+}
+
+async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Database> {
+  // pg's defaults are max 10 and connectionTimeoutMillis 0 (wait forever): be explicit.
+  const poolConfig = { connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: config.connectTimeoutMs, idleTimeoutMillis: 30_000 };
+  const { prisma, onQuery } = createPrisma(new PrismaPg(poolConfig));
+  const withSession = async <T,>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
+    const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.connectTimeoutMs });
+    await client.connect();
+    try {
+      return await fn({
+        query: async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
+        exec: async (sql: string) => void (await client.query(sql)),
+      });
+    } finally {
+      await client.end();
+    }
+  };
+  return { kind: 'postgres', prisma, withSession, onQuery, close: () => prisma.$disconnect() };
+}

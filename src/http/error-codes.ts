@@ -1,0 +1,42 @@
+// Every error a client can receive carries a stable `extensions.code`. Our own errors set
+// theirs; this plugin labels the ones graphql-js produces before any resolver runs, with the
+// codes Apollo clients already know.
+import { GraphQLError } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+
+function withCode(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions?.code) return error;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: error.originalError,
+    extensions: { ...error.extensions, code },
+  });
+}
+
+export function errorCodesPlugin(): Plugin {
+  return {
+    onParse() {
+      return ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));
+      };
+    },
+    onValidate() {
+      return ({ result, setResult }) => {
+        if (result.length) setResult(result.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
+      };
+    },
+    onExecute() {
+      return {
+        onExecuteDone({ result, setResult }) {
+          // Variable coercion failures come back from execute() as errors without a path.
+          if ('errors' in result && result.errors?.length && !('data' in result && result.data)) {
+            setResult({ ...result, errors: result.errors.map((e) => (e.path ? e : withCode(e, 'BAD_USER_INPUT'))) });
+          }
+        },
+      };
+    },
+  };
+}

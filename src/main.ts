@@ -1,0 +1,53 @@
+// Entry point: config → database → migrations → app.start(). Nothing else lives here.
+import { buildApp } from './app.ts';
+import { ConfigError, loadConfig } from './config.ts';
+import { openDatabase } from './db/client.ts';
+import { migrate } from './db/migrate.ts';
+import { createLogger } from './logger.ts';
+import { ensureDefaultWorkspace } from './workspaces/service.ts';
+
+async function main() {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const log = createLogger(config.logLevel);
+  const where = config.database.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `embedded database at ${config.database.dataDir}`;
+  log.info({ database: config.database.kind }, `opening ${where}`);
+  const db = await openDatabase(config.database);
+  const applied = await migrate(db, { onApplied: (name, ms) => log.info({ migration: name, ms: Math.round(ms) }, 'migration applied') });
+  log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema up to date');
+  const workspaceId = await ensureDefaultWorkspace(db.prisma);
+  const app = buildApp({ config, db, log, workspaceId });
+  const { url } = await app.start();
+  log.info({ url }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
+
+  let shuttingDown = false;
+  const shutdown = async (signal: string) => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log.info({ signal }, 'shutting down: no new requests, finishing in-flight ones');
+    try {
+      await app.stop();
+      await db.close();
+      log.info('stopped cleanly');
+      process.exit(0);
+    } catch (error) {
+      log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((error) => {
+  console.error('Weft failed to start:', error);
+  process.exit(1);
+});

@@ -1,0 +1,61 @@
+// The Pothos builder: plugins, scalars and settings. No domain types here; each entity's
+// types, queries and mutations live in src/schema/<entity>.ts.
+import SchemaBuilder from '@pothos/core';
+import DataloaderPlugin from '@pothos/plugin-dataloader';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+import type { Context } from '../context.ts';
+import type PrismaTypes from '../generated/pothos-types.ts';
+import { getDatamodel } from '../generated/pothos-types.ts';
+
+/** The largest page any connection returns; asking for more is a VALIDATION_FAILED error. */
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 20;
+
+/**
+ * A resolver that forgets to spread `...query` silently loses its planned selections and
+ * brings N+1 back. Development and tests fail loudly; production only logs (app.ts decides).
+ */
+export const unusedQueryPolicy = { throw: true };
+
+export interface BuilderTypes {
+  PrismaTypes: PrismaTypes;
+  Context: Context;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+  };
+  DefaultFieldNullability: false;
+}
+
+export const builder = new SchemaBuilder<BuilderTypes>({
+  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    // Each request carries the client of the database the app was started with.
+    client: (ctx) => ctx.prisma,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    maxConnectionSize: MAX_PAGE_SIZE,
+    defaultConnectionSize: DEFAULT_PAGE_SIZE,
+    onUnusedQuery: (info) => {
+      const message = `Prisma query planned for ${info.parentType.name}.${info.fieldName} was not used (spread ...query)`;
+      if (unusedQueryPolicy.throw) throw new Error(message);
+    },
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist in your workspace.' },
+    nodesQueryOptions: { description: 'Fetches several objects by their global IDs, in order; null for each one that does not exist.' },
+  },
+  errors: {
+    defaultTypes: [],
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver, {});
+builder.addScalarType('JSON', JSONResolver, {});

@@ -1,0 +1,34 @@
+// Global IDs ("Workflow:<uuid>", base64-encoded by the relay plugin) and page-size checks.
+import { decodeGlobalID } from '@pothos/plugin-relay';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { MAX_PAGE_SIZE } from './builder.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+/**
+ * Decodes a global ID of the expected type. A malformed ID, an ID of another type and an ID
+ * that cannot exist all get the same NOT_FOUND as an id that does not exist.
+ */
+export function parseGlobalId(globalId: string, typename: string): string {
+  try {
+    const decoded = decodeGlobalID(globalId);
+    if (decoded.typename === typename && isUuid(decoded.id)) return decoded.id;
+  } catch {
+    // fall through: not a global ID at all
+  }
+  throw new NotFoundError(typename, globalId);
+}
+
+/** Connections refuse pages larger than MAX_PAGE_SIZE instead of silently truncating them. */
+export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
+  for (const key of ['first', 'last'] as const) {
+    const value = args[key];
+    if (value == null) continue;
+    if (value < 0) throw ValidationError.single([key], 'must not be negative');
+    if (value > MAX_PAGE_SIZE) throw ValidationError.single([key], `must be at most ${MAX_PAGE_SIZE} (got ${value}); page through results with "after"`);
+  }
+}

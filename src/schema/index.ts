@@ -1,0 +1,11 @@
+// Imports every type file (for their side effect of registering types) and builds the schema.
+import { builder } from './builder.ts';
+import { describeGeneratedTypes } from './describe-generated.ts';
+import './errors.ts';
+import './enums.ts';
+import './workflow.ts';
+
+builder.queryType({ description: 'Read access to your workspace.' });
+builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.' });
+
+export const schema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));

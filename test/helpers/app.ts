@@ -1,0 +1,78 @@
+// A Weft app on a throwaway database — PGlite in memory, or a PostgreSQL database cloned from
+// the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
+import { print, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { buildApp, type App } from '../../src/app.ts';
+import { loadConfig, type Config } from '../../src/config.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createLogger } from '../../src/logger.ts';
+import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
+import { createTestDatabase } from './pg.ts';
+
+export const onPostgres = !!process.env.TEST_DATABASE_URL;
+
+export interface TestDatabase {
+  db: Database;
+  close(): Promise<void>;
+}
+
+/** A migrated database of the kind this test run uses. */
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const base = process.env.TEST_DATABASE_URL;
+  if (!base) {
+    const db = await openDatabase({ kind: 'pglite', dataDir: null });
+    await migrate(db);
+    return { db, close: () => db.close() };
+  }
+  const created = await createTestDatabase(base, { fromTemplate: true });
+  const db = await openDatabase({ kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 });
+  return {
+    db,
+    close: async () => {
+      await db.close();
+      await created.drop();
+    },
+  };
+}
+
+export interface GraphQLResponse<T> extends ExecutionResult<T> {
+  status: number;
+}
+
+export interface TestApp {
+  app: App;
+  db: Database;
+  config: Config;
+  workspaceId: string;
+  /** Executes an operation in-process through yoga.fetch (the full HTTP pipeline, no socket). */
+  gql<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V> | DocumentNode | string, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+  const { db, close } = await openTestDatabase();
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', ...env });
+  const workspaceId = await ensureDefaultWorkspace(db.prisma);
+  const app = buildApp({ config, db, log: createLogger(config.logLevel), workspaceId });
+  return {
+    app,
+    db,
+    config,
+    workspaceId,
+    async gql(document, variables, headers = {}) {
+      const query = typeof document === 'string' ? document : print(document);
+      const response = await app.yoga.fetch('http://weft.test/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as ExecutionResult<never>;
+      return { ...body, status: response.status };
+    },
+    async close() {
+      await app.stop();
+      await close();
+    },
+  };
+}

@@ -1,0 +1,57 @@
+// `npm start` as a real process: data survives a restart, and SIGTERM shuts down cleanly.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { onPostgres } from './helpers/app.ts';
+import { createTestDatabase } from './helpers/pg.ts';
+import { postGraphQL, startWeftProcess } from './helpers/process.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function databaseEnv(): Promise<Record<string, string>> {
+  if (onPostgres) {
+    const created = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: false });
+    cleanups.push(created.drop);
+    return { DATABASE_URL: created.url };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'weft-restart-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { WEFT_DATA_DIR: path.join(dir, 'data') };
+}
+
+it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
+  const env = await databaseEnv();
+
+  const first = await startWeftProcess(env);
+  cleanups.push(() => void first.stop('SIGKILL'));
+  const created = await postGraphQL(
+    first.url,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id name } } } }',
+    { input: { name: 'Survives restarts', definition: { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] } } },
+  );
+  const id = created.data.createWorkflow.workflow.id as string;
+  expect(await first.stop('SIGTERM')).toBe(0);
+  expect(first.output()).toContain('stopped cleanly');
+  expect(first.output()).toContain('migration applied');
+
+  const second = await startWeftProcess(env);
+  cleanups.push(() => void second.stop('SIGKILL'));
+  expect(second.output()).toContain('database schema up to date');
+  const fetched = await postGraphQL(second.url, 'query($id: ID!) { workflow(id: $id) { id name currentVersion { number } } }', { id });
+  expect(fetched.data.workflow).toEqual({ id, name: 'Survives restarts', currentVersion: { number: 1 } });
+  const ready = await fetch(second.url.replace('/graphql', '/readyz'));
+  expect(ready.status).toBe(200);
+  expect(await second.stop('SIGINT')).toBe(0);
+});
+
+it.runIf(!onPostgres)('refuses a second process on the same embedded data directory', { timeout: 120_000 }, async () => {
+  const env = await databaseEnv();
+  const first = await startWeftProcess(env);
+  cleanups.push(() => void first.stop('SIGKILL'));
+  await expect(startWeftProcess(env)).rejects.toThrow(/is in use by process/);
+  expect(await first.stop()).toBe(0);
+});

@@ -166,11 +166,13 @@ describe('workflows connection', () => {
     }
   });
 
+  const listPage = (after: string | null) => t.gql(ListWorkflows, { first: 2, after, filter: { search: 'list-' }, orderBy: { field: 'NAME', direction: 'ASC' } });
+
   it('pages with cursors and reports totalCount', async () => {
     const seen: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 10; page++) {
-      const res = await t.gql(ListWorkflows, { first: 2, after, filter: { search: 'list-' }, orderBy: { field: 'NAME', direction: 'ASC' } });
+      const res: Awaited<ReturnType<typeof listPage>> = await listPage(after);
       const conn = res.data!.workflows;
       expect(conn.totalCount).toBe(5);
       seen.push(...conn.edges.map((e) => e.node.name));

@@ -1,0 +1,39 @@
+// The contract between the executor and the step handlers that do outside work
+// (http_request, webhook, script, agent_task). Control-flow steps (condition, loop, wait) are
+// handled by the executor itself. Handlers know nothing about the database or dispatch.
+
+/** Server-wide settings a handler may need; built from Config by the engine. */
+export interface StepEnvironment {
+  scriptsEnabled: boolean;
+  agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
+  /** Hosts/CIDRs outbound requests may reach even if private (see issue 7); tests allow loopback. */
+  outboundAllow: string[];
+  /** Upper bound for response/output sizes regardless of step config. */
+  maxResponseBytes: number;
+}
+
+export interface StepContext {
+  runId: string;
+  stepId: string;
+  /** 1 for the first attempt. */
+  attempt: number;
+  /** The step's config with every expression already evaluated. */
+  config: Record<string, unknown>;
+  /** Aborted when the run is cancelled or the attempt times out: stop promptly. */
+  signal: AbortSignal;
+  /** Appends a line to the step's logs (also streamed as a STEP_LOG run event). */
+  log(line: string): void;
+  env: StepEnvironment;
+  workflow: { commandAllowlist: string[] };
+  /** Stable across retries of the same step of the same run: send it as Idempotency-Key. */
+  idempotencyKey: string;
+}
+
+export interface StepHandler {
+  execute(ctx: StepContext): Promise<unknown>;
+}
+
+/** A failure that retrying cannot fix (4xx, script not allowed, bad config…): no more attempts. */
+export class NonRetriableError extends Error {
+  override name = 'NonRetriableError';
+}

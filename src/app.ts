@@ -5,11 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import { buildContext, type Context } from './context.ts';
 import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
+import { createMemoryEventBus, type EventBus } from './engine/events.ts';
+import { Engine } from './engine/executor.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
+import { handleExport, matchExportRoute } from './http/exports.ts';
 import type { Logger } from './logger.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
@@ -23,6 +27,8 @@ export interface AppDeps {
 
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
+  engine: Engine;
+  bus: EventBus;
   /** Listens on the port (0 = any free port); resolves with the bound URL. */
   start(port?: number, host?: string): Promise<{ url: string; port: number }>;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets. */
@@ -41,7 +47,20 @@ function requestIdPlugin(): Plugin<Context> {
 
 export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
-  const contextDeps = { prisma: db.prisma, log, defaultWorkspaceId: () => workspaceId };
+  const bus = createMemoryEventBus();
+  const engine = new Engine({
+    prisma: db.prisma,
+    log: log.child({ component: 'engine' }),
+    bus,
+    workerId: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    limits: { maxConcurrentRuns: config.engine.maxConcurrentRuns },
+    workerConcurrency: config.engine.workerConcurrency,
+    pollIntervalMs: config.engine.pollIntervalMs,
+    leaseMs: config.engine.leaseMs,
+    exclusive: db.kind === 'pglite',
+    stepEnv: { ...config.steps, outboundAllow: [] },
+  });
+  const contextDeps = { prisma: db.prisma, log, engine, bus, defaultWorkspaceId: () => workspaceId };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -98,6 +117,8 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
       return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason });
     }
+    const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
+    if (exportRoute) return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId });
     if (url === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' });
       return res.end();
@@ -155,7 +176,10 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
 
   return {
     yoga,
+    engine,
+    bus,
     async start(port = config.port, host = config.host) {
+      await engine.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -178,6 +202,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       if (inFlight.size > 0) log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');
       server.closeAllConnections();
       await closed;
+      await engine.stop(config.shutdownTimeoutMs);
     },
   };
 }

@@ -21,6 +21,15 @@ const envSchema = z.object({
   WEFT_GRAPHIQL: bool.default(true),
   WEFT_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   WEFT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  WEFT_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(100_000).default(10),
+  WEFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
+  WEFT_ENGINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  WEFT_STEP_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
+  WEFT_SCRIPTS_ENABLED: bool.default(false),
+  WEFT_AGENT_BASE_URL: z.string().url().optional(),
+  WEFT_AGENT_API_KEY: z.string().min(1).optional(),
+  WEFT_AGENT_MODEL: z.string().min(1).optional(),
+  WEFT_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(10_485_760),
 });
 
 export type Config = {
@@ -32,6 +41,17 @@ export type Config = {
   graphiql: boolean;
   shutdownTimeoutMs: number;
   maxBodyBytes: number;
+  engine: {
+    maxConcurrentRuns: number;
+    workerConcurrency: number;
+    pollIntervalMs: number;
+    leaseMs: number;
+  };
+  steps: {
+    scriptsEnabled: boolean;
+    agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
+    maxResponseBytes: number;
+  };
 };
 
 export class ConfigError extends Error {
@@ -57,5 +77,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     graphiql: e.WEFT_GRAPHIQL,
     shutdownTimeoutMs: e.WEFT_SHUTDOWN_TIMEOUT_MS,
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
+    engine: {
+      maxConcurrentRuns: e.WEFT_MAX_CONCURRENT_RUNS,
+      workerConcurrency: e.WEFT_WORKER_CONCURRENCY,
+      pollIntervalMs: e.WEFT_ENGINE_POLL_MS,
+      leaseMs: e.WEFT_STEP_LEASE_MS,
+    },
+    steps: {
+      scriptsEnabled: e.WEFT_SCRIPTS_ENABLED,
+      agent: { baseUrl: e.WEFT_AGENT_BASE_URL ?? null, apiKey: e.WEFT_AGENT_API_KEY ?? null, model: e.WEFT_AGENT_MODEL ?? null },
+      maxResponseBytes: e.WEFT_MAX_RESPONSE_BYTES,
+    },
   };
 }

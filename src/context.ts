@@ -1,5 +1,7 @@
 import type { YogaInitialContext } from 'graphql-yoga';
 import type { PrismaClient } from './db/client.ts';
+import type { EventBus } from './engine/events.ts';
+import type { EngineHandle } from './runs/service.ts';
 import type { Logger } from './logger.ts';
 
 // Batching loaders live in the context too: the Pothos dataloader plugin creates them per
@@ -17,11 +19,15 @@ export interface Context {
   actor: Actor;
   prisma: PrismaClient;
   log: Logger;
+  engine: EngineHandle;
+  bus: EventBus;
 }
 
 export interface ContextDeps {
   prisma: PrismaClient;
   log: Logger;
+  engine: EngineHandle;
+  bus: EventBus;
   defaultWorkspaceId: () => string;
 }
 
@@ -33,5 +39,7 @@ export function buildContext(deps: ContextDeps, initial: Partial<YogaInitialCont
     actor: { kind: 'system', id: null },
     prisma: deps.prisma,
     log: deps.log.child({ requestId }),
+    engine: deps.engine,
+    bus: deps.bus,
   };
 }

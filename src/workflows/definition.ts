@@ -20,6 +20,10 @@ export interface WorkflowDefinition {
   steps: StepDefinition[];
   inputSchema?: Record<string, unknown>;
   outputSchema?: Record<string, unknown>;
+  /** Template computing the run output; default: the final steps' outputs by step id. */
+  output?: unknown;
+  /** How many ready steps of one run may run at once (default 10). */
+  maxParallelSteps?: number;
 }
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,0 +1,154 @@
+// npm run bench:engine — throughput and dispatch latency of the run engine on PostgreSQL.
+//
+// Runs N runs (default 1,000) of a 10-step DAG (a → b1..b4 → c1..c4 → d) whose steps are
+// http_request calls to an in-process HTTP server that answers at once (the cheapest real
+// step), with the engine in this process. Prints steps/s, runs/s and the latency from a step's
+// last dependency finishing to the step starting (p50/p99), and beside it the time the same
+// number of bare INSERT + UPDATE statements take through the same driver (the floor).
+//
+// Env: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/weft_bench, created and
+// dropped), BENCH_RUNS (1000), WEFT_MAX_CONCURRENT_RUNS (100), WEFT_WORKER_CONCURRENCY (200).
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import pg from 'pg';
+import { buildApp } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { openDatabase } from '../../src/db/client.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createWorkflow } from '../../src/workflows/service.ts';
+import { runWorkflow } from '../../src/runs/service.ts';
+import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/weft_bench';
+const dbName = new URL(url).pathname.slice(1);
+const adminUrl = Object.assign(new URL(url), { pathname: '/postgres' }).toString();
+
+function percentile(sorted: number[], p: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(sql);
+  await client.end();
+}
+
+async function main() {
+  const created = !process.env.BENCH_DATABASE_URL;
+  if (created) {
+    await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+    await admin(`CREATE DATABASE "${dbName}"`);
+  }
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/noop`;
+
+  const config = loadConfig({
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    DATABASE_URL: url,
+    WEFT_DB_POOL_MAX: process.env.WEFT_DB_POOL_MAX ?? '20',
+    WEFT_MAX_CONCURRENT_RUNS: process.env.WEFT_MAX_CONCURRENT_RUNS ?? '100',
+    WEFT_WORKER_CONCURRENCY: process.env.WEFT_WORKER_CONCURRENCY ?? '200',
+    WEFT_ENGINE_POLL_MS: '200',
+  });
+  const db = await openDatabase(config.database);
+  await migrate(db);
+  const workspaceId = await ensureDefaultWorkspace(db.prisma);
+  const log = createLogger(config.logLevel);
+  const app = buildApp({ config, db, log, workspaceId });
+
+  const step = (id: string, dependsOn: string[] = []) => ({ id, type: 'http_request', config: { url: target }, dependsOn });
+  const definition = {
+    steps: [step('a'), ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])), ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])), step('d', ['c1', 'c2', 'c3', 'c4'])],
+  };
+  const scope = { prisma: db.prisma, workspaceId, actor: { kind: 'system' as const, id: null }, engine: app.engine, bus: app.bus };
+  const workflow = await createWorkflow(scope, { name: 'bench', definition, status: 'ACTIVE' });
+
+  console.log(`queueing ${RUNS} runs of a 10-step DAG…`);
+  for (let i = 0; i < RUNS; i++) await runWorkflow(scope, { workflowId: workflow.id, input: {} });
+  const started = performance.now();
+  await app.engine.start();
+  let done = 0;
+  let lastReport = 0;
+  const deadline = Date.now() + 15 * 60_000;
+  while (done < RUNS) {
+    await new Promise((r) => setTimeout(r, 250));
+    done = await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
+    if (performance.now() - lastReport > 5000) {
+      console.log(`  ${done}/${RUNS} runs finished (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      lastReport = performance.now();
+    }
+    if (Date.now() > deadline) throw new Error('benchmark did not finish in 15 minutes');
+  }
+  const elapsedS = (performance.now() - started) / 1000;
+  await app.engine.stop(5000);
+
+  const failed = await db.prisma.run.count({ where: { status: { not: 'COMPLETED' } } });
+  const rows = await db.prisma.stepRun.findMany({ select: { runId: true, stepId: true, startedAt: true, finishedAt: true } });
+  const runs = await db.prisma.run.findMany({ select: { id: true, startedAt: true } });
+  const runStart = new Map(runs.map((r) => [r.id, r.startedAt!.getTime()]));
+  const byRun = new Map<string, Map<string, { startedAt: number; finishedAt: number }>>();
+  for (const r of rows) {
+    const m = byRun.get(r.runId) ?? new Map();
+    m.set(r.stepId, { startedAt: r.startedAt!.getTime(), finishedAt: r.finishedAt!.getTime() });
+    byRun.set(r.runId, m);
+  }
+  const latencies: number[] = [];
+  for (const [runId, steps] of byRun) {
+    for (const s of definition.steps) {
+      const ready = s.dependsOn.length ? Math.max(...s.dependsOn.map((d) => steps.get(d)!.finishedAt)) : runStart.get(runId)!;
+      latencies.push(steps.get(s.id)!.startedAt - ready);
+    }
+  }
+  latencies.sort((a, b) => a - b);
+
+  // Baseline: the same number of bare INSERT + UPDATE statements through the same driver.
+  const statements = rows.length;
+  const client = new pg.Pool({ connectionString: url, max: 20 });
+  await client.query('CREATE TEMP TABLE IF NOT EXISTS bench_floor (id int primary key, v int)').catch(() => undefined);
+  await client.query('CREATE TABLE IF NOT EXISTS bench_floor (id int primary key, v int)');
+  const floorStart = performance.now();
+  const perWorker = Math.ceil(statements / 20);
+  await Promise.all(
+    Array.from({ length: 20 }, async (_, w) => {
+      for (let i = w * perWorker; i < Math.min(statements, (w + 1) * perWorker); i++) {
+        await client.query('INSERT INTO bench_floor (id, v) VALUES ($1, 0)', [i]);
+        await client.query('UPDATE bench_floor SET v = v + 1 WHERE id = $1', [i]);
+      }
+    }),
+  );
+  const floorS = (performance.now() - floorStart) / 1000;
+  await client.end();
+
+  const table = [
+    ['metric', 'value'],
+    ['runs', `${RUNS} (${failed} not COMPLETED)`],
+    ['steps', String(rows.length)],
+    ['wall time', `${elapsedS.toFixed(2)} s`],
+    ['steps/s', (rows.length / elapsedS).toFixed(0)],
+    ['runs/s', (RUNS / elapsedS).toFixed(1)],
+    ['dependency→start p50', `${percentile(latencies, 50)} ms`],
+    ['dependency→start p99', `${percentile(latencies, 99)} ms`],
+    [`bare INSERT+UPDATE ×${statements} (20 conns)`, `${floorS.toFixed(2)} s (${((statements * 2) / floorS).toFixed(0)} stmt/s)`],
+    ['engine time / bare time', `${(elapsedS / floorS).toFixed(1)}×`],
+  ];
+  const width = Math.max(...table.map((r) => r[0]!.length));
+  console.log('\n' + table.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n'));
+
+  await db.close();
+  server.close();
+  if (created) await admin(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,317 @@
+// The run state machine, applied inside one transaction that holds the run's row lock:
+// record what happened to a step (completion, failure, wake-up, interruption), then decide
+// every step that can be decided now (skip, evaluate a condition, start a wait, claim a step
+// for a worker), and finish the run when nothing is left. Callers commit, then publish the
+// returned events and dispatch the returned claims — the database is always ahead of the
+// outside world, never behind it.
+import { Prisma, type StepRun } from '../generated/prisma/client.ts';
+import type { StepStatus } from '../generated/prisma/enums.ts';
+import type { StepDefinition, WorkflowDefinition } from '../workflows/definition.ts';
+import { appendEvents, type NewEvent, type StoredEvent } from './events.ts';
+import { evaluateExpression, renderTemplates, type ExpressionContext } from './expressions.ts';
+import { finalizeRun, type FinishedRun } from './finalize.ts';
+import { readiness } from './graph.ts';
+import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
+import { backoffMs, retryPolicyOf } from './retry.ts';
+import { isStepFinished } from './statuses.ts';
+
+type Tx = Prisma.TransactionClient;
+
+export const TOP_LEVEL = -1;
+const DEFAULT_MAX_PARALLEL_STEPS = 10;
+/** An interrupted step (worker died) is retried even past its policy, but not forever. */
+const EXTRA_ATTEMPTS_FOR_INTERRUPTIONS = 3;
+
+/** Types executed by a worker (everything else is decided inside the transaction). */
+export const WORKER_STEP_TYPES = new Set(['http_request', 'webhook', 'script', 'agent_task', 'loop']);
+
+export type StepOutcome =
+  | { ok: true; output: unknown }
+  | { ok: false; message: string; retryable: boolean; name?: string };
+
+export type RunChange =
+  | { kind: 'completion'; stepRunId: string; attempt: number; outcome: StepOutcome; logs?: string[] }
+  | { kind: 'wake'; stepRunIds: string[] }
+  | { kind: 'reclaim'; stepRunIds: string[]; reason: string }
+  | { kind: 'resume-wait'; stepId: string; data?: unknown }
+  | { kind: 'none' };
+
+export interface StepClaim {
+  stepRunId: string;
+  runId: string;
+  workspaceId: string;
+  stepId: string;
+  attempt: number;
+  type: string;
+  config: Record<string, unknown>;
+  step: StepDefinition;
+  expressionContext: ExpressionContext;
+}
+
+export interface AdvanceResult {
+  events: StoredEvent[];
+  claims: StepClaim[];
+  /** Steps whose wake-up time is in the future: the engine sets a local timer as well. */
+  timers: { stepRunId: string; runId: string; at: Date }[];
+  finished: FinishedRun | null;
+}
+
+export interface AdvanceOptions {
+  workerId: string;
+  leaseMs: number;
+  /** How many more steps this worker may take on now. */
+  capacity: number;
+  now: Date;
+}
+
+interface Loaded {
+  run: {
+    id: string;
+    workspaceId: string;
+    workflowId: string | null;
+    status: string;
+    definition: WorkflowDefinition;
+    input: unknown;
+  };
+  rows: Map<string, StepRun>;
+  events: NewEvent[];
+  redact: Redactor;
+}
+
+export async function lockRun(tx: Tx, runId: string): Promise<void> {
+  await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+}
+
+function errorJson(message: string, extra: Record<string, unknown> = {}) {
+  return { message, ...extra };
+}
+
+function stepById(definition: WorkflowDefinition, stepId: string): StepDefinition | undefined {
+  return definition.steps.find((s) => s.id === stepId);
+}
+
+export function expressionContextOf(run: Loaded['run'], rows: Iterable<StepRun>): ExpressionContext {
+  const steps: Record<string, { output: unknown; status: StepStatus }> = {};
+  for (const row of rows) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
+  return { input: run.input ?? {}, steps, run: { id: run.id, workflowId: run.workflowId } };
+}
+
+async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
+  const updated = await tx.stepRun.update({ where: { id: row.id }, data });
+  state.rows.set(updated.stepId, updated);
+}
+
+async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange, { kind: 'completion' }>, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
+    const row = [...state.rows.values()].find((r) => r.id === change.stepRunId);
+    // A completion is recorded only by the worker that holds the step's current attempt:
+    // a late result after cancellation, reclaim or another worker's retry is dropped, so a
+    // step is never recorded twice.
+    if (!row || row.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
+    const step = stepById(state.run.definition, row.stepId);
+    const base = { leaseOwner: null, leaseExpiresAt: null };
+    const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
+    if (change.logs?.length) {
+      const lines = change.logs.map((line) => state.redact(line));
+      await setStep(tx, state, row, { logs: `${row.logs}${lines.join('\n')}\n` });
+      state.events.push({ type: 'STEP_LOG', stepId: row.stepId, data: { lines, attempt: row.attempt } });
+    }
+    if (change.outcome.ok) {
+      const output = state.redact(change.outcome.output ?? null);
+      await setStep(tx, state, row, { ...base, status: 'COMPLETED', output: output as Prisma.InputJsonValue, error: Prisma.DbNull, finishedAt: opts.now });
+      state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output, attempt: row.attempt, durationMs } });
+      return;
+    }
+    const policy = retryPolicyOf(step ?? {});
+    const error = errorJson(state.redact(change.outcome.message), { name: change.outcome.name ?? 'Error', attempt: row.attempt, retryable: change.outcome.retryable });
+    if (change.outcome.retryable && row.attempt < policy.attempts) {
+      const wakeAt = new Date(opts.now.getTime() + backoffMs(policy, row.attempt + 1));
+      await setStep(tx, state, row, { ...base, status: 'RETRYING', error, wakeAt });
+      state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { error, attempt: row.attempt, nextAttempt: row.attempt + 1, nextAttemptAt: wakeAt.toISOString() } });
+      timers.push({ stepRunId: row.id, runId: row.runId, at: wakeAt });
+      return;
+    }
+    await setStep(tx, state, row, { ...base, status: 'FAILED', error, finishedAt: opts.now });
+    state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt, durationMs } });
+}
+
+async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
+  switch (change.kind) {
+    case 'none':
+      return;
+    case 'completion':
+      await applyCompletion(tx, state, change, opts, timers);
+      return;
+    case 'wake':
+      for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
+        if (!row.wakeAt || row.wakeAt > opts.now) continue;
+        if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
+        else if (row.status === 'WAITING') {
+          await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: { waitedUntil: row.wakeAt.toISOString() }, finishedAt: opts.now });
+          state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt } });
+        }
+      }
+      return;
+    case 'reclaim':
+      for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id) && r.status === 'RUNNING')) {
+        const policy = retryPolicyOf(stepById(state.run.definition, row.stepId) ?? {});
+        if (row.attempt >= policy.attempts + EXTRA_ATTEMPTS_FOR_INTERRUPTIONS) {
+          const error = errorJson(`Step was interrupted ${row.attempt} times (${change.reason}); giving up`, { name: 'InterruptedError', attempt: row.attempt });
+          await setStep(tx, state, row, { status: 'FAILED', error, leaseOwner: null, leaseExpiresAt: null, finishedAt: opts.now });
+          state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt } });
+        } else {
+          await setStep(tx, state, row, { status: 'PENDING', leaseOwner: null, leaseExpiresAt: null });
+          state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 } });
+        }
+      }
+      return;
+    case 'resume-wait': {
+      const row = state.rows.get(change.stepId);
+      if (row?.status === 'WAITING') {
+        const output = { resumedAt: opts.now.toISOString(), data: change.data ?? null };
+        await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: output as Prisma.InputJsonValue, finishedAt: opts.now });
+        state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output, attempt: row.attempt } });
+      }
+      return;
+    }
+  }
+}
+
+/** Reads the wait config: a wake-up time, or null for "until resumed". */
+function waitUntil(config: Record<string, unknown>, now: Date): Date | null | Error {
+  if (typeof config.seconds === 'number') return new Date(now.getTime() + config.seconds * 1000);
+  if (typeof config.until === 'string') {
+    const at = new Date(config.until);
+    return Number.isNaN(at.getTime()) ? new Error(`wait.until is not a valid date-time: ${config.until}`) : at;
+  }
+  if (config.resume === true) return null;
+  return new Error('wait needs one of seconds, until or resume: true');
+}
+
+/**
+ * Decides every PENDING top-level step that can be decided now, repeatedly, until nothing
+ * changes (a condition evaluated in this pass can make its dependents ready in the next).
+ */
+async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: AdvanceResult): Promise<{ paused: boolean }> {
+  const { definition } = state.run;
+  const maxParallel = typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
+  let capacity = opts.capacity;
+  let paused = false;
+  for (let changed = true; changed; ) {
+    changed = false;
+    const statusOf = (id: string) => state.rows.get(id)?.status;
+    let running = [...state.rows.values()].filter((r) => r.status === 'RUNNING').length;
+    for (const step of definition.steps) {
+      const row = state.rows.get(step.id);
+      if (!row || row.status !== 'PENDING') continue;
+      const ready = readiness(step, statusOf);
+      if (ready === 'WAIT') continue;
+      if (ready === 'SKIP' || ready === 'BLOCKED') {
+        const reason = ready === 'SKIP' ? 'all dependencies were skipped' : 'a dependency failed or was cancelled';
+        await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now, error: ready === 'BLOCKED' ? { message: reason } : undefined });
+        state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason } });
+        changed = true;
+        continue;
+      }
+      const context = expressionContextOf(state.run, state.rows.values());
+      try {
+        if (typeof step.when === 'string' && !(await evaluateExpression(step.when, context))) {
+          await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
+          state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason: `when is false: ${step.when}` } });
+          changed = true;
+          continue;
+        }
+        if (step.type === 'condition') {
+          const value = await evaluateExpression(String((step.config ?? {}).expression ?? ''), context);
+          const output = { result: value ?? null };
+          await setStep(tx, state, row, { status: 'COMPLETED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, output: state.redact(output) as Prisma.InputJsonValue });
+          state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } }, { type: 'STEP_COMPLETED', stepId: step.id, data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 } });
+          changed = true;
+          continue;
+        }
+        if (step.type === 'wait') {
+          const config = (await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>;
+          const until = waitUntil(config, opts.now);
+          if (until instanceof Error) throw until;
+          await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, wakeAt: until, input: state.redact(config) as Prisma.InputJsonValue });
+          state.events.push({ type: 'STEP_WAITING', stepId: step.id, data: until ? { until: until.toISOString() } : { untilResumed: true } });
+          if (until) result.timers.push({ stepRunId: row.id, runId: state.run.id, at: until });
+          else paused = true;
+          changed = true;
+          continue;
+        }
+        if (!WORKER_STEP_TYPES.has(step.type)) throw new Error(`Unknown step type ${step.type}`);
+        if (running >= maxParallel || capacity <= 0) continue;
+        const config = step.type === 'loop' ? (step.config ?? {}) : ((await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>);
+        const attempt = row.attempt + 1;
+        await setStep(tx, state, row, {
+          status: 'RUNNING',
+          attempt,
+          startedAt: opts.now,
+          finishedAt: null,
+          error: Prisma.DbNull,
+          input: state.redact(config) as Prisma.InputJsonValue,
+          leaseOwner: opts.workerId,
+          leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs),
+        });
+        state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(config) } });
+        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context });
+        running++;
+        capacity--;
+        changed = true;
+      } catch (error) {
+        // Expression and config errors cannot be fixed by retrying.
+        const failure = errorJson(state.redact((error as Error).message), { name: 'ExpressionError', attempt: row.attempt + 1, retryable: false });
+        await setStep(tx, state, row, { status: 'FAILED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, error: failure });
+        state.events.push({ type: 'STEP_FAILED', stepId: step.id, data: { error: failure, attempt: row.attempt + 1 } });
+        changed = true;
+      }
+    }
+  }
+  return { paused };
+}
+
+function allRowsWaitingForResume(state: Loaded): boolean {
+  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null);
+}
+
+/**
+ * Applies `change` to the run and moves it as far forward as possible. Must run inside a
+ * transaction; locks the run row first so concurrent advances of one run serialise.
+ */
+export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
+  const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null };
+  await lockRun(tx, runId);
+  const run = await tx.run.findUnique({
+    where: { id: runId },
+    select: { id: true, workspaceId: true, workflowId: true, status: true, definition: true, input: true },
+  });
+  // A PAUSED run still records its other steps' results; it only waits for resumeRun.
+  if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return result;
+  const definition = run.definition as unknown as WorkflowDefinition;
+  const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
+  const state: Loaded = {
+    run: { ...run, definition },
+    rows: new Map(rows.map((r) => [r.stepId, r])),
+    events: [],
+    redact: createRedactor(sensitiveValues(definition.inputSchema, run.input)),
+  };
+
+  await applyChange(tx, state, change, opts, result.timers);
+  let status = run.status;
+  if (change.kind === 'resume-wait' && status === 'PAUSED' && !allRowsWaitingForResume(state)) {
+    await tx.run.update({ where: { id: runId }, data: { status: 'RUNNING' } });
+    state.events.push({ type: 'RUN_RESUMED', data: { stepId: change.stepId } });
+    status = 'RUNNING';
+  }
+  const { paused } = await decideSteps(tx, state, opts, result);
+
+  const allRows = [...state.rows.values()];
+  if (allRows.every((r) => isStepFinished(r.status))) {
+    result.finished = await finalizeRun(tx, state.run, allRows, state.redact, state.events, opts.now);
+  } else if (paused && status === 'RUNNING') {
+    await tx.run.update({ where: { id: runId }, data: { status: 'PAUSED' } });
+    state.events.push({ type: 'RUN_PAUSED', data: { reason: 'waiting to be resumed' } });
+  }
+  result.events = await appendEvents(tx, state.run, state.events);
+  return result;
+}

@@ -1,0 +1,100 @@
+// The run event log. Every transition appends its events in the same transaction as the state
+// change (so the log and the state never disagree), and only after the commit are they
+// published to live listeners. Sequence numbers come from Run.lastEventSeq, incremented under
+// the run's row lock, so they are gap-free and strictly ordered per run.
+import type { Prisma } from '../generated/prisma/client.ts';
+
+export const RUN_EVENT_TYPES = [
+  'RUN_QUEUED',
+  'RUN_STARTED',
+  'RUN_PAUSED',
+  'RUN_RESUMED',
+  'RUN_COMPLETED',
+  'RUN_FAILED',
+  'RUN_CANCELLED',
+  'STEP_STARTED',
+  'STEP_LOG',
+  'STEP_RETRYING',
+  'STEP_WAITING',
+  'STEP_COMPLETED',
+  'STEP_FAILED',
+  'STEP_SKIPPED',
+  'STEP_CANCELLED',
+  'RUN_CHECKS',
+  'WEBHOOK_DELIVERED',
+  'WEBHOOK_FAILED',
+] as const;
+export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
+
+export interface NewEvent {
+  type: RunEventType;
+  stepId?: string | null;
+  iteration?: number | null;
+  data?: Record<string, unknown> | null;
+}
+
+export interface StoredEvent {
+  id: bigint;
+  workspaceId: string;
+  runId: string;
+  seq: number;
+  type: string;
+  stepId: string | null;
+  iteration: number | null;
+  data: unknown;
+  createdAt: Date;
+}
+
+type Tx = Prisma.TransactionClient;
+
+/** Appends events to a run inside the caller's transaction; returns them as stored. */
+export async function appendEvents(tx: Tx, run: { id: string; workspaceId: string }, events: NewEvent[]): Promise<StoredEvent[]> {
+  if (events.length === 0) return [];
+  const updated = await tx.run.update({ where: { id: run.id }, data: { lastEventSeq: { increment: events.length } }, select: { lastEventSeq: true } });
+  const first = updated.lastEventSeq - events.length + 1;
+  const now = new Date();
+  const rows = events.map((event, i) => ({
+    workspaceId: run.workspaceId,
+    runId: run.id,
+    seq: first + i,
+    type: event.type,
+    stepId: event.stepId ?? null,
+    iteration: event.iteration ?? null,
+    data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
+    createdAt: now,
+  }));
+  return tx.runEvent.createManyAndReturn({ data: rows });
+}
+
+/** Where committed events go for live listeners (subscriptions). In-process for now. */
+export interface EventBus {
+  publish(events: StoredEvent[]): void;
+  subscribe(runId: string, listener: (event: StoredEvent) => void): () => void;
+  subscribeAll(listener: (event: StoredEvent) => void): () => void;
+}
+
+export function createMemoryEventBus(): EventBus {
+  const byRun = new Map<string, Set<(event: StoredEvent) => void>>();
+  const all = new Set<(event: StoredEvent) => void>();
+  return {
+    publish(events) {
+      for (const event of events) {
+        for (const listener of byRun.get(event.runId) ?? []) listener(event);
+        for (const listener of all) listener(event);
+      }
+    },
+    subscribe(runId, listener) {
+      const set = byRun.get(runId) ?? new Set();
+      set.add(listener);
+      byRun.set(runId, set);
+      return () => {
+        set.delete(listener);
+        if (set.size === 0) byRun.delete(runId);
+      };
+    },
+    subscribeAll(listener) {
+      all.add(listener);
+      return () => void all.delete(listener);
+    },
+  };
+}

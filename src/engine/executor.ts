@@ -1,0 +1,272 @@
+// The engine: starts queued runs within the concurrency limits, executes claimed steps,
+// wakes waits and retries, and reclaims steps whose worker died. All decisions are made by
+// advanceRun inside a transaction; this class only moves work between the database and the
+// step handlers. Dispatch is in-process: a claimed step runs as a task in this process.
+//
+// Ordering guarantees: a transition is committed before its events are published and before
+// any outside effect (dispatching a step, sending a webhook) happens. If the process dies at
+// any point, the tables say what is left to do: RUNNING steps with an expired lease are
+// reclaimed and retried, due waits and retries are woken by the poller, QUEUED runs start.
+import type { Logger } from '../logger.ts';
+import type { PrismaClient } from '../db/client.ts';
+import { advanceRun, TOP_LEVEL, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
+import type { EventBus } from './events.ts';
+import { deliverCompletionWebhook } from './completion-webhook.ts';
+import { runLoop } from './loop.ts';
+import { retrying } from './db-retry.ts';
+import { startQueuedRuns, type RunLimits } from './queue.ts';
+import { timeoutMsOf } from './retry.ts';
+import { stepHandlers } from './steps/registry.ts';
+import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
+
+export interface EngineOptions {
+  prisma: PrismaClient;
+  log: Logger;
+  bus: EventBus;
+  /** Identifies this process in step leases. */
+  workerId: string;
+  limits: RunLimits;
+  /** Steps this process executes at once. */
+  workerConcurrency: number;
+  pollIntervalMs: number;
+  /** A RUNNING step whose lease is not renewed within this time is reclaimed. */
+  leaseMs: number;
+  /** True when no other process can use the database (the embedded one): reclaim at once on start. */
+  exclusive: boolean;
+  stepEnv: StepEnvironment;
+  now?: () => Date;
+}
+
+interface InFlight {
+  runId: string;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class Engine {
+  private readonly inFlight = new Map<string, InFlight>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly background = new Set<Promise<unknown>>();
+  private pollTimer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private tickAgain = false;
+  private stopped = true;
+
+  constructor(private readonly opts: EngineOptions) {}
+
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
+  }
+
+  async start(): Promise<void> {
+    if (!this.stopped) return;
+    this.stopped = false;
+    if (this.opts.exclusive) {
+      // Nobody else can hold a lease on this database: whatever is RUNNING was interrupted.
+      await this.reclaim({ onlyExpired: false, reason: 'interrupted by a restart' });
+    }
+    this.pollTimer = setInterval(() => this.notify(), this.opts.pollIntervalMs);
+    this.notify();
+  }
+
+  /** Something changed (a run was queued, a slot freed): look for work soon. */
+  notify(): void {
+    if (this.stopped) return;
+    this.track(this.tick());
+  }
+
+  /** Aborts this process's in-flight work of a run (after cancelRun committed). */
+  abortRun(runId: string): void {
+    for (const entry of this.inFlight.values()) if (entry.runId === runId) entry.controller.abort(new Error('Run was cancelled'));
+  }
+
+  /** Applies a change to a run and acts on the result (publish, dispatch, timers). */
+  async advance(runId: string, change: RunChange): Promise<AdvanceResult> {
+    const result = await retrying(() =>
+      this.opts.prisma.$transaction((tx) =>
+        advanceRun(tx, runId, change, {
+          workerId: this.opts.workerId,
+          leaseMs: this.opts.leaseMs,
+          capacity: this.stopped ? 0 : this.opts.workerConcurrency - this.inFlight.size,
+          now: this.now(),
+        }),
+      ),
+    );
+    this.opts.bus.publish(result.events);
+    for (const claim of result.claims) this.dispatch(claim);
+    for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
+    if (result.finished) {
+      this.notify(); // a concurrency slot is free
+      this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log));
+    }
+    return result;
+  }
+
+  private track(promise: Promise<unknown>): void {
+    const tracked = promise.catch((error) => this.opts.log.error({ err: error }, 'engine task failed'));
+    this.background.add(tracked);
+    void tracked.finally(() => this.background.delete(tracked));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking) {
+      this.tickAgain = true;
+      return;
+    }
+    this.ticking = true;
+    try {
+      do {
+        this.tickAgain = false;
+        await this.reclaim({ onlyExpired: true, reason: 'lease expired (worker stopped responding)' });
+        await this.wakeDue();
+        const started = await retrying(() => startQueuedRuns(this.opts.prisma, this.opts.limits, this.now()));
+        this.opts.bus.publish(started.events);
+        for (const runId of started.runIds) await this.advance(runId, { kind: 'none' });
+        if (this.inFlight.size < this.opts.workerConcurrency) await this.sweepStalled();
+      } while (this.tickAgain && !this.stopped);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async reclaim({ onlyExpired, reason }: { onlyExpired: boolean; reason: string }): Promise<void> {
+    const rows = await this.opts.prisma.stepRun.findMany({
+      where: {
+        status: 'RUNNING',
+        iteration: TOP_LEVEL,
+        ...(onlyExpired ? { leaseExpiresAt: { lt: this.now() } } : { NOT: { leaseOwner: this.opts.workerId } }),
+      },
+      select: { id: true, runId: true },
+      take: 500,
+    });
+    for (const [runId, ids] of groupByRun(rows)) {
+      this.opts.log.warn({ runId, steps: ids.length, reason }, 'reclaiming interrupted steps');
+      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
+    }
+  }
+
+  private async wakeDue(): Promise<void> {
+    const rows = await this.opts.prisma.stepRun.findMany({
+      where: { status: { in: ['RETRYING', 'WAITING'] }, iteration: TOP_LEVEL, wakeAt: { lte: this.now() } },
+      select: { id: true, runId: true },
+      take: 500,
+    });
+    for (const [runId, ids] of groupByRun(rows)) await this.advance(runId, { kind: 'wake', stepRunIds: ids });
+  }
+
+  /** RUNNING runs with nothing in progress: their next steps were not claimed (no capacity then, or a crash between commit and dispatch). */
+  private async sweepStalled(): Promise<void> {
+    const rows = await this.opts.prisma.$queryRaw<{ id: string }[]>`
+      SELECT r.id::text AS id FROM "Run" r
+      WHERE r.status = 'RUNNING'
+        AND NOT EXISTS (SELECT 1 FROM "StepRun" s WHERE s."runId" = r.id AND s.status IN ('RUNNING', 'WAITING', 'RETRYING'))
+      ORDER BY r."createdAt" LIMIT 50`;
+    for (const row of rows) {
+      if (this.inFlight.size >= this.opts.workerConcurrency) return;
+      await this.advance(row.id, { kind: 'none' });
+    }
+  }
+
+  private wakeAt(runId: string, stepRunId: string, at: Date): void {
+    const delay = at.getTime() - this.now().getTime();
+    if (delay > 10 * this.opts.pollIntervalMs) return; // the poller will get it
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (!this.stopped) this.track(this.advance(runId, { kind: 'wake', stepRunIds: [stepRunId] }));
+    }, Math.max(0, delay));
+    this.timers.add(timer);
+  }
+
+  private dispatch(claim: StepClaim): void {
+    const controller = new AbortController();
+    const done = this.execute(claim, controller)
+      .then((result) =>
+        // Work aborted by a shutdown is handed back, not counted as a failed attempt.
+        this.stopped && controller.signal.aborted
+          ? this.advance(claim.runId, { kind: 'reclaim', stepRunIds: [claim.stepRunId], reason: 'worker shut down' })
+          : this.advance(claim.runId, { kind: 'completion', stepRunId: claim.stepRunId, attempt: claim.attempt, outcome: result.outcome, logs: result.logs }),
+      )
+      .then(() => undefined)
+      .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'))
+      .finally(() => this.inFlight.delete(claim.stepRunId));
+    this.inFlight.set(claim.stepRunId, { runId: claim.runId, controller, done });
+  }
+
+  /** Runs one attempt of a claimed step; never throws. */
+  private async execute(claim: StepClaim, controller: AbortController): Promise<{ outcome: StepOutcome; logs: string[] }> {
+    const logs: string[] = [];
+    const timeoutMs = timeoutMsOf(claim.step);
+    const timeout = setTimeout(() => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)), timeoutMs);
+    const heartbeat = setInterval(() => this.track(this.renewLease(claim, controller)), Math.max(50, Math.min(1000, this.opts.leaseMs / 3)));
+    try {
+      const workflow = await this.opts.prisma.run.findUnique({ where: { id: claim.runId }, select: { workflow: { select: { commandAllowlist: true } } } });
+      const ctx: StepContext = {
+        runId: claim.runId,
+        stepId: claim.stepId,
+        attempt: claim.attempt,
+        config: claim.config,
+        signal: controller.signal,
+        log: (line) => logs.push(line),
+        env: this.opts.stepEnv,
+        workflow: { commandAllowlist: workflow?.workflow?.commandAllowlist ?? [] },
+        idempotencyKey: `${claim.runId}:${claim.stepId}`,
+      };
+      const output =
+        claim.type === 'loop'
+          ? await runLoop(ctx, claim, { prisma: this.opts.prisma, bus: this.opts.bus, now: () => this.now() })
+          : await this.handlerFor(claim.type).execute(ctx);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      return { outcome: { ok: true, output }, logs };
+    } catch (error) {
+      const err = error instanceof Error ? error : new Error(String(error));
+      return { outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) }, logs };
+    } finally {
+      clearTimeout(timeout);
+      clearInterval(heartbeat);
+    }
+  }
+
+  private handlerFor(type: string) {
+    const handler = stepHandlers[type as keyof typeof stepHandlers];
+    if (!handler) throw new NonRetriableError(`No handler for step type ${type}`);
+    return handler;
+  }
+
+  /** Extends the lease; if the step is no longer ours (cancelled, reclaimed), stop working on it. */
+  private async renewLease(claim: StepClaim, controller: AbortController): Promise<void> {
+    if (controller.signal.aborted) return;
+    const { count } = await this.opts.prisma.stepRun.updateMany({
+      where: { id: claim.stepRunId, status: 'RUNNING', attempt: claim.attempt, leaseOwner: this.opts.workerId },
+      data: { leaseExpiresAt: new Date(this.now().getTime() + this.opts.leaseMs) },
+    });
+    if (count === 0) controller.abort(new Error('Step is no longer held by this worker (cancelled or reclaimed)'));
+  }
+
+  /**
+   * Stops taking work, lets in-flight steps finish for up to `timeoutMs`, then aborts the rest
+   * and hands them back (PENDING) so another worker or the next start picks them up at once.
+   */
+  async stop(timeoutMs: number): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.pollTimer) clearInterval(this.pollTimer);
+    for (const timer of this.timers) clearTimeout(timer);
+    this.timers.clear();
+    const deadline = Date.now() + timeoutMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([...[...this.inFlight.values()].map((f) => f.done), sleep(50)]);
+    const leftovers = [...this.inFlight.values()];
+    for (const entry of leftovers) entry.controller.abort(new Error('Worker is shutting down'));
+    await Promise.allSettled(leftovers.map((entry) => entry.done));
+    await Promise.allSettled([...this.background]);
+  }
+}
+
+function groupByRun(rows: { id: string; runId: string }[]): Map<string, string[]> {
+  const groups = new Map<string, string[]>();
+  for (const row of rows) groups.set(row.runId, [...(groups.get(row.runId) ?? []), row.id]);
+  return groups;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

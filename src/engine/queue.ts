@@ -1,0 +1,70 @@
+// Starting QUEUED runs in FIFO order within the concurrency limits: the global limit
+// (WEFT_MAX_CONCURRENT_RUNS), a workflow's maxConcurrentRuns, and its concurrency-key limit.
+// One transaction-scoped advisory lock makes the check-and-start atomic across every process
+// sharing the database, so limits hold however many workers there are.
+import type { PrismaClient } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import { appendEvents, type StoredEvent } from './events.ts';
+
+export interface RunLimits {
+  maxConcurrentRuns: number;
+}
+
+const STARTER_LOCK = 727_001;
+const BATCH = 200;
+
+interface ConcurrencySetting {
+  limit?: number;
+}
+
+export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, now: Date): Promise<{ runIds: string[]; events: StoredEvent[] }> {
+  return prisma.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STARTER_LOCK})`;
+    const running = await tx.run.count({ where: { status: 'RUNNING' } });
+    let free = limits.maxConcurrentRuns - running;
+    if (free <= 0) return { runIds: [], events: [] };
+    const queued = await tx.run.findMany({
+      where: { status: 'QUEUED' },
+      orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      take: BATCH,
+      select: { id: true, workspaceId: true, workflowId: true, concurrencyKey: true, definition: true, startedAt: true, workflow: { select: { maxConcurrentRuns: true, concurrency: true } } },
+    });
+    if (queued.length === 0) return { runIds: [], events: [] };
+
+    const workflowIds = [...new Set(queued.map((r) => r.workflowId).filter((id): id is string => !!id))];
+    const active = await tx.run.groupBy({ by: ['workflowId', 'concurrencyKey'], where: { status: 'RUNNING', workflowId: { in: workflowIds } }, _count: { _all: true } });
+    const perWorkflow = new Map<string, number>();
+    const perKey = new Map<string, number>();
+    for (const row of active) {
+      perWorkflow.set(row.workflowId!, (perWorkflow.get(row.workflowId!) ?? 0) + row._count._all);
+      if (row.concurrencyKey !== null) perKey.set(`${row.workflowId}\u0000${row.concurrencyKey}`, row._count._all);
+    }
+
+    const runIds: string[] = [];
+    const events: StoredEvent[] = [];
+    for (const run of queued) {
+      if (free <= 0) break;
+      const wf = run.workflow;
+      const keyId = `${run.workflowId}\u0000${run.concurrencyKey}`;
+      if (wf?.maxConcurrentRuns && (perWorkflow.get(run.workflowId!) ?? 0) >= wf.maxConcurrentRuns) continue;
+      const keyLimit = (wf?.concurrency as ConcurrencySetting | null)?.limit;
+      if (run.concurrencyKey !== null && keyLimit && (perKey.get(keyId) ?? 0) >= keyLimit) continue;
+
+      const resumed = run.startedAt !== null;
+      await tx.run.update({ where: { id: run.id }, data: { status: 'RUNNING', startedAt: run.startedAt ?? now } });
+      const steps = ((run.definition as { steps?: { id: string; type: string }[] }).steps ?? []).map((s) => ({
+        workspaceId: run.workspaceId,
+        runId: run.id,
+        stepId: s.id,
+        type: s.type,
+      })) satisfies Prisma.StepRunCreateManyInput[];
+      await tx.stepRun.createMany({ data: steps, skipDuplicates: true });
+      events.push(...(await appendEvents(tx, run, [{ type: resumed ? 'RUN_RESUMED' : 'RUN_STARTED' }])));
+      runIds.push(run.id);
+      free--;
+      if (run.workflowId) perWorkflow.set(run.workflowId, (perWorkflow.get(run.workflowId) ?? 0) + 1);
+      if (run.concurrencyKey !== null) perKey.set(keyId, (perKey.get(keyId) ?? 0) + 1);
+    }
+    return { runIds, events };
+  });
+}

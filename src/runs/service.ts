@@ -1,0 +1,314 @@
+// Starting, stopping and re-running runs. Each operation is one transaction that commits the
+// new state (and its events) first; only then is the engine told, so a crash in between loses
+// nothing: the engine's poller finds the committed state on its own.
+import type { Actor } from '../context.ts';
+import type { PrismaClient } from '../db/client.ts';
+import { TOP_LEVEL } from '../engine/advance.ts';
+import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
+import { evaluateExpression } from '../engine/expressions.ts';
+import { downstreamOf } from '../engine/graph.ts';
+import { isRunFinished, isRunResumable } from '../engine/statuses.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
+import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
+import { validateRunInput } from './input.ts';
+
+type Tx = Prisma.TransactionClient;
+
+/** What the services need from the engine: a nudge, and aborting a cancelled run's work. */
+export interface EngineHandle {
+  notify(): void;
+  abortRun(runId: string): void;
+  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown }): Promise<unknown>;
+}
+
+export interface RunScope {
+  prisma: PrismaClient;
+  workspaceId: string;
+  actor: Actor;
+  engine: EngineHandle;
+  bus: EventBus;
+}
+
+interface ConcurrencySetting {
+  key?: string;
+  limit?: number;
+  strategy?: 'QUEUE' | 'CANCEL_IN_PROGRESS' | 'CANCEL_NEWEST';
+}
+
+const ACTIVE_STATUSES = ['QUEUED', 'RUNNING', 'PAUSED'] as const;
+
+export interface RunWorkflowInput {
+  workflowId: string;
+  input?: unknown;
+  version?: number | null;
+  label?: string | null;
+  idempotencyKey?: string | null;
+  trigger?: RunTrigger;
+  scheduleId?: string | null;
+}
+
+async function commitAndAnnounce<T>(scope: RunScope, work: (tx: Tx, events: StoredEvent[]) => Promise<T>): Promise<T> {
+  const events: StoredEvent[] = [];
+  const result = await scope.prisma.$transaction((tx) => work(tx, events));
+  scope.bus.publish(events);
+  return result;
+}
+
+/** Marks a run and its unfinished steps CANCELLED, inside the caller's transaction. */
+async function cancelInTx(tx: Tx, run: { id: string; workspaceId: string }, reason: string, now: Date): Promise<StoredEvent[]> {
+  const open = await tx.stepRun.findMany({ where: { runId: run.id, status: { in: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] } }, select: { stepId: true, iteration: true } });
+  await tx.stepRun.updateMany({
+    where: { runId: run.id, status: { in: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] } },
+    data: { status: 'CANCELLED', finishedAt: now, leaseOwner: null, leaseExpiresAt: null, wakeAt: null },
+  });
+  await tx.run.update({ where: { id: run.id }, data: { status: 'CANCELLED', cancelRequestedAt: now, finishedAt: now, error: { message: reason } } });
+  const events: NewEvent[] = open.filter((s) => s.iteration === TOP_LEVEL).map((s) => ({ type: 'STEP_CANCELLED', stepId: s.stepId, data: { reason } }));
+  events.push({ type: 'RUN_CANCELLED', data: { status: 'CANCELLED', reason } });
+  return appendEvents(tx, run, events);
+}
+
+async function concurrencyKeyOf(setting: ConcurrencySetting | null, input: unknown): Promise<string | null> {
+  if (!setting?.key) return null;
+  try {
+    const value = await evaluateExpression(setting.key, { input });
+    return value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value);
+  } catch (error) {
+    throw ValidationError.single(['input', 'input'], `The workflow's concurrency key could not be computed: ${(error as Error).message}`);
+  }
+}
+
+export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
+  const workflow = await scope.prisma.workflow.findFirst({ where: { id: input.workflowId, workspaceId: scope.workspaceId } });
+  if (!workflow) throw new NotFoundError('Workflow', input.workflowId);
+  if (workflow.status === 'PAUSED' || workflow.status === 'ARCHIVED') {
+    throw new ConflictError(`Workflow is ${workflow.status} and cannot be run; set its status to ACTIVE (or DRAFT) first.`, { status: workflow.status });
+  }
+  if (input.version != null && input.label != null) throw ValidationError.single(['input', 'label'], 'give either version or label, not both');
+
+  const version = input.label
+    ? (await scope.prisma.releaseLabel.findUnique({ where: { workflowId_label: { workflowId: workflow.id, label: input.label } }, include: { version: true } }))?.version
+    : await scope.prisma.workflowVersion.findUnique({ where: { workflowId_number: { workflowId: workflow.id, number: input.version ?? workflow.latestVersion } } });
+  if (!version) {
+    throw input.label
+      ? ValidationError.single(['input', 'label'], `no release label '${input.label}' on this workflow`)
+      : ValidationError.single(['input', 'version'], `version ${input.version} does not exist (latest is ${workflow.latestVersion})`);
+  }
+  const definition = version.definition as unknown as WorkflowDefinition;
+  const runInput = input.input ?? {};
+  const problems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
+  if (problems.length) throw new ValidationError(problems);
+  const setting = workflow.concurrency as ConcurrencySetting | null;
+  const concurrencyKey = await concurrencyKeyOf(setting, runInput);
+
+  if (input.idempotencyKey) {
+    const existing = await scope.prisma.run.findUnique({ where: { workspaceId_idempotencyKey: { workspaceId: scope.workspaceId, idempotencyKey: input.idempotencyKey } } });
+    if (existing) return sameIdempotentRun(existing, workflow.id);
+  }
+
+  const now = new Date();
+  const cancelled: string[] = [];
+  try {
+    const run = await commitAndAnnounce(scope, async (tx, events) => {
+      let cancelNew: string | null = null;
+      if (concurrencyKey !== null && setting?.limit && setting.strategy && setting.strategy !== 'QUEUE') {
+        const active = await tx.run.findMany({ where: { workflowId: workflow.id, concurrencyKey, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { createdAt: 'asc' }, select: { id: true, workspaceId: true } });
+        if (active.length >= setting.limit) {
+          if (setting.strategy === 'CANCEL_NEWEST') cancelNew = `Cancelled: ${active.length} run(s) with concurrency key '${concurrencyKey}' are already active (limit ${setting.limit}, strategy CANCEL_NEWEST)`;
+          else {
+            for (const old of active.slice(0, active.length - setting.limit + 1)) {
+              events.push(...(await cancelInTx(tx, old, `Cancelled by a newer run with concurrency key '${concurrencyKey}' (strategy CANCEL_IN_PROGRESS)`, now)));
+              cancelled.push(old.id);
+            }
+          }
+        }
+      }
+      const created = await tx.run.create({
+        data: {
+          workspaceId: scope.workspaceId,
+          workflowId: workflow.id,
+          versionId: version.id,
+          versionNumber: version.number,
+          label: input.label ?? null,
+          definition: definition as unknown as Prisma.InputJsonValue,
+          input: runInput as Prisma.InputJsonValue,
+          trigger: input.trigger ?? 'MANUAL',
+          idempotencyKey: input.idempotencyKey ?? null,
+          concurrencyKey,
+          scheduleId: input.scheduleId ?? null,
+          createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+        },
+      });
+      events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger } }])));
+      if (cancelNew) events.push(...(await cancelInTx(tx, created, cancelNew, now)));
+      return tx.run.findUniqueOrThrow({ where: { id: created.id } });
+    });
+    for (const id of cancelled) scope.engine.abortRun(id);
+    scope.engine.notify();
+    return run;
+  } catch (error) {
+    // Two requests with one idempotency key: the loser returns the winner's run.
+    if ((error as { code?: string }).code === 'P2002' && input.idempotencyKey) {
+      const existing = await scope.prisma.run.findUnique({ where: { workspaceId_idempotencyKey: { workspaceId: scope.workspaceId, idempotencyKey: input.idempotencyKey } } });
+      if (existing) return sameIdempotentRun(existing, workflow.id);
+    }
+    throw error;
+  }
+}
+
+function sameIdempotentRun<T extends { workflowId: string | null }>(run: T, workflowId: string): T {
+  if (run.workflowId !== workflowId) throw new ConflictError('This idempotencyKey was already used to start a run of another workflow.');
+  return run;
+}
+
+export async function previewRun(scope: RunScope, input: { definition: unknown; input?: unknown }) {
+  const problems = validateDefinition(input.definition).map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
+  if (problems.length) throw new ValidationError(problems);
+  const definition = input.definition as WorkflowDefinition;
+  const runInput = input.input ?? {};
+  const inputProblems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
+  if (inputProblems.length) throw new ValidationError(inputProblems);
+  const run = await commitAndAnnounce(scope, async (tx, events) => {
+    const created = await tx.run.create({
+      data: { workspaceId: scope.workspaceId, definition: definition as unknown as Prisma.InputJsonValue, input: runInput as Prisma.InputJsonValue, trigger: 'PREVIEW', isPreview: true, createdById: scope.actor.kind === 'user' ? scope.actor.id : null },
+    });
+    events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { trigger: 'PREVIEW' } }])));
+    return tx.run.findUniqueOrThrow({ where: { id: created.id } });
+  });
+  scope.engine.notify();
+  return run;
+}
+
+async function findRun(scope: { prisma: PrismaClient | Tx; workspaceId: string }, runId: string) {
+  const run = await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId } });
+  if (!run) throw new NotFoundError('Run', runId);
+  return run;
+}
+
+export async function cancelRun(scope: RunScope, runId: string) {
+  await findRun(scope, runId);
+  const run = await commitAndAnnounce(scope, async (tx, events) => {
+    await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+    const current = await findRun({ prisma: tx, workspaceId: scope.workspaceId }, runId);
+    if (isRunFinished(current.status)) throw new ConflictError(`Run is already ${current.status}; only unfinished runs can be cancelled.`, { status: current.status });
+    events.push(...(await cancelInTx(tx, current, 'Cancelled by request', new Date())));
+    return tx.run.findUniqueOrThrow({ where: { id: runId } });
+  });
+  scope.engine.abortRun(runId);
+  scope.engine.notify();
+  return run;
+}
+
+export async function resumeRun(scope: RunScope, runId: string, fromStep?: string | null) {
+  const run = await findRun(scope, runId);
+  if (!isRunResumable(run.status)) throw new ConflictError(`Run is ${run.status}; only PAUSED, FAILED or CANCELLED runs can be resumed.`, { status: run.status });
+  const definition = run.definition as unknown as WorkflowDefinition;
+  if (fromStep != null && !definition.steps.some((s) => s.id === fromStep)) {
+    throw ValidationError.single(['input', 'fromStep'], `Step '${fromStep}' does not exist in this run's workflow version`);
+  }
+
+  if (run.status === 'PAUSED' && fromStep == null) {
+    // Continue past the wait(s) that paused the run.
+    const waiting = await scope.prisma.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL, status: 'WAITING', wakeAt: null } });
+    for (const step of waiting) await scope.engine.advance(runId, { kind: 'resume-wait', stepId: step.stepId });
+    return scope.prisma.run.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  const resumed = await commitAndAnnounce(scope, async (tx, events) => {
+    await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+    const current = await findRun({ prisma: tx, workspaceId: scope.workspaceId }, runId);
+    if (!isRunResumable(current.status)) throw new ConflictError(`Run is ${current.status}; only PAUSED, FAILED or CANCELLED runs can be resumed.`, { status: current.status });
+    const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
+    // From a step: it and everything downstream re-run, upstream outputs are reused.
+    // Without: every step that did not complete (the last checkpoint).
+    const targets = fromStep != null ? downstreamOf(definition.steps, [fromStep]) : new Set(rows.filter((r) => r.status !== 'COMPLETED').map((r) => r.stepId));
+    await tx.stepRun.updateMany({
+      where: { runId, iteration: TOP_LEVEL, stepId: { in: [...targets] } },
+      data: { status: 'PENDING', attempt: 0, output: Prisma.DbNull, error: Prisma.DbNull, input: Prisma.DbNull, wakeAt: null, leaseOwner: null, leaseExpiresAt: null, startedAt: null, finishedAt: null },
+    });
+    await tx.stepRun.deleteMany({ where: { runId, iteration: { gte: 0 }, stepId: { in: [...targets] } } });
+    await tx.run.update({ where: { id: runId }, data: { status: 'QUEUED', finishedAt: null, cancelRequestedAt: null, output: Prisma.DbNull, error: Prisma.DbNull, checks: Prisma.DbNull } });
+    events.push(...(await appendEvents(tx, current, [{ type: 'RUN_QUEUED', data: { resumed: true, fromStep: fromStep ?? null, steps: [...targets] } }])));
+    return tx.run.findUniqueOrThrow({ where: { id: runId } });
+  });
+  scope.engine.notify();
+  return resumed;
+}
+
+export type RetryStrategy = 'FROM_FAILURE' | 'ALL_STEPS';
+
+export async function retryRun(scope: RunScope, input: { runId: string; strategy: RetryStrategy; stepIds?: string[] | null; useLatestVersion?: boolean | null }) {
+  const parent = await findRun(scope, input.runId);
+  if (!isRunFinished(parent.status)) throw new ConflictError(`Run is ${parent.status}; wait for it to finish (or cancel it) before retrying.`, { status: parent.status });
+  let definition = parent.definition as unknown as WorkflowDefinition;
+  let version: { id: string; number: number } | null = parent.versionId && parent.versionNumber ? { id: parent.versionId, number: parent.versionNumber } : null;
+  if (input.useLatestVersion) {
+    if (!parent.workflowId) throw ValidationError.single(['input', 'useLatestVersion'], 'a preview run has no workflow to take a newer version from');
+    const workflow = await scope.prisma.workflow.findUniqueOrThrow({ where: { id: parent.workflowId } });
+    const latest = await scope.prisma.workflowVersion.findUniqueOrThrow({ where: { workflowId_number: { workflowId: workflow.id, number: workflow.latestVersion } } });
+    definition = latest.definition as unknown as WorkflowDefinition;
+    version = { id: latest.id, number: latest.number };
+  }
+  const known = new Set(definition.steps.map((s) => s.id));
+  const unknown = (input.stepIds ?? []).filter((id) => !known.has(id));
+  if (unknown.length) throw new ValidationError(unknown.map((id, i) => ({ path: ['input', 'stepIds', i], message: `Step '${id}' does not exist in the workflow version being run` })));
+
+  const parentRows = await scope.prisma.stepRun.findMany({ where: { runId: parent.id, iteration: TOP_LEVEL } });
+  const parentDef = parent.definition as unknown as WorkflowDefinition;
+  const reused = new Map<string, unknown>();
+  if (input.strategy === 'FROM_FAILURE') {
+    const parentSteps = new Map(parentDef.steps.map((s) => [s.id, JSON.stringify(s)]));
+    const completed = new Map(parentRows.filter((r) => r.status === 'COMPLETED').map((r) => [r.stepId, r.output]));
+    // Re-run the named steps (or everything that did not complete), steps that changed in the
+    // new version, and everything downstream of them; reuse the rest.
+    const roots = [...(input.stepIds?.length ? input.stepIds : definition.steps.filter((s) => !completed.has(s.id)).map((s) => s.id)), ...definition.steps.filter((s) => parentSteps.get(s.id) !== JSON.stringify(s)).map((s) => s.id)];
+    const rerun = downstreamOf(definition.steps, roots);
+    for (const step of definition.steps) if (!rerun.has(step.id) && completed.has(step.id)) reused.set(step.id, completed.get(step.id));
+  }
+
+  const run = await commitAndAnnounce(scope, async (tx, events) => {
+    const created = await tx.run.create({
+      data: {
+        workspaceId: scope.workspaceId,
+        workflowId: parent.workflowId,
+        versionId: version?.id ?? null,
+        versionNumber: version?.number ?? null,
+        definition: definition as unknown as Prisma.InputJsonValue,
+        input: parent.input as Prisma.InputJsonValue,
+        trigger: parent.isPreview ? 'PREVIEW' : 'RETRY',
+        isPreview: parent.isPreview,
+        concurrencyKey: parent.concurrencyKey,
+        parentRunId: parent.id,
+        rootRunId: parent.rootRunId ?? parent.id,
+        createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+      },
+    });
+    const now = new Date();
+    if (reused.size) {
+      await tx.stepRun.createMany({
+        data: [...reused].map(([stepId, output]) => ({
+          workspaceId: scope.workspaceId,
+          runId: created.id,
+          stepId,
+          type: definition.steps.find((s) => s.id === stepId)!.type,
+          status: 'COMPLETED' as const,
+          output: (output ?? null) as Prisma.InputJsonValue,
+          startedAt: now,
+          finishedAt: now,
+          logs: `reused output of run ${parent.id}\n`,
+        })),
+      });
+    }
+    events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { trigger: 'RETRY', parentRunId: parent.id, strategy: input.strategy, reusedSteps: [...reused.keys()] } }])));
+    return tx.run.findUniqueOrThrow({ where: { id: created.id } });
+  });
+  scope.engine.notify();
+  return run;
+}
+
+export async function deleteRun(scope: RunScope, runId: string) {
+  const run = await findRun(scope, runId);
+  if (!isRunFinished(run.status)) throw new ConflictError(`Run is ${run.status}; only finished runs can be deleted (cancel it first).`, { status: run.status });
+  await scope.prisma.run.delete({ where: { id: run.id } });
+  return run;
+}

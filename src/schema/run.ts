@@ -1,0 +1,330 @@
+// Run, StepRun and RunEvent types with the queries and mutations that start and control runs.
+import { RUN_EVENT_TYPES } from '../engine/events.ts';
+import { redactInput } from '../engine/redact.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { Run } from '../generated/prisma/client.ts';
+import { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
+import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
+import { runsSummary } from '../runs/summary.ts';
+import { builder } from './builder.ts';
+import { RunStatusEnum, RunTriggerEnum } from './enums.ts';
+import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+
+const NO_ID = '00000000-0000-0000-0000-000000000000';
+
+export const StepStatusEnum = builder.enumType('StepStatus', {
+  description: 'State of a step: PENDING → RUNNING → COMPLETED | FAILED, or SKIPPED/CANCELLED; RETRYING between attempts; WAITING in a wait step.',
+  values: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING', 'COMPLETED', 'FAILED', 'SKIPPED', 'CANCELLED'] as const,
+});
+
+export const RunEventTypeEnum = builder.enumType('RunEventType', {
+  description: 'What happened to a run or one of its steps.',
+  values: RUN_EVENT_TYPES,
+});
+
+const durationMs = (startedAt: Date | null, finishedAt: Date | null) => (startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null);
+
+export const RunEventRef = builder.prismaNode('RunEvent', {
+  description: 'One entry of a run\'s append-only event log.',
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id: /^\d+$/.test(id) ? BigInt(id) : -1n, workspaceId: ctx.workspaceId }),
+  fields: (t) => ({
+    seq: t.exposeInt('seq', { description: 'Position in the run\'s log: 1, 2, 3… without gaps. Use it as the `after` cursor of subscriptions.' }),
+    type: t.field({ type: RunEventTypeEnum, description: 'What happened.', resolve: (e) => e.type as (typeof RUN_EVENT_TYPES)[number] }),
+    stepId: t.exposeString('stepId', { nullable: true, description: 'The step concerned, for step events.' }),
+    iteration: t.exposeInt('iteration', { nullable: true, description: 'The loop iteration concerned, for events of a loop body.' }),
+    data: t.expose('data', { type: 'JSON', nullable: true, description: 'Details: output, error, attempt, reason… depending on the type.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
+  }),
+});
+
+export const StepRunRef = builder.prismaNode('StepRun', {
+  description: 'The execution of one step of a run (or one iteration of a loop body).',
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  fields: (t) => ({
+    stepId: t.exposeString('stepId', { description: 'The step\'s id in the definition.' }),
+    type: t.exposeString('type', { description: 'The step type.' }),
+    status: t.field({ type: StepStatusEnum, description: 'Current state.', resolve: (s) => s.status }),
+    attempt: t.exposeInt('attempt', { description: 'Number of the current (or last) attempt; 0 before the first.' }),
+    iteration: t.int({ nullable: true, description: 'For an iteration of a loop body: its index; null for a step of the workflow.', resolve: (s) => (s.iteration >= 0 ? s.iteration : null) }),
+    input: t.expose('input', { type: 'JSON', nullable: true, description: 'The step\'s config with every expression evaluated (sensitive inputs redacted).' }),
+    output: t.expose('output', { type: 'JSON', nullable: true, description: 'The step\'s result, once COMPLETED.' }),
+    error: t.expose('error', { type: 'JSON', nullable: true, description: 'The last error ({ message, name, attempt, retryable }).' }),
+    logs: t.exposeString('logs', { description: 'Log lines the step wrote, newline-separated.' }),
+    wakeAt: t.expose('wakeAt', { type: 'DateTime', nullable: true, description: 'When a WAITING or RETRYING step continues.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'Start of the current (or last) attempt.' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When the step finished.' }),
+    durationMs: t.int({ nullable: true, description: 'finishedAt − startedAt, in milliseconds.', resolve: (s) => durationMs(s.startedAt, s.finishedAt) }),
+  }),
+});
+
+builder.prismaObjectField('StepRun', 'iterations', (t) =>
+  t.loadableGroup({
+    type: StepRunRef,
+    description: 'For a loop step: its iterations in item order (empty for other steps).',
+    load: (keys: string[], ctx) =>
+      ctx.prisma.stepRun.findMany({
+        where: { OR: keys.map((k) => k.split('|')).map(([runId, stepId]) => ({ runId: runId!, stepId: stepId!, iteration: { gte: 0 } })) },
+        orderBy: { iteration: 'asc' },
+      }),
+    group: (row) => `${row.runId}|${row.stepId}`,
+    resolve: (step) => `${step.runId}|${step.stepId}`,
+  }),
+);
+
+export const RunRef = builder.prismaNode('Run', {
+  description: 'One execution of a workflow (or of an unsaved definition, for previews).',
+  id: { field: 'id' },
+  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  fields: (t) => ({
+    status: t.expose('status', { type: RunStatusEnum, description: 'Current state.' }),
+    trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'What started the run.' }),
+    isPreview: t.exposeBoolean('isPreview', { description: 'True for previewRun runs (not counted in workflow statistics).' }),
+    workflow: t.relation('workflow', { nullable: true, description: 'The workflow run (null for previews).' }),
+    version: t.relation('version', { nullable: true, description: 'The workflow version run.' }),
+    versionNumber: t.exposeInt('versionNumber', { nullable: true, description: 'Number of the version run.' }),
+    label: t.exposeString('label', { nullable: true, description: 'The release label the run was started by, if any.' }),
+    definition: t.expose('definition', { type: 'JSON', description: 'The definition being executed.' }),
+    input: t.field({
+      type: 'JSON',
+      description: 'The run input; properties marked `sensitive` in the input schema are replaced by "[sensitive]".',
+      select: { input: true, definition: true },
+      resolve: (run) => redactInput((run.definition as { inputSchema?: unknown }).inputSchema, run.input),
+    }),
+    output: t.expose('output', { type: 'JSON', nullable: true, description: 'The run output, once COMPLETED.' }),
+    error: t.expose('error', { type: 'JSON', nullable: true, description: 'Why the run failed or was cancelled.' }),
+    checks: t.expose('checks', { type: 'JSON', nullable: true, description: 'Post-run check results: [{ name, expression, passed, error? }].' }),
+    idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The idempotency key the run was started with.' }),
+    concurrencyKey: t.exposeString('concurrencyKey', { nullable: true, description: 'Value of the workflow\'s concurrency key expression for this run.' }),
+    parentRun: t.relation('parentRun', { nullable: true, description: 'For retries: the run this one retries.' }),
+    rootRunId: t.field({
+      type: 'ID',
+      nullable: true,
+      description: 'For retries: global ID of the first run of the lineage.',
+      resolve: (run) => (run.rootRunId ? Buffer.from(`Run:${run.rootRunId}`).toString('base64') : null),
+    }),
+    retries: t.relation('children', { description: 'Runs started by retryRun from this one.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the run was queued.' }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true, description: 'When it first started running.' }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true, description: 'When it finished.' }),
+    durationMs: t.int({ nullable: true, description: 'finishedAt − startedAt, in milliseconds.', resolve: (run) => durationMs(run.startedAt, run.finishedAt) }),
+    stepRuns: t.relation('stepRuns', {
+      description: 'The workflow\'s steps (loop iterations are under StepRun.iterations).',
+      query: { where: { iteration: -1 }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+    }),
+    events: t.relatedConnection('events', {
+      cursor: 'id',
+      description: 'The run\'s event log, oldest first.',
+      totalCount: true,
+      query: () => ({ orderBy: { seq: 'asc' } }),
+    }),
+  }),
+});
+
+const RunFilter = builder.inputType('RunFilter', {
+  description: 'Filters for the runs connection; all given filters must match.',
+  fields: (t) => ({
+    workflowId: t.id({ description: 'Only runs of this workflow.' }),
+    status: t.field({ type: [RunStatusEnum], description: 'Any of these statuses.' }),
+    trigger: t.field({ type: [RunTriggerEnum], description: 'Any of these triggers.' }),
+    createdAfter: t.field({ type: 'DateTime', description: 'Queued at or after this time.' }),
+    createdBefore: t.field({ type: 'DateTime', description: 'Queued before this time.' }),
+    includePreviews: t.boolean({ description: 'Include preview runs (default false).' }),
+  }),
+});
+
+const RunsSummaryRef = builder.objectRef<Awaited<ReturnType<typeof runsSummary>>>('RunsSummary').implement({
+  description: 'Run statistics over a time window (previews excluded).',
+  fields: (t) => ({
+    total: t.exposeInt('total', { description: 'Runs queued in the window.' }),
+    byStatus: t.field({
+      type: [builder.objectRef<{ status: RunStatus; count: number }>('RunStatusCount').implement({
+        description: 'Number of runs in one status.',
+        fields: (f) => ({
+          status: f.field({ type: RunStatusEnum, description: 'The status.', resolve: (c) => c.status }),
+          count: f.exposeInt('count', { description: 'How many runs.' }),
+        }),
+      })],
+      description: 'Count per status (every status listed, zeros included).',
+      resolve: (s) => s.byStatus,
+    }),
+    successRate: t.exposeFloat('successRate', { nullable: true, description: 'COMPLETED / finished runs, 0–1; null when none finished.' }),
+    p50DurationMs: t.exposeFloat('p50DurationMs', { nullable: true, description: 'Median duration of finished runs.' }),
+    p95DurationMs: t.exposeFloat('p95DurationMs', { nullable: true, description: '95th percentile duration of finished runs.' }),
+    since: t.expose('since', { type: 'DateTime', description: 'Start of the window.' }),
+    until: t.expose('until', { type: 'DateTime', description: 'End of the window.' }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  run: t.prismaField({
+    type: 'Run',
+    nullable: true,
+    description: 'One run by global ID; unknown ids raise NOT_FOUND.',
+    args: { id: t.arg.id({ required: true, description: 'Global ID of the run.' }) },
+    resolve: async (query, _root, args, ctx) => {
+      const id = parseGlobalId(String(args.id), 'Run');
+      const run = await ctx.prisma.run.findFirst({ ...query, where: { id, workspaceId: ctx.workspaceId } });
+      if (!run) throw new NotFoundError('Run', String(args.id));
+      return run;
+    },
+  }),
+  runs: t.prismaConnection({
+    type: 'Run',
+    cursor: 'id',
+    description: 'Runs of your workspace, newest first. At most 200 per page.',
+    args: { filter: t.arg({ type: RunFilter, description: 'Which runs.' }) },
+    totalCount: (_p, args, ctx) => ctx.prisma.run.count({ where: runWhere(ctx.workspaceId, args.filter) }),
+    resolve: (query, _root, args, ctx) => {
+      checkPageSize(args);
+      return ctx.prisma.run.findMany({ ...query, where: runWhere(ctx.workspaceId, args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+    },
+  }),
+  runsSummary: t.field({
+    type: RunsSummaryRef,
+    description: 'Counts per status, success rate and p50/p95 duration of runs queued in a window (default: the last 24 hours), for one workflow or the whole workspace.',
+    args: {
+      workflowId: t.arg.id({ description: 'Only this workflow.' }),
+      since: t.arg({ type: 'DateTime', description: 'Window start (default: 24 hours before `until`).' }),
+      until: t.arg({ type: 'DateTime', description: 'Window end (default: now).' }),
+    },
+    resolve: (_root, args, ctx) => {
+      const until = args.until ?? new Date();
+      const since = args.since ?? new Date(until.getTime() - 24 * 3600 * 1000);
+      if (since >= until) throw ValidationError.single(['since'], 'must be before until');
+      return runsSummary(ctx, { workflowId: args.workflowId ? parseGlobalId(String(args.workflowId), 'Workflow') : null, since, until });
+    },
+  }),
+}));
+
+type RunFilterArgs = { workflowId?: string | number | null; status?: RunStatus[] | null; trigger?: RunTrigger[] | null; createdAfter?: Date | null; createdBefore?: Date | null; includePreviews?: boolean | null } | null | undefined;
+
+function runWhere(workspaceId: string, filter: RunFilterArgs) {
+  return {
+    workspaceId,
+    ...(filter?.includePreviews ? {} : { isPreview: false }),
+    ...(filter?.workflowId != null ? { workflowId: parseGlobalId(String(filter.workflowId), 'Workflow') } : {}),
+    ...(filter?.status?.length ? { status: { in: filter.status } } : {}),
+    ...(filter?.trigger?.length ? { trigger: { in: filter.trigger } } : {}),
+    ...(filter?.createdAfter || filter?.createdBefore ? { createdAt: { ...(filter.createdAfter ? { gte: filter.createdAfter } : {}), ...(filter.createdBefore ? { lt: filter.createdBefore } : {}) } } : {}),
+  };
+}
+
+const RunPayload = builder.objectRef<{ run: Run }>('RunPayload').implement({
+  description: 'The run the mutation started or changed.',
+  fields: (t) => ({ run: t.field({ type: RunRef, description: 'The run.', resolve: (p) => p.run }) }),
+});
+
+const DeleteRunPayload = builder.objectRef<{ deletedRunId: string }>('DeleteRunPayload').implement({
+  description: 'The run was deleted with its steps and events.',
+  fields: (t) => ({ deletedRunId: t.exposeID('deletedRunId', { description: 'Global ID of the deleted run.' }) }),
+});
+
+const RunWorkflowInput = builder.inputType('RunWorkflowInput', {
+  description: 'Which workflow to run, on which version, with what input.',
+  fields: (t) => ({
+    workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }),
+    input: t.field({ type: 'JSON', description: 'The run input (an object), validated against the version\'s input schema. Default {}.' }),
+    version: t.int({ description: 'Version number to run (default: the latest).' }),
+    label: t.string({ description: 'Release label whose version to run (instead of `version`).' }),
+    idempotencyKey: t.string({ description: 'Runs started with the same key return the first run instead of starting another.' }),
+  }),
+});
+
+const PreviewRunInput = builder.inputType('PreviewRunInput', {
+  description: 'An unsaved definition to execute as a PREVIEW run.',
+  fields: (t) => ({
+    definition: t.field({ type: 'JSON', required: true, description: 'The definition (validated first).' }),
+    input: t.field({ type: 'JSON', description: 'The run input. Default {}.' }),
+  }),
+});
+
+const RunIdInput = builder.inputType('RunIdInput', {
+  description: 'Identifies a run.',
+  fields: (t) => ({ runId: t.id({ required: true, description: 'Global ID of the run.' }) }),
+});
+
+const ResumeRunInput = builder.inputType('ResumeRunInput', {
+  description: 'Which run to resume, and from where.',
+  fields: (t) => ({
+    runId: t.id({ required: true, description: 'Global ID of a PAUSED, FAILED or CANCELLED run.' }),
+    fromStep: t.string({ description: 'Re-run this step and everything downstream, reusing upstream outputs. Default: continue from the last checkpoint (the steps that did not complete; for a PAUSED run, past its wait).' }),
+  }),
+});
+
+const RetryStrategyEnum = builder.enumType('RetryStrategy', {
+  description: 'What a retry re-runs.',
+  values: {
+    FROM_FAILURE: { description: 'Reuse the outputs of steps that completed; re-run the failed (or named) steps and everything downstream.' },
+    ALL_STEPS: { description: 'Re-run every step.' },
+  } as const,
+});
+
+const RetryRunInput = builder.inputType('RetryRunInput', {
+  description: 'Start a new run from a finished one.',
+  fields: (t) => ({
+    runId: t.id({ required: true, description: 'Global ID of a finished run.' }),
+    strategy: t.field({ type: RetryStrategyEnum, defaultValue: 'FROM_FAILURE', description: 'What to re-run (default FROM_FAILURE).' }),
+    stepIds: t.stringList({ description: 'With FROM_FAILURE: re-run these steps (and their downstream) instead of the failed ones.' }),
+    useLatestVersion: t.boolean({ description: 'Run the workflow\'s latest version instead of the original one (steps that changed are re-run).' }),
+  }),
+});
+
+const runError = { types: MUTATION_ERRORS, directResult: true } as const;
+
+builder.mutationFields((t) => ({
+  runWorkflow: t.field({
+    type: RunPayload,
+    description: 'Queues a run and returns it at once (status QUEUED); it executes asynchronously. PAUSED and ARCHIVED workflows are refused (CONFLICT); invalid input is refused with every violation and its path.',
+    args: { input: t.arg({ type: RunWorkflowInput, required: true }) },
+    errors: { ...runError, union: { name: 'RunWorkflowResult' } },
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        run: await runWorkflow(ctx, { workflowId: parseGlobalId(String(input.workflowId), 'Workflow'), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey }),
+      })),
+  }),
+  previewRun: t.field({
+    type: RunPayload,
+    description: 'Executes an unsaved definition as a PREVIEW run: observable like any run, not counted in workflow statistics.',
+    args: { input: t.arg({ type: PreviewRunInput, required: true }) },
+    errors: { ...runError, union: { name: 'PreviewRunResult' } },
+    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await previewRun(ctx, { definition: input.definition, input: input.input }) })),
+  }),
+  cancelRun: t.field({
+    type: RunPayload,
+    description: 'Cancels an unfinished run: in-flight work is aborted (HTTP requests, child processes) and the run and its unfinished steps become CANCELLED.',
+    args: { input: t.arg({ type: RunIdInput, required: true }) },
+    errors: { ...runError, union: { name: 'CancelRunResult' } },
+    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await cancelRun(ctx, parseGlobalId(String(input.runId), 'Run')) })),
+  }),
+  resumeRun: t.field({
+    type: RunPayload,
+    description: 'Continues a PAUSED, FAILED or CANCELLED run from a step or from its last checkpoint.',
+    args: { input: t.arg({ type: ResumeRunInput, required: true }) },
+    errors: { ...runError, union: { name: 'ResumeRunResult' } },
+    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await resumeRun(ctx, parseGlobalId(String(input.runId), 'Run'), input.fromStep) })),
+  }),
+  retryRun: t.field({
+    type: RunPayload,
+    description: 'Starts a new run linked to a finished one (parentRun, rootRunId), optionally on the workflow\'s latest version.',
+    args: { input: t.arg({ type: RetryRunInput, required: true }) },
+    errors: { ...runError, union: { name: 'RetryRunResult' } },
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        run: await retryRun(ctx, { runId: parseGlobalId(String(input.runId), 'Run'), strategy: input.strategy ?? 'FROM_FAILURE', stepIds: input.stepIds, useLatestVersion: input.useLatestVersion }),
+      })),
+  }),
+  deleteRun: t.field({
+    type: DeleteRunPayload,
+    description: 'Deletes a finished run with its steps and events (unfinished runs: cancel first).',
+    args: { input: t.arg({ type: RunIdInput, required: true }) },
+    errors: { ...runError, union: { name: 'DeleteRunResult' } },
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => {
+        await deleteRun(ctx, parseGlobalId(String(input.runId), 'Run'));
+        return { deletedRunId: String(input.runId) };
+      }),
+  }),
+}));

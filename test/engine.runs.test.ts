@@ -1,0 +1,276 @@
+// The run engine end to end through the GraphQL API: real steps against a loopback HTTP
+// server, branching, retries, waits, loops, cancel, resume, retry, previews and reading runs.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
+import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+
+let t: TestApp;
+let baseUrl: string;
+let server: LoopbackServer;
+const flaky = new Map<string, number>();
+const releases: (() => void)[] = [];
+
+beforeAll(async () => {
+  server = await startLoopbackServer(async (req, res) => {
+    const url = new URL(req.path, 'http://x');
+    if (url.pathname === '/item') return json(res, 200, { id: url.searchParams.get('id'), size: Number(url.searchParams.get('size') ?? 0) });
+    if (url.pathname === '/echo') return json(res, 200, { method: req.method, body: req.body ? JSON.parse(req.body) : null, auth: req.headers.authorization ?? null });
+    if (url.pathname === '/missing') return json(res, 404, { error: 'nope' });
+    if (url.pathname === '/flaky') {
+      const key = url.searchParams.get('key')!;
+      const seen = (flaky.get(key) ?? 0) + 1;
+      flaky.set(key, seen);
+      return seen <= Number(url.searchParams.get('failures')) ? json(res, 503, { seen }) : json(res, 200, { seen });
+    }
+    if (url.pathname === '/slow') {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 20_000);
+        releases.push(() => (clearTimeout(timer), resolve()));
+        res.on('close', () => (clearTimeout(timer), resolve()));
+      });
+      if (!res.writableEnded && !res.destroyed) json(res, 200, { slow: true });
+      return;
+    }
+    json(res, 404, {});
+  });
+  t = await startTestApp({ WEFT_ENGINE_POLL_MS: '50' });
+  baseUrl = (await t.app.start(0, '127.0.0.1')).url.replace('/graphql', '');
+});
+
+afterAll(async () => {
+  releases.forEach((release) => release());
+  await t?.close();
+  await server?.close();
+});
+
+const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http_request', config: { url: `${server.url}${path}` }, ...extra });
+
+describe('running a workflow', () => {
+  it('returns QUEUED at once, runs the DAG, feeds outputs into later steps and records gap-free events', async () => {
+    const wf = await createWorkflow(t, {
+      steps: [
+        http('fetch', '/item?id={{ input.itemId }}&size=7'),
+        { id: 'post', type: 'http_request', dependsOn: ['fetch'], config: { method: 'POST', url: `${server.url}/echo`, body: { got: '{{ steps.fetch.output.body }}', label: 'item {{ steps.fetch.output.body.id }}' } } },
+      ],
+    });
+    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id status trigger versionNumber } } } }`, { input: { workflowId: wf, input: { itemId: 'abc' } } });
+    const run = (res.data as any).runWorkflow.run;
+    expect(run).toMatchObject({ status: 'QUEUED', trigger: 'MANUAL', versionNumber: 1 });
+
+    const done = await waitForRun(t, run.id);
+    expect(done.status).toBe('COMPLETED');
+    const steps = await stepsOf(t, run.id);
+    expect(steps.fetch!.output).toMatchObject({ status: 200, body: { id: 'abc', size: 7 } });
+    expect((steps.post!.output as any).body.body).toEqual({ got: { id: 'abc', size: 7 }, label: 'item abc' });
+    expect(done.output).toEqual({ post: steps.post!.output });
+
+    const events = await eventsOf(t, run.id);
+    expect(events.map((e) => `${e.type}${e.stepId ? `:${e.stepId}` : ''}`)).toEqual([
+      'RUN_QUEUED', 'RUN_STARTED', 'STEP_STARTED:fetch', 'STEP_LOG:fetch', 'STEP_COMPLETED:fetch', 'STEP_STARTED:post', 'STEP_LOG:post', 'STEP_COMPLETED:post', 'RUN_COMPLETED',
+    ]);
+    expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({ lines: ['GET ' + server.url + '/item', expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)] });
+
+    const read = await t.gql(`query($id: ID!) { run(id: $id) { status durationMs workflow { id runsCount lastRunStatus } stepRuns { stepId status attempt durationMs input } events(first: 3) { totalCount edges { node { seq type } } } } }`, { id: run.id });
+    const r = (read.data as any).run;
+    expect(r.workflow).toEqual({ id: wf, runsCount: 1, lastRunStatus: 'COMPLETED' });
+    expect(r.stepRuns.map((s: any) => [s.stepId, s.status, s.attempt])).toEqual([['fetch', 'COMPLETED', 1], ['post', 'COMPLETED', 1]]);
+    expect(r.stepRuns[0].input.url).toBe(`${server.url}/item?id=abc&size=7`);
+    expect(r.events.totalCount).toBe(9);
+    expect(r.events.edges.map((e: any) => e.node.seq)).toEqual([1, 2, 3]);
+  });
+
+  it('branches on a condition: the branch not taken is SKIPPED, skipping propagates, a join still runs', async () => {
+    const wf = await createWorkflow(t, {
+      steps: [
+        { id: 'check', type: 'condition', config: { expression: 'input.amount > 100' } },
+        http('big', '/item?id=big', { dependsOn: ['check'], when: 'steps.check.output.result = true' }),
+        http('small', '/item?id=small', { dependsOn: ['check'], when: 'steps.check.output.result = false' }),
+        http('afterSmall', '/item?id=after', { dependsOn: ['small'] }),
+        http('join', '/item?id=join', { dependsOn: ['big', 'small'] }),
+      ],
+    });
+    const run = await startRun(t, wf, { amount: 500 });
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    const steps = await stepsOf(t, run);
+    expect(Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.status]))).toEqual({ check: 'COMPLETED', big: 'COMPLETED', small: 'SKIPPED', afterSmall: 'SKIPPED', join: 'COMPLETED' });
+    expect(steps.check!.output).toEqual({ result: true });
+  });
+
+  it('retries 5xx with backoff and records each attempt; a 4xx fails at once and blocks its dependents', async () => {
+    const key = `k${Date.now()}`;
+    const wf = await createWorkflow(t, {
+      steps: [
+        http('flaky', `/flaky?key=${key}&failures=2`, { retry: { attempts: 3, backoffSeconds: 0.01 } }),
+        http('missing', '/missing', { retry: { attempts: 3, backoffSeconds: 0.01 } }),
+        http('after', '/item?id=x', { dependsOn: ['missing'] }),
+      ],
+    });
+    const run = await startRun(t, wf);
+    const done = await waitForRun(t, run);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toMatchObject({ failedSteps: ['missing'] });
+    const steps = await stepsOf(t, run);
+    expect(steps.flaky).toMatchObject({ status: 'COMPLETED', attempt: 3 });
+    expect(steps.missing).toMatchObject({ status: 'FAILED', attempt: 1 });
+    expect((steps.missing!.error as any).message).toMatch(/404/);
+    expect(steps.after!.status).toBe('SKIPPED');
+    const events = await eventsOf(t, run);
+    expect(events.filter((e) => e.type === 'STEP_RETRYING' && e.stepId === 'flaky')).toHaveLength(2);
+    expect(flaky.get(key)).toBe(3);
+  });
+
+  it('waits for a duration without holding a worker, and pauses until resumed', async () => {
+    const wf = await createWorkflow(t, {
+      steps: [
+        { id: 'nap', type: 'wait', config: { seconds: 0.2 } },
+        { id: 'approval', type: 'wait', dependsOn: ['nap'], config: { resume: true } },
+        http('after', '/item?id=approved', { dependsOn: ['approval'] }),
+      ],
+    });
+    const run = await startRun(t, wf);
+    const paused = await waitForRun(t, run, ['PAUSED']);
+    expect(paused.status).toBe('PAUSED');
+    const steps = await stepsOf(t, run);
+    expect(steps.nap!.status).toBe('COMPLETED');
+    expect(steps.approval!.status).toBe('WAITING');
+
+    const res = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }`, { input: { runId: run } });
+    expect((res.data as any).resumeRun.run.id).toBe(run);
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    const types = (await eventsOf(t, run)).map((e) => e.type);
+    expect(types).toContain('RUN_PAUSED');
+    expect(types).toContain('RUN_RESUMED');
+  });
+
+  it('loops over items with bounded concurrency and collects results in order; too many items fail', async () => {
+    const wf = await createWorkflow(t, {
+      steps: [
+        { id: 'each', type: 'loop', config: { items: 'input.ids', concurrency: 2, maxItems: 5, step: { type: 'http_request', config: { url: `${server.url}/item?id={{ item }}&size={{ index }}` } } } },
+      ],
+    });
+    const ok = await startRun(t, wf, { ids: ['a', 'b', 'c', 'd'] });
+    expect((await waitForRun(t, ok)).status).toBe('COMPLETED');
+    const steps = await stepsOf(t, ok);
+    expect((steps.each!.output as any[]).map((o) => o.body)).toEqual([{ id: 'a', size: 0 }, { id: 'b', size: 1 }, { id: 'c', size: 2 }, { id: 'd', size: 3 }]);
+    const iterations = await t.db.prisma.stepRun.count({ where: { runId: rawId(ok), stepId: 'each', iteration: { gte: 0 }, status: 'COMPLETED' } });
+    expect(iterations).toBe(4);
+
+    const tooMany = await startRun(t, wf, { ids: ['1', '2', '3', '4', '5', '6'] });
+    expect((await waitForRun(t, tooMany)).status).toBe('FAILED');
+    expect(((await stepsOf(t, tooMany)).each!.error as any).message).toMatch(/more than maxItems 5/);
+  });
+
+  it('cancels a run within a second: the in-flight HTTP request is aborted', async () => {
+    const wf = await createWorkflow(t, { steps: [http('slow', '/slow'), http('after', '/item?id=never', { dependsOn: ['slow'] })] });
+    const run = await startRun(t, wf);
+    const deadline = Date.now() + 5000;
+    while (server.hits('/slow') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const started = Date.now();
+    const res = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on RunPayload { run { status } } } }`, { input: { runId: run } });
+    expect((res.data as any).cancelRun.run.status).toBe('CANCELLED');
+    const steps = await stepsOf(t, run);
+    expect(steps.slow!.status).toBe('CANCELLED');
+    expect(steps.after!.status).toBe('CANCELLED');
+    // The engine's in-flight attempt ends (aborted) well within a second.
+    while (t.app.engine['inFlight'].size > 0 && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 10));
+    expect(Date.now() - started).toBeLessThan(1000);
+    const again = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on Error { code } } }`, { input: { runId: run } });
+    expect((again.data as any).cancelRun.code).toBe('CONFLICT');
+  });
+});
+
+describe('resume and retry', () => {
+  it('resumes a FAILED run from a step, reusing upstream outputs', async () => {
+    const key = `r${Date.now()}`;
+    const wf = await createWorkflow(t, {
+      steps: [http('first', `/item?id=${key}`), http('second', `/flaky?key=${key}&failures=1`, { dependsOn: ['first'] }), http('third', '/item?id=third', { dependsOn: ['second'] })],
+    });
+    const run = await startRun(t, wf);
+    expect((await waitForRun(t, run)).status).toBe('FAILED');
+    expect(server.hits('/item') > 0).toBe(true);
+    const firstHits = server.requests.filter((r) => r.path === `/item?id=${key}`).length;
+
+    const res = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'second' } });
+    expect((res.data as any).resumeRun.run.status).toBe('QUEUED');
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    expect(server.requests.filter((r) => r.path === `/item?id=${key}`).length).toBe(firstHits); // not re-run
+    const steps = await stepsOf(t, run);
+    expect(steps.second).toMatchObject({ status: 'COMPLETED', attempt: 1 });
+
+    const bad = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on Error { code message } } }`, { input: { runId: run } });
+    expect((bad.data as any).resumeRun.code).toBe('CONFLICT');
+  });
+
+  it('retries a failed run FROM_FAILURE as a new linked run, on the latest version', async () => {
+    const key = `y${Date.now()}`;
+    const wf = await createWorkflow(t, { steps: [http('a', `/item?id=${key}`), http('b', '/missing', { dependsOn: ['a'] })] });
+    const run = await startRun(t, wf);
+    expect((await waitForRun(t, run)).status).toBe('FAILED');
+    // Fix the workflow: a new version whose step b points somewhere that works.
+    const workflowId = rawId(wf);
+    await t.db.prisma.$transaction(async (tx) => {
+      await tx.workflowVersion.create({ data: { workspaceId: t.workspaceId, workflowId, number: 2, definition: { steps: [http('a', `/item?id=${key}`), http('b', '/item?id=fixed', { dependsOn: ['a'] })] } } });
+      await tx.workflow.update({ where: { id: workflowId }, data: { latestVersion: 2 } });
+    });
+    const res = await t.gql(`mutation($input: RetryRunInput!) { retryRun(input: $input) { ... on RunPayload { run { id status trigger versionNumber parentRun { id } rootRunId } } ... on Error { code message } } }`, { input: { runId: run, useLatestVersion: true } });
+    const retry = (res.data as any).retryRun.run;
+    expect(retry).toMatchObject({ status: 'QUEUED', trigger: 'RETRY', versionNumber: 2, parentRun: { id: run }, rootRunId: run });
+    expect((await waitForRun(t, retry.id)).status).toBe('COMPLETED');
+    const steps = await stepsOf(t, retry.id);
+    expect(steps.a!.logs).toMatch(/reused output/);
+    expect(server.requests.filter((r) => r.path === `/item?id=${key}`).length).toBe(1);
+  });
+});
+
+describe('starting runs: validation and limits', () => {
+  it('validates input against the input schema, listing every violation with its path, and writes nothing', async () => {
+    const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')], inputSchema: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1 }, name: { type: 'string' } } } });
+    const before = await t.db.prisma.run.count();
+    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on ValidationError { code problems { path message } } } }`, { input: { workflowId: wf, input: { name: 5 } } });
+    const problems = (res.data as any).runWorkflow.problems.map((p: any) => p.path.join('.'));
+    expect(problems.sort()).toEqual(['input.input.count', 'input.input.name']);
+    expect(await t.db.prisma.run.count()).toBe(before);
+  });
+
+  it('refuses PAUSED and ARCHIVED workflows with CONFLICT', async () => {
+    const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')] }, { status: 'PAUSED' });
+    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on Error { code message } } }`, { input: { workflowId: wf } });
+    expect((res.data as any).runWorkflow).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/PAUSED/) });
+  });
+
+  it('returns the same run for the same idempotencyKey', async () => {
+    const wf = await createWorkflow(t, { steps: [http('a', '/item?id=idem')] });
+    const [one, two] = await Promise.all([startRun(t, wf, {}, { idempotencyKey: `key-${wf}` }), startRun(t, wf, {}, { idempotencyKey: `key-${wf}` })]);
+    expect(one).toBe(two);
+  });
+
+  it('previews an unsaved definition without counting it in workflow statistics', async () => {
+    const res = await t.gql(`mutation($input: PreviewRunInput!) { previewRun(input: $input) { ... on RunPayload { run { id isPreview trigger workflow { id } } } } }`, { input: { definition: { steps: [http('a', '/item?id=preview')] } } });
+    const run = (res.data as any).previewRun.run;
+    expect(run).toMatchObject({ isPreview: true, trigger: 'PREVIEW', workflow: null });
+    expect((await waitForRun(t, run.id)).status).toBe('COMPLETED');
+    const list = await t.gql(`{ runs(first: 200, filter: { trigger: [PREVIEW] }) { totalCount } all: runs(first: 200, filter: { trigger: [PREVIEW], includePreviews: true }) { totalCount } }`);
+    expect((list.data as any).runs.totalCount).toBe(0);
+    expect((list.data as any).all.totalCount).toBeGreaterThanOrEqual(1);
+    const invalid = await t.gql(`mutation($input: PreviewRunInput!) { previewRun(input: $input) { ... on ValidationError { problems { path } } } }`, { input: { definition: { steps: [{ id: 'x', type: 'nope' }] } } });
+    expect((invalid.data as any).previewRun.problems[0].path.slice(0, 2)).toEqual(['input', 'definition']);
+  });
+
+  it('redacts sensitive inputs from step inputs, events, the run and its export', async () => {
+    const secret = 'hunter2-secret-token';
+    const wf = await createWorkflow(t, {
+      steps: [{ id: 'call', type: 'http_request', config: { url: `${server.url}/echo`, method: 'POST', headers: { authorization: 'Bearer {{ input.token }}' }, body: { user: '{{ input.user }}' } } }],
+      inputSchema: { type: 'object', properties: { token: { type: 'string', sensitive: true }, user: { type: 'string' } } },
+    });
+    const run = await startRun(t, wf, { token: secret, user: 'ann' });
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    expect(server.requests.some((r) => r.headers.authorization === `Bearer ${secret}`)).toBe(true); // the step really used it
+    const read = await t.gql(`query($id: ID!) { run(id: $id) { input output stepRuns { input output } events(first: 50) { edges { node { data } } } } }`, { id: run });
+    expect(JSON.stringify(read.data)).not.toContain(secret);
+    expect((read.data as any).run.input).toEqual({ token: '[sensitive]', user: 'ann' });
+    const exported = await fetch(`${baseUrl}/api/runs/${encodeURIComponent(run)}/export`);
+    expect(exported.status).toBe(200);
+    expect(await exported.text()).not.toContain(secret);
+  });
+});

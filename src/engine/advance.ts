@@ -46,6 +46,7 @@ export interface StepClaim {
   config: Record<string, unknown>;
   step: StepDefinition;
   expressionContext: ExpressionContext;
+  commandAllowlist: string[];
 }
 
 export interface AdvanceResult {
@@ -54,6 +55,8 @@ export interface AdvanceResult {
   /** Steps whose wake-up time is in the future: the engine sets a local timer as well. */
   timers: { stepRunId: string; runId: string; at: Date }[];
   finished: FinishedRun | null;
+  /** Ready steps were left PENDING because this worker had no capacity left. */
+  starved: boolean;
 }
 
 export interface AdvanceOptions {
@@ -72,14 +75,32 @@ interface Loaded {
     status: string;
     definition: WorkflowDefinition;
     input: unknown;
+    commandAllowlist: string[];
   };
   rows: Map<string, StepRun>;
   events: NewEvent[];
   redact: Redactor;
 }
 
-export async function lockRun(tx: Tx, runId: string): Promise<void> {
-  await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
+interface LockedRun {
+  id: string;
+  workspaceId: string;
+  workflowId: string | null;
+  status: string;
+  definition: WorkflowDefinition;
+  input: unknown;
+  commandAllowlist: string[] | null;
+}
+
+/** Locks the run row for the rest of the transaction and reads what the state machine needs. */
+async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
+  const rows = await tx.$queryRaw<LockedRun[]>`
+    SELECT r.id::text AS id, r."workspaceId"::text AS "workspaceId", r."workflowId"::text AS "workflowId", r.status::text AS status,
+           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist"
+    FROM "Run" r LEFT JOIN "Workflow" w ON w.id = r."workflowId"
+    WHERE r.id = ${runId}::uuid
+    FOR UPDATE OF r`;
+  return rows[0];
 }
 
 function errorJson(message: string, extra: Record<string, unknown> = {}) {
@@ -240,7 +261,11 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           continue;
         }
         if (!WORKER_STEP_TYPES.has(step.type)) throw new Error(`Unknown step type ${step.type}`);
-        if (running >= maxParallel || capacity <= 0) continue;
+        if (running >= maxParallel) continue;
+        if (capacity <= 0) {
+          result.starved = true;
+          continue;
+        }
         const config = step.type === 'loop' ? (step.config ?? {}) : ((await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>);
         const attempt = row.attempt + 1;
         await setStep(tx, state, row, {
@@ -254,7 +279,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs),
         });
         state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(config) } });
-        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context });
+        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist });
         running++;
         capacity--;
         changed = true;
@@ -279,18 +304,14 @@ function allRowsWaitingForResume(state: Loaded): boolean {
  * transaction; locks the run row first so concurrent advances of one run serialise.
  */
 export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
-  const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null };
-  await lockRun(tx, runId);
-  const run = await tx.run.findUnique({
-    where: { id: runId },
-    select: { id: true, workspaceId: true, workflowId: true, status: true, definition: true, input: true },
-  });
+  const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
+  const run = await lockAndReadRun(tx, runId);
   // A PAUSED run still records its other steps' results; it only waits for resumeRun.
   if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return result;
-  const definition = run.definition as unknown as WorkflowDefinition;
+  const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
   const state: Loaded = {
-    run: { ...run, definition },
+    run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
     redact: createRedactor(sensitiveValues(definition.inputSchema, run.input)),

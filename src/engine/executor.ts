@@ -47,6 +47,8 @@ export class Engine {
   private readonly inFlight = new Map<string, InFlight>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
+  /** Runs with ready steps that were not claimed for lack of capacity: served first when a slot frees. */
+  private readonly starved = new Set<string>();
   private pollTimer: NodeJS.Timeout | null = null;
   private ticking = false;
   private tickAgain = false;
@@ -93,6 +95,7 @@ export class Engine {
       ),
     );
     this.opts.bus.publish(result.events);
+    if (result.starved) this.starved.add(runId);
     for (const claim of result.claims) this.dispatch(claim);
     for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
     if (result.finished) {
@@ -121,7 +124,9 @@ export class Engine {
         await this.wakeDue();
         const started = await retrying(() => startQueuedRuns(this.opts.prisma, this.opts.limits, this.now()));
         this.opts.bus.publish(started.events);
-        for (const runId of started.runIds) await this.advance(runId, { kind: 'none' });
+        // Claim the first steps of the started runs concurrently: their dispatch latency would
+        // otherwise grow with their position in the batch.
+        await Promise.all(started.runIds.map((runId) => this.advance(runId, { kind: 'none' })));
         if (this.inFlight.size < this.opts.workerConcurrency) await this.sweepStalled();
       } while (this.tickAgain && !this.stopped);
     } finally {
@@ -167,6 +172,15 @@ export class Engine {
     }
   }
 
+  /** A slot freed up: give it to a run that had ready steps waiting for capacity. */
+  private serveStarved(): void {
+    if (this.stopped) return;
+    const runId = this.starved.values().next().value;
+    if (runId === undefined) return;
+    this.starved.delete(runId);
+    this.track(this.advance(runId, { kind: 'none' }));
+  }
+
   private wakeAt(runId: string, stepRunId: string, at: Date): void {
     const delay = at.getTime() - this.now().getTime();
     if (delay > 10 * this.opts.pollIntervalMs) return; // the poller will get it
@@ -188,7 +202,10 @@ export class Engine {
       )
       .then(() => undefined)
       .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'))
-      .finally(() => this.inFlight.delete(claim.stepRunId));
+      .finally(() => {
+        this.inFlight.delete(claim.stepRunId);
+        this.serveStarved();
+      });
     this.inFlight.set(claim.stepRunId, { runId: claim.runId, controller, done });
   }
 
@@ -199,7 +216,6 @@ export class Engine {
     const timeout = setTimeout(() => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)), timeoutMs);
     const heartbeat = setInterval(() => this.track(this.renewLease(claim, controller)), Math.max(50, Math.min(1000, this.opts.leaseMs / 3)));
     try {
-      const workflow = await this.opts.prisma.run.findUnique({ where: { id: claim.runId }, select: { workflow: { select: { commandAllowlist: true } } } });
       const ctx: StepContext = {
         runId: claim.runId,
         stepId: claim.stepId,
@@ -208,7 +224,7 @@ export class Engine {
         signal: controller.signal,
         log: (line) => logs.push(line),
         env: this.opts.stepEnv,
-        workflow: { commandAllowlist: workflow?.workflow?.commandAllowlist ?? [] },
+        workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
       };
       const output =

@@ -26,7 +26,9 @@ function tokenize(line: string): Token[][] | string {
     if ('comment' in entry) break;
     if ('op' in entry && entry.op === 'glob') {
       const pattern = (entry as { pattern: string }).pattern;
-      commands[commands.length - 1]!.push(pattern.startsWith('\u0000var:') ? VARIABLE : pattern);
+      // A glob expands to any number of arguments, so it cannot match a template safely.
+      if (!pattern.startsWith('\u0000var:')) return `the glob pattern '${pattern}' cannot be checked against the allowlist`;
+      commands[commands.length - 1]!.push(VARIABLE);
       continue;
     }
     if ('op' in entry && SEPARATORS.has(entry.op)) {
@@ -49,7 +51,8 @@ function show(command: Token[]): string {
 export function checkShellScript(source: string, allowlist: string[]): AllowlistVerdict {
   if (allowlist.length === 0) return { allowed: true };
   if (/`|\$\(|<<|\$\{/.test(source)) return { allowed: false, reason: 'command substitution, parameter expansion with ${} and heredocs cannot be checked against the allowlist' };
-  const templates = allowlist.map((t) => parse(t).filter((e): e is string => typeof e === 'string'));
+  // In a template, `*` parses as a glob; keep it as the wildcard token.
+  const templates = allowlist.map((t) => parse(t).map((e) => (typeof e === 'string' ? e : 'op' in e && e.op === 'glob' ? (e as { pattern: string }).pattern : '\u0000')));
   for (const line of source.split('\n')) {
     const commands = tokenize(line);
     if (typeof commands === 'string') return { allowed: false, reason: commands };

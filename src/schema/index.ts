@@ -4,6 +4,7 @@ import { describeGeneratedTypes } from './describe-generated.ts';
 import './errors.ts';
 import './enums.ts';
 import './workflow.ts';
+import './workflow-mutations.ts';
 import './run.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });

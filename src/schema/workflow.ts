@@ -1,10 +1,9 @@
 // Workflow and Version types with their queries and mutations.
-import { NotFoundError } from '../errors.ts';
-import type { Workflow } from '../generated/prisma/client.ts';
-import { createWorkflow } from '../workflows/service.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import { diffDefinitions } from '../workflows/diff.ts';
+import type { WorkflowDefinition } from '../workflows/definition.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
 import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
 
 const NO_ID = '00000000-0000-0000-0000-000000000000';
@@ -21,6 +20,51 @@ export const VersionRef = builder.prismaNode('WorkflowVersion', {
     baseVersion: t.exposeInt('baseVersion', { nullable: true, description: 'The version a patch or rollback started from.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When this version was created.' }),
     workflow: t.relation('workflow', { description: 'The workflow this version belongs to.' }),
+    releaseLabels: t.field({
+      type: ['String'],
+      description: 'Release labels (e.g. "production") pointing at this version.',
+      select: { releaseLabels: { select: { label: true }, orderBy: { label: 'asc' } } },
+      resolve: (version) => version.releaseLabels.map((l) => l.label),
+    }),
+  }),
+});
+
+export const ReleaseLabelRef = builder.prismaObject('ReleaseLabel', {
+  description: 'A named pointer (e.g. "production", "staging") to one version of a workflow.',
+  fields: (t) => ({
+    label: t.exposeString('label', { description: 'The label.' }),
+    version: t.relation('version', { description: 'The version it points at.' }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it was last moved.' }),
+  }),
+});
+
+const WorkflowDiffRef = builder.objectRef<ReturnType<typeof diffDefinitions> & { from: number; to: number }>('WorkflowDiff').implement({
+  description: 'Differences between two versions of a workflow definition.',
+  fields: (t) => ({
+    from: t.exposeInt('from', { description: 'The older version number.' }),
+    to: t.exposeInt('to', { description: 'The newer version number.' }),
+    summary: t.exposeString('summary', { description: 'E.g. "Added 1 step, modified 1 step" (counted per step id).' }),
+    operations: t.field({ type: 'JSON', description: 'RFC 6902 JSON Patch operations turning `from` into `to`. Steps are addressed by id: /steps/<stepId>/config/url.', resolve: (d) => d.operations }),
+    added: t.stringList({ description: 'Ids of steps added.', resolve: (d) => d.added }),
+    removed: t.stringList({ description: 'Ids of steps removed.', resolve: (d) => d.removed }),
+    modified: t.stringList({ description: 'Ids of steps changed.', resolve: (d) => d.modified }),
+  }),
+});
+
+const ConcurrencyRef = builder.objectRef<{ key: string; limit: number; strategy: string }>('ConcurrencySetting').implement({
+  description: 'Per-key concurrency limit of a workflow\'s runs.',
+  fields: (t) => ({
+    key: t.exposeString('key', { description: 'Expression over the run input, e.g. input.customerId.' }),
+    limit: t.exposeInt('limit', { description: 'Most active runs per key value.' }),
+    strategy: t.exposeString('strategy', { description: 'QUEUE, CANCEL_IN_PROGRESS or CANCEL_NEWEST.' }),
+  }),
+});
+
+const PostRunCheckRef = builder.objectRef<{ name: string; expression: string }>('PostRunCheck').implement({
+  description: 'An expression evaluated over each finished run ({ input, output, steps, run }); recorded as passed or failed.',
+  fields: (t) => ({
+    name: t.exposeString('name', { description: 'Name of the check.' }),
+    expression: t.exposeString('expression', { description: 'JSONata expression; truthy means passed.' }),
   }),
 });
 
@@ -76,6 +120,55 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
       select: { runs: { select: { createdAt: true }, where: { isPreview: false }, orderBy: { createdAt: 'desc' }, take: 1 } },
       resolve: (workflow) => workflow.runs[0]?.createdAt ?? null,
     }),
+    inputSchema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema of the run input (from the current version\'s definition).',
+      select: { versions: { select: { definition: true }, orderBy: { number: 'desc' }, take: 1 } },
+      resolve: (workflow) => (workflow.versions[0]?.definition as { inputSchema?: unknown } | undefined)?.inputSchema ?? null,
+    }),
+    outputSchema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema of the run output (from the current version\'s definition).',
+      select: { versions: { select: { definition: true }, orderBy: { number: 'desc' }, take: 1 } },
+      resolve: (workflow) => (workflow.versions[0]?.definition as { outputSchema?: unknown } | undefined)?.outputSchema ?? null,
+    }),
+    metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Free-form metadata (patched key by key).' }),
+    webhooksEnabled: t.exposeBoolean('webhooksEnabled', { description: 'Send a signed webhook to webhookUrl when a run finishes.' }),
+    webhookUrl: t.exposeString('webhookUrl', { nullable: true, description: 'Where completion webhooks go.' }),
+    hasWebhookSecret: t.boolean({ description: 'Whether completion webhooks are signed (the secret itself is never returned).', select: { webhookSecret: true }, resolve: (w) => !!w.webhookSecret }),
+    commandAllowlist: t.exposeStringList('commandAllowlist', { description: 'Command templates script steps may run (empty: no restriction beyond the server switch).' }),
+    postRunChecks: t.field({ type: [PostRunCheckRef], description: 'Checks evaluated over every finished run.', resolve: (w) => (Array.isArray(w.postRunChecks) ? (w.postRunChecks as { name: string; expression: string }[]) : []) }),
+    maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Most runs of this workflow RUNNING at once (null: only the global limit).' }),
+    concurrency: t.field({ type: ConcurrencyRef, nullable: true, description: 'Per-key concurrency limit.', resolve: (w) => (w.concurrency as { key: string; limit: number; strategy: string } | null) ?? null }),
+    releaseLabels: t.relation('releaseLabels', { description: 'Release labels of this workflow.', query: { orderBy: { label: 'asc' } } }),
+    version: t.prismaField({
+      type: 'WorkflowVersion',
+      nullable: true,
+      description: 'One version by number or by release label (exactly one of the two); null when there is none.',
+      args: { number: t.arg.int({ description: 'Version number.' }), label: t.arg.string({ description: 'Release label, e.g. "production".' }) },
+      resolve: async (query, workflow, args, ctx) => {
+        if ((args.number == null) === (args.label == null)) throw ValidationError.single(['number'], 'give exactly one of number and label');
+        if (args.label != null) {
+          const label = await ctx.prisma.releaseLabel.findUnique({ where: { workflowId_label: { workflowId: workflow.id, label: args.label } }, include: { version: query } });
+          return label?.version ?? null;
+        }
+        return ctx.prisma.workflowVersion.findUnique({ ...query, where: { workflowId_number: { workflowId: workflow.id, number: args.number! } } });
+      },
+    }),
+    diff: t.field({
+      type: WorkflowDiffRef,
+      description: 'What changed between two versions (RFC 6902 operations and a per-step summary).',
+      args: { from: t.arg.int({ required: true, description: 'Older version number.' }), to: t.arg.int({ required: true, description: 'Newer version number.' }) },
+      resolve: async (workflow, args, ctx) => {
+        const versions = await ctx.prisma.workflowVersion.findMany({ where: { workflowId: workflow.id, number: { in: [args.from, args.to] } } });
+        const from = versions.find((v) => v.number === args.from);
+        const to = versions.find((v) => v.number === args.to);
+        if (!from || !to) throw ValidationError.single([!from ? 'from' : 'to'], `version ${!from ? args.from : args.to} does not exist`);
+        return { ...diffDefinitions(from.definition as unknown as WorkflowDefinition, to.definition as unknown as WorkflowDefinition), from: args.from, to: args.to };
+      },
+    }),
     versions: t.relatedConnection('versions', {
       cursor: 'id',
       description: 'Every version, newest first.',
@@ -109,6 +202,7 @@ const WorkflowFilter = builder.inputType('WorkflowFilter', {
     status: t.field({ type: [WorkflowStatusEnum], description: 'Any of these statuses.' }),
     triggerType: t.field({ type: [TriggerTypeEnum], description: 'Any of these trigger types.' }),
     search: t.string({ description: 'Case-insensitive text search in name and description.' }),
+    tag: t.string({ description: 'Only workflows with this tag (tag name or global ID).' }),
   }),
 });
 
@@ -146,7 +240,15 @@ builder.queryFields((t) => ({
   }),
 }));
 
-type WorkflowFilterArgs = { status?: string[] | null; triggerType?: string[] | null; search?: string | null } | null | undefined;
+type WorkflowFilterArgs = { status?: string[] | null; triggerType?: string[] | null; search?: string | null; tag?: string | null } | null | undefined;
+
+function tagFilter(tag: string) {
+  try {
+    return { tags: { some: { tagId: parseGlobalId(tag, 'Tag') } } };
+  } catch {
+    return { tags: { some: { tag: { name: tag } } } };
+  }
+}
 
 function workflowWhere(workspaceId: string, filter: WorkflowFilterArgs) {
   const search = filter?.search?.trim();
@@ -154,37 +256,9 @@ function workflowWhere(workspaceId: string, filter: WorkflowFilterArgs) {
     workspaceId,
     ...(filter?.status?.length ? { status: { in: filter.status as never } } : {}),
     ...(filter?.triggerType?.length ? { triggerType: { in: filter.triggerType as never } } : {}),
+    ...(filter?.tag ? tagFilter(filter.tag) : {}),
     ...(search
       ? { OR: [{ name: { contains: search, mode: 'insensitive' as const } }, { description: { contains: search, mode: 'insensitive' as const } }] }
       : {}),
   };
 }
-
-const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
-  description: 'A new workflow and the definition of its version 1.',
-  fields: (t) => ({
-    name: t.string({ required: true, description: '1–200 characters (surrounding whitespace is trimmed).' }),
-    description: t.string({ description: 'At most 5000 characters.' }),
-    definition: t.field({ type: 'JSON', required: true, description: 'The definition: { steps: [...], inputSchema?, outputSchema? }.' }),
-    status: t.field({ type: WorkflowStatusEnum, description: 'Defaults to DRAFT.' }),
-    triggerType: t.field({ type: TriggerTypeEnum, description: 'Defaults to MANUAL.' }),
-  }),
-});
-
-const CreateWorkflowPayload = builder.objectRef<{ workflow: Workflow }>('CreateWorkflowPayload').implement({
-  description: 'The created workflow (with version 1).',
-  fields: (t) => ({
-    workflow: t.field({ type: WorkflowRef, description: 'The new workflow.', resolve: (payload) => payload.workflow }),
-  }),
-});
-
-builder.mutationFields((t) => ({
-  createWorkflow: t.field({
-    type: CreateWorkflowPayload,
-    description: 'Creates a workflow and its version 1. Invalid input is refused with every problem listed; nothing is written.',
-    args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
-    errors: { types: MUTATION_ERRORS, directResult: true, union: { name: 'CreateWorkflowResult' } },
-    resolve: (_root, { input }, ctx, info) =>
-      withTypedErrors(info, async () => ({ workflow: await createWorkflow(ctx, input) })),
-  }),
-}));

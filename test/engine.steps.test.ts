@@ -47,7 +47,7 @@ describe('http_request', () => {
   });
 
   it('returns text for non-JSON responses', async () => {
-    const s = await server((_req, res) => (res.writeHead(200, { 'content-type': 'text/plain' }), res.end('plain')));
+    const s = await server((_req, res) => void (res.writeHead(200, { 'content-type': 'text/plain' }), res.end('plain')));
     expect(((await httpRequestStep.execute(ctx({ url: s.url }))) as any).body).toBe('plain');
   });
 
@@ -59,7 +59,7 @@ describe('http_request', () => {
     const closed = await startLoopbackServer(() => undefined);
     const url = closed.url;
     await closed.close();
-    const error = await httpRequestStep.execute(ctx({ url })).catch((e) => e);
+    const error = await httpRequestStep.execute(ctx({ url })).catch((e: Error) => e) as Error;
     expect(error).not.toBeInstanceOf(NonRetriableError);
     expect(error.message).toMatch(/ECONNREFUSED/);
   });
@@ -88,7 +88,7 @@ describe('webhook', () => {
 
 describe('script', () => {
   it('is disabled unless the server enables it, and says how', async () => {
-    const error = await scriptStep.execute(ctx({ language: 'shell', source: 'echo hi' }, { env: { ...ctx({}).env, scriptsEnabled: false } })).catch((e) => e);
+    const error = await scriptStep.execute(ctx({ language: 'shell', source: 'echo hi' }, { env: { ...ctx({}).env, scriptsEnabled: false } })).catch((e: Error) => e) as Error;
     expect(error).toBeInstanceOf(NonRetriableError);
     expect(error.message).toMatch(/WEFT_SCRIPTS_ENABLED=true/);
   });
@@ -136,10 +136,10 @@ describe('script', () => {
     expect(checkShellScript('echo *', allow).allowed).toBe(false); // a glob can expand to many arguments
     expect(checkShellScript('echo $NAME', allow)).toEqual({ allowed: true });
     expect(checkShellScript('anything goes', []).allowed).toBe(true);
-    const error = await scriptStep.execute(ctx({ language: 'shell', source: 'curl http://example.com' }, { workflow: { commandAllowlist: allow } })).catch((e) => e);
+    const error = await scriptStep.execute(ctx({ language: 'shell', source: 'curl http://example.com' }, { workflow: { commandAllowlist: allow } })).catch((e: Error) => e) as Error;
     expect(error).toBeInstanceOf(NonRetriableError);
     expect(error.message).toMatch(/'curl http:\/\/example.com' matches no allowed command template/);
-    const py = await scriptStep.execute(ctx({ language: 'python', source: 'print(1)' }, { workflow: { commandAllowlist: ['echo *'] } })).catch((e) => e);
+    const py = (await scriptStep.execute(ctx({ language: 'python', source: 'print(1)' }, { workflow: { commandAllowlist: ['echo *'] } })).catch((e: Error) => e)) as Error;
     expect(py.message).toMatch(/python3/);
   });
 });

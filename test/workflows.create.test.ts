@@ -117,9 +117,10 @@ describe('createWorkflow', () => {
       'input.name',
       'input.description',
       'input.definition.steps.0.type',
+      'input.definition.steps.1.config',
       'input.definition.steps.1.id',
     ]);
-    expect(result.problems[3]).toMatchObject({ stepId: 'a', message: "Duplicate step id 'a'" });
+    expect(result.problems[4]).toMatchObject({ stepId: 'a', message: "Duplicate step id 'a'" });
   });
 
   it('rejects a missing required argument at the GraphQL layer without writing', async () => {

@@ -4,6 +4,7 @@ import { describeGeneratedTypes } from './describe-generated.ts';
 import './errors.ts';
 import './enums.ts';
 import './workflow.ts';
+import './definition.ts';
 import './workflow-mutations.ts';
 import './run.ts';
 

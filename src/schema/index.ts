@@ -6,6 +6,7 @@ import './enums.ts';
 import './workflow.ts';
 import './definition.ts';
 import './workflow-mutations.ts';
+import './tag.ts';
 import './run.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });

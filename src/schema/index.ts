@@ -7,6 +7,7 @@ import './workflow.ts';
 import './definition.ts';
 import './workflow-mutations.ts';
 import './tag.ts';
+import './template.ts';
 import './run.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });

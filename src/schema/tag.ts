@@ -133,7 +133,7 @@ const UpdateTagGroupInput = builder.inputType('UpdateTagGroupInput', {
   description: 'Changes to a tag group; only the fields present are applied.',
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the group.' }), ...tagFields(t, false) }),
 });
-const IdInput = builder.inputType('DeleteInput', { description: 'Identifies the object to delete.', fields: (t) => ({ id: t.id({ required: true, description: 'Global ID.' }) }) });
+export const DeleteInput = builder.inputType('DeleteInput', { description: 'Identifies the object to delete.', fields: (t) => ({ id: t.id({ required: true, description: 'Global ID.' }) }) });
 const WorkflowTagsInput = builder.inputType('WorkflowTagsInput', {
   description: 'A workflow and tags to add or remove.',
   fields: (t) => ({ workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }), tagIds: t.idList({ required: true, description: 'Global IDs of the tags.' }) }),
@@ -164,7 +164,7 @@ builder.mutationFields((t) => ({
   deleteTag: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag (its workflows lose it).',
-    args: { input: t.arg({ type: IdInput, required: true }) },
+    args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: errors('DeleteTagResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTag(ctx, parseGlobalId(String(input.id), 'Tag')), { deletedId: String(input.id) })),
   }),
@@ -185,7 +185,7 @@ builder.mutationFields((t) => ({
   deleteTagGroup: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag group; its tags stay, without a group.',
-    args: { input: t.arg({ type: IdInput, required: true }) },
+    args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: errors('DeleteTagGroupResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup')), { deletedId: String(input.id) })),
   }),

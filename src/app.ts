@@ -14,6 +14,7 @@ import { createMemoryEventBus, type EventBus } from './engine/events.ts';
 import { Engine } from './engine/executor.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
+import { idempotencyPlugin } from './http/idempotency.ts';
 import type { Logger } from './logger.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
@@ -83,7 +84,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
         return masked;
       },
     },
-    plugins: [requestIdPlugin(), errorCodesPlugin()],
+    plugins: [requestIdPlugin(), errorCodesPlugin(), idempotencyPlugin()],
   });
 
   let migrationsApplied = false;

@@ -3,8 +3,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
-import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
 import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import { buildContext, type Context } from './context.ts';
@@ -15,6 +13,7 @@ import { Engine } from './engine/executor.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
+import { attachGraphQLWebSocket } from './http/websocket.ts';
 import type { Logger } from './logger.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
@@ -145,35 +144,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     });
   });
 
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
-  // graphql-ws goes through Yoga's envelop so WebSocket operations get the same schema,
-  // context and plugins as HTTP ones.
-  const wsDisposable = useServer(
-    {
-      execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
-      onSubscribe: async (ctx, _id, params) => {
-        const { schema: envSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-        });
-        const args = {
-          schema: envSchema,
-          operationName: params.operationName,
-          document: parse(params.query),
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
-      },
-    },
-    wsServer,
-  );
+  const webSocket = attachGraphQLWebSocket(server, yoga, config.webSocket, log);
 
   return {
     yoga,
@@ -196,8 +167,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       stopping = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await wsDisposable.dispose();
-      wsServer.close();
+      await webSocket.dispose();
       const deadline = Date.now() + config.shutdownTimeoutMs;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
       if (inFlight.size > 0) log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');

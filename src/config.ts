@@ -30,6 +30,9 @@ const envSchema = z.object({
   WEFT_AGENT_API_KEY: z.string().min(1).optional(),
   WEFT_AGENT_MODEL: z.string().min(1).optional(),
   WEFT_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(10_485_760),
+  WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
+  WEFT_WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(600_000).default(12_000),
+  WEFT_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
 });
 
 export type Config = {
@@ -46,6 +49,11 @@ export type Config = {
     workerConcurrency: number;
     pollIntervalMs: number;
     leaseMs: number;
+  };
+  webSocket: {
+    maxSubscriptionsPerConnection: number;
+    keepAliveMs: number;
+    maxBufferedBytes: number;
   };
   steps: {
     scriptsEnabled: boolean;
@@ -82,6 +90,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workerConcurrency: e.WEFT_WORKER_CONCURRENCY,
       pollIntervalMs: e.WEFT_ENGINE_POLL_MS,
       leaseMs: e.WEFT_STEP_LEASE_MS,
+    },
+    webSocket: {
+      maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
+      keepAliveMs: e.WEFT_WS_KEEPALIVE_MS,
+      maxBufferedBytes: e.WEFT_WS_MAX_BUFFERED_BYTES,
     },
     steps: {
       scriptsEnabled: e.WEFT_SCRIPTS_ENABLED,

@@ -9,6 +9,7 @@ import './workflow-mutations.ts';
 import './tag.ts';
 import './template.ts';
 import './run.ts';
+import './subscription.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });
 builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.' });

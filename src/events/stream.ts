@@ -1,0 +1,126 @@
+// The event streams behind the subscriptions.
+//
+// runEventStream: every event of a run after a cursor, in order, with no gap and no duplicate,
+// then the live ones, ending after the run's terminal event. Hand-over without a gap: we listen
+// to live events FIRST (buffering them), then page through the stored events after the cursor;
+// live events at or below the last delivered seq are dropped (duplicates), and a live event that
+// skips a seq sends us back to the database to fill the hole (events can be published out of
+// order, e.g. by another process; they are committed in order, so the hole is always stored).
+// Pages keep memory bounded however long the log is; a subscriber that falls more than
+// `maxBuffer` live events behind is ended with SLOW_CONSUMER instead of growing memory.
+//
+// Repeater (not an async generator) so that a client that unsubscribes while we wait for the
+// next event is cleaned up at once: a generator cannot be returned while it awaits.
+import { Repeater } from '@repeaterjs/repeater';
+import { GraphQLError } from 'graphql';
+import type { PrismaClient } from '../db/client.ts';
+import type { EventBus, StoredEvent } from '../engine/events.ts';
+
+export const TERMINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
+const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+
+export interface StreamOptions {
+  prisma: PrismaClient;
+  bus: EventBus;
+  runId: string;
+  /** Deliver events with seq greater than this. */
+  after: number;
+  pageSize?: number;
+  maxBuffer?: number;
+}
+
+/** A bounded inbox that an executor can wait on, or give up on when the consumer stops. */
+function inbox<T>(maxBuffer: number) {
+  const items: T[] = [];
+  let overflow = false;
+  let wake: (() => void) | null = null;
+  return {
+    push(item: T) {
+      if (items.length >= maxBuffer) overflow = true;
+      else items.push(item);
+      wake?.();
+    },
+    get overflow() {
+      return overflow;
+    },
+    shift: () => items.shift(),
+    /** Resolves when something arrives or `stop` settles. */
+    wait: (stop: Promise<unknown>) => Promise.race([new Promise<void>((resolve) => (wake = resolve)), stop]).finally(() => (wake = null)),
+  };
+}
+
+const slow = (maxBuffer: number, after?: number) =>
+  new GraphQLError(`Subscriber is too slow: more than ${maxBuffer} events were waiting${after !== undefined ? `; resubscribe with after: "${after}"` : ''}`, {
+    extensions: { code: 'SLOW_CONSUMER', ...(after !== undefined ? { after: String(after) } : {}) },
+  });
+
+export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
+  const pageSize = opts.pageSize ?? 500;
+  const maxBuffer = opts.maxBuffer ?? 10_000;
+  return new Repeater<StoredEvent>(async (push, stop) => {
+    const live = inbox<StoredEvent>(maxBuffer);
+    const unsubscribe = opts.bus.subscribe(opts.runId, live.push);
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    let last = opts.after;
+
+    /** Delivers stored events after `last` (below `before`, if given); true when the terminal event was delivered. */
+    const replay = async (before = Infinity): Promise<boolean> => {
+      for (;;) {
+        const page = await opts.prisma.runEvent.findMany({ where: { runId: opts.runId, seq: { gt: last, lt: before === Infinity ? undefined : before } }, orderBy: { seq: 'asc' }, take: pageSize });
+        for (const event of page) {
+          if (stopped) return true;
+          last = event.seq;
+          await push(event);
+          if (TERMINAL_EVENTS.has(event.type)) return true;
+        }
+        if (page.length < pageSize) return false;
+      }
+    };
+
+    try {
+      if (await replay()) return;
+      const run = await opts.prisma.run.findUnique({ where: { id: opts.runId }, select: { status: true, lastEventSeq: true } });
+      if (!run || (FINISHED.has(run.status) && last >= run.lastEventSeq)) return;
+      while (!stopped) {
+        if (live.overflow) throw slow(maxBuffer, last);
+        const event = live.shift();
+        if (!event) {
+          await live.wait(stop);
+          continue;
+        }
+        if (event.seq <= last) continue;
+        if (event.seq > last + 1 && (await replay(event.seq))) return;
+        last = event.seq;
+        await push(event);
+        if (TERMINAL_EVENTS.has(event.type)) return;
+      }
+    } finally {
+      unsubscribe();
+      stop();
+    }
+  });
+}
+
+/** Live run-level events (queued, started, paused, resumed, finished…) matching a filter. */
+export function runChanges(bus: EventBus, filter: (event: StoredEvent) => boolean, maxBuffer = 10_000): Repeater<StoredEvent> {
+  return new Repeater<StoredEvent>(async (push, stop) => {
+    const live = inbox<StoredEvent>(maxBuffer);
+    const unsubscribe = bus.subscribeAll((event) => {
+      if (event.type.startsWith('RUN_') && event.type !== 'RUN_CHECKS' && filter(event)) live.push(event);
+    });
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    try {
+      while (!stopped) {
+        if (live.overflow) throw slow(maxBuffer);
+        const event = live.shift();
+        if (event) await push(event);
+        else await live.wait(stop);
+      }
+    } finally {
+      unsubscribe();
+      stop();
+    }
+  });
+}

@@ -1,0 +1,86 @@
+// graphql-ws (the graphql-transport-ws protocol) on the HTTP server's /graphql path. Operations
+// go through Yoga's envelop (yoga.getEnveloped), so they get the same schema, context and
+// plugins as HTTP requests. Three guards keep one client from hurting the server:
+// - a cap on concurrent subscriptions per connection (TOO_MANY_SUBSCRIPTIONS);
+// - WebSocket pings every keepAliveMs; a peer that does not answer is dropped;
+// - a slow consumer (more than maxBufferedBytes unsent) is disconnected with close code 4413
+//   and a reason, instead of letting its backlog grow in server memory.
+import type { Server } from 'node:http';
+import { GraphQLError } from 'graphql';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { Context } from '../context.ts';
+import type { Logger } from '../logger.ts';
+
+export interface WebSocketOptions {
+  maxSubscriptionsPerConnection: number;
+  keepAliveMs: number;
+  maxBufferedBytes: number;
+}
+
+export const SLOW_CONSUMER_CLOSE_CODE = 4413;
+
+export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger) {
+  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const active = new WeakMap<object, Set<string>>();
+  const alive = new WeakMap<WebSocket, boolean>();
+
+  wsServer.on('connection', (socket) => {
+    alive.set(socket, true);
+    socket.on('pong', () => alive.set(socket, true));
+  });
+  const pinger = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (!alive.get(socket)) {
+        socket.terminate();
+        continue;
+      }
+      alive.set(socket, false);
+      socket.ping();
+    }
+  }, options.keepAliveMs);
+  pinger.unref();
+
+  const disposable = useServer(
+    {
+      execute: (args: any) => args.rootValue.execute(args),
+      subscribe: (args: any) => args.rootValue.subscribe(args),
+      onSubscribe: async (ctx, id, params) => {
+        const ids = active.get(ctx) ?? new Set<string>();
+        active.set(ctx, ids);
+        if (ids.size >= options.maxSubscriptionsPerConnection) {
+          return [new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} operations may be active on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+        }
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        let document;
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          return [error instanceof GraphQLError ? error : new GraphQLError(String(error))];
+        }
+        const errors = validate(schema, document);
+        if (errors.length) return errors;
+        ids.add(id);
+        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
+      },
+      onNext: (ctx) => {
+        const socket = ctx.extra.socket as WebSocket;
+        if (socket.bufferedAmount > options.maxBufferedBytes && socket.readyState === WebSocket.OPEN) {
+          log.warn({ buffered: socket.bufferedAmount }, 'closing a slow WebSocket consumer');
+          socket.close(SLOW_CONSUMER_CLOSE_CODE, `Slow consumer: more than ${options.maxBufferedBytes} bytes unsent`);
+        }
+      },
+      onComplete: (ctx, id) => void active.get(ctx)?.delete(id),
+    },
+    wsServer,
+  );
+
+  return {
+    async dispose() {
+      clearInterval(pinger);
+      await disposable.dispose();
+      wsServer.close();
+    },
+  };
+}

@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
 import { Engine } from './engine/executor.ts';
+import { createRedisEventBus } from './events/redis-bus.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
@@ -47,7 +48,8 @@ function requestIdPlugin(): Plugin<Context> {
 
 export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
-  const bus = createMemoryEventBus();
+  const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
+  const bus: EventBus = redisBus ?? createMemoryEventBus();
   const engine = new Engine({
     prisma: db.prisma,
     log: log.child({ component: 'engine' }),
@@ -151,6 +153,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     engine,
     bus,
     async start(port = config.port, host = config.host) {
+      await redisBus?.ready;
       await engine.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -174,6 +177,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       server.closeAllConnections();
       await closed;
       await engine.stop(config.shutdownTimeoutMs);
+      await redisBus?.close();
     },
   };
 }

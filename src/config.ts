@@ -15,6 +15,10 @@ const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
   WEFT_DATA_DIR: z.string().min(1).default('./.weft/data'),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
+    .optional(),
   WEFT_DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   WEFT_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -40,6 +44,8 @@ export type Config = {
   port: number;
   host: string;
   database: { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number } | { kind: 'pglite'; dataDir: string | null };
+  /** Fan-out of run events across processes; null: in-process only. */
+  redisUrl: string | null;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   graphiql: boolean;
   shutdownTimeoutMs: number;
@@ -81,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
       : { kind: 'pglite', dataDir: path.resolve(e.WEFT_DATA_DIR) },
+    redisUrl: e.REDIS_URL ?? null,
     logLevel: e.LOG_LEVEL,
     graphiql: e.WEFT_GRAPHIQL,
     shutdownTimeoutMs: e.WEFT_SHUTDOWN_TIMEOUT_MS,

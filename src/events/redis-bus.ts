@@ -1,0 +1,52 @@
+// Event fan-out across Weft processes through Redis pub/sub (REDIS_URL). Every process publishes
+// committed run events to one channel and delivers what it receives — its own included — to its
+// local subscribers, so a subscriber connected to any process sees every run's events. Redis
+// keeps one publisher's messages in order; a subscriber that still sees a seq gap (two
+// publishers) fills it from the database (src/events/stream.ts), so the stream stays gap-free.
+import { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+import { createMemoryEventBus, type EventBus, type StoredEvent } from '../engine/events.ts';
+
+const CHANNEL = 'weft:run-events';
+
+export interface RedisEventBus extends EventBus {
+  ready: Promise<void>;
+  close(): Promise<void>;
+}
+
+function encode(events: StoredEvent[]): string {
+  return JSON.stringify(events, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
+}
+
+function decode(message: string): StoredEvent[] {
+  return (JSON.parse(message) as (Omit<StoredEvent, 'id' | 'createdAt'> & { id: string; createdAt: string })[]).map((e) => ({ ...e, id: BigInt(e.id), createdAt: new Date(e.createdAt) }));
+}
+
+export function createRedisEventBus(url: string, log: Logger): RedisEventBus {
+  const local = createMemoryEventBus();
+  const publisher = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+  const subscriber = new Redis(url, { lazyConnect: false });
+  for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
+    client.on('error', (error) => log.error({ err: error, client: name }, 'redis error'));
+  }
+  subscriber.on('message', (_channel, message) => {
+    try {
+      local.publish(decode(message));
+    } catch (error) {
+      log.error({ err: error }, 'dropping an undecodable event message');
+    }
+  });
+  const ready = subscriber.subscribe(CHANNEL).then(() => undefined);
+  return {
+    ready,
+    publish(events) {
+      if (events.length === 0) return;
+      publisher.publish(CHANNEL, encode(events)).catch((error) => log.error({ err: error }, 'could not publish run events to redis'));
+    },
+    subscribe: local.subscribe,
+    subscribeAll: local.subscribeAll,
+    async close() {
+      await Promise.allSettled([subscriber.quit(), publisher.quit()]);
+    },
+  };
+}

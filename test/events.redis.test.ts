@@ -1,0 +1,68 @@
+// Two Weft processes on one PostgreSQL and one Redis: a subscriber connected to one receives,
+// live and in order, every event of a run started on the other.
+import { createClient } from 'graphql-ws';
+import { afterAll, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { onPostgres } from './helpers/app.ts';
+import { json, startLoopbackServer } from './helpers/http-server.ts';
+import { createTestDatabase } from './helpers/pg.ts';
+import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+it.runIf(onPostgres)('fans events out across processes through Redis', { timeout: 120_000 }, async () => {
+  const gates: (() => void)[] = [];
+  const server = await startLoopbackServer(async (req, res) => {
+    if (req.path === '/gate') await new Promise<void>((resolve) => gates.push(resolve));
+    json(res, 200, { ok: true });
+  });
+  cleanups.push(() => server.close());
+  const db = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: true });
+  cleanups.push(db.drop);
+  const env = { DATABASE_URL: db.url, REDIS_URL, WEFT_ENGINE_POLL_MS: '100' };
+  const processes: WeftProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const p = await startWeftProcess(env);
+    processes.push(p);
+    cleanups.push(() => p.stop('SIGKILL'));
+  }
+  const [a, b] = processes as [WeftProcess, WeftProcess];
+
+  const client = createClient({ url: a.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+  cleanups.push(() => client.dispose());
+  const feed: string[] = [];
+  client.subscribe({ query: 'subscription { runsFeed { id status } }' }, { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined });
+  await new Promise((r) => setTimeout(r, 300));
+
+  const created = await postGraphQL(b.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
+    input: { name: 'fan-out', definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }, { id: 'after', type: 'http_request', dependsOn: ['gate'], config: { url: `${server.url}/fast` } }] } },
+  });
+  const started = await postGraphQL(b.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: created.data.createWorkflow.workflow.id } });
+  const runId = started.data.runWorkflow.run.id;
+
+  const deadline = Date.now() + 20_000;
+  while (gates.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const events = new Promise<{ seq: number; type: string }[]>((resolve, reject) => {
+    const received: { seq: number; type: string }[] = [];
+    client.subscribe(
+      { query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type } }', variables: { id: runId } },
+      { next: (v) => received.push((v.data as any).runEvents), error: reject, complete: () => resolve(received) },
+    );
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  gates.splice(0).forEach((open) => open());
+  const received = await Promise.race([events, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no completion through redis')), 20_000))]);
+
+  expect(received.map((e) => e.seq)).toEqual(received.map((_, i) => i + 1));
+  expect(received.at(-1)!.type).toBe('RUN_COMPLETED');
+  const stored = await postGraphQL(a.url, 'query($id: ID!) { run(id: $id) { events(first: 200) { totalCount } } }', { id: runId });
+  expect(received.length).toBe(stored.data.run.events.totalCount);
+  const until = Date.now() + 5000;
+  while (!feed.includes('COMPLETED') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  expect(feed).toContain('QUEUED');
+  expect(feed).toContain('COMPLETED');
+});

@@ -1,0 +1,203 @@
+// npm run bench:subscriptions — live event delivery over graphql-ws.
+//
+// Starts Weft as a child process (embedded database in a temp dir, or BENCH_DATABASE_URL),
+// connects N graphql-ws subscribers (default 1,000) to one run's `runEvents`, then runs a loop
+// that produces a few hundred events. Measures, per delivered message, the latency from the
+// event's creation (its timestamp, taken inside the transaction that commits it) to its receipt;
+// events/s delivered; and the server's RSS. Then a second scenario: 100 runs × 10 subscribers.
+// Beside it, in the same run, a bare `ws` server broadcasts the same number of messages of the
+// same size to the same number of sockets: the floor.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket, { WebSocketServer } from 'ws';
+
+const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
+const ITEMS = Number(process.env.BENCH_ITEMS ?? 100);
+const root = path.resolve(import.meta.dirname, '../..');
+
+function pct(sorted: number[], p: number) {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
+}
+
+function rssMb(pid: number): number {
+  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return match ? Number(match[1]) / 1024 : NaN;
+}
+
+async function startWeft(): Promise<{ url: string; pid: number; stop: () => void }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'weft-bench-'));
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100' };
+  if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
+  else env.WEFT_DATA_DIR = path.join(dir, 'data');
+  env.LOG_LEVEL = 'info';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('Weft did not start')), 60_000);
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = output.match(/"url":"(http:\/\/[^"]+)"/);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    });
+  });
+  return { url, pid: child.pid!, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+}
+
+async function gql(url: string, query: string, variables: Record<string, unknown>) {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  return (await res.json()) as { data: any };
+}
+
+interface Result {
+  messages: number;
+  seconds: number;
+  latencies: number[];
+}
+
+/** Subscribes `perRun` clients to each run, releases the runs, waits for every stream to complete. */
+async function scenario(url: string, target: string, gate: { open: () => void }, runs: number, perRun: number): Promise<Result & { rss: number }> {
+  const wf = await gql(url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
+    input: {
+      name: `bench-${runs}x${perRun}`,
+      definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${target}/gate` } }, { id: 'each', type: 'loop', dependsOn: ['gate'], config: { items: `[1..${ITEMS}]`, concurrency: 4, step: { type: 'http_request', config: { url: `${target}/fast` } } } }] },
+    },
+  });
+  const runIds: string[] = [];
+  for (let i = 0; i < runs; i++) {
+    const started = await gql(url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: wf.data.createWorkflow.workflow.id } });
+    runIds.push(started.data.runWorkflow.run.id);
+  }
+  const latencies: number[] = [];
+  let messages = 0;
+  const clients: Client[] = [];
+  const done: Promise<void>[] = [];
+  for (let c = 0; c < runs * perRun; c++) {
+    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    clients.push(client);
+    done.push(
+      new Promise((resolve, reject) => {
+        client.subscribe(
+          { query: 'subscription($id: ID!) { runEvents(runId: $id) { seq createdAt } }', variables: { id: runIds[c % runs] } },
+          {
+            next: (value) => {
+              messages++;
+              latencies.push(Date.now() - Date.parse((value.data as any).runEvents.createdAt));
+            },
+            error: reject,
+            complete: () => resolve(),
+          },
+        );
+      }),
+    );
+  }
+  // Let every subscription replay the stored events and go live before the run proceeds.
+  await new Promise((r) => setTimeout(r, 3000 + runs * perRun * 3));
+  latencies.length = 0;
+  messages = 0;
+  const started = performance.now();
+  gate.open();
+  let rss = 0;
+  const sampler = setInterval(() => (rss = Math.max(rss, rssMb(serverPid))), 200);
+  await Promise.all(done);
+  clearInterval(sampler);
+  const seconds = (performance.now() - started) / 1000;
+  await Promise.all(clients.map((c) => c.dispose()));
+  return { messages, seconds, latencies: latencies.sort((a, b) => a - b), rss };
+}
+
+/** The floor: a bare ws server broadcasting `messages / sockets` messages of `bytes` to every socket. */
+async function bareBroadcast(sockets: number, perSocket: number, bytes: number): Promise<Result> {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  const port = (http.address() as AddressInfo).port;
+  const latencies: number[] = [];
+  let messages = 0;
+  const clients = await Promise.all(
+    Array.from({ length: sockets }, () => new Promise<WebSocket>((resolve) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+      ws.on('message', (data) => {
+        messages++;
+        latencies.push(Date.now() - Number(JSON.parse(String(data)).t));
+      });
+      ws.on('open', () => resolve(ws));
+    })),
+  );
+  const padding = 'x'.repeat(Math.max(0, bytes - 40));
+  const started = performance.now();
+  for (let i = 0; i < perSocket; i++) {
+    const payload = JSON.stringify({ t: Date.now(), i, padding });
+    for (const socket of wss.clients) socket.send(payload);
+    await new Promise((r) => setImmediate(r));
+  }
+  const deadline = Date.now() + 120_000;
+  while (messages < sockets * perSocket && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const seconds = (performance.now() - started) / 1000;
+  clients.forEach((c) => c.terminate());
+  wss.close();
+  http.close();
+  return { messages, seconds, latencies: latencies.sort((a, b) => a - b) };
+}
+
+let serverPid = 0;
+
+async function main() {
+  const waiting: (() => void)[] = [];
+  let open = false;
+  const target = createServer((req, res) => {
+    const reply = () => (res.writeHead(200, { 'content-type': 'application/json' }), res.end('{"ok":true}'));
+    if (req.url === '/gate' && !open) waiting.push(reply);
+    else reply();
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
+  const gate = {
+    open: () => {
+      open = true;
+      waiting.splice(0).forEach((reply) => reply());
+    },
+  };
+  const weft = await startWeft();
+  serverPid = weft.pid;
+  try {
+    console.log(`scenario 1: ${SUBSCRIBERS} subscribers to one run (${ITEMS} loop items)…`);
+    const one = await scenario(weft.url, targetUrl, gate, 1, SUBSCRIBERS);
+    open = false;
+    console.log('scenario 2: 100 runs × 10 subscribers…');
+    const many = await scenario(weft.url, targetUrl, gate, 100, 10);
+    console.log('floor: bare ws broadcast…');
+    const floor = await bareBroadcast(SUBSCRIBERS, Math.round(one.messages / SUBSCRIBERS), 120);
+
+    const rows = [
+      ['scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'server RSS MB'],
+      ...([['1 run × ' + SUBSCRIBERS, one], ['100 runs × 10', many], ['bare ws broadcast ×' + SUBSCRIBERS, floor]] as const).map(([name, r]) => [
+        name,
+        String(r.messages),
+        r.seconds.toFixed(2),
+        (r.messages / r.seconds).toFixed(0),
+        String(pct(r.latencies, 50)),
+        String(pct(r.latencies, 99)),
+        'rss' in r ? (r as { rss: number }).rss.toFixed(0) : '-',
+      ]),
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    console.log('\n' + rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n'));
+    console.log(`\np99 vs floor: ${(pct(one.latencies, 99) / Math.max(1, pct(floor.latencies, 99))).toFixed(1)}×`);
+  } finally {
+    weft.stop();
+    target.close();
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -11,9 +11,11 @@ import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
 import { Engine } from './engine/executor.ts';
 import { createRedisEventBus } from './events/redis-bus.ts';
+import { Scheduler } from './schedules/scheduler.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
+import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import type { Logger } from './logger.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
@@ -29,6 +31,7 @@ export interface AppDeps {
 export interface App {
   yoga: YogaServerInstance<Record<string, unknown>, Context>;
   engine: Engine;
+  scheduler: Scheduler;
   bus: EventBus;
   /** Listens on the port (0 = any free port); resolves with the bound URL. */
   start(port?: number, host?: string): Promise<{ url: string; port: number }>;
@@ -62,6 +65,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     exclusive: db.kind === 'pglite',
     stepEnv: { ...config.steps, outboundAllow: [] },
   });
+  const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const contextDeps = { prisma: db.prisma, log, engine, bus, defaultWorkspaceId: () => workspaceId };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -119,6 +123,8 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
       return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason });
     }
+    const hook = matchInboundWebhook(req.method, url.split('?')[0]!);
+    if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes });
     const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
     if (exportRoute) return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId });
     if (url === '/' && req.method === 'GET') {
@@ -151,10 +157,12 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
   return {
     yoga,
     engine,
+    scheduler,
     bus,
     async start(port = config.port, host = config.host) {
       await redisBus?.ready;
       await engine.start();
+      scheduler.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -176,6 +184,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
       if (inFlight.size > 0) log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');
       server.closeAllConnections();
       await closed;
+      await scheduler.stop();
       await engine.stop(config.shutdownTimeoutMs);
       await redisBus?.close();
     },

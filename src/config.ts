@@ -28,6 +28,7 @@ const envSchema = z.object({
   WEFT_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(100_000).default(10),
   WEFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   WEFT_ENGINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
+  WEFT_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   WEFT_STEP_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   WEFT_SCRIPTS_ENABLED: bool.default(false),
   WEFT_AGENT_BASE_URL: z.string().url().optional(),
@@ -55,6 +56,7 @@ export type Config = {
     workerConcurrency: number;
     pollIntervalMs: number;
     leaseMs: number;
+    schedulerIntervalMs: number;
   };
   webSocket: {
     maxSubscriptionsPerConnection: number;
@@ -97,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       workerConcurrency: e.WEFT_WORKER_CONCURRENCY,
       pollIntervalMs: e.WEFT_ENGINE_POLL_MS,
       leaseMs: e.WEFT_STEP_LEASE_MS,
+      schedulerIntervalMs: e.WEFT_SCHEDULER_INTERVAL_MS,
     },
     webSocket: {
       maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,

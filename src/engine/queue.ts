@@ -27,7 +27,17 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
       where: { status: 'QUEUED' },
       orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
       take: BATCH,
-      select: { id: true, workspaceId: true, workflowId: true, concurrencyKey: true, definition: true, startedAt: true, workflow: { select: { maxConcurrentRuns: true, concurrency: true } } },
+      select: {
+        id: true,
+        workspaceId: true,
+        workflowId: true,
+        concurrencyKey: true,
+        definition: true,
+        startedAt: true,
+        scheduleId: true,
+        workflow: { select: { maxConcurrentRuns: true, concurrency: true } },
+        schedule: { select: { overlap: true } },
+      },
     });
     if (queued.length === 0) return { runIds: [], events: [] };
 
@@ -40,6 +50,14 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
       if (row.concurrencyKey !== null) perKey.set(`${row.workflowId}\u0000${row.concurrencyKey}`, row._count._all);
     }
 
+    // A schedule with overlap BUFFER_ONE keeps its next run QUEUED while the previous one runs.
+    const bufferedSchedules = [...new Set(queued.filter((r) => r.schedule?.overlap === 'BUFFER_ONE').map((r) => r.scheduleId!))];
+    const busySchedules = new Set(
+      bufferedSchedules.length
+        ? (await tx.run.findMany({ where: { scheduleId: { in: bufferedSchedules }, status: { in: ['RUNNING', 'PAUSED'] } }, select: { scheduleId: true } })).map((r) => r.scheduleId!)
+        : [],
+    );
+
     const runIds: string[] = [];
     const events: StoredEvent[] = [];
     for (const run of queued) {
@@ -49,6 +67,7 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
       if (wf?.maxConcurrentRuns && (perWorkflow.get(run.workflowId!) ?? 0) >= wf.maxConcurrentRuns) continue;
       const keyLimit = (wf?.concurrency as ConcurrencySetting | null)?.limit;
       if (run.concurrencyKey !== null && keyLimit && (perKey.get(keyId) ?? 0) >= keyLimit) continue;
+      if (run.scheduleId && run.schedule?.overlap === 'BUFFER_ONE' && busySchedules.has(run.scheduleId)) continue;
 
       const resumed = run.startedAt !== null;
       await tx.run.update({ where: { id: run.id }, data: { status: 'RUNNING', startedAt: run.startedAt ?? now } });
@@ -64,6 +83,7 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
       free--;
       if (run.workflowId) perWorkflow.set(run.workflowId, (perWorkflow.get(run.workflowId) ?? 0) + 1);
       if (run.concurrencyKey !== null) perKey.set(keyId, (perKey.get(keyId) ?? 0) + 1);
+      if (run.scheduleId) busySchedules.add(run.scheduleId);
     }
     return { runIds, events };
   });

@@ -10,6 +10,7 @@ import './tag.ts';
 import './template.ts';
 import './run.ts';
 import './subscription.ts';
+import './schedule.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });
 builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.' });

@@ -1,0 +1,50 @@
+// Two Weft processes on one PostgreSQL: every fire of an every-second schedule starts exactly
+// one run.
+import { afterAll, expect, it } from 'vitest';
+import pg from 'pg';
+import { onPostgres } from './helpers/app.ts';
+import { createTestDatabase } from './helpers/pg.ts';
+import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+
+const cleanups: (() => Promise<unknown> | void)[] = [];
+afterAll(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+it.runIf(onPostgres)('fires each due time exactly once with two processes', { timeout: 120_000 }, async () => {
+  const db = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: true });
+  cleanups.push(db.drop);
+  const env = { DATABASE_URL: db.url, WEFT_SCHEDULER_INTERVAL_MS: '100', WEFT_ENGINE_POLL_MS: '100' };
+  const processes: WeftProcess[] = [];
+  for (let i = 0; i < 2; i++) {
+    const p = await startWeftProcess(env);
+    processes.push(p);
+    cleanups.push(() => p.stop('SIGKILL'));
+  }
+  const [a] = processes as [WeftProcess];
+  const wf = await postGraphQL(a.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
+    input: { name: 'every second', definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] } },
+  });
+  const created = await postGraphQL(a.url, 'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }', {
+    input: { workflowId: wf.data.createWorkflow.workflow.id, cronExpression: '* * * * * *' },
+  });
+  const scheduleGid = created.data.createSchedule.schedule.id;
+
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  cleanups.push(() => client.end());
+  const fired = async () => Number((await client.query(`SELECT count(*) FROM "ScheduleTick" WHERE status = 'FIRED'`)).rows[0].count);
+  const deadline = Date.now() + 30_000;
+  while ((await fired()) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await postGraphQL(a.url, 'mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }', { input: { id: scheduleGid } });
+  await new Promise((r) => setTimeout(r, 500));
+
+  const ticks = (await client.query(`SELECT "scheduledFor", status, "runId" FROM "ScheduleTick" ORDER BY "scheduledFor"`)).rows;
+  const runs = (await client.query(`SELECT id, "idempotencyKey" FROM "Run" WHERE "scheduleId" IS NOT NULL`)).rows;
+  const firedTicks = ticks.filter((x) => x.status === 'FIRED');
+  expect(firedTicks.length).toBeGreaterThanOrEqual(5);
+  expect(runs.length).toBe(firedTicks.length);
+  expect(new Set(firedTicks.map((x) => x.runId)).size).toBe(firedTicks.length);
+  expect(new Set(ticks.map((x) => new Date(x.scheduledFor).getTime())).size).toBe(ticks.length);
+  expect(firedTicks.every((x) => x.runId !== null)).toBe(true);
+});

@@ -1,29 +1,15 @@
 // Crash safety with real processes: SIGKILL the server while a step is in flight; after a
 // restart the run continues, completed steps are not re-run, the interrupted one is retried.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { isolatedDatabaseEnv, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function databaseEnv(): Promise<Record<string, string>> {
-  if (onPostgres) {
-    const created = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: false });
-    cleanups.push(created.drop);
-    return { DATABASE_URL: created.url };
-  }
-  const dir = mkdtempSync(path.join(tmpdir(), 'weft-crash-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { WEFT_DATA_DIR: path.join(dir, 'data') };
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -42,7 +28,7 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
     json(res, 200, { path: req.path });
   });
   cleanups.push(() => server.close());
-  const env = { ...(await databaseEnv()), WEFT_STEP_LEASE_MS: '1500', WEFT_ENGINE_POLL_MS: '100' };
+  const env = { ...(await isolatedDatabaseEnv(cleanups)), WEFT_STEP_LEASE_MS: '1500', WEFT_ENGINE_POLL_MS: '100' };
 
   let weft: WeftProcess = await startWeftProcess(env);
   cleanups.push(() => void weft.stop('SIGKILL'));

@@ -1,30 +1,16 @@
 // `npm start` as a real process: data survives a restart, and SIGTERM shuts down cleanly.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { onPostgres } from './helpers/app.ts';
-import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess } from './helpers/process.ts';
+import { isolatedDatabaseEnv, postGraphQL, startWeftProcess } from './helpers/process.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function databaseEnv(): Promise<Record<string, string>> {
-  if (onPostgres) {
-    const created = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: false });
-    cleanups.push(created.drop);
-    return { DATABASE_URL: created.url };
-  }
-  const dir = mkdtempSync(path.join(tmpdir(), 'weft-restart-'));
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { WEFT_DATA_DIR: path.join(dir, 'data') };
-}
 
 it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
-  const env = await databaseEnv();
+  const env = await isolatedDatabaseEnv(cleanups);
 
   const first = await startWeftProcess(env);
   cleanups.push(() => void first.stop('SIGKILL'));
@@ -49,7 +35,7 @@ it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout
 });
 
 it.runIf(!onPostgres)('refuses a second process on the same embedded data directory', { timeout: 120_000 }, async () => {
-  const env = await databaseEnv();
+  const env = await isolatedDatabaseEnv(cleanups);
   const first = await startWeftProcess(env);
   cleanups.push(() => void first.stop('SIGKILL'));
   await expect(startWeftProcess(env)).rejects.toThrow(/is in use by process/);

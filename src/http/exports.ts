@@ -6,8 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '../db/client.ts';
 import { redactInput } from '../engine/redact.ts';
-import { isUuid } from '../schema/ids.ts';
-import { decodeGlobalID } from '@pothos/plugin-relay';
+import { idFromPathSegment } from '../schema/ids.ts';
 
 const ROUTE = /^\/api\/runs\/([^/]+)\/(export|steps\/([^/]+)\/output)$/;
 
@@ -17,15 +16,6 @@ export function matchExportRoute(path: string): { runRef: string; stepId: string
   return { runRef: decodeURIComponent(match[1]!), stepId: match[3] ? decodeURIComponent(match[3]) : null };
 }
 
-function runIdOf(ref: string): string | null {
-  if (isUuid(ref)) return ref;
-  try {
-    const { typename, id } = decodeGlobalID(ref);
-    return typename === 'Run' && isUuid(id) ? id : null;
-  } catch {
-    return null;
-  }
-}
 
 function send(res: ServerResponse, status: number, body: unknown, filename?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
@@ -37,7 +27,7 @@ function send(res: ServerResponse, status: number, body: unknown, filename?: str
 const notFound = (res: ServerResponse, what: string) => send(res, 404, { errors: [{ message: `${what} was not found`, extensions: { code: 'NOT_FOUND' } }] });
 
 export async function handleExport(res: ServerResponse, route: { runRef: string; stepId: string | null }, scope: { prisma: PrismaClient; workspaceId: string }) {
-  const runId = runIdOf(route.runRef);
+  const runId = idFromPathSegment(route.runRef, 'Run');
   const run = runId ? await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId } }) : null;
   if (!run) return notFound(res, `Run ${JSON.stringify(route.runRef)}`);
   const inputSchema = (run.definition as { inputSchema?: unknown }).inputSchema;

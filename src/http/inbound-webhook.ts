@@ -7,13 +7,13 @@
 // rotateWebhookSecret mutation. An Idempotency-Key header makes retries return the first run.
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import { verifyWebhookSignature } from '../engine/steps/webhook.ts';
 import { ValidationError, WeftError } from '../errors.ts';
 import { runWorkflow, type EngineHandle } from '../runs/service.ts';
 import type { EventBus } from '../engine/events.ts';
-import { isUuid } from '../schema/ids.ts';
+import { idFromPathSegment } from '../schema/ids.ts';
 
 const ROUTE = /^\/hooks\/([^/?]+)$/;
 
@@ -30,15 +30,6 @@ function send(res: ServerResponse, status: number, body: unknown) {
 
 const error = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) => send(res, status, { error: { code, message, ...extra } });
 
-function workflowIdOf(ref: string): string | null {
-  if (isUuid(ref)) return ref;
-  try {
-    const { typename, id } = decodeGlobalID(ref);
-    return typename === 'Workflow' && isUuid(id) ? id : null;
-  } catch {
-    return null;
-  }
-}
 
 function sameSecret(given: string, secret: string): boolean {
   const a = Buffer.from(given);
@@ -65,7 +56,7 @@ export interface InboundDeps {
 }
 
 export async function handleInboundWebhook(req: IncomingMessage, res: ServerResponse, ref: string, deps: InboundDeps) {
-  const id = workflowIdOf(ref);
+  const id = idFromPathSegment(ref, 'Workflow');
   const workflow = id ? await deps.prisma.workflow.findUnique({ where: { id } }) : null;
   if (!workflow || workflow.triggerType !== 'WEBHOOK') return error(res, 404, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
   const body = await readBody(req, deps.maxBodyBytes);

@@ -23,6 +23,16 @@ export function parseGlobalId(globalId: string, typename: string): string {
   throw new NotFoundError(typename, globalId);
 }
 
+/** An id in a URL: a raw UUID or a global ID of `typename`; null when it is neither. */
+export function idFromPathSegment(segment: string, typename: string): string | null {
+  if (isUuid(segment)) return segment;
+  try {
+    return parseGlobalId(segment, typename);
+  } catch {
+    return null;
+  }
+}
+
 /** Connections refuse pages larger than MAX_PAGE_SIZE instead of silently truncating them. */
 export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
   for (const key of ['first', 'last'] as const) {

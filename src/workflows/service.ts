@@ -121,8 +121,8 @@ async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: stri
   }
 }
 
-export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
-  const definition = withSchemas(input.definition, input);
+/** Create and update (PUT) validate a whole workflow the same way. */
+function assertValidWorkflow(input: CreateWorkflowInput, definition: unknown): void {
   const problems = [
     ...checkName(input.name, ['input', 'name']),
     ...checkDescription(input.description, ['input', 'description']),
@@ -131,6 +131,11 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
     ...validateTagNames(input.tags, ['input', 'tags']),
   ];
   if (problems.length) throw new ValidationError(problems);
+}
+
+export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
+  const definition = withSchemas(input.definition, input);
+  assertValidWorkflow(input, definition);
 
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await tx.workflow.create({
@@ -156,14 +161,7 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
 /** PUT: replaces the workflow; a changed definition becomes a new version. */
 export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
   const definition = withSchemas(input.definition, input);
-  const problems = [
-    ...checkName(input.name, ['input', 'name']),
-    ...checkDescription(input.description, ['input', 'description']),
-    ...definitionProblems(definition, ['input', 'definition']),
-    ...validateSettings(input, ['input']),
-    ...validateTagNames(input.tags, ['input', 'tags']),
-  ];
-  if (problems.length) throw new ValidationError(problems);
+  assertValidWorkflow(input, definition);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
     const latest = await versionOf(tx, workflow.id, workflow.latestVersion, ['input', 'id']);

@@ -1,6 +1,10 @@
 // Runs `src/main.ts` as a real child process and waits (bounded) for it to listen.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { onPostgres } from './app.ts';
+import { createTestDatabase } from './pg.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -62,4 +66,16 @@ export async function postGraphQL(url: string, query: string, variables?: Record
     signal: AbortSignal.timeout(10_000),
   });
   return (await res.json()) as { data?: any; errors?: any[] };
+}
+
+/** Environment giving a child process its own empty database (PostgreSQL or an embedded data dir). */
+export async function isolatedDatabaseEnv(cleanups: (() => Promise<unknown> | void)[]): Promise<Record<string, string>> {
+  if (onPostgres) {
+    const created = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: false });
+    cleanups.push(created.drop);
+    return { DATABASE_URL: created.url };
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'weft-process-'));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  return { WEFT_DATA_DIR: path.join(dir, 'data') };
 }

@@ -10,6 +10,7 @@ import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
 import { Engine } from './engine/executor.ts';
+import { createOutboundFetch } from './engine/outbound.ts';
 import { createRedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
@@ -63,7 +64,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     pollIntervalMs: config.engine.pollIntervalMs,
     leaseMs: config.engine.leaseMs,
     exclusive: db.kind === 'pglite',
-    stepEnv: { ...config.steps, outboundAllow: [] },
+    stepEnv: { ...config.steps, fetch: createOutboundFetch(config.steps.outboundAllow) },
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const contextDeps = { prisma: db.prisma, log, engine, bus, defaultWorkspaceId: () => workspaceId };

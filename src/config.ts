@@ -31,6 +31,7 @@ const envSchema = z.object({
   WEFT_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   WEFT_STEP_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   WEFT_SCRIPTS_ENABLED: bool.default(false),
+  WEFT_OUTBOUND_ALLOW: z.string().default(''),
   WEFT_AGENT_BASE_URL: z.string().url().optional(),
   WEFT_AGENT_API_KEY: z.string().min(1).optional(),
   WEFT_AGENT_MODEL: z.string().min(1).optional(),
@@ -64,6 +65,8 @@ export type Config = {
     maxBufferedBytes: number;
   };
   steps: {
+    /** Non-public destinations outbound requests may reach anyway (loopback, private, CIDRs, hosts). */
+    outboundAllow: string[];
     scriptsEnabled: boolean;
     agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
     maxResponseBytes: number;
@@ -107,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxBufferedBytes: e.WEFT_WS_MAX_BUFFERED_BYTES,
     },
     steps: {
+      outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),
       scriptsEnabled: e.WEFT_SCRIPTS_ENABLED,
       agent: { baseUrl: e.WEFT_AGENT_BASE_URL ?? null, apiKey: e.WEFT_AGENT_API_KEY ?? null, model: e.WEFT_AGENT_MODEL ?? null },
       maxResponseBytes: e.WEFT_MAX_RESPONSE_BYTES,

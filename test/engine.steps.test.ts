@@ -6,9 +6,12 @@ import { checkShellScript } from '../src/engine/steps/command-allowlist.ts';
 import { httpRequestStep } from '../src/engine/steps/http-request.ts';
 import { scriptStep } from '../src/engine/steps/script.ts';
 import { NonRetriableError, type StepContext } from '../src/engine/steps/types.ts';
+import { createOutboundFetch } from '../src/engine/outbound.ts';
 import { verifyWebhookSignature, webhookStep } from '../src/engine/steps/webhook.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 
+// The tests' servers listen on loopback, which production refuses unless allowed.
+const loopbackFetch = createOutboundFetch(['loopback']);
 const servers: LoopbackServer[] = [];
 afterEach(async () => {
   while (servers.length) await servers.pop()!.close();
@@ -29,7 +32,7 @@ function ctx(config: Record<string, unknown>, overrides: Partial<StepContext> = 
     config,
     signal: new AbortController().signal,
     log: (line) => lines.push(line),
-    env: { scriptsEnabled: true, agent: { baseUrl: null, apiKey: null, model: null }, outboundAllow: [], maxResponseBytes: 10 * 1024 * 1024 },
+    env: { scriptsEnabled: true, agent: { baseUrl: null, apiKey: null, model: null }, fetch: loopbackFetch, maxResponseBytes: 10 * 1024 * 1024 },
     workflow: { commandAllowlist: [] },
     idempotencyKey: 'run-1:step-1',
     lines,

@@ -82,6 +82,7 @@ async function main() {
     WEFT_MAX_CONCURRENT_RUNS: process.env.WEFT_MAX_CONCURRENT_RUNS ?? '100',
     WEFT_WORKER_CONCURRENCY: process.env.WEFT_WORKER_CONCURRENCY ?? '200',
     WEFT_ENGINE_POLL_MS: '200',
+    WEFT_OUTBOUND_ALLOW: 'loopback',
   });
   const db = await openDatabase(config.database);
   await migrate(db);

@@ -31,7 +31,7 @@ function rssMb(pid: number): number {
 
 async function startWeft(): Promise<{ url: string; pid: number; stop: () => void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'weft-bench-'));
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100' };
+  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100', WEFT_OUTBOUND_ALLOW: 'loopback' };
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   else env.WEFT_DATA_DIR = path.join(dir, 'data');
   env.LOG_LEVEL = 'info';

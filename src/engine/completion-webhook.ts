@@ -5,12 +5,13 @@ import type { PrismaClient } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { FinishedRun } from './finalize.ts';
 import { appendEvents, type EventBus } from './events.ts';
+import type { OutboundFetch } from './outbound.ts';
 import { signWebhookPayload } from './steps/webhook.ts';
 
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 10_000;
 
-export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventBus, run: FinishedRun, log: Logger): Promise<void> {
+export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventBus, run: FinishedRun, log: Logger, fetch: OutboundFetch): Promise<void> {
   if (!run.workflowId) return;
   const workflow = await prisma.workflow.findUnique({ where: { id: run.workflowId }, select: { webhooksEnabled: true, webhookUrl: true, webhookSecret: true } });
   if (!workflow?.webhooksEnabled || !workflow.webhookUrl) return;
@@ -28,6 +29,7 @@ export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventB
       if (res.status < 500 && res.status !== 429) break;
     } catch (error) {
       lastError = (error as Error).message;
+      if ((error as Error).name === 'OutboundBlockedError') break;
     }
     if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
   }

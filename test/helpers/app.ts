@@ -52,7 +52,8 @@ export interface TestApp {
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const { db, close } = await openTestDatabase();
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', ...env });
+  // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const app = buildApp({ config, db, log: createLogger(config.logLevel), workspaceId });
   return {

@@ -19,7 +19,7 @@ export interface WeftProcess {
 export async function startWeftProcess(env: Record<string, string>, timeoutMs = 45_000): Promise<WeftProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', ...env },
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -26,7 +26,7 @@ export const agentTaskStep: StepHandler = {
     ctx.log(`asking ${model}`);
     let response: Response;
     try {
-      response = await fetch(url, { method: 'POST', headers, body: JSON.stringify({ model, messages, ...(typeof config.maxTokens === 'number' ? { max_tokens: config.maxTokens } : {}) }), signal: ctx.signal });
+      response = await ctx.env.fetch(url, { method: 'POST', headers, body: JSON.stringify({ model, messages, ...(typeof config.maxTokens === 'number' ? { max_tokens: config.maxTokens } : {}) }), signal: ctx.signal });
     } catch (error) {
       throw networkError(error, ctx.signal, url);
     }

@@ -44,7 +44,7 @@ export const httpRequestStep: StepHandler = {
     ctx.log(`${method} ${url.origin}${url.pathname}`);
     let response: Response;
     try {
-      response = await fetch(url, { method, headers, body, signal: ctx.signal, redirect: 'follow' });
+      response = await ctx.env.fetch(url, { method, headers, body, signal: ctx.signal, redirect: 'follow' });
     } catch (error) {
       throw networkError(error, ctx.signal, `${url.origin}${url.pathname}`);
     }

@@ -34,6 +34,7 @@ export function excerpt(text: string, max = 300): string {
 
 /** Turns fetch's failures into our error classes: aborts keep their reason, others are retryable network errors. */
 export function networkError(error: unknown, signal: AbortSignal, url: string): Error {
+  if (error instanceof NonRetriableError) return error; // e.g. refused by the outbound address policy
   if (signal.aborted) return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   return new Error(`Request to ${url} failed: ${cause?.code ?? cause?.message ?? (error as Error).message}`);

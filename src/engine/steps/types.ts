@@ -6,8 +6,8 @@
 export interface StepEnvironment {
   scriptsEnabled: boolean;
   agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
-  /** Hosts/CIDRs outbound requests may reach even if private (see issue 7); tests allow loopback. */
-  outboundAllow: string[];
+  /** fetch for every outbound request: refuses non-public addresses unless WEFT_OUTBOUND_ALLOW allows them. */
+  fetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
   /** Upper bound for response/output sizes regardless of step config. */
   maxResponseBytes: number;
 }

@@ -34,7 +34,7 @@ export const webhookStep: StepHandler = {
     }
     let response: Response;
     try {
-      response = await fetch(config.url, { method: 'POST', headers, body, signal: ctx.signal });
+      response = await ctx.env.fetch(config.url, { method: 'POST', headers, body, signal: ctx.signal });
     } catch (error) {
       throw networkError(error, ctx.signal, config.url);
     }

@@ -1,0 +1,102 @@
+// Outbound HTTP for steps and webhooks, refusing private, loopback, link-local and other
+// non-public addresses (SSRF protection) unless WEFT_OUTBOUND_ALLOW allows them.
+//
+// The address is checked where it is actually used: at connect time, after DNS resolution, by
+// an undici Agent whose `lookup` refuses blocked addresses — so a hostname that resolves (or
+// re-resolves, DNS rebinding) to an internal address is refused. Literal IPs skip DNS, so they are
+// checked before connecting, and redirects are followed here, one checked hop at a time.
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import ipaddr from 'ipaddr.js';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { NonRetriableError } from './steps/types.ts';
+
+const MAX_REDIRECTS = 5;
+
+export type OutboundFetch = (url: string | URL, init?: RequestInit) => Promise<Response>;
+
+export class OutboundBlockedError extends NonRetriableError {
+  override name = 'OutboundBlockedError';
+}
+
+interface Rules {
+  ranges: Set<string>;
+  cidrs: [ipaddr.IPv4 | ipaddr.IPv6, number][];
+  hosts: Set<string>;
+}
+
+/** WEFT_OUTBOUND_ALLOW: comma-separated `loopback`, `private`, `linkLocal`, `uniqueLocal`, CIDRs (10.0.0.0/8) or host names. */
+export function parseOutboundAllow(entries: string[]): Rules {
+  const rules: Rules = { ranges: new Set(), cidrs: [], hosts: new Set() };
+  for (const raw of entries.map((e) => e.trim()).filter(Boolean)) {
+    if (['loopback', 'private', 'linkLocal', 'uniqueLocal', 'carrierGradeNat'].includes(raw)) rules.ranges.add(raw);
+    else if (raw.includes('/')) rules.cidrs.push(ipaddr.parseCIDR(raw));
+    else rules.hosts.add(raw.toLowerCase());
+  }
+  return rules;
+}
+
+function normalise(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
+  const parsed = ipaddr.parse(address);
+  return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address() : parsed;
+}
+
+/** Why an address may not be contacted, or null when it may. */
+export function blockedReason(address: string, rules: Rules): string | null {
+  const ip = normalise(address);
+  const range = ip.range();
+  if (range === 'unicast') return null;
+  if (rules.ranges.has(range)) return null;
+  if (rules.cidrs.some(([net, bits]) => net.kind() === ip.kind() && ip.match(net as never, bits))) return null;
+  return `${address} is a ${range} address`;
+}
+
+export function createOutboundFetch(allow: string[]): OutboundFetch {
+  const rules = parseOutboundAllow(allow);
+  const guardedLookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error, []);
+      if (!rules.hosts.has(hostname.toLowerCase())) {
+        for (const { address } of addresses) {
+          const reason = blockedReason(address, rules);
+          if (reason) return callback(new OutboundBlockedError(`Outbound request to ${hostname} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW.`), []);
+        }
+      }
+      if ((options as { all?: boolean }).all) return callback(null, addresses);
+      callback(null, addresses[0]!.address, addresses[0]!.family);
+    });
+  };
+  const agent = new Agent({ connect: { lookup: guardedLookup as never } });
+
+  const checkLiteral = (url: URL) => {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (!ipaddr.isValid(host) || rules.hosts.has(host)) return;
+    const reason = blockedReason(host, rules);
+    if (reason) throw new OutboundBlockedError(`Outbound request to ${host} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private" or a CIDR).`);
+  };
+
+  return async (input, init = {}) => {
+    let url = new URL(String(input));
+    let options = { ...init };
+    for (let hop = 0; ; hop++) {
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundBlockedError(`Outbound request refused: only http and https URLs are allowed (got ${url.protocol})`);
+      checkLiteral(url);
+      let response: Response;
+      try {
+        response = (await undiciFetch(url, { ...(options as object), redirect: 'manual', dispatcher: agent } as never)) as unknown as Response;
+      } catch (error) {
+        const cause = (error as { cause?: unknown }).cause;
+        if (cause instanceof OutboundBlockedError) throw cause;
+        throw error;
+      }
+      const location = response.headers.get('location');
+      if (response.status < 300 || response.status >= 400 || !location || (init.redirect ?? 'follow') !== 'follow') return response;
+      if (hop >= MAX_REDIRECTS) throw new NonRetriableError(`Too many redirects (more than ${MAX_REDIRECTS}) from ${String(input)}`);
+      await response.body?.cancel();
+      url = new URL(location, url);
+      // 303 (and 301/302 for POST, as browsers do) turn into a GET without a body.
+      if (response.status === 303 || ((response.status === 301 || response.status === 302) && (options.method ?? 'GET').toUpperCase() === 'POST')) {
+        options = { ...options, method: 'GET', body: undefined };
+      }
+    }
+  };
+}

@@ -16,6 +16,7 @@ import { Scheduler } from './schedules/scheduler.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
+import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import type { Logger } from './logger.ts';
@@ -90,7 +91,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
         return masked;
       },
     },
-    plugins: [requestIdPlugin(), errorCodesPlugin(), idempotencyPlugin()],
+    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), errorCodesPlugin(), idempotencyPlugin()],
   });
 
   let migrationsApplied = false;

@@ -36,6 +36,11 @@ const envSchema = z.object({
   WEFT_AGENT_API_KEY: z.string().min(1).optional(),
   WEFT_AGENT_MODEL: z.string().min(1).optional(),
   WEFT_MAX_RESPONSE_BYTES: z.coerce.number().int().min(1024).max(104_857_600).default(10_485_760),
+  WEFT_MAX_QUERY_DEPTH: z.coerce.number().int().min(1).max(100).default(15),
+  WEFT_MAX_ALIASES: z.coerce.number().int().min(0).max(1000).default(30),
+  WEFT_MAX_TOKENS: z.coerce.number().int().min(100).max(1_000_000).default(5000),
+  WEFT_MAX_QUERY_COST: z.coerce.number().int().min(100).max(10_000_000).default(50_000),
+  WEFT_INTROSPECTION: bool.default(true),
   WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
   WEFT_WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(600_000).default(12_000),
   WEFT_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
@@ -59,6 +64,7 @@ export type Config = {
     leaseMs: number;
     schedulerIntervalMs: number;
   };
+  limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; introspection: boolean };
   webSocket: {
     maxSubscriptionsPerConnection: number;
     keepAliveMs: number;
@@ -104,6 +110,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       leaseMs: e.WEFT_STEP_LEASE_MS,
       schedulerIntervalMs: e.WEFT_SCHEDULER_INTERVAL_MS,
     },
+    limits: { maxDepth: e.WEFT_MAX_QUERY_DEPTH, maxAliases: e.WEFT_MAX_ALIASES, maxTokens: e.WEFT_MAX_TOKENS, maxCost: e.WEFT_MAX_QUERY_COST, introspection: e.WEFT_INTROSPECTION },
     webSocket: {
       maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       keepAliveMs: e.WEFT_WS_KEEPALIVE_MS,

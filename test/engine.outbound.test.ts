@@ -10,7 +10,7 @@ let target: LoopbackServer;
 let redirector: LoopbackServer;
 beforeAll(async () => {
   target = await startLoopbackServer((_req, res) => json(res, 200, { reached: true }));
-  redirector = await startLoopbackServer((_req, res) => (res.writeHead(302, { location: `${target.url}/inside` }), res.end()));
+  redirector = await startLoopbackServer((_req, res) => void (res.writeHead(302, { location: `${target.url}/inside` }), res.end()));
 });
 afterAll(async () => {
   await target?.close();

@@ -4,7 +4,7 @@
 import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
-function withCode(error: GraphQLError, code: string): GraphQLError {
+function withCode(error: GraphQLError, code: string, extra: Record<string, unknown> = {}): GraphQLError {
   if (error.extensions?.code) return error;
   return new GraphQLError(error.message, {
     nodes: error.nodes,
@@ -12,7 +12,7 @@ function withCode(error: GraphQLError, code: string): GraphQLError {
     positions: error.positions,
     path: error.path,
     originalError: error.originalError,
-    extensions: { ...error.extensions, code },
+    extensions: { ...error.extensions, ...extra, code },
   });
 }
 
@@ -27,6 +27,17 @@ export function errorCodesPlugin(): Plugin {
       return ({ result, setResult }) => {
         if (result.length) setResult(result.map((e) => withCode(e, 'GRAPHQL_VALIDATION_FAILED')));
       };
+    },
+    // Last line of defence: errors that reached the result without a code are request errors
+    // raised outside the hooks above (e.g. by graphql-armor's limits): label them, and answer 400.
+    onExecutionResult({ result, setResult }) {
+      if (!result || Symbol.asyncIterator in result || !result.errors?.some((e) => !e.extensions?.code)) return;
+      const errors = result.errors.map((e) =>
+        e.extensions?.code || e.path
+          ? e
+          : withCode(e, /^Syntax Error/.test(e.message) ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED', { http: { status: 400 } }),
+      );
+      setResult({ ...result, errors });
     },
     onExecute() {
       return {

@@ -1,0 +1,35 @@
+// Request hardening: query depth, alias, token and cost limits (graphql-armor), optional
+// introspection, and CSRF prevention for browsers (a "simple" cross-site request — a form post or
+// a GET without a custom header — is refused; JSON POSTs and graphql-ws are unaffected).
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import type { Plugin } from 'graphql-yoga';
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  introspection: boolean;
+}
+
+export const CSRF_HEADER = 'x-weft-csrf';
+
+export function hardeningPlugins(limits: QueryLimits): Plugin[] {
+  const plugins: Plugin[] = [
+    EnvelopArmorPlugin({
+      maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true },
+      maxAliases: { n: limits.maxAliases, exposeLimits: true },
+      maxTokens: { n: limits.maxTokens, exposeLimits: true },
+      costLimit: { maxCost: limits.maxCost, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true, exposeLimits: true },
+      maxDirectives: { n: 50 },
+      // Field suggestions ("Did you mean …?") help people exploring the API in GraphiQL; they
+      // reveal nothing the (enabled-by-default) introspection does not.
+      blockFieldSuggestion: { enabled: !limits.introspection },
+    }) as Plugin,
+    useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+  ];
+  if (!limits.introspection) plugins.push(useDisableIntrospection());
+  return plugins;
+}

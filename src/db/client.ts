@@ -37,24 +37,32 @@ export interface Database {
 
 export type DatabaseConfig = Config['database'];
 
-export async function openDatabase(config: DatabaseConfig): Promise<Database> {
-  return config.kind === 'postgres' ? openPostgres(config) : openPglite(config.dataDir);
+export interface OpenOptions {
+  /** Emit every SQL statement to onQuery listeners (tests count them). Costs time on every query, so off in production. */
+  observeQueries?: boolean;
 }
 
-function createPrisma(adapter: ConstructorParameters<typeof PrismaClient>[0]['adapter']) {
+export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
+  return config.kind === 'postgres' ? openPostgres(config, options) : openPglite(config.dataDir, options);
+}
+
+function createPrisma(adapter: ConstructorParameters<typeof PrismaClient>[0]['adapter'], options: OpenOptions) {
   const listeners = new Set<(event: QueryEvent) => void>();
-  const prisma = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] } as ConstructorParameters<typeof PrismaClient>[0]);
-  (prisma as unknown as { $on(e: 'query', cb: (e: { query: string; params: string; duration: number }) => void): void }).$on('query', (e) => {
-    for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
-  });
+  const prisma = new PrismaClient({ adapter, ...(options.observeQueries ? { log: [{ emit: 'event', level: 'query' }] } : {}) } as ConstructorParameters<typeof PrismaClient>[0]);
+  if (options.observeQueries) {
+    (prisma as unknown as { $on(e: 'query', cb: (e: { query: string; params: string; duration: number }) => void): void }).$on('query', (e) => {
+      for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
+    });
+  }
   const onQuery = (listener: (event: QueryEvent) => void) => {
+    if (!options.observeQueries) throw new Error('open the database with { observeQueries: true } to observe queries');
     listeners.add(listener);
     return () => void listeners.delete(listener);
   };
   return { prisma, onQuery };
 }
 
-async function openPglite(dataDir: string | null): Promise<Database> {
+async function openPglite(dataDir: string | null, options: OpenOptions): Promise<Database> {
   let lock: DataDirLock | null = null;
   if (dataDir) {
     mkdirSync(path.dirname(dataDir), { recursive: true });
@@ -69,7 +77,7 @@ async function openPglite(dataDir: string | null): Promise<Database> {
     lock?.release();
     throw new Error(`Could not open the embedded database in ${dataDir}`, { cause: error });
   }
-  const { prisma, onQuery } = createPrisma(new PrismaPGlite(pglite));
+  const { prisma, onQuery } = createPrisma(new PrismaPGlite(pglite), options);
   const session: SqlSession = {
     query: async <T,>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
     exec: async (sql: string) => void (await pglite.exec(sql)),
@@ -87,10 +95,10 @@ async function openPglite(dataDir: string | null): Promise<Database> {
   };
 }
 
-async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>): Promise<Database> {
+async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, options: OpenOptions): Promise<Database> {
   // pg's defaults are max 10 and connectionTimeoutMillis 0 (wait forever): be explicit.
   const poolConfig = { connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: config.connectTimeoutMs, idleTimeoutMillis: 30_000 };
-  const { prisma, onQuery } = createPrisma(new PrismaPg(poolConfig));
+  const { prisma, onQuery } = createPrisma(new PrismaPg(poolConfig), options);
   const withSession = async <T,>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.connectTimeoutMs });
     await client.connect();

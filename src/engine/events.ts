@@ -47,23 +47,26 @@ export interface StoredEvent {
 
 type Tx = Prisma.TransactionClient;
 
-/** Appends events to a run inside the caller's transaction; returns them as stored. */
+/**
+ * Appends events to a run inside the caller's transaction; returns them as stored. One
+ * statement: the run's counter is advanced and the events inserted with the numbers it hands
+ * out (the UPDATE takes the run's row lock, so numbers are gap-free and in commit order). The
+ * statement has the same shape for any number of events, so its plan is prepared once.
+ */
 export async function appendEvents(tx: Tx, run: { id: string; workspaceId: string }, events: NewEvent[]): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
-  const updated = await tx.run.update({ where: { id: run.id }, data: { lastEventSeq: { increment: events.length } }, select: { lastEventSeq: true } });
-  const first = updated.lastEventSeq - events.length + 1;
-  const now = new Date();
-  const rows = events.map((event, i) => ({
-    workspaceId: run.workspaceId,
-    runId: run.id,
-    seq: first + i,
-    type: event.type,
-    stepId: event.stepId ?? null,
-    iteration: event.iteration ?? null,
-    data: (event.data ?? undefined) as Prisma.InputJsonValue | undefined,
-    createdAt: now,
-  }));
-  return tx.runEvent.createManyAndReturn({ data: rows });
+  const rows = await tx.$queryRaw<StoredEvent[]>`
+    WITH counter AS (
+      UPDATE "Run" SET "lastEventSeq" = "lastEventSeq" + ${events.length}::int
+      WHERE id = ${run.id}::uuid
+      RETURNING "lastEventSeq" - ${events.length}::int AS base
+    )
+    INSERT INTO "RunEvent" ("workspaceId", "runId", seq, type, "stepId", iteration, data, "createdAt")
+    SELECT ${run.workspaceId}::uuid, ${run.id}::uuid, counter.base + e.ord::int, e.type, e.step_id, e.iteration, e.data::jsonb, now()
+    FROM counter, unnest(${events.map((e) => e.type)}::text[], ${events.map((e) => e.stepId ?? null)}::text[], ${events.map((e) => e.iteration ?? null)}::int[], ${events.map((e) => (e.data == null ? null : JSON.stringify(e.data)))}::text[])
+      WITH ORDINALITY AS e(type, step_id, iteration, data, ord)
+    RETURNING id, "workspaceId"::text AS "workspaceId", "runId"::text AS "runId", seq, type, "stepId", iteration, data, "createdAt"`;
+  return rows.sort((a, b) => a.seq - b.seq);
 }
 
 /** Where committed events go for live listeners (subscriptions). In-process for now. */

@@ -21,12 +21,12 @@ export interface TestDatabase {
 export async function openTestDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
-    const db = await openDatabase({ kind: 'pglite', dataDir: null });
+    const db = await openDatabase({ kind: 'pglite', dataDir: null }, { observeQueries: true });
     await migrate(db);
     return { db, close: () => db.close() };
   }
   const created = await createTestDatabase(base, { fromTemplate: true });
-  const db = await openDatabase({ kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 });
+  const db = await openDatabase({ kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 }, { observeQueries: true });
   return {
     db,
     close: async () => {

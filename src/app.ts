@@ -13,6 +13,7 @@ import { Engine } from './engine/executor.ts';
 import { createOutboundFetch } from './engine/outbound.ts';
 import { createRedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
+import { localKey, parseKey } from './secrets/crypto.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
@@ -55,6 +56,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
   const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
+  const secretsKey = config.secretsKey ? parseKey(config.secretsKey) : config.database.kind === 'pglite' && config.database.dataDir ? localKey(config.database.dataDir) : null;
   const engine = new Engine({
     prisma: db.prisma,
     log: log.child({ component: 'engine' }),
@@ -66,9 +68,10 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     leaseMs: config.engine.leaseMs,
     exclusive: db.kind === 'pglite',
     stepEnv: { ...config.steps, fetch: createOutboundFetch(config.steps.outboundAllow) },
+    secretsKey,
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
-  const contextDeps = { prisma: db.prisma, log, engine, bus, defaultWorkspaceId: () => workspaceId };
+  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, defaultWorkspaceId: () => workspaceId };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

@@ -32,6 +32,7 @@ const envSchema = z.object({
   WEFT_STEP_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   WEFT_SCRIPTS_ENABLED: bool.default(false),
   WEFT_OUTBOUND_ALLOW: z.string().default(''),
+  WEFT_SECRETS_KEY: z.string().min(1).optional(),
   WEFT_AGENT_BASE_URL: z.string().url().optional(),
   WEFT_AGENT_API_KEY: z.string().min(1).optional(),
   WEFT_AGENT_MODEL: z.string().min(1).optional(),
@@ -51,6 +52,8 @@ export type Config = {
   port: number;
   host: string;
   database: { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number } | { kind: 'pglite'; dataDir: string | null };
+  /** Key for workspace secrets (32 bytes, hex or base64); unset: a generated key file for the embedded database. */
+  secretsKey: string | null;
   /** Fan-out of run events across processes; null: in-process only. */
   redisUrl: string | null;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -99,6 +102,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
       : { kind: 'pglite', dataDir: path.resolve(e.WEFT_DATA_DIR) },
     redisUrl: e.REDIS_URL ?? null,
+    secretsKey: e.WEFT_SECRETS_KEY ?? null,
     logLevel: e.LOG_LEVEL,
     graphiql: e.WEFT_GRAPHIQL,
     shutdownTimeoutMs: e.WEFT_SHUTDOWN_TIMEOUT_MS,

@@ -21,6 +21,7 @@ export interface Context {
   log: Logger;
   engine: EngineHandle;
   bus: EventBus;
+  secretsKey: Buffer | null;
 }
 
 export interface ContextDeps {
@@ -28,6 +29,7 @@ export interface ContextDeps {
   log: Logger;
   engine: EngineHandle;
   bus: EventBus;
+  secretsKey: Buffer | null;
   defaultWorkspaceId: () => string;
 }
 
@@ -41,5 +43,6 @@ export function buildContext(deps: ContextDeps, initial: Partial<YogaInitialCont
     log: deps.log.child({ requestId }),
     engine: deps.engine,
     bus: deps.bus,
+    secretsKey: deps.secretsKey,
   };
 }

@@ -13,6 +13,7 @@ import { finalizeRun, type FinishedRun } from './finalize.ts';
 import { readiness } from './graph.ts';
 import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
+import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished } from './statuses.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -47,6 +48,8 @@ export interface StepClaim {
   step: StepDefinition;
   expressionContext: ExpressionContext;
   commandAllowlist: string[];
+  /** Scrubs sensitive inputs and secrets from anything recorded about this step. */
+  redact: Redactor;
 }
 
 export interface AdvanceResult {
@@ -65,6 +68,8 @@ export interface AdvanceOptions {
   /** How many more steps this worker may take on now. */
   capacity: number;
   now: Date;
+  /** Decrypts workspace secrets; null when secrets are not configured. */
+  secretsKey: Buffer | null;
 }
 
 interface Loaded {
@@ -80,6 +85,7 @@ interface Loaded {
   rows: Map<string, StepRun>;
   events: NewEvent[];
   redact: Redactor;
+  secrets: Record<string, string>;
 }
 
 interface LockedRun {
@@ -111,10 +117,10 @@ function stepById(definition: WorkflowDefinition, stepId: string): StepDefinitio
   return definition.steps.find((s) => s.id === stepId);
 }
 
-export function expressionContextOf(run: Loaded['run'], rows: Iterable<StepRun>): ExpressionContext {
+export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'>): ExpressionContext {
   const steps: Record<string, { output: unknown; status: StepStatus }> = {};
-  for (const row of rows) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
-  return { input: run.input ?? {}, steps, run: { id: run.id, workflowId: run.workflowId } };
+  for (const row of state.rows.values()) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
+  return { input: state.run.input ?? {}, steps, run: { id: state.run.id, workflowId: state.run.workflowId }, secrets: state.secrets };
 }
 
 async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
@@ -233,7 +239,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         changed = true;
         continue;
       }
-      const context = expressionContextOf(state.run, state.rows.values());
+      const context = expressionContextOf(state);
       try {
         if (typeof step.when === 'string' && !(await evaluateExpression(step.when, context))) {
           await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
@@ -279,7 +285,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs),
         });
         state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(config) } });
-        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist });
+        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact });
         running++;
         capacity--;
         changed = true;
@@ -310,11 +316,14 @@ export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts:
   if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return result;
   const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
+  // Secrets are decrypted only for runs whose definition refers to them.
+  const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, opts.secretsKey) : {};
   const state: Loaded = {
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
-    redact: createRedactor(sensitiveValues(definition.inputSchema, run.input)),
+    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets).filter((v) => v.length >= 3)]),
+    secrets,
   };
 
   await applyChange(tx, state, change, opts, result.timers);

@@ -34,6 +34,8 @@ export interface EngineOptions {
   /** True when no other process can use the database (the embedded one): reclaim at once on start. */
   exclusive: boolean;
   stepEnv: StepEnvironment;
+  /** Decrypts workspace secrets referenced as {{ secrets.NAME }}; null when not configured. */
+  secretsKey: Buffer | null;
   now?: () => Date;
 }
 
@@ -91,6 +93,7 @@ export class Engine {
           leaseMs: this.opts.leaseMs,
           capacity: this.stopped ? 0 : this.opts.workerConcurrency - this.inFlight.size,
           now: this.now(),
+          secretsKey: this.opts.secretsKey,
         }),
       ),
     );

@@ -65,8 +65,8 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
 
   const record = async (id: string, data: Prisma.StepRunUpdateInput, event: NewEvent) => {
     const events = await deps.prisma.$transaction(async (tx) => {
-      await tx.stepRun.update({ where: { id }, data });
-      return appendEvents(tx, run, [event]);
+      await tx.stepRun.update({ where: { id }, data: claim.redact(data) });
+      return appendEvents(tx, run, [claim.redact(event)]);
     });
     deps.bus.publish(events);
   };

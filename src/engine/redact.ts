@@ -21,7 +21,8 @@ export function sensitiveValues(inputSchema: unknown, input: unknown): string[] 
   return values.sort((a, b) => b.length - a.length);
 }
 
-export function createRedactor(secrets: string[]): Redactor {
+export function createRedactor(values: string[]): Redactor {
+  const secrets = [...values].sort((a, b) => b.length - a.length);
   if (secrets.length === 0) return (value) => value;
   const scrub = (value: unknown): unknown => {
     if (typeof value === 'string') return secrets.reduce((s, secret) => s.split(secret).join(REDACTED), value);

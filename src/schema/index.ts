@@ -11,6 +11,7 @@ import './template.ts';
 import './run.ts';
 import './subscription.ts';
 import './schedule.ts';
+import './secret.ts';
 
 builder.queryType({ description: 'Read access to your workspace.' });
 builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.' });

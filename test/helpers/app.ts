@@ -1,5 +1,6 @@
 // A Weft app on a throwaway database — PGlite in memory, or a PostgreSQL database cloned from
 // the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
+import { randomBytes } from 'node:crypto';
 import { print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildApp, type App } from '../../src/app.ts';
@@ -53,7 +54,7 @@ export interface TestApp {
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
   const { db, close } = await openTestDatabase();
   // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', ...env });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const app = buildApp({ config, db, log: createLogger(config.logLevel), workspaceId });
   return {

@@ -72,22 +72,7 @@ export interface AdvanceOptions {
   secretsKey: Buffer | null;
 }
 
-interface Loaded {
-  run: {
-    id: string;
-    workspaceId: string;
-    workflowId: string | null;
-    status: string;
-    definition: WorkflowDefinition;
-    input: unknown;
-    commandAllowlist: string[];
-  };
-  rows: Map<string, StepRun>;
-  events: NewEvent[];
-  redact: Redactor;
-  secrets: Record<string, string>;
-}
-
+/** The run row as read under its lock (the workflow's allowlist joined in). */
 interface LockedRun {
   id: string;
   workspaceId: string;
@@ -96,6 +81,14 @@ interface LockedRun {
   definition: WorkflowDefinition;
   input: unknown;
   commandAllowlist: string[] | null;
+}
+
+interface Loaded {
+  run: LockedRun & { commandAllowlist: string[] };
+  rows: Map<string, StepRun>;
+  events: NewEvent[];
+  redact: Redactor;
+  secrets: Record<string, string>;
 }
 
 /** Locks the run row for the rest of the transaction and reads what the state machine needs. */

@@ -100,12 +100,15 @@ const PatchWorkflowInput = builder.inputType('PatchWorkflowInput', {
     triggerType: t.field({ type: TriggerTypeEnum, description: 'New trigger type.' }),
     definition: t.field({
       type: 'JSON',
-      description: 'Definition patch: { steps: { <stepId>: { …fields } | null }, inputSchema?, outputSchema?, output?, maxParallelSteps? }. A step object adds or updates the step (config deep-merged, dependsOn replaced); null removes it and dependencies on it.',
+      description:
+        'Definition patch: { steps: { <stepId>: { …fields } | null }, inputSchema?, outputSchema?, output?, maxParallelSteps? }. A step object adds the step or updates it (config deep-merged, other fields replaced, a field set to null removed); null removes the step and dependencies on it. Top-level fields replace (null removes). The result is validated like any definition; problems point at steps by id. Creates a new version.',
     }),
-    baseVersion: t.int({ description: 'Version to patch (default: the latest).' }),
-    strict: t.boolean({ description: 'With baseVersion: refuse with CONFLICT when baseVersion is not the latest version.' }),
-    commitMessage: t.string({ description: 'Becomes the new version\'s changeSummary.' }),
-    releaseLabels: t.stringList({ description: 'Release labels to move to the new version.' }),
+    inputSchema: t.field({ type: 'JSON', description: 'New JSON Schema of the run input (null removes it); stored in the definition, so it creates a new version. Wins over definition.inputSchema.' }),
+    outputSchema: t.field({ type: 'JSON', description: 'New JSON Schema of the run output (null removes it); stored in the definition, so it creates a new version.' }),
+    baseVersion: t.int({ description: 'Version the definition patch applies to (default: the latest). Without strict, changes made after it are not carried over.' }),
+    strict: t.boolean({ description: 'With baseVersion: refuse with CONFLICT when baseVersion is no longer the latest version (optimistic concurrency).' }),
+    commitMessage: t.string({ description: 'Becomes the new version\'s changeSummary (at most 5000 characters).' }),
+    releaseLabels: t.stringList({ description: 'Release labels to move (or attach) to the version this patch creates; needs a definition change.' }),
     ...settingsFields(t),
   }),
 });
@@ -188,12 +191,12 @@ builder.mutationFields((t) => ({
   }),
   duplicateWorkflow: t.field({
     type: WorkflowPayload,
-    description: 'Copies the current definition, description, tags and settings into a new workflow with its own history (version 1).',
+    description: 'Copies the current definition, description, tags and settings into a new DRAFT workflow with its own history (version 1). Release labels, runs, schedules and the inbound webhook secret are not copied.',
     args: {
       input: t.arg({
         type: builder.inputType('DuplicateWorkflowInput', {
           description: 'The workflow to copy.',
-          fields: (f) => ({ id: f.id({ required: true, description: 'Global ID of the workflow.' }), name: f.string({ description: 'Name of the copy (default "<name> (copy)").' }) }),
+          fields: (f) => ({ id: f.id({ required: true, description: 'Global ID of the workflow.' }), name: f.string({ description: 'Name of the copy, 1–200 characters (default "<name> (copy)", the name shortened to fit).' }) }),
         }),
         required: true,
       }),

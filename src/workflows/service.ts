@@ -1,20 +1,29 @@
 // Business rules for workflows and their versions. Resolvers call these; so will webhooks,
-// the scheduler and tests. Each mutation validates everything first and is one transaction.
+// the scheduler and tests. Each mutation validates its input first, reporting every problem
+// with its path, and is then ONE transaction in which every query uses `tx`.
 //
-// Version numbers: every change that creates a version first locks the workflow row
-// (SELECT … FOR UPDATE) and only then reads the latest version, so concurrent changes
-// serialise: they get consecutive numbers, and a patch always applies to the version it read.
+// Version numbers and concurrency: every mutation that may create a version (update, patch,
+// rollback) or move a release label first takes the workflow's row lock (SELECT … FOR UPDATE)
+// and only then reads latestVersion and the base version. Concurrent changes of one workflow
+// therefore run one after the other, each seeing what the previous one committed: version
+// numbers are consecutive (never duplicated, never skipped), a patch of the latest version
+// always includes the changes committed before it, and a strict patch can tell that its
+// baseVersion went stale. The unique (workflowId, number) index is the backstop. A row lock
+// rather than an atomic `latestVersion + 1 … RETURNING` because not every locked mutation
+// creates a version (an unchanged PUT, a patch of settings only), and both take the same lock.
 import { isDeepStrictEqual } from 'node:util';
 import type { Actor } from '../context.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
-import type { Prisma, TriggerType, WorkflowStatus } from '../generated/prisma/client.ts';
+import type { Prisma, TriggerType, Workflow, WorkflowStatus } from '../generated/prisma/client.ts';
 import { setWorkflowTags, validateTagNames } from '../tags/assign.ts';
 import { isPlainObject, validateDefinition, type WorkflowDefinition } from './definition.ts';
-import { applyDefinitionPatch, mergeMetadata, type DefinitionPatch } from './patch.ts';
+import { checkMetadataPatch, mergeMetadata } from './metadata.ts';
+import { applyDefinitionPatch, checkDefinitionPatch, toPatchPaths, type DefinitionPatch } from './patch.ts';
 import { settingsData, validateSettings, type SettingsInput } from './settings.ts';
 
 type Tx = Prisma.TransactionClient;
+type Path = (string | number)[];
 
 export interface Scope {
   prisma: PrismaClient;
@@ -45,7 +54,10 @@ export interface PatchWorkflowInput extends SettingsInput {
   status?: WorkflowStatus | null;
   triggerType?: TriggerType | null;
   tags?: string[] | null;
-  definition?: DefinitionPatch | null;
+  /** A DefinitionPatch (shape checked here: it arrives as JSON). */
+  definition?: unknown;
+  inputSchema?: unknown;
+  outputSchema?: unknown;
   baseVersion?: number | null;
   strict?: boolean | null;
   commitMessage?: string | null;
@@ -54,65 +66,110 @@ export interface PatchWorkflowInput extends SettingsInput {
 
 export const NAME_MAX = 200;
 export const DESCRIPTION_MAX = 5000;
+export const CHANGE_SUMMARY_MAX = 5000;
 export const LABEL_PATTERN = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const COPY_SUFFIX = ' (copy)';
+const SCHEMA_KEYS = ['inputSchema', 'outputSchema'] as const;
 
-export function checkName(name: unknown, path: (string | number)[]): Problem[] {
+// ---------------------------------------------------------------------------------------------
+// Input checks: each returns every problem it finds.
+
+export function checkName(name: unknown, path: Path): Problem[] {
   if (typeof name !== 'string' || name.trim().length === 0) return [{ path, message: 'must not be empty' }];
   if (name.trim().length > NAME_MAX) return [{ path, message: `must be at most ${NAME_MAX} characters (got ${name.trim().length})` }];
   return [];
 }
 
-export function checkDescription(description: unknown, path: (string | number)[]): Problem[] {
+export function checkDescription(description: unknown, path: Path): Problem[] {
   if (description == null) return [];
   if (typeof description !== 'string') return [{ path, message: 'must be a string' }];
   if (description.length > DESCRIPTION_MAX) return [{ path, message: `must be at most ${DESCRIPTION_MAX} characters (got ${description.length})` }];
   return [];
 }
 
-function checkLabels(labels: string[] | null | undefined, path: (string | number)[]): Problem[] {
-  return (labels ?? []).flatMap((label, i) => (LABEL_PATTERN.test(label) ? [] : [{ path: [...path, i], message: 'must match ^[a-z0-9][a-z0-9._-]{0,62}$ (e.g. "production")' }]));
+function checkChangeSummary(summary: string | null | undefined, path: Path): Problem[] {
+  return summary != null && summary.length > CHANGE_SUMMARY_MAX ? [{ path, message: `must be at most ${CHANGE_SUMMARY_MAX} characters (got ${summary.length})` }] : [];
 }
 
-function definitionProblems(definition: unknown, path: (string | number)[]): Problem[] {
-  return validateDefinition(definition).map((p) => ({ ...p, path: [...path, ...p.path] }));
+function checkLabel(label: string, path: Path): Problem[] {
+  return LABEL_PATTERN.test(label) ? [] : [{ path, message: 'must match ^[a-z0-9][a-z0-9._-]{0,62}$ (lower case, e.g. "production")' }];
 }
 
-/** The input/output schema arguments are stored in the (versioned) definition. */
+function checkVersionNumber(number: number | null | undefined, path: Path): Problem[] {
+  return number != null && number < 1 ? [{ path, message: 'must be a version number (1 or more)' }] : [];
+}
+
+/**
+ * Problems of a whole definition, with paths from the root of the input. A schema given as its
+ * own input field (inputSchema/outputSchema) is reported there rather than inside `definition`.
+ */
+function definitionProblems(problems: Problem[], input: { inputSchema?: unknown; outputSchema?: unknown }): Problem[] {
+  return problems.map((problem) => {
+    const [head, ...rest] = problem.path;
+    const ownField = SCHEMA_KEYS.find((key) => key === head && input[key] != null);
+    return { ...problem, path: ownField ? ['input', ownField, ...rest] : ['input', 'definition', ...problem.path] };
+  });
+}
+
+/** The input/output schema fields are stored in the (versioned) definition; they win over it. */
 function withSchemas(definition: unknown, input: { inputSchema?: unknown; outputSchema?: unknown }): unknown {
   if (!isPlainObject(definition)) return definition;
   const result: Record<string, unknown> = { ...definition };
-  if (input.inputSchema != null) result.inputSchema = input.inputSchema;
-  if (input.outputSchema != null) result.outputSchema = input.outputSchema;
+  for (const key of SCHEMA_KEYS) if (input[key] != null) result[key] = input[key];
   return result;
 }
 
+/** Create and update (PUT) validate a whole workflow the same way. */
+function wholeWorkflowProblems(input: CreateWorkflowInput & { changeSummary?: string | null }, definition: unknown): Problem[] {
+  return [
+    ...checkName(input.name, ['input', 'name']),
+    ...checkDescription(input.description, ['input', 'description']),
+    ...definitionProblems(validateDefinition(definition), input),
+    ...validateSettings(input, ['input']),
+    ...validateTagNames(input.tags, ['input', 'tags']),
+    ...checkChangeSummary(input.changeSummary, ['input', 'changeSummary']),
+  ];
+}
+
+function throwIfAny(problems: Problem[]): void {
+  if (problems.length) throw new ValidationError(problems);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Queries shared by the mutations. All run inside the caller's transaction.
+
 const actorId = (scope: Scope) => (scope.actor.kind === 'user' ? scope.actor.id : null);
 
-async function lockWorkflow(tx: Tx, scope: Scope, id: string) {
+/** Locks the workflow's row for the rest of the transaction (see the top of this file). */
+async function lockWorkflow(tx: Tx, scope: Scope, id: string): Promise<Workflow> {
   await tx.$queryRaw`SELECT id FROM "Workflow" WHERE id = ${id}::uuid AND "workspaceId" = ${scope.workspaceId}::uuid FOR UPDATE`;
   const workflow = await tx.workflow.findFirst({ where: { id, workspaceId: scope.workspaceId } });
   if (!workflow) throw new NotFoundError('Workflow', id);
   return workflow;
 }
 
-async function versionOf(tx: Tx, workflowId: string, number: number, path: (string | number)[]) {
-  const version = await tx.workflowVersion.findUnique({ where: { workflowId_number: { workflowId, number } } });
-  if (!version) throw ValidationError.single(path, `version ${number} does not exist`);
+function findVersion(tx: Tx, workflowId: string, number: number) {
+  return tx.workflowVersion.findUnique({ where: { workflowId_number: { workflowId, number } } });
+}
+
+async function versionOf(tx: Tx, workflow: Workflow, number: number, path: Path) {
+  const version = await findVersion(tx, workflow.id, number);
+  if (!version) throw ValidationError.single(path, `version ${number} does not exist (the latest is ${workflow.latestVersion})`);
   return version;
 }
 
-/** Appends the next version; the caller holds the workflow's row lock. */
-async function appendVersion(tx: Tx, scope: Scope, workflow: { id: string; latestVersion: number }, definition: unknown, changeSummary: string | null, baseVersion: number | null) {
-  const number = workflow.latestVersion + 1;
-  const version = await tx.workflowVersion.create({
-    data: { workspaceId: scope.workspaceId, workflowId: workflow.id, number, definition: definition as Prisma.InputJsonValue, changeSummary, baseVersion, createdById: actorId(scope) },
+/**
+ * Inserts version latestVersion + 1. The caller holds the row lock and sets
+ * Workflow.latestVersion to the returned number in its final update.
+ */
+function appendVersion(tx: Tx, scope: Scope, workflow: Workflow, definition: unknown, changeSummary: string | null, baseVersion: number | null) {
+  return tx.workflowVersion.create({
+    data: { workspaceId: scope.workspaceId, workflowId: workflow.id, number: workflow.latestVersion + 1, definition: definition as Prisma.InputJsonValue, changeSummary, baseVersion, createdById: actorId(scope) },
   });
-  await tx.workflow.update({ where: { id: workflow.id }, data: { latestVersion: number } });
-  return version;
 }
 
-async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: string[], versionId: string) {
-  for (const label of labels) {
+async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: string[], versionId: string): Promise<void> {
+  for (const label of new Set(labels)) {
     await tx.releaseLabel.upsert({
       where: { workflowId_label: { workflowId, label } },
       create: { workspaceId: scope.workspaceId, workflowId, label, versionId },
@@ -121,22 +178,12 @@ async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: stri
   }
 }
 
-/** Create and update (PUT) validate a whole workflow the same way. */
-function assertValidWorkflow(input: CreateWorkflowInput, definition: unknown): void {
-  const problems = [
-    ...checkName(input.name, ['input', 'name']),
-    ...checkDescription(input.description, ['input', 'description']),
-    ...definitionProblems(definition, ['input', 'definition']),
-    ...validateSettings(input, ['input']),
-    ...validateTagNames(input.tags, ['input', 'tags']),
-  ];
-  if (problems.length) throw new ValidationError(problems);
-}
+// ---------------------------------------------------------------------------------------------
+// Mutations.
 
 export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
   const definition = withSchemas(input.definition, input);
-  assertValidWorkflow(input, definition);
-
+  throwIfAny(wholeWorkflowProblems(input, definition));
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await tx.workflow.create({
       data: {
@@ -158,134 +205,200 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
   });
 }
 
-/** PUT: replaces the workflow; a changed definition becomes a new version. */
+/** PUT: replaces the workflow; a changed definition becomes a new version, an unchanged one does not. */
 export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
   const definition = withSchemas(input.definition, input);
-  assertValidWorkflow(input, definition);
+  throwIfAny(wholeWorkflowProblems(input, definition));
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
-    const latest = await versionOf(tx, workflow.id, workflow.latestVersion, ['input', 'id']);
-    if (!isDeepStrictEqual(latest.definition, definition)) {
-      await appendVersion(tx, scope, workflow, definition, input.changeSummary ?? null, workflow.latestVersion);
-    }
+    const latest = await versionOf(tx, workflow, workflow.latestVersion, ['input', 'id']);
+    const version = isDeepStrictEqual(latest.definition, definition) ? null : await appendVersion(tx, scope, workflow, definition, input.changeSummary ?? null, workflow.latestVersion);
     await setWorkflowTags(tx, scope.workspaceId, workflow.id, input.tags ?? []);
     return tx.workflow.update({
       where: { id: workflow.id },
-      data: { name: input.name.trim(), description: input.description ?? null, status: input.status ?? workflow.status, triggerType: input.triggerType ?? workflow.triggerType, ...settingsData(input, true) },
+      data: {
+        name: input.name.trim(),
+        description: input.description ?? null,
+        status: input.status ?? workflow.status,
+        triggerType: input.triggerType ?? workflow.triggerType,
+        ...(version ? { latestVersion: version.number } : {}),
+        ...settingsData(input, true),
+      },
     });
   });
 }
 
-/** PATCH: only the fields present are applied (absent ≠ null). */
-export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
-  const has = (key: keyof PatchWorkflowInput) => Object.hasOwn(input, key) && input[key] !== undefined;
+/** The definition patch of a patchWorkflow input, with the schema fields folded in; null when none. */
+function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean): DefinitionPatch | null {
+  const schemaFields = SCHEMA_KEYS.filter((key) => has(key));
+  if (!has('definition') && schemaFields.length === 0) return null;
+  const patch: Record<string, unknown> = isPlainObject(input.definition) ? { ...input.definition } : {};
+  for (const key of schemaFields) patch[key] = input[key]; // the field wins; null removes the schema
+  return patch as DefinitionPatch;
+}
+
+/** Every problem of a patch that can be found without reading the workflow. */
+function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean, createsVersion: boolean): Problem[] {
   const problems: Problem[] = [
     ...(has('name') ? checkName(input.name, ['input', 'name']) : []),
     ...(has('description') ? checkDescription(input.description, ['input', 'description']) : []),
-    ...validateSettings(input, ['input']),
+    ...validateSettings({ ...input, metadata: undefined }, ['input']),
+    ...(has('metadata') ? checkMetadataPatch(input.metadata, ['input', 'metadata']) : []),
     ...validateTagNames(input.tags, ['input', 'tags']),
-    ...checkLabels(input.releaseLabels, ['input', 'releaseLabels']),
+    ...(input.releaseLabels ?? []).flatMap((label, i) => checkLabel(label, ['input', 'releaseLabels', i])),
+    ...checkVersionNumber(input.baseVersion, ['input', 'baseVersion']),
+    ...checkChangeSummary(input.commitMessage, ['input', 'commitMessage']),
   ];
-  if (has('metadata') && input.metadata !== null && !isPlainObject(input.metadata)) problems.push({ path: ['input', 'metadata'], message: 'must be a JSON object or null' });
-  if (has('definition') && input.definition !== null && (!isPlainObject(input.definition) || (input.definition.steps !== undefined && !isPlainObject(input.definition.steps)))) {
-    problems.push({ path: ['input', 'definition'], message: 'must be an object like { steps: { <stepId>: { …fields } | null } }' });
+  for (const key of ['status', 'triggerType'] as const) {
+    if (has(key) && input[key] === null) problems.push({ path: ['input', key], message: 'cannot be null; leave the field out to keep the current value' });
   }
-  if (problems.length) throw new ValidationError(problems);
+  if (has('definition')) {
+    if (input.definition === null) problems.push({ path: ['input', 'definition'], message: 'cannot be null: a workflow always has a definition; leave the field out to keep it' });
+    else problems.push(...checkDefinitionPatch(input.definition, ['input', 'definition']));
+  }
+  if (input.releaseLabels?.length && !createsVersion) {
+    problems.push({ path: ['input', 'releaseLabels'], message: 'release labels move to the version this patch creates: give a definition patch too, or use setReleaseLabel' });
+  }
+  return problems;
+}
+
+/**
+ * PATCH: only the fields present are applied (absent ≠ null). A definition patch (or an
+ * inputSchema/outputSchema field) creates a new version from baseVersion (default: the latest).
+ */
+export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
+  const has = (key: keyof PatchWorkflowInput) => Object.hasOwn(input, key) && input[key] !== undefined;
+  const patch = definitionPatchOf(input, has);
+  const problems = patchInputProblems(input, has, patch !== null);
+  // Problems of the patched definition can only be found once the base version is read; if the
+  // patch or its baseVersion is malformed there is nothing to apply, so report what we have now.
+  if (problems.length && (!patch || problems.some((p) => p.path[1] === 'definition' || p.path[1] === 'baseVersion'))) throw new ValidationError(problems);
 
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
-    if (input.strict && input.baseVersion != null && input.baseVersion !== workflow.latestVersion) {
+    if (input.strict && input.baseVersion != null && input.baseVersion < workflow.latestVersion) {
       throw new ConflictError(`baseVersion ${input.baseVersion} is stale: the latest version is ${workflow.latestVersion}. Re-read the workflow and patch again.`, { latestVersion: workflow.latestVersion });
     }
-    let newVersionId: string | null = null;
-    if (input.definition) {
-      const baseNumber = input.baseVersion ?? workflow.latestVersion;
-      const base = await versionOf(tx, workflow.id, baseNumber, ['input', 'baseVersion']);
-      const definition = applyDefinitionPatch(base.definition as unknown as WorkflowDefinition, input.definition);
-      const definitionErrors = definitionProblems(definition, ['input', 'definition']);
-      if (definitionErrors.length) throw new ValidationError(definitionErrors);
-      const version = await appendVersion(tx, scope, workflow, definition, input.commitMessage ?? null, baseNumber);
-      newVersionId = version.id;
+    let definition: WorkflowDefinition | null = null;
+    const baseNumber = input.baseVersion ?? workflow.latestVersion;
+    if (patch) {
+      const base = await findVersion(tx, workflow.id, baseNumber);
+      if (!base) {
+        problems.push({ path: ['input', 'baseVersion'], message: `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})` });
+      } else {
+        const applied = applyDefinitionPatch(base.definition as unknown as WorkflowDefinition, patch);
+        definition = applied.definition;
+        problems.push(...definitionProblems([...applied.problems, ...toPatchPaths(validateDefinition(definition), definition)], input));
+      }
     }
-    if (input.releaseLabels?.length) {
-      if (!newVersionId) throw ValidationError.single(['input', 'releaseLabels'], 'release labels move to the new version: give a definition patch too, or use setReleaseLabel');
-      await moveLabels(tx, scope, workflow.id, input.releaseLabels, newVersionId);
-    }
+    throwIfAny(problems);
+
+    const version = definition ? await appendVersion(tx, scope, workflow, definition, input.commitMessage ?? null, baseNumber) : null;
+    if (version && input.releaseLabels?.length) await moveLabels(tx, scope, workflow.id, input.releaseLabels, version.id);
     if (has('tags')) await setWorkflowTags(tx, scope.workspaceId, workflow.id, input.tags ?? []);
     const settings: SettingsInput = { ...input };
-    if (has('metadata')) settings.metadata = mergeMetadata(workflow.metadata, input.metadata);
+    if (has('metadata')) settings.metadata = mergeMetadata(workflow.metadata, input.metadata as Record<string, unknown> | null);
     return tx.workflow.update({
       where: { id: workflow.id },
       data: {
         ...(has('name') ? { name: input.name!.trim() } : {}),
         ...(has('description') ? { description: input.description ?? null } : {}),
-        ...(has('status') && input.status ? { status: input.status } : {}),
-        ...(has('triggerType') && input.triggerType ? { triggerType: input.triggerType } : {}),
+        ...(input.status ? { status: input.status } : {}),
+        ...(input.triggerType ? { triggerType: input.triggerType } : {}),
+        ...(version ? { latestVersion: version.number } : {}),
         ...settingsData(settings, false),
       },
     });
   });
 }
 
-export async function getWorkflow(scope: Scope, id: string) {
-  const workflow = await scope.prisma.workflow.findFirst({ where: { id, workspaceId: scope.workspaceId } });
-  if (!workflow) throw new NotFoundError('Workflow', id);
-  return workflow;
-}
-
-export async function deleteWorkflow(scope: Scope, id: string) {
+export async function deleteWorkflow(scope: Scope, id: string): Promise<void> {
+  // One statement: versions, labels, tags, runs and schedules go with it (ON DELETE CASCADE).
   const { count } = await scope.prisma.workflow.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
   if (count === 0) throw new NotFoundError('Workflow', id);
 }
 
 export async function setWorkflowStatus(scope: Scope, id: string, status: WorkflowStatus) {
-  await getWorkflow(scope, id);
-  return scope.prisma.workflow.update({ where: { id }, data: { status } });
+  return scope.prisma.$transaction(async (tx) => {
+    const { count } = await tx.workflow.updateMany({ where: { id, workspaceId: scope.workspaceId }, data: { status } });
+    if (count === 0) throw new NotFoundError('Workflow', id);
+    return tx.workflow.findFirstOrThrow({ where: { id, workspaceId: scope.workspaceId } });
+  });
 }
 
+/** "<name> (copy)", the name shortened so that the whole fits in NAME_MAX characters. */
+export function copyName(name: string): string {
+  return `${name.slice(0, NAME_MAX - COPY_SUFFIX.length).trimEnd()}${COPY_SUFFIX}`;
+}
+
+/**
+ * A new workflow with the source's current definition, description, tags and settings, and a
+ * history of its own (version 1). It starts as DRAFT; release labels, runs, schedules and the
+ * inbound webhook secret (a credential of the source's endpoint) are not copied.
+ */
 export async function duplicateWorkflow(scope: Scope, id: string, name?: string | null) {
-  const source = await getWorkflow(scope, id);
-  const newName = name ?? `${source.name.slice(0, NAME_MAX - ' (copy)'.length)} (copy)`;
-  const problems = checkName(newName, ['input', 'name']);
-  if (problems.length) throw new ValidationError(problems);
+  if (name != null) throwIfAny(checkName(name, ['input', 'name']));
   return scope.prisma.$transaction(async (tx) => {
-    const latest = await versionOf(tx, source.id, source.latestVersion, ['input', 'id']);
-    const tags = await tx.workflowTag.findMany({ where: { workflowId: source.id }, select: { tagId: true } });
-    const { id: _id, createdAt: _c, updatedAt: _u, workspaceId: _w, latestVersion: _l, ...settings } = source;
+    const source = await tx.workflow.findFirst({
+      where: { id, workspaceId: scope.workspaceId },
+      include: { versions: { orderBy: { number: 'desc' }, take: 1 }, tags: { select: { tagId: true } } },
+    });
+    if (!source) throw new NotFoundError('Workflow', id);
+    const current = source.versions[0]!;
     const copy = await tx.workflow.create({
-      data: { ...settings, workspaceId: scope.workspaceId, name: newName.trim(), latestVersion: 1, createdById: actorId(scope) } as Prisma.WorkflowUncheckedCreateInput,
+      data: {
+        workspaceId: scope.workspaceId,
+        name: name?.trim() ?? copyName(source.name),
+        description: source.description,
+        status: 'DRAFT',
+        triggerType: source.triggerType,
+        latestVersion: 1,
+        metadata: (source.metadata ?? undefined) as Prisma.InputJsonValue | undefined,
+        webhooksEnabled: source.webhooksEnabled,
+        webhookUrl: source.webhookUrl,
+        webhookSecret: source.webhookSecret,
+        commandAllowlist: source.commandAllowlist,
+        postRunChecks: (source.postRunChecks ?? undefined) as Prisma.InputJsonValue | undefined,
+        maxConcurrentRuns: source.maxConcurrentRuns,
+        concurrency: (source.concurrency ?? undefined) as Prisma.InputJsonValue | undefined,
+        createdById: actorId(scope),
+      },
     });
     await tx.workflowVersion.create({
-      data: { workspaceId: scope.workspaceId, workflowId: copy.id, number: 1, definition: latest.definition as Prisma.InputJsonValue, changeSummary: `Duplicated from "${source.name}" version ${latest.number}`, createdById: actorId(scope) },
+      data: { workspaceId: scope.workspaceId, workflowId: copy.id, number: 1, definition: current.definition as Prisma.InputJsonValue, changeSummary: `Duplicated from "${source.name}" version ${current.number}`, createdById: actorId(scope) },
     });
-    if (tags.length) await tx.workflowTag.createMany({ data: tags.map((t) => ({ workflowId: copy.id, tagId: t.tagId, workspaceId: scope.workspaceId })) });
+    if (source.tags.length) await tx.workflowTag.createMany({ data: source.tags.map((t) => ({ workflowId: copy.id, tagId: t.tagId, workspaceId: scope.workspaceId })) });
     return copy;
   });
 }
 
+/** A new version whose definition is `versionNumber`'s (baseVersion = it). */
 export async function rollbackWorkflow(scope: Scope, id: string, versionNumber: number) {
+  throwIfAny(checkVersionNumber(versionNumber, ['input', 'version']));
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, id);
-    const target = await versionOf(tx, workflow.id, versionNumber, ['input', 'version']);
-    await appendVersion(tx, scope, workflow, target.definition, `Rollback to version ${versionNumber}`, versionNumber);
-    return tx.workflow.findUniqueOrThrow({ where: { id: workflow.id } });
+    const target = await versionOf(tx, workflow, versionNumber, ['input', 'version']);
+    const version = await appendVersion(tx, scope, workflow, target.definition, `Rollback to version ${versionNumber}`, versionNumber);
+    return tx.workflow.update({ where: { id: workflow.id }, data: { latestVersion: version.number } });
   });
 }
 
+/** Points `label` at a version, creating the label or moving it. */
 export async function setReleaseLabel(scope: Scope, input: { workflowId: string; label: string; version: number }) {
-  const problems = checkLabels([input.label], ['input', 'label']).map((p) => ({ ...p, path: ['input', 'label'] }));
-  if (problems.length) throw new ValidationError(problems);
+  throwIfAny([...checkLabel(input.label, ['input', 'label']), ...checkVersionNumber(input.version, ['input', 'version'])]);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.workflowId);
-    const version = await versionOf(tx, workflow.id, input.version, ['input', 'version']);
+    const version = await versionOf(tx, workflow, input.version, ['input', 'version']);
     await moveLabels(tx, scope, workflow.id, [input.label], version.id);
     return workflow;
   });
 }
 
 export async function removeReleaseLabel(scope: Scope, input: { workflowId: string; label: string }) {
-  const workflow = await getWorkflow(scope, input.workflowId);
-  const { count } = await scope.prisma.releaseLabel.deleteMany({ where: { workflowId: workflow.id, label: input.label } });
-  if (count === 0) throw ValidationError.single(['input', 'label'], `no release label '${input.label}' on this workflow`);
-  return workflow;
+  return scope.prisma.$transaction(async (tx) => {
+    const workflow = await lockWorkflow(tx, scope, input.workflowId);
+    const { count } = await tx.releaseLabel.deleteMany({ where: { workflowId: workflow.id, workspaceId: scope.workspaceId, label: input.label } });
+    if (count === 0) throw ValidationError.single(['input', 'label'], `this workflow has no release label '${input.label}'`);
+    return workflow;
+  });
 }

@@ -1,7 +1,10 @@
 // Expressions in workflow definitions are JSONata (https://jsonata.org): a query language over
-// JSON with no access to code, the file system or the network. Compiled expressions are cached;
-// every evaluation runs under a time and recursion budget so a runaway expression fails the
-// step instead of hanging the engine.
+// JSON with no access to code, the file system or the network (property lookups only see own
+// properties, so `constructor`/`__proto__` lead nowhere). Compiled expressions are cached in a
+// bounded LRU. Every evaluation runs under JSONata's own guardrails — a time budget, a
+// recursion depth and a maximum sequence length — so a runaway expression fails the step
+// instead of hanging or exhausting the engine. Evaluation is CPU-bound and never yields to the
+// event loop while it runs, which is why the budgets are small.
 import jsonata from 'jsonata';
 
 export type ExpressionContext = Record<string, unknown>;
@@ -10,62 +13,186 @@ export class ExpressionError extends Error {
   override name = 'ExpressionError';
 }
 
-const TIMEOUT_MS = 1000;
-const MAX_DEPTH = 200;
-const CACHE_LIMIT = 2000;
-const TEMPLATE = /\{\{([\s\S]+?)\}\}/g;
-const WHOLE_TEMPLATE = /^\{\{([\s\S]+?)\}\}$/;
+/** Budgets per evaluation (JSONata checks them on every evaluation step). */
+export const EXPRESSION_LIMITS = {
+  /** Wall-clock time one expression may take. */
+  timeoutMs: 1000,
+  /** Nesting depth of evaluation (deep non-tail recursion). */
+  maxDepth: 500,
+  /** Longest sequence an expression may build (`[1..1e7]`, huge maps). */
+  maxSequence: 1_000_000,
+  /** Wall-clock time for all templates of one value rendered by renderTemplates. */
+  renderBudgetMs: 5000,
+} as const;
 
+const CACHE_LIMIT = 1000;
+const SOURCE_IN_MESSAGES = 200;
+
+/**
+ * JSONata's built-in functions (2.x), so validation can reject a misspelt `$uppercae(...)`
+ * before a run fails on it. A unit test checks that every name is a real function.
+ */
+export const JSONATA_FUNCTIONS = new Set(
+  ('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad match contains ' +
+    'replace split join formatNumber formatBase formatInteger parseInteger number floor ceil round abs sqrt power random boolean not ' +
+    'map zip filter single reduce sift keys lookup append exists spread merge reverse each error assert type sort shuffle distinct ' +
+    'base64encode base64decode encodeUrlComponent encodeUrl decodeUrlComponent decodeUrl eval toMillis fromMillis clone now millis').split(' '),
+);
+
+const options = { timeout: EXPRESSION_LIMITS.timeoutMs, stack: EXPRESSION_LIMITS.maxDepth, sequence: EXPRESSION_LIMITS.maxSequence } as jsonata.JsonataOptions;
 const cache = new Map<string, jsonata.Expression>();
 
+/** Compiles (or takes from the LRU cache) one expression; throws JSONata's parse error. */
 function compile(source: string): jsonata.Expression {
-  let expression = cache.get(source);
-  if (!expression) {
-    expression = jsonata(source, { timeout: TIMEOUT_MS, stack: MAX_DEPTH } as jsonata.JsonataOptions);
-    if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
-    cache.set(source, expression);
+  const cached = cache.get(source);
+  if (cached) {
+    // Map keeps insertion order: re-inserting marks it most recently used.
+    cache.delete(source);
+    cache.set(source, cached);
+    return cached;
   }
+  const expression = jsonata(source, options);
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(source, expression);
   return expression;
 }
 
 function describe(error: unknown): string {
-  const e = error as { message?: string; position?: number; token?: string };
+  const e = error as { message?: string; position?: number };
   return `${e.message ?? String(error)}${typeof e.position === 'number' ? ` (at position ${e.position})` : ''}`;
+}
+
+function quoted(source: string): string {
+  return JSON.stringify(source.length > SOURCE_IN_MESSAGES ? `${source.slice(0, SOURCE_IN_MESSAGES)}…` : source);
+}
+
+interface AstNode {
+  type?: string;
+  value?: unknown;
+  position?: number;
+  procedure?: AstNode;
+  lhs?: AstNode;
+  arguments?: AstNode[];
+}
+
+/** Calls of functions that are neither JSONata built-ins nor bound in the expression itself. */
+function unknownFunction(ast: unknown): { name: string; position?: number } | null {
+  const called: { name: string; position?: number }[] = [];
+  const bound = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const n = node as AstNode;
+    if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable') called.push({ name: String(n.procedure.value), position: n.procedure.position });
+    if (n.type === 'bind' && n.lhs?.type === 'variable') bound.add(String(n.lhs.value));
+    if (n.type === 'lambda') for (const arg of n.arguments ?? []) if (arg.type === 'variable') bound.add(String(arg.value));
+    for (const child of Object.values(n)) if (child && typeof child === 'object') walk(child);
+  };
+  walk(ast);
+  return called.find((c) => !JSONATA_FUNCTIONS.has(c.name) && !bound.has(c.name)) ?? null;
 }
 
 /** null when the expression parses, else a human message (with position). */
 export function checkExpression(source: string): string | null {
   if (typeof source !== 'string' || source.trim() === '') return 'must be a non-empty expression';
+  let expression: jsonata.Expression;
   try {
-    compile(source);
-    return null;
+    expression = compile(source);
   } catch (error) {
     return describe(error);
   }
+  const unknown = unknownFunction(expression.ast());
+  if (unknown) return `Unknown function $${unknown.name}${typeof unknown.position === 'number' ? ` (at position ${unknown.position})` : ''}`;
+  return null;
 }
 
-/** Evaluates one expression against the context. undefined ("no match") becomes null. */
+/**
+ * Evaluates one JSONata expression against the context. Throws ExpressionError (message says
+ * which expression and why) on failure or when evaluation exceeds a time/depth budget.
+ * undefined results become null.
+ */
 export async function evaluateExpression(source: string, context: ExpressionContext): Promise<unknown> {
   let expression: jsonata.Expression;
   try {
     expression = compile(source);
   } catch (error) {
-    throw new ExpressionError(`Invalid expression ${JSON.stringify(source)}: ${describe(error)}`);
+    throw new ExpressionError(`Invalid expression ${quoted(source)}: ${describe(error)}`, { cause: error });
   }
+  let value: unknown;
   try {
-    const value = await expression.evaluate(context);
-    return value === undefined ? null : normalise(value);
+    value = await expression.evaluate(context);
   } catch (error) {
-    throw new ExpressionError(`Expression ${JSON.stringify(source)} failed: ${describe(error)}`);
+    throw new ExpressionError(`Expression ${quoted(source)} failed: ${describe(error)}`, { cause: error });
   }
+  return toJson(value) ?? null;
 }
 
-/** JSONata returns arrays with extra markers (sequence flags); give callers plain JSON. */
-function normalise(value: unknown): unknown {
+/**
+ * Plain JSON out of a JSONata result: a fresh copy (nothing shared with the context), without
+ * JSONata's sequence markers; functions and lambdas (which reference the whole evaluation
+ * environment) become null, as do non-finite numbers.
+ */
+function toJson(value: unknown): unknown {
+  if (value === undefined) return undefined;
   if (typeof value === 'function') return null;
-  if (Array.isArray(value)) return value.map(normalise);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, normalise(v)]));
+  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
+  if (Array.isArray(value)) return value.map((v) => toJson(v) ?? null);
+  if (value && typeof value === 'object') {
+    if ('_jsonata_lambda' in value || '_jsonata_function' in value) return null;
+    return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === undefined ? [] : [[k, toJson(v)]])));
+  }
   return value;
+}
+
+export interface TemplateMatch {
+  /** Index of the opening `{{`. */
+  start: number;
+  /** Index just after the closing `}}`. */
+  end: number;
+  /** The expression between the braces, trimmed. */
+  source: string;
+}
+
+/**
+ * Index of the `}}` that closes a template whose expression starts at `from`. Braces and
+ * quoted strings inside the expression are skipped, so `{{ {"a": {"b": 1}} }}` and
+ * `{{ "}}" }}` work. When that scan finds no end (say an apostrophe in a broken expression),
+ * the first plain `}}` closes it. -1 when there is none.
+ */
+function closingBraces(text: string, from: number): number {
+  let depth = 0;
+  let quote: string | null = null;
+  for (let i = from; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === '\\' && quote !== '`') i++;
+      else if (c === quote) quote = null;
+    } else if (c === '"' || c === "'" || c === '`') quote = c;
+    else if (c === '{') depth++;
+    else if (c === '}') {
+      if (depth === 0 && text[i + 1] === '}') return i;
+      if (depth > 0) depth--;
+    }
+  }
+  return text.indexOf('}}', from);
+}
+
+/** The `{{ expr }}` templates of one string, in order; `unclosedAt` is a `{{` that never closes. */
+export function scanTemplates(text: string): { matches: TemplateMatch[]; unclosedAt: number | null } {
+  const matches: TemplateMatch[] = [];
+  for (let open = text.indexOf('{{'); open !== -1; ) {
+    const close = closingBraces(text, open + 2);
+    if (close === -1) return { matches, unclosedAt: open };
+    matches.push({ start: open, end: close + 2, source: text.slice(open + 2, close).trim() });
+    open = text.indexOf('{{', close + 2);
+  }
+  return { matches, unclosedAt: null };
+}
+
+/** True when the whole string is exactly one `{{ expr }}` (it then takes the value's type). */
+export function isWholeTemplate(text: string): boolean {
+  const { matches } = scanTemplates(text);
+  return matches.length === 1 && matches[0]!.start === 0 && matches[0]!.end === text.length;
 }
 
 function asText(value: unknown): string {
@@ -73,37 +200,71 @@ function asText(value: unknown): string {
   return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
-async function renderString(text: string, context: ExpressionContext): Promise<unknown> {
-  const whole = WHOLE_TEMPLATE.exec(text);
-  if (whole && !whole[1]!.includes('}}')) return evaluateExpression(whole[1]!.trim(), context);
+async function renderString(text: string, context: ExpressionContext, deadline: number): Promise<unknown> {
+  const { matches } = scanTemplates(text);
+  if (matches.length === 0) return text;
+  const evaluate = (source: string) => {
+    if (Date.now() > deadline) throw new ExpressionError(`Templates took longer than ${EXPRESSION_LIMITS.renderBudgetMs} ms to render (at ${quoted(source)})`);
+    return evaluateExpression(source, context);
+  };
+  if (matches.length === 1 && matches[0]!.start === 0 && matches[0]!.end === text.length) return evaluate(matches[0]!.source);
   let result = '';
   let last = 0;
-  for (const match of text.matchAll(TEMPLATE)) {
-    result += text.slice(last, match.index) + asText(await evaluateExpression(match[1]!.trim(), context));
-    last = match.index! + match[0].length;
+  for (const match of matches) {
+    result += text.slice(last, match.start) + asText(await evaluate(match.source));
+    last = match.end;
   }
   return result + text.slice(last);
 }
 
-/**
- * Deep-copies `value`, replacing `{{ expr }}` in every string: a string that is exactly one
- * `{{ expr }}` takes the value itself (any JSON type); otherwise each occurrence is replaced by
- * its text (objects as JSON).
- */
-export async function renderTemplates(value: unknown, context: ExpressionContext): Promise<unknown> {
-  if (typeof value === 'string') return value.includes('{{') ? renderString(value, context) : value;
-  if (Array.isArray(value)) return Promise.all(value.map((v) => renderTemplates(v, context)));
+// Sequential on purpose: evaluation is CPU-bound, so running templates "in parallel" gains
+// nothing and would let the deadline check run only after all of them had started.
+async function render(value: unknown, context: ExpressionContext, deadline: number): Promise<unknown> {
+  if (typeof value === 'string') return renderString(value, context, deadline);
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const v of value) out.push(await render(v, context, deadline));
+    return out;
+  }
   if (value && typeof value === 'object') {
-    const entries = await Promise.all(Object.entries(value).map(async ([k, v]) => [k, await renderTemplates(v, context)] as const));
+    const entries: [string, unknown][] = [];
+    for (const [k, v] of Object.entries(value)) entries.push([k, await render(v, context, deadline)]);
     return Object.fromEntries(entries);
   }
   return value;
 }
 
+/**
+ * Deep-copies `value`, replacing `{{ expr }}` in every string: a string that is exactly one
+ * `{{ expr }}` takes the value itself (any JSON type); otherwise each occurrence is replaced by
+ * its text (objects as JSON). A `{{` without a closing `}}` stays as it is (validation refuses it).
+ */
+export async function renderTemplates(value: unknown, context: ExpressionContext): Promise<unknown> {
+  return render(value, context, Date.now() + EXPRESSION_LIMITS.renderBudgetMs);
+}
+
+type Path = (string | number)[];
+
+function eachString(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
+  if (typeof value === 'string') visit(value, path);
+  else if (Array.isArray(value)) value.forEach((v, i) => eachString(v, [...path, i], visit));
+  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) eachString(v, [...path, k], visit);
+}
+
 /** Every `{{ expr }}` found in a value, with its path (for validation). */
-export function findTemplates(value: unknown, path: (string | number)[] = []): { path: (string | number)[]; source: string }[] {
-  if (typeof value === 'string') return [...value.matchAll(TEMPLATE)].map((m) => ({ path, source: m[1]!.trim() }));
-  if (Array.isArray(value)) return value.flatMap((v, i) => findTemplates(v, [...path, i]));
-  if (value && typeof value === 'object') return Object.entries(value).flatMap(([k, v]) => findTemplates(v, [...path, k]));
-  return [];
+export function findTemplates(value: unknown): { path: Path; source: string }[] {
+  const found: { path: Path; source: string }[] = [];
+  eachString(value, [], (text, path) => {
+    if (text.includes('{{')) for (const m of scanTemplates(text).matches) found.push({ path, source: m.source });
+  });
+  return found;
+}
+
+/** Paths of the strings in a value that have a `{{` without a closing `}}` (for validation). */
+export function findUnclosedTemplates(value: unknown): Path[] {
+  const found: Path[] = [];
+  eachString(value, [], (text, path) => {
+    if (text.includes('{{') && scanTemplates(text).unclosedAt !== null) found.push(path);
+  });
+  return found;
 }

@@ -1,36 +1,89 @@
-// One JSON Schema per step type's `config` (docs/definition.md), checked with ajv. Strings may
-// hold `{{ }}` templates, so where a template could stand for a number or an object the
-// schemas also accept a string.
+// One JSON Schema per step type's `config` (docs/definition.md), compiled once at module load
+// and checked with ajv (draft 2020-12, every error at once). Strings may hold `{{ }}`
+// templates, so where a template could stand for a number, a list or an object the schema also
+// accepts a string that is exactly one template. A schema's `description` doubles as the
+// problem message ("must be <description>"), so messages read the same as the docs.
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import { isWholeTemplate, scanTemplates } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import type { StepType } from './definition.ts';
 
-const template = { type: 'string', pattern: '^\\s*\\{\\{[\\s\\S]*\\}\\}\\s*$' } as const;
-const orTemplate = (schema: object) => ({ anyOf: [schema, template] });
-const stringMap = { type: 'object', additionalProperties: { type: 'string' } } as const;
-const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS', 'get', 'post', 'put', 'patch', 'delete', 'head', 'options'];
+type Path = (string | number)[];
+type Schema = Record<string, unknown>;
 
-const outboundSteps = {
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+
+export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
+export const MAX_WAIT_SECONDS = 366 * 24 * 3600;
+
+/** A URL that may contain templates: literal parts must make an absolute http(s) URL. */
+function isHttpUrlTemplate(text: string): boolean {
+  const { matches } = scanTemplates(text);
+  if (matches[0]?.start === 0) return true; // the scheme and host come from an expression
+  let literal = '';
+  let last = 0;
+  for (const m of matches) {
+    literal += `${text.slice(last, m.start)}0`;
+    last = m.end;
+  }
+  literal += text.slice(last);
+  try {
+    const url = new URL(literal);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+const template = { type: 'string', format: 'weft-template' };
+const orTemplate = (description: string, schema: Schema): Schema => ({ description: `${description}, or a {{ }} template`, anyOf: [{ description, ...schema }, template] });
+const isOrTemplate = (schema: unknown) => (schema as { anyOf?: unknown[] } | undefined)?.anyOf?.length === 2 && (schema as { anyOf: unknown[] }).anyOf[1] === template;
+const stringMap = (what: string) => orTemplate(`an object of ${what}`, { type: 'object', additionalProperties: { type: 'string', description: 'a string' } });
+const httpUrl = { type: 'string', format: 'weft-http-url', description: 'an absolute http(s) URL (it may contain {{ }} templates)' };
+const nonEmpty = (description: string) => ({ type: 'string', minLength: 1, description });
+const integer = (min: number, max: number, unit = '') => ({ type: 'integer', minimum: min, maximum: max, description: `an integer${unit} from ${min} to ${max}` });
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
+
+/** `retry` of a step (and of a loop's inner step). */
+export const retrySchema: Schema = {
+  type: 'object',
+  description: 'an object { attempts, backoffSeconds, maxBackoffSeconds }',
+  additionalProperties: false,
+  properties: {
+    attempts: integer(1, 20),
+    backoffSeconds: { type: 'number', minimum: 0, maximum: 86_400, description: 'a number of seconds from 0 to 86400' },
+    maxBackoffSeconds: { type: 'number', minimum: 0, maximum: 86_400, description: 'a number of seconds from 0 to 86400' },
+  },
+};
+
+export const timeoutSecondsSchema: Schema = { type: 'number', minimum: 0.001, maximum: 86_400, description: 'a number of seconds from 0.001 to 86400' };
+
+/** The step types that do outside work; a loop's inner step is one of these. */
+const outboundSchemas = {
   http_request: {
     type: 'object',
     required: ['url'],
     additionalProperties: false,
     properties: {
-      method: { enum: httpMethods },
-      url: { type: 'string', minLength: 1 },
-      headers: stringMap,
-      query: { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'] } },
+      method: { enum: [...METHODS, ...METHODS.map((m) => m.toLowerCase())] },
+      url: httpUrl,
+      headers: stringMap('header names to strings'),
+      query: orTemplate('an object of strings, numbers or booleans', { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'], description: 'a string, number or boolean' } }),
       body: {},
-      expectedStatus: orTemplate({ anyOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'array', items: { type: 'integer', minimum: 100, maximum: 599 }, minItems: 1 }] }),
+      expectedStatus: {
+        description: 'a status code (100–599), a non-empty list of them, or a {{ }} template',
+        anyOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'array', minItems: 1, items: { type: 'integer', minimum: 100, maximum: 599 } }, template],
+      },
       responseType: { enum: ['auto', 'json', 'text'] },
-      maxResponseBytes: { type: 'integer', minimum: 1, maximum: 10 * 1024 * 1024 },
+      maxResponseBytes: integer(1, MAX_RESPONSE_BYTES, ' (bytes)'),
     },
   },
   webhook: {
     type: 'object',
     required: ['url'],
     additionalProperties: false,
-    properties: { url: { type: 'string', minLength: 1 }, payload: {}, headers: stringMap, secret: { type: 'string', minLength: 1 } },
+    properties: { url: httpUrl, payload: {}, headers: stringMap('header names to strings'), secret: nonEmpty('a non-empty string') },
   },
   script: {
     type: 'object',
@@ -38,92 +91,188 @@ const outboundSteps = {
     additionalProperties: false,
     properties: {
       language: { enum: ['shell', 'python'] },
-      source: { type: 'string', minLength: 1, maxLength: 100_000 },
-      args: { type: 'array', items: { type: 'string' } },
-      env: stringMap,
-      maxOutputBytes: { type: 'integer', minimum: 1, maximum: 10 * 1024 * 1024 },
+      source: { type: 'string', minLength: 1, maxLength: 100_000, description: 'a non-empty string of at most 100000 characters' },
+      args: orTemplate('a list of strings', { type: 'array', items: { type: 'string', description: 'a string' } }),
+      env: orTemplate('an object of variable names to strings', {
+        type: 'object',
+        propertyNames: { pattern: '^[A-Za-z_][A-Za-z0-9_]*$' },
+        additionalProperties: { type: 'string', description: 'a string' },
+      }),
+      maxOutputBytes: integer(1, MAX_RESPONSE_BYTES, ' (bytes)'),
     },
   },
   agent_task: {
     type: 'object',
     required: ['goal'],
     additionalProperties: false,
-    properties: { goal: { type: 'string', minLength: 1 }, context: {}, model: { type: 'string', minLength: 1 }, system: { type: 'string' }, maxTokens: orTemplate({ type: 'integer', minimum: 1 }) },
+    properties: {
+      goal: nonEmpty('a non-empty string'),
+      context: {},
+      model: nonEmpty('a non-empty string'),
+      system: { type: 'string' },
+      maxTokens: orTemplate('a positive integer', { type: 'integer', minimum: 1 }),
+    },
   },
-} as const;
+} satisfies Record<string, Schema>;
 
-const schemas: Record<StepType, object> = {
-  ...outboundSteps,
-  condition: { type: 'object', required: ['expression'], additionalProperties: false, properties: { expression: { type: 'string', minLength: 1 } } },
+export const LOOP_STEP_TYPES = Object.keys(outboundSchemas) as (keyof typeof outboundSchemas)[];
+
+const configSchemas: Record<StepType, Schema> = {
+  ...outboundSchemas,
+  condition: {
+    type: 'object',
+    required: ['expression'],
+    additionalProperties: false,
+    properties: { expression: nonEmpty('an expression string') },
+  },
   loop: {
     type: 'object',
     required: ['items', 'step'],
     additionalProperties: false,
     properties: {
-      items: { type: 'string', minLength: 1 },
-      concurrency: { type: 'integer', minimum: 1, maximum: 50 },
-      maxItems: { type: 'integer', minimum: 1, maximum: 10_000 },
+      items: nonEmpty('an expression string'),
+      concurrency: integer(1, 50),
+      maxItems: integer(1, 10_000),
       step: {
         type: 'object',
+        description: 'an object { type, config, retry?, timeoutSeconds? }',
         required: ['type', 'config'],
         additionalProperties: false,
         properties: {
-          type: { enum: Object.keys(outboundSteps) },
-          config: { type: 'object' },
-          retry: { type: 'object' },
-          timeoutSeconds: { type: 'number', exclusiveMinimum: 0, maximum: 86_400 },
+          type: { enum: LOOP_STEP_TYPES },
+          // Checked against the inner step type's own schema (validateStepConfig).
+          config: { type: 'object', description: 'an object' },
+          retry: retrySchema,
+          timeoutSeconds: timeoutSecondsSchema,
         },
       },
     },
   },
   wait: {
     type: 'object',
+    description: 'exactly one of { seconds }, { until } or { resume: true }',
     additionalProperties: false,
     minProperties: 1,
     maxProperties: 1,
-    properties: { seconds: orTemplate({ type: 'number', minimum: 0, maximum: 31_536_000 }), until: { type: 'string', minLength: 1 }, resume: { const: true } },
+    properties: {
+      seconds: orTemplate(`a number of seconds from 0 to ${MAX_WAIT_SECONDS}`, { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }),
+      until: orTemplate('an RFC 3339 date-time with a time zone (e.g. 2030-01-01T09:00:00Z)', { type: 'string', format: 'date-time' }),
+      resume: { const: true, description: 'true' },
+    },
   },
 };
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-const validators = Object.fromEntries(Object.entries(schemas).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<StepType, ValidateFunction>;
-const innerValidators = Object.fromEntries(Object.entries(outboundSteps).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<string, ValidateFunction>;
+const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+addFormats(ajv);
+ajv.addFormat('weft-template', { type: 'string', validate: isWholeTemplate });
+ajv.addFormat('weft-http-url', { type: 'string', validate: isHttpUrlTemplate });
+const configValidators = Object.fromEntries(Object.entries(configSchemas).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<StepType, ValidateFunction>;
+const validateRetrySchema = ajv.compile(retrySchema);
 
-function toProblems(errors: ErrorObject[] | null | undefined, path: (string | number)[], stepId: string | null): Problem[] {
-  const seen = new Set<string>();
+function levenshtein(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diagonal = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const above = row[j]!;
+      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diagonal = above;
+    }
+  }
+  return row[b.length]!;
+}
+
+/** The known name closest to a misspelt one, when it is close enough to be a likely typo. */
+export function closestName(name: string, known: readonly string[]): string | null {
+  const lower = name.toLowerCase();
+  let best: { name: string; distance: number } | null = null;
+  for (const candidate of known) {
+    const c = candidate.toLowerCase();
+    const distance = c.startsWith(lower) || lower.startsWith(c) ? Math.min(levenshtein(lower, c), 1) : levenshtein(lower, c);
+    if (!best || distance < best.distance) best = { name: candidate, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) && lower.length >= 2 ? best.name : null;
+}
+
+/** "Unknown field 'dependOn'; did you mean 'dependsOn'?" — or the list of known fields. */
+export function unknownFieldMessage(name: string, known: readonly string[]): string {
+  const closest = closestName(name, known);
+  return `Unknown field '${name}'; ${closest ? `did you mean '${closest}'?` : `known fields: ${known.join(', ')}`}`;
+}
+
+/** JSON Pointer → path segments; array indexes become numbers (the data says which are arrays). */
+function pointerToPath(pointer: string, data: unknown): Path {
+  const path: Path = [];
+  let node = data;
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    const key = Array.isArray(node) && /^\d+$/.test(segment) ? Number(segment) : segment;
+    path.push(key);
+    node = node && typeof node === 'object' ? (node as Record<string | number, unknown>)[key] : undefined;
+  }
+  return path;
+}
+
+/** ajv errors as problems: one per place, worded for people. */
+function toProblems(errors: ErrorObject[] | null | undefined, data: unknown, path: Path, stepId: string | null): Problem[] {
   const problems: Problem[] = [];
+  const seen = new Set<string>();
+  // A failing anyOf also reports why each of its branches failed. Usually its own (described)
+  // error says it best; but when an object or a list was given where a template was also
+  // allowed, the template branch is beside the point: show what is wrong inside the value.
+  const expanded = (errors ?? []).filter((e) => e.keyword === 'anyOf' && isOrTemplate(e.parentSchema) && typeof e.data === 'object' && e.data !== null).map((e) => `${e.schemaPath}/0/`);
   for (const e of errors ?? []) {
-    // anyOf reports every branch; keep the summary line only.
-    if (e.schemaPath.includes('/anyOf/')) continue;
-    const segments = e.instancePath.split('/').slice(1).map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'anyOf' && expanded.includes(`${e.schemaPath}/0/`)) continue;
+    const branch = expanded.find((prefix) => e.schemaPath.startsWith(prefix));
+    if ((branch ? e.schemaPath.slice(branch.length) : e.schemaPath).includes('/anyOf/')) continue;
+    const at = [...path, ...pointerToPath(e.instancePath, data)];
+    const description = (e.parentSchema as { description?: string } | undefined)?.description;
+    let message: string;
     if (e.keyword === 'required') {
-      segments.push(String((e.params as { missingProperty: string }).missingProperty));
+      at.push((e.params as { missingProperty: string }).missingProperty);
       message = 'is required';
     } else if (e.keyword === 'additionalProperties') {
-      segments.push(String((e.params as { additionalProperty: string }).additionalProperty));
-      message = 'is not a known setting of this step type';
-    } else if (e.keyword === 'minProperties' || e.keyword === 'maxProperties') {
-      message = 'needs exactly one of seconds, until or resume: true';
+      const name = (e.params as { additionalProperty: string }).additionalProperty;
+      at.push(name);
+      message = unknownFieldMessage(name, Object.keys((e.parentSchema as { properties?: object }).properties ?? {}));
     } else if (e.keyword === 'enum') {
       message = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`;
+    } else if (e.keyword === 'propertyNames') {
+      continue; // the failing name is reported by the error inside propertyNames
+    } else if (e.propertyName !== undefined) {
+      at.push(e.propertyName);
+      message = 'is not a valid name (letters, digits and _, not starting with a digit)';
+    } else {
+      message = description ? `must be ${description}` : (e.message ?? 'is invalid');
     }
-    const problem = { path: [...path, ...segments], message, stepId };
-    const key = `${problem.path.join('.')}|${message}`;
-    if (!seen.has(key)) problems.push(problem);
+    const key = `${at.join('\u0000')}|${message}`;
+    if (seen.has(key)) continue;
     seen.add(key);
+    problems.push({ path: at, message, stepId });
   }
   return problems;
 }
 
-/** Problems in a step's config; `path` points at the config. */
-export function validateStepConfig(type: StepType, config: unknown, path: (string | number)[], stepId: string | null): Problem[] {
-  const validate = validators[type];
-  if (validate(config)) {
-    if (type !== 'loop') return [];
-    const inner = (config as { step: { type: string; config: unknown } }).step;
-    const innerValidate = innerValidators[inner.type]!;
-    return innerValidate(inner.config) ? [] : toProblems(innerValidate.errors, [...path, 'step', 'config'], stepId);
+/**
+ * Problems in a step's config; `path` points at the config. A loop's inner step config is
+ * checked against its own type's schema even when the loop's other settings have problems.
+ */
+export function validateStepConfig(type: StepType, config: unknown, path: Path, stepId: string | null): Problem[] {
+  const validate = configValidators[type];
+  const problems = validate(config) ? [] : toProblems(validate.errors, config, path, stepId);
+  if (type === 'loop' && config && typeof config === 'object') {
+    const inner = (config as { step?: { type?: unknown; config?: unknown } }).step;
+    const innerType = inner?.type as StepType | undefined;
+    if (innerType && (LOOP_STEP_TYPES as string[]).includes(innerType) && inner!.config && typeof inner!.config === 'object' && !Array.isArray(inner!.config)) {
+      const innerValidate = configValidators[innerType];
+      if (!innerValidate(inner!.config)) problems.push(...toProblems(innerValidate.errors, inner!.config, [...path, 'step', 'config'], stepId));
+    }
   }
-  return toProblems(validate.errors, path, stepId);
+  return problems;
+}
+
+/** Problems in a step's `retry`; `path` points at it. */
+export function validateRetry(retry: unknown, path: Path, stepId: string | null): Problem[] {
+  return validateRetrySchema(retry) ? [] : toProblems(validateRetrySchema.errors, retry, path, stepId);
 }

@@ -233,6 +233,12 @@ describe('starting runs: validation and limits', () => {
     expect(await t.db.prisma.run.count()).toBe(before);
   });
 
+  it('validates with schemas that carry an $id, run after run', async () => {
+    const schema = { $id: 'https://example.com/schemas/order', type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
+    const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.id' } }], inputSchema: schema, outputSchema: { ...schema, properties: {}, required: [] }, output: { id: '{{ input.id }}' } });
+    for (const id of ['o-1', 'o-2']) expect((await waitForRun(t, await startRun(t, wf, { id }))).status).toBe('COMPLETED');
+  });
+
   it('refuses PAUSED and ARCHIVED workflows with CONFLICT', async () => {
     const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')] }, { status: 'PAUSED' });
     const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on Error { code message } } }`, { input: { workflowId: wf } });

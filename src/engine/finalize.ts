@@ -1,6 +1,5 @@
 // Finishing a run: its status from the step states, its output (the definition's `output`
 // template, or the final steps' outputs), the output schema check, and post-run checks.
-import { Ajv2020 } from 'ajv/dist/2020.js';
 import type { Prisma, StepRun } from '../generated/prisma/client.ts';
 import type { WorkflowDefinition } from '../workflows/definition.ts';
 import type { NewEvent } from './events.ts';
@@ -8,6 +7,7 @@ import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { finalSteps } from './graph.ts';
 import type { Redactor } from './redact.ts';
 import { finalRunStatus } from './statuses.ts';
+import { ajv, compileJsonSchema } from '../runs/json-schema.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -27,7 +27,6 @@ interface CheckResult {
   error?: string;
 }
 
-const ajv = new Ajv2020({ allErrors: true, strict: false });
 
 function outputOf(definition: WorkflowDefinition, rows: StepRun[]): unknown {
   const byId = new Map(rows.map((r) => [r.stepId, r]));
@@ -68,7 +67,7 @@ export async function finalizeRun(
     try {
       output = run.definition.output !== undefined ? await renderTemplates(run.definition.output, context) : outputOf(run.definition, topLevel);
       if (run.definition.outputSchema) {
-        const validate = ajv.compile(run.definition.outputSchema);
+        const validate = compileJsonSchema(run.definition.outputSchema);
         if (!validate(output)) {
           status = 'FAILED';
           error = { message: `Run output does not match the output schema: ${ajv.errorsText(validate.errors)}`, name: 'OutputSchemaError' };

@@ -1,0 +1,28 @@
+// One JSON Schema compiler for run inputs and outputs (draft 2020-12, formats, Weft's
+// `sensitive` keyword). Compiled validators are cached by the schema's text — definitions are
+// copied into every run, so caching by object would grow without bound — and schemas are never
+// registered by their $id, so two workflows (or two runs) using the same $id do not clash.
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+
+const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
+export const ajv = new Ajv2020({ allErrors: true, strict: false, addUsedSchema: false });
+addFormats(ajv);
+ajv.addKeyword({ keyword: 'sensitive', schemaType: 'boolean' });
+
+const CACHE_LIMIT = 500;
+const cache = new Map<string, ValidateFunction>();
+
+export function compileJsonSchema(schema: object): ValidateFunction {
+  const key = JSON.stringify(schema);
+  let validate = cache.get(key);
+  if (!validate) {
+    if (cache.size >= CACHE_LIMIT) {
+      cache.clear();
+      ajv.removeSchema(); // drops ajv's own cache of compiled schemas too
+    }
+    validate = ajv.compile(schema);
+    cache.set(key, validate);
+  }
+  return validate;
+}

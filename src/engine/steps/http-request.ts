@@ -1,70 +1,120 @@
-// http_request: one HTTP call; output { status, headers, body }. Network errors and 5xx are
-// retryable, other unexpected statuses are not.
-import { excerpt, isRetryableStatus, networkError, readBodyCapped, stringRecord } from './limits.ts';
+// http_request: one HTTP call → { status, headers, body }. Network errors and 5xx are
+// retryable; any other unexpected status fails the step at once (docs/definition.md).
+import {
+  decodeText,
+  describeUrl,
+  excerpt,
+  headersFrom,
+  headersObject,
+  httpUrl,
+  integerIn,
+  isJsonContentType,
+  isServerError,
+  MIB,
+  readBodyCapped,
+  scalarRecord,
+  send,
+  statusError,
+} from './limits.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 
-const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS']);
-const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
+const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
+const RESPONSE_TYPES = ['auto', 'json', 'text'] as const;
+const DEFAULT_MAX_RESPONSE_BYTES = MIB;
+const MAX_RESPONSE_BYTES = 10 * MIB;
 
-function parseUrl(value: unknown): URL {
-  if (typeof value !== 'string' || !value) throw new NonRetriableError('http_request.url must be a non-empty string');
-  try {
-    const url = new URL(value);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
-    return url;
-  } catch {
-    throw new NonRetriableError(`http_request.url is not a valid http(s) URL: ${value}`);
-  }
+type Method = (typeof METHODS)[number];
+type ResponseType = (typeof RESPONSE_TYPES)[number];
+
+interface HttpRequestConfig {
+  method: Method;
+  url: URL;
+  headers: Headers;
+  body: string | undefined;
+  isExpected: (status: number) => boolean;
+  responseType: ResponseType;
+  maxResponseBytes: number;
 }
 
-function expectedStatuses(value: unknown): (status: number) => boolean {
-  if (value === undefined || value === null) return (s) => s >= 200 && s < 300;
+function parseMethod(value: unknown): Method {
+  const method = value === undefined || value === null ? 'GET' : typeof value === 'string' ? value.toUpperCase() : '';
+  if (!(METHODS as readonly string[]).includes(method)) throw new NonRetriableError(`http_request.method must be one of ${METHODS.join(', ')}, got ${JSON.stringify(value)}`);
+  return method as Method;
+}
+
+function parseExpectedStatus(value: unknown): (status: number) => boolean {
+  if (value === undefined || value === null) return (status) => status >= 200 && status <= 299;
   const list = Array.isArray(value) ? value : [value];
-  if (!list.every((v) => Number.isInteger(v))) throw new NonRetriableError('http_request.expectedStatus must be a status code or a list of them');
-  return (s) => list.includes(s);
+  const valid = list.length > 0 && list.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 100 && s <= 599);
+  if (!valid) throw new NonRetriableError(`http_request.expectedStatus must be a status code (100–599) or a non-empty list of them, got ${JSON.stringify(value)}`);
+  return (status) => list.includes(status);
+}
+
+function parseConfig(ctx: StepContext): HttpRequestConfig {
+  const config = ctx.config;
+  const method = parseMethod(config.method);
+  const url = httpUrl(config.url, 'http_request.url');
+  // append, not set: parameters already in the URL stay, as do repeated names.
+  for (const [name, value] of Object.entries(scalarRecord(config.query, 'http_request.query'))) url.searchParams.append(name, value);
+  const headers = headersFrom(config.headers, 'http_request.headers');
+
+  let body: string | undefined;
+  if (config.body !== undefined && config.body !== null) {
+    if (method === 'GET' || method === 'HEAD') throw new NonRetriableError(`http_request.body cannot be sent with ${method}; use POST, PUT or PATCH, or move the values to query`);
+    body = typeof config.body === 'string' ? config.body : JSON.stringify(config.body);
+    if (!headers.has('content-type')) headers.set('content-type', typeof config.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
+  }
+  // The same key on every attempt lets the receiver recognise a retry of a request it already handled.
+  if (method !== 'GET' && method !== 'HEAD' && !headers.has('idempotency-key')) headers.set('idempotency-key', ctx.idempotencyKey);
+
+  const responseType = config.responseType ?? 'auto';
+  if (!(RESPONSE_TYPES as readonly unknown[]).includes(responseType)) throw new NonRetriableError(`http_request.responseType must be one of ${RESPONSE_TYPES.join(', ')}, got ${JSON.stringify(responseType)}`);
+  const configured = integerIn(config.maxResponseBytes, 'http_request.maxResponseBytes', 1, MAX_RESPONSE_BYTES, DEFAULT_MAX_RESPONSE_BYTES);
+  return {
+    method,
+    url,
+    headers,
+    body,
+    isExpected: parseExpectedStatus(config.expectedStatus),
+    responseType: responseType as ResponseType,
+    maxResponseBytes: Math.min(configured, ctx.env.maxResponseBytes),
+  };
+}
+
+function parseBody(ctx: StepContext, request: HttpRequestConfig, raw: Buffer, contentType: string | null): unknown {
+  const text = decodeText(raw, contentType);
+  const wantsJson = request.responseType === 'json' || (request.responseType === 'auto' && isJsonContentType(contentType));
+  if (!wantsJson) return text;
+  if (!text.trim()) return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    if (request.responseType === 'json') throw new NonRetriableError(`Response from ${describeUrl(request.url)} is not valid JSON (responseType "json"): ${excerpt(text)}`);
+    ctx.log(`response says ${contentType} but is not valid JSON; returning it as text`);
+    return text;
+  }
 }
 
 export const httpRequestStep: StepHandler = {
   async execute(ctx: StepContext) {
-    const config = ctx.config;
-    const method = String(config.method ?? 'GET').toUpperCase();
-    if (!METHODS.has(method)) throw new NonRetriableError(`http_request.method must be one of ${[...METHODS].join(', ')}`);
-    const url = parseUrl(config.url);
-    for (const [key, value] of Object.entries(stringRecord(config.query, 'http_request.query'))) url.searchParams.append(key, value);
-    const headers = new Headers(stringRecord(config.headers, 'http_request.headers'));
-    let body: string | undefined;
-    if (config.body !== undefined && config.body !== null && method !== 'GET' && method !== 'HEAD') {
-      body = typeof config.body === 'string' ? config.body : JSON.stringify(config.body);
-      if (!headers.has('content-type')) headers.set('content-type', typeof config.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
-    }
-    if (method !== 'GET' && method !== 'HEAD' && !headers.has('idempotency-key')) headers.set('idempotency-key', ctx.idempotencyKey);
-    const ok = expectedStatuses(config.expectedStatus);
-    const maxBytes = Math.min(typeof config.maxResponseBytes === 'number' ? config.maxResponseBytes : DEFAULT_MAX_RESPONSE_BYTES, ctx.env.maxResponseBytes);
+    const request = parseConfig(ctx);
+    const target = `${request.method} ${describeUrl(request.url)}`;
+    ctx.log(target);
+    const response = await send(ctx, request.url, { method: request.method, headers: request.headers, body: request.body, redirect: 'follow' });
 
-    ctx.log(`${method} ${url.origin}${url.pathname}`);
-    let response: Response;
-    try {
-      response = await ctx.env.fetch(url, { method, headers, body, signal: ctx.signal, redirect: 'follow' });
-    } catch (error) {
-      throw networkError(error, ctx.signal, `${url.origin}${url.pathname}`);
+    if (!request.isExpected(response.status)) {
+      ctx.log(`→ ${response.status} (unexpected)`);
+      // Only a server-side failure may go away by itself; a 4xx (or an unexpected 2xx/3xx) won't.
+      throw await statusError(response, target, isServerError(response.status));
     }
-    const raw = await readBodyCapped(response, maxBytes);
-    const text = raw.toString('utf8');
+    if (request.method === 'HEAD') {
+      await response.body?.cancel().catch(() => undefined);
+      ctx.log(`→ ${response.status}`);
+      return { status: response.status, headers: headersObject(response.headers), body: null };
+    }
+    const raw = await readBodyCapped(response, request.maxResponseBytes, ctx.signal, request.url);
     ctx.log(`→ ${response.status} (${raw.length} bytes)`);
-    if (!ok(response.status)) {
-      const message = `Unexpected HTTP status ${response.status} from ${method} ${url.origin}${url.pathname}: ${excerpt(text)}`;
-      throw isRetryableStatus(response.status) ? new Error(message) : new NonRetriableError(message);
-    }
-    const responseType = String(config.responseType ?? 'auto');
-    const isJson = responseType === 'json' || (responseType === 'auto' && /json/i.test(response.headers.get('content-type') ?? ''));
-    let parsed: unknown = text;
-    if (isJson && text.length) {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        if (responseType === 'json') throw new NonRetriableError(`Response from ${url.origin}${url.pathname} is not valid JSON: ${excerpt(text)}`);
-      }
-    }
-    return { status: response.status, headers: Object.fromEntries(response.headers), body: method === 'HEAD' ? null : parsed };
+    const contentType = response.headers.get('content-type');
+    return { status: response.status, headers: headersObject(response.headers), body: parseBody(ctx, request, raw, contentType) };
   },
 };

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { hostname } from 'node:os';
 import type { Config } from './config.ts';
-import { buildContext, type Context } from './context.ts';
+import { createJwtVerifier } from './auth/jwt.ts';
+import { createAuthenticator } from './auth/principal.ts';
+import { createRateLimiter } from './auth/rate-limit.ts';
+import { buildContext, credentialsOf, type Context } from './context.ts';
 import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
@@ -21,6 +24,8 @@ import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import type { Logger } from './logger.ts';
+import type { Permission } from './auth/permissions.ts';
+import { ForbiddenError, RateLimitedError, WeftError } from './errors.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
 
@@ -28,7 +33,6 @@ export interface AppDeps {
   config: Config;
   db: Database;
   log: Logger;
-  workspaceId: string;
 }
 
 export interface App {
@@ -52,7 +56,16 @@ function requestIdPlugin(): Plugin<Context> {
   };
 }
 
-export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
+const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Weft. Every request needs credentials: put your API key in the
+# Headers tab below as {"Authorization": "Bearer weft_live_…"}. On first start
+# with the embedded database the admin key was printed on the console and
+# written to .weft/admin-api-key.
+query Me {
+  viewer { kind role permissions workspace { name } }
+}
+`;
+
+export function buildApp({ config, db, log }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
   const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
@@ -71,13 +84,15 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     secretsKey,
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
-  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, defaultWorkspaceId: () => workspaceId };
+  const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
+  const rateLimiter = createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
+  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'Weft', subscriptionsProtocol: 'WS' } : false,
+    graphiql: config.graphiql ? { title: 'Weft', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY, headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2) } : false,
     context: (initial) => buildContext(contextDeps, initial as never),
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
@@ -112,9 +127,27 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     return { ok: true };
   }
 
-  function sendJson(res: ServerResponse, status: number, body: unknown) {
-    res.writeHead(status, { 'content-type': 'application/json' });
+  function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+    res.writeHead(status, { ...headers, 'content-type': 'application/json' });
     res.end(JSON.stringify(body));
+  }
+
+  /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
+  async function authorizeRestRequest(req: IncomingMessage, permission: Permission) {
+    const headers = new Headers();
+    for (const name of ['authorization', 'x-workspace-id']) if (typeof req.headers[name] === 'string') headers.set(name, req.headers[name]);
+    try {
+      const principal = await authenticate(credentialsOf({ request: { headers } as Request }));
+      const retryAfter = rateLimiter.take(`${principal.kind}:${principal.id}`);
+      if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+      if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
+      return { ok: true as const, workspaceId: principal.workspaceId };
+    } catch (error) {
+      if (!(error instanceof WeftError)) throw error;
+      const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
+      const { http: _http, ...extensions } = error.extensions;
+      return { ok: false as const, status: http.status ?? 400, headers: http.headers, body: { errors: [{ message: error.message, extensions }] } };
+    }
   }
 
   const inFlight = new Set<ServerResponse>();
@@ -131,7 +164,11 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     const hook = matchInboundWebhook(req.method, url.split('?')[0]!);
     if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes });
     const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
-    if (exportRoute) return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId });
+    if (exportRoute) {
+      const authorized = await authorizeRestRequest(req, 'read');
+      if (!authorized.ok) return sendJson(res, authorized.status, authorized.body, authorized.headers);
+      return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId: authorized.workspaceId });
+    }
     if (url === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' });
       return res.end();
@@ -157,7 +194,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
     });
   });
 
-  const webSocket = attachGraphQLWebSocket(server, yoga, config.webSocket, log);
+  const webSocket = attachGraphQLWebSocket(server, yoga, config.webSocket, log, authenticate);
 
   return {
     yoga,

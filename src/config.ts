@@ -45,6 +45,17 @@ const envSchema = z.object({
   WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
   WEFT_WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(600_000).default(12_000),
   WEFT_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
+  WEFT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 needs a 256-bit secret)').optional(),
+  WEFT_JWT_JWKS: z.string().min(1).optional(),
+  WEFT_JWT_ISSUER: z.string().min(1).optional(),
+  WEFT_JWT_AUDIENCE: z.string().min(1).optional(),
+  WEFT_ADMIN_API_KEY: z
+    .string()
+    .regex(/^weft_live_[A-Za-z0-9_-]{32,}$/, 'must look like weft_live_ followed by at least 32 letters, digits, - or _')
+    .optional(),
+  WEFT_ADMIN_KEY_FILE: z.string().min(1).optional(),
+  WEFT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
+  WEFT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
 });
 
 export type Config = {
@@ -73,6 +84,17 @@ export type Config = {
     keepAliveMs: number;
     maxBufferedBytes: number;
   };
+  auth: {
+    /** Bearer JWTs: verified with an HS256 secret or a JWKS (file path or https URL); null: JWTs are refused. */
+    jwt: { secret: string | null; jwks: string | null; issuer: string; audience: string } | null;
+    /** An admin API key for the default workspace, ensured on start (for deployments and tests). */
+    adminApiKey: string | null;
+    /** Where the first-start admin key is written (mode 0600); null: printed only. */
+    adminKeyFile: string | null;
+    /** Requests per minute per API key or user (token bucket); 0 turns rate limiting off. */
+    rateLimitPerMinute: number;
+    rateLimitBurst: number;
+  };
   steps: {
     /** Non-public destinations outbound requests may reach anyway (loopback, private, CIDRs, hosts). */
     outboundAllow: string[];
@@ -94,13 +116,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  const jwtConfigured = !!(e.WEFT_JWT_SECRET || e.WEFT_JWT_JWKS);
+  const problems: string[] = [];
+  if (e.WEFT_JWT_SECRET && e.WEFT_JWT_JWKS) problems.push('  WEFT_JWT_SECRET and WEFT_JWT_JWKS: set one, not both');
+  if (jwtConfigured && !e.WEFT_JWT_ISSUER) problems.push('  WEFT_JWT_ISSUER: required when JWTs are enabled (tokens from any other issuer are refused)');
+  if (jwtConfigured && !e.WEFT_JWT_AUDIENCE) problems.push('  WEFT_JWT_AUDIENCE: required when JWTs are enabled (tokens for any other audience are refused)');
+  if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR);
   return {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
-      : { kind: 'pglite', dataDir: path.resolve(e.WEFT_DATA_DIR) },
+      : { kind: 'pglite', dataDir: dataDir! },
     redisUrl: e.REDIS_URL ?? null,
     secretsKey: e.WEFT_SECRETS_KEY ?? null,
     logLevel: e.LOG_LEVEL,
@@ -119,6 +148,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       keepAliveMs: e.WEFT_WS_KEEPALIVE_MS,
       maxBufferedBytes: e.WEFT_WS_MAX_BUFFERED_BYTES,
+    },
+    auth: {
+      jwt: jwtConfigured ? { secret: e.WEFT_JWT_SECRET ?? null, jwks: e.WEFT_JWT_JWKS ?? null, issuer: e.WEFT_JWT_ISSUER!, audience: e.WEFT_JWT_AUDIENCE! } : null,
+      adminApiKey: e.WEFT_ADMIN_API_KEY ?? null,
+      adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(dataDir, '..', 'admin-api-key') : null,
+      rateLimitPerMinute: e.WEFT_RATE_LIMIT_PER_MINUTE,
+      rateLimitBurst: e.WEFT_RATE_LIMIT_BURST,
     },
     steps: {
       outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),

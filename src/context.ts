@@ -1,13 +1,16 @@
 import type { YogaInitialContext } from 'graphql-yoga';
+import type { Authenticate, Credentials, Principal } from './auth/principal.ts';
+import type { RateLimiter } from './auth/rate-limit.ts';
 import type { PrismaClient } from './db/client.ts';
 import type { EventBus } from './engine/events.ts';
+import { RateLimitedError } from './errors.ts';
 import type { EngineHandle } from './runs/service.ts';
 import type { Logger } from './logger.ts';
 
 // Batching loaders live in the context too: the Pothos dataloader plugin creates them per
 // request (t.loadable fields), so nothing is shared between requests.
 
-/** Who is calling. Until authentication lands every request acts as the system actor. */
+/** Who did something, as recorded on rows (createdById) — the system for scheduler and webhooks. */
 export interface Actor {
   kind: 'system' | 'user' | 'apiKey';
   id: string | null;
@@ -15,8 +18,10 @@ export interface Actor {
 
 export interface Context {
   requestId: string;
+  /** The caller's workspace; NO_WORKSPACE for a user who belongs to none (scope-auth refuses them every workspace field). */
   workspaceId: string;
   actor: Actor;
+  principal: Principal;
   prisma: PrismaClient;
   log: Logger;
   engine: EngineHandle;
@@ -30,17 +35,54 @@ export interface ContextDeps {
   engine: EngineHandle;
   bus: EventBus;
   secretsKey: Buffer | null;
-  defaultWorkspaceId: () => string;
+  authenticate: Authenticate;
+  rateLimiter: RateLimiter;
 }
 
-export function buildContext(deps: ContextDeps, initial: Partial<YogaInitialContext> & { requestId?: string }): Context {
+/** The nil UUID: no workspace has it, so a query scoped to it finds nothing (defence in depth). */
+export const NO_WORKSPACE = '00000000-0000-0000-0000-000000000000';
+
+type InitialContext = Partial<YogaInitialContext> & {
+  requestId?: string;
+  /** graphql-ws: the client's connectionParams, and the HTTP upgrade request. */
+  connectionParams?: Record<string, unknown>;
+  req?: { headers: Record<string, string | string[] | undefined> };
+};
+
+/** Credentials from HTTP headers, or from graphql-ws connectionParams (falling back to the upgrade request's headers). */
+export function credentialsOf(initial: InitialContext): Credentials {
+  const header = (name: string) => {
+    const upgradeHeader = initial.req?.headers[name];
+    return initial.request?.headers.get(name) ?? (typeof upgradeHeader === 'string' ? upgradeHeader : null);
+  };
+  const params = initial.connectionParams ?? {};
+  const param = (...names: string[]) => {
+    for (const name of names) if (typeof params[name] === 'string') return params[name] as string;
+    return null;
+  };
+  return {
+    authorization: param('authorization', 'Authorization', 'apiKey', 'token') ?? header('authorization'),
+    workspaceId: param('x-workspace-id', 'X-Workspace-Id', 'workspaceId') ?? header('x-workspace-id'),
+  };
+}
+
+/** Authenticates (UNAUTHENTICATED / FORBIDDEN), rate-limits (RATE_LIMITED) and builds the context. */
+export async function buildContext(deps: ContextDeps, initial: InitialContext): Promise<Context> {
   const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? crypto.randomUUID();
+  const principal = await deps.authenticate(credentialsOf(initial));
+  const retryAfter = deps.rateLimiter.take(`${principal.kind}:${principal.id}`);
+  if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+  return contextFor(deps, principal, requestId);
+}
+
+export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter'>, principal: Principal, requestId: string): Context {
   return {
     requestId,
-    workspaceId: deps.defaultWorkspaceId(),
-    actor: { kind: 'system', id: null },
+    workspaceId: principal.workspaceId ?? NO_WORKSPACE,
+    actor: { kind: principal.kind, id: principal.id },
+    principal,
     prisma: deps.prisma,
-    log: deps.log.child({ requestId }),
+    log: deps.log.child({ requestId, principal: `${principal.kind}:${principal.id}` }),
     engine: deps.engine,
     bus: deps.bus,
     secretsKey: deps.secretsKey,

@@ -75,3 +75,30 @@ export function coerceError(value: unknown): Error {
   if (value instanceof Error) return value;
   return new Error(typeof value === 'string' ? value : JSON.stringify(value), { cause: value });
 }
+
+/** No valid credentials (HTTP 401). The message says how to pass them. */
+export class UnauthenticatedError extends WeftError {
+  constructor(message = 'Authentication required: send "Authorization: Bearer <API key or JWT>"') {
+    super('UNAUTHENTICATED', message, { http: { status: 401, headers: { 'www-authenticate': 'Bearer realm="weft"' } } });
+    this.name = 'UnauthenticatedError';
+  }
+}
+
+/** Authenticated, but not allowed. `wholeRequest`: refused before execution (HTTP 403). */
+export class ForbiddenError extends WeftError {
+  constructor(message: string, wholeRequest = false) {
+    super('FORBIDDEN', message, wholeRequest ? { http: { status: 403 } } : {});
+    this.name = 'ForbiddenError';
+  }
+}
+
+/** Too many requests for this caller (HTTP 429 with Retry-After). */
+export class RateLimitedError extends WeftError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Rate limit exceeded; retry after ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
+      http: { status: 429, headers: { 'retry-after': String(retryAfterSeconds) } },
+    });
+    this.name = 'RateLimitedError';
+  }
+}

@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { createLogger } from './logger.ts';
+import { ensureAdminAccess } from './auth/bootstrap.ts';
 import { ensureDefaultWorkspace } from './workspaces/service.ts';
 
 async function main() {
@@ -24,7 +25,14 @@ async function main() {
   const applied = await migrate(db, { onApplied: (name, ms) => log.info({ migration: name, ms: Math.round(ms) }, 'migration applied') });
   log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema up to date');
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
-  const app = buildApp({ config, db, log, workspaceId });
+  await ensureAdminAccess(db.prisma, {
+    workspaceId,
+    configuredKey: config.auth.adminApiKey,
+    keyFile: config.auth.adminKeyFile,
+    log,
+    print: (text) => process.stdout.write(`${text}\n`),
+  });
+  const app = buildApp({ config, db, log });
   const { url } = await app.start();
   log.info({ url }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
 

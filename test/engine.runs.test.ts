@@ -275,7 +275,7 @@ describe('starting runs: validation and limits', () => {
     const read = await t.gql(`query($id: ID!) { run(id: $id) { input output stepRuns { input output } events(first: 50) { edges { node { data } } } } }`, { id: run });
     expect(JSON.stringify(read.data)).not.toContain(secret);
     expect((read.data as any).run.input).toEqual({ token: '[sensitive]', user: 'ann' });
-    const exported = await fetch(`${baseUrl}/api/runs/${encodeURIComponent(run)}/export`);
+    const exported = await fetch(`${baseUrl}/api/runs/${encodeURIComponent(run)}/export`, { headers: t.authHeaders });
     expect(exported.status).toBe(200);
     expect(await exported.text()).not.toContain(secret);
   });

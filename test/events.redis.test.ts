@@ -6,7 +6,7 @@ import WebSocket from 'ws';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { postGraphQL, PROCESS_ADMIN_KEY, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -32,7 +32,7 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   }
   const [a, b] = processes as [WeftProcess, WeftProcess];
 
-  const client = createClient({ url: a.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+  const client = createClient({ url: a.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${PROCESS_ADMIN_KEY}` } });
   cleanups.push(() => client.dispose());
   const feed: string[] = [];
   client.subscribe({ query: 'subscription { runsFeed { id status } }' }, { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined });

@@ -16,7 +16,7 @@ const input = (name: string) => ({ input: { name, definition: { steps: [{ id: 'w
 async function send(key: string | null, variables: Record<string, unknown>, query = CREATE) {
   const response = await t.app.yoga.fetch('http://weft.test/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...(key !== null ? { 'idempotency-key': key } : {}) },
+    headers: { 'content-type': 'application/json', ...t.authHeaders, ...(key !== null ? { 'idempotency-key': key } : {}) },
     body: JSON.stringify({ query, variables }),
   });
   return { body: (await response.json()) as any, replayed: response.headers.get('idempotent-replayed') };

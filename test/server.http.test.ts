@@ -36,9 +36,9 @@ describe('HTTP', () => {
 
   it('echoes the request id, or makes one', async () => {
     const body = JSON.stringify({ query: '{ workflows { totalCount } }' });
-    const given = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-123' }, body });
+    const given = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-123', ...t.authHeaders }, body });
     expect(given.headers.get('x-request-id')).toBe('req-123');
-    const made = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const made = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.authHeaders }, body });
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
@@ -65,7 +65,7 @@ describe('HTTP', () => {
 
 describe('streaming transports', () => {
   it('executes operations over graphql-ws', async () => {
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
         let value: unknown;
@@ -80,7 +80,7 @@ describe('streaming transports', () => {
   it('executes operations over SSE (GraphQL over Server-Sent Events)', async () => {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...t.authHeaders },
       body: JSON.stringify({ query: '{ workflows { totalCount } }' }),
       signal: AbortSignal.timeout(5_000),
     });

@@ -38,10 +38,10 @@ it('can turn introspection off', async () => {
 
 it('refuses simple cross-site requests (CSRF) but accepts JSON and requests with the Weft header', async () => {
   const query = encodeURIComponent('{ workflows { totalCount } }');
-  const simple = await t.app.yoga.fetch(`http://weft.test/graphql?query=${query}`, { method: 'GET' });
+  const simple = await t.app.yoga.fetch(`http://weft.test/graphql?query=${query}`, { method: 'GET', headers: t.authHeaders });
   expect(simple.status).toBe(403);
-  const withHeader = await t.app.yoga.fetch(`http://weft.test/graphql?query=${query}`, { method: 'GET', headers: { 'x-weft-csrf': '1' } });
+  const withHeader = await t.app.yoga.fetch(`http://weft.test/graphql?query=${query}`, { method: 'GET', headers: { 'x-weft-csrf': '1', ...t.authHeaders } });
   expect(withHeader.status).toBe(200);
-  const form = await t.app.yoga.fetch('http://weft.test/graphql', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${query}` });
+  const form = await t.app.yoga.fetch('http://weft.test/graphql', { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', ...t.authHeaders }, body: `query=${query}` });
   expect(form.status).toBe(403);
 });

@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 function wsClient(): Client {
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true });
+  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
   clients.push(client);
   return client;
 }
@@ -159,7 +159,7 @@ describe('runEvents over SSE', () => {
     await waitForRun(t, run);
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...t.authHeaders },
       body: JSON.stringify({ query: EVENTS, variables: { runId: run } }),
       signal: AbortSignal.timeout(10_000),
     });

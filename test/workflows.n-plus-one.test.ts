@@ -37,7 +37,8 @@ async function statementsFor(first: number) {
   expect(edges[0].node).toMatchObject({ name: 'wf-000', currentVersion: { number: 3 }, runsCount: 1, lastRunStatus: 'COMPLETED', versions: { totalCount: 3 } });
   expect(edges[1].node.runsCount).toBe(0);
   expect(edges[2].node.tags.map((x: any) => x.name)).toEqual(['a', 'b', 'c']);
-  return statements.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.trim()));
+  // Authentication's key lookup (and its once-a-minute lastUsedAt write) is per request, not per row.
+  return statements.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.trim()) && !s.includes('"ApiKey"'));
 }
 
 it('issues the same small number of statements for 10 and for 100 workflows', async () => {

@@ -88,7 +88,7 @@ async function main() {
   await migrate(db);
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const log = createLogger(config.logLevel);
-  const app = buildApp({ config, db, log, workspaceId });
+  const app = buildApp({ config, db, log });
 
   const step = (id: string, dependsOn: string[] = []) => ({ id, type: 'http_request', config: { url: target }, dependsOn });
   const definition = {

@@ -7,6 +7,7 @@
 // events/s delivered; and the server's RSS. Then a second scenario: 100 runs × 10 subscribers.
 // Beside it, in the same run, a bare `ws` server broadcasts the same number of messages of the
 // same size to the same number of sockets: the floor.
+import { randomBytes } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -19,6 +20,7 @@ import WebSocket, { WebSocketServer } from 'ws';
 const SUBSCRIBERS = Number(process.env.BENCH_SUBSCRIBERS ?? 1000);
 const ITEMS = Number(process.env.BENCH_ITEMS ?? 100);
 const root = path.resolve(import.meta.dirname, '../..');
+const ADMIN_KEY = `weft_live_${randomBytes(32).toString('base64url')}`;
 
 function pct(sorted: number[], p: number) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
@@ -31,7 +33,7 @@ function rssMb(pid: number): number {
 
 async function startWeft(): Promise<{ url: string; pid: number; stop: () => void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'weft-bench-'));
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100', WEFT_OUTBOUND_ALLOW: 'loopback' };
+  const env: Record<string, string> = { WEFT_ADMIN_API_KEY: ADMIN_KEY, WEFT_RATE_LIMIT_PER_MINUTE: '0', PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100', WEFT_OUTBOUND_ALLOW: 'loopback' };
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   else env.WEFT_DATA_DIR = path.join(dir, 'data');
   env.LOG_LEVEL = 'info';
@@ -52,7 +54,7 @@ async function startWeft(): Promise<{ url: string; pid: number; stop: () => void
 }
 
 async function gql(url: string, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }) });
   return (await res.json()) as { data: any };
 }
 
@@ -80,7 +82,7 @@ async function scenario(url: string, target: string, gate: { open: () => void },
   const clients: Client[] = [];
   const done: Promise<void>[] = [];
   for (let c = 0; c < runs * perRun; c++) {
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0 });
+    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${ADMIN_KEY}` } });
     clients.push(client);
     done.push(
       new Promise((resolve, reject) => {

@@ -10,7 +10,8 @@ import { GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
-import type { Context } from '../context.ts';
+import type { Authenticate } from '../auth/principal.ts';
+import { credentialsOf, type Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 
 export interface WebSocketOptions {
@@ -21,7 +22,7 @@ export interface WebSocketOptions {
 
 export const SLOW_CONSUMER_CLOSE_CODE = 4413;
 
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger) {
+export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger, authenticate: Authenticate) {
   const wsServer = new WebSocketServer({ server, path: '/graphql' });
   const active = new WeakMap<object, Set<string>>();
   const alive = new WeakMap<WebSocket, boolean>();
@@ -44,6 +45,17 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
 
   const disposable = useServer(
     {
+      // Credentials are checked when the connection opens (a refusal closes it with 4403
+      // Forbidden) and again for every operation, so a revoked key stops new subscriptions.
+      onConnect: async (ctx) => {
+        try {
+          await authenticate(credentialsOf({ connectionParams: ctx.connectionParams, req: ctx.extra.request }));
+          return true;
+        } catch (error) {
+          log.debug({ err: error }, 'WebSocket connection refused');
+          return false;
+        }
+      },
       execute: (args: any) => args.rootValue.execute(args),
       subscribe: (args: any) => args.rootValue.subscribe(args),
       onSubscribe: async (ctx, id, params) => {
@@ -62,7 +74,14 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
         const errors = validate(schema, document);
         if (errors.length) return errors;
         ids.add(id);
-        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue: await contextFactory(), rootValue: { execute, subscribe } };
+        let contextValue;
+        try {
+          contextValue = await contextFactory();
+        } catch (error) {
+          ids.delete(id);
+          return [error instanceof GraphQLError ? error : new GraphQLError('Could not authenticate this operation', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } };
       },
       onNext: (ctx) => {
         const socket = ctx.extra.socket as WebSocket;

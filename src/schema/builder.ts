@@ -5,8 +5,10 @@ import DataloaderPlugin from '@pothos/plugin-dataloader';
 import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
+import { ForbiddenError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
 
@@ -28,10 +30,36 @@ export interface BuilderTypes {
     JSON: { Input: unknown; Output: unknown };
   };
   DefaultFieldNullability: false;
+  /**
+   * Permissions of the caller in the current workspace (src/auth/permissions.ts), plus
+   * `authenticated` (any valid credentials) and `user` (a person signed in with a JWT).
+   */
+  AuthScopes: {
+    authenticated: boolean;
+    user: boolean;
+    read: boolean;
+    write: boolean;
+    run: boolean;
+    admin: boolean;
+  };
 }
 
 export const builder = new SchemaBuilder<BuilderTypes>({
-  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin, DataloaderPlugin],
+  // Relay first so scope checks see decoded global IDs; scope-auth before errors so a refusal is a
+  // FORBIDDEN GraphQL error, never turned into a member of a result union.
+  plugins: [RelayPlugin, ScopeAuthPlugin, ErrorsPlugin, PrismaPlugin, DataloaderPlugin],
+  scopeAuth: {
+    // A subscription is refused when it is created, not silently on its first event.
+    authorizeOnSubscribe: true,
+    authScopes: (ctx) => {
+      const can = ctx.principal.permissions;
+      return { authenticated: true, user: ctx.principal.kind === 'user', read: can.has('read'), write: can.has('write'), run: can.has('run'), admin: can.has('admin') };
+    },
+    unauthorizedError: (_parent, ctx, info) => {
+      const held = [...ctx.principal.permissions].join(', ') || 'none';
+      return new ForbiddenError(`Not allowed to use ${info.parentType.name}.${info.fieldName} (your permissions in this workspace: ${held})`);
+    },
+  },
   defaultFieldNullability: false,
   prisma: {
     // Each request carries the client of the database the app was started with.

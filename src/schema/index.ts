@@ -12,8 +12,9 @@ import './run.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';
+import './auth.ts';
 
-builder.queryType({ description: 'Read access to your workspace.' });
-builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.' });
+builder.queryType({ description: 'Read access to your workspace.', authScopes: { read: true } });
+builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.', authScopes: { write: true } });
 
 export const schema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));

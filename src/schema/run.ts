@@ -276,6 +276,8 @@ const runError = { types: MUTATION_ERRORS, directResult: true } as const;
 
 builder.mutationFields((t) => ({
   runWorkflow: t.field({
+    skipTypeScopes: true,
+    authScopes: { run: true },
     type: RunPayload,
     description: 'Queues a run and returns it at once (status QUEUED); it executes asynchronously. PAUSED and ARCHIVED workflows are refused (CONFLICT); invalid input is refused with every violation and its path.',
     args: { input: t.arg({ type: RunWorkflowInput, required: true }) },
@@ -286,6 +288,8 @@ builder.mutationFields((t) => ({
       })),
   }),
   previewRun: t.field({
+    skipTypeScopes: true,
+    authScopes: { $all: { write: true, run: true } },
     type: RunPayload,
     description: 'Executes an unsaved definition as a PREVIEW run: observable like any run, not counted in workflow statistics.',
     args: { input: t.arg({ type: PreviewRunInput, required: true }) },
@@ -293,6 +297,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await previewRun(ctx, { definition: input.definition, input: input.input }) })),
   }),
   cancelRun: t.field({
+    skipTypeScopes: true,
+    authScopes: { run: true },
     type: RunPayload,
     description: 'Cancels an unfinished run: in-flight work is aborted (HTTP requests, child processes) and the run and its unfinished steps become CANCELLED.',
     args: { input: t.arg({ type: RunIdInput, required: true }) },
@@ -300,6 +306,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await cancelRun(ctx, parseGlobalId(String(input.runId), 'Run')) })),
   }),
   resumeRun: t.field({
+    skipTypeScopes: true,
+    authScopes: { run: true },
     type: RunPayload,
     description: 'Continues a PAUSED, FAILED or CANCELLED run from a step or from its last checkpoint.',
     args: { input: t.arg({ type: ResumeRunInput, required: true }) },
@@ -307,6 +315,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await resumeRun(ctx, parseGlobalId(String(input.runId), 'Run'), input.fromStep) })),
   }),
   retryRun: t.field({
+    skipTypeScopes: true,
+    authScopes: { run: true },
     type: RunPayload,
     description: 'Starts a new run linked to a finished one (parentRun, rootRunId), optionally on the workflow\'s latest version.',
     args: { input: t.arg({ type: RetryRunInput, required: true }) },

@@ -159,6 +159,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteSchedule(ctx, sid(input.id)), { deletedId: String(input.id) })),
   }),
   rotateWebhookSecret: t.field({
+    skipTypeScopes: true,
+    authScopes: { admin: true },
     type: WebhookSecretPayload,
     description: 'Creates (or replaces) the inbound webhook secret of a workflow; the old one stops working at once. The secret is returned only here.',
     args: { input: t.arg({ type: builder.inputType('RotateWebhookSecretInput', { description: 'The workflow.', fields: (f) => ({ workflowId: f.id({ required: true, description: 'Global ID of the workflow.' }) }) }), required: true }) },

@@ -29,6 +29,8 @@ const SecretPayload = builder.objectRef<{ secret: Pick<Secret, 'name' | 'created
 
 builder.mutationFields((t) => ({
   setSecret: t.field({
+    skipTypeScopes: true,
+    authScopes: { admin: true },
     type: SecretPayload,
     description: 'Creates or replaces a workspace secret. The value is encrypted at rest (AES-256-GCM) and never returned, logged or recorded in runs.',
     args: {
@@ -44,6 +46,8 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ secret: await setSecret(ctx, input.name, input.value) })),
   }),
   deleteSecret: t.field({
+    skipTypeScopes: true,
+    authScopes: { admin: true },
     type: builder.objectRef<{ deletedName: string }>('DeleteSecretPayload').implement({
       description: 'The secret was deleted.',
       fields: (f) => ({ deletedName: f.exposeString('deletedName', { description: 'Its name.' }) }),

@@ -34,7 +34,7 @@ function runsStream(ctx: Context, keep: (run: Run) => boolean): Repeater<Run> {
   });
 }
 
-builder.subscriptionType({ description: 'Live updates. Available over graphql-ws (WebSocket) and Server-Sent Events on /graphql.' });
+builder.subscriptionType({ description: 'Live updates. Available over graphql-ws (WebSocket) and Server-Sent Events on /graphql.', authScopes: { read: true } });
 
 builder.subscriptionFields((t) => ({
   runEvents: t.field({

@@ -8,6 +8,8 @@ import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createLogger } from '../../src/logger.ts';
+import { createApiKey } from '../../src/auth/api-keys.ts';
+import { PERMISSIONS } from '../../src/auth/permissions.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
 import { createTestDatabase } from './pg.ts';
 
@@ -46,7 +48,14 @@ export interface TestApp {
   db: Database;
   config: Config;
   workspaceId: string;
-  /** Executes an operation in-process through yoga.fetch (the full HTTP pipeline, no socket). */
+  /** An admin API key of the default workspace; `gql` sends it unless told otherwise. */
+  apiKey: string;
+  /** `{ authorization: 'Bearer <apiKey>' }`, for raw requests. */
+  authHeaders: Record<string, string>;
+  /**
+   * Executes an operation in-process through yoga.fetch (the full HTTP pipeline, no socket),
+   * as the admin key. Headers override; a header set to '' is not sent (e.g. anonymous).
+   */
   gql<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V> | DocumentNode | string, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
@@ -56,17 +65,22 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
-  const app = buildApp({ config, db, log: createLogger(config.logLevel), workspaceId });
+  const { key: apiKey } = await createApiKey(db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
+  const authHeaders = { authorization: `Bearer ${apiKey}` };
+  const app = buildApp({ config, db, log: createLogger(config.logLevel) });
   return {
     app,
     db,
     config,
     workspaceId,
+    apiKey,
+    authHeaders,
     async gql(document, variables, headers = {}) {
       const query = typeof document === 'string' ? document : print(document);
+      const merged = Object.entries({ 'content-type': 'application/json', accept: 'application/graphql-response+json', ...authHeaders, ...headers }).filter(([, value]) => value !== '');
       const response = await app.yoga.fetch('http://weft.test/graphql', {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+        headers: Object.fromEntries(merged),
         body: JSON.stringify({ query, variables }),
       });
       const body = (await response.json()) as ExecutionResult<never>;

@@ -1,5 +1,6 @@
 // Runs `src/main.ts` as a real child process and waits (bounded) for it to listen.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -7,6 +8,9 @@ import { onPostgres } from './app.ts';
 import { createTestDatabase } from './pg.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
+
+/** Child processes get this admin key (WEFT_ADMIN_API_KEY) unless a test passes '' to test the first-start key. */
+export const PROCESS_ADMIN_KEY = `weft_live_${randomBytes(32).toString('base64url')}`;
 
 export interface WeftProcess {
   child: ChildProcess;
@@ -19,7 +23,7 @@ export interface WeftProcess {
 export async function startWeftProcess(env: Record<string, string>, timeoutMs = 45_000): Promise<WeftProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', ...env },
+    env: withoutEmpty({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_ADMIN_API_KEY: PROCESS_ADMIN_KEY, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -58,10 +62,15 @@ export async function startWeftProcess(env: Record<string, string>, timeoutMs = 
   };
 }
 
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>) {
+function withoutEmpty(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
+}
+
+/** POSTs an operation to a child process, as PROCESS_ADMIN_KEY unless another key is given. */
+export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, apiKey = PROCESS_ADMIN_KEY) {
   const res = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(10_000),
   });

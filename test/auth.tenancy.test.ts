@@ -192,7 +192,7 @@ it('workspace B changes nothing of A through any mutation', async () => {
 });
 
 it('workspace B receives nothing of A through subscriptions', async () => {
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: b.headers.authorization } });
+  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: b.headers.authorization! } });
   try {
     for (const field of ['runEvents', 'runUpdated', 'workflowRunsUpdated']) {
       const c = SUBSCRIPTIONS[field]!;
@@ -206,7 +206,7 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     const seen: string[] = [];
     const stop = client.subscribe({ query: SUBSCRIPTIONS.runsFeed!.query }, { next: (v) => seen.push(JSON.stringify(v)), error: () => undefined, complete: () => undefined });
     await new Promise((r) => setTimeout(r, 200));
-    const aRun = await startRun(t, a.workflow, { note: 'alpha-input-value' });
+    const aRun = await startRun(t, a.workflow!, { note: 'alpha-input-value' });
     await waitForRun(t, aRun);
     const bWorkflow = await t.gql(`mutation { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id } } } }`, {}, b.headers);
     const bRun = await t.gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: (bWorkflow.data as any).createWorkflow.workflow.id }, b.headers);

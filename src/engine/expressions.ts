@@ -92,6 +92,29 @@ function unknownFunction(ast: unknown): { name: string; position?: number } | nu
   return called.find((c) => !JSONATA_FUNCTIONS.has(c.name) && !bound.has(c.name)) ?? null;
 }
 
+/**
+ * Step ids an expression reads as `steps.<id>…` (plain names only; a computed lookup such as
+ * steps[$x] cannot be known before the run). Empty when the expression does not parse.
+ */
+export function referencedSteps(source: string): string[] {
+  let ast: unknown;
+  try {
+    ast = compile(source).ast();
+  } catch {
+    return [];
+  }
+  const found = new Set<string>();
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(walk);
+    if (!node || typeof node !== 'object') return;
+    const n = node as AstNode & { steps?: AstNode[] };
+    if (n.type === 'path' && n.steps?.[0]?.type === 'name' && n.steps[0].value === 'steps' && n.steps[1]?.type === 'name') found.add(String(n.steps[1].value));
+    for (const child of Object.values(n)) if (child && typeof child === 'object') walk(child);
+  };
+  walk(ast);
+  return [...found];
+}
+
 /** null when the expression parses, else a human message (with position). */
 export function checkExpression(source: string): string | null {
   if (typeof source !== 'string' || source.trim() === '') return 'must be a non-empty expression';

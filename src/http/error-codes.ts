@@ -32,11 +32,13 @@ export function errorCodesPlugin(): Plugin {
     // raised outside the hooks above (e.g. by graphql-armor's limits): label them, and answer 400.
     onExecutionResult({ result, setResult }) {
       if (!result || Symbol.asyncIterator in result || !result.errors?.some((e) => !e.extensions?.code)) return;
-      const errors = result.errors.map((e) =>
-        e.extensions?.code || e.path
-          ? e
-          : withCode(e, /^Syntax Error/.test(e.message) ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED', { http: { status: 400 } }),
-      );
+      const errors = result.errors.map((e) => {
+        if (e.extensions?.code) return e;
+        // Unmasked errors raised while resolving a field by a library (e.g. the relay plugin's
+        // "Invalid global ID" while decoding an argument) are about the caller's input.
+        if (e.path) return withCode(e, 'BAD_USER_INPUT');
+        return withCode(e, /^Syntax Error/.test(e.message) ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED', { http: { status: 400 } });
+      });
       setResult({ ...result, errors });
     },
     onExecute() {

@@ -4,6 +4,7 @@
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
+import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -16,11 +17,30 @@ export interface QueryLimits {
 
 export const CSRF_HEADER = 'x-weft-csrf';
 
+/** The CSRF plugin refuses without an extensions.code; every error we send has one. */
+function withCode(plugin: Plugin, code: string): Plugin {
+  const parse = plugin.onRequestParse!;
+  return {
+    ...plugin,
+    onRequestParse(payload) {
+      try {
+        return parse(payload);
+      } catch (error) {
+        if (error instanceof GraphQLError) {
+          throw new GraphQLError(`${error.message}: send the ${CSRF_HEADER} header (any value) with GET and form requests`, { extensions: { ...error.extensions, code } });
+        }
+        throw error;
+      }
+    },
+  };
+}
+
 export function hardeningPlugins(limits: QueryLimits): Plugin[] {
   const plugins: Plugin[] = [
     EnvelopArmorPlugin({
       maxDepth: { n: limits.maxDepth, ignoreIntrospection: true, exposeLimits: true },
-      maxAliases: { n: limits.maxAliases, exposeLimits: true },
+      // __typename aliases count too (graphql-armor exempts them by default): a flood is a flood.
+      maxAliases: { n: limits.maxAliases, exposeLimits: true, allowList: [] },
       maxTokens: { n: limits.maxTokens, exposeLimits: true },
       costLimit: { maxCost: limits.maxCost, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true, exposeLimits: true },
       maxDirectives: { n: 50 },
@@ -28,7 +48,7 @@ export function hardeningPlugins(limits: QueryLimits): Plugin[] {
       // reveal nothing the (enabled-by-default) introspection does not.
       blockFieldSuggestion: { enabled: !limits.introspection },
     }) as Plugin,
-    useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+    withCode(useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }), 'CSRF_HEADER_REQUIRED'),
   ];
   if (!limits.introspection) plugins.push(useDisableIntrospection());
   return plugins;

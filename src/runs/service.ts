@@ -86,11 +86,11 @@ export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
   }
   if (input.version != null && input.label != null) throw ValidationError.single(['input', 'label'], 'give either version or label, not both');
 
-  const version = input.label
+  const version = input.label != null
     ? (await scope.prisma.releaseLabel.findUnique({ where: { workflowId_label: { workflowId: workflow.id, label: input.label } }, include: { version: true } }))?.version
     : await scope.prisma.workflowVersion.findUnique({ where: { workflowId_number: { workflowId: workflow.id, number: input.version ?? workflow.latestVersion } } });
   if (!version) {
-    throw input.label
+    throw input.label != null
       ? ValidationError.single(['input', 'label'], `no release label '${input.label}' on this workflow`)
       : ValidationError.single(['input', 'version'], `version ${input.version} does not exist (latest is ${workflow.latestVersion})`);
   }

@@ -42,3 +42,10 @@ export function checkPageSize(args: { first?: number | null; last?: number | nul
     if (value > MAX_PAGE_SIZE) throw ValidationError.single([key], `must be at most ${MAX_PAGE_SIZE} (got ${value}); page through results with "after"`);
   }
 }
+
+/** Longest text a search argument takes: longer ones are surely not a search (and cost a scan). */
+export const MAX_SEARCH_LENGTH = 200;
+
+export function checkSearch(value: string | null | undefined, path: string[]): void {
+  if (value != null && value.length > MAX_SEARCH_LENGTH) throw ValidationError.single(path, `must be at most ${MAX_SEARCH_LENGTH} characters (got ${value.length})`);
+}

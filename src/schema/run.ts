@@ -176,7 +176,7 @@ builder.queryFields((t) => ({
     cursor: 'id',
     description: 'Runs of your workspace, newest first. At most 200 per page.',
     args: { filter: t.arg({ type: RunFilter, description: 'Which runs.' }) },
-    totalCount: (_p, args, ctx) => ctx.prisma.run.count({ where: runWhere(ctx.workspaceId, args.filter) }),
+    totalCount: (_p, args, ctx) => (checkPageSize(args), ctx.prisma.run.count({ where: runWhere(ctx.workspaceId, args.filter) })),
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args);
       return ctx.prisma.run.findMany({ ...query, where: runWhere(ctx.workspaceId, args.filter), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });

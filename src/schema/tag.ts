@@ -3,7 +3,7 @@ import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
 import { WorkflowRef } from './workflow.ts';
 
 const NO_ID = '00000000-0000-0000-0000-000000000000';
@@ -70,7 +70,7 @@ builder.queryFields((t) => ({
       includeArchived: t.arg.boolean({ description: 'Include archived tags (default false).' }),
       search: t.arg.string({ description: 'Case-insensitive search in the name.' }),
     },
-    totalCount: (_p, args, ctx) => ctx.prisma.tag.count({ where: tagWhere(ctx.workspaceId, args) }),
+    totalCount: (_p, args, ctx) => (checkPageSize(args), ctx.prisma.tag.count({ where: tagWhere(ctx.workspaceId, args) })),
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args);
       return ctx.prisma.tag.findMany({ ...query, where: tagWhere(ctx.workspaceId, args), orderBy: [{ order: 'asc' }, { name: 'asc' }, { id: 'asc' }] });
@@ -84,6 +84,7 @@ builder.queryFields((t) => ({
 }));
 
 function tagWhere(workspaceId: string, args: { groupId?: string | number | null; includeArchived?: boolean | null; search?: string | null }) {
+  checkSearch(args.search, ['search']);
   return {
     workspaceId,
     ...(args.includeArchived ? {} : { isArchived: false }),

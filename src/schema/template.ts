@@ -6,7 +6,7 @@ import type { TemplateData } from '../templates/builtin.ts';
 import { createTemplateFromWorkflow, deleteTemplate, findTemplate, installTemplate, listTemplates } from '../templates/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
 import { DeleteInput } from './tag.ts';
 import { WorkflowRef } from './workflow.ts';
 
@@ -39,6 +39,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) => {
       checkPageSize(args);
+      checkSearch(args.search, ['search']);
       return resolveArrayConnection({ args }, await listTemplates(ctx, args));
     },
   }),

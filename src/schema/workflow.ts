@@ -4,7 +4,7 @@ import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
 
 const NO_ID = '00000000-0000-0000-0000-000000000000';
 
@@ -257,7 +257,8 @@ builder.queryFields((t) => ({
       filter: t.arg({ type: WorkflowFilter }),
       orderBy: t.arg({ type: WorkflowOrder }),
     },
-    totalCount: (_parent, args, ctx) => ctx.prisma.workflow.count({ where: workflowWhere(ctx.workspaceId, args.filter) }),
+    // Checked here too: a selection of only totalCount never calls resolve.
+    totalCount: (_parent, args, ctx) => (checkPageSize(args), ctx.prisma.workflow.count({ where: workflowWhere(ctx.workspaceId, args.filter) })),
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args);
       const order = args.orderBy ?? { field: 'createdAt', direction: 'desc' };
@@ -281,6 +282,8 @@ function tagFilter(tag: string) {
 }
 
 function workflowWhere(workspaceId: string, filter: WorkflowFilterArgs) {
+  // Here rather than in resolve: a selection of only totalCount never calls resolve.
+  checkSearch(filter?.search, ['filter', 'search']);
   const search = filter?.search?.trim();
   return {
     workspaceId,

@@ -5,7 +5,7 @@
 // config schemas, compiled expressions) is prepared once and reused.
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate } from '../engine/expressions.ts';
+import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
 
@@ -340,6 +340,33 @@ function anyCycle(from: string, members: Set<string>, deps: Map<string, string[]
   return [...walk.slice(walk.indexOf(id)), id];
 }
 
+/** Every expression of a step (or of the definition's output), with its path. */
+function expressionsOf(step: Record<string, unknown>, path: Path): { path: Path; source: string }[] {
+  const config = isPlainObject(step.config) ? step.config : {};
+  const sources = findTemplates(config).map((t) => ({ path: [...path, 'config', ...t.path], source: t.source }));
+  if (typeof step.when === 'string') sources.push({ path: [...path, 'when'], source: step.when });
+  if (step.type === 'condition' && typeof config.expression === 'string') sources.push({ path: [...path, 'config', 'expression'], source: config.expression });
+  if (step.type === 'loop' && typeof config.items === 'string') sources.push({ path: [...path, 'config', 'items'], source: config.items });
+  return sources;
+}
+
+/** `steps.<id>` references to steps the definition does not have (a typo would otherwise read null at run time). */
+function referenceProblems(definition: Record<string, unknown>, steps: unknown[], indexOf: Map<string, number>): Problem[] {
+  const problems: Problem[] = [];
+  const check = (sources: { path: Path; source: string }[], stepId: string | null) => {
+    for (const { path, source } of sources) {
+      for (const ref of referencedSteps(source)) {
+        if (!indexOf.has(ref)) problems.push({ path, message: `Refers to step '${ref}', which doesn't exist`, stepId });
+      }
+    }
+  };
+  steps.forEach((step, index) => {
+    if (isPlainObject(step)) check(expressionsOf(step, ['steps', index]), typeof step.id === 'string' ? step.id : null);
+  });
+  if (definition.output !== undefined) check(findTemplates(definition.output).map((t) => ({ path: ['output', ...t.path], source: t.source })), null);
+  return problems;
+}
+
 function dependencyProblems(steps: unknown[], indexOf: Map<string, number>): Problem[] {
   const problems: Problem[] = [];
   const graph: { id: string; dependsOn: string[] }[] = [];
@@ -386,6 +413,7 @@ export function validateDefinition(definition: unknown): Problem[] {
       else indexOf.set(step.id, index);
     });
     problems.push(...dependencyProblems(steps, indexOf));
+    problems.push(...referenceProblems(definition, steps, indexOf));
   }
   problems.push(...jsonSchemaProblems(definition.inputSchema, ['inputSchema'], true));
   problems.push(...jsonSchemaProblems(definition.outputSchema, ['outputSchema'], false));

@@ -281,6 +281,10 @@ export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
     }
     let definition: WorkflowDefinition | null = null;
     const baseNumber = input.baseVersion ?? workflow.latestVersion;
+    if (baseNumber > workflow.latestVersion) {
+      // Also without a definition change: a base from the future means the caller is confused about what it read.
+      throw ValidationError.single(['input', 'baseVersion'], `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})`);
+    }
     if (patch) {
       const base = await findVersion(tx, workflow.id, baseNumber);
       if (!base) {

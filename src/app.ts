@@ -162,7 +162,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason });
     }
     const hook = matchInboundWebhook(req.method, url.split('?')[0]!);
-    if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes });
+    if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
     const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
     if (exportRoute) {
       const authorized = await authorizeRestRequest(req, 'read');

@@ -138,6 +138,10 @@ describe('completion and step types in runs', () => {
     const hook = server.requests.find((r) => r.path === '/done')!;
     expect(JSON.parse(hook.body)).toMatchObject({ event: 'run.finished', status: 'COMPLETED', output: { doubled: 42 } });
     expect(verifyWebhookSignature('a-long-enough-secret', String(hook.headers['x-weft-timestamp']), hook.body, String(hook.headers['x-weft-signature']))).toBe(true);
+    // The signing secret is encrypted at rest (and still signs correctly, above).
+    const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).webhookSecret!;
+    expect(stored).toMatch(/^v1\./);
+    expect(stored).not.toContain('a-long-enough-secret');
     await until('the delivery event', async () => (await t.db.prisma.runEvent.count({ where: { runId: rawId(run), type: 'WEBHOOK_DELIVERED' } })) === 1);
 
     const bad = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: '1' } }], outputSchema: { type: 'object', required: ['missing'] } });

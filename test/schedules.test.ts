@@ -169,6 +169,10 @@ describe('inbound webhooks', () => {
     const wf = await createWorkflow(t, { ...definition, inputSchema: { type: 'object', required: ['order'], properties: { order: { type: 'integer' } } } }, { triggerType: 'WEBHOOK' });
     const rotated = await q(`mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { ... on WebhookSecretPayload { secret path } } }`, { input: { workflowId: wf } });
     const { secret, path } = rotated.rotateWebhookSecret;
+    // Encrypted at rest: the column holds a v1 AES-GCM envelope, never the secret.
+    const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).inboundSecret!;
+    expect(stored).toMatch(/^v1\./);
+    expect(stored).not.toContain(secret);
     const read = await q(`query($id: ID!) { workflow(id: $id) { inboundWebhookPath hasInboundWebhookSecret } }`, { id: wf });
     expect(read.workflow).toEqual({ inboundWebhookPath: path, hasInboundWebhookSecret: true });
     const post = (body: string, headers: Record<string, string>) => fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });

@@ -6,12 +6,13 @@ import type { Logger } from '../logger.ts';
 import type { FinishedRun } from './finalize.ts';
 import { appendEvents, type EventBus } from './events.ts';
 import type { OutboundFetch } from './outbound.ts';
+import { openValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
 import { signWebhookPayload } from './steps/webhook.ts';
 
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 10_000;
 
-export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventBus, run: FinishedRun, log: Logger, fetch: OutboundFetch): Promise<void> {
+export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventBus, run: FinishedRun, log: Logger, fetch: OutboundFetch, secretsKey: Buffer | null): Promise<void> {
   if (!run.workflowId) return;
   const workflow = await prisma.workflow.findUnique({ where: { id: run.workflowId }, select: { webhooksEnabled: true, webhookUrl: true, webhookSecret: true } });
   if (!workflow?.webhooksEnabled || !workflow.webhookUrl) return;
@@ -20,7 +21,7 @@ export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventB
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const timestamp = Math.floor(Date.now() / 1000);
     const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': `${run.runId}:completion` };
-    if (workflow.webhookSecret) Object.assign(headers, signWebhookPayload(workflow.webhookSecret, timestamp, body));
+    if (workflow.webhookSecret) Object.assign(headers, signWebhookPayload(openValue(secretsKey, WEBHOOK_SECRET_LABEL, workflow.webhookSecret), timestamp, body));
     try {
       const res = await fetch(workflow.webhookUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
       await res.body?.cancel();

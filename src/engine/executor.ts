@@ -103,7 +103,7 @@ export class Engine {
     for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
     if (result.finished) {
       this.notify(); // a concurrency slot is free
-      this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch));
+      this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
     }
     return result;
   }

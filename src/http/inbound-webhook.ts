@@ -14,6 +14,7 @@ import { ValidationError, WeftError } from '../errors.ts';
 import { runWorkflow, type EngineHandle } from '../runs/service.ts';
 import type { EventBus } from '../engine/events.ts';
 import { idFromPathSegment } from '../schema/ids.ts';
+import { INBOUND_SECRET_LABEL, openValue } from '../secrets/crypto.ts';
 
 const ROUTE = /^\/hooks\/([^/?]+)$/;
 
@@ -53,6 +54,7 @@ export interface InboundDeps {
   engine: EngineHandle;
   bus: EventBus;
   maxBodyBytes: number;
+  secretsKey: Buffer | null;
 }
 
 export async function handleInboundWebhook(req: IncomingMessage, res: ServerResponse, ref: string, deps: InboundDeps) {
@@ -62,7 +64,7 @@ export async function handleInboundWebhook(req: IncomingMessage, res: ServerResp
   const body = await readBody(req, deps.maxBodyBytes);
   if (body === null) return error(res, 413, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`);
 
-  const secret = workflow.inboundSecret;
+  const secret = workflow.inboundSecret ? openValue(deps.secretsKey, INBOUND_SECRET_LABEL, workflow.inboundSecret) : null;
   const header = (name: string) => (req.headers[name] as string | undefined) ?? '';
   const bearer = /^Bearer (.+)$/.exec(header('authorization'))?.[1] ?? header('x-weft-token');
   const signature = header('x-weft-signature');

@@ -7,6 +7,7 @@ import type { Schedule } from '../generated/prisma/client.ts';
 import { CatchUpPolicy, OverlapPolicy, TickStatus } from '../generated/prisma/enums.ts';
 import { nextFireTimes } from '../schedules/cron.ts';
 import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } from '../schedules/service.ts';
+import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
 import { isUuid, parseGlobalId } from './ids.ts';
@@ -169,7 +170,7 @@ builder.mutationFields((t) => ({
       withTypedErrors(info, async () => {
         const id = parseGlobalId(String(input.workflowId), 'Workflow');
         const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-        const { count } = await ctx.prisma.workflow.updateMany({ where: { id, workspaceId: ctx.workspaceId }, data: { inboundSecret: secret } });
+        const { count } = await ctx.prisma.workflow.updateMany({ where: { id, workspaceId: ctx.workspaceId }, data: { inboundSecret: sealValue(ctx.secretsKey, INBOUND_SECRET_LABEL, secret) } });
         if (count === 0) throw new NotFoundError('Workflow', String(input.workflowId));
         return { secret, path: `/hooks/${String(input.workflowId)}` };
       }),

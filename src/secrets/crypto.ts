@@ -50,3 +50,23 @@ export function decryptSecret(key: Buffer, name: string, stored: string): string
     throw new SecretsKeyError(`Secret '${name}' cannot be decrypted with the configured WEFT_SECRETS_KEY`);
   }
 }
+
+const SEALED = /^v1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+
+/**
+ * Settings that are secrets (a workflow's webhook signing and inbound secrets): encrypted like
+ * workspace secrets when a key is configured, with `label` as AAD; stored as given without one.
+ */
+export function sealValue(key: Buffer | null, label: string, value: string): string {
+  return key ? encryptSecret(key, label, value) : value;
+}
+
+/** The plaintext of a sealed value; values stored before a key was configured pass through. */
+export function openValue(key: Buffer | null, label: string, stored: string): string {
+  if (!SEALED.test(stored)) return stored;
+  if (!key) throw new SecretsKeyError(`${label} is encrypted but no WEFT_SECRETS_KEY is configured`);
+  return decryptSecret(key, label, stored);
+}
+
+export const WEBHOOK_SECRET_LABEL = 'workflow.webhookSecret';
+export const INBOUND_SECRET_LABEL = 'workflow.inboundSecret';

@@ -29,6 +29,8 @@ export interface Scope {
   prisma: PrismaClient;
   workspaceId: string;
   actor: Actor;
+  /** Encrypts secret settings (webhook secrets) at rest; absent or null: stored as given. */
+  secretsKey?: Buffer | null;
 }
 
 export interface CreateWorkflowInput extends SettingsInput {
@@ -194,7 +196,7 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
         triggerType: input.triggerType ?? 'MANUAL',
         latestVersion: 1,
         createdById: actorId(scope),
-        ...(settingsData(input, false) as object),
+        ...(settingsData(input, false, scope.secretsKey ?? null) as object),
       } as Prisma.WorkflowCreateInput,
     });
     await tx.workflowVersion.create({
@@ -222,7 +224,7 @@ export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
         status: input.status ?? workflow.status,
         triggerType: input.triggerType ?? workflow.triggerType,
         ...(version ? { latestVersion: version.number } : {}),
-        ...settingsData(input, true),
+        ...settingsData(input, true, scope.secretsKey ?? null),
       },
     });
   });
@@ -310,7 +312,7 @@ export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
         ...(input.status ? { status: input.status } : {}),
         ...(input.triggerType ? { triggerType: input.triggerType } : {}),
         ...(version ? { latestVersion: version.number } : {}),
-        ...settingsData(settings, false),
+        ...settingsData(settings, false, scope.secretsKey ?? null),
       },
     });
   });

@@ -2,6 +2,7 @@
 // command allowlist, post-run checks and concurrency limits. Shared by create, update
 // (replace) and patch (merge), so they are validated the same way everywhere.
 import { checkExpression } from '../engine/expressions.ts';
+import { sealValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
 import type { Problem } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { isPlainObject } from './definition.ts';
@@ -64,14 +65,14 @@ export function validateSettings(input: SettingsInput, path: (string | number)[]
 }
 
 /** Prisma data for the settings present in `input`; with `replace`, absent ones are reset. */
-export function settingsData(input: SettingsInput, replace: boolean): Prisma.WorkflowUpdateInput {
+export function settingsData(input: SettingsInput, replace: boolean, secretsKey: Buffer | null): Prisma.WorkflowUpdateInput {
   const data: Prisma.WorkflowUpdateInput = {};
   const has = (key: (typeof SETTING_KEYS)[number]) => replace || Object.hasOwn(input, key);
   const json = (value: unknown) => (value == null ? Prisma.DbNull : (value as Prisma.InputJsonValue));
   if (has('metadata')) data.metadata = json(input.metadata);
   if (has('webhooksEnabled')) data.webhooksEnabled = input.webhooksEnabled ?? false;
   if (has('webhookUrl')) data.webhookUrl = input.webhookUrl ?? null;
-  if (has('webhookSecret') && (replace ? input.webhookSecret !== undefined : true)) data.webhookSecret = input.webhookSecret ?? null;
+  if (has('webhookSecret') && (replace ? input.webhookSecret !== undefined : true)) data.webhookSecret = input.webhookSecret == null ? null : sealValue(secretsKey, WEBHOOK_SECRET_LABEL, input.webhookSecret);
   if (has('commandAllowlist')) data.commandAllowlist = input.commandAllowlist ?? [];
   if (has('postRunChecks')) data.postRunChecks = json(input.postRunChecks?.length ? input.postRunChecks : null);
   if (has('maxConcurrentRuns')) data.maxConcurrentRuns = input.maxConcurrentRuns ?? null;

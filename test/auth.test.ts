@@ -292,6 +292,15 @@ describe('transports', () => {
     });
     expect(result).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
     await client.dispose();
+    // Subscriptions need READ, checked when the subscription is created.
+    const runOnly = await keyWith(t, ['run']);
+    const limited = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: runOnly });
+    const refused = await new Promise<unknown>((resolve) => {
+      const timer = setTimeout(() => resolve('no answer'), 5000);
+      limited.subscribe({ query: 'subscription { runsFeed { id } }' }, { next: (v) => (clearTimeout(timer), resolve(v)), error: (e) => (clearTimeout(timer), resolve(e)), complete: () => (clearTimeout(timer), resolve('complete')) });
+    });
+    expect(JSON.stringify(refused)).toMatch(/FORBIDDEN/);
+    await limited.dispose();
   });
 
   it('refuses SSE subscriptions and run exports without credentials', async () => {

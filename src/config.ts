@@ -6,7 +6,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+export const ROLES = ['all', 'serve', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
 const envSchema = z.object({
+  WEFT_ROLE: z.enum(ROLES).default('all'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -48,6 +52,8 @@ const envSchema = z.object({
 });
 
 export type Config = {
+  /** all: API and worker (the default); serve: API only; worker: executes steps and schedules. */
+  role: Role;
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
@@ -86,15 +92,23 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment; throws a ConfigError naming every invalid variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+/**
+ * Parses the environment; throws a ConfigError naming every invalid variable. `role` (from the
+ * command line: `weft serve|worker|all`) overrides WEFT_ROLE.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { role?: string } = {}): Config {
+  const parsed = envSchema.safeParse(overrides.role === undefined ? env : { ...env, WEFT_ROLE: overrides.role });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const e = parsed.data;
+  // The embedded database belongs to one process, so there is nothing to split.
+  if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL) {
+    throw new ConfigError(`Invalid configuration:\n  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`);
+  }
   return {
+    role: e.WEFT_ROLE,
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,

@@ -175,6 +175,12 @@ export class Engine implements DispatchHost {
       this.opts.log.warn({ runId, steps: ids.length, reason }, 'reclaiming interrupted steps');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
     }
+    if (!onlyExpired) return;
+    const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
+    for (const [runId, ids] of groupByRun(orphans)) {
+      this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');
+      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'lease expired (the worker that took the job stopped before starting it)' });
+    }
   }
 
   private async wakeDue(): Promise<void> {

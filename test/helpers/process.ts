@@ -16,8 +16,16 @@ export interface WeftProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startWeftProcess(env: Record<string, string>, timeoutMs = 45_000): Promise<WeftProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface StartOptions {
+  /** Command-line arguments after src/main.ts, e.g. ['worker'] for the role. */
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/** Every child Weft process of the tests is started here (one place for future auth settings). */
+export async function startWeftProcess(env: Record<string, string>, options: StartOptions | number = {}): Promise<WeftProcess> {
+  const { args = [], timeoutMs = 45_000 } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,6 +66,7 @@ export async function startWeftProcess(env: Record<string, string>, timeoutMs = 
   };
 }
 
+/** Every GraphQL call the tests make to a child process goes through here. */
 export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>) {
   const res = await fetch(url, {
     method: 'POST',

@@ -97,6 +97,26 @@ export class GraphileDispatcher implements Dispatcher {
 
   afterCommit(): void {}
 
+  /**
+   * A claim is RUNNING without a lease until a worker takes its job. If that worker dies
+   * between graphile locking the job and our lease update, graphile keeps the job locked for
+   * 4 hours; so a claim older than a lease whose job is locked for longer than a lease (or that
+   * has no runnable job left) is handed back. A job merely waiting in the queue is left alone.
+   * Reads graphile_worker.jobs, the library's documented read-only view.
+   */
+  async orphanedClaims(now: Date, leaseMs: number): Promise<{ id: string; runId: string }[]> {
+    const cutoff = new Date(now.getTime() - leaseMs);
+    return this.opts.prisma.$queryRaw<{ id: string; runId: string }[]>`
+      SELECT s.id::text AS id, s."runId"::text AS "runId" FROM "StepRun" s
+      WHERE s.status = 'RUNNING' AND s.iteration = -1 AND s."leaseOwner" IS NULL AND s."startedAt" < ${cutoff}
+        AND NOT EXISTS (
+          SELECT 1 FROM graphile_worker.jobs j
+          WHERE j.key = 'weft_step:' || s.id::text || ':' || s.attempt::text
+            AND j.attempts < j.max_attempts
+            AND (j.locked_at IS NULL OR j.locked_at > ${cutoff}))
+      LIMIT 500`;
+  }
+
   async requestStart(): Promise<void> {
     await addJob(this.opts.prisma, 'weft_start_runs', {}, { jobKey: 'weft_start_runs', maxAttempts: 3 });
   }

@@ -37,6 +37,11 @@ export class InProcessDispatcher implements Dispatcher {
     for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
   }
 
+  /** Claims are leased at once in-process: an expired lease covers every loss. */
+  async orphanedClaims(): Promise<{ id: string; runId: string }[]> {
+    return [];
+  }
+
   async requestStart(): Promise<void> {
     await this.host?.maintain();
   }

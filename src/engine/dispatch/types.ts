@@ -27,6 +27,12 @@ export interface Dispatcher {
   persist(tx: Prisma.TransactionClient, result: AdvanceResult): Promise<void>;
   /** After the commit: act in this process (in-process: run claims, set timers). */
   afterCommit(runId: string, result: AdvanceResult): void;
+  /**
+   * Claimed steps whose hand-off was lost: no worker took them within `leaseMs` although the
+   * job was picked up (its worker died before taking the lease) or no runnable job is left.
+   * The engine reclaims them like steps with an expired lease.
+   */
+  orphanedClaims(now: Date, leaseMs: number): Promise<{ id: string; runId: string }[]>;
   /** Asks some worker to start queued runs now (the API role has no executor of its own). */
   requestStart(): Promise<void>;
   /** Begins taking work (worker roles only). */

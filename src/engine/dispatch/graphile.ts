@@ -43,10 +43,10 @@ export interface GraphileOptions {
 
 const STEP_JOB_MAX_ATTEMPTS = 10;
 
-/** Routes graphile-worker's log lines to pino. */
+/** Routes graphile-worker's log lines to pino; its info lines (one per job) become debug. */
 function graphileLogger(log: Logger): GraphileLogger {
   return new GraphileLogger(() => (level, message, meta) => {
-    const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : level === 'info' ? 'info' : 'debug';
+    const method = level === 'error' ? 'error' : level === 'warning' ? 'warn' : 'debug';
     log[method]({ graphile: meta }, message);
   });
 }

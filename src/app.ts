@@ -65,6 +65,7 @@ export function buildApp({ config, db, log, workspaceId }: AppDeps): App {
   // Scheduler and dispatcher refer to each other (the scheduler starts runs through the engine,
   // the graphile dispatcher runs the scheduler's ticks as jobs): the closure breaks the cycle.
   let scheduler: Scheduler;
+  if (db.kind === 'postgres' && config.database.kind !== 'postgres') throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
   const dispatcher: Dispatcher =
     config.database.kind === 'postgres'
       ? new GraphileDispatcher({

@@ -13,6 +13,9 @@ import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
 import { Engine } from './engine/executor.ts';
+import { GraphileDispatcher } from './engine/dispatch/graphile.ts';
+import { InProcessDispatcher } from './engine/dispatch/in-process.ts';
+import type { Dispatcher } from './engine/dispatch/types.ts';
 import { createOutboundFetch } from './engine/outbound.ts';
 import { createRedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
@@ -70,7 +73,28 @@ export function buildApp({ config, db, log }: AppDeps): App {
   const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
   const secretsKey = config.secretsKey ? parseKey(config.secretsKey) : config.database.kind === 'pglite' && config.database.dataDir ? localKey(config.database.dataDir) : null;
+  const serveApi = config.role !== 'worker';
+  const runsWork = config.role !== 'serve';
+  // Scheduler and dispatcher refer to each other (the scheduler starts runs through the engine,
+  // the graphile dispatcher runs the scheduler's ticks as jobs): the closure breaks the cycle.
+  let scheduler: Scheduler;
+  if (db.kind === 'postgres' && config.database.kind !== 'postgres') throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
+  const dispatcher: Dispatcher =
+    config.database.kind === 'postgres'
+      ? new GraphileDispatcher({
+          connectionString: config.database.url,
+          prisma: db.prisma,
+          log: log.child({ component: 'jobs' }),
+          concurrency: config.engine.workerConcurrency,
+          poolMax: config.database.poolMax,
+          pollIntervalMs: config.engine.pollIntervalMs,
+          shutdownTimeoutMs: config.shutdownTimeoutMs,
+          scheduler: { intervalMs: config.engine.schedulerIntervalMs, tick: () => scheduler.tick() },
+        })
+      : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const engine = new Engine({
+    dispatcher,
+    runsWork,
     prisma: db.prisma,
     log: log.child({ component: 'engine' }),
     bus,
@@ -83,7 +107,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     stepEnv: { ...config.steps, fetch: createOutboundFetch(config.steps.outboundAllow) },
     secretsKey,
   });
-  const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
+  scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
   const rateLimiter = createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
   const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
@@ -159,8 +183,10 @@ export function buildApp({ config, db, log }: AppDeps): App {
     if (url === '/healthz') return sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
     if (url === '/readyz') {
       const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
-      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason });
+      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason, role: config.role });
     }
+    // A worker serves its health endpoints only: no API, no webhooks.
+    if (!serveApi) return sendJson(res, 404, { errors: [{ message: 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only', extensions: { code: 'NOT_FOUND' } }] });
     const hook = matchInboundWebhook(req.method, url.split('?')[0]!);
     if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
     const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
@@ -194,7 +220,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     });
   });
 
-  const webSocket = attachGraphQLWebSocket(server, yoga, config.webSocket, log, authenticate);
+  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, config.webSocket, log, authenticate) : { dispose: async () => {} };
 
   return {
     yoga,
@@ -204,7 +230,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     async start(port = config.port, host = config.host) {
       await redisBus?.ready;
       await engine.start();
-      scheduler.start();
+      // With graphile-worker, schedules are ticked by a job (dispatch/graphile.ts).
+      if (runsWork && dispatcher.kind === 'in-process') scheduler.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

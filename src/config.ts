@@ -6,7 +6,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+export const ROLES = ['all', 'serve', 'worker'] as const;
+export type Role = (typeof ROLES)[number];
+
 const envSchema = z.object({
+  WEFT_ROLE: z.enum(ROLES).default('all'),
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
@@ -59,6 +63,8 @@ const envSchema = z.object({
 });
 
 export type Config = {
+  /** all: API and worker (the default); serve: API only; worker: executes steps and schedules. */
+  role: Role;
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
@@ -108,9 +114,12 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-/** Parses the environment; throws a ConfigError naming every invalid variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
+/**
+ * Parses the environment; throws a ConfigError naming every invalid variable. `role` (from the
+ * command line: `weft serve|worker|all`) overrides WEFT_ROLE.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { role?: string } = {}): Config {
+  const parsed = envSchema.safeParse(overrides.role === undefined ? env : { ...env, WEFT_ROLE: overrides.role });
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
@@ -121,9 +130,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.WEFT_JWT_SECRET && e.WEFT_JWT_JWKS) problems.push('  WEFT_JWT_SECRET and WEFT_JWT_JWKS: set one, not both');
   if (jwtConfigured && !e.WEFT_JWT_ISSUER) problems.push('  WEFT_JWT_ISSUER: required when JWTs are enabled (tokens from any other issuer are refused)');
   if (jwtConfigured && !e.WEFT_JWT_AUDIENCE) problems.push('  WEFT_JWT_AUDIENCE: required when JWTs are enabled (tokens for any other audience are refused)');
+  // The embedded database belongs to one process, so there is nothing to split.
+  if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL) problems.push(`  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR);
   return {
+    role: e.WEFT_ROLE,
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,

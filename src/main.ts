@@ -1,8 +1,10 @@
 // Entry point: config → database → migrations → app.start(). Nothing else lives here.
+// `tsx src/main.ts [all|serve|worker]` — the role may also come from WEFT_ROLE.
 import { buildApp } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
+import { migrateJobQueue } from './engine/dispatch/graphile.ts';
 import { createLogger } from './logger.ts';
 import { ensureAdminAccess } from './auth/bootstrap.ts';
 import { ensureDefaultWorkspace } from './workspaces/service.ts';
@@ -10,7 +12,7 @@ import { ensureDefaultWorkspace } from './workspaces/service.ts';
 async function main() {
   let config;
   try {
-    config = loadConfig();
+    config = loadConfig(process.env, { role: process.argv[2] });
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(error.message);
@@ -24,6 +26,7 @@ async function main() {
   const db = await openDatabase(config.database);
   const applied = await migrate(db, { onApplied: (name, ms) => log.info({ migration: name, ms: Math.round(ms) }, 'migration applied') });
   log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema up to date');
+  if (config.database.kind === 'postgres') await migrateJobQueue(config.database.url, log.child({ component: 'jobs' }));
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   await ensureAdminAccess(db.prisma, {
     workspaceId,
@@ -34,7 +37,8 @@ async function main() {
   });
   const app = buildApp({ config, db, log });
   const { url } = await app.start();
-  log.info({ url }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
+  if (config.role === 'worker') log.info({ url: url.replace(/\/graphql$/, '/healthz'), role: config.role }, 'Weft worker is running (health endpoint only)');
+  else log.info({ url, role: config.role }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
 
   let shuttingDown = false;
   const shutdown = async (signal: string) => {

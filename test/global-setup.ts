@@ -3,6 +3,8 @@
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
+import { migrateJobQueue } from '../src/engine/dispatch/graphile.ts';
+import { createLogger } from '../src/logger.ts';
 import { adminUrl, databaseUrl, TEMPLATE_DB } from './helpers/pg.ts';
 
 export default async function setup() {
@@ -19,6 +21,8 @@ export default async function setup() {
   const db = await openDatabase({ kind: 'postgres', url: databaseUrl(url, TEMPLATE_DB), poolMax: 2, connectTimeoutMs: 10_000 });
   try {
     await migrate(db);
+    // graphile-worker's schema too: on PostgreSQL every claim inserts a job.
+    await migrateJobQueue(databaseUrl(url, TEMPLATE_DB), createLogger('warn'));
   } finally {
     await db.close();
   }

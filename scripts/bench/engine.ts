@@ -15,6 +15,7 @@ import { buildApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
+import { migrateJobQueue } from '../../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createWorkflow } from '../../src/workflows/service.ts';
 import { runWorkflow } from '../../src/runs/service.ts';
@@ -86,6 +87,7 @@ async function main() {
   });
   const db = await openDatabase(config.database);
   await migrate(db);
+  await migrateJobQueue(url, createLogger('warn'));
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const log = createLogger(config.logLevel);
   const app = buildApp({ config, db, log });

@@ -65,6 +65,13 @@ export interface AdvanceResult {
 export interface AdvanceOptions {
   workerId: string;
   leaseMs: number;
+  /**
+   * In-process dispatch leases a claimed step to this process at once. With a job queue
+   * (graphile-worker) the claim is a job that any worker may pick up: the lease is taken by
+   * that worker when it starts the job (claim.ts), so a step waiting in the queue is never
+   * mistaken for one whose worker died.
+   */
+  leaseOnClaim: boolean;
   /** How many more steps this worker may take on now. */
   capacity: number;
   now: Date;
@@ -83,7 +90,7 @@ interface LockedRun {
   commandAllowlist: string[] | null;
 }
 
-interface Loaded {
+export interface Loaded {
   run: LockedRun & { commandAllowlist: string[] };
   rows: Map<string, StepRun>;
   events: NewEvent[];
@@ -92,7 +99,7 @@ interface Loaded {
 }
 
 /** Locks the run row for the rest of the transaction and reads what the state machine needs. */
-async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
+export async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
   const rows = await tx.$queryRaw<LockedRun[]>`
     SELECT r.id::text AS id, r."workspaceId"::text AS "workspaceId", r."workflowId"::text AS "workflowId", r.status::text AS status,
            r.definition, r.input, w."commandAllowlist" AS "commandAllowlist"
@@ -265,7 +272,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           result.starved = true;
           continue;
         }
-        const config = step.type === 'loop' ? (step.config ?? {}) : ((await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>);
+        const config = await claimConfig(step, context);
         const attempt = row.attempt + 1;
         await setStep(tx, state, row, {
           status: 'RUNNING',
@@ -274,11 +281,11 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           finishedAt: null,
           error: Prisma.DbNull,
           input: state.redact(config) as Prisma.InputJsonValue,
-          leaseOwner: opts.workerId,
-          leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs),
+          leaseOwner: opts.leaseOnClaim ? opts.workerId : null,
+          leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null,
         });
         state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(config) } });
-        result.claims.push({ stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact });
+        result.claims.push(buildClaim(state, state.rows.get(step.id)!, step, config, context));
         running++;
         capacity--;
         changed = true;
@@ -299,25 +306,44 @@ function allRowsWaitingForResume(state: Loaded): boolean {
 }
 
 /**
- * Applies `change` to the run and moves it as far forward as possible. Must run inside a
- * transaction; locks the run row first so concurrent advances of one run serialise.
+ * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
+ * is gone or no longer active (a PAUSED run still records its other steps' results).
  */
-export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
-  const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
+export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null): Promise<Loaded | undefined> {
   const run = await lockAndReadRun(tx, runId);
-  // A PAUSED run still records its other steps' results; it only waits for resumeRun.
-  if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return result;
+  if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return undefined;
   const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
   // Secrets are decrypted only for runs whose definition refers to them.
-  const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, opts.secretsKey) : {};
-  const state: Loaded = {
+  const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, secretsKey) : {};
+  return {
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
     redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets).filter((v) => v.length >= 3)]),
     secrets,
   };
+}
+
+/** The config a worker executes: templates rendered (a loop renders per item, later). */
+export async function claimConfig(step: StepDefinition, context: ExpressionContext): Promise<Record<string, unknown>> {
+  return step.type === 'loop' ? (step.config ?? {}) : ((await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>);
+}
+
+/** Everything a worker needs to execute one attempt of a claimed step. */
+export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, config: Record<string, unknown>, context: ExpressionContext): StepClaim {
+  return { stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt: row.attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact };
+}
+
+/**
+ * Applies `change` to the run and moves it as far forward as possible. Must run inside a
+ * transaction; locks the run row first so concurrent advances of one run serialise.
+ */
+export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
+  const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
+  const state = await loadRunState(tx, runId, opts.secretsKey);
+  if (!state) return result;
+  const run = state.run;
 
   await applyChange(tx, state, change, opts, result.timers);
   let status = run.status;

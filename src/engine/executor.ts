@@ -1,17 +1,21 @@
 // The engine: starts queued runs within the concurrency limits, executes claimed steps,
 // wakes waits and retries, and reclaims steps whose worker died. All decisions are made by
 // advanceRun inside a transaction; this class only moves work between the database and the
-// step handlers. Dispatch is in-process: a claimed step runs as a task in this process.
+// step handlers. How claims and wake-ups reach a worker is the dispatcher's business
+// (dispatch/in-process.ts for the embedded database, dispatch/graphile.ts for PostgreSQL).
 //
 // Ordering guarantees: a transition is committed before its events are published and before
-// any outside effect (dispatching a step, sending a webhook) happens. If the process dies at
-// any point, the tables say what is left to do: RUNNING steps with an expired lease are
-// reclaimed and retried, due waits and retries are woken by the poller, QUEUED runs start.
+// any outside effect (dispatching a step, sending a webhook) happens; with graphile-worker the
+// job is committed in the same transaction as the claim. If the process dies at any point, the
+// tables say what is left to do: RUNNING steps with an expired lease are reclaimed and retried,
+// due waits and retries are woken by the poller (and by their jobs), QUEUED runs start.
 import type { Logger } from '../logger.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { advanceRun, TOP_LEVEL, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
+import { takeDispatchedClaim } from './claim.ts';
 import type { EventBus } from './events.ts';
 import { deliverCompletionWebhook } from './completion-webhook.ts';
+import type { DispatchHost, Dispatcher } from './dispatch/types.ts';
 import { runLoop } from './loop.ts';
 import { retrying } from './db-retry.ts';
 import { startQueuedRuns, type RunLimits } from './queue.ts';
@@ -36,6 +40,12 @@ export interface EngineOptions {
   stepEnv: StepEnvironment;
   /** Decrypts workspace secrets referenced as {{ secrets.NAME }}; null when not configured. */
   secretsKey: Buffer | null;
+  dispatcher: Dispatcher;
+  /**
+   * False for the API role (`weft serve`): no poller, no step execution; a nudge asks a worker
+   * (through the dispatcher) to start queued runs instead.
+   */
+  runsWork: boolean;
   now?: () => Date;
 }
 
@@ -45,12 +55,9 @@ interface InFlight {
   done: Promise<void>;
 }
 
-export class Engine {
+export class Engine implements DispatchHost {
   private readonly inFlight = new Map<string, InFlight>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private readonly background = new Set<Promise<unknown>>();
-  /** Runs with ready steps that were not claimed for lack of capacity: served first when a slot frees. */
-  private readonly starved = new Set<string>();
   private pollTimer: NodeJS.Timeout | null = null;
   private ticking = false;
   private tickAgain = false;
@@ -62,9 +69,19 @@ export class Engine {
     return this.opts.now?.() ?? new Date();
   }
 
+  isStopped(): boolean {
+    return this.stopped;
+  }
+
+  get dispatchKind(): Dispatcher['kind'] {
+    return this.opts.dispatcher.kind;
+  }
+
   async start(): Promise<void> {
     if (!this.stopped) return;
     this.stopped = false;
+    if (!this.opts.runsWork) return;
+    await this.opts.dispatcher.start(this);
     if (this.opts.exclusive) {
       // Nobody else can hold a lease on this database: whatever is RUNNING was interrupted.
       await this.reclaim({ onlyExpired: false, reason: 'interrupted by a restart' });
@@ -76,7 +93,12 @@ export class Engine {
   /** Something changed (a run was queued, a slot freed): look for work soon. */
   notify(): void {
     if (this.stopped) return;
-    this.track(this.tick());
+    this.track(this.opts.runsWork ? this.tick() : this.opts.dispatcher.requestStart());
+  }
+
+  /** One maintenance pass now (a worker's job asks for it); resolves when it is done. */
+  async maintain(): Promise<void> {
+    if (!this.stopped) await this.tick();
   }
 
   /** Aborts this process's in-flight work of a run (after cancelRun committed). */
@@ -86,21 +108,23 @@ export class Engine {
 
   /** Applies a change to a run and acts on the result (publish, dispatch, timers). */
   async advance(runId: string, change: RunChange): Promise<AdvanceResult> {
+    const { dispatcher } = this.opts;
     const result = await retrying(() =>
-      this.opts.prisma.$transaction((tx) =>
-        advanceRun(tx, runId, change, {
+      this.opts.prisma.$transaction(async (tx) => {
+        const advanced = await advanceRun(tx, runId, change, {
           workerId: this.opts.workerId,
           leaseMs: this.opts.leaseMs,
-          capacity: this.stopped ? 0 : this.opts.workerConcurrency - this.inFlight.size,
+          leaseOnClaim: dispatcher.leaseOnClaim,
+          capacity: dispatcher.capacity(this.inFlight.size),
           now: this.now(),
           secretsKey: this.opts.secretsKey,
-        }),
-      ),
+        });
+        await dispatcher.persist(tx, advanced);
+        return advanced;
+      }),
     );
     this.opts.bus.publish(result.events);
-    if (result.starved) this.starved.add(runId);
-    for (const claim of result.claims) this.dispatch(claim);
-    for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
+    dispatcher.afterCommit(runId, result);
     if (result.finished) {
       this.notify(); // a concurrency slot is free
       this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
@@ -151,6 +175,12 @@ export class Engine {
       this.opts.log.warn({ runId, steps: ids.length, reason }, 'reclaiming interrupted steps');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
     }
+    if (!onlyExpired) return;
+    const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
+    for (const [runId, ids] of groupByRun(orphans)) {
+      this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');
+      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'lease expired (the worker that took the job stopped before starting it)' });
+    }
   }
 
   private async wakeDue(): Promise<void> {
@@ -175,28 +205,18 @@ export class Engine {
     }
   }
 
-  /** A slot freed up: give it to a run that had ready steps waiting for capacity. */
-  private serveStarved(): void {
-    if (this.stopped) return;
-    const runId = this.starved.values().next().value;
-    if (runId === undefined) return;
-    this.starved.delete(runId);
-    this.track(this.advance(runId, { kind: 'none' }));
+  /** A job asks to execute an attempt: take it over (or find it stale) and execute it here. */
+  async runDispatched(runId: string, stepRunId: string, attempt: number): Promise<void> {
+    if (this.stopped) throw new Error('worker is shutting down'); // graphile retries the job elsewhere
+    const claim = await retrying(() =>
+      this.opts.prisma.$transaction((tx) => takeDispatchedClaim(tx, runId, stepRunId, attempt, { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs, now: this.now(), secretsKey: this.opts.secretsKey })),
+    );
+    if (claim) await this.execute(claim);
   }
 
-  private wakeAt(runId: string, stepRunId: string, at: Date): void {
-    const delay = at.getTime() - this.now().getTime();
-    if (delay > 10 * this.opts.pollIntervalMs) return; // the poller will get it
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      if (!this.stopped) this.track(this.advance(runId, { kind: 'wake', stepRunIds: [stepRunId] }));
-    }, Math.max(0, delay));
-    this.timers.add(timer);
-  }
-
-  private dispatch(claim: StepClaim): void {
+  execute(claim: StepClaim): Promise<void> {
     const controller = new AbortController();
-    const done = this.execute(claim, controller)
+    const done = this.run(claim, controller)
       .then((result) =>
         // Work aborted by a shutdown is handed back, not counted as a failed attempt.
         this.stopped && controller.signal.aborted
@@ -205,15 +225,13 @@ export class Engine {
       )
       .then(() => undefined)
       .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'))
-      .finally(() => {
-        this.inFlight.delete(claim.stepRunId);
-        this.serveStarved();
-      });
+      .finally(() => this.inFlight.delete(claim.stepRunId));
     this.inFlight.set(claim.stepRunId, { runId: claim.runId, controller, done });
+    return done;
   }
 
   /** Runs one attempt of a claimed step; never throws. */
-  private async execute(claim: StepClaim, controller: AbortController): Promise<{ outcome: StepOutcome; logs: string[] }> {
+  private async run(claim: StepClaim, controller: AbortController): Promise<{ outcome: StepOutcome; logs: string[] }> {
     const logs: string[] = [];
     const timeoutMs = timeoutMsOf(claim.step);
     const timeout = setTimeout(() => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)), timeoutMs);
@@ -269,13 +287,14 @@ export class Engine {
     if (this.stopped) return;
     this.stopped = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
-    const deadline = Date.now() + timeoutMs;
-    while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([...[...this.inFlight.values()].map((f) => f.done), sleep(50)]);
-    const leftovers = [...this.inFlight.values()];
-    for (const entry of leftovers) entry.controller.abort(new Error('Worker is shutting down'));
-    await Promise.allSettled(leftovers.map((entry) => entry.done));
+    if (!this.opts.runsWork) return void (await Promise.allSettled([...this.background]));
+    await this.opts.dispatcher.stop(async () => {
+      const deadline = Date.now() + timeoutMs;
+      while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([...[...this.inFlight.values()].map((f) => f.done), sleep(50)]);
+      const leftovers = [...this.inFlight.values()];
+      for (const entry of leftovers) entry.controller.abort(new Error('Worker is shutting down'));
+      await Promise.allSettled(leftovers.map((entry) => entry.done));
+    });
     await Promise.allSettled([...this.background]);
   }
 }

@@ -17,6 +17,8 @@ export const onPostgres = !!process.env.TEST_DATABASE_URL;
 
 export interface TestDatabase {
   db: Database;
+  /** The PostgreSQL URL (null for PGlite): the app's config needs it for graphile-worker. */
+  url: string | null;
   close(): Promise<void>;
 }
 
@@ -26,12 +28,13 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   if (!base) {
     const db = await openDatabase({ kind: 'pglite', dataDir: null }, { observeQueries: true });
     await migrate(db);
-    return { db, close: () => db.close() };
+    return { db, url: null, close: () => db.close() };
   }
   const created = await createTestDatabase(base, { fromTemplate: true });
   const db = await openDatabase({ kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 }, { observeQueries: true });
   return {
     db,
+    url: created.url,
     close: async () => {
       await db.close();
       await created.drop();
@@ -61,9 +64,9 @@ export interface TestApp {
 }
 
 export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
-  const { db, close } = await openTestDatabase();
+  const { db, url, close } = await openTestDatabase();
   // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...env });
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}), ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const { key: apiKey } = await createApiKey(db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
   const authHeaders = { authorization: `Bearer ${apiKey}` };

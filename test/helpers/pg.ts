@@ -1,8 +1,11 @@
 // Throwaway PostgreSQL databases for tests (only used when TEST_DATABASE_URL is set).
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import pg from 'pg';
 
-export const TEMPLATE_DB = 'weft_test_template';
+// One template per checkout: two worktrees running their suites on the same server at once
+// would otherwise drop and re-create each other's template (with different migrations) mid-run.
+export const TEMPLATE_DB = `weft_test_template_${createHash('sha256').update(path.resolve(import.meta.dirname, '../..')).digest('hex').slice(0, 8)}`;
 
 export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);

@@ -20,8 +20,16 @@ export interface WeftProcess {
   stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
-export async function startWeftProcess(env: Record<string, string>, timeoutMs = 45_000): Promise<WeftProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+export interface StartOptions {
+  /** Command-line arguments after src/main.ts, e.g. ['worker'] for the role. */
+  args?: string[];
+  timeoutMs?: number;
+}
+
+/** Every child Weft process of the tests is started here (with PROCESS_ADMIN_KEY as WEFT_ADMIN_API_KEY). */
+export async function startWeftProcess(env: Record<string, string>, options: StartOptions | number = {}): Promise<WeftProcess> {
+  const { args = [], timeoutMs = 45_000 } = typeof options === 'number' ? { timeoutMs: options } : options;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
     env: withoutEmpty({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_ADMIN_API_KEY: PROCESS_ADMIN_KEY, ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -66,7 +74,7 @@ function withoutEmpty(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
 }
 
-/** POSTs an operation to a child process, as PROCESS_ADMIN_KEY unless another key is given. */
+/** Every GraphQL call the tests make to a child process goes through here: as PROCESS_ADMIN_KEY unless another key is given. */
 export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, apiKey = PROCESS_ADMIN_KEY) {
   const res = await fetch(url, {
     method: 'POST',

@@ -1,0 +1,42 @@
+// The dispatch layer: how claimed steps, wake-ups and "start queued runs" reach a worker.
+// Everything else — the state machine (advanceRun), leases, the step handlers — is shared, so
+// the embedded database (in-process dispatch) and PostgreSQL with several worker processes
+// (graphile-worker jobs) run the same executor core.
+import type { Prisma } from '../../generated/prisma/client.ts';
+import type { AdvanceResult, RunChange, StepClaim } from '../advance.ts';
+
+/** What a dispatcher may ask of the engine that owns it. */
+export interface DispatchHost {
+  /** Executes one claimed attempt in this process and records its outcome; never rejects. */
+  execute(claim: StepClaim): Promise<void>;
+  /** A queued job asks to execute an attempt claimed by (maybe) another process. */
+  runDispatched(runId: string, stepRunId: string, attempt: number): Promise<void>;
+  advance(runId: string, change: RunChange): Promise<unknown>;
+  /** Reclaims expired leases, wakes due steps, starts queued runs (bounded, idempotent). */
+  maintain(): Promise<void>;
+  isStopped(): boolean;
+}
+
+export interface Dispatcher {
+  readonly kind: 'in-process' | 'graphile';
+  /** See AdvanceOptions.leaseOnClaim. */
+  readonly leaseOnClaim: boolean;
+  /** How many more steps advanceRun may claim now, given this process's in-flight count. */
+  capacity(inFlight: number): number;
+  /** Inside the advance transaction: make the hand-off durable (graphile: insert the jobs). */
+  persist(tx: Prisma.TransactionClient, result: AdvanceResult): Promise<void>;
+  /** After the commit: act in this process (in-process: run claims, set timers). */
+  afterCommit(runId: string, result: AdvanceResult): void;
+  /**
+   * Claimed steps whose hand-off was lost: no worker took them within `leaseMs` although the
+   * job was picked up (its worker died before taking the lease) or no runnable job is left.
+   * The engine reclaims them like steps with an expired lease.
+   */
+  orphanedClaims(now: Date, leaseMs: number): Promise<{ id: string; runId: string }[]>;
+  /** Asks some worker to start queued runs now (the API role has no executor of its own). */
+  requestStart(): Promise<void>;
+  /** Begins taking work (worker roles only). */
+  start(host: DispatchHost): Promise<void>;
+  /** Stops taking new work, runs `drain` (finish or hand back in-flight steps), then releases resources. */
+  stop(drain: () => Promise<void>): Promise<void>;
+}

@@ -19,7 +19,8 @@ const config: CodegenConfig = {
       },
     },
   },
-  silent: true,
+  // Not silent: with `silent` a document that fails to parse makes codegen exit 1 without a word.
+  silent: false,
 };
 
 export default config;

@@ -82,12 +82,12 @@ interface Case {
   path?: string;
 }
 
-const gql = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
+const requestBody = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
 const CREATE = 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on Error { code } } }';
 const VALID_STEP = { id: 'a', type: 'condition', config: { expression: 'true' } };
 
 function brokenJson(): Case {
-  const valid = gql('{ workflows { totalCount } }');
+  const valid = requestBody('{ workflows { totalCount } }');
   const variants = [
     () => valid.slice(0, int(valid.length - 1) + 1),
     () => valid.replace('{', '['),
@@ -112,18 +112,18 @@ function wrongTypes(): Case {
     ['query { workflow(id: 5) { id } }', undefined],
   ];
   const [query, variables] = pick(variants);
-  return { kind: 'wrong types', body: gql(query, variables) };
+  return { kind: 'wrong types', body: requestBody(query, variables) };
 }
 
 function hugeStrings(): Case {
   const size = pick([10_000, 100_000, 500_000, 900_000, 2_000_000]);
   const text = 'x'.repeat(size);
   const variants = [
-    () => gql(CREATE, { input: { name: text, definition: { steps: [VALID_STEP] } } }),
-    () => gql(CREATE, { input: { name: 'ok', description: text, definition: { steps: [VALID_STEP] } } }),
-    () => gql(`{ workflows(filter: { search: ${JSON.stringify(text.slice(0, 50_000))} }) { totalCount } }`),
-    () => gql('mutation($v: String!) { setSecret(input: { name: "BIG", value: $v }) { __typename ... on Error { code } } }', { v: text.padEnd(70_000, 'y') }),
-    () => gql(`{ ${'a'.repeat(size)} }`),
+    () => requestBody(CREATE, { input: { name: text, definition: { steps: [VALID_STEP] } } }),
+    () => requestBody(CREATE, { input: { name: 'ok', description: text, definition: { steps: [VALID_STEP] } } }),
+    () => requestBody(`{ workflows(filter: { search: ${JSON.stringify(text.slice(0, 50_000))} }) { totalCount } }`),
+    () => requestBody('mutation($v: String!) { setSecret(input: { name: "BIG", value: $v }) { __typename ... on Error { code } } }', { v: text.padEnd(70_000, 'y') }),
+    () => requestBody(`{ ${'a'.repeat(size)} }`),
   ];
   return { kind: 'huge strings', body: pick(variants)() };
 }
@@ -131,10 +131,10 @@ function hugeStrings(): Case {
 function hugeLists(): Case {
   const n = pick([1_000, 5_000, 20_000, 60_000]);
   const variants = [
-    () => gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Array.from({ length: n }, (_, i) => `id-${i}`) }),
-    () => gql('mutation($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on Error { code } } }', { input: { workflowId: ids.ownWorkflow, tagIds: Array.from({ length: n }, () => ids.theirTag) } }),
-    () => gql(CREATE, { input: { name: 'many', definition: { steps: Array.from({ length: Math.min(n, 20_000) }, (_, i) => ({ id: `s${i}`, type: 'nope', config: {} })) } } }),
-    () => gql('query($s: [RunStatus!]) { runs(filter: { status: $s }) { totalCount } }', { s: Array.from({ length: n }, () => 'BOGUS') }),
+    () => requestBody('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Array.from({ length: n }, (_, i) => `id-${i}`) }),
+    () => requestBody('mutation($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on Error { code } } }', { input: { workflowId: ids.ownWorkflow, tagIds: Array.from({ length: n }, () => ids.theirTag) } }),
+    () => requestBody(CREATE, { input: { name: 'many', definition: { steps: Array.from({ length: Math.min(n, 20_000) }, (_, i) => ({ id: `s${i}`, type: 'nope', config: {} })) } } }),
+    () => requestBody('query($s: [RunStatus!]) { runs(filter: { status: $s }) { totalCount } }', { s: Array.from({ length: n }, () => 'BOGUS') }),
   ];
   return { kind: 'huge lists', body: pick(variants)() };
 }
@@ -148,7 +148,7 @@ function deepNesting(): Case {
   ];
   const query = pick(variants)();
   const nestedVariables = JSON.parse(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`);
-  return { kind: 'deep nesting', body: random() < 0.8 ? gql(query) : gql(CREATE, { input: { name: 'deep', definition: { steps: [{ ...VALID_STEP, config: nestedVariables }] } } }) };
+  return { kind: 'deep nesting', body: random() < 0.8 ? requestBody(query) : requestBody(CREATE, { input: { name: 'deep', definition: { steps: [{ ...VALID_STEP, config: nestedVariables }] } } }) };
 }
 
 function aliasFlood(): Case {
@@ -156,7 +156,7 @@ function aliasFlood(): Case {
   const field = pick(['viewer { kind }', 'workflows { totalCount }', '__typename', 'secrets { name }']);
   const aliases = Array.from({ length: n }, (_, i) => `a${i}: ${field}`).join(' ');
   const variants = [() => `{ ${aliases} }`, () => `mutation { ${Array.from({ length: n }, (_, i) => `m${i}: deleteSecret(input: { name: "X${i}" }) { __typename }`).join(' ')} }`, () => `{ ${Array.from({ length: n }, (_, i) => `workflows(first: ${i % 200}) { totalCount }`).join(' ')} }`];
-  return { kind: 'alias floods', body: gql(pick(variants)()) };
+  return { kind: 'alias floods', body: requestBody(pick(variants)()) };
 }
 
 function invalidDefinition(): Case {
@@ -182,10 +182,10 @@ function invalidDefinition(): Case {
   if (random() < 0.2) {
     // A patch's definition may address steps by id ({ steps: { id: … } }), so only list-shaped ones are surely invalid there.
     const listShaped = pick(variants.slice(0, 10))();
-    return { kind: 'invalid definitions', body: gql('mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on Error { code } } }', { input: { id: ids.ownWorkflow, definition: listShaped } }) };
+    return { kind: 'invalid definitions', body: requestBody('mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on Error { code } } }', { input: { id: ids.ownWorkflow, definition: listShaped } }) };
   }
-  if (random() < 0.2) return { kind: 'invalid definitions', body: gql('query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid problems { path } } }', { d: definition }) };
-  return { kind: 'invalid definitions', body: gql(CREATE, { input: { name: `bad-${int(1e6)}`, definition } }) };
+  if (random() < 0.2) return { kind: 'invalid definitions', body: requestBody('query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid problems { path } } }', { d: definition }) };
+  return { kind: 'invalid definitions', body: requestBody(CREATE, { input: { name: `bad-${int(1e6)}`, definition } }) };
 }
 
 async function forgedToken(): Promise<Case> {
@@ -201,7 +201,7 @@ async function forgedToken(): Promise<Case> {
     () => pick(['Bearer', 'Bearer ', 'Basic YWRtaW46YWRtaW4=', 'Token abc', asciiJunk(20), 'Bearer a b c', `Bearer ${'x'.repeat(9000)}`]),
   ];
   const authorization = await pick(variants)();
-  const body = pick([gql('{ workflows { totalCount } }'), gql(CREATE, { input: { name: 'forged', definition: { steps: [VALID_STEP] } } }), gql('mutation { createApiKey(input: { name: "x", scopes: [ADMIN] }) { __typename } }')]);
+  const body = pick([requestBody('{ workflows { totalCount } }'), requestBody(CREATE, { input: { name: 'forged', definition: { steps: [VALID_STEP] } } }), requestBody('mutation { createApiKey(input: { name: "x", scopes: [ADMIN] }) { __typename } }')]);
   return { kind: 'forged or expired tokens', anonymous: true, headers: { authorization }, body };
 }
 
@@ -220,7 +220,7 @@ function otherWorkspaceIds(): Case {
   ];
   const [query, variables] = pick(variants);
   const viaHeader = random() < 0.25;
-  return { kind: "other workspaces' ids", body: gql(query, variables), headers: viaHeader ? { 'x-workspace-id': other.workspaceId } : {} };
+  return { kind: "other workspaces' ids", body: requestBody(query, variables), headers: viaHeader ? { 'x-workspace-id': other.workspaceId } : {} };
 }
 
 function malformedQuery(): Case {
@@ -238,7 +238,7 @@ function malformedQuery(): Case {
     () => `query(${Array.from({ length: 500 }, (_, i) => `$v${i}: Int`).join(', ')}) { __typename }`,
     () => `{ workflows(first: ${pick([-1, 201, 1e6])}) { totalCount } }`,
   ];
-  return { kind: 'malformed or invalid queries', body: gql(pick(variants)()) };
+  return { kind: 'malformed or invalid queries', body: requestBody(pick(variants)()) };
 }
 
 function wrongTransport(): Case {
@@ -246,9 +246,9 @@ function wrongTransport(): Case {
   const variants: (() => Case)[] = [
     () => ({ kind: 'wrong methods and content types', method: 'GET', path: `?query=${query}`, headers: { 'x-weft-csrf': '1' } }),
     () => ({ kind: 'wrong methods and content types', method: 'GET', path: `?query=${query}` }),
-    () => ({ kind: 'wrong methods and content types', method: 'PUT', body: gql('{ viewer { kind } }') }),
+    () => ({ kind: 'wrong methods and content types', method: 'PUT', body: requestBody('{ viewer { kind } }') }),
     () => ({ kind: 'wrong methods and content types', method: 'DELETE' }),
-    () => ({ kind: 'wrong methods and content types', headers: { 'content-type': 'text/plain' }, body: gql('mutation { createTag(input: { name: "plain" }) { __typename } }') }),
+    () => ({ kind: 'wrong methods and content types', headers: { 'content-type': 'text/plain' }, body: requestBody('mutation { createTag(input: { name: "plain" }) { __typename } }') }),
     () => ({ kind: 'wrong methods and content types', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `query=${query}` }),
     () => ({ kind: 'wrong methods and content types', headers: { 'content-type': 'multipart/form-data; boundary=x' }, body: '--x\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{bad\r\n--x--' }),
     () => ({ kind: 'wrong methods and content types', raw: `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50000000\r\nConnection: close\r\n\r\n{"query":"{ viewer { kind } }"}` }),
@@ -275,7 +275,7 @@ function invalidInputs(): Case {
     ['mutation($i: ResumeRunInput!) { resumeRun(input: $i) { __typename ... on Error { code } } }', { i: { runId: ids.ownRun } }],
   ];
   const [query, variables] = pick(variants);
-  return { kind: 'invalid mutation inputs', body: gql(query, variables) };
+  return { kind: 'invalid mutation inputs', body: requestBody(query, variables) };
 }
 
 const GENERATORS: [() => Case | Promise<Case>, number][] = [

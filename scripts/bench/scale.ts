@@ -55,6 +55,7 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
 /** graphile-worker alone: jobs/s for `count` no-op jobs, one runner, Weft's concurrency. */
 async function graphileCeiling(count: number): Promise<number> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  pool.on('error', (error) => console.error('bench pool error:', error.message));
   await pool.query(`SELECT graphile_worker.add_job('bench_noop', '{}'::json) FROM generate_series(1, $1)`, [count]);
   let done = 0;
   const started = performance.now();

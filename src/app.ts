@@ -7,7 +7,8 @@ import { hostname } from 'node:os';
 import type { Config } from './config.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { createAuthenticator } from './auth/principal.ts';
-import { createRateLimiter } from './auth/rate-limit.ts';
+import { Redis } from 'ioredis';
+import { createRateLimiter, createRedisRateLimiter } from './auth/rate-limit.ts';
 import { buildContext, credentialsOf, type Context } from './context.ts';
 import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
@@ -109,7 +110,9 @@ export function buildApp({ config, db, log }: AppDeps): App {
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
-  const rateLimiter = createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
+  const rateLimiter = config.redisUrl && serveApi
+    ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
+    : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
   const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
@@ -162,7 +165,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     for (const name of ['authorization', 'x-workspace-id']) if (typeof req.headers[name] === 'string') headers.set(name, req.headers[name]);
     try {
       const principal = await authenticate(credentialsOf({ request: { headers } as Request }));
-      const retryAfter = rateLimiter.take(`${principal.kind}:${principal.id}`);
+      const retryAfter = await rateLimiter.take(`${principal.kind}:${principal.id}`);
       if (retryAfter > 0) throw new RateLimitedError(retryAfter);
       if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
       return { ok: true as const, workspaceId: principal.workspaceId };
@@ -256,6 +259,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       await scheduler.stop();
       await engine.stop(config.shutdownTimeoutMs);
       await redisBus?.close();
+      await rateLimiter.close();
     },
   };
 }

@@ -70,7 +70,7 @@ export function credentialsOf(initial: InitialContext): Credentials {
 export async function buildContext(deps: ContextDeps, initial: InitialContext): Promise<Context> {
   const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? crypto.randomUUID();
   const principal = await deps.authenticate(credentialsOf(initial));
-  const retryAfter = deps.rateLimiter.take(`${principal.kind}:${principal.id}`);
+  const retryAfter = await deps.rateLimiter.take(`${principal.kind}:${principal.id}`);
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
   return contextFor(deps, principal, requestId);
 }

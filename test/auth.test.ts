@@ -7,7 +7,9 @@ import { createClient } from 'graphql-ws';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildApp, type App } from '../src/app.ts';
 import { hashApiKey } from '../src/auth/api-keys.ts';
+import { createLogger } from '../src/logger.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { bearer, createTenant, JWT_ENV, keyWith, signToken } from './helpers/auth.ts';
 import { startLoopbackServer } from './helpers/http-server.ts';
@@ -266,6 +268,27 @@ describe('rate limits', () => {
       expect((await raw(other)).status).toBe(200);
     } finally {
       await app.close();
+    }
+  });
+
+  it('shares the buckets through Redis, so the limit holds across API processes', async () => {
+    const env = { WEFT_RATE_LIMIT_PER_MINUTE: '60', WEFT_RATE_LIMIT_BURST: '3', REDIS_URL: process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379' };
+    const first = await startTestApp(env);
+    // A second API process on the same database and Redis, with its own (empty) memory.
+    const second = buildApp({ config: first.config, db: first.db, log: createLogger('silent') });
+    try {
+      const via = (app: App) =>
+        app.yoga.fetch('http://weft.test/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...first.authHeaders }, body: JSON.stringify({ query: '{ viewer { kind } }' }) });
+      expect((await via(first.app)).status).toBe(200);
+      expect((await via(first.app)).status).toBe(200);
+      expect((await via(second)).status).toBe(200);
+      const limited = await via(second);
+      expect(limited.status).toBe(429);
+      expect(Number(limited.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect((await via(first.app)).status).toBe(429);
+    } finally {
+      await second.stop();
+      await first.close();
     }
   });
 });

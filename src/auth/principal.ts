@@ -86,11 +86,24 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
       deps.log.debug({ err: error }, 'JWT rejected');
       throw new UnauthenticatedError(`Invalid token: ${(error as Error).message}`);
     }
-    const user = await deps.prisma.user.upsert({
-      where: { externalId: identity.subject },
-      create: { externalId: identity.subject, email: identity.email, name: identity.name },
-      update: identity.email || identity.name ? { email: identity.email ?? undefined, name: identity.name ?? undefined } : {},
-    });
+    // Read first: most requests come from known users whose profile has not changed, and they
+    // should not cost a write.
+    const known = await deps.prisma.user.findUnique({ where: { externalId: identity.subject } });
+    const changed = known && ((identity.email && identity.email !== known.email) || (identity.name && identity.name !== known.name));
+    const user =
+      known && !changed
+        ? known
+        : await deps.prisma.user
+            .upsert({
+              where: { externalId: identity.subject },
+              create: { externalId: identity.subject, email: identity.email, name: identity.name },
+              update: { email: identity.email ?? undefined, name: identity.name ?? undefined },
+            })
+            // Two first requests of a new user at once: the loser of the insert reads the winner's row.
+            .catch(async (error: { code?: string }) => {
+              if (error.code !== 'P2002') throw error;
+              return deps.prisma.user.findUniqueOrThrow({ where: { externalId: identity.subject } });
+            });
     const memberships = await deps.prisma.workspaceMember.findMany({ where: { userId: user.id }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
     const membership = requested === undefined ? memberships[0] : memberships.find((m) => m.workspaceId === requested);
     if (requested !== undefined && !membership) throw notYourWorkspace(rawRequested!);

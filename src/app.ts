@@ -9,7 +9,7 @@ import { createJwtVerifier } from './auth/jwt.ts';
 import { createAuthenticator } from './auth/principal.ts';
 import { Redis } from 'ioredis';
 import { createRateLimiter, createRedisRateLimiter } from './auth/rate-limit.ts';
-import { buildContext, credentialsOf, type Context } from './context.ts';
+import { authorize, buildContext, type Context } from './context.ts';
 import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
 import { createMemoryEventBus, type EventBus } from './engine/events.ts';
@@ -29,7 +29,7 @@ import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhoo
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import type { Logger } from './logger.ts';
 import type { Permission } from './auth/permissions.ts';
-import { ForbiddenError, RateLimitedError, WeftError } from './errors.ts';
+import { ForbiddenError, WeftError } from './errors.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
 
@@ -161,12 +161,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
 
   /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
   async function authorizeRestRequest(req: IncomingMessage, permission: Permission) {
-    const headers = new Headers();
-    for (const name of ['authorization', 'x-workspace-id']) if (typeof req.headers[name] === 'string') headers.set(name, req.headers[name]);
     try {
-      const principal = await authenticate(credentialsOf({ request: { headers } as Request }));
-      const retryAfter = await rateLimiter.take(`${principal.kind}:${principal.id}`);
-      if (retryAfter > 0) throw new RateLimitedError(retryAfter);
+      const principal = await authorize({ authenticate, rateLimiter }, { req });
       if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
       return { ok: true as const, workspaceId: principal.workspaceId };
     } catch (error) {

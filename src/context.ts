@@ -4,6 +4,7 @@ import type { RateLimiter } from './auth/rate-limit.ts';
 import type { PrismaClient } from './db/client.ts';
 import type { EventBus } from './engine/events.ts';
 import { RateLimitedError } from './errors.ts';
+import { NO_ID } from './schema/ids.ts';
 import type { EngineHandle } from './runs/service.ts';
 import type { Logger } from './logger.ts';
 
@@ -39,8 +40,8 @@ export interface ContextDeps {
   rateLimiter: RateLimiter;
 }
 
-/** The nil UUID: no workspace has it, so a query scoped to it finds nothing (defence in depth). */
-export const NO_WORKSPACE = '00000000-0000-0000-0000-000000000000';
+/** No workspace has this id, so a query scoped to it finds nothing (defence in depth). */
+export const NO_WORKSPACE = NO_ID;
 
 type InitialContext = Partial<YogaInitialContext> & {
   requestId?: string;
@@ -66,13 +67,17 @@ export function credentialsOf(initial: InitialContext): Credentials {
   };
 }
 
-/** Authenticates (UNAUTHENTICATED / FORBIDDEN), rate-limits (RATE_LIMITED) and builds the context. */
-export async function buildContext(deps: ContextDeps, initial: InitialContext): Promise<Context> {
-  const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? crypto.randomUUID();
+/** Authenticates (UNAUTHENTICATED / FORBIDDEN) and rate-limits (RATE_LIMITED) a caller: GraphQL and the plain HTTP routes alike. */
+export async function authorize(deps: Pick<ContextDeps, 'authenticate' | 'rateLimiter'>, initial: InitialContext): Promise<Principal> {
   const principal = await deps.authenticate(credentialsOf(initial));
   const retryAfter = await deps.rateLimiter.take(`${principal.kind}:${principal.id}`);
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
-  return contextFor(deps, principal, requestId);
+  return principal;
+}
+
+export async function buildContext(deps: ContextDeps, initial: InitialContext): Promise<Context> {
+  const requestId = initial.requestId ?? initial.request?.headers.get('x-request-id') ?? crypto.randomUUID();
+  return contextFor(deps, await authorize(deps, initial), requestId);
 }
 
 export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter'>, principal: Principal, requestId: string): Context {

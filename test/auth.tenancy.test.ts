@@ -8,6 +8,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
+import { databaseFingerprint } from './helpers/fingerprint.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
 
 let t: TestApp;
@@ -48,21 +49,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
 });
-
-const TABLES = ['Workflow', 'WorkflowVersion', 'ReleaseLabel', 'TagGroup', 'Tag', 'WorkflowTag', 'Run', 'StepRun', 'RunEvent', 'Schedule', 'ScheduleTick', 'Template', 'Secret', 'WorkspaceMember'];
-
-/** Every row of workspace A, hashed per table (API keys without lastUsedAt, which reads update). */
-async function fingerprintOfA(): Promise<Record<string, string>> {
-  const result: Record<string, string> = {};
-  for (const table of TABLES) {
-    const rows = await t.db.prisma.$queryRawUnsafe<{ h: string | null }[]>(`SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) AS h FROM "${table}" r WHERE "workspaceId" = $1::uuid`, t.workspaceId);
-    result[table] = rows[0]?.h ?? 'empty';
-  }
-  const keys = await t.db.prisma.apiKey.findMany({ where: { workspaceId: t.workspaceId }, select: { id: true, name: true, revokedAt: true, scopes: true, expiresAt: true }, orderBy: { id: 'asc' } });
-  result.ApiKey = JSON.stringify(keys);
-  result.Workspace = JSON.stringify(await t.db.prisma.workspace.findUnique({ where: { id: t.workspaceId } }));
-  return result;
-}
 
 type Check = 'notFound' | 'nothing';
 interface Case {
@@ -179,12 +165,12 @@ it('workspace B reads nothing of A through any query field, node(id) or nested f
 });
 
 it('workspace B changes nothing of A through any mutation', async () => {
-  const before = await fingerprintOfA();
+  const before = await databaseFingerprint(t.db.prisma, t.workspaceId);
   for (const [field, c] of Object.entries(MUTATIONS)) {
     const res = await t.gql(c.query, c.variables?.() ?? {}, b.headers);
     expect(res.status, field).toBeLessThan(500);
     if (c.expect === 'notFound') expect(isNotFound(field, res), `${field}: ${JSON.stringify(res)}`).toBe(true);
-    expect(await fingerprintOfA(), field).toEqual(before);
+    expect(await databaseFingerprint(t.db.prisma, t.workspaceId), field).toEqual(before);
   }
   // A's key still works: revokeApiKey by B did not revoke it.
   const keys = await t.gql('{ apiKeys { id active } }');

@@ -8,21 +8,12 @@ import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
 import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | false>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
   it('finishes a short step, hands a long one back on SIGTERM, and another worker completes it', { timeout: 120_000 }, async () => {

@@ -8,6 +8,7 @@ import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
 import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { until } from './helpers/wait.ts';
 
 const RUNS_PER_WORKFLOW = 100;
 const GLOBAL_LIMIT = 8;
@@ -19,16 +20,6 @@ const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-async function until<T>(what: string, deadlineMs: number, probe: () => Promise<T | false>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with graphile-worker', () => {
   it('completes 200 runs through a worker SIGKILL, records each step once and keeps the limits', { timeout: 150_000 }, async () => {

@@ -2,11 +2,11 @@
 // connectionParams, plus the optional X-Workspace-Id) into a Principal — who is calling, in
 // which workspace, with which permissions. Every entry point (HTTP, SSE, WebSocket, exports)
 // goes through `authenticate`, so there is one place that decides.
-import { decodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { MemberRole } from '../generated/prisma/enums.ts';
 import type { Logger } from '../logger.ts';
+import { idFromPathSegment } from '../schema/ids.ts';
 import { findActiveApiKey, looksLikeApiKey } from './api-keys.ts';
 import type { JwtVerifier } from './jwt.ts';
 import { keyPermissions, rolePermissions, type Permission } from './permissions.ts';
@@ -33,19 +33,10 @@ export interface Credentials {
 
 export type Authenticate = (credentials: Credentials) => Promise<Principal>;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** A workspace id from a header; anything unparseable is treated like a workspace you are not in. */
+/** A workspace id from a header (undefined: none given); anything unparseable is treated like a workspace you are not in. */
 function requestedWorkspace(value: string | null): string | null | undefined {
   if (value == null || value === '') return undefined;
-  if (UUID.test(value)) return value.toLowerCase();
-  try {
-    const decoded = decodeGlobalID(value);
-    if (decoded.typename === 'Workspace' && UUID.test(decoded.id)) return decoded.id;
-  } catch {
-    // not a global ID
-  }
-  return null;
+  return idFromPathSegment(value, 'Workspace')?.toLowerCase() ?? null;
 }
 
 function notYourWorkspace(value: string): ForbiddenError {

@@ -1,13 +1,12 @@
 // Identity in the API: who am I (viewer), the workspace and its members, API keys.
 import { MemberRole } from '../generated/prisma/enums.ts';
 import { createWorkspaceApiKey, revokeWorkspaceApiKey } from '../auth/service.ts';
-import { PERMISSIONS, type Permission } from '../auth/permissions.ts';
+import { isPermission, PERMISSIONS } from '../auth/permissions.ts';
 import { addWorkspaceMember, createWorkspace, removeWorkspaceMember, updateWorkspaceMemberRole } from '../workspaces/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { isUuid, parseGlobalId } from './ids.ts';
+import { NO_ID, isUuid, parseGlobalId } from './ids.ts';
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export const MemberRoleEnum = builder.enumType(MemberRole, {
   name: 'MemberRole',
@@ -71,7 +70,7 @@ const ApiKeyRef = builder.prismaNode('ApiKey', {
   fields: (t) => ({
     name: t.exposeString('name', { description: 'What it is for.' }),
     prefix: t.exposeString('prefix', { description: 'The first characters of the key, to recognise it.' }),
-    scopes: t.field({ type: [PermissionEnum], description: 'What it may do (never more than its role allows).', resolve: (k) => k.scopes.filter((s): s is Permission => (PERMISSIONS as readonly string[]).includes(s)) }),
+    scopes: t.field({ type: [PermissionEnum], description: 'What it may do (never more than its role allows).', resolve: (k) => k.scopes.filter(isPermission) }),
     role: t.expose('role', { type: MemberRoleEnum, description: 'The role of its creator when it was created: a ceiling on its scopes.' }),
     createdBy: t.relation('createdBy', { nullable: true, description: 'The user who created it; null for keys created by other keys or on first start.' }),
     lastUsedAt: t.expose('lastUsedAt', { type: 'DateTime', nullable: true, description: 'When it last authenticated a request (to the minute).' }),

@@ -3,6 +3,9 @@ import { decodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { MAX_PAGE_SIZE } from './builder.ts';
 
+/** The nil UUID: no row has it, so a lookup scoped to it finds nothing (used where a query must run but cannot match). */
+export const NO_ID = '00000000-0000-0000-0000-000000000000';
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export function isUuid(value: string): boolean {

@@ -9,9 +9,8 @@ import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, RunTriggerEnum } from './enums.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+import { NO_ID, checkPageSize, isUuid, parseGlobalId } from './ids.ts';
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export const StepStatusEnum = builder.enumType('StepStatus', {
   description: 'State of a step: PENDING → RUNNING → COMPLETED | FAILED, or SKIPPED/CANCELLED; RETRYING between attempts; WAITING in a wait step.',

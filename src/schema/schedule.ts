@@ -10,11 +10,10 @@ import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } fr
 import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { isUuid, parseGlobalId } from './ids.ts';
+import { NO_ID, isUuid, parseGlobalId } from './ids.ts';
 import { RunRef } from './run.ts';
 import { DeleteInput } from './tag.ts';
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 const CatchUpEnum = builder.enumType(CatchUpPolicy, { name: 'CatchUpPolicy', description: 'What to do with fire times missed while Weft was not running: NONE skips them, LAST fires the most recent one, ALL fires those within catchUpWindowSeconds.' });
 const OverlapEnum = builder.enumType(OverlapPolicy, { name: 'OverlapPolicy', description: 'What to do when a fire time comes while the previous run is still active: SKIP it, BUFFER_ONE (queue one run that starts when the previous finishes), ALLOW_ALL, or CANCEL_OTHER (cancel the active run).' });

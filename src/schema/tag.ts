@@ -3,10 +3,9 @@ import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
+import { NO_ID, checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
 import { WorkflowRef } from './workflow.ts';
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export const TagGroupRef = builder.prismaNode('TagGroup', {
   description: 'A group of tags (e.g. "Team", "Environment").',

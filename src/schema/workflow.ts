@@ -4,9 +4,8 @@ import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
+import { NO_ID, checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
 
-const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 type VersionDiff = DefinitionDiff & { from: number; to: number };
 

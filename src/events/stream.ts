@@ -29,23 +29,44 @@ export interface StreamOptions {
   maxBuffer?: number;
 }
 
-/** A bounded inbox that an executor can wait on, or give up on when the consumer stops. */
-function inbox<T>(maxBuffer: number) {
+/**
+ * A bounded inbox that a stream's loop waits on until something arrives or the consumer stops.
+ *
+ * `stop` lives as long as the subscription, so nothing may be attached to it per wait: a
+ * `Promise.race([next, stop])` on every wake would leave one reaction on `stop` each time, held
+ * until the subscription ends (a leak proportional to the events a long-lived feed has seen).
+ * Instead one reaction is attached here, once, and each wait is a fresh promise that either a
+ * push or the stop resolves.
+ */
+function inbox<T>(maxBuffer: number, stop: Promise<unknown>) {
   const items: T[] = [];
   let overflow = false;
+  let stopped = false;
   let wake: (() => void) | null = null;
+  const wakeUp = () => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  void stop.then(() => {
+    stopped = true;
+    wakeUp();
+  });
   return {
     push(item: T) {
       if (items.length >= maxBuffer) overflow = true;
       else items.push(item);
-      wake?.();
+      wakeUp();
     },
     get overflow() {
       return overflow;
     },
+    get stopped() {
+      return stopped;
+    },
     shift: () => items.shift(),
-    /** Resolves when something arrives or `stop` settles. */
-    wait: (stop: Promise<unknown>) => Promise.race([new Promise<void>((resolve) => (wake = resolve)), stop]).finally(() => (wake = null)),
+    /** Resolves when something arrives or the consumer stops (at once if either already happened). */
+    wait: (): Promise<void> => (stopped || items.length > 0 || overflow ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
   };
 }
 
@@ -58,10 +79,8 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
   const pageSize = opts.pageSize ?? 500;
   const maxBuffer = opts.maxBuffer ?? 10_000;
   return new Repeater<StoredEvent>(async (push, stop) => {
-    const live = inbox<StoredEvent>(maxBuffer);
+    const live = inbox<StoredEvent>(maxBuffer, stop);
     const unsubscribe = opts.bus.subscribe(opts.runId, live.push);
-    let stopped = false;
-    void stop.then(() => (stopped = true));
     let last = opts.after;
 
     /** Delivers stored events after `last` (below `before`, if given); true when the terminal event was delivered. */
@@ -69,7 +88,7 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
       for (;;) {
         const page = await opts.prisma.runEvent.findMany({ where: { runId: opts.runId, seq: { gt: last, lt: before === Infinity ? undefined : before } }, orderBy: { seq: 'asc' }, take: pageSize });
         for (const event of page) {
-          if (stopped) return true;
+          if (live.stopped) return true;
           last = event.seq;
           await push(event);
           if (TERMINAL_EVENTS.has(event.type)) return true;
@@ -82,11 +101,11 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
       if (await replay()) return;
       const run = await opts.prisma.run.findUnique({ where: { id: opts.runId }, select: { status: true, lastEventSeq: true } });
       if (!run || (FINISHED.has(run.status) && last >= run.lastEventSeq)) return;
-      while (!stopped) {
+      while (!live.stopped) {
         if (live.overflow) throw slow(maxBuffer, last);
         const event = live.shift();
         if (!event) {
-          await live.wait(stop);
+          await live.wait();
           continue;
         }
         if (event.seq <= last) continue;
@@ -105,18 +124,16 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
 /** Live run-level events (queued, started, paused, resumed, finished…) matching a filter. */
 export function runChanges(bus: EventBus, filter: (event: StoredEvent) => boolean, maxBuffer = 10_000): Repeater<StoredEvent> {
   return new Repeater<StoredEvent>(async (push, stop) => {
-    const live = inbox<StoredEvent>(maxBuffer);
+    const live = inbox<StoredEvent>(maxBuffer, stop);
     const unsubscribe = bus.subscribeAll((event) => {
       if (event.type.startsWith('RUN_') && event.type !== 'RUN_CHECKS' && filter(event)) live.push(event);
     });
-    let stopped = false;
-    void stop.then(() => (stopped = true));
     try {
-      while (!stopped) {
+      while (!live.stopped) {
         if (live.overflow) throw slow(maxBuffer);
         const event = live.shift();
         if (event) await push(event);
-        else await live.wait(stop);
+        else await live.wait();
       }
     } finally {
       unsubscribe();

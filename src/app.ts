@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { hostname } from 'node:os';
+import path from 'node:path';
 import type { Config } from './config.ts';
 import { createJwtVerifier } from './auth/jwt.ts';
 import { createAuthenticator } from './auth/principal.ts';
@@ -18,7 +19,7 @@ import { GraphileDispatcher } from './engine/dispatch/graphile.ts';
 import { InProcessDispatcher } from './engine/dispatch/in-process.ts';
 import type { Dispatcher } from './engine/dispatch/types.ts';
 import { createOutboundFetch } from './engine/outbound.ts';
-import { createRedisEventBus } from './events/redis-bus.ts';
+import { createRedisEventBus, type RedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { localKey, parseKey } from './secrets/crypto.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
@@ -27,6 +28,9 @@ import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
+import { inputGuardPlugin } from './http/input-guard.ts';
+import { normaliseRequestTarget, readBody } from './http/request.ts';
+import { sendError, sendJson, sendWeftError } from './http/respond.ts';
 import type { Logger } from './logger.ts';
 import type { Permission } from './auth/permissions.ts';
 import { ForbiddenError, WeftError } from './errors.ts';
@@ -63,17 +67,36 @@ function requestIdPlugin(): Plugin<Context> {
 const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Weft. Every request needs credentials: put your API key in the
 # Headers tab below as {"Authorization": "Bearer weft_live_…"}. On first start
 # with the embedded database the admin key was printed on the console and
-# written to .weft/admin-api-key.
+# written to .weft/admin-api-key (under WEFT_HOME).
 query Me {
   viewer { kind role permissions workspace { name } }
 }
 `;
 
+/**
+ * Start-up fails, within WEFT_REDIS_CONNECT_TIMEOUT_MS and with a message saying what to do,
+ * when Redis cannot be reached: silently running without the cross-process event fan-out the
+ * operator configured would lose live events. Once started, ioredis reconnects in the background.
+ */
+async function waitForRedis(bus: RedisEventBus, config: Config): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.redisConnectTimeoutMs)));
+  const outcome = await Promise.race([bus.ready.then(() => 'ready' as const), timeout]).finally(() => clearTimeout(timer));
+  if (outcome === 'ready') return;
+  await bus.close();
+  const where = new URL(config.redisUrl!);
+  throw new Error(`Redis at ${where.protocol}//${where.host} (REDIS_URL) did not answer within ${config.redisConnectTimeoutMs} ms. Start Redis, correct REDIS_URL, or unset it to run a single process without Redis.`);
+}
+
 export function buildApp({ config, db, log }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
   const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
-  const secretsKey = config.secretsKey ? parseKey(config.secretsKey) : config.database.kind === 'pglite' && config.database.dataDir ? localKey(config.database.dataDir) : null;
+  const secretsKey = config.secretsKey
+    ? parseKey(config.secretsKey)
+    : config.secretsKeyFile && config.database.kind === 'pglite' && config.database.dataDir
+      ? localKey(config.secretsKeyFile, path.join(path.dirname(config.database.dataDir), 'secrets.key'), log)
+      : null;
   const serveApi = config.role !== 'worker';
   const runsWork = config.role !== 'serve';
   // Scheduler and dispatcher refer to each other (the scheduler starts runs through the engine,
@@ -136,11 +159,13 @@ export function buildApp({ config, db, log }: AppDeps): App {
         return masked;
       },
     },
-    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), errorCodesPlugin(), idempotencyPlugin()],
+    // inputGuardPlugin after the hardening plugins: graphql-armor replaces the parse function for its
+    // token limit, and the guard's refusal of over-nested text must be the one that stays.
+    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin()],
   });
 
   let migrationsApplied = false;
-  async function readiness(): Promise<{ ok: boolean; reason?: string }> {
+  async function readiness(): Promise<{ ok: boolean; reason?: string; degraded?: string[] }> {
     try {
       await db.prisma.$queryRaw`SELECT 1`;
     } catch (error) {
@@ -151,25 +176,19 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (pending.length) return { ok: false, reason: `pending migrations: ${pending.join(', ')}` };
       migrationsApplied = true;
     }
+    if (redisBus && !redisBus.connected()) return { ok: true, degraded: ['redis: disconnected, reconnecting (live events from other processes are not received meanwhile)'] };
     return { ok: true };
   }
 
-  function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
-    res.writeHead(status, { ...headers, 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  }
-
   /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
-  async function authorizeRestRequest(req: IncomingMessage, permission: Permission) {
+  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string } | WeftError> {
     try {
       const principal = await authorize({ authenticate, rateLimiter }, { req });
       if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
-      return { ok: true as const, workspaceId: principal.workspaceId };
+      return { workspaceId: principal.workspaceId };
     } catch (error) {
-      if (!(error instanceof WeftError)) throw error;
-      const http = (error.extensions.http ?? {}) as { status?: number; headers?: Record<string, string> };
-      const { http: _http, ...extensions } = error.extensions;
-      return { ok: false as const, status: http.status ?? 400, headers: http.headers, body: { errors: [{ message: error.message, extensions }] } };
+      if (error instanceof WeftError) return error;
+      throw error;
     }
   }
 
@@ -178,29 +197,38 @@ export function buildApp({ config, db, log }: AppDeps): App {
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const requestId = (req.headers['x-request-id'] as string | undefined) ?? crypto.randomUUID();
-    const url = req.url ?? '/';
-    if (url === '/healthz') return sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
-    if (url === '/readyz') {
+    const target = normaliseRequestTarget(req);
+    if (!target) return sendError(res, 'BAD_REQUEST', 'The request target is not a valid URL path');
+    const path = target.pathname;
+    if (path === '/healthz') return sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
+    if (path === '/readyz') {
       const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
-      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready' } : { status: 'not ready', reason: ready.reason, role: config.role });
+      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready', ...(ready.degraded ? { degraded: ready.degraded } : {}) } : { status: 'not ready', reason: ready.reason, role: config.role });
     }
     // A worker serves its health endpoints only: no API, no webhooks.
-    if (!serveApi) return sendJson(res, 404, { errors: [{ message: 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only', extensions: { code: 'NOT_FOUND' } }] });
-    const hook = matchInboundWebhook(req.method, url.split('?')[0]!);
-    if (hook) return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
-    const exportRoute = req.method === 'GET' ? matchExportRoute(url.split('?')[0]!) : null;
-    if (exportRoute) {
+    if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
+    const hook = matchInboundWebhook(req.method, path);
+    if (hook !== undefined) {
+      if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+      return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
+    }
+    const exportRoute = req.method === 'GET' ? matchExportRoute(path) : undefined;
+    if (exportRoute !== undefined) {
+      if (exportRoute === null) return sendError(res, 'NOT_FOUND', 'No run at this address');
       const authorized = await authorizeRestRequest(req, 'read');
-      if (!authorized.ok) return sendJson(res, authorized.status, authorized.body, authorized.headers);
+      if (authorized instanceof WeftError) return sendWeftError(res, authorized);
       return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId: authorized.workspaceId });
     }
-    if (url === '/' && req.method === 'GET') {
+    if (path === '/' && req.method === 'GET') {
       res.writeHead(302, { location: '/graphql' });
       return res.end();
     }
-    const declaredLength = Number(req.headers['content-length'] ?? 0);
-    if (declaredLength > config.maxBodyBytes) {
-      return sendJson(res, 413, { errors: [{ message: `Request body is larger than ${config.maxBodyBytes} bytes`, extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      // Read here, within the limit, whatever the framing: a chunked body declares no length.
+      const body = await readBody(req, config.maxBodyBytes);
+      if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+      // The fetch-API adapter uses a body a framework already read instead of the consumed stream.
+      if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
     }
     return yoga(req, res, { requestId } as never);
   }
@@ -214,12 +242,12 @@ export function buildApp({ config, db, log }: AppDeps): App {
     });
     handle(req, res).catch((error) => {
       log.error({ err: error }, 'request handler failed');
-      if (!res.headersSent) sendJson(res, 500, { errors: [{ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } }] });
+      if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       else res.destroy();
     });
   });
 
-  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, config.webSocket, log, authenticate) : { dispose: async () => {} };
+  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, { ...config.webSocket, maxMessageBytes: config.maxBodyBytes }, log, authenticate) : { dispose: async () => {} };
 
   return {
     yoga,
@@ -227,7 +255,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     scheduler,
     bus,
     async start(port = config.port, host = config.host) {
-      await redisBus?.ready;
+      if (redisBus) await waitForRedis(redisBus, config);
       await engine.start();
       // With graphile-worker, schedules are ticked by a job (dispatch/graphile.ts).
       if (runsWork && dispatcher.kind === 'in-process') scheduler.start();

@@ -11,18 +11,21 @@ export type Role = (typeof ROLES)[number];
 
 const envSchema = z.object({
   WEFT_ROLE: z.enum(ROLES).default('all'),
-  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  // Secure by default: error details reach clients only when an operator asks for development.
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
     .optional(),
-  WEFT_DATA_DIR: z.string().min(1).default('./.weft/data'),
+  WEFT_HOME: z.string().min(1).default('./.weft'),
+  WEFT_DATA_DIR: z.string().min(1).optional(),
   REDIS_URL: z
     .string()
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
+  WEFT_REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   WEFT_DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   WEFT_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -69,10 +72,19 @@ export type Config = {
   port: number;
   host: string;
   database: { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number } | { kind: 'pglite'; dataDir: string | null };
+  /**
+   * Weft's own directory (WEFT_HOME): the embedded database by default, the generated secrets key
+   * and the first admin key live here, never in a directory other programs or instances share.
+   */
+  home: string;
+  /** The generated key for workspace secrets when WEFT_SECRETS_KEY is unset (embedded database only). */
+  secretsKeyFile: string | null;
   /** Key for workspace secrets (32 bytes, hex or base64); unset: a generated key file for the embedded database. */
   secretsKey: string | null;
   /** Fan-out of run events across processes; null: in-process only. */
   redisUrl: string | null;
+  /** How long start-up waits for Redis before giving up with an error. */
+  redisConnectTimeoutMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   graphiql: boolean;
   shutdownTimeoutMs: number;
@@ -133,7 +145,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
   // The embedded database belongs to one process, so there is nothing to split.
   if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL) problems.push(`  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`);
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
-  const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR);
+  const home = path.resolve(e.WEFT_HOME);
+  const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR ?? path.join(home, 'data'));
   return {
     role: e.WEFT_ROLE,
     env: e.NODE_ENV,
@@ -142,7 +155,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
       : { kind: 'pglite', dataDir: dataDir! },
+    home,
+    secretsKeyFile: dataDir ? path.join(home, 'secrets.key') : null,
     redisUrl: e.REDIS_URL ?? null,
+    redisConnectTimeoutMs: e.WEFT_REDIS_CONNECT_TIMEOUT_MS,
     secretsKey: e.WEFT_SECRETS_KEY ?? null,
     logLevel: e.LOG_LEVEL,
     graphiql: e.WEFT_GRAPHIQL,
@@ -164,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     auth: {
       jwt: jwtConfigured ? { secret: e.WEFT_JWT_SECRET ?? null, jwks: e.WEFT_JWT_JWKS ?? null, issuer: e.WEFT_JWT_ISSUER!, audience: e.WEFT_JWT_AUDIENCE! } : null,
       adminApiKey: e.WEFT_ADMIN_API_KEY ?? null,
-      adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(dataDir, '..', 'admin-api-key') : null,
+      adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(home, 'admin-api-key') : null,
       rateLimitPerMinute: e.WEFT_RATE_LIMIT_PER_MINUTE,
       rateLimitBurst: e.WEFT_RATE_LIMIT_BURST,
     },

@@ -15,8 +15,8 @@ afterAll(async () => {
 
 it('creates, prints and stores the first admin key once', { timeout: 120_000 }, async () => {
   const env = await isolatedDatabaseEnv(cleanups);
-  // The embedded database writes the key next to its data directory; PostgreSQL needs a path.
-  const keyFile = onPostgres ? path.join(mkdtempSync(path.join(tmpdir(), 'weft-key-')), 'admin-api-key') : path.join(path.dirname(env.WEFT_DATA_DIR!), 'admin-api-key');
+  // The embedded database writes the key into Weft's own directory (WEFT_HOME); PostgreSQL needs a path.
+  const keyFile = onPostgres ? path.join(mkdtempSync(path.join(tmpdir(), 'weft-key-')), 'admin-api-key') : path.join(env.WEFT_HOME!, 'admin-api-key');
   if (onPostgres) {
     env.WEFT_ADMIN_KEY_FILE = keyFile;
     cleanups.push(() => rmSync(path.dirname(keyFile), { recursive: true, force: true }));

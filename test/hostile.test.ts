@@ -2,11 +2,12 @@
 // socket. Every one must get a well-formed JSON error with a stable code (never a 5xx, never a
 // stack trace or SQL), the server must stay up and answer health checks and real queries in
 // between, and no rejected request may change a single row (a fingerprint of every table).
-import { connect } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant, JWT_ENV, signToken } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
+import { prng } from './helpers/random.ts';
+import { sendRawHttp } from './helpers/raw-http.ts';
 import { createWorkflow, startRun, waitForRun } from './helpers/runs.ts';
 
 const ALLOWED_CODES = new Set([
@@ -24,6 +25,13 @@ const ALLOWED_CODES = new Set([
   // graphql-yoga's: several operations in a document and no operationName.
   'OPERATION_RESOLUTION_FAILURE',
 ]);
+/** What each class found from outside must get: its codes, and no others. */
+const EXPECTED_CODES: Record<string, Set<string>> = {
+  'NUL characters': new Set(['VALIDATION_FAILED']),
+  'deeply nested JSON': new Set(['VALIDATION_FAILED']),
+  'malformed percent-encoding': new Set(['NOT_FOUND']),
+  'malformed GET parameters': new Set(['BAD_REQUEST']),
+};
 const TYPED_ERRORS = new Set(['ValidationError', 'NotFoundError', 'ConflictError']);
 const INTERNALS = /node_modules|\.ts:\d+|\bat [\w.<>]+ \(|prisma|SELECT |INSERT |UPDATE "|violates|relation "/i;
 
@@ -56,14 +64,6 @@ afterAll(async () => {
 // ---------------------------------------------------------------------------------------------
 // The generator: deterministic (seeded), so a failure names a case that can be replayed.
 
-function prng(seed: number) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = prng(20261123);
 const int = (n: number) => Math.floor(random() * n);
 const pick = <T,>(items: readonly T[]): T => items[int(items.length)]!;
@@ -81,6 +81,8 @@ interface Case {
   /** Sent without the admin key (token cases bring their own). */
   anonymous?: boolean;
   path?: string;
+  /** A REST path (instead of /graphql). */
+  rest?: string;
 }
 
 const requestBody = (query: string, variables?: unknown) => JSON.stringify({ query, variables });
@@ -279,6 +281,82 @@ function invalidInputs(): Case {
   return { kind: 'invalid mutation inputs', body: requestBody(query, variables) };
 }
 
+// Classes found from outside (issue: "close the holes"): each generated, not just the examples.
+
+/** A NUL at a random place of a random string, in a random text argument (variables or a literal). */
+function nulStrings(): Case {
+  const text = `${junk(int(6))}\u0000${junk(int(6))}`;
+  const variants: [string, unknown][] = [
+    [CREATE, { input: { name: text, definition: { steps: [VALID_STEP] } } }],
+    [CREATE, { input: { name: 'ok', description: text, definition: { steps: [VALID_STEP] } } }],
+    [CREATE, { input: { name: 'ok', metadata: { [pick(['k', text])]: text }, definition: { steps: [VALID_STEP] } } }],
+    [CREATE, { input: { name: 'ok', definition: { steps: [{ ...VALID_STEP, config: { expression: `"${text}" = "x"` } }] } } }],
+    ['mutation($i: CreateTagInput!) { createTag(input: $i) { __typename ... on Error { code } } }', { i: { name: text } }],
+    ['mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { __typename ... on Error { code } } }', { i: { name: text, scopes: ['READ'] } }],
+    ['mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename ... on Error { code } } }', { i: { workflowId: ids.ownWorkflow, input: { [pick(['v', text])]: text } } }],
+    ['query($s: String) { workflows(filter: { search: $s }) { totalCount } }', { s: text }],
+    ['query($s: String) { tags(search: $s) { totalCount } }', { s: text }],
+  ];
+  if (random() < 0.3) {
+    const literal = JSON.stringify(text); // JSON's escapes (\u0000, \", \\) are GraphQL's too
+    return { kind: 'NUL characters', body: requestBody(`mutation { createTag(input: { name: ${literal} }) { __typename } }`) };
+  }
+  const [query, variables] = pick(variants);
+  return { kind: 'NUL characters', body: requestBody(query, variables) };
+}
+
+/** JSON nested 101 to 20,000 levels, mixing objects and arrays, in a JSON argument. */
+function deepJson(): Case {
+  const depth = 101 + int(20_000);
+  let open = '';
+  let close = '';
+  for (let i = 0; i < depth; i++) {
+    if (random() < 0.5) (open += '{"k":'), (close = `}${close}`);
+    else (open += '['), (close = `]${close}`);
+  }
+  const nested = `${open}1${close}`;
+  const bodies = [
+    `{"query":"query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid } }","variables":{"d":${nested}}}`,
+    `{"query":"mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename } }","variables":{"i":{"workflowId":"${ids.ownWorkflow}","input":{"x":${nested}}}}}`,
+  ];
+  return { kind: 'deeply nested JSON', body: pick(bodies) };
+}
+
+/** node/nodes with ids the caller cannot see: unknown, malformed inside, another tenant's, types that are not nodes. */
+function invisibleIds(): Case {
+  const b64 = (text: string) => Buffer.from(text).toString('base64');
+  const typename = pick(['Workflow', 'Run', 'RunEvent', 'StepRun', 'Tag', 'TagGroup', 'Schedule', 'Version', 'ApiKey', 'Workspace', 'User', 'Template', 'Secret', 'Nope', 'Query']);
+  const inner = pick([crypto.randomUUID(), asciiJunk(1 + int(40)), String(int(1e9)), '99999999999999999999999', '-1', '']);
+  const id = pick([b64(`${typename}:${inner}`), ids.theirWorkflow!, ids.theirRun!, ids.theirTag!, ids.theirSchedule!]);
+  if (random() < 0.5) return { kind: 'ids not visible to the caller', body: requestBody('query($id: ID!) { node(id: $id) { id } }', { id }) };
+  return { kind: 'ids not visible to the caller', body: requestBody('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Array.from({ length: 1 + int(5) }, () => pick([id, b64(`${typename}:${crypto.randomUUID()}`)])) }) };
+}
+
+/** REST paths with percent-encoding that does not decode. */
+function malformedPaths(): Case {
+  const bad = pick(['%', '%Z', '%ZZ', '%E0%A4%A', '%C0', '%FF%FE', `%${asciiJunk(1)}`, `x%${int(10)}`]);
+  const path = pick([`/api/runs/${bad}/export`, `/api/runs/${encodeURIComponent(ids.ownRun!)}/steps/${bad}/output`, `/hooks/${bad}`]);
+  return { kind: 'malformed percent-encoding', method: path.startsWith('/hooks') ? 'POST' : 'GET', rest: path, body: path.startsWith('/hooks') ? '{}' : undefined };
+}
+
+/** Request targets in absolute form (any scheme, host, port) and Host headers that are not hosts. */
+function oddTargets(): Case {
+  const scheme = pick(['http', 'https', 'ftp', 'x']);
+  const host = pick(['evil.example', 'evil.example:99999', '[::1', 'a b', '%', '', asciiJunk(5)]);
+  const target = pick([`${scheme}://${host}/graphql`, `${scheme}://${host}/healthz`, `//${host}/graphql`, '*', `/graphql?${asciiJunk(4)}`]);
+  const hostHeader = pick(['x', 'a b', '[::1', 'x:99999', '%', '']);
+  const body = '{"query":"{ __typename }"}';
+  const method = pick(['GET', 'POST']);
+  return { kind: 'odd request targets and hosts', raw: `${method} ${target} HTTP/1.1\r\nHost: ${hostHeader}\r\nContent-Type: application/json\r\nContent-Length: ${method === 'POST' ? body.length : 0}\r\nConnection: close\r\n\r\n${method === 'POST' ? body : ''}` };
+}
+
+/** GET requests whose variables or extensions are not JSON. */
+function badGetParameters(): Case {
+  const value = pick(['{{', '{', '[1', 'nul', '"x', `{${asciiJunk(3)}`, '{"a":}']);
+  const param = pick(['variables', 'extensions']);
+  return { kind: 'malformed GET parameters', method: 'GET', path: `?query=${encodeURIComponent('{ __typename }')}&${param}=${encodeURIComponent(value)}`, headers: { 'x-weft-csrf': '1' } };
+}
+
 const GENERATORS: [() => Case | Promise<Case>, number][] = [
   [brokenJson, 200],
   [wrongTypes, 200],
@@ -292,38 +370,41 @@ const GENERATORS: [() => Case | Promise<Case>, number][] = [
   [malformedQuery, 200],
   [wrongTransport, 80],
   [invalidInputs, 200],
+  [nulStrings, 150],
+  [deepJson, 60],
+  [invisibleIds, 150],
+  [malformedPaths, 60],
+  [oddTargets, 100],
+  [badGetParameters, 40],
 ];
 
 // ---------------------------------------------------------------------------------------------
 
-async function sendRaw(request: string): Promise<{ status: number; text: string }> {
-  const { port } = new URL(url);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), '127.0.0.1');
-    let response = '';
-    const timer = setTimeout(() => socket.destroy(), 10_000);
-    socket.on('data', (chunk) => (response += chunk));
-    socket.on('close', () => {
-      clearTimeout(timer);
-      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? -1);
-      resolve({ status, text: response.split('\r\n\r\n').slice(1).join('\r\n\r\n') });
-    });
-    socket.on('error', () => undefined);
-    socket.write(request);
-  });
-}
-
 async function send(c: Case): Promise<{ status: number; text: string }> {
-  if (c.raw) return sendRaw(c.raw);
+  if (c.raw) return sendRawHttp(url, c.raw);
   const headers: Record<string, string> = { 'content-type': 'application/json', ...(c.anonymous ? {} : t.authHeaders), ...c.headers };
-  const res = await fetch(url + (c.path ?? ''), { method: c.method ?? 'POST', headers, body: c.method === 'GET' || c.method === 'DELETE' ? undefined : c.body, signal: AbortSignal.timeout(30_000) }).catch((error: Error) => ({ status: -1, text: async () => String(error.cause ?? error) }));
+  const res = await fetch(c.rest ? url.replace('/graphql', c.rest) : url + (c.path ?? ''), { method: c.method ?? 'POST', headers, body: c.method === 'GET' || c.method === 'DELETE' ? undefined : c.body, signal: AbortSignal.timeout(30_000) }).catch((error: Error) => ({ status: -1, text: async () => String(error.cause ?? error) }));
   return { status: res.status, text: await res.text() };
 }
 
 function problemsWith(c: Case, status: number, text: string): string | null {
-  if (status < 400 && status !== 200) return `status ${status}`;
+  if (status < 400 && status !== 200 && !(c.kind === 'odd request targets and hosts' && status === 404)) return `status ${status}`;
   if (status >= 500 || status < 0) return `status ${status}`;
-  if (INTERNALS.test(text)) return 'internals in the response';
+  if (INTERNALS.test(text) || /\bat [\w.<>]+ \(|TypeError|URIError|SyntaxError/.test(text)) return 'internals in the response';
+  if (c.kind === 'ids not visible to the caller') {
+    const body = JSON.parse(text);
+    // Nothing visible is an answer, not an error: null for each id (malformed ids are BAD_USER_INPUT).
+    if (body.errors?.some((e: any) => e.extensions?.code !== 'BAD_USER_INPUT')) return `errors: ${text.slice(0, 300)}`;
+    if (!body.errors && [body.data?.node ?? null, ...(body.data?.nodes ?? [])].some((n: unknown) => n !== null)) return `visible: ${text.slice(0, 300)}`;
+    return null;
+  }
+  if (c.kind === 'odd request targets and hosts') return null; // any clean 2xx/4xx, checked above
+  const expected = EXPECTED_CODES[c.kind];
+  if (expected) {
+    const codes = [...text.matchAll(/"code":"([A-Z_]+)"/g)].map((m) => m[1]!);
+    if (codes.length === 0 || codes.some((code) => !expected.has(code))) return `codes ${codes.join(',') || 'none'}: ${text.slice(0, 300)}`;
+    return null;
+  }
   let body: any;
   try {
     body = JSON.parse(text);

@@ -196,7 +196,7 @@ describe('inbound webhooks', () => {
     expect((await post('{not json', { authorization: `Bearer ${secret}` })).status).toBe(400);
     const invalid = await post('{"order":"x"}', { authorization: `Bearer ${secret}` });
     expect(invalid.status).toBe(422);
-    expect(((await invalid.json()) as any).error.problems[0].path).toEqual(['input', 'input', 'order']);
+    expect(((await invalid.json()) as any).errors[0].extensions.problems[0].path).toEqual(['input', 'input', 'order']);
     expect(await t.db.prisma.run.count({ where: { workflowId: rawId(wf) } })).toBe(before + 2);
 
     await q(`mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename } }`, { input: { workflowId: wf } });

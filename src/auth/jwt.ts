@@ -29,8 +29,9 @@ export function createJwtVerifier(jwt: NonNullable<Config['auth']['jwt']>): JwtV
   }
   return async (token) => {
     const { payload } = await verify(token);
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) throw new Error('token has no usable sub claim');
-    const text = (value: unknown) => (typeof value === 'string' && value.length <= 320 ? value : null);
+    // A NUL cannot be stored (PostgreSQL text): such a subject is unusable, such a profile claim ignored.
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255 || payload.sub.includes('\u0000')) throw new Error('token has no usable sub claim');
+    const text = (value: unknown) => (typeof value === 'string' && value.length <= 320 && !value.includes('\u0000') ? value : null);
     return { subject: payload.sub, email: text(payload.email), name: text(payload.name) };
   };
 }

@@ -11,6 +11,8 @@ const CHANNEL = 'weft:run-events';
 
 export interface RedisEventBus extends EventBus {
   ready: Promise<void>;
+  /** Both connections up (ioredis reconnects in the background when they drop). */
+  connected(): boolean;
   close(): Promise<void>;
 }
 
@@ -37,6 +39,7 @@ export function createRedisEventBus(url: string, log: Logger): RedisEventBus {
     }
   });
   const ready = subscriber.subscribe(CHANNEL).then(() => undefined);
+  const connected = () => publisher.status === 'ready' && subscriber.status === 'ready';
   return {
     ready,
     publish(events) {
@@ -45,7 +48,10 @@ export function createRedisEventBus(url: string, log: Logger): RedisEventBus {
     },
     subscribe: local.subscribe,
     subscribeAll: local.subscribeAll,
+    connected,
     async close() {
+      // quit() waits for a connection that may never come; disconnect() stops the retries too.
+      if (!connected()) return void (subscriber.disconnect(), publisher.disconnect());
       await Promise.allSettled([subscriber.quit(), publisher.quit()]);
     },
   };

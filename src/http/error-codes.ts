@@ -18,6 +18,19 @@ function withCode(error: GraphQLError, code: string, extra: Record<string, unkno
 
 export function errorCodesPlugin(): Plugin {
   return {
+    // GET and form requests carry `variables` and `extensions` as JSON text; yoga parses them with
+    // a bare JSON.parse, so `variables={{` would otherwise be an unexpected (500) error.
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      setRequestParser(async (request) => {
+        try {
+          return await requestParser(request);
+        } catch (error) {
+          if (!(error instanceof SyntaxError)) throw error;
+          throw new GraphQLError('The "variables" and "extensions" parameters must be JSON objects', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+        }
+      });
+    },
     onParse() {
       return ({ result, replaceParseResult }) => {
         if (result instanceof GraphQLError) replaceParseResult(withCode(result, 'GRAPHQL_PARSE_FAILED'));

@@ -7,13 +7,19 @@ import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '../db/client.ts';
 import { redactInput } from '../engine/redact.ts';
 import { idFromPathSegment } from '../schema/ids.ts';
+import { decodePathSegment } from './request.ts';
+import { sendError } from './respond.ts';
 
 const ROUTE = /^\/api\/runs\/([^/]+)\/(export|steps\/([^/]+)\/output)$/;
 
-export function matchExportRoute(path: string): { runRef: string; stepId: string | null } | null {
+/** The run (and step) an export address names; undefined: not this route; null: not decodable. */
+export function matchExportRoute(path: string): { runRef: string; stepId: string | null } | null | undefined {
   const match = ROUTE.exec(path);
-  if (!match) return null;
-  return { runRef: decodeURIComponent(match[1]!), stepId: match[3] ? decodeURIComponent(match[3]) : null };
+  if (!match) return undefined;
+  const runRef = decodePathSegment(match[1]!);
+  const stepId = match[3] === undefined ? null : decodePathSegment(match[3]);
+  if (runRef === null || (match[3] !== undefined && stepId === null)) return null;
+  return { runRef, stepId };
 }
 
 
@@ -24,7 +30,7 @@ function send(res: ServerResponse, status: number, body: unknown, filename?: str
   res.end(JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2));
 }
 
-const notFound = (res: ServerResponse, what: string) => send(res, 404, { errors: [{ message: `${what} was not found`, extensions: { code: 'NOT_FOUND' } }] });
+const notFound = (res: ServerResponse, what: string) => sendError(res, 'NOT_FOUND', `${what} was not found`);
 
 export async function handleExport(res: ServerResponse, route: { runRef: string; stepId: string | null }, scope: { prisma: PrismaClient; workspaceId: string }) {
   const runId = idFromPathSegment(route.runRef, 'Run');

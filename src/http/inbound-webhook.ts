@@ -15,38 +15,24 @@ import { runWorkflow, type EngineHandle } from '../runs/service.ts';
 import type { EventBus } from '../engine/events.ts';
 import { idFromPathSegment } from '../schema/ids.ts';
 import { INBOUND_SECRET_LABEL, openValue } from '../secrets/crypto.ts';
+import { jsonInputProblems } from './input-guard.ts';
+import { decodePathSegment, readBody } from './request.ts';
+import { sendError, sendJson, sendWeftError } from './respond.ts';
 
 const ROUTE = /^\/hooks\/([^/?]+)$/;
 
-export function matchInboundWebhook(method: string | undefined, path: string): string | null {
-  if (method !== 'POST') return null;
+/** The workflow reference of a webhook address; undefined: not this route; null: not decodable. */
+export function matchInboundWebhook(method: string | undefined, path: string): string | null | undefined {
+  if (method !== 'POST') return undefined;
   const match = ROUTE.exec(path);
-  return match ? decodeURIComponent(match[1]!) : null;
+  return match ? decodePathSegment(match[1]!) : undefined;
 }
-
-function send(res: ServerResponse, status: number, body: unknown) {
-  res.writeHead(status, { 'content-type': 'application/json' });
-  res.end(JSON.stringify(body));
-}
-
-const error = (res: ServerResponse, status: number, code: string, message: string, extra: Record<string, unknown> = {}) => send(res, status, { error: { code, message, ...extra } });
 
 
 function sameSecret(given: string, secret: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(secret);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-async function readBody(req: IncomingMessage, maxBytes: number): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > maxBytes) return null;
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 export interface InboundDeps {
@@ -60,33 +46,35 @@ export interface InboundDeps {
 export async function handleInboundWebhook(req: IncomingMessage, res: ServerResponse, ref: string, deps: InboundDeps) {
   const id = idFromPathSegment(ref, 'Workflow');
   const workflow = id ? await deps.prisma.workflow.findUnique({ where: { id } }) : null;
-  if (!workflow || workflow.triggerType !== 'WEBHOOK') return error(res, 404, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
-  const body = await readBody(req, deps.maxBodyBytes);
-  if (body === null) return error(res, 413, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`);
+  if (!workflow || workflow.triggerType !== 'WEBHOOK') return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+  const raw = await readBody(req, deps.maxBodyBytes);
+  if (raw === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+  const body = raw.toString('utf8');
 
   const secret = workflow.inboundSecret ? openValue(deps.secretsKey, INBOUND_SECRET_LABEL, workflow.inboundSecret) : null;
   const header = (name: string) => (req.headers[name] as string | undefined) ?? '';
   const bearer = /^Bearer (.+)$/.exec(header('authorization'))?.[1] ?? header('x-weft-token');
   const signature = header('x-weft-signature');
   const authorized = !!secret && ((bearer && sameSecret(bearer, secret)) || (signature && verifyWebhookSignature(secret, header('x-weft-timestamp'), body, signature)));
-  if (!authorized) return error(res, 401, 'UNAUTHENTICATED', 'Missing or invalid webhook credentials: send the workflow\'s secret as a Bearer token, or sign the body (X-Weft-Timestamp, X-Weft-Signature)');
+  if (!authorized) return sendError(res, 'UNAUTHENTICATED', 'Missing or invalid webhook credentials: send the workflow\'s secret as a Bearer token, or sign the body (X-Weft-Timestamp, X-Weft-Signature)');
 
   let input: unknown;
   try {
     input = body.trim() ? JSON.parse(body) : {};
   } catch {
-    return error(res, 400, 'VALIDATION_FAILED', 'The body is not valid JSON');
+    return sendError(res, 'BAD_REQUEST', 'The body is not valid JSON');
   }
+  const problems = jsonInputProblems(input, ['body']);
+  if (problems.length) return sendWeftError(res, new ValidationError(problems));
   const key = header('idempotency-key');
   try {
     const run = await runWorkflow(
       { prisma: deps.prisma, workspaceId: workflow.workspaceId, actor: { kind: 'system', id: null }, engine: deps.engine, bus: deps.bus },
       { workflowId: workflow.id, input, trigger: 'WEBHOOK', idempotencyKey: key ? `webhook:${workflow.id}:${key}` : null },
     );
-    return send(res, 202, { runId: encodeGlobalID('Run', run.id), status: run.status });
+    return sendJson(res, 202, { runId: encodeGlobalID('Run', run.id), status: run.status });
   } catch (failure) {
-    if (failure instanceof ValidationError) return error(res, 422, failure.code, failure.message, { problems: failure.problems });
-    if (failure instanceof WeftError) return error(res, failure.code === 'NOT_FOUND' ? 404 : 409, failure.code, failure.message);
+    if (failure instanceof WeftError) return sendWeftError(res, failure);
     throw failure;
   }
 }

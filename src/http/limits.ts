@@ -3,8 +3,7 @@
 // a GET without a custom header — is refused; JSON POSTs and graphql-ws are unaffected).
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
-import { useDisableIntrospection } from '@graphql-yoga/plugin-disable-introspection';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -50,6 +49,19 @@ export function hardeningPlugins(limits: QueryLimits): Plugin[] {
     }) as Plugin,
     withCode(useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }), 'CSRF_HEADER_REQUIRED'),
   ];
-  if (!limits.introspection) plugins.push(useDisableIntrospection());
+  if (!limits.introspection) plugins.push(disableIntrospection());
   return plugins;
+}
+
+/**
+ * Introspection refused for every operation. Yoga's own plugin decides per HTTP request (in
+ * onRequestParse), which graphql-ws operations never go through: a validation rule added to
+ * every validation holds on every transport.
+ */
+function disableIntrospection(): Plugin {
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
 }

@@ -15,6 +15,8 @@ import { credentialsOf, type Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 
 export interface WebSocketOptions {
+  /** Largest message accepted (WEFT_MAX_BODY_BYTES, as for HTTP bodies); a larger one closes the socket with 1009. */
+  maxMessageBytes: number;
   maxSubscriptionsPerConnection: number;
   keepAliveMs: number;
   maxBufferedBytes: number;
@@ -23,7 +25,7 @@ export interface WebSocketOptions {
 export const SLOW_CONSUMER_CLOSE_CODE = 4413;
 
 export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger, authenticate: Authenticate) {
-  const wsServer = new WebSocketServer({ server, path: '/graphql' });
+  const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxMessageBytes });
   const active = new WeakMap<object, Set<string>>();
   const alive = new WeakMap<WebSocket, boolean>();
 

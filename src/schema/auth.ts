@@ -5,7 +5,7 @@ import { isPermission, PERMISSIONS } from '../auth/permissions.ts';
 import { addWorkspaceMember, createWorkspace, removeWorkspaceMember, updateWorkspaceMemberRole } from '../workspaces/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { NO_ID, isUuid, parseGlobalId } from './ids.ts';
+import { inWorkspace, isUuid, NO_ID, parseGlobalId } from './ids.ts';
 
 
 export const MemberRoleEnum = builder.enumType(MemberRole, {
@@ -24,6 +24,7 @@ export const PermissionEnum = builder.enumType('Permission', {
 });
 
 const UserRef = builder.prismaNode('User', {
+  nullable: true,
   description: 'A person, identified by the subject (`sub`) of their identity provider\'s JWTs.',
   id: { field: 'id' },
   // Visible only when they are a member of your workspace.
@@ -46,6 +47,7 @@ const MemberRef = builder.prismaObject('WorkspaceMember', {
 });
 
 const WorkspaceRef = builder.prismaNode('Workspace', {
+  nullable: true,
   description: 'A tenant: every workflow, run, schedule, tag, template, secret and API key belongs to exactly one.',
   id: { field: 'id' },
   findUnique: (id, ctx) => ({ id: isUuid(id) && id === ctx.workspaceId ? id : NO_ID }),
@@ -62,9 +64,10 @@ const WorkspaceRef = builder.prismaNode('Workspace', {
 });
 
 const ApiKeyRef = builder.prismaNode('ApiKey', {
+  nullable: true,
   description: 'An API key of the workspace. Only its prefix is shown; the key itself was shown once, when created.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   // Admins see every key; any key sees itself through viewer.apiKey (granted there).
   authScopes: { admin: true, $granted: 'self' },
   fields: (t) => ({

@@ -6,6 +6,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import { isObjectType, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
 import type { Context } from '../context.ts';
 import { ForbiddenError } from '../errors.ts';
@@ -21,6 +22,11 @@ export const DEFAULT_PAGE_SIZE = 20;
  * brings N+1 back. Development and tests fail loudly; production only logs (app.ts decides).
  */
 export const unusedQueryPolicy = { throw: true };
+
+function isNodeType(schema: GraphQLSchema, typename: string): boolean {
+  const type = schema.getType(typename);
+  return isObjectType(type) && type.getInterfaces().some((i) => i.name === 'Node');
+}
 
 export interface BuilderTypes {
   PrismaTypes: PrismaTypes;
@@ -77,8 +83,24 @@ export const builder = new SchemaBuilder<BuilderTypes>({
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
-    nodeQueryOptions: { description: 'Fetches any object by its global ID; null when it does not exist in your workspace.' },
-    nodesQueryOptions: { description: 'Fetches several objects by their global IDs, in order; null for each one that does not exist.' },
+    // A well-formed global ID of a type that is not a Node is as absent as an unknown row: null,
+    // not the relay plugin's "has not been implemented" error (only malformed IDs are errors).
+    nodeQueryOptions: {
+      description: 'Fetches any object by its global ID; null when it does not exist in your workspace.',
+      resolve: (_root, args, _ctx, info, resolveNode) => (isNodeType(info.schema, args.id.typename) ? resolveNode(args.id) : null),
+    },
+    nodesQueryOptions: {
+      description: 'Fetches several objects by their global IDs, in order; null for each one that does not exist.',
+      resolve: async (_root, args, _ctx, info, resolveNodes) => {
+        const all = args.ids;
+        const known = all.filter((id) => isNodeType(info.schema, id.typename));
+        // resolveNodes reads args.ids: hand it only the ids it can resolve, then put the nulls back.
+        args.ids = known;
+        const found = await resolveNodes(known);
+        const byPosition = new Map(known.map((id, i) => [id, found[i]]));
+        return all.map((id) => byPosition.get(id) ?? null);
+      },
+    },
   },
   errors: {
     defaultTypes: [],

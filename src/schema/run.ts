@@ -9,7 +9,7 @@ import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, RunTriggerEnum } from './enums.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { NO_ID, checkPageSize, isUuid, parseGlobalId } from './ids.ts';
+import { bigintId, checkPageSize, inWorkspace, parseGlobalId } from './ids.ts';
 
 
 export const StepStatusEnum = builder.enumType('StepStatus', {
@@ -25,9 +25,10 @@ export const RunEventTypeEnum = builder.enumType('RunEventType', {
 const durationMs = (startedAt: Date | null, finishedAt: Date | null) => (startedAt && finishedAt ? finishedAt.getTime() - startedAt.getTime() : null);
 
 export const RunEventRef = builder.prismaNode('RunEvent', {
+  nullable: true,
   description: 'One entry of a run\'s append-only event log.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: /^\d+$/.test(id) ? BigInt(id) : -1n, workspaceId: ctx.workspaceId }),
+  findUnique: (id, ctx) => ({ id: bigintId(id), workspaceId: ctx.workspaceId }),
   fields: (t) => ({
     seq: t.exposeInt('seq', { description: 'Position in the run\'s log: 1, 2, 3… without gaps. Use it as the `after` cursor of subscriptions.' }),
     type: t.field({ type: RunEventTypeEnum, description: 'What happened.', resolve: (e) => e.type as (typeof RUN_EVENT_TYPES)[number] }),
@@ -39,9 +40,10 @@ export const RunEventRef = builder.prismaNode('RunEvent', {
 });
 
 export const StepRunRef = builder.prismaNode('StepRun', {
+  nullable: true,
   description: 'The execution of one step of a run (or one iteration of a loop body).',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     stepId: t.exposeString('stepId', { description: 'The step\'s id in the definition.' }),
     type: t.exposeString('type', { description: 'The step type.' }),
@@ -74,9 +76,10 @@ builder.prismaObjectField('StepRun', 'iterations', (t) =>
 );
 
 export const RunRef = builder.prismaNode('Run', {
+  nullable: true,
   description: 'One execution of a workflow (or of an unsaved definition, for previews).',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     status: t.expose('status', { type: RunStatusEnum, description: 'Current state.' }),
     trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'What started the run.' }),

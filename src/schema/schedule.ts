@@ -10,7 +10,7 @@ import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } fr
 import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { NO_ID, isUuid, parseGlobalId } from './ids.ts';
+import { inWorkspace, parseGlobalId } from './ids.ts';
 import { RunRef } from './run.ts';
 import { DeleteInput } from './tag.ts';
 
@@ -31,9 +31,10 @@ builder.prismaObject('ScheduleTick', {
 });
 
 export const ScheduleRef = builder.prismaNode('Schedule', {
+  nullable: true,
   description: 'Runs a workflow on a cron schedule in an IANA time zone.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true, description: 'Display name.' }),
     cronExpression: t.exposeString('cronExpression', { description: 'Cron expression: 5 fields (minute hour day month weekday) or 6 with seconds first.' }),

@@ -3,14 +3,15 @@ import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { NO_ID, checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
+import { checkPageSize, checkSearch, inWorkspace, parseGlobalId } from './ids.ts';
 import { WorkflowRef } from './workflow.ts';
 
 
 export const TagGroupRef = builder.prismaNode('TagGroup', {
+  nullable: true,
   description: 'A group of tags (e.g. "Team", "Environment").',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name in the workspace.' }),
     description: t.exposeString('description', { nullable: true, description: 'What the group is for.' }),
@@ -24,9 +25,10 @@ export const TagGroupRef = builder.prismaNode('TagGroup', {
 });
 
 export const TagRef = builder.prismaNode('Tag', {
+  nullable: true,
   description: 'A label for organising workflows.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Unique name in the workspace (1–100 characters).' }),
     description: t.exposeString('description', { nullable: true, description: 'What the tag means.' }),

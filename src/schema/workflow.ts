@@ -4,7 +4,7 @@ import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { NO_ID, checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
+import { checkPageSize, checkSearch, inWorkspace, parseGlobalId } from './ids.ts';
 
 
 type VersionDiff = DefinitionDiff & { from: number; to: number };
@@ -24,10 +24,11 @@ const WorkflowDiffRef = builder.objectRef<VersionDiff>('WorkflowDiff').implement
 });
 
 export const VersionRef = builder.prismaNode('WorkflowVersion', {
+  nullable: true,
   name: 'Version',
   description: 'An immutable snapshot of a workflow definition. Every change creates a new version.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, 1 for the first; increases by one with each change.' }),
     definition: t.expose('definition', { type: 'JSON', description: 'The workflow definition ({ steps, inputSchema?, outputSchema? }).' }),
@@ -92,9 +93,10 @@ const PostRunCheckRef = builder.objectRef<{ name: string; expression: string }>(
 });
 
 export const WorkflowRef = builder.prismaNode('Workflow', {
+  nullable: true,
   description: 'A workflow: a DAG of steps, kept as a history of immutable versions.',
   id: { field: 'id' },
-  findUnique: (id, ctx) => ({ id: isUuid(id) ? id : NO_ID, workspaceId: ctx.workspaceId }),
+  findUnique: inWorkspace,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name, 1–200 characters.' }),
     description: t.exposeString('description', { nullable: true, description: 'Longer description, at most 5000 characters.' }),

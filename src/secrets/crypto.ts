@@ -20,11 +20,21 @@ export function parseKey(value: string): Buffer {
  * The key for the embedded database when WEFT_SECRETS_KEY is not set: generated once and kept
  * next to the data directory (mode 0600), so `npm start` stays zero-config.
  */
-export function localKey(dataDir: string): Buffer {
-  const file = path.join(path.dirname(dataDir), 'secrets.key');
+/**
+ * The generated key of an embedded installation, created on first use (mode 0600). Before
+ * WEFT_HOME existed the key was written beside the data directory; a key found there is the one
+ * this data directory's secrets were encrypted with, so it is carried over (copied, not moved: the
+ * old directory may be shared with other instances that still use it).
+ */
+export function localKey(file: string, legacyFile: string | null, log?: { warn(obj: object, msg: string): void }): Buffer {
   if (!existsSync(file)) {
-    mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    if (legacyFile && legacyFile !== file && existsSync(legacyFile)) {
+      writeFileSync(file, readFileSync(legacyFile, 'utf8'), { mode: 0o600, flag: 'wx' });
+      log?.warn({ from: legacyFile, to: file }, 'secrets key copied from its old place beside the data directory; delete the old file once no other Weft instance uses it');
+    } else {
+      writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
+    }
   }
   chmodSync(file, 0o600);
   return parseKey(readFileSync(file, 'utf8').trim());

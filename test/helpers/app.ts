@@ -1,13 +1,14 @@
 // A Weft app on a throwaway database — PGlite in memory, or a PostgreSQL database cloned from
 // the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
 import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
 import { print, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { createApiKey } from '../../src/auth/api-keys.ts';
 import { PERMISSIONS } from '../../src/auth/permissions.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
@@ -46,6 +47,13 @@ export interface GraphQLResponse<T> extends ExecutionResult<T> {
   status: number;
 }
 
+/** A logger that keeps its JSON lines in memory (to check what was logged, and at which level). */
+export function memoryLogger(level = 'info'): { log: Logger; lines: { level: number; msg: string; [key: string]: unknown }[] } {
+  const lines: { level: number; msg: string }[] = [];
+  const log = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+  return { log, lines };
+}
+
 export interface TestApp {
   app: App;
   db: Database;
@@ -63,14 +71,14 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
   const { db, url, close } = await openTestDatabase();
   // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
   const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}), ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const { key: apiKey } = await createApiKey(db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
   const authHeaders = { authorization: `Bearer ${apiKey}` };
-  const app = buildApp({ config, db, log: createLogger(config.logLevel) });
+  const app = buildApp({ config, db, log: options.log ?? createLogger(config.logLevel) });
   return {
     app,
     db,

@@ -94,5 +94,5 @@ export async function isolatedDatabaseEnv(cleanups: (() => Promise<unknown> | vo
   }
   const dir = mkdtempSync(path.join(tmpdir(), 'weft-process-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-  return { WEFT_DATA_DIR: path.join(dir, 'data') };
+  return { WEFT_HOME: dir };
 }

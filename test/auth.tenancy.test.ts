@@ -110,7 +110,7 @@ const MUTATIONS: Record<string, Case> = {
   rotateWebhookSecret: { query: `mutation($w: ID!) { rotateWebhookSecret(input: { workflowId: $w }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'notFound' },
   runWorkflow: { query: `mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'notFound' },
   setReleaseLabel: { query: `mutation($w: ID!) { setReleaseLabel(input: { workflowId: $w, label: "staging", version: 1 }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'notFound' },
-  setSecret: { query: `mutation { setSecret(input: { name: "ALPHA_SECRET", value: "b-value" }) { __typename } }`, expect: 'nothing' },
+  setSecret: { query: `mutation { setSecret(input: { name: "ALPHA_SECRET", value: "b-value-long-enough" }) { __typename } }`, expect: 'nothing' },
   setWorkflowStatus: { query: `mutation($id: ID!) { setWorkflowStatus(input: { id: $id, status: ARCHIVED }) { ${NF} } }`, variables: () => ({ id: a.workflow }), expect: 'notFound' },
   unassignTags: { query: `mutation($w: ID!, $t: ID!) { unassignTags(input: { workflowId: $w, tagIds: [$t] }) { ${NF} } }`, variables: () => ({ w: a.workflow, t: a.tag }), expect: 'notFound' },
   updateSchedule: { query: `mutation($id: ID!) { updateSchedule(input: { id: $id, name: "hijacked" }) { ${NF} } }`, variables: () => ({ id: a.schedule }), expect: 'notFound' },

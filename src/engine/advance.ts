@@ -8,7 +8,7 @@ import { Prisma, type StepRun } from '../generated/prisma/client.ts';
 import type { StepStatus } from '../generated/prisma/enums.ts';
 import type { StepDefinition, WorkflowDefinition } from '../workflows/definition.ts';
 import { appendEvents, type NewEvent, type StoredEvent } from './events.ts';
-import { evaluateExpression, renderTemplates, type ExpressionContext } from './expressions.ts';
+import { evaluateExpression, renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
 import { finalizeRun, type FinishedRun } from './finalize.ts';
 import { readiness } from './graph.ts';
 import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
@@ -256,10 +256,10 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           continue;
         }
         if (step.type === 'wait') {
-          const config = (await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>;
-          const until = waitUntil(config, opts.now);
+          const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
+          const until = waitUntil(value as Record<string, unknown>, opts.now);
           if (until instanceof Error) throw until;
-          await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, wakeAt: until, input: state.redact(config) as Prisma.InputJsonValue });
+          await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, wakeAt: until, input: state.redact(recorded) as Prisma.InputJsonValue });
           state.events.push({ type: 'STEP_WAITING', stepId: step.id, data: until ? { until: until.toISOString() } : { untilResumed: true } });
           if (until) result.timers.push({ stepRunId: row.id, runId: state.run.id, at: until });
           else paused = true;
@@ -272,7 +272,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           result.starved = true;
           continue;
         }
-        const config = await claimConfig(step, context);
+        const { config, recorded } = await claimConfig(step, context);
         const attempt = row.attempt + 1;
         await setStep(tx, state, row, {
           status: 'RUNNING',
@@ -280,11 +280,11 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           startedAt: opts.now,
           finishedAt: null,
           error: Prisma.DbNull,
-          input: state.redact(config) as Prisma.InputJsonValue,
+          input: state.redact(recorded) as Prisma.InputJsonValue,
           leaseOwner: opts.leaseOnClaim ? opts.workerId : null,
           leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null,
         });
-        state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(config) } });
+        state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(recorded) } });
         result.claims.push(buildClaim(state, state.rows.get(step.id)!, step, config, context));
         running++;
         capacity--;
@@ -320,14 +320,21 @@ export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | n
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
-    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets).filter((v) => v.length >= 3)]),
+    // Every secret, however short (setSecret refuses new ones under 8 characters; older ones are
+    // still hidden, at the price of over-redaction, rather than shown).
+    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets)]),
     secrets,
   };
 }
 
-/** The config a worker executes: templates rendered (a loop renders per item, later). */
-export async function claimConfig(step: StepDefinition, context: ExpressionContext): Promise<Record<string, unknown>> {
-  return step.type === 'loop' ? (step.config ?? {}) : ((await renderTemplates(step.config ?? {}, context)) as Record<string, unknown>);
+/**
+ * The config a worker executes, templates rendered (a loop renders per item, later), and the copy
+ * to record, in which values computed from secrets are redacted as a whole.
+ */
+export async function claimConfig(step: StepDefinition, context: ExpressionContext): Promise<{ config: Record<string, unknown>; recorded: Record<string, unknown> }> {
+  if (step.type === 'loop') return { config: step.config ?? {}, recorded: step.config ?? {} };
+  const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
+  return { config: value as Record<string, unknown>, recorded: recorded as Record<string, unknown> };
 }
 
 /** Everything a worker needs to execute one attempt of a claimed step. */

@@ -27,5 +27,5 @@ export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: s
   if (!step) return null;
   const leased = await tx.stepRun.update({ where: { id: row.id }, data: { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) } });
   const context = expressionContextOf(state);
-  return buildClaim(state, leased, step, await claimConfig(step, context), context);
+  return buildClaim(state, leased, step, (await claimConfig(step, context)).config, context);
 }

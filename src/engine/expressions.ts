@@ -6,6 +6,7 @@
 // instead of hanging or exhausting the engine. Evaluation is CPU-bound and never yields to the
 // event loop while it runs, which is why the budgets are small.
 import jsonata from 'jsonata';
+import { REDACTED } from './redact.ts';
 
 export type ExpressionContext = Record<string, unknown>;
 
@@ -240,21 +241,61 @@ async function renderString(text: string, context: ExpressionContext, deadline: 
   return result + text.slice(last);
 }
 
+/**
+ * The context with its `secrets` behind a getter that notes every read. JSONata reaches a value
+ * only by reading it — a path (`secrets.KEY`), the root (`$`, `$$`), a wildcard, `$string($)`,
+ * `$lookup`, `$sift`… — so "was it read" is exact, whatever the expression does to the value after.
+ */
+function watchSecrets(context: ExpressionContext) {
+  let read = false;
+  if (!Object.hasOwn(context, 'secrets')) return { context, read: () => false, reset: () => undefined };
+  const secrets = context.secrets;
+  const watched: ExpressionContext = { ...context };
+  Object.defineProperty(watched, 'secrets', {
+    enumerable: true,
+    get() {
+      read = true;
+      return secrets;
+    },
+  });
+  return { context: watched, read: () => read, reset: () => void (read = false) };
+}
+
+interface Rendered {
+  /** What the step executes with. */
+  value: unknown;
+  /** What is recorded: every string whose templates read a secret, replaced as a whole. */
+  recorded: unknown;
+}
+
 // Sequential on purpose: evaluation is CPU-bound, so running templates "in parallel" gains
 // nothing and would let the deadline check run only after all of them had started.
-async function render(value: unknown, context: ExpressionContext, deadline: number): Promise<unknown> {
-  if (typeof value === 'string') return renderString(value, context, deadline);
+async function render(value: unknown, watch: ReturnType<typeof watchSecrets>, deadline: number): Promise<Rendered> {
+  if (typeof value === 'string') {
+    watch.reset();
+    const rendered = await renderString(value, watch.context, deadline);
+    return { value: rendered, recorded: watch.read() ? REDACTED : rendered };
+  }
   if (Array.isArray(value)) {
-    const out: unknown[] = [];
-    for (const v of value) out.push(await render(v, context, deadline));
+    const out: Rendered = { value: [], recorded: [] };
+    for (const v of value) {
+      const item = await render(v, watch, deadline);
+      (out.value as unknown[]).push(item.value);
+      (out.recorded as unknown[]).push(item.recorded);
+    }
     return out;
   }
   if (value && typeof value === 'object') {
-    const entries: [string, unknown][] = [];
-    for (const [k, v] of Object.entries(value)) entries.push([k, await render(v, context, deadline)]);
-    return Object.fromEntries(entries);
+    const real: [string, unknown][] = [];
+    const recorded: [string, unknown][] = [];
+    for (const [k, v] of Object.entries(value)) {
+      const item = await render(v, watch, deadline);
+      real.push([k, item.value]);
+      recorded.push([k, item.recorded]);
+    }
+    return { value: Object.fromEntries(real), recorded: Object.fromEntries(recorded) };
   }
-  return value;
+  return { value, recorded: value };
 }
 
 /**
@@ -263,7 +304,17 @@ async function render(value: unknown, context: ExpressionContext, deadline: numb
  * its text (objects as JSON). A `{{` without a closing `}}` stays as it is (validation refuses it).
  */
 export async function renderTemplates(value: unknown, context: ExpressionContext): Promise<unknown> {
-  return render(value, context, Date.now() + EXPRESSION_LIMITS.renderBudgetMs);
+  return (await renderTemplatesForRecord(value, context)).value;
+}
+
+/**
+ * renderTemplates, plus the copy to record (step inputs, events, run outputs): a value whose
+ * templates read `secrets` is recorded as REDACTED as a whole, not only where the secret's own
+ * text appears — `$uppercase(secrets.X)`, `$base64encode(…)` or `$substring(…)` of a secret
+ * change its text, so scrubbing the text alone cannot catch them.
+ */
+export async function renderTemplatesForRecord(value: unknown, context: ExpressionContext): Promise<Rendered> {
+  return render(value, watchSecrets(context), Date.now() + EXPRESSION_LIMITS.renderBudgetMs);
 }
 
 type Path = (string | number)[];

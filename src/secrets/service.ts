@@ -8,6 +8,11 @@ import { decryptSecret, encryptSecret } from './crypto.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 const MAX_VALUE_BYTES = 64 * 1024;
+/**
+ * Shorter values cannot be hidden: redaction replaces every occurrence of a secret in what is
+ * recorded, and a 3-character secret occurs all over ordinary output (or is guessed).
+ */
+export const MIN_SECRET_LENGTH = 8;
 
 export interface SecretsScope extends Scope {
   secretsKey: Buffer | null;
@@ -21,7 +26,8 @@ function requireKey(key: Buffer | null): Buffer {
 export async function setSecret(scope: SecretsScope, name: string, value: string) {
   const problems = [];
   if (!NAME.test(name)) problems.push({ path: ['input', 'name'], message: 'must be letters, digits and _ (not starting with a digit), at most 128 characters' });
-  if (Buffer.byteLength(value) === 0 || Buffer.byteLength(value) > MAX_VALUE_BYTES) problems.push({ path: ['input', 'value'], message: `must be 1 byte to ${MAX_VALUE_BYTES / 1024} KiB` });
+  if ([...value].length < MIN_SECRET_LENGTH) problems.push({ path: ['input', 'value'], message: `must be at least ${MIN_SECRET_LENGTH} characters long (shorter secrets cannot be reliably redacted from what runs record)` });
+  else if (Buffer.byteLength(value) > MAX_VALUE_BYTES) problems.push({ path: ['input', 'value'], message: `must be at most ${MAX_VALUE_BYTES / 1024} KiB` });
   if (problems.length) throw new ValidationError(problems);
   const ciphertext = encryptSecret(requireKey(scope.secretsKey), name, value);
   return scope.prisma.secret.upsert({

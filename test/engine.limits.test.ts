@@ -136,7 +136,12 @@ describe('completion and step types in runs', () => {
     ]);
     await until('the completion webhook', async () => server.hits('/done') > 0);
     const hook = server.requests.find((r) => r.path === '/done')!;
-    expect(JSON.parse(hook.body)).toMatchObject({ event: 'run.finished', status: 'COMPLETED', output: { doubled: 42 } });
+    const payload = JSON.parse(hook.body);
+    expect(payload).toMatchObject({ event: 'run.finished', runId: run, workflowId: wf, status: 'COMPLETED', output: { doubled: 42 } });
+    // The ids in the body are the API's own: they look the run and the workflow up as they are.
+    const lookedUp = await t.gql('query($r: ID!, $w: ID!) { run(id: $r) { id status } workflow(id: $w) { id } }', { r: payload.runId, w: payload.workflowId });
+    expect(lookedUp.errors).toBeUndefined();
+    expect(lookedUp.data).toEqual({ run: { id: run, status: 'COMPLETED' }, workflow: { id: wf } });
     expect(verifyWebhookSignature('a-long-enough-secret', String(hook.headers['x-weft-timestamp']), hook.body, String(hook.headers['x-weft-signature']))).toBe(true);
     // The signing secret is encrypted at rest (and still signs correctly, above).
     const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).webhookSecret!;

@@ -29,6 +29,33 @@ describe('address policy', () => {
     expect(blockedReason('10.1.2.3', parseOutboundAllow(['loopback']))).toMatch(/private/);
   });
 
+  it('judges every IPv6 form that embeds an IPv4 address by that address, or refuses it', async () => {
+    const none = parseOutboundAllow([]);
+    const octets = (n: number) => [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
+    const hex = ([a, b, c, d]: number[]) => `${((a! << 8) | b!).toString(16)}:${((c! << 8) | d!).toString(16)}`;
+    // Generated addresses in every non-public IPv4 range (first, last and a middle one).
+    const ranges: [string, number, number][] = [
+      ['loopback', 0x7f000000, 0x7fffffff], ['private 10/8', 0x0a000000, 0x0affffff], ['private 172.16/12', 0xac100000, 0xac1fffff],
+      ['private 192.168/16', 0xc0a80000, 0xc0a8ffff], ['link-local', 0xa9fe0000, 0xa9feffff], ['carrier-grade NAT', 0x64400000, 0x647fffff],
+      ['this network', 0x00000001, 0x00ffffff], ['reserved', 0xf0000000, 0xfffffffe],
+    ];
+    const failures: string[] = [];
+    for (const [name, first, last] of ranges) {
+      for (const n of [first, last, first + Math.floor((last - first) / 3)]) {
+        const v4 = octets(n);
+        const dotted = v4.join('.');
+        const forms = [dotted, `::ffff:${dotted}`, `::ffff:${hex(v4)}`, `::${dotted}`, `::${hex(v4)}`, `0:0:0:0:0:0:${hex(v4)}`, `64:ff9b::${hex(v4)}`, `2002:${hex(v4)}::1`];
+        for (const form of forms) if (blockedReason(form, none) === null) failures.push(`${form} (${name})`);
+      }
+    }
+    expect(failures).toEqual([]);
+    // A public address keeps its verdict in the IPv4-compatible and -mapped forms.
+    for (const form of ['93.184.216.34', '::ffff:93.184.216.34', '::5db8:d822']) expect(blockedReason(form, none), form).toBeNull();
+    // The literal is refused before any connection is attempted.
+    const strict = createOutboundFetch([]);
+    for (const host of ['[::7f00:1]', '[::a9fe:a9fe]', '[::ffff:7f00:1]']) await expect(strict(`http://${host}:${new URL(target.url).port}/x`), host).rejects.toBeInstanceOf(OutboundBlockedError);
+  });
+
   it('refuses loopback literals, hostnames resolving to loopback, and redirects into loopback', async () => {
     const strict = createOutboundFetch([]);
     await expect(strict(`${target.url}/x`)).rejects.toBeInstanceOf(OutboundBlockedError);

@@ -202,6 +202,30 @@ describe('resume and retry', () => {
     expect((bad.data as any).resumeRun.code).toBe('CONFLICT');
   });
 
+  it('refuses to resume a CANCELLED run from a step whose upstream never finished, naming that step', async () => {
+    const key = `c${Date.now()}`;
+    const wf = await createWorkflow(t, { steps: [http('a', '/slow'), http('b', `/item?id=${key}`, { dependsOn: ['a'] }), http('x', `/item?id=${key}-x`, { dependsOn: ['b'] })] });
+    const run = await startRun(t, wf);
+    const deadline = Date.now() + 5000;
+    while (server.hits('/slow') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId: run } });
+    expect((await waitForRun(t, run)).status).toBe('CANCELLED');
+
+    const refused = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { runId: run, fromStep: 'x' } });
+    const problems = (refused.data as any).resumeRun.problems;
+    expect(problems).toEqual([{ path: ['input', 'fromStep'], message: expect.stringMatching(/'a' \(CANCELLED\), 'b' \(CANCELLED\) upstream of 'x' did not finish/) }]);
+    // Nothing changed: still CANCELLED, no new event.
+    const after = await waitForRun(t, run);
+    expect(after.status).toBe('CANCELLED');
+    // Resuming from the first unfinished step does run everything from there.
+    const resumed = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'a' } });
+    expect((resumed.data as any).resumeRun.run.status).toBe('QUEUED');
+    while (server.hits('/slow') < 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 10));
+    releases.splice(0).forEach((release) => release());
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    expect(server.requests.filter((r) => r.path === `/item?id=${key}-x`)).toHaveLength(1);
+  });
+
   it('retries a failed run FROM_FAILURE as a new linked run, on the latest version', async () => {
     const key = `y${Date.now()}`;
     const wf = await createWorkflow(t, { steps: [http('a', `/item?id=${key}`), http('b', '/missing', { dependsOn: ['a'] })] });

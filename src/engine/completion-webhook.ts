@@ -1,6 +1,7 @@
 // The signed webhook a workflow with webhooks enabled receives when one of its runs finishes.
 // Sent after the run's final state is committed; delivery is attempted a few times and its
 // outcome recorded as a run event. (Runs keep their result whether or not delivery succeeds.)
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { FinishedRun } from './finalize.ts';
@@ -16,7 +17,8 @@ export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventB
   if (!run.workflowId) return;
   const workflow = await prisma.workflow.findUnique({ where: { id: run.workflowId }, select: { webhooksEnabled: true, webhookUrl: true, webhookSecret: true } });
   if (!workflow?.webhooksEnabled || !workflow.webhookUrl) return;
-  const body = JSON.stringify({ event: 'run.finished', runId: run.runId, workflowId: run.workflowId, status: run.status, output: run.output, error: run.error, finishedAt: new Date().toISOString() });
+  // Global ids, like every id the API shows, so that `run(id:)` and `workflow(id:)` take them as they are.
+  const body = JSON.stringify({ event: 'run.finished', runId: encodeGlobalID('Run', run.runId), workflowId: encodeGlobalID('Workflow', run.workflowId), status: run.status, output: run.output, error: run.error, finishedAt: new Date().toISOString() });
   let lastError = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const timestamp = Math.floor(Date.now() / 1000);

@@ -29,6 +29,24 @@ export function downstreamOf(steps: StepDefinition[], roots: Iterable<string>): 
   return result;
 }
 
+/** Everything the given step (transitively) depends on, without the step itself. */
+export function upstreamOf(steps: StepDefinition[], stepId: string): Set<string> {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const dependencies = (id: string) => {
+    const step = byId.get(id);
+    return step ? dependenciesOf(step) : [];
+  };
+  const result = new Set<string>();
+  const queue = dependencies(stepId);
+  while (queue.length) {
+    const id = queue.pop()!;
+    if (result.has(id)) continue;
+    result.add(id);
+    queue.push(...dependencies(id));
+  }
+  return result;
+}
+
 export type Readiness = 'WAIT' | 'READY' | 'SKIP' | 'BLOCKED';
 
 /**

@@ -35,9 +35,23 @@ export function parseOutboundAllow(entries: string[]): Rules {
   return rules;
 }
 
+/**
+ * The address as it will be routed: IPv6 forms that carry an IPv4 address in their last 32 bits
+ * are judged as that IPv4 address — IPv4-mapped (::ffff:a.b.c.d) and the deprecated
+ * IPv4-compatible ::/96 (::7f00:1 is 127.0.0.1, which ipaddr.js calls plain unicast). Other
+ * embeddings (NAT64 64:ff9b::/96, 6to4, Teredo) are ranges of their own, refused by default.
+ */
 function normalise(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
   const parsed = ipaddr.parse(address);
-  return parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress() ? (parsed as ipaddr.IPv6).toIPv4Address() : parsed;
+  if (parsed.kind() !== 'ipv6') return parsed;
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address();
+  const parts = v6.parts;
+  // ::/96 minus :: and ::1, which are the unspecified and loopback addresses themselves.
+  if (parts.slice(0, 6).every((p) => p === 0) && (parts[6] !== 0 || parts[7]! > 1)) {
+    return ipaddr.fromByteArray([parts[6]! >> 8, parts[6]! & 0xff, parts[7]! >> 8, parts[7]! & 0xff]);
+  }
+  return v6;
 }
 
 /** Why an address may not be contacted, or null when it may. */

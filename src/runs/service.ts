@@ -6,7 +6,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { TOP_LEVEL } from '../engine/advance.ts';
 import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
-import { downstreamOf } from '../engine/graph.ts';
+import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable } from '../engine/statuses.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
@@ -199,6 +199,19 @@ export async function cancelRun(scope: RunScope, runId: string) {
   return run;
 }
 
+/**
+ * Resuming from a step reuses the outputs of the steps upstream of it, so each of them must
+ * have finished (COMPLETED, or SKIPPED on purpose). Otherwise the step would only be skipped
+ * again: say which upstream step to resume from instead.
+ */
+function refuseUnfinishedUpstream(definition: WorkflowDefinition, rows: { stepId: string; status: string }[], fromStep: string) {
+  const statusOf = new Map(rows.map((r) => [r.stepId, r.status]));
+  const unfinished = [...upstreamOf(definition.steps, fromStep)].filter((id) => statusOf.get(id) !== 'COMPLETED' && statusOf.get(id) !== 'SKIPPED');
+  if (unfinished.length === 0) return;
+  const listed = unfinished.map((id) => `'${id}' (${statusOf.get(id) ?? 'not started'})`).join(', ');
+  throw ValidationError.single(['input', 'fromStep'], `Step${unfinished.length > 1 ? 's' : ''} ${listed} upstream of '${fromStep}' did not finish, so '${fromStep}' has no inputs to resume from: resume from ${unfinished.length > 1 ? 'one of them' : `'${unfinished[0]}'`}, or without fromStep`);
+}
+
 export async function resumeRun(scope: RunScope, runId: string, fromStep?: string | null) {
   const run = await findRun(scope, runId);
   if (!isRunResumable(run.status)) throw new ConflictError(`Run is ${run.status}; only PAUSED, FAILED or CANCELLED runs can be resumed.`, { status: run.status });
@@ -219,6 +232,7 @@ export async function resumeRun(scope: RunScope, runId: string, fromStep?: strin
     const current = await findRun({ prisma: tx, workspaceId: scope.workspaceId }, runId);
     if (!isRunResumable(current.status)) throw new ConflictError(`Run is ${current.status}; only PAUSED, FAILED or CANCELLED runs can be resumed.`, { status: current.status });
     const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
+    if (fromStep != null) refuseUnfinishedUpstream(definition, rows, fromStep);
     // From a step: it and everything downstream re-run, upstream outputs are reused.
     // Without: every step that did not complete (the last checkpoint).
     const targets = fromStep != null ? downstreamOf(definition.steps, [fromStep]) : new Set(rows.filter((r) => r.status !== 'COMPLETED').map((r) => r.stepId));

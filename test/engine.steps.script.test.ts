@@ -2,6 +2,7 @@
 // the command allowlist checker it applies. What the sandbox hides is proven in
 // security.script-sandbox.test.ts; here: config, running, output, cancellation, the allowlist.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../src/config.ts';
 import { checkPythonScript, checkShellScript } from '../src/engine/steps/command-allowlist.ts';
 import { SCRIPT_PATH } from '../src/engine/steps/sandbox.ts';
 import { scriptStep } from '../src/engine/steps/script.ts';
@@ -61,6 +62,17 @@ describe('script: enabling and config', () => {
   });
 });
 
+describe('script: server settings', () => {
+  it('defaults to no network and the documented env allowlist, and refuses bad values naming the variable', () => {
+    expect(loadConfig({}).steps.scripts).toEqual({ enabled: false, network: 'none', envAllow: ['LANG', 'LC_ALL', 'TZ', 'WEFT_VAR_*'], bwrapPath: null });
+    expect(loadConfig({ WEFT_SCRIPT_ENV_ALLOW: ' APP_*, MODE ,', WEFT_SCRIPTS_NETWORK: 'outbound' }).steps.scripts).toMatchObject({ network: 'outbound', envAllow: ['APP_*', 'MODE'] });
+    expect(() => loadConfig({ WEFT_SCRIPTS_NETWORK: 'all' })).toThrow(/WEFT_SCRIPTS_NETWORK: Invalid option: expected one of "none"\|"outbound"/);
+    expect(() => loadConfig({ WEFT_SCRIPT_ENV_ALLOW: 'LANG,*' })).toThrow(/WEFT_SCRIPT_ENV_ALLOW: must be a comma-separated list of variable names, each optionally ending in \* \(a prefix\)/);
+    expect(() => loadConfig({ WEFT_SCRIPT_ENV_ALLOW: 'GIT-*' })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEFT_BWRAP_PATH: 'bin/bwrap' })).toThrow(/WEFT_BWRAP_PATH: must be an absolute path/);
+  });
+});
+
 describe('script: running', () => {
   it('runs a shell script in its sandbox (/job is cwd and HOME, /tmp is TMPDIR) with arguments, capturing output and parsing JSON', async () => {
     const c = scriptContext({ language: 'shell', args: ['two words', 7], source: 'echo "note to stderr" >&2\nprintf \'{"cwd":"%s","home":"%s","tmp":"%s","lang":"%s","a1":"%s","a2":"%s","self":"%s"}\\n\' "$(pwd)" "$HOME" "$TMPDIR" "$LANG" "$1" "$2" "$0"' });
@@ -117,6 +129,16 @@ describe('script: running', () => {
     // The server-wide limit applies even when the step asks for more.
     const capped = await runScript({ language: 'shell', source: 'head -c 3000 /dev/zero | tr "\\0" c', maxOutputBytes: 1_000_000 }, { env: stepEnvFrom({ WEFT_SCRIPTS_ENABLED: 'true', WEFT_MAX_RESPONSE_BYTES: '2048' }) });
     expect(capped.stdout).toBe(`${'c'.repeat(2048)}\n[truncated]`);
+  });
+
+  it('replaces NUL characters in its output and log lines (the database cannot store them)', async () => {
+    const c = scriptContext({ language: 'shell', source: "printf 'a\\000b\\n'\nprintf 'c\\000d' >&2" });
+    const out = (await scriptStep.execute(c)) as ScriptOutput;
+    expect(out).toMatchObject({ stdout: 'a\uFFFDb\n', stderr: 'c\uFFFDd' });
+    expect(c.lines).toContain('a\uFFFDb');
+    expect(c.lines).toContain('stderr: c\uFFFDd');
+    const json = await runScript({ language: 'shell', source: `printf '{"a\\\\u0000b": ["c\\\\u0000d"]}'` });
+    expect(json.json).toEqual({ 'a\uFFFDb': ['c\uFFFDd'] });
   });
 
   it('bounds what it streams to the log: lines are shortened and a flood is cut off', async () => {

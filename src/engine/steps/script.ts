@@ -102,6 +102,15 @@ function checkAllowlist(ctx: StepContext, script: ScriptConfig) {
   throw new NonRetriableError(`Script refused by the workflow's command allowlist: ${verdict.reason}. Allowed templates: ${allowlist.map((t) => JSON.stringify(t)).join(', ')}`);
 }
 
+/**
+ * Text a script printed, fit for storing: PostgreSQL text and jsonb cannot hold NUL (a NUL in a
+ * step's output or log made recording the result fail, again on every retry), so each becomes
+ * U+FFFD, as an invalid UTF-8 byte does.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
+}
+
 /** Keeps the first `max` bytes of a stream and remembers whether anything was dropped. */
 class CappedOutput {
   private readonly chunks: Buffer[] = [];
@@ -123,7 +132,7 @@ class CappedOutput {
   }
 
   text(): string {
-    return Buffer.concat(this.chunks, this.size).toString('utf8') + (this.truncated ? TRUNCATED_MARKER : '');
+    return storable(Buffer.concat(this.chunks, this.size).toString('utf8')) + (this.truncated ? TRUNCATED_MARKER : '');
   }
 }
 
@@ -133,7 +142,7 @@ class LineLogger {
   private readonly log: (line: string) => void;
 
   constructor(log: (line: string) => void) {
-    this.log = log;
+    this.log = (line) => log(storable(line));
   }
 
   stream(prefix: string) {
@@ -175,7 +184,12 @@ function killGroup(pid: number | null | undefined, signal: NodeJS.Signals) {
 function parseJson(stdout: string, truncated: boolean): unknown {
   if (truncated || !stdout.trim()) return null;
   try {
-    return JSON.parse(stdout) as unknown;
+    // "\u0000" in the JSON is a NUL once parsed: the same rule as for the text.
+    return JSON.parse(stdout, (_key, value: unknown) => {
+      if (typeof value === 'string') return storable(value);
+      if (isPlainObject(value) && Object.keys(value).some((key) => key.includes('\0'))) return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), item]));
+      return value;
+    }) as unknown;
   } catch {
     return null;
   }

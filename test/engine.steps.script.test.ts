@@ -161,13 +161,13 @@ describe('script: running', () => {
 });
 
 describe('script: cancellation', () => {
-  it('stops every process of the script within a second when aborted (SIGTERM first, which it may handle), and removes the attempt directory', async () => {
+  it.each(['none', 'outbound'])('stops every process of the script within a second when aborted (SIGTERM first, which it may handle), and removes the attempt directory (network %s)', async (network) => {
     const controller = new AbortController();
     const reason = new Error('Run was cancelled');
-    const c = scriptContext({ language: 'shell', source: "trap 'echo cleaning up; exit 0' TERM\nsleep 30 &\nreadlink /proc/self/ns/pid\nwait" }, { signal: controller.signal });
+    const c = scriptContext({ language: 'shell', source: "trap 'echo cleaning up; exit 0' TERM\nsleep 30 &\nreadlink /proc/self/ns/pid\nwait" }, { signal: controller.signal }, { WEFT_SCRIPTS_NETWORK: network });
     const running = scriptStep.execute(c);
     const [ns] = await logLine(c, /^pid:\[\d+\]$/);
-    expect(processesInNamespace(ns).length).toBeGreaterThanOrEqual(2); // sh and sleep (and the sandbox's init)
+    expect(processesInNamespace(ns).length).toBeGreaterThanOrEqual(3); // the sandbox's init, sh and sleep (and the relay)
     expect(tmp.attempts()).toHaveLength(1);
 
     const abortedAt = Date.now();

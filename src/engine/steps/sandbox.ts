@@ -235,11 +235,14 @@ export async function probeSandbox(settings: ScriptSettings, timeoutMs = 15_000)
       child.on('close', (code, signal) => (clearTimeout(timer), resolve(code === 0 ? null : `${signal ? `killed by ${signal}` : `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().slice(-500)}` : ''}`)));
     });
     if (outcome === null) return;
+    const needs = [
+      'bubblewrap 0.8 or later',
+      'unprivileged user namespaces (sysctl user.max_user_namespaces above 0; kernel.unprivileged_userns_clone=1 on older Debian kernels; on Ubuntu 23.10 and later an AppArmor profile that lets bwrap use them)',
+      ...(hostUser() ? [`a temporary directory (${tmpdir()}) that uid ${SANDBOX_UID} can traverse`] : []),
+      ...(settings.network === 'outbound' && hostUser() ? [`with WEFT_SCRIPTS_NETWORK=outbound, the Node.js binary (${process.execPath}) readable by uid ${SANDBOX_UID}`] : []),
+    ];
     throw new SandboxUnavailableError(
-      `Script steps are enabled (WEFT_SCRIPTS_ENABLED=true), but bubblewrap (${bwrap}) could not run a script in a sandbox (${outcome}). ` +
-        'It needs unprivileged user namespaces (sysctl user.max_user_namespaces above 0; kernel.unprivileged_userns_clone=1 on older Debian kernels; ' +
-        `on Ubuntu 23.10 and later an AppArmor profile that lets bwrap use them)${settings.network === 'outbound' ? `, and with WEFT_SCRIPTS_NETWORK=outbound the Node.js binary (${process.execPath}) must be readable by uid ${SANDBOX_UID}` : ''}. ` +
-        `Fix that, ${off}.`,
+      `Script steps are enabled (WEFT_SCRIPTS_ENABLED=true), but bubblewrap (${bwrap}) could not run a script in a sandbox (${outcome}). It needs ${needs.join('; ')}. Fix that, ${off}.`,
     );
   } finally {
     await removeAttemptDirs(dirs);

@@ -18,7 +18,8 @@ import { Engine } from './engine/executor.ts';
 import { GraphileDispatcher } from './engine/dispatch/graphile.ts';
 import { InProcessDispatcher } from './engine/dispatch/in-process.ts';
 import type { Dispatcher } from './engine/dispatch/types.ts';
-import { createOutboundFetch } from './engine/outbound.ts';
+import { createOutboundFetch, createOutboundPolicy } from './engine/outbound.ts';
+import { probeSandbox } from './engine/steps/sandbox.ts';
 import { createRedisEventBus, type RedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { localKey, parseKey } from './secrets/crypto.ts';
@@ -116,6 +117,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
           scheduler: { intervalMs: config.engine.schedulerIntervalMs, tick: () => scheduler.tick() },
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
+  const outbound = createOutboundPolicy(config.steps.outboundAllow);
   const engine = new Engine({
     dispatcher,
     runsWork,
@@ -128,7 +130,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     pollIntervalMs: config.engine.pollIntervalMs,
     leaseMs: config.engine.leaseMs,
     exclusive: db.kind === 'pglite',
-    stepEnv: { ...config.steps, fetch: createOutboundFetch(config.steps.outboundAllow) },
+    stepEnv: { ...config.steps, fetch: createOutboundFetch(outbound), resolveOutbound: (host) => outbound.resolve(host) },
     secretsKey,
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
@@ -255,6 +257,10 @@ export function buildApp({ config, db, log }: AppDeps): App {
     scheduler,
     bus,
     async start(port = config.port, host = config.host) {
+      // Only processes that execute steps run scripts (all, worker; not serve). Refuse to start
+      // rather than fail every script later: bwrap may be missing, or present and unable to
+      // create namespaces here. Nothing has started yet when this throws.
+      if (runsWork && config.steps.scripts.enabled) await probeSandbox(config.steps.scripts);
       if (redisBus) await waitForRedis(redisBus, config);
       await engine.start();
       // With graphile-worker, schedules are ticked by a job (dispatch/graphile.ts).

@@ -9,6 +9,16 @@ const bool = z
 export const ROLES = ['all', 'serve', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
+/**
+ * Variable names a script step's `env` may set when its workflow has a command allowlist: the
+ * locale and time zone (data, not code, for the programs that read them), and a prefix no program
+ * gives a meaning to, for passing values to the script. Everything else is refused, because a
+ * variable can change what an allowed command does (GIT_CONFIG_*, LD_PRELOAD, PYTHONSTARTUP…).
+ */
+export const DEFAULT_SCRIPT_ENV_ALLOW = 'LANG,LC_ALL,TZ,WEFT_VAR_*';
+/** An exact variable name, or a prefix ending in `*`. */
+const ENV_ALLOW_ENTRY = /^[A-Za-z_][A-Za-z0-9_]*\*?$/;
+
 const envSchema = z.object({
   WEFT_ROLE: z.enum(ROLES).default('all'),
   // Secure by default: error details reach clients only when an operator asks for development.
@@ -38,6 +48,13 @@ const envSchema = z.object({
   WEFT_SCHEDULER_INTERVAL_MS: z.coerce.number().int().min(100).max(60_000).default(1000),
   WEFT_STEP_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(30_000),
   WEFT_SCRIPTS_ENABLED: bool.default(false),
+  WEFT_SCRIPTS_NETWORK: z.enum(['none', 'outbound']).default('none'),
+  WEFT_SCRIPT_ENV_ALLOW: z
+    .string()
+    .default(DEFAULT_SCRIPT_ENV_ALLOW)
+    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((names) => names.every((name) => ENV_ALLOW_ENTRY.test(name)), 'must be a comma-separated list of variable names, each optionally ending in * (a prefix)'),
+  WEFT_BWRAP_PATH: z.string().startsWith('/', 'must be an absolute path').optional(),
   WEFT_OUTBOUND_ALLOW: z.string().default(''),
   WEFT_SECRETS_KEY: z.string().min(1).optional(),
   WEFT_AGENT_BASE_URL: z.string().url().optional(),
@@ -116,11 +133,22 @@ export type Config = {
   steps: {
     /** Non-public destinations outbound requests may reach anyway (loopback, private, CIDRs, hosts). */
     outboundAllow: string[];
-    scriptsEnabled: boolean;
+    scripts: ScriptSettings;
     agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
     maxResponseBytes: number;
   };
 };
+
+export interface ScriptSettings {
+  /** WEFT_SCRIPTS_ENABLED: script steps run only when the server allows them. */
+  enabled: boolean;
+  /** none: no network at all; outbound: only through a proxy applying WEFT_OUTBOUND_ALLOW. */
+  network: 'none' | 'outbound';
+  /** With a command allowlist, the env names a step may set (exact names, or prefixes ending in *). */
+  envAllow: string[];
+  /** bubblewrap; null: looked up in the standard system directories. */
+  bwrapPath: string | null;
+}
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -186,7 +214,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     },
     steps: {
       outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),
-      scriptsEnabled: e.WEFT_SCRIPTS_ENABLED,
+      scripts: { enabled: e.WEFT_SCRIPTS_ENABLED, network: e.WEFT_SCRIPTS_NETWORK, envAllow: e.WEFT_SCRIPT_ENV_ALLOW, bwrapPath: e.WEFT_BWRAP_PATH ?? null },
       agent: { baseUrl: e.WEFT_AGENT_BASE_URL ?? null, apiKey: e.WEFT_AGENT_API_KEY ?? null, model: e.WEFT_AGENT_MODEL ?? null },
       maxResponseBytes: e.WEFT_MAX_RESPONSE_BYTES,
     },

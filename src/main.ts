@@ -5,6 +5,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { migrateJobQueue } from './engine/dispatch/graphile.ts';
+import { SandboxUnavailableError } from './engine/steps/sandbox.ts';
 import { createLogger } from './logger.ts';
 import { ensureAdminAccess } from './auth/bootstrap.ts';
 import { ensureDefaultWorkspace } from './workspaces/service.ts';
@@ -36,7 +37,16 @@ async function main() {
     print: (text) => process.stdout.write(`${text}\n`),
   });
   const app = buildApp({ config, db, log });
-  const { url } = await app.start();
+  let url: string;
+  try {
+    ({ url } = await app.start());
+  } catch (error) {
+    // A start-up check that names its own fix: the message is the whole story, no stack trace.
+    if (!(error instanceof SandboxUnavailableError)) throw error;
+    console.error(error.message);
+    await db.close();
+    process.exit(2);
+  }
   if (config.role === 'worker') log.info({ url: url.replace(/\/graphql$/, '/healthz'), role: config.role }, 'Weft worker is running (health endpoint only)');
   else log.info({ url, role: config.role }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
 

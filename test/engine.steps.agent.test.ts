@@ -7,6 +7,7 @@ import { createOutboundFetch } from '../src/engine/outbound.ts';
 import { agentTaskStep } from '../src/engine/steps/agent-task.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from '../src/engine/steps/types.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
+import { stepContext, stepEnvFrom } from './helpers/step-env.ts';
 
 const loopbackFetch = createOutboundFetch(['loopback']);
 const cleanups: (() => Promise<void>)[] = [];
@@ -34,28 +35,11 @@ function completions(req: RecordedRequest, res: ServerResponse) {
   });
 }
 
-type TestContext = StepContext & { lines: string[] };
-
 function agentEnv(agent: Partial<StepEnvironment['agent']>): StepEnvironment {
-  return { scriptsEnabled: false, agent: { baseUrl: null, apiKey: null, model: null, ...agent }, fetch: loopbackFetch, maxResponseBytes: 10 * 1024 * 1024 };
+  return { ...stepEnvFrom(), agent: { baseUrl: null, apiKey: null, model: null, ...agent }, fetch: loopbackFetch };
 }
 
-function ctx(config: Record<string, unknown>, env: StepEnvironment, overrides: Partial<StepContext> = {}): TestContext {
-  const lines: string[] = [];
-  return {
-    runId: 'run-1',
-    stepId: 'step-1',
-    attempt: 1,
-    config,
-    signal: new AbortController().signal,
-    log: (line) => void lines.push(line),
-    env,
-    workflow: { commandAllowlist: [] },
-    idempotencyKey: 'run-1:step-1',
-    lines,
-    ...overrides,
-  };
-}
+const ctx = stepContext;
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const result = await promise.then(

@@ -10,6 +10,7 @@ import { stepHandlers } from '../src/engine/steps/registry.ts';
 import { NonRetriableError, type StepContext } from '../src/engine/steps/types.ts';
 import { signWebhookPayload, verifyWebhookSignature, webhookStep } from '../src/engine/steps/webhook.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
+import { stepContext, stepEnvFrom } from './helpers/step-env.ts';
 
 const loopbackFetch = createOutboundFetch(['loopback']);
 const cleanups: (() => Promise<void>)[] = [];
@@ -37,24 +38,7 @@ async function closedPortUrl(): Promise<string> {
   return s.url;
 }
 
-type TestContext = StepContext & { lines: string[] };
-
-function ctx(config: Record<string, unknown>, overrides: Partial<StepContext> = {}): TestContext {
-  const lines: string[] = [];
-  return {
-    runId: 'run-1',
-    stepId: 'step-1',
-    attempt: 1,
-    config,
-    signal: new AbortController().signal,
-    log: (line) => void lines.push(line),
-    env: { scriptsEnabled: false, agent: { baseUrl: null, apiKey: null, model: null }, fetch: loopbackFetch, maxResponseBytes: 10 * 1024 * 1024 },
-    workflow: { commandAllowlist: [] },
-    idempotencyKey: 'run-1:step-1',
-    lines,
-    ...overrides,
-  };
-}
+const ctx = (config: Record<string, unknown>, overrides: Partial<StepContext> = {}) => stepContext(config, { ...stepEnvFrom(), fetch: loopbackFetch }, overrides);
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const result = await promise.then(

@@ -5,7 +5,8 @@
 // an undici Agent whose `lookup` refuses blocked addresses — so a hostname that resolves (or
 // re-resolves, DNS rebinding) to an internal address is refused. Literal IPs skip DNS, so they are
 // checked before connecting, and redirects are followed here, one checked hop at a time.
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+// The same policy object decides for the HTTP proxy of sandboxed scripts (steps/sandbox-proxy.ts).
+import { lookup as dnsLookup } from 'node:dns/promises';
 import ipaddr from 'ipaddr.js';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { NonRetriableError } from './steps/types.ts';
@@ -64,36 +65,70 @@ export function blockedReason(address: string, rules: Rules): string | null {
   return `${address} is a ${range} address`;
 }
 
-export function createOutboundFetch(allow: string[]): OutboundFetch {
-  const rules = parseOutboundAllow(allow);
-  const guardedLookup = (hostname: string, options: object, callback: (err: Error | null, address: string | LookupAddress[], family?: number) => void) => {
-    dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, []);
-      if (!rules.hosts.has(hostname.toLowerCase())) {
-        for (const { address } of addresses) {
-          const reason = blockedReason(address, rules);
-          if (reason) return callback(new OutboundBlockedError(`Outbound request to ${hostname} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW.`), []);
-        }
-      }
-      if ((options as { all?: boolean }).all) return callback(null, addresses);
-      callback(null, addresses[0]!.address, addresses[0]!.family);
-    });
-  };
-  const agent = new Agent({ connect: { lookup: guardedLookup as never } });
+/** An address a host name resolved to (the shape of dns.lookup's `all` results). */
+export interface ResolvedAddress {
+  address: string;
+  family: number;
+}
 
-  const checkLiteral = (url: URL) => {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (!ipaddr.isValid(host) || rules.hosts.has(host)) return;
-    const reason = blockedReason(host, rules);
-    if (reason) throw new OutboundBlockedError(`Outbound request to ${host} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private" or a CIDR).`);
+/**
+ * WEFT_OUTBOUND_ALLOW as one object, shared by everything that connects out for a workflow:
+ * the fetch of http_request, webhook and agent_task, and the proxy of sandboxed scripts.
+ */
+export interface OutboundPolicy {
+  /** The addresses `host` (a name or an IP literal) may be contacted at; throws OutboundBlockedError when it may not. */
+  resolve(host: string): Promise<ResolvedAddress[]>;
+}
+
+function refused(host: string, reason: string) {
+  return new OutboundBlockedError(`Outbound request to ${host} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).`);
+}
+
+export function createOutboundPolicy(allow: string[]): OutboundPolicy {
+  const rules = parseOutboundAllow(allow);
+  return {
+    async resolve(host) {
+      const bare = host.replace(/^\[|\]$/g, '');
+      const allowedByName = rules.hosts.has(bare.toLowerCase());
+      if (ipaddr.isValid(bare)) {
+        const reason = allowedByName ? null : blockedReason(bare, rules);
+        if (reason) throw refused(bare, reason);
+        return [{ address: bare, family: ipaddr.parse(bare).kind() === 'ipv6' ? 6 : 4 }];
+      }
+      const addresses = await dnsLookup(bare, { all: true });
+      // Every address must pass: a client may connect to any of them.
+      for (const { address } of allowedByName ? [] : addresses) {
+        const reason = blockedReason(address, rules);
+        if (reason) throw refused(bare, reason);
+      }
+      return addresses;
+    },
   };
+}
+
+type LookupCallback = (error: Error | null, address: string | ResolvedAddress[], family?: number) => void;
+
+/** A `lookup` for net/http/undici that answers with addresses the policy allows, or fails. */
+export function policyLookup(policy: OutboundPolicy) {
+  return (hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
+    policy.resolve(hostname).then(
+      (addresses) => (options.all ? callback(null, addresses) : callback(null, addresses[0]!.address, addresses[0]!.family)),
+      (error: Error) => callback(error, []),
+    );
+  };
+}
+
+export function createOutboundFetch(allow: string[] | OutboundPolicy): OutboundFetch {
+  const policy = Array.isArray(allow) ? createOutboundPolicy(allow) : allow;
+  const agent = new Agent({ connect: { lookup: policyLookup(policy) as never } });
 
   return async (input, init = {}) => {
     let url = new URL(String(input));
     let options = { ...init };
     for (let hop = 0; ; hop++) {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundBlockedError(`Outbound request refused: only http and https URLs are allowed (got ${url.protocol})`);
-      checkLiteral(url);
+      // Literal IPs skip DNS (and so the agent's lookup): check them before connecting.
+      if (ipaddr.isValid(url.hostname.replace(/^\[|\]$/g, ''))) await policy.resolve(url.hostname);
       let response: Response;
       try {
         response = (await undiciFetch(url, { ...(options as object), redirect: 'manual', dispatcher: agent } as never)) as unknown as Response;

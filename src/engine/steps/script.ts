@@ -1,23 +1,27 @@
-// script: runs a shell or Python script as a child process → { exitCode, stdout, stderr, json }.
+// script: runs a shell or Python script in a sandbox → { exitCode, stdout, stderr, json }.
 //
-// Isolation, such as it is (this is not a sandbox: the script runs as the server's user):
+// Every script runs under bubblewrap (sandbox.ts): its own namespaces, uid 65534, a read-only
+// minimal root, a private /job and /tmp, no view of the server's processes, environment or
+// files, and no network unless WEFT_SCRIPTS_NETWORK=outbound gives it a proxy that applies
+// WEFT_OUTBOUND_ALLOW (sandbox-proxy.ts). There is no unsandboxed fallback. Around that:
 //   - disabled unless the server sets WEFT_SCRIPTS_ENABLED=true;
-//   - the workflow's command allowlist is checked before anything runs (command-allowlist.ts);
-//   - a fresh temp directory is the working directory, HOME and TMPDIR, and is removed after;
-//   - a scrubbed environment: a fixed PATH, HOME, TMPDIR, LANG and the step's `env`, nothing of
-//     the server's (no database URL, no keys);
-//   - its own process group, so cancellation, the step timeout and the end of the script reach
-//     every process it started (SIGTERM, then SIGKILL after a grace period);
+//   - the workflow's command allowlist is checked before anything runs (command-allowlist.ts),
+//     and with an allowlist the step's `env` may set only the names in WEFT_SCRIPT_ENV_ALLOW;
+//   - the environment is Weft's fixed one (PATH, HOME, TMPDIR, LANG, proxy variables) plus the
+//     step's `env`;
+//   - cancellation and the step timeout send SIGTERM to the script's processes, then SIGKILL to
+//     the sandbox after a grace period; when the script ends, the sandbox (and anything it left
+//     running) ends with it;
 //   - stdout and stderr are each capped; the excess is dropped and marked.
 // A non-zero exit is an ordinary (retryable) failure; not being allowed to run, or not being
 // able to start the interpreter, is not.
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { checkPythonScript, checkShellScript } from './command-allowlist.ts';
 import { integerIn, isPlainObject, MIB } from './limits.ts';
+import { createAttemptDirs, existsInSandbox, findBwrap, handOver, removeAttemptDirs, RUN_DIR, sandboxEnvironment, spawnSandbox, type SandboxSpec } from './sandbox.ts';
+import { startSandboxProxy, type SandboxProxy } from './sandbox-proxy.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
@@ -28,15 +32,8 @@ const KILL_GRACE_MS = 2000;
 const MAX_LOGGED_LINES = 500;
 const MAX_LOGGED_LINE_CHARS = 1000;
 export const TRUNCATED_MARKER = '\n[truncated]';
-/**
- * A fixed, conventional PATH rather than the server's own: what a script can find does not depend
- * on how the server was started (npm puts node_modules/.bin first, version managers add shims).
- */
-export const SCRIPT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-/** Set by the handler itself: a step may not replace them. */
-const RESERVED_ENV = new Set(['PATH', 'HOME', 'TMPDIR']);
-/** With an allowlist, variables that change what a checked command actually runs are refused too. */
-const LOADER_ENV = /^(LD_|DYLD_)|^(BASH_ENV|ENV|IFS|CDPATH)$/;
+/** Refused lines of the outbound proxy logged per attempt; the script sees every refusal anyway. */
+const MAX_LOGGED_REFUSALS = 20;
 
 type Language = 'shell' | 'python';
 
@@ -48,15 +45,33 @@ interface ScriptConfig {
   maxOutputBytes: number;
 }
 
-function parseEnv(value: unknown, allowlisted: boolean): Record<string, string> {
+function envAllowed(name: string, allow: string[]): boolean {
+  return allow.some((entry) => (entry.endsWith('*') ? name.startsWith(entry.slice(0, -1)) : name === entry));
+}
+
+/**
+ * The step's `env`. With a command allowlist only names the operator allows may be set: almost any
+ * variable can change what an allowed program does (GIT_CONFIG_* turns `git status` into running
+ * anything, and so do LD_PRELOAD, PYTHONSTARTUP, BASH_ENV, PERL5OPT…), so this is an allowlist,
+ * not a list of the dangerous ones.
+ */
+function parseEnv(value: unknown, ctx: StepContext): Record<string, string> {
   if (value === undefined || value === null) return {};
   if (!isPlainObject(value)) throw new NonRetriableError('script.env must be an object of NAME: value');
+  const reserved = Object.keys(sandboxEnvironment(ctx.env.scripts.network)).filter((name) => name !== 'LANG');
+  const allowlisted = ctx.workflow.commandAllowlist.length > 0;
+  const allow = ctx.env.scripts.envAllow;
   const env: Record<string, string> = {};
   for (const [name, item] of Object.entries(value)) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new NonRetriableError(`script.env: '${name}' is not a valid variable name (letters, digits and _, not starting with a digit)`);
-    if (RESERVED_ENV.has(name)) throw new NonRetriableError(`script.env.${name} cannot be set: Weft sets PATH, HOME and TMPDIR itself`);
-    if (allowlisted && LOADER_ENV.test(name)) throw new NonRetriableError(`script.env.${name} cannot be set when the workflow has a command allowlist (it changes what the allowed commands run)`);
+    if (reserved.includes(name)) throw new NonRetriableError(`script.env.${name} cannot be set: Weft sets ${reserved.join(', ')} itself`);
+    if (allowlisted && !envAllowed(name, allow)) {
+      throw new NonRetriableError(
+        `script.env.${name} cannot be set: the workflow has a command allowlist, and then a step may set only the variables the server's WEFT_SCRIPT_ENV_ALLOW allows (${allow.join(', ') || 'none'}), because a variable can change what an allowed command does`,
+      );
+    }
     if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') throw new NonRetriableError(`script.env.${name} must be a string, number or boolean`);
+    if (String(item).includes('\0')) throw new NonRetriableError(`script.env.${name} must not contain a NUL character`);
     env[name] = String(item);
   }
   return env;
@@ -73,9 +88,11 @@ function parseConfig(ctx: StepContext): ScriptConfig {
   if (!Array.isArray(rawArgs) || !rawArgs.every((a) => typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean')) {
     throw new NonRetriableError('script.args must be a list of strings');
   }
-  const allowlisted = ctx.workflow.commandAllowlist.length > 0;
+  const args = rawArgs.map(String);
+  const withNul = args.findIndex((arg) => arg.includes('\0'));
+  if (withNul >= 0) throw new NonRetriableError(`script.args[${withNul}] must not contain a NUL character`);
   const configured = integerIn(config.maxOutputBytes, 'script.maxOutputBytes', 1, MAX_OUTPUT_BYTES, DEFAULT_MAX_OUTPUT_BYTES);
-  return { language, source, args: rawArgs.map(String), env: parseEnv(config.env, allowlisted), maxOutputBytes: Math.min(configured, ctx.env.maxResponseBytes) };
+  return { language, source, args, env: parseEnv(config.env, ctx), maxOutputBytes: Math.min(configured, ctx.env.maxResponseBytes) };
 }
 
 function checkAllowlist(ctx: StepContext, script: ScriptConfig) {
@@ -83,6 +100,15 @@ function checkAllowlist(ctx: StepContext, script: ScriptConfig) {
   const verdict = script.language === 'shell' ? checkShellScript(script.source, allowlist) : checkPythonScript(allowlist);
   if (verdict.allowed) return;
   throw new NonRetriableError(`Script refused by the workflow's command allowlist: ${verdict.reason}. Allowed templates: ${allowlist.map((t) => JSON.stringify(t)).join(', ')}`);
+}
+
+/**
+ * Text a script printed, fit for storing: PostgreSQL text and jsonb cannot hold NUL (a NUL in a
+ * step's output or log made recording the result fail, again on every retry), so each becomes
+ * U+FFFD, as an invalid UTF-8 byte does.
+ */
+function storable(text: string): string {
+  return text.replaceAll('\0', '\uFFFD');
 }
 
 /** Keeps the first `max` bytes of a stream and remembers whether anything was dropped. */
@@ -106,7 +132,7 @@ class CappedOutput {
   }
 
   text(): string {
-    return Buffer.concat(this.chunks, this.size).toString('utf8') + (this.truncated ? TRUNCATED_MARKER : '');
+    return storable(Buffer.concat(this.chunks, this.size).toString('utf8')) + (this.truncated ? TRUNCATED_MARKER : '');
   }
 }
 
@@ -116,7 +142,7 @@ class LineLogger {
   private readonly log: (line: string) => void;
 
   constructor(log: (line: string) => void) {
-    this.log = log;
+    this.log = (line) => log(storable(line));
   }
 
   stream(prefix: string) {
@@ -146,7 +172,7 @@ class LineLogger {
   }
 }
 
-function killGroup(pid: number | undefined, signal: NodeJS.Signals) {
+function killGroup(pid: number | null | undefined, signal: NodeJS.Signals) {
   if (!pid) return;
   try {
     process.kill(-pid, signal);
@@ -158,7 +184,12 @@ function killGroup(pid: number | undefined, signal: NodeJS.Signals) {
 function parseJson(stdout: string, truncated: boolean): unknown {
   if (truncated || !stdout.trim()) return null;
   try {
-    return JSON.parse(stdout) as unknown;
+    // "\u0000" in the JSON is a NUL once parsed: the same rule as for the text.
+    return JSON.parse(stdout, (_key, value: unknown) => {
+      if (typeof value === 'string') return storable(value);
+      if (isPlainObject(value) && Object.keys(value).some((key) => key.includes('\0'))) return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), item]));
+      return value;
+    }) as unknown;
   } catch {
     return null;
   }
@@ -171,12 +202,9 @@ interface ScriptResult {
   json: unknown;
 }
 
-function run(ctx: StepContext, script: ScriptConfig, dir: string, file: string): Promise<ScriptResult> {
-  const command = script.language === 'shell' ? '/bin/sh' : 'python3';
-  const env = { PATH: SCRIPT_PATH, HOME: dir, TMPDIR: dir, LANG: 'C.UTF-8', ...script.env };
+function run(ctx: StepContext, script: ScriptConfig, bwrap: string, spec: SandboxSpec): Promise<ScriptResult> {
   return new Promise((resolve, reject) => {
-    // detached: the child leads a new process group, so one kill reaches everything it started.
-    const child = spawn(command, [file, ...script.args], { cwd: dir, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const { child, sandboxPid } = spawnSandbox(bwrap, spec);
     const stdout = new CappedOutput(script.maxOutputBytes);
     const stderr = new CappedOutput(script.maxOutputBytes);
     const lines = new LineLogger((line) => ctx.log(line));
@@ -187,32 +215,36 @@ function run(ctx: StepContext, script: ScriptConfig, dir: string, file: string):
 
     let killTimer: NodeJS.Timeout | undefined;
     let startError: Error | undefined;
+    // The script's processes are the process group of the sandbox's init (bwrap makes a new
+    // session there), so SIGTERM reaches them all and they may clean up. SIGKILL goes to bwrap
+    // outside: its death takes the init (--die-with-parent) and with it the whole PID namespace.
+    // Before bwrap has reported the init, there is nothing to be gentle with.
     const onAbort = () => {
-      ctx.log('stopping the script (SIGTERM to its process group)');
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+      ctx.log('stopping the script (SIGTERM to its processes)');
+      const pid = sandboxPid();
+      if (pid) killGroup(pid, 'SIGTERM');
+      else killGroup(child.pid, 'SIGKILL');
+      killTimer = setTimeout(() => (killGroup(child.pid, 'SIGKILL'), killGroup(sandboxPid(), 'SIGKILL')), KILL_GRACE_MS);
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
     child.on('error', (error) => {
       startError = error;
     });
-    // When the script itself ends, whatever it left running in the background goes too; otherwise
-    // a leftover holding stdout open would keep the step waiting for 'close'.
-    child.on('exit', () => killGroup(child.pid, 'SIGKILL'));
+    // When the script ends, the sandbox's init ends and the kernel kills whatever else was left
+    // in its PID namespace: nothing can keep the output pipes open after that.
     child.on('close', (code, signal) => {
       ctx.signal.removeEventListener('abort', onAbort);
       clearTimeout(killTimer);
       outLog.end();
       errLog.end();
       if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason)));
-      if (startError) {
-        return reject(new NonRetriableError(`Could not start ${command}: ${startError.message}${(startError as NodeJS.ErrnoException).code === 'ENOENT' ? ` (is ${command} installed on the server's PATH?)` : ''}`));
-      }
+      if (startError) return reject(new NonRetriableError(`Could not start the script sandbox (${bwrap}): ${startError.message}`));
+      const err = stderr.text();
+      if (sandboxPid() === null) return reject(new Error(`The script sandbox could not be set up (bwrap ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}): ${err.trim().slice(-500)}`));
       if (stdout.truncated) ctx.log(`stdout was over ${script.maxOutputBytes} bytes; the rest was dropped`);
       if (stderr.truncated) ctx.log(`stderr was over ${script.maxOutputBytes} bytes; the rest was dropped`);
       const out = stdout.text();
-      const err = stderr.text();
       if (code !== 0) {
         const how = code === null ? `was killed by ${signal}` : `exited with code ${code}`;
         const tail = err.trim().slice(-500);
@@ -224,23 +256,49 @@ function run(ctx: StepContext, script: ScriptConfig, dir: string, file: string):
   });
 }
 
+/** The outbound proxy of one attempt, in its run directory, usable by the sandbox's user. */
+async function startProxy(ctx: StepContext, runDir: string): Promise<SandboxProxy> {
+  const socketPath = path.join(runDir, 'proxy.sock');
+  let refusals = 0;
+  const proxy = await startSandboxProxy({
+    socketPath,
+    resolve: ctx.env.resolveOutbound,
+    onRefused: (message) => {
+      if (refusals++ < MAX_LOGGED_REFUSALS) ctx.log(`network: ${message}`);
+    },
+  });
+  await handOver([socketPath]);
+  return proxy;
+}
+
 export const scriptStep: StepHandler = {
   async execute(ctx: StepContext) {
-    if (!ctx.env.scriptsEnabled) {
+    const settings = ctx.env.scripts;
+    if (!settings.enabled) {
       throw new NonRetriableError('Script steps are disabled on this server. To enable them, set WEFT_SCRIPTS_ENABLED=true on the server and restart it.');
     }
     const script = parseConfig(ctx);
     checkAllowlist(ctx, script);
+    const interpreter = script.language === 'shell' ? '/bin/sh' : 'python3';
+    if (!existsInSandbox(interpreter)) throw new NonRetriableError(`Could not start ${interpreter}: it is not installed on the server where scripts can see it (the sandbox shows the host's /usr, /bin and /sbin)`);
+    const bwrap = findBwrap(settings.bwrapPath);
+    if (!bwrap) throw new NonRetriableError('Could not start the script sandbox: bubblewrap (bwrap) is not installed on the server (see WEFT_SCRIPTS_ENABLED in the README)');
     if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
 
-    const dir = await mkdtemp(path.join(tmpdir(), 'weft-script-'));
+    const dirs = await createAttemptDirs();
+    let proxy: SandboxProxy | undefined;
     try {
-      const file = path.join(dir, script.language === 'shell' ? 'script.sh' : 'script.py');
-      await writeFile(file, script.source, { mode: 0o600 });
-      ctx.log(`running ${script.language} script (${script.source.length} characters${script.args.length ? `, ${script.args.length} arguments` : ''})`);
-      return await run(ctx, script, dir, file);
+      const name = script.language === 'shell' ? 'script.sh' : 'script.py';
+      const file = path.join(dirs.run, name);
+      await writeFile(file, script.source, { mode: 0o400 });
+      await handOver([file]);
+      if (settings.network === 'outbound') proxy = await startProxy(ctx, dirs.run);
+      ctx.log(`running ${script.language} script (${script.source.length} characters${script.args.length ? `, ${script.args.length} arguments` : ''}) in the sandbox, network ${settings.network}`);
+      const env = { ...sandboxEnvironment(settings.network), ...script.env };
+      return await run(ctx, script, bwrap, { dirs, env, network: settings.network, command: [interpreter, `${RUN_DIR}/${name}`, ...script.args] });
     } finally {
-      await rm(dir, { recursive: true, force: true, maxRetries: 3 });
+      await proxy?.close();
+      await removeAttemptDirs(dirs);
     }
   },
 };

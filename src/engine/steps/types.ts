@@ -1,13 +1,19 @@
 // The contract between the executor and the step handlers that do outside work
 // (http_request, webhook, script, agent_task). Control-flow steps (condition, loop, wait) are
 // handled by the executor itself. Handlers know nothing about the database or dispatch.
+import type { ScriptSettings } from '../../config.ts';
 
 /** Server-wide settings a handler may need; built from Config by the engine. */
 export interface StepEnvironment {
-  scriptsEnabled: boolean;
+  scripts: ScriptSettings;
   agent: { baseUrl: string | null; apiKey: string | null; model: string | null };
   /** fetch for every outbound request: refuses non-public addresses unless WEFT_OUTBOUND_ALLOW allows them. */
   fetch: (url: string | URL, init?: RequestInit) => Promise<Response>;
+  /**
+   * The same WEFT_OUTBOUND_ALLOW policy as `fetch`, for connections made otherwise (the proxy of
+   * sandboxed scripts): the addresses a host may be reached at, or throws when it may not.
+   */
+  resolveOutbound: (host: string) => Promise<{ address: string; family: number }[]>;
   /** Upper bound for response/output sizes regardless of step config. */
   maxResponseBytes: number;
 }

@@ -206,7 +206,9 @@ export async function cancelRun(scope: RunScope, runId: string) {
  */
 function refuseUnfinishedUpstream(definition: WorkflowDefinition, rows: { stepId: string; status: string }[], fromStep: string) {
   const statusOf = new Map(rows.map((r) => [r.stepId, r.status]));
-  const unfinished = [...upstreamOf(definition.steps, fromStep)].filter((id) => statusOf.get(id) !== 'COMPLETED' && statusOf.get(id) !== 'SKIPPED');
+  const upstream = upstreamOf(definition.steps, fromStep);
+  // In definition order, so the message names the earliest first.
+  const unfinished = definition.steps.map((s) => s.id).filter((id) => upstream.has(id) && statusOf.get(id) !== 'COMPLETED' && statusOf.get(id) !== 'SKIPPED');
   if (unfinished.length === 0) return;
   const listed = unfinished.map((id) => `'${id}' (${statusOf.get(id) ?? 'not started'})`).join(', ');
   throw ValidationError.single(['input', 'fromStep'], `Step${unfinished.length > 1 ? 's' : ''} ${listed} upstream of '${fromStep}' did not finish, so '${fromStep}' has no inputs to resume from: resume from ${unfinished.length > 1 ? 'one of them' : `'${unfinished[0]}'`}, or without fromStep`);

@@ -163,9 +163,11 @@ describe('running a workflow', () => {
 
   it('cancels a run within a second: the in-flight HTTP request is aborted', async () => {
     const wf = await createWorkflow(t, { steps: [http('slow', '/slow'), http('after', '/item?id=never', { dependsOn: ['slow'] })] });
+    // The test server is shared: count this run's calls to /slow only.
+    const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
     const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     const started = Date.now();
     const res = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on RunPayload { run { status } } } }`, { input: { runId: run } });
     expect((res.data as any).cancelRun.run.status).toBe('CANCELLED');
@@ -205,13 +207,16 @@ describe('resume and retry', () => {
   it('refuses to resume a CANCELLED run from a step whose upstream never finished, naming that step', async () => {
     const key = `c${Date.now()}`;
     const wf = await createWorkflow(t, { steps: [http('a', '/slow'), http('b', `/item?id=${key}`, { dependsOn: ['a'] }), http('x', `/item?id=${key}-x`, { dependsOn: ['b'] })] });
+    // The test server is shared: count this run's calls to /slow only.
+    const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
     const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId: run } });
     expect((await waitForRun(t, run)).status).toBe('CANCELLED');
 
     const refused = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { runId: run, fromStep: 'x' } });
+    expect(refused.errors).toBeUndefined();
     const problems = (refused.data as any).resumeRun.problems;
     expect(problems).toEqual([{ path: ['input', 'fromStep'], message: expect.stringMatching(/'a' \(CANCELLED\), 'b' \(CANCELLED\) upstream of 'x' did not finish/) }]);
     // Nothing changed: still CANCELLED, no new event.
@@ -219,8 +224,9 @@ describe('resume and retry', () => {
     expect(after.status).toBe('CANCELLED');
     // Resuming from the first unfinished step does run everything from there.
     const resumed = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'a' } });
+    expect(resumed.errors).toBeUndefined();
     expect((resumed.data as any).resumeRun.run.status).toBe('QUEUED');
-    while (server.hits('/slow') < 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 10));
+    while (server.hits('/slow') < slowBefore + 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 10));
     releases.splice(0).forEach((release) => release());
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.filter((r) => r.path === `/item?id=${key}-x`)).toHaveLength(1);

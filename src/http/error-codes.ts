@@ -26,6 +26,12 @@ export function errorCodesPlugin(): Plugin {
         try {
           return await requestParser(request);
         } catch (error) {
+          if (error instanceof GraphQLError && error.extensions?.originalError) {
+            // yoga attaches the JSON parser's SyntaxError (name, message) to a bad body's error
+            // whatever the mode: a client gets the message and code, never a library's internals.
+            const { originalError: _internal, ...extensions } = error.extensions;
+            throw new GraphQLError(error.message, { extensions });
+          }
           if (!(error instanceof SyntaxError)) throw error;
           throw new GraphQLError('The "variables" and "extensions" parameters must be JSON objects', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
         }

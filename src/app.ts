@@ -28,6 +28,7 @@ import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
+import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
 import { normaliseRequestTarget, readBody } from './http/request.ts';
@@ -64,15 +65,6 @@ function requestIdPlugin(): Plugin<Context> {
     },
   };
 }
-
-const GRAPHIQL_DEFAULT_QUERY = `# Welcome to Weft. Every request needs credentials: put your API key in the
-# Headers tab below as {"Authorization": "Bearer weft_live_…"}. On first start
-# with the embedded database the admin key was printed on the console and
-# written to .weft/admin-api-key (under WEFT_HOME).
-query Me {
-  viewer { kind role permissions workspace { name } }
-}
-`;
 
 /**
  * Start-up fails, within WEFT_REDIS_CONNECT_TIMEOUT_MS and with a message saying what to do,
@@ -144,7 +136,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
-    graphiql: config.graphiql ? { title: 'Weft', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY, headers: JSON.stringify({ Authorization: 'Bearer <your API key>' }, null, 2) } : false,
+    // The playground is Weft's own build of GraphiQL (src/http/web.ts): yoga's loads from a CDN.
+    graphiql: false,
     context: (initial) => buildContext(contextDeps, initial as never),
     logging: {
       debug: (...args) => log.debug({ args }, 'yoga'),
@@ -194,6 +187,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     }
   }
 
+  const web = createWebApps(config.web.dir);
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
 
@@ -221,9 +215,17 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (authorized instanceof WeftError) return sendWeftError(res, authorized);
       return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId: authorized.workspaceId });
     }
-    if (path === '/' && req.method === 'GET') {
-      res.writeHead(302, { location: '/graphql' });
-      return res.end();
+    if (path === '/graphql') {
+      if (config.graphiql && web.wantsPlayground(req)) return web.servePlayground(req, res);
+    } else {
+      // Every other page is the monitor's (a file of its build or one of its routes); API-like paths are not.
+      const page = (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/hooks/');
+      if (page && config.web.monitor) return web.serveMonitor(req, res);
+      if (page && path === '/' && config.graphiql) {
+        res.writeHead(302, { location: '/graphql' });
+        return res.end();
+      }
+      return sendError(res, 'NOT_FOUND', `Nothing at ${req.method} ${path}: the API is at /graphql`);
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // Read here, within the limit, whatever the framing: a chunked body declares no length.

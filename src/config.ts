@@ -6,6 +6,9 @@ const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+/** Where `npm install` builds the browser apps (web/dist of this installation). */
+export const DEFAULT_WEB_DIR = path.resolve(import.meta.dirname, '../web/dist');
+
 export const ROLES = ['all', 'serve', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
@@ -40,6 +43,8 @@ const envSchema = z.object({
   WEFT_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   WEFT_GRAPHIQL: bool.default(true),
+  WEFT_MONITOR: bool.default(true),
+  WEFT_WEB_DIR: z.string().min(1).optional(),
   WEFT_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   WEFT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   WEFT_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(100_000).default(10),
@@ -104,6 +109,8 @@ export type Config = {
   redisConnectTimeoutMs: number;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   graphiql: boolean;
+  /** The browser apps: the run monitor at / (when `monitor`), and the playground GraphiQL serves; `dir` holds their build. */
+  web: { monitor: boolean; dir: string };
   shutdownTimeoutMs: number;
   maxBodyBytes: number;
   engine: {
@@ -190,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     secretsKey: e.WEFT_SECRETS_KEY ?? null,
     logLevel: e.LOG_LEVEL,
     graphiql: e.WEFT_GRAPHIQL,
+    web: { monitor: e.WEFT_MONITOR, dir: e.WEFT_WEB_DIR ? path.resolve(e.WEFT_WEB_DIR) : DEFAULT_WEB_DIR },
     shutdownTimeoutMs: e.WEFT_SHUTDOWN_TIMEOUT_MS,
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
     engine: {

@@ -27,11 +27,11 @@ describe('HTTP', () => {
     expect(await ready.json()).toEqual({ status: 'ready' });
   });
 
-  it('serves GraphiQL to browsers at /graphql', async () => {
+  it('serves the GraphQL playground to browsers at /graphql', async () => {
     const res = await fetch(url, { headers: { accept: 'text/html' } });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    expect(await res.text()).toMatch(/graphiql/i);
+    expect(await res.text()).toMatch(/Weft GraphQL playground/);
   });
 
   it('echoes the request id, or makes one', async () => {

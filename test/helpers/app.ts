@@ -103,3 +103,10 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     },
   };
 }
+
+/** A test app listening on a real loopback port (for browsers, WebSockets, SSE); `base` is its origin. */
+export async function startServedTestApp(env: Record<string, string> = {}): Promise<TestApp & { base: string }> {
+  const t = await startTestApp(env);
+  const { url } = await t.app.start(0, '127.0.0.1');
+  return Object.assign(t, { base: url.replace(/\/graphql$/, '') });
+}

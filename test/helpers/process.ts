@@ -40,7 +40,10 @@ export async function startWeftProcess(env: Record<string, string>, options: Sta
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Weft did not start within ${timeoutMs} ms:\n${output}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // nobody can stop a process whose start failed: do not leave it running
+      reject(new Error(`Weft did not start within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
     const onData = () => {
       const match = output.match(/"url":"(http:\/\/[^"]+)"/);
       if (match) {

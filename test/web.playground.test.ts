@@ -1,0 +1,75 @@
+// The GraphQL playground in a real Chromium with every non-loopback request blocked: it loads
+// from Weft alone, shows how to authenticate, runs a query and a runEvents subscription with the
+// credentials typed into its Headers tab, and shows a refused subscription's error.
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServedTestApp, type TestApp } from './helpers/app.ts';
+import { signedInScript, useBrowser } from './helpers/browser.ts';
+import { createWorkflow, startRun, waitForRun, eventsOf } from './helpers/runs.ts';
+
+const browser = useBrowser();
+let t: TestApp & { base: string };
+beforeAll(async () => void (t = await startServedTestApp()));
+afterAll(() => t?.close());
+
+// Monaco editors: select everything and paste, as a person would (typed text gets brackets and
+// quotes auto-closed and completions offered).
+async function replaceEditorText(page: Page, editor: string, text: string) {
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
+  await page.evaluate((value) => navigator.clipboard.writeText(value), text);
+  await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
+  await page.keyboard.press('ControlOrMeta+A');
+  await page.keyboard.press('ControlOrMeta+V');
+}
+
+const RESULT = '.graphiql-response';
+/** What an editor shows (Monaco renders spaces as no-break spaces). */
+const text = async (page: Page, selector: string) => (await page.locator(selector).innerText()).replace(/\u00a0/g, ' ');
+const run = (page: Page) => page.getByRole('button', { name: 'Execute query (Ctrl-Enter)' }).click();
+
+describe('playground', { timeout: 120_000 }, () => {
+  it('loads without any other host, welcomes with how to authenticate, and runs a query and a subscription with the Headers tab', async () => {
+    const workflowId = await createWorkflow(t, { steps: [{ id: 'decide', type: 'condition', config: { expression: '1 = 1' } }, { id: 'then', type: 'condition', dependsOn: ['decide'], config: { expression: 'steps.decide.output.result' } }] });
+    const runId = await startRun(t, workflowId);
+    await waitForRun(t, runId);
+    const events = await eventsOf(t, runId);
+
+    const p = await browser.open();
+    const { page } = p;
+    const response = await page.goto(`${t.base}/graphql`);
+    expect(response?.status()).toBe(200);
+    expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await expect.poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 }).toMatch(/Welcome to the Weft GraphQL playground/);
+    await expect.poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 }).toMatch(/"Authorization": "Bearer weft_live_…"/);
+
+    // The welcome query runs as it is, once the key is in the Headers tab.
+    await page.getByRole('button', { name: 'Headers', exact: true }).click();
+    await replaceEditorText(page, '.graphiql-editor-tool', JSON.stringify({ Authorization: `Bearer ${t.apiKey}` }));
+    await run(page);
+    await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/"kind":\s*"API_KEY"/);
+    expect(await text(page, RESULT)).not.toMatch(/errors/);
+
+    // A subscription over graphql-ws with the same headers: replays the run's events and completes.
+    await replaceEditorText(page, '.graphiql-query-editor', `subscription { runEvents(runId: "${runId}") { seq type } }`);
+    await run(page);
+    await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/RUN_COMPLETED/);
+    expect(await text(page, RESULT)).toMatch(new RegExp(`"seq":\\s*${events.length}\\b`));
+
+    // Without credentials the server refuses the socket (4403): the error is shown, no spinner.
+    await page.getByRole('button', { name: 'Headers', exact: true }).click();
+    await replaceEditorText(page, '.graphiql-editor-tool', '{}');
+    await run(page);
+    await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/4403 Forbidden/);
+    expect(await text(page, RESULT)).toMatch(/"code":\s*"FORBIDDEN"/);
+    browser.expectClean(p, [/status of 401/]);
+  });
+
+  it('starts with the monitor session key in its headers', async () => {
+    const p = await browser.open({ init: signedInScript(t.apiKey) });
+    await p.page.goto(`${t.base}/graphql`);
+    await expect.poll(() => text(p.page, '.graphiql-query-editor'), { timeout: 15_000 }).toMatch(/query Me/);
+    await run(p.page);
+    await expect.poll(() => text(p.page, RESULT), { timeout: 15_000 }).toMatch(/"role":\s*"ADMIN"/);
+    browser.expectClean(p);
+  });
+});

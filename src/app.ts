@@ -83,7 +83,7 @@ async function waitForRedis(bus: RedisEventBus, config: Config): Promise<void> {
 
 export function buildApp({ config, db, log }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
-  const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, log.child({ component: 'events' })) : null;
+  const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, config.redisPrefix, log.child({ component: 'events' })) : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
   const secretsKey = config.secretsKey
     ? parseKey(config.secretsKey)
@@ -128,7 +128,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
   const rateLimiter = config.redisUrl && serveApi
-    ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
+    ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
     : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
   const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
 

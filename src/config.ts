@@ -39,6 +39,8 @@ const envSchema = z.object({
     .regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL')
     .optional(),
   WEFT_REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
+  // Names every key and channel: deployments sharing one Redis must each have their own.
+  WEFT_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (at most 64)').default('weft:'),
   WEFT_DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   WEFT_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -107,6 +109,8 @@ export type Config = {
   redisUrl: string | null;
   /** How long start-up waits for Redis before giving up with an error. */
   redisConnectTimeoutMs: number;
+  /** Prefix of every Redis key and channel Weft uses (WEFT_REDIS_PREFIX). */
+  redisPrefix: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
   graphiql: boolean;
   /** The browser apps: the run monitor at / (when `monitor`), and the playground GraphiQL serves; `dir` holds their build. */
@@ -194,6 +198,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     secretsKeyFile: dataDir ? path.join(home, 'secrets.key') : null,
     redisUrl: e.REDIS_URL ?? null,
     redisConnectTimeoutMs: e.WEFT_REDIS_CONNECT_TIMEOUT_MS,
+    redisPrefix: e.WEFT_REDIS_PREFIX,
     secretsKey: e.WEFT_SECRETS_KEY ?? null,
     logLevel: e.LOG_LEVEL,
     graphiql: e.WEFT_GRAPHIQL,

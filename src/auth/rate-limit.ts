@@ -62,13 +62,13 @@ return wait
  * The shared limiter. If Redis cannot be reached the request is allowed (and the failure
  * logged): the limit protects the service, it must not take it down with Redis.
  */
-export function createRedisRateLimiter(redis: Redis, perMinute: number, burst: number, log: Logger): RateLimiter {
+export function createRedisRateLimiter(redis: Redis, prefix: string, perMinute: number, burst: number, log: Logger): RateLimiter {
   if (perMinute === 0) return UNLIMITED;
   const perMs = String(perMinute / 60_000);
   return {
     async take(callerKey) {
       try {
-        return Number(await redis.eval(TAKE_SCRIPT, 1, `weft:rate-limit:${callerKey}`, perMs, String(burst)));
+        return Number(await redis.eval(TAKE_SCRIPT, 1, `${prefix}rate-limit:${callerKey}`, perMs, String(burst)));
       } catch (error) {
         log.warn({ err: error }, 'rate limit check failed (Redis); allowing the request');
         return 0;

@@ -35,7 +35,8 @@ async function emptyDatabase(): Promise<Database> {
 const schemaPrisma = readFileSync(path.resolve(import.meta.dirname, '../prisma/schema.prisma'), 'utf8');
 
 describe('migrations', () => {
-  it('produce exactly the schema that schema.prisma describes', async () => {
+  // Two fresh databases and Prisma's Wasm schema engine: ~10 s alone, more beside the browser tests.
+  it('produce exactly the schema that schema.prisma describes', { timeout: 120_000 }, async () => {
     const migrated = await emptyDatabase();
     await migrate(migrated);
 

@@ -14,12 +14,21 @@ afterAll(() => t?.close());
 
 // Monaco editors: select everything and paste, as a person would (typed text gets brackets and
 // quotes auto-closed and completions offered).
-async function replaceEditorText(page: Page, editor: string, text: string) {
+async function replaceEditorText(page: Page, editor: string, value: string) {
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
-  await page.evaluate((value) => navigator.clipboard.writeText(value), text);
-  await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
-  await page.keyboard.press('ControlOrMeta+A');
-  await page.keyboard.press('ControlOrMeta+V');
+  // On a loaded machine a keystroke can reach the editor before it has focus (the paste then
+  // lands beside the old text): check what the editor shows, and do it again if needed.
+  const shown = async () => (await text(page, editor)).split('\n').filter((line) => !/^\d+$/.test(line)).join('\n').trim();
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    await page.evaluate((v) => navigator.clipboard.writeText(v), value);
+    await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
+    await page.keyboard.press('ControlOrMeta+A');
+    await page.keyboard.press('ControlOrMeta+V');
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && (await shown()) !== value) await page.waitForTimeout(50);
+    if ((await shown()) === value) return;
+  }
+  throw new Error(`the editor ${editor} shows ${JSON.stringify(await shown())} instead of ${JSON.stringify(value)}`);
 }
 
 const RESULT = '.graphiql-response';

@@ -96,6 +96,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   // the graphile dispatcher runs the scheduler's ticks as jobs): the closure breaks the cycle.
   let scheduler: Scheduler;
   if (db.kind === 'postgres' && config.database.kind !== 'postgres') throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
+  const workerId = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const dispatcher: Dispatcher =
     config.database.kind === 'postgres'
       ? new GraphileDispatcher({
@@ -107,6 +108,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
           pollIntervalMs: config.engine.pollIntervalMs,
           shutdownTimeoutMs: config.shutdownTimeoutMs,
           scheduler: { intervalMs: config.engine.schedulerIntervalMs, tick: () => scheduler.tick() },
+          workerId,
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
@@ -116,7 +118,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     prisma: db.prisma,
     log: log.child({ component: 'engine' }),
     bus,
-    workerId: `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`,
+    workerId,
     limits: { maxConcurrentRuns: config.engine.maxConcurrentRuns },
     workerConcurrency: config.engine.workerConcurrency,
     pollIntervalMs: config.engine.pollIntervalMs,

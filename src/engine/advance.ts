@@ -33,7 +33,8 @@ export type StepOutcome =
 export type RunChange =
   | { kind: 'completion'; stepRunId: string; attempt: number; outcome: StepOutcome; logs?: string[] }
   | { kind: 'wake'; stepRunIds: string[] }
-  | { kind: 'reclaim'; stepRunIds: string[]; reason: string }
+  /** `attempts`: the attempt each step was seen at; a step already taken over since is left alone. */
+  | { kind: 'reclaim'; stepRunIds: string[]; reason: string; attempts?: Record<string, number> }
   | { kind: 'resume-wait'; stepId: string; data?: unknown }
   | { kind: 'none' };
 
@@ -179,7 +180,7 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       }
       return;
     case 'reclaim':
-      for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id) && r.status === 'RUNNING')) {
+      for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id) && r.status === 'RUNNING' && (change.attempts?.[r.id] ?? r.attempt) === r.attempt)) {
         const policy = retryPolicyOf(stepById(state.run.definition, row.stepId) ?? {});
         if (row.attempt >= policy.attempts + EXTRA_ATTEMPTS_FOR_INTERRUPTIONS) {
           const error = errorJson(`Step was interrupted ${row.attempt} times (${change.reason}); giving up`, { name: 'InterruptedError', attempt: row.attempt });

@@ -176,6 +176,14 @@ export class Engine implements DispatchHost {
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
     }
     if (!onlyExpired) return;
+    const dead = await this.opts.dispatcher.leasesOfDeadWorkers();
+    for (const [runId, ids] of groupByRun(dead)) {
+      this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps of a worker that died');
+      // Every live worker sees the same dead lease at about the same time: only the first
+      // takeover counts (the others find a newer attempt and leave it alone).
+      const attempts = Object.fromEntries(dead.filter((d) => d.runId === runId).map((d) => [d.id, d.attempt]));
+      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'worker died (its liveness lock was released)', attempts });
+    }
     const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
     for (const [runId, ids] of groupByRun(orphans)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');

@@ -39,7 +39,19 @@ export interface GraphileOptions {
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
   scheduler: { intervalMs: number; tick: () => Promise<void> } | null;
+  /** The engine's lease owner name; this process holds a liveness lock on it while it works. */
+  workerId: string;
 }
+
+/**
+ * Liveness locks: every worker holds a session-level advisory lock keyed (this class,
+ * hashtext(workerId)) on a connection of its own for as long as it runs. PostgreSQL releases it
+ * the moment the process dies (SIGKILL, OOM, lost machine: the backend sees the socket close),
+ * so a lease whose owner holds no such lock belongs to a dead worker and is reclaimed at once,
+ * while the lease itself stays long for healthy slow steps (it remains the backstop for a worker
+ * that is alive but stuck). "WEFT" in ASCII.
+ */
+const LIVENESS_LOCK_CLASS = 0x57454654;
 
 const STEP_JOB_MAX_ATTEMPTS = 10;
 
@@ -78,6 +90,8 @@ export class GraphileDispatcher implements Dispatcher {
   readonly leaseOnClaim = false;
   private pool: pg.Pool | null = null;
   private runner: Runner | null = null;
+  private liveness: pg.Client | null = null;
+  private stopping = false;
 
   constructor(private readonly opts: GraphileOptions) {}
 
@@ -117,6 +131,41 @@ export class GraphileDispatcher implements Dispatcher {
       LIMIT 500`;
   }
 
+  /**
+   * Steps leased by a worker that no longer holds its liveness lock: it died, so its lease will
+   * never be renewed. Locks are per database (pg_locks covers the whole cluster).
+   */
+  async leasesOfDeadWorkers(): Promise<{ id: string; runId: string; attempt: number }[]> {
+    return this.opts.prisma.$queryRaw<{ id: string; runId: string; attempt: number }[]>`
+      SELECT s.id::text AS id, s."runId"::text AS "runId", s.attempt FROM "StepRun" s
+      WHERE s.status = 'RUNNING' AND s.iteration = -1 AND s."leaseOwner" IS NOT NULL AND s."leaseOwner" <> ${this.opts.workerId}
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.classid = ${LIVENESS_LOCK_CLASS}::int4::oid AND l.objid = hashtext(s."leaseOwner")::oid)
+      LIMIT 500`;
+  }
+
+  /** Takes this worker's liveness lock on a connection of its own; retaken if that connection drops. */
+  private async holdLivenessLock(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.opts.connectionString });
+    client.on('error', (error) => {
+      // The lock went with the connection: other workers will take our steps over (our lease
+      // renewals then fail and abort them). Hold it again for the steps we take from now on.
+      this.opts.log.warn({ err: error }, 'liveness lock connection lost; taking the lock again');
+      if (this.liveness === client) this.liveness = null;
+      client.end().catch(() => undefined);
+      if (!this.stopping) setTimeout(() => void this.holdLivenessLock().catch((e) => this.opts.log.error({ err: e }, 'could not take the liveness lock again')), 1000).unref();
+    });
+    await client.connect();
+    const [row] = (await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS held', [LIVENESS_LOCK_CLASS, this.opts.workerId])).rows;
+    // Taken by another worker id with the same 32-bit hash: both look alive while either lives,
+    // which only falls back to the lease for this one. Harmless, and rare enough to log only.
+    if (!row?.held) this.opts.log.warn({ workerId: this.opts.workerId }, 'liveness lock already held (hash collision): a crash of this worker is detected by lease expiry only');
+    this.liveness = client;
+  }
+
   async requestStart(): Promise<void> {
     await addJob(this.opts.prisma, 'weft_start_runs', {}, { jobKey: 'weft_start_runs', maxAttempts: 3 });
   }
@@ -140,6 +189,9 @@ export class GraphileDispatcher implements Dispatcher {
         await scheduler.tick();
       },
     };
+    this.stopping = false;
+    // Before the first job: a lease is only ever taken while its owner's lock is held.
+    await this.holdLivenessLock();
     this.pool = new pg.Pool({ connectionString: this.opts.connectionString, max: this.opts.poolMax });
     this.pool.on('error', (error) => this.opts.log.warn({ err: error }, 'job queue connection error'));
     this.runner = await run({
@@ -168,5 +220,9 @@ export class GraphileDispatcher implements Dispatcher {
     this.runner = null;
     await this.pool?.end();
     this.pool = null;
+    // Last: until the in-flight steps are finished or handed back, their leases must look alive.
+    this.stopping = true;
+    await this.liveness?.end().catch(() => undefined);
+    this.liveness = null;
   }
 }

@@ -38,6 +38,10 @@ export class InProcessDispatcher implements Dispatcher {
   }
 
   /** Claims are leased at once in-process: an expired lease covers every loss. */
+  async leasesOfDeadWorkers(): Promise<{ id: string; runId: string; attempt: number }[]> {
+    return [];
+  }
+
   async orphanedClaims(): Promise<{ id: string; runId: string }[]> {
     return [];
   }

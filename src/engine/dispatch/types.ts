@@ -33,6 +33,11 @@ export interface Dispatcher {
    * The engine reclaims them like steps with an expired lease.
    */
   orphanedClaims(now: Date, leaseMs: number): Promise<{ id: string; runId: string }[]>;
+  /**
+   * Steps leased by a worker known to be dead (graphile: it no longer holds its liveness lock),
+   * reclaimed at once instead of after the lease. In-process: none (one process owns the database).
+   */
+  leasesOfDeadWorkers(): Promise<{ id: string; runId: string; attempt: number }[]>;
   /** Asks some worker to start queued runs now (the API role has no executor of its own). */
   requestStart(): Promise<void>;
   /** Begins taking work (worker roles only). */

@@ -99,6 +99,7 @@ function describeEvent(event: RunEvent, startedAt: Map<string, number>): string 
     case 'STEP_RETRYING':
       return `  ${pc.yellow('↻')} ${step} will retry${data.nextAttemptAt ? ` at ${data.nextAttemptAt}` : ''}: ${errorText(data.error) || data.reason || ''}`;
     case 'STEP_WAITING':
+      if (!startedAt.has(step)) startedAt.set(step, at); // a wait step may start by waiting
       return `  ${pc.cyan('⏳')} ${step} waiting`;
     case 'STEP_SKIPPED':
       return `  ${pc.dim('-')} ${step} skipped`;

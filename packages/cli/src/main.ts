@@ -2,6 +2,7 @@
 // Exit codes: 0 success; 1 an error (printed as "error [CODE]: message"; a stack trace only
 // with WEFT_DEBUG=1); 2 `run --watch` saw the run finish FAILED or CANCELLED.
 import { Command } from 'commander';
+import { registerApply } from './commands/apply.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerRun } from './commands/run.ts';
 import { reportError } from './output.ts';
@@ -14,6 +15,7 @@ const program = new Command('weft')
 
 registerLogin(program);
 registerRun(program);
+registerApply(program);
 
 try {
   await program.parseAsync(process.argv);

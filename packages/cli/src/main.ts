@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { registerApply } from './commands/apply.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerRun } from './commands/run.ts';
+import { registerRuns } from './commands/runs.ts';
+import { registerWorkflows } from './commands/workflows.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('weft')
@@ -16,6 +18,8 @@ const program = new Command('weft')
 registerLogin(program);
 registerRun(program);
 registerApply(program);
+registerWorkflows(program);
+registerRuns(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -324,3 +324,18 @@ export const RetryRunDocument = graphql(`
     }
   }
 `);
+
+export const RunLastSeqDocument = graphql(`
+  query WeftCliRunLastSeq($id: ID!) {
+    run(id: $id) {
+      id
+      events(last: 1) {
+        edges {
+          node {
+            seq
+          }
+        }
+      }
+    }
+  }
+`);

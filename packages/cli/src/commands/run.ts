@@ -50,14 +50,17 @@ export function registerRun(program: Command): void {
     });
 }
 
-/** Prints the run's progress until it finishes; returns its final status. */
-export async function follow(client: WeftClient, runId: string, json: boolean): Promise<string> {
+/**
+ * Prints the run's progress until it finishes; returns its final status. `after`: the seq to
+ * start after (a resumed run's log goes on after its earlier terminal event).
+ */
+export async function follow(client: WeftClient, runId: string, json: boolean, after = 0): Promise<string> {
   const startedAt = new Map<string, number>();
   const onRetry = ({ delayMs, error }: { delayMs: number; error: Error }) => {
     process.stderr.write(pc.yellow(`connection lost (${error.message}); reconnecting in ${formatDuration(delayMs) || '0ms'}…\n`));
   };
   let last: RunEvent | null = null;
-  for await (const event of client.watchRun(runId, { onRetry })) {
+  for await (const event of client.watchRun(runId, { after, onRetry })) {
     last = event;
     if (json) process.stdout.write(JSON.stringify(event) + '\n');
     else {

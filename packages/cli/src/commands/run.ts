@@ -57,7 +57,7 @@ export function registerRun(program: Command): void {
 export async function follow(client: WeftClient, runId: string, json: boolean, after = 0): Promise<string> {
   const startedAt = new Map<string, number>();
   const onRetry = ({ delayMs, error }: { delayMs: number; error: Error }) => {
-    process.stderr.write(pc.yellow(`connection lost (${error.message}); reconnecting in ${formatDuration(delayMs) || '0ms'}…\n`));
+    process.stderr.write(pc.yellow(`connection lost: ${error.message}; reconnecting in ${formatDuration(delayMs) || '0ms'}…\n`));
   };
   let last: RunEvent | null = null;
   for await (const event of client.watchRun(runId, { after, onRetry })) {

@@ -65,6 +65,11 @@ describe('runs', () => {
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+WORKFLOW\s+VERSION\s+STATUS\s+TRIGGER\s+CREATED\s+DURATION$/);
     expect(list.stdout).toMatch(new RegExp(`^${runId.replace(/[+/=]/g, '\\$&')}\\s+Flaky\\s+1\\s+FAILED\\s+MANUAL`, 'm'));
+    // In colour (a terminal), the columns still line up: escapes take no width.
+    const coloured = await cli.run(['runs', 'list', '--workflow', 'Flaky'], { NO_COLOR: '', FORCE_COLOR: '1' });
+    expect(coloured.stdout).toContain('\x1b[31mFAILED\x1b[39m');
+    const plain = coloured.stdout.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+    expect(plain[1]!.indexOf('MANUAL')).toBe(plain[0]!.indexOf('TRIGGER'));
     const none = await cli.run(['runs', 'list', '--workflow', 'Flaky', '--status', 'COMPLETED', '--json']);
     expect(JSON.parse(none.stdout)).toEqual({ totalCount: 0, runs: [] });
 

@@ -10,8 +10,10 @@ export function printJson(value: unknown): void {
 /** A plain-text table: a header row and aligned columns (no borders, easy to grep). */
 export function printTable(headers: string[], rows: (string | number | null | undefined)[][]): void {
   const cells = rows.map((row) => row.map((cell) => (cell == null || cell === '' ? '-' : String(cell))));
-  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => row[i]!.length)));
-  const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ');
+  // Widths of what is seen: colour escapes take no room on the screen.
+  const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => visible(row[i]!))));
+  const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ');
   process.stdout.write(pc.bold(line(headers)) + '\n');
   for (const row of cells) process.stdout.write(line(row) + '\n');
 }

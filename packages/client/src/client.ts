@@ -83,10 +83,13 @@ export function createClient(options: ClientOptions): WeftClient {
   let ws: WsClient | null = null;
   let connections = 0;
   const socket = (): { client: WsClient; connections: () => number } => {
+    const webSocketImpl = options.webSocketImpl ?? globalThis.WebSocket;
+    // Not worth retrying: say it once instead of failing every reconnection attempt.
+    if (!webSocketImpl) throw new WeftError('NO_WEBSOCKET', 'No WebSocket implementation: use Node ≥ 22 (global WebSocket) or pass createClient({ webSocketImpl }) (e.g. the ws package)');
     ws ??= createWsClient({
       url: url.replace(/^http/, 'ws'),
       connectionParams: authHeaders,
-      webSocketImpl: options.webSocketImpl ?? globalThis.WebSocket,
+      webSocketImpl,
       lazy: true,
       lazyCloseTimeout: 1_000,
       keepAlive: 10_000,

@@ -13,9 +13,10 @@ export interface Problem {
  * Codes the client adds to the server's (VALIDATION_FAILED, NOT_FOUND, CONFLICT, UNAUTHENTICATED,
  * FORBIDDEN, RATE_LIMITED, BAD_USER_INPUT, GRAPHQL_VALIDATION_FAILED, … see the README):
  * - NETWORK_ERROR: the server could not be reached (or a stream could not reconnect in time);
- * - BAD_RESPONSE: the server answered something that is not a GraphQL response.
+ * - BAD_RESPONSE: the server answered something that is not a GraphQL response;
+ * - NO_WEBSOCKET: subscriptions need a WebSocket implementation and none was found.
  */
-export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE';
+export type ClientErrorCode = 'NETWORK_ERROR' | 'BAD_RESPONSE' | 'NO_WEBSOCKET';
 
 export interface WeftErrorOptions {
   path?: readonly (string | number)[];

@@ -2,7 +2,7 @@
 // step by step (watchRun resumes across reconnects) and exit 0 only when it COMPLETED.
 import type { Command } from 'commander';
 import pc from 'picocolors';
-import type { RunEvent, WeftClient } from '@weft/client';
+import { WeftError, type RunEvent, type WeftClient } from '@weft/client';
 import { connect, findWorkflowId, parseJsonArgument } from '../context.ts';
 import { RunOutcomeDocument, RunWorkflowDocument } from '../operations.ts';
 import { colorStatus, errorText, formatDuration, printFields, printJson } from '../output.ts';
@@ -23,6 +23,7 @@ export function registerRun(program: Command): void {
     .action(async (ref: string, options: { input: string; version?: string; label?: string; idempotencyKey?: string; watch?: boolean }, command: Command) => {
       const json = !!command.optsWithGlobals().json;
       const input = parseJsonArgument(options.input, '--input');
+      if (options.version !== undefined && !/^[1-9]\d*$/.test(options.version)) throw new WeftError('BAD_USER_INPUT', `--version must be a version number such as 3 (got "${options.version}")`);
       const client = connect();
       try {
         const workflowId = await findWorkflowId(client, ref);

@@ -1,7 +1,8 @@
 // Shared by the commands: the client for the logged-in server, and looking workflows up by
 // name or id.
 import { readFileSync } from 'node:fs';
-import { createClient, WeftError, type WeftClient } from '@weft/client';
+import { createClient, WeftError, type Data, type WeftClient } from '@weft/client';
+import type { WeftCliWorkflowsQuery } from './gql/graphql.ts';
 import { loadConfig } from './config.ts';
 import { WorkflowsDocument } from './operations.ts';
 
@@ -25,8 +26,15 @@ export async function findWorkflowId(client: WeftClient, ref: string): Promise<s
 }
 
 export async function findWorkflowByName(client: WeftClient, name: string) {
-  const data = await client.request(WorkflowsDocument, { first: 200, filter: { search: name } });
-  const matches = data.workflows.edges.map((edge) => edge.node).filter((node) => node.name === name.trim());
+  // The search is a substring match: page through every hit (many workflows may contain a
+  // short name) and keep the exact ones.
+  const matches = [];
+  let after: string | null = null;
+  do {
+    const data: Data<WeftCliWorkflowsQuery> = await client.request(WorkflowsDocument, { first: 200, after, filter: { search: name.trim() } });
+    matches.push(...data.workflows.edges.map((edge) => edge.node).filter((node) => node.name === name.trim()));
+    after = data.workflows.pageInfo.hasNextPage ? (data.workflows.pageInfo.endCursor ?? null) : null;
+  } while (after);
   if (matches.length > 1) throw new WeftError('CONFLICT', `${matches.length} workflows are named "${name}": use the id instead (${matches.map((m) => m.id).join(', ')})`);
   return matches[0] ?? null;
 }

@@ -27,9 +27,13 @@ export const ViewerDocument = graphql(`
 `);
 
 export const WorkflowsDocument = graphql(`
-  query WeftCliWorkflows($first: Int, $filter: WorkflowFilter) {
-    workflows(first: $first, filter: $filter) {
+  query WeftCliWorkflows($first: Int, $after: String, $filter: WorkflowFilter) {
+    workflows(first: $first, after: $after, filter: $filter) {
       totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
       edges {
         node {
           id

@@ -1,7 +1,7 @@
 // @weft/client against a real Weft on a loopback port: typed requests, every failure as a
 // WeftError with the server's code (GraphQL errors and typed result-union errors alike),
 // watchRun/watchRuns over graphql-ws (global WebSocket), and refusals that retrying cannot fix.
-import { createClient, WeftError, type RunEvent, type WeftClient } from '@weft/client';
+import { backoffMs, createClient, WeftError, type RunEvent, type WeftClient } from '@weft/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
@@ -205,6 +205,18 @@ describe('watchRun', () => {
     const error = await rejection(drain(client({ url: 'http://127.0.0.1:9' }).watchRun(gid('Run', '00000000-0000-4000-8000-000000000000'), { onRetry: ({ attempt }) => void retries.push(attempt) })));
     expect(error.code).toBe('NETWORK_ERROR');
     expect(retries).toEqual([1, 2, 3]);
+  });
+
+  it('backs off exponentially, capped, with ±50 % jitter', () => {
+    for (let attempt = 1; attempt <= 30; attempt++) {
+      const base = Math.min(5_000, 250 * 2 ** (attempt - 1));
+      for (let i = 0; i < 20; i++) {
+        const delay = backoffMs(attempt);
+        expect(delay).toBeGreaterThanOrEqual(base * 0.5);
+        expect(delay).toBeLessThan(base * 1.5);
+      }
+    }
+    expect(backoffMs(3, { minDelayMs: 10, maxDelayMs: 20 })).toBeLessThan(30);
   });
 
   it('stops when its signal aborts', async () => {

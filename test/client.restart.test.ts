@@ -50,6 +50,14 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
     for await (const event of client.watchRun(runId, { onRetry: (info) => void retries.push(info) })) delivered.push(event);
   })();
   watching.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
+  // The workspace feed on the same client, reconnecting the same way (it has no cursor).
+  const feed = new AbortController();
+  const feedRuns: string[] = [];
+  let feedRetries = 0;
+  const feeding = (async () => {
+    for await (const run of client.watchRuns({ signal: feed.signal, onRetry: () => void feedRetries++ })) feedRuns.push(run.id);
+  })();
+  feeding.catch(() => {});
 
   await until('the run to wait in step hold', 30_000, async () => delivered.some((e) => e.type === 'STEP_WAITING' && e.stepId === 'hold'));
   const beforeKill = delivered.length;
@@ -68,4 +76,14 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
   expect(beforeKill).toBeLessThan(log.length);
   expect(retries.length).toBeGreaterThan(0);
   expect(retries.every((r) => r.delayMs <= 1_500)).toBe(true); // maxDelayMs 1 000 with at most +50 % jitter
+
+  // watchRuns reconnected too: runs started on the restarted server show up on its feed.
+  expect(feedRetries).toBeGreaterThan(0);
+  await until('a run started after the restart on the feed', 20_000, async () => {
+    if (feedRuns.some((id) => id !== runId)) return true;
+    await gql(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
+    return false;
+  }, 500);
+  feed.abort();
+  await feeding;
 });

@@ -109,7 +109,7 @@ definition:
   expect(await workflowNamed('Beta')).toMatchObject({ description: 'Now described', latestVersion: 1 });
 });
 
-it('applies several YAML documents from one file', async () => {
+it('applies several YAML documents from one file', { timeout: 60_000 }, async () => {
   const file = path.join(cli.home, 'many.yml');
   writeFileSync(file, `name: Gamma\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n---\nname: Delta\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "false" } }] }\n`);
   const result = await cli.run(['apply', '-f', file]);
@@ -118,7 +118,7 @@ it('applies several YAML documents from one file', async () => {
   expect(await workflowNamed('Delta')).not.toBeNull();
 });
 
-it('refuses a bad file before applying anything, and shows server validation problems', async () => {
+it('refuses a bad file before applying anything, and shows server validation problems', { timeout: 60_000 }, async () => {
   const bad = path.join(cli.home, 'bad');
   mkdirSync(bad);
   writeFileSync(path.join(bad, 'a.yaml'), `name: Epsilon\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n`);

@@ -21,7 +21,7 @@ afterAll(async () => {
   cli?.remove();
 });
 
-describe('login and whoami', () => {
+describe('login and whoami', { timeout: 120_000 }, () => {
   it('refuses a bad key with its code, writes nothing, and prints no stack trace', async () => {
     const result = await cli.run(['login', '--server', t.base, '--api-key', 'weft_live_' + 'z'.repeat(43)]);
     expect(result.code).toBe(1);
@@ -69,7 +69,7 @@ describe('login and whoami', () => {
   });
 });
 
-describe('run', () => {
+describe('run', { timeout: 120_000 }, () => {
   beforeAll(async () => {
     expect((await cli.run(['login', '--server', t.base, '--api-key', t.apiKey])).code).toBe(0);
   });

@@ -23,7 +23,7 @@ afterAll(async () => {
   cli?.remove();
 });
 
-describe('workflows', () => {
+describe('workflows', { timeout: 120_000 }, () => {
   it('lists workflows as a table and as JSON, and shows one with its steps', async () => {
     const id = await createWorkflow(t, { steps: [{ id: 'first', type: 'condition', config: { expression: 'true' } }, { id: 'second', type: 'condition', dependsOn: ['first'], config: { expression: 'true' } }] }, { name: 'Listed workflow', description: 'For the CLI' });
     await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name: 'Other one' });
@@ -54,7 +54,7 @@ describe('workflows', () => {
   });
 });
 
-describe('runs', () => {
+describe('runs', { timeout: 120_000 }, () => {
   it('lists and shows a failed run, resumes it (--watch, exit 0) and retries it', async () => {
     healthy = false;
     const workflowId = await createWorkflow(t, { steps: [{ id: 'probe', type: 'http_request', config: { url: `${server.url}/health` } }, { id: 'after', type: 'condition', dependsOn: ['probe'], config: { expression: 'true' } }] }, { name: 'Flaky' });

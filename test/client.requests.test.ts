@@ -253,9 +253,9 @@ describe('watchRuns', () => {
     );
     // The feed has no cursor: it carries changes from when it is subscribed. Warm-up runs until
     // one shows on it prove the subscription is live before the run this test follows starts.
-    await until('a first run on the feed', 10_000, async () => seen.length > 0 || (await startRun(t, workflowId), false), 200);
+    await until('a first run on the feed', 20_000, async () => seen.length > 0 || (await startRun(t, workflowId), false), 200);
     const runId = await startRun(t, workflowId);
-    await until('the run COMPLETED on the feed', 10_000, async () => seen.some((r) => r.id === runId && r.status === 'COMPLETED'));
+    await until('the run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === runId && r.status === 'COMPLETED'));
     controller.abort();
     await watching;
     expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toContain('RUNNING');

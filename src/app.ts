@@ -2,6 +2,7 @@
 // graphql-ws on the same /graphql path, and the health endpoints. main.ts and tests use it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { useExtendContextValuePerExecuteSubscriptionEvent } from '@envelop/execute-subscription-event';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -158,7 +159,10 @@ export function buildApp({ config, db, log }: AppDeps): App {
     },
     // inputGuardPlugin after the hardening plugins: graphql-armor replaces the parse function for its
     // token limit, and the guard's refusal of over-nested text must be the one that stays.
-    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin()],
+    // Each subscription event is executed with a context object of its own (a shallow copy): the
+    // batching loaders the Pothos plugins keep per context object would otherwise serve every
+    // push of a long subscription (runUpdated) what they cached for the first one.
+    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin(), useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} }))],
   });
 
   let migrationsApplied = false;

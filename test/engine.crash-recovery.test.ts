@@ -83,4 +83,28 @@ describe.skipIf(!onPostgres)('crash recovery', () => {
     for (const worker of workers.filter((w) => w !== victim)) expect(await worker.stop('SIGTERM')).toBe(0);
     expect(await api.stop('SIGTERM')).toBe(0);
   });
+
+  it('takes its liveness lock again when its connection is cut, and gives it up when it stops', { timeout: 120_000 }, async () => {
+    const db = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: true });
+    cleanups.push(db.drop);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    cleanups.push(() => client.end());
+    const holders = async () =>
+      (await client.query<{ pid: number }>(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = ${0x57454654}::int4::oid AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`)).rows.map((r) => r.pid);
+
+    const worker = await startWeftProcess({ DATABASE_URL: db.url }, { args: ['worker'], timeoutMs: 60_000 });
+    cleanups.push(() => worker.stop('SIGKILL'));
+    const [first] = await until('the worker to hold its liveness lock', 10_000, async () => ((await holders()).length === 1 ? holders() : false));
+    await client.query('SELECT pg_terminate_backend($1)', [first]);
+    const again = await until('the lock to be held again on a new connection', 10_000, async () => {
+      const now = await holders();
+      return now.length === 1 && now[0] !== first ? now : false;
+    });
+    expect(again).toHaveLength(1);
+    expect(worker.output()).toContain('liveness lock connection lost');
+
+    expect(await worker.stop('SIGTERM')).toBe(0);
+    expect(await holders()).toEqual([]);
+  });
 });

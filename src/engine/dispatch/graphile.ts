@@ -150,20 +150,41 @@ export class GraphileDispatcher implements Dispatcher {
   /** Takes this worker's liveness lock on a connection of its own; retaken if that connection drops. */
   private async holdLivenessLock(): Promise<void> {
     const client = new pg.Client({ connectionString: this.opts.connectionString });
+    // Until the lock is held a failure rejects below (the caller retries); an 'error' event
+    // then must neither crash the process nor start a second retry.
+    const beforeHeld = () => undefined;
+    client.on('error', beforeHeld);
+    try {
+      await client.connect();
+      const [row] = (await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS held', [LIVENESS_LOCK_CLASS, this.opts.workerId])).rows;
+      // Taken by another worker id with the same 32-bit hash: both look alive while either lives,
+      // which only falls back to the lease for this one. Harmless, and rare enough to log only.
+      if (!row?.held) this.opts.log.warn({ workerId: this.opts.workerId }, 'liveness lock already held (hash collision): a crash of this worker is detected by lease expiry only');
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    client.off('error', beforeHeld);
     client.on('error', (error) => {
       // The lock went with the connection: other workers will take our steps over (our lease
       // renewals then fail and abort them). Hold it again for the steps we take from now on.
       this.opts.log.warn({ err: error }, 'liveness lock connection lost; taking the lock again');
       if (this.liveness === client) this.liveness = null;
       client.end().catch(() => undefined);
-      if (!this.stopping) setTimeout(() => void this.holdLivenessLock().catch((e) => this.opts.log.error({ err: e }, 'could not take the liveness lock again')), 1000).unref();
+      this.retakeLivenessLockSoon();
     });
-    await client.connect();
-    const [row] = (await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS held', [LIVENESS_LOCK_CLASS, this.opts.workerId])).rows;
-    // Taken by another worker id with the same 32-bit hash: both look alive while either lives,
-    // which only falls back to the lease for this one. Harmless, and rare enough to log only.
-    if (!row?.held) this.opts.log.warn({ workerId: this.opts.workerId }, 'liveness lock already held (hash collision): a crash of this worker is detected by lease expiry only');
     this.liveness = client;
+  }
+
+  /** Every second until it holds again (the database may be restarting), unless stopping. */
+  private retakeLivenessLockSoon(): void {
+    if (this.stopping) return;
+    setTimeout(() => {
+      this.holdLivenessLock().catch((error) => {
+        this.opts.log.error({ err: error }, 'could not take the liveness lock again; retrying');
+        this.retakeLivenessLockSoon();
+      });
+    }, 1000).unref();
   }
 
   async requestStart(): Promise<void> {

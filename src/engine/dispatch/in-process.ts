@@ -37,11 +37,12 @@ export class InProcessDispatcher implements Dispatcher {
     for (const timer of result.timers) this.wakeAt(timer.runId, timer.stepRunId, timer.at);
   }
 
-  /** Claims are leased at once in-process: an expired lease covers every loss. */
+  /** One process owns the embedded database: it reclaims everything when it starts. */
   async leasesOfDeadWorkers(): Promise<{ id: string; runId: string; attempt: number }[]> {
     return [];
   }
 
+  /** Claims are leased at once in-process: an expired lease covers every loss. */
   async orphanedClaims(): Promise<{ id: string; runId: string }[]> {
     return [];
   }

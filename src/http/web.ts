@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import sirv from 'sirv';
+import { sendError } from './respond.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse, next?: () => void) => void;
 
@@ -74,11 +75,6 @@ export function createWebApps(dir: string): WebApps {
 </body></html>`);
   }
 
-  function notFound(res: ServerResponse) {
-    res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ errors: [{ message: 'No such file in the web app build', extensions: { code: 'NOT_FOUND' } }] }));
-  }
-
   return {
     wantsPlayground(req) {
       return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
@@ -92,7 +88,7 @@ export function createWebApps(dir: string): WebApps {
     serveMonitor(req, res) {
       const serve = files();
       if (!serve) return notBuilt(res);
-      serve(req, res, () => notFound(res));
+      serve(req, res, () => sendError(res, 'NOT_FOUND', 'No such file in the web app build'));
     },
   };
 }

@@ -1,6 +1,21 @@
 // Every document the CLI sends; typed by `npm run codegen` (./gql/, not committed).
 import { graphql } from './gql/gql.ts';
 
+/** What every mutation selects of its typed errors: the code and message, and a validation error's problems (with the step they concern, for definitions). */
+export const FailureFragment = graphql(`
+  fragment WeftCliFailure on Error {
+    code
+    message
+    ... on ValidationError {
+      problems {
+        path
+        message
+        stepId
+      }
+    }
+  }
+`);
+
 export const ViewerDocument = graphql(`
   query WeftCliViewer {
     viewer {
@@ -99,17 +114,7 @@ export const CreateWorkflowDocument = graphql(`
           latestVersion
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-          stepId
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -124,17 +129,7 @@ export const UpdateWorkflowDocument = graphql(`
           latestVersion
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-          stepId
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -149,17 +144,7 @@ export const PatchWorkflowDocument = graphql(`
           latestVersion
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-          stepId
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -179,17 +164,7 @@ export const RunWorkflowDocument = graphql(`
           }
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-          stepId
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -269,16 +244,7 @@ export const CancelRunDocument = graphql(`
           status
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -292,16 +258,7 @@ export const ResumeRunDocument = graphql(`
           status
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);
@@ -315,16 +272,7 @@ export const RetryRunDocument = graphql(`
           status
         }
       }
-      ... on Error {
-        code
-        message
-      }
-      ... on ValidationError {
-        problems {
-          path
-          message
-        }
-      }
+      ...WeftCliFailure
     }
   }
 `);

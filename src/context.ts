@@ -4,30 +4,17 @@ import type { RateLimiter } from './auth/rate-limit.ts';
 import type { PrismaClient } from './db/client.ts';
 import type { EventBus } from './engine/events.ts';
 import { RateLimitedError } from './errors.ts';
-import { NO_ID } from './schema/ids.ts';
-import type { EngineHandle } from './runs/service.ts';
+import { NO_ID } from './ids.ts';
 import type { Logger } from './logger.ts';
+import type { EngineHandle, PrincipalScope } from './scope.ts';
 
 // Batching loaders live in the context too: the Pothos dataloader plugin creates them per
 // request (t.loadable fields), so nothing is shared between requests.
 
-/** Who did something, as recorded on rows (createdById) — the system for scheduler and webhooks. */
-export interface Actor {
-  kind: 'system' | 'user' | 'apiKey';
-  id: string | null;
-}
-
-export interface Context {
+/** A request's scope: the caller's workspace is NO_WORKSPACE for a user who belongs to none (scope-auth refuses them every workspace field). */
+export interface Context extends PrincipalScope {
   requestId: string;
-  /** The caller's workspace; NO_WORKSPACE for a user who belongs to none (scope-auth refuses them every workspace field). */
-  workspaceId: string;
-  actor: Actor;
-  principal: Principal;
-  prisma: PrismaClient;
   log: Logger;
-  engine: EngineHandle;
-  bus: EventBus;
-  secretsKey: Buffer | null;
 }
 
 export interface ContextDeps {

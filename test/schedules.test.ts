@@ -74,7 +74,7 @@ describe('firing (injected clock)', () => {
     const id = rawId(res.createSchedule.schedule.id);
     await t.db.prisma.schedule.update({ where: { id }, data: { nextRunAt: nextFireTimes('0 * * * *', 'UTC', createdAt, 1)[0]! } });
     let now = createdAt;
-    const scheduler = new Scheduler({ prisma: t.db.prisma, log, engine: t.app.engine, bus: t.app.bus, intervalMs: 1000, now: () => now });
+    const scheduler = new Scheduler({ prisma: t.db.prisma, log, engine: t.app.engine, bus: t.app.bus, secretsKey: null, intervalMs: 1000, now: () => now });
     return { id, scheduler, at: (d: Date) => (now = d) };
   }
   const runsOf = (scheduleId: string) => t.db.prisma.run.findMany({ where: { scheduleId }, orderBy: { createdAt: 'asc' } });
@@ -85,7 +85,7 @@ describe('firing (injected clock)', () => {
     s.at(new Date('2030-01-01T11:00:01Z'));
     await s.scheduler.tick();
     await s.scheduler.tick();
-    await new Scheduler({ prisma: t.db.prisma, log, engine: t.app.engine, bus: t.app.bus, intervalMs: 1000, now: () => new Date('2030-01-01T11:00:02Z') }).tick();
+    await new Scheduler({ prisma: t.db.prisma, log, engine: t.app.engine, bus: t.app.bus, secretsKey: null, intervalMs: 1000, now: () => new Date('2030-01-01T11:00:02Z') }).tick();
     const runs = await runsOf(s.id);
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ trigger: 'SCHEDULE', scheduleId: s.id, input: { n: 1 } });

@@ -18,6 +18,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { migrateJobQueue } from '../../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../../src/logger.ts';
 import { createWorkflow } from '../../src/workflows/service.ts';
+import { SYSTEM_ACTOR } from '../../src/scope.ts';
 import { runWorkflow } from '../../src/runs/service.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
 
@@ -96,7 +97,7 @@ async function main() {
   const definition = {
     steps: [step('a'), ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])), ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])), step('d', ['c1', 'c2', 'c3', 'c4'])],
   };
-  const scope = { prisma: db.prisma, workspaceId, actor: { kind: 'system' as const, id: null }, engine: app.engine, bus: app.bus };
+  const scope = { prisma: db.prisma, workspaceId, actor: SYSTEM_ACTOR, engine: app.engine, bus: app.bus, secretsKey: null };
   const workflow = await createWorkflow(scope, { name: 'bench', definition, status: 'ACTIVE' });
 
   console.log(`queueing ${RUNS} runs of a 10-step DAG…`);

@@ -24,6 +24,7 @@ import { migrate } from '../../src/db/migrate.ts';
 import { createMemoryEventBus } from '../../src/engine/events.ts';
 import { migrateJobQueue } from '../../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../../src/logger.ts';
+import { SYSTEM_ACTOR } from '../../src/scope.ts';
 import { runWorkflow } from '../../src/runs/service.ts';
 import { createWorkflow } from '../../src/workflows/service.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
@@ -109,7 +110,7 @@ async function main() {
   };
   // Runs are only queued here: the engine handle does nothing, the workers start them.
   const idle = { notify() {}, abortRun() {}, advance: async () => undefined };
-  const scope = { prisma: db.prisma, workspaceId, actor: { kind: 'system' as const, id: null }, engine: idle, bus: createMemoryEventBus() };
+  const scope = { prisma: db.prisma, workspaceId, actor: SYSTEM_ACTOR, engine: idle, bus: createMemoryEventBus(), secretsKey: null };
 
   console.log(`graphile-worker ceiling: ${RUNS * STEPS_PER_RUN} no-op jobs…`);
   const ceiling = await graphileCeiling(RUNS * STEPS_PER_RUN);

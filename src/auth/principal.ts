@@ -6,7 +6,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { MemberRole } from '../generated/prisma/enums.ts';
 import type { Logger } from '../logger.ts';
-import { idFromPathSegment } from '../schema/ids.ts';
+import { idFromPathSegment } from '../ids.ts';
 import { findActiveApiKey, looksLikeApiKey } from './api-keys.ts';
 import type { JwtVerifier } from './jwt.ts';
 import { keyPermissions, rolePermissions, type Permission } from './permissions.ts';

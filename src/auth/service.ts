@@ -1,12 +1,11 @@
 // API key management through the API: create (the plaintext is returned once), list, revoke.
 // A key can never hold more than its creator: its scopes must be among the creator's
 // permissions, and it remembers the creator's role as its ceiling.
-import type { Context } from '../context.ts';
+import type { PrincipalScope } from '../scope.ts';
 import { ForbiddenError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import { createApiKey } from './api-keys.ts';
 import { isPermission, type Permission } from './permissions.ts';
 
-type Caller = Pick<Context, 'prisma' | 'workspaceId' | 'principal'>;
 
 export interface CreateApiKeyInput {
   name: string;
@@ -14,7 +13,7 @@ export interface CreateApiKeyInput {
   expiresAt: Date | null;
 }
 
-export async function createWorkspaceApiKey(ctx: Caller, input: CreateApiKeyInput, now = new Date()) {
+export async function createWorkspaceApiKey(ctx: PrincipalScope, input: CreateApiKeyInput, now = new Date()) {
   const problems: Problem[] = [];
   const name = input.name.trim();
   if (name.length === 0 || name.length > 100) problems.push({ path: ['input', 'name'], message: 'must be 1 to 100 characters' });
@@ -35,7 +34,7 @@ export async function createWorkspaceApiKey(ctx: Caller, input: CreateApiKeyInpu
 }
 
 /** Revokes a key of the workspace; revoking a revoked key changes nothing and returns it. */
-export async function revokeWorkspaceApiKey(ctx: Caller, id: string, now = new Date()) {
+export async function revokeWorkspaceApiKey(ctx: PrincipalScope, id: string, now = new Date()) {
   await ctx.prisma.apiKey.updateMany({ where: { id, workspaceId: ctx.workspaceId, revokedAt: null }, data: { revokedAt: now } });
   const key = await ctx.prisma.apiKey.findFirst({ where: { id, workspaceId: ctx.workspaceId } });
   if (!key) throw new NotFoundError('ApiKey', id);

@@ -14,11 +14,10 @@ import { readiness } from './graph.ts';
 import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
-import { isStepFinished } from './statuses.ts';
+import { isStepFinished, TOP_LEVEL } from './statuses.ts';
 
 type Tx = Prisma.TransactionClient;
 
-export const TOP_LEVEL = -1;
 const DEFAULT_MAX_PARALLEL_STEPS = 10;
 /** An interrupted step (worker died) is retried even past its policy, but not forever. */
 const EXTRA_ATTEMPTS_FOR_INTERRUPTIONS = 3;

@@ -11,7 +11,7 @@
 // due waits and retries are woken by the poller (and by their jobs), QUEUED runs start.
 import type { Logger } from '../logger.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { advanceRun, TOP_LEVEL, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
+import { advanceRun, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
 import { takeDispatchedClaim } from './claim.ts';
 import type { EventBus } from './events.ts';
 import { deliverCompletionWebhook } from './completion-webhook.ts';
@@ -20,6 +20,7 @@ import { runLoop } from './loop.ts';
 import { retrying } from './db-retry.ts';
 import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
+import { TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 

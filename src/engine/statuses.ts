@@ -3,6 +3,9 @@
 // (docs/architecture.md draws it).
 import type { RunStatus, StepStatus } from '../generated/prisma/enums.ts';
 
+/** The iteration index of a step row that is not a loop iteration. */
+export const TOP_LEVEL = -1;
+
 export function assertNever(value: never): never {
   throw new Error(`Unexpected value ${JSON.stringify(value)}`);
 }

@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '../db/client.ts';
 import { redactInput } from '../engine/redact.ts';
-import { idFromPathSegment } from '../schema/ids.ts';
+import { idFromPathSegment } from '../ids.ts';
 import { decodePathSegment } from './request.ts';
 import { sendError } from './respond.ts';
 

@@ -11,9 +11,10 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import { verifyWebhookSignature } from '../engine/steps/webhook.ts';
 import { ValidationError, WeftError } from '../errors.ts';
-import { runWorkflow, type EngineHandle } from '../runs/service.ts';
+import { runWorkflow } from '../runs/service.ts';
+import { SYSTEM_ACTOR, type EngineHandle } from '../scope.ts';
 import type { EventBus } from '../engine/events.ts';
-import { idFromPathSegment } from '../schema/ids.ts';
+import { idFromPathSegment } from '../ids.ts';
 import { INBOUND_SECRET_LABEL, openValue } from '../secrets/crypto.ts';
 import { jsonInputProblems } from './input-guard.ts';
 import { decodePathSegment, readBody } from './request.ts';
@@ -69,7 +70,7 @@ export async function handleInboundWebhook(req: IncomingMessage, res: ServerResp
   const key = header('idempotency-key');
   try {
     const run = await runWorkflow(
-      { prisma: deps.prisma, workspaceId: workflow.workspaceId, actor: { kind: 'system', id: null }, engine: deps.engine, bus: deps.bus },
+      { prisma: deps.prisma, workspaceId: workflow.workspaceId, actor: SYSTEM_ACTOR, engine: deps.engine, bus: deps.bus, secretsKey: deps.secretsKey },
       { workflowId: workflow.id, input, trigger: 'WEBHOOK', idempotencyKey: key ? `webhook:${workflow.id}:${key}` : null },
     );
     return sendJson(res, 202, { runId: encodeGlobalID('Run', run.id), status: run.status });

@@ -1,34 +1,19 @@
 // Starting, stopping and re-running runs. Each operation is one transaction that commits the
 // new state (and its events) first; only then is the engine told, so a crash in between loses
 // nothing: the engine's poller finds the committed state on its own.
-import type { Actor } from '../context.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { TOP_LEVEL } from '../engine/advance.ts';
 import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
-import { isRunFinished, isRunResumable } from '../engine/statuses.ts';
+import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
+import type { ServiceScope } from '../scope.ts';
 import { validateRunInput } from './input.ts';
 
 type Tx = Prisma.TransactionClient;
 
-/** What the services need from the engine: a nudge, and aborting a cancelled run's work. */
-export interface EngineHandle {
-  notify(): void;
-  abortRun(runId: string): void;
-  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown }): Promise<unknown>;
-}
-
-export interface RunScope {
-  prisma: PrismaClient;
-  workspaceId: string;
-  actor: Actor;
-  engine: EngineHandle;
-  bus: EventBus;
-}
 
 interface ConcurrencySetting {
   key?: string;
@@ -48,7 +33,7 @@ export interface RunWorkflowInput {
   scheduleId?: string | null;
 }
 
-async function commitAndAnnounce<T>(scope: RunScope, work: (tx: Tx, events: StoredEvent[]) => Promise<T>): Promise<T> {
+async function commitAndAnnounce<T>(scope: ServiceScope, work: (tx: Tx, events: StoredEvent[]) => Promise<T>): Promise<T> {
   const events: StoredEvent[] = [];
   const result = await scope.prisma.$transaction((tx) => work(tx, events));
   scope.bus.publish(events);
@@ -78,7 +63,7 @@ async function concurrencyKeyOf(setting: ConcurrencySetting | null, input: unkno
   }
 }
 
-export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
+export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) {
   const workflow = await scope.prisma.workflow.findFirst({ where: { id: input.workflowId, workspaceId: scope.workspaceId } });
   if (!workflow) throw new NotFoundError('Workflow', input.workflowId);
   if (workflow.status === 'PAUSED' || workflow.status === 'ARCHIVED') {
@@ -161,7 +146,7 @@ function sameIdempotentRun<T extends { workflowId: string | null }>(run: T, work
   return run;
 }
 
-export async function previewRun(scope: RunScope, input: { definition: unknown; input?: unknown }) {
+export async function previewRun(scope: ServiceScope, input: { definition: unknown; input?: unknown }) {
   const problems = validateDefinition(input.definition).map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
   if (problems.length) throw new ValidationError(problems);
   const definition = input.definition as WorkflowDefinition;
@@ -185,7 +170,7 @@ async function findRun(scope: { prisma: PrismaClient | Tx; workspaceId: string }
   return run;
 }
 
-export async function cancelRun(scope: RunScope, runId: string) {
+export async function cancelRun(scope: ServiceScope, runId: string) {
   await findRun(scope, runId);
   const run = await commitAndAnnounce(scope, async (tx, events) => {
     await tx.$queryRaw`SELECT id FROM "Run" WHERE id = ${runId}::uuid FOR UPDATE`;
@@ -214,7 +199,7 @@ function refuseUnfinishedUpstream(definition: WorkflowDefinition, rows: { stepId
   throw ValidationError.single(['input', 'fromStep'], `Step${unfinished.length > 1 ? 's' : ''} ${listed} upstream of '${fromStep}' did not finish, so '${fromStep}' has no inputs to resume from: resume from ${unfinished.length > 1 ? 'one of them' : `'${unfinished[0]}'`}, or without fromStep`);
 }
 
-export async function resumeRun(scope: RunScope, runId: string, fromStep?: string | null) {
+export async function resumeRun(scope: ServiceScope, runId: string, fromStep?: string | null) {
   const run = await findRun(scope, runId);
   if (!isRunResumable(run.status)) throw new ConflictError(`Run is ${run.status}; only PAUSED, FAILED or CANCELLED runs can be resumed.`, { status: run.status });
   const definition = run.definition as unknown as WorkflowDefinition;
@@ -253,7 +238,7 @@ export async function resumeRun(scope: RunScope, runId: string, fromStep?: strin
 
 export type RetryStrategy = 'FROM_FAILURE' | 'ALL_STEPS';
 
-export async function retryRun(scope: RunScope, input: { runId: string; strategy: RetryStrategy; stepIds?: string[] | null; useLatestVersion?: boolean | null }) {
+export async function retryRun(scope: ServiceScope, input: { runId: string; strategy: RetryStrategy; stepIds?: string[] | null; useLatestVersion?: boolean | null }) {
   const parent = await findRun(scope, input.runId);
   if (!isRunFinished(parent.status)) throw new ConflictError(`Run is ${parent.status}; wait for it to finish (or cancel it) before retrying.`, { status: parent.status });
   let definition = parent.definition as unknown as WorkflowDefinition;
@@ -322,7 +307,7 @@ export async function retryRun(scope: RunScope, input: { runId: string; strategy
   return run;
 }
 
-export async function deleteRun(scope: RunScope, runId: string) {
+export async function deleteRun(scope: ServiceScope, runId: string) {
   const run = await findRun(scope, runId);
   if (!isRunFinished(run.status)) throw new ConflictError(`Run is ${run.status}; only finished runs can be deleted (cancel it first).`, { status: run.status });
   await scope.prisma.run.delete({ where: { id: run.id } });

@@ -14,7 +14,8 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventBus } from '../engine/events.ts';
 import { ConflictError, WeftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
-import { cancelRun, runWorkflow, type EngineHandle } from '../runs/service.ts';
+import { cancelRun, runWorkflow } from '../runs/service.ts';
+import { SYSTEM_ACTOR, type EngineHandle, type ServiceScope } from '../scope.ts';
 import { fireTimesBetween } from './cron.ts';
 import { firstFireAfter } from './service.ts';
 
@@ -23,6 +24,7 @@ export interface SchedulerOptions {
   log: Logger;
   engine: EngineHandle;
   bus: EventBus;
+  secretsKey: Buffer | null;
   intervalMs: number;
   /** A fire time older than this when handled counts as missed (catch-up policy applies). */
   lateAfterMs?: number;
@@ -74,8 +76,9 @@ export class Scheduler {
     for (const schedule of due) await this.process(schedule, now);
   }
 
-  private scope(workspaceId: string) {
-    return { prisma: this.opts.prisma, workspaceId, actor: { kind: 'system' as const, id: null }, engine: this.opts.engine, bus: this.opts.bus };
+  private scope(workspaceId: string): ServiceScope {
+    const { prisma, engine, bus, secretsKey } = this.opts;
+    return { prisma, workspaceId, actor: SYSTEM_ACTOR, engine, bus, secretsKey };
   }
 
   private async process(schedule: ScheduleRow, now: Date): Promise<void> {

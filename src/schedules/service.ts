@@ -1,7 +1,7 @@
 // Schedules: cron + time zone + input, with catch-up and overlap policies.
 import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { CatchUpPolicy, OverlapPolicy, Prisma } from '../generated/prisma/client.ts';
-import type { Scope } from '../workflows/service.ts';
+import type { ServiceScope } from '../scope.ts';
 import { isPlainObject } from '../workflows/definition.ts';
 import { checkSchedule, nextFireTimes } from './cron.ts';
 
@@ -35,7 +35,7 @@ export function firstFireAfter(cronExpression: string, timezone: string, after: 
   return nextFireTimes(cronExpression, timezone, after, 1)[0] ?? null;
 }
 
-export async function createSchedule(scope: Scope, workflowId: string, input: ScheduleInput & { cronExpression: string }, now = new Date()) {
+export async function createSchedule(scope: ServiceScope, workflowId: string, input: ScheduleInput & { cronExpression: string }, now = new Date()) {
   const problems = check(input);
   if (problems.length) throw new ValidationError(problems);
   const workflow = await scope.prisma.workflow.findFirst({ where: { id: workflowId, workspaceId: scope.workspaceId } });
@@ -59,14 +59,14 @@ export async function createSchedule(scope: Scope, workflowId: string, input: Sc
   });
 }
 
-async function findSchedule(scope: Scope, id: string) {
+async function findSchedule(scope: ServiceScope, id: string) {
   const schedule = await scope.prisma.schedule.findFirst({ where: { id, workspaceId: scope.workspaceId } });
   if (!schedule) throw new NotFoundError('Schedule', id);
   return schedule;
 }
 
 /** Changes the fields present; a new cron, time zone or re-enabling recomputes the next fire time from now. */
-export async function updateSchedule(scope: Scope, id: string, input: ScheduleInput, now = new Date()) {
+export async function updateSchedule(scope: ServiceScope, id: string, input: ScheduleInput, now = new Date()) {
   const current = await findSchedule(scope, id);
   const problems = check(input, current);
   if (problems.length) throw new ValidationError(problems);
@@ -90,7 +90,7 @@ export async function updateSchedule(scope: Scope, id: string, input: ScheduleIn
   });
 }
 
-export async function deleteSchedule(scope: Scope, id: string) {
+export async function deleteSchedule(scope: ServiceScope, id: string) {
   await findSchedule(scope, id);
   await scope.prisma.schedule.delete({ where: { id } });
 }

@@ -5,7 +5,7 @@ import { isPermission, PERMISSIONS } from '../auth/permissions.ts';
 import { addWorkspaceMember, createWorkspace, removeWorkspaceMember, updateWorkspaceMemberRole } from '../workspaces/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { inWorkspace, isUuid, NO_ID, parseGlobalId } from './ids.ts';
+import { inWorkspace, isUuid, NO_ID, parseGlobalId } from '../ids.ts';
 
 
 export const MemberRoleEnum = builder.enumType(MemberRole, {

@@ -12,10 +12,7 @@ import type { Context } from '../context.ts';
 import { ForbiddenError } from '../errors.ts';
 import type PrismaTypes from '../generated/pothos-types.ts';
 import { getDatamodel } from '../generated/pothos-types.ts';
-
-/** The largest page any connection returns; asking for more is a VALIDATION_FAILED error. */
-export const MAX_PAGE_SIZE = 200;
-export const DEFAULT_PAGE_SIZE = 20;
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 
 /**
  * A resolver that forgets to spread `...query` silently loses its planned selections and

@@ -9,7 +9,8 @@ import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, RunTriggerEnum } from './enums.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { bigintId, checkPageSize, inWorkspace, parseGlobalId } from './ids.ts';
+import { bigintId, inWorkspace, parseGlobalId } from '../ids.ts';
+import { checkPageSize } from './pagination.ts';
 
 
 export const StepStatusEnum = builder.enumType('StepStatus', {

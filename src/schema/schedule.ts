@@ -10,7 +10,7 @@ import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } fr
 import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { inWorkspace, parseGlobalId } from './ids.ts';
+import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { RunRef } from './run.ts';
 import { DeleteInput } from './tag.ts';
 

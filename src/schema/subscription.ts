@@ -5,7 +5,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import { runChanges, runEventStream, TERMINAL_EVENTS } from '../events/stream.ts';
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
-import { parseGlobalId } from './ids.ts';
+import { parseGlobalId } from '../ids.ts';
 import { RunEventRef, RunRef } from './run.ts';
 
 async function findRun(ctx: Context, globalId: string) {

@@ -3,7 +3,8 @@ import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, checkSearch, inWorkspace, parseGlobalId } from './ids.ts';
+import { inWorkspace, parseGlobalId } from '../ids.ts';
+import { checkPageSize, checkSearch } from './pagination.ts';
 import { WorkflowRef } from './workflow.ts';
 
 

@@ -6,7 +6,8 @@ import type { TemplateData } from '../templates/builtin.ts';
 import { createTemplateFromWorkflow, deleteTemplate, findTemplate, installTemplate, listTemplates } from '../templates/service.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { checkPageSize, checkSearch, isUuid, parseGlobalId } from './ids.ts';
+import { isUuid, parseGlobalId } from '../ids.ts';
+import { checkPageSize, checkSearch } from './pagination.ts';
 import { DeleteInput } from './tag.ts';
 import { WorkflowRef } from './workflow.ts';
 

@@ -18,7 +18,7 @@ import {
 import { builder } from './builder.ts';
 import { TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
-import { parseGlobalId } from './ids.ts';
+import { parseGlobalId } from '../ids.ts';
 import { WorkflowRef } from './workflow.ts';
 
 const ConcurrencyStrategyEnum = builder.enumType('ConcurrencyStrategy', {

@@ -4,7 +4,8 @@ import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { checkPageSize, checkSearch, inWorkspace, parseGlobalId } from './ids.ts';
+import { inWorkspace, parseGlobalId } from '../ids.ts';
+import { checkPageSize, checkSearch } from './pagination.ts';
 
 
 type VersionDiff = DefinitionDiff & { from: number; to: number };

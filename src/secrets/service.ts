@@ -3,7 +3,7 @@
 // for runs whose definition mentions `secrets.`, and redacts them from everything it records.
 import { NotFoundError, ValidationError, WeftError } from '../errors.ts';
 import type { PrismaClient } from '../db/client.ts';
-import type { Scope } from '../workflows/service.ts';
+import type { ServiceScope } from '../scope.ts';
 import { decryptSecret, encryptSecret } from './crypto.ts';
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
@@ -14,16 +14,12 @@ const MAX_VALUE_BYTES = 64 * 1024;
  */
 export const MIN_SECRET_LENGTH = 8;
 
-export interface SecretsScope extends Scope {
-  secretsKey: Buffer | null;
-}
-
 function requireKey(key: Buffer | null): Buffer {
   if (!key) throw new WeftError('VALIDATION_FAILED', 'Secrets are not configured on this server: set WEFT_SECRETS_KEY (32 bytes, e.g. `openssl rand -hex 32`).');
   return key;
 }
 
-export async function setSecret(scope: SecretsScope, name: string, value: string) {
+export async function setSecret(scope: ServiceScope, name: string, value: string) {
   const problems = [];
   if (!NAME.test(name)) problems.push({ path: ['input', 'name'], message: 'must be letters, digits and _ (not starting with a digit), at most 128 characters' });
   if ([...value].length < MIN_SECRET_LENGTH) problems.push({ path: ['input', 'value'], message: `must be at least ${MIN_SECRET_LENGTH} characters long (shorter secrets cannot be reliably redacted from what runs record)` });
@@ -37,7 +33,7 @@ export async function setSecret(scope: SecretsScope, name: string, value: string
   });
 }
 
-export async function deleteSecret(scope: Scope, name: string) {
+export async function deleteSecret(scope: ServiceScope, name: string) {
   const { count } = await scope.prisma.secret.deleteMany({ where: { workspaceId: scope.workspaceId, name } });
   if (count === 0) throw new NotFoundError('Secret', name);
 }

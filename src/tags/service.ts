@@ -3,7 +3,7 @@
 // on the name, so forms can show it next to the field.
 import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Scope } from '../workflows/service.ts';
+import type { ServiceScope } from '../scope.ts';
 import { TAG_NAME_MAX } from './assign.ts';
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
@@ -48,13 +48,13 @@ async function uniqueName<T>(work: () => Promise<T>, name: string | null | undef
   }
 }
 
-async function checkGroup(scope: Scope, groupId: string | null | undefined) {
+async function checkGroup(scope: ServiceScope, groupId: string | null | undefined) {
   if (!groupId) return;
   const group = await scope.prisma.tagGroup.findFirst({ where: { id: groupId, workspaceId: scope.workspaceId } });
   if (!group) throw new NotFoundError('TagGroup', groupId);
 }
 
-export async function createTag(scope: Scope, input: TagFields & { name: string }) {
+export async function createTag(scope: ServiceScope, input: TagFields & { name: string }) {
   const problems = checkFields(input, true);
   if (problems.length) throw new ValidationError(problems);
   await checkGroup(scope, input.groupId);
@@ -64,7 +64,7 @@ export async function createTag(scope: Scope, input: TagFields & { name: string 
   );
 }
 
-export async function updateTag(scope: Scope, id: string, input: TagFields) {
+export async function updateTag(scope: ServiceScope, id: string, input: TagFields) {
   const problems = checkFields(input, false);
   if (problems.length) throw new ValidationError(problems);
   const tag = await scope.prisma.tag.findFirst({ where: { id, workspaceId: scope.workspaceId } });
@@ -74,19 +74,19 @@ export async function updateTag(scope: Scope, id: string, input: TagFields) {
   return uniqueName(() => scope.prisma.tag.update({ where: { id }, data }), input.name);
 }
 
-export async function deleteTag(scope: Scope, id: string) {
+export async function deleteTag(scope: ServiceScope, id: string) {
   const { count } = await scope.prisma.tag.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
   if (count === 0) throw new NotFoundError('Tag', id);
 }
 
-export async function createTagGroup(scope: Scope, input: TagFields & { name: string }) {
+export async function createTagGroup(scope: ServiceScope, input: TagFields & { name: string }) {
   const problems = checkFields(input, true);
   if (problems.length) throw new ValidationError(problems);
   const { isArchived: _a, ...data } = fieldsData(input);
   return uniqueName(() => scope.prisma.tagGroup.create({ data: { ...(data as { name: string }), workspaceId: scope.workspaceId } }), input.name);
 }
 
-export async function updateTagGroup(scope: Scope, id: string, input: TagFields) {
+export async function updateTagGroup(scope: ServiceScope, id: string, input: TagFields) {
   const problems = checkFields(input, false);
   if (problems.length) throw new ValidationError(problems);
   const group = await scope.prisma.tagGroup.findFirst({ where: { id, workspaceId: scope.workspaceId } });
@@ -95,13 +95,13 @@ export async function updateTagGroup(scope: Scope, id: string, input: TagFields)
   return uniqueName(() => scope.prisma.tagGroup.update({ where: { id }, data }), input.name);
 }
 
-export async function deleteTagGroup(scope: Scope, id: string) {
+export async function deleteTagGroup(scope: ServiceScope, id: string) {
   const { count } = await scope.prisma.tagGroup.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
   if (count === 0) throw new NotFoundError('TagGroup', id);
 }
 
 /** Adds (or removes) tags on a workflow; every id must belong to the workspace. */
-export async function changeWorkflowTags(scope: Scope, workflowId: string, tagIds: string[], mode: 'assign' | 'unassign') {
+export async function changeWorkflowTags(scope: ServiceScope, workflowId: string, tagIds: string[], mode: 'assign' | 'unassign') {
   const workflow = await scope.prisma.workflow.findFirst({ where: { id: workflowId, workspaceId: scope.workspaceId } });
   if (!workflow) throw new NotFoundError('Workflow', workflowId);
   const tags = await scope.prisma.tag.findMany({ where: { id: { in: tagIds }, workspaceId: scope.workspaceId }, select: { id: true } });

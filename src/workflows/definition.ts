@@ -8,9 +8,7 @@ import addFormatsModule from 'ajv-formats';
 import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
-
-export const STEP_TYPES = ['http_request', 'script', 'agent_task', 'condition', 'loop', 'wait', 'webhook'] as const;
-export type StepType = (typeof STEP_TYPES)[number];
+import { STEP_TYPES, type StepType } from './step-types.ts';
 
 /** Retries of a failed attempt: exponential backoff with full jitter (src/engine/retry.ts). */
 export interface RetryDefinition {

@@ -12,10 +12,10 @@
 // rather than an atomic `latestVersion + 1 … RETURNING` because not every locked mutation
 // creates a version (an unchanged PUT, a patch of settings only), and both take the same lock.
 import { isDeepStrictEqual } from 'node:util';
-import type { Actor } from '../context.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { Prisma, TriggerType, Workflow, WorkflowStatus } from '../generated/prisma/client.ts';
+import type { ServiceScope } from '../scope.ts';
 import { setWorkflowTags, validateTagNames } from '../tags/assign.ts';
 import { isPlainObject, validateDefinition, type WorkflowDefinition } from './definition.ts';
 import { checkMetadataPatch, mergeMetadata } from './metadata.ts';
@@ -24,14 +24,6 @@ import { settingsData, validateSettings, type SettingsInput } from './settings.t
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
-
-export interface Scope {
-  prisma: PrismaClient;
-  workspaceId: string;
-  actor: Actor;
-  /** Encrypts secret settings (webhook secrets) at rest; absent or null: stored as given. */
-  secretsKey?: Buffer | null;
-}
 
 export interface CreateWorkflowInput extends SettingsInput {
   name: string;
@@ -140,10 +132,10 @@ function throwIfAny(problems: Problem[]): void {
 // ---------------------------------------------------------------------------------------------
 // Queries shared by the mutations. All run inside the caller's transaction.
 
-const actorId = (scope: Scope) => (scope.actor.kind === 'user' ? scope.actor.id : null);
+const actorId = (scope: ServiceScope) => (scope.actor.kind === 'user' ? scope.actor.id : null);
 
 /** Locks the workflow's row for the rest of the transaction (see the top of this file). */
-async function lockWorkflow(tx: Tx, scope: Scope, id: string): Promise<Workflow> {
+async function lockWorkflow(tx: Tx, scope: ServiceScope, id: string): Promise<Workflow> {
   await tx.$queryRaw`SELECT id FROM "Workflow" WHERE id = ${id}::uuid AND "workspaceId" = ${scope.workspaceId}::uuid FOR UPDATE`;
   const workflow = await tx.workflow.findFirst({ where: { id, workspaceId: scope.workspaceId } });
   if (!workflow) throw new NotFoundError('Workflow', id);
@@ -164,13 +156,13 @@ async function versionOf(tx: Tx, workflow: Workflow, number: number, path: Path)
  * Inserts version latestVersion + 1. The caller holds the row lock and sets
  * Workflow.latestVersion to the returned number in its final update.
  */
-function appendVersion(tx: Tx, scope: Scope, workflow: Workflow, definition: unknown, changeSummary: string | null, baseVersion: number | null) {
+function appendVersion(tx: Tx, scope: ServiceScope, workflow: Workflow, definition: unknown, changeSummary: string | null, baseVersion: number | null) {
   return tx.workflowVersion.create({
     data: { workspaceId: scope.workspaceId, workflowId: workflow.id, number: workflow.latestVersion + 1, definition: definition as Prisma.InputJsonValue, changeSummary, baseVersion, createdById: actorId(scope) },
   });
 }
 
-async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: string[], versionId: string): Promise<void> {
+async function moveLabels(tx: Tx, scope: ServiceScope, workflowId: string, labels: string[], versionId: string): Promise<void> {
   for (const label of new Set(labels)) {
     await tx.releaseLabel.upsert({
       where: { workflowId_label: { workflowId, label } },
@@ -183,7 +175,7 @@ async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: stri
 // ---------------------------------------------------------------------------------------------
 // Mutations.
 
-export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
+export async function createWorkflow(scope: ServiceScope, input: CreateWorkflowInput) {
   const definition = withSchemas(input.definition, input);
   throwIfAny(wholeWorkflowProblems(input, definition));
   return scope.prisma.$transaction(async (tx) => {
@@ -208,7 +200,7 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
 }
 
 /** PUT: replaces the workflow; a changed definition becomes a new version, an unchanged one does not. */
-export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
+export async function updateWorkflow(scope: ServiceScope, input: UpdateWorkflowInput) {
   const definition = withSchemas(input.definition, input);
   throwIfAny(wholeWorkflowProblems(input, definition));
   return scope.prisma.$transaction(async (tx) => {
@@ -268,7 +260,7 @@ function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWor
  * PATCH: only the fields present are applied (absent ≠ null). A definition patch (or an
  * inputSchema/outputSchema field) creates a new version from baseVersion (default: the latest).
  */
-export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
+export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInput) {
   const has = (key: keyof PatchWorkflowInput) => Object.hasOwn(input, key) && input[key] !== undefined;
   const patch = definitionPatchOf(input, has);
   const problems = patchInputProblems(input, has, patch !== null);
@@ -318,13 +310,13 @@ export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
   });
 }
 
-export async function deleteWorkflow(scope: Scope, id: string): Promise<void> {
+export async function deleteWorkflow(scope: ServiceScope, id: string): Promise<void> {
   // One statement: versions, labels, tags, runs and schedules go with it (ON DELETE CASCADE).
   const { count } = await scope.prisma.workflow.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
   if (count === 0) throw new NotFoundError('Workflow', id);
 }
 
-export async function setWorkflowStatus(scope: Scope, id: string, status: WorkflowStatus) {
+export async function setWorkflowStatus(scope: ServiceScope, id: string, status: WorkflowStatus) {
   return scope.prisma.$transaction(async (tx) => {
     const { count } = await tx.workflow.updateMany({ where: { id, workspaceId: scope.workspaceId }, data: { status } });
     if (count === 0) throw new NotFoundError('Workflow', id);
@@ -342,7 +334,7 @@ export function copyName(name: string): string {
  * history of its own (version 1). It starts as DRAFT; release labels, runs, schedules and the
  * inbound webhook secret (a credential of the source's endpoint) are not copied.
  */
-export async function duplicateWorkflow(scope: Scope, id: string, name?: string | null) {
+export async function duplicateWorkflow(scope: ServiceScope, id: string, name?: string | null) {
   if (name != null) throwIfAny(checkName(name, ['input', 'name']));
   return scope.prisma.$transaction(async (tx) => {
     const source = await tx.workflow.findFirst({
@@ -379,7 +371,7 @@ export async function duplicateWorkflow(scope: Scope, id: string, name?: string 
 }
 
 /** A new version whose definition is `versionNumber`'s (baseVersion = it). */
-export async function rollbackWorkflow(scope: Scope, id: string, versionNumber: number) {
+export async function rollbackWorkflow(scope: ServiceScope, id: string, versionNumber: number) {
   throwIfAny(checkVersionNumber(versionNumber, ['input', 'version']));
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, id);
@@ -390,7 +382,7 @@ export async function rollbackWorkflow(scope: Scope, id: string, versionNumber: 
 }
 
 /** Points `label` at a version, creating the label or moving it. */
-export async function setReleaseLabel(scope: Scope, input: { workflowId: string; label: string; version: number }) {
+export async function setReleaseLabel(scope: ServiceScope, input: { workflowId: string; label: string; version: number }) {
   throwIfAny([...checkLabel(input.label, ['input', 'label']), ...checkVersionNumber(input.version, ['input', 'version'])]);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.workflowId);
@@ -400,7 +392,7 @@ export async function setReleaseLabel(scope: Scope, input: { workflowId: string;
   });
 }
 
-export async function removeReleaseLabel(scope: Scope, input: { workflowId: string; label: string }) {
+export async function removeReleaseLabel(scope: ServiceScope, input: { workflowId: string; label: string }) {
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.workflowId);
     const { count } = await tx.releaseLabel.deleteMany({ where: { workflowId: workflow.id, workspaceId: scope.workspaceId, label: input.label } });

@@ -7,7 +7,7 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.
 import addFormatsModule from 'ajv-formats';
 import { isWholeTemplate, scanTemplates } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
-import type { StepType } from './definition.ts';
+import type { StepType } from './step-types.ts';
 
 type Path = (string | number)[];
 type Schema = Record<string, unknown>;

@@ -1,11 +1,10 @@
 // Workspaces and their members. Every tenant row carries its workspaceId; who may act in a
 // workspace is decided by membership (users) or by the workspace of an API key.
-import type { Context } from '../context.ts';
+import type { PrincipalScope } from '../scope.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { MemberRole } from '../generated/prisma/enums.ts';
 
-type Caller = Pick<Context, 'prisma' | 'workspaceId' | 'principal'>;
 
 const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 
@@ -34,7 +33,7 @@ function slugFrom(name: string): string {
 }
 
 /** A signed-in user creates a workspace and becomes its owner. */
-export async function createWorkspace(ctx: Caller, input: { name: string; slug: string | null }) {
+export async function createWorkspace(ctx: PrincipalScope, input: { name: string; slug: string | null }) {
   const userId = ctx.principal.userId;
   if (!userId) throw new ForbiddenError('Only users (signed in with a JWT) can create workspaces; API keys belong to one workspace');
   const name = input.name.trim();
@@ -56,12 +55,12 @@ export async function createWorkspace(ctx: Caller, input: { name: string; slug: 
   }
 }
 
-function assertMayGrant(ctx: Caller, role: MemberRole) {
+function assertMayGrant(ctx: PrincipalScope, role: MemberRole) {
   if (role === 'OWNER' && ctx.principal.role !== 'OWNER') throw new ForbiddenError('Only owners can make or unmake owners');
 }
 
 /** Adds a user (by identity-provider subject) to the workspace; creates the user record if needed. */
-export async function addWorkspaceMember(ctx: Caller, input: { subject: string; email: string | null; name: string | null; role: MemberRole }) {
+export async function addWorkspaceMember(ctx: PrincipalScope, input: { subject: string; email: string | null; name: string | null; role: MemberRole }) {
   const subject = input.subject.trim();
   if (subject.length === 0 || subject.length > 255) throw ValidationError.single(['input', 'subject'], 'must be 1 to 255 characters (the JWT `sub` of the user)');
   assertMayGrant(ctx, input.role);
@@ -75,7 +74,7 @@ export async function addWorkspaceMember(ctx: Caller, input: { subject: string; 
 }
 
 /** Changes a member's role. Owners are managed by owners only, and the last owner stays. */
-export async function updateWorkspaceMemberRole(ctx: Caller, userId: string, role: MemberRole) {
+export async function updateWorkspaceMemberRole(ctx: PrincipalScope, userId: string, role: MemberRole) {
   return ctx.prisma.$transaction(async (tx) => {
     await lockMembers(tx, ctx.workspaceId);
     const member = await tx.workspaceMember.findUnique({ where: { workspaceId_userId: { workspaceId: ctx.workspaceId, userId } } });
@@ -87,7 +86,7 @@ export async function updateWorkspaceMemberRole(ctx: Caller, userId: string, rol
   });
 }
 
-export async function removeWorkspaceMember(ctx: Caller, userId: string) {
+export async function removeWorkspaceMember(ctx: PrincipalScope, userId: string) {
   return ctx.prisma.$transaction(async (tx) => {
     await lockMembers(tx, ctx.workspaceId);
     const member = await tx.workspaceMember.findUnique({ where: { workspaceId_userId: { workspaceId: ctx.workspaceId, userId } } });

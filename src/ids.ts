@@ -1,7 +1,8 @@
-// Global IDs ("Workflow:<uuid>", base64-encoded by the relay plugin) and page-size checks.
+// Ids at the bottom floor: global IDs ("Workflow:<uuid>", base64-encoded by the relay plugin),
+// raw UUIDs and bigint keys. Imported by auth, HTTP routes and the schema alike, so it imports
+// nothing of Weft's but its errors.
 import { decodeGlobalID } from '@pothos/plugin-relay';
-import { NotFoundError, ValidationError } from '../errors.ts';
-import { MAX_PAGE_SIZE } from './builder.ts';
+import { NotFoundError } from './errors.ts';
 
 /** The nil UUID: no row has it, so a lookup scoped to it finds nothing (used where a query must run but cannot match). */
 export const NO_ID = '00000000-0000-0000-0000-000000000000';
@@ -52,21 +53,4 @@ export function bigintId(id: string): bigint {
   if (!/^\d{1,19}$/.test(id)) return -1n;
   const value = BigInt(id);
   return value <= MAX_BIGINT_ID ? value : -1n;
-}
-
-/** Connections refuse pages larger than MAX_PAGE_SIZE instead of silently truncating them. */
-export function checkPageSize(args: { first?: number | null; last?: number | null }): void {
-  for (const key of ['first', 'last'] as const) {
-    const value = args[key];
-    if (value == null) continue;
-    if (value < 0) throw ValidationError.single([key], 'must not be negative');
-    if (value > MAX_PAGE_SIZE) throw ValidationError.single([key], `must be at most ${MAX_PAGE_SIZE} (got ${value}); page through results with "after"`);
-  }
-}
-
-/** Longest text a search argument takes: longer ones are surely not a search (and cost a scan). */
-export const MAX_SEARCH_LENGTH = 200;
-
-export function checkSearch(value: string | null | undefined, path: string[]): void {
-  if (value != null && value.length > MAX_SEARCH_LENGTH) throw ValidationError.single(path, `must be at most ${MAX_SEARCH_LENGTH} characters (got ${value.length})`);
 }

@@ -46,5 +46,5 @@ const started = performance.now();
 const { default: config } = await import('../codegen.ts');
 await codegen.generate({ ...config, cwd: root, silent: true }, true);
 await vite.build({ configFile: path.join(web, 'vite.config.ts'), logLevel: 'warn' });
-writeFileSync(stamp, new Date().toISOString() + '\n');
+writeFileSync(stamp, `${new Date().toISOString()}\n`);
 console.log(`web apps: built into web/dist in ${((performance.now() - started) / 1000).toFixed(1)} s`);

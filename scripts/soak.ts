@@ -68,8 +68,13 @@ async function startWeft(): Promise<Server> {
   const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (chunk) => (out += chunk, out.length > 100_000 && (out = out.slice(-10_000))));
-  child.stderr!.on('data', (chunk) => (err += chunk));
+  child.stdout!.on('data', (chunk) => {
+    out += chunk;
+    if (out.length > 100_000) out = out.slice(-10_000);
+  });
+  child.stderr!.on('data', (chunk) => {
+    err += chunk;
+  });
   const deadline = Date.now() + 90_000;
   for (;;) {
     const url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
@@ -180,8 +185,13 @@ async function main() {
             stop();
           }
         },
-        error: (e) => ((w.ended = 'error'), (w.error = JSON.stringify(e).slice(0, 300))),
-        complete: () => void (w.ended ??= 'terminal'),
+        error: (e) => {
+          w.ended = 'error';
+          w.error = JSON.stringify(e).slice(0, 300);
+        },
+        complete: () => {
+          w.ended ??= 'terminal';
+        },
       },
     );
   };
@@ -238,7 +248,7 @@ async function main() {
   while (watches.some((w) => w.ended === null) && Date.now() < watchDeadline) await sleep(200);
   clearInterval(healthProbe);
   clearInterval(sampler);
-  feeds.forEach((stop) => stop());
+  for (const stop of feeds) stop();
   await Promise.all(pool.map((c) => c.dispose()));
 
   const gaps = watches.filter((w) => w.seqs.some((seq, i) => seq !== i + 1));

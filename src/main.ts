@@ -1,7 +1,7 @@
 // Entry point: config → database → migrations → app.start(). Nothing else lives here.
 // `tsx src/main.ts [all|serve|worker]` — the role may also come from WEFT_ROLE.
 import { buildApp } from './app.ts';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
 import { openDatabase } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import { migrateJobQueue } from './engine/dispatch/graphile.ts';
@@ -11,7 +11,7 @@ import { ensureAdminAccess } from './auth/bootstrap.ts';
 import { ensureDefaultWorkspace } from './workspaces/service.ts';
 
 async function main() {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env, { role: process.argv[2] });
   } catch (error) {

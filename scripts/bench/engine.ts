@@ -166,7 +166,7 @@ async function main() {
     ['engine time / bare time', `${(elapsedS / floorS).toFixed(1)}×`],
   ];
   const width = Math.max(...table.map((r) => r[0]!.length));
-  console.log('\n' + table.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n'));
+  console.log(`\n${table.map(([k, v]) => `${k!.padEnd(width)}  ${v}`).join('\n')}`);
 
   await db.close();
   server.close();

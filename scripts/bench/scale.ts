@@ -149,7 +149,7 @@ async function main() {
     ...results.map((r) => [`weft worker ×${r.workers} (${RUNS * STEPS_PER_RUN} steps in ${r.seconds.toFixed(1)} s)`, r.stepsPerSecond.toFixed(0), `${(r.stepsPerSecond / single).toFixed(2)}×`, (r.stepsPerSecond / ceiling).toFixed(2)]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  console.log('\n' + rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n'));
+  console.log(`\n${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}`);
 
   await db.close();
   server.close();

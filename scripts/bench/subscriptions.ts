@@ -143,7 +143,7 @@ async function bareBroadcast(sockets: number, perSocket: number, bytes: number):
   const deadline = Date.now() + 120_000;
   while (messages < sockets * perSocket && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
   const seconds = (performance.now() - started) / 1000;
-  clients.forEach((c) => c.terminate());
+  for (const c of clients) c.terminate();
   wss.close();
   http.close();
   return { messages, seconds, latencies: latencies.sort((a, b) => a - b) };
@@ -164,7 +164,7 @@ async function main() {
   const gate = {
     open: () => {
       open = true;
-      waiting.splice(0).forEach((reply) => reply());
+      for (const reply of waiting.splice(0)) reply();
     },
   };
   const weft = await startWeft();
@@ -180,7 +180,7 @@ async function main() {
 
     const rows = [
       ['scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'server RSS MB'],
-      ...([['1 run × ' + SUBSCRIBERS, one], ['100 runs × 10', many], ['bare ws broadcast ×' + SUBSCRIBERS, floor]] as const).map(([name, r]) => [
+      ...([[`1 run × ${SUBSCRIBERS}`, one], ['100 runs × 10', many], [`bare ws broadcast ×${SUBSCRIBERS}`, floor]] as const).map(([name, r]) => [
         name,
         String(r.messages),
         r.seconds.toFixed(2),
@@ -191,7 +191,7 @@ async function main() {
       ]),
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
-    console.log('\n' + rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n'));
+    console.log(`\n${rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n')}`);
     console.log(`\np99 vs floor: ${(pct(one.latencies, 99) / Math.max(1, pct(floor.latencies, 99))).toFixed(1)}×`);
   } finally {
     weft.stop();

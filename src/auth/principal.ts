@@ -8,7 +8,7 @@ import type { MemberRole } from '../generated/prisma/enums.ts';
 import type { Logger } from '../logger.ts';
 import { idFromPathSegment } from '../ids.ts';
 import { findActiveApiKey, looksLikeApiKey } from './api-keys.ts';
-import type { JwtVerifier } from './jwt.ts';
+import type { JwtVerifier, VerifiedIdentity } from './jwt.ts';
 import { keyPermissions, rolePermissions, type Permission } from './permissions.ts';
 
 export interface Principal {
@@ -70,7 +70,7 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
 
   async function asUser(token: string, requested: string | null | undefined, rawRequested: string | null): Promise<Principal> {
     if (!deps.jwt) throw new UnauthenticatedError('Invalid credentials: not a Weft API key, and JWT authentication is not configured');
-    let identity;
+    let identity: VerifiedIdentity;
     try {
       identity = await deps.jwt(token);
     } catch (error) {

@@ -133,7 +133,7 @@ async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange,
     // A completion is recorded only by the worker that holds the step's current attempt:
     // a late result after cancellation, reclaim or another worker's retry is dropped, so a
     // step is never recorded twice.
-    if (!row || row.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
+    if (row?.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
     const step = stepById(state.run.definition, row.stepId);
     const base = { leaseOwner: null, leaseExpiresAt: null };
     const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
@@ -229,7 +229,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
     let running = [...state.rows.values()].filter((r) => r.status === 'RUNNING').length;
     for (const step of definition.steps) {
       const row = state.rows.get(step.id);
-      if (!row || row.status !== 'PENDING') continue;
+      if (row?.status !== 'PENDING') continue;
       const ready = readiness(step, statusOf);
       if (ready === 'WAIT') continue;
       if (ready === 'SKIP' || ready === 'BLOCKED') {
@@ -248,7 +248,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           continue;
         }
         if (step.type === 'condition') {
-          const value = await evaluateExpression(String((step.config ?? {}).expression ?? ''), context);
+          const value = await evaluateExpression(String(step.config?.expression ?? ''), context);
           const output = { result: value ?? null };
           await setStep(tx, state, row, { status: 'COMPLETED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, output: state.redact(output) as Prisma.InputJsonValue });
           state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } }, { type: 'STEP_COMPLETED', stepId: step.id, data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 } });

@@ -22,7 +22,7 @@ export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: s
   const state = await loadRunState(tx, runId, opts.secretsKey);
   if (!state) return null;
   const row = [...state.rows.values()].find((r) => r.id === stepRunId);
-  if (!row || row.status !== 'RUNNING' || row.attempt !== attempt || row.leaseOwner !== null) return null;
+  if (row?.status !== 'RUNNING' || row.attempt !== attempt || row.leaseOwner !== null) return null;
   const step = state.run.definition.steps.find((s) => s.id === row.stepId);
   if (!step) return null;
   const leased = await tx.stepRun.update({ where: { id: row.id }, data: { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) } });

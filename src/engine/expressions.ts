@@ -81,7 +81,10 @@ function unknownFunction(ast: unknown): { name: string; position?: number } | nu
   const called: { name: string; position?: number }[] = [];
   const bound = new Set<string>();
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     const n = node as AstNode;
     if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable') called.push({ name: String(n.procedure.value), position: n.procedure.position });
@@ -106,7 +109,10 @@ export function referencedSteps(source: string): string[] {
   }
   const found = new Set<string>();
   const walk = (node: unknown): void => {
-    if (Array.isArray(node)) return node.forEach(walk);
+    if (Array.isArray(node)) {
+      for (const item of node) walk(item);
+      return;
+    }
     if (!node || typeof node !== 'object') return;
     const n = node as AstNode & { steps?: AstNode[] };
     if (n.type === 'path' && n.steps?.[0]?.type === 'name' && n.steps[0].value === 'steps' && n.steps[1]?.type === 'name') found.add(String(n.steps[1].value));
@@ -258,7 +264,9 @@ function watchSecrets(context: ExpressionContext) {
       return secrets;
     },
   });
-  return { context: watched, read: () => read, reset: () => void (read = false) };
+  return { context: watched, read: () => read, reset: () => {
+      read = false;
+    } };
 }
 
 interface Rendered {
@@ -321,7 +329,7 @@ type Path = (string | number)[];
 
 function eachString(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
   if (typeof value === 'string') visit(value, path);
-  else if (Array.isArray(value)) value.forEach((v, i) => eachString(v, [...path, i], visit));
+  else if (Array.isArray(value)) for (const [i, v] of value.entries()) eachString(v, [...path, i], visit);
   else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) eachString(v, [...path, k], visit);
 }
 

@@ -73,8 +73,8 @@ export function createRedactor(values: string[]): Redactor {
   const exact = new Set<string>();
   for (const value of values) {
     const forms = encodedForms(value);
-    forms.text.forEach((form) => text.add(form));
-    forms.exact.forEach((form) => exact.add(form));
+    for (const form of forms.text) text.add(form);
+    for (const form of forms.exact) exact.add(form);
   }
   const pattern = (forms: Set<string>) => [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
   const textPattern = text.size ? new RegExp(pattern(text), 'gi') : null;

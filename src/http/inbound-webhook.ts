@@ -47,7 +47,7 @@ export interface InboundDeps {
 export async function handleInboundWebhook(req: IncomingMessage, res: ServerResponse, ref: string, deps: InboundDeps) {
   const id = idFromPathSegment(ref, 'Workflow');
   const workflow = id ? await deps.prisma.workflow.findUnique({ where: { id } }) : null;
-  if (!workflow || workflow.triggerType !== 'WEBHOOK') return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+  if (workflow?.triggerType !== 'WEBHOOK') return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
   const raw = await readBody(req, deps.maxBodyBytes);
   if (raw === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
   const body = raw.toString('utf8');

@@ -2,7 +2,7 @@
 // reads both the same way: { "errors": [{ "message", "extensions": { "code", …details } }] },
 // and the one mapping from an error code to an HTTP status.
 import type { ServerResponse } from 'node:http';
-import { WeftError } from '../errors.ts';
+import type { WeftError } from '../errors.ts';
 
 const STATUS_OF_CODE: Record<string, number> = {
   BAD_REQUEST: 400,

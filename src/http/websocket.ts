@@ -6,13 +6,16 @@
 // - a slow consumer (more than maxBufferedBytes unsent) is disconnected with close code 4413
 //   and a reason, instead of letting its backlog grow in server memory.
 import type { Server } from 'node:http';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute as graphqlExecute, type subscribe as graphqlSubscribe } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Authenticate } from '../auth/principal.ts';
 import { credentialsOf, type Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
+
+/** graphql-ws runs the operation with the envelop's own execute/subscribe, carried in rootValue (yoga's recipe). */
+type EnvelopedArgs = ExecutionArgs & { rootValue: { execute: typeof graphqlExecute; subscribe: typeof graphqlSubscribe } };
 
 export interface WebSocketOptions {
   /** Largest message accepted (WEFT_MAX_BODY_BYTES, as for HTTP bodies); a larger one closes the socket with 1009. */
@@ -58,8 +61,8 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
           return false;
         }
       },
-      execute: (args: any) => args.rootValue.execute(args),
-      subscribe: (args: any) => args.rootValue.subscribe(args),
+      execute: (args) => (args as EnvelopedArgs).rootValue.execute(args),
+      subscribe: (args) => (args as EnvelopedArgs).rootValue.subscribe(args),
       onSubscribe: async (ctx, id, params) => {
         const ids = active.get(ctx) ?? new Set<string>();
         active.set(ctx, ids);
@@ -67,7 +70,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
           return [new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} operations may be active on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
         }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
-        let document;
+        let document: DocumentNode;
         try {
           document = parse(params.query);
         } catch (error) {
@@ -76,7 +79,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
         const errors = validate(schema, document);
         if (errors.length) return errors;
         ids.add(id);
-        let contextValue;
+        let contextValue: Awaited<ReturnType<typeof contextFactory>>;
         try {
           contextValue = await contextFactory();
         } catch (error) {

@@ -2,7 +2,7 @@
 // new state (and its events) first; only then is the engine told, so a crash in between loses
 // nothing: the engine's poller finds the committed state on its own.
 import type { PrismaClient } from '../db/client.ts';
-import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
+import { appendEvents, type NewEvent, type StoredEvent } from '../engine/events.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';

@@ -23,7 +23,7 @@ export const PermissionEnum = builder.enumType('Permission', {
   } as const,
 });
 
-const UserRef = builder.prismaNode('User', {
+builder.prismaNode('User', {
   nullable: true,
   description: 'A person, identified by the subject (`sub`) of their identity provider\'s JWTs.',
   id: { field: 'id' },

@@ -3,7 +3,7 @@ import { RUN_EVENT_TYPES } from '../engine/events.ts';
 import { redactInput } from '../engine/redact.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
-import { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
+import type { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';

@@ -60,7 +60,7 @@ builder.subscriptionFields((t) => ({
       const run = await findRun(ctx, String(args.runId));
       return new Repeater<Run>(async (push, stop) => {
         await push(run);
-        if (TERMINAL_EVENTS.has('RUN_' + run.status)) return stop();
+        if (TERMINAL_EVENTS.has(`RUN_${run.status}`)) return stop();
         const events = runEventStream({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after: run.lastEventSeq });
         void stop.then(() => events.return());
         for await (const event of events) {

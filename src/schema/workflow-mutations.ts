@@ -90,7 +90,7 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
   }),
 });
 
-const PatchWorkflowInput = builder.inputType('PatchWorkflowInput', {
+const PatchWorkflowInputRef = builder.inputType('PatchWorkflowInput', {
   description: 'Only the fields present are applied (absent ≠ null). A definition patch creates a new version.',
   fields: (t) => ({
     id: t.id({ required: true, description: 'Global ID of the workflow.' }),
@@ -159,7 +159,7 @@ builder.mutationFields((t) => ({
   patchWorkflow: t.field({
     type: WorkflowPayload,
     description: 'Changes only the fields present. Definition patches create a new version from baseVersion (default latest); see PatchWorkflowInput.',
-    args: { input: t.arg({ type: PatchWorkflowInput, required: true }) },
+    args: { input: t.arg({ type: PatchWorkflowInputRef, required: true }) },
     errors: errors('PatchWorkflowResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await patchWorkflow(ctx, withoutGlobalIds(input) as unknown as PatchWorkflowInput) })),
   }),

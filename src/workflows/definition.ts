@@ -305,7 +305,10 @@ export function findCycles(steps: { id: string; dependsOn: string[] }[], limit =
       const onPath = new Set(path);
       const search = (id: string): void => {
         for (const dep of deps.get(id)!) {
-          if (stopped || --work < 0 || cycles.length + found.length >= limit) return void (stopped = true);
+          if (stopped || --work < 0 || cycles.length + found.length >= limit) {
+            stopped = true;
+            return;
+          }
           if (dep === start) found.push([...path, start]);
           else if (members.has(dep) && !onPath.has(dep)) {
             path.push(dep);

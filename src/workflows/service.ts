@@ -12,7 +12,6 @@
 // rather than an atomic `latestVersion + 1 … RETURNING` because not every locked mutation
 // creates a version (an unchanged PUT, a patch of settings only), and both take the same lock.
 import { isDeepStrictEqual } from 'node:util';
-import type { PrismaClient } from '../db/client.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { Prisma, TriggerType, Workflow, WorkflowStatus } from '../generated/prisma/client.ts';
 import type { ServiceScope } from '../scope.ts';

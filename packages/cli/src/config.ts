@@ -49,7 +49,7 @@ export function writeConfig(config: CliConfig, file = configPath()): string {
   // Write a sibling and rename it over the file: a crash never leaves half a config, and the
   // key is never readable by others, not even for an instant.
   const temp = `${file}.${process.pid}.tmp`;
-  writeFileSync(temp, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+  writeFileSync(temp, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   chmodSync(temp, 0o600);
   renameSync(temp, file);
   return file;

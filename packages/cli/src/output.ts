@@ -4,7 +4,7 @@ import pc from 'picocolors';
 import { WeftError } from '@weft/client';
 
 export function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
 /** A plain-text table: a header row and aligned columns (no borders, easy to grep). */
@@ -14,8 +14,8 @@ export function printTable(headers: string[], rows: (string | number | null | un
   const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => visible(row[i]!))));
   const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ');
-  process.stdout.write(pc.bold(line(headers)) + '\n');
-  for (const row of cells) process.stdout.write(line(row) + '\n');
+  process.stdout.write(`${pc.bold(line(headers))}\n`);
+  for (const row of cells) process.stdout.write(`${line(row)}\n`);
 }
 
 /** Key: value lines, aligned. */
@@ -23,7 +23,7 @@ export function printFields(fields: [string, unknown][]): void {
   const width = Math.max(...fields.map(([key]) => key.length));
   for (const [key, value] of fields) {
     const text = value == null || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    process.stdout.write(`${pc.dim((key + ':').padEnd(width + 1))} ${text}\n`);
+    process.stdout.write(`${pc.dim((`${key}:`).padEnd(width + 1))} ${text}\n`);
   }
 }
 
@@ -61,6 +61,6 @@ export function reportError(error: unknown): number {
   } else {
     process.stderr.write(`${pc.red('error')}: ${error instanceof Error ? error.message : String(error)}\n`);
   }
-  if (process.env.WEFT_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(error.stack + '\n');
+  if (process.env.WEFT_DEBUG === '1' && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return 1;
 }

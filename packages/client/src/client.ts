@@ -52,6 +52,7 @@ export interface WeftClient {
    * `code`, with `problems` for validation errors), and for transport failures.
    */
   request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, variables?: NoInfer<TVariables>, options?: RequestOptions): Promise<Data<TResult>>;
+  // biome-ignore lint/suspicious/noExplicitAny: an untyped document's result is the caller's to type (as graphql-request does).
   request<TResult = any>(document: string | DocumentNode, variables?: Record<string, unknown>, options?: RequestOptions): Promise<TResult>;
   /** A run's events, in seq order, each exactly once, across reconnects; ends after the terminal event. */
   watchRun(runId: string, options?: WatchRunOptions): AsyncGenerator<RunEvent, void, undefined>;
@@ -99,6 +100,7 @@ export function createClient(options: ClientOptions): WeftClient {
     return { client: ws, connections: () => connections };
   };
 
+  // biome-ignore lint/suspicious/noExplicitAny: implements both overloads above.
   async function request(document: string | DocumentNode, variables?: Record<string, unknown>, requestOptions: RequestOptions = {}): Promise<any> {
     const query = typeof document === 'string' ? document : print(document);
     const signal = requestOptions.signal ? AbortSignal.any([requestOptions.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);

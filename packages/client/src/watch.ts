@@ -15,6 +15,7 @@
 // from reconnecting to a restarted server at the same instant — and after maxAttempts the
 // iterator throws WeftError NETWORK_ERROR. Refusals that retrying cannot fix (bad credentials,
 // NOT_FOUND, FORBIDDEN, invalid arguments) throw a WeftError at once.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import type { Client as WsClient } from 'graphql-ws';
 import { print } from 'graphql';
 import { coerceError, fromGraphQLError, WeftError } from './errors.ts';
@@ -55,7 +56,7 @@ export type WatchRunsOptions = Omit<WatchRunOptions, 'after'>;
 
 export interface WatchContext {
   socket: () => { client: WsClient; connections: () => number };
-  request: (document: any, variables?: Record<string, unknown>) => Promise<any>;
+  request: <TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>;
   retry?: RetryOptions | undefined;
 }
 
@@ -173,7 +174,7 @@ export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOpti
       if (error instanceof WeftError && error.code !== 'NETWORK_ERROR' && error.code !== 'BAD_RESPONSE') throw error;
       throw coerceError(error);
     });
-    if (TERMINAL_STATUSES.has(data.run?.status)) return 'done';
+    if (data.run && TERMINAL_STATUSES.has(data.run.status)) return 'done';
     throw new Error('the event stream ended before the run finished');
   }
 

@@ -141,7 +141,8 @@ function systemMounts(): string[] {
       // not on this system
     }
   }
-  return (systemLayout = args);
+  systemLayout = args;
+  return args;
 }
 
 export interface SandboxSpec {
@@ -177,7 +178,8 @@ export function bwrapInvocation(spec: SandboxSpec): { options: string[]; command
 
 let forwarder: string | undefined;
 function forwarderSource(): string {
-  return (forwarder ??= readFileSync(new URL('./sandbox-forwarder.cjs', import.meta.url), 'utf8'));
+  forwarder ??= readFileSync(new URL('./sandbox-forwarder.cjs', import.meta.url), 'utf8');
+  return forwarder;
 }
 
 export interface SandboxProcess {

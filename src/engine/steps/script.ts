@@ -156,13 +156,15 @@ class LineLogger {
     return {
       write: (chunk: Buffer) => {
         pending += decoder.write(chunk);
-        let newline: number;
-        while ((newline = pending.indexOf('\n')) >= 0) {
+        for (let newline = pending.indexOf('\n'); newline >= 0; newline = pending.indexOf('\n')) {
           emit(pending.slice(0, newline).replace(/\r$/, ''));
           pending = pending.slice(newline + 1);
         }
         // A very long line without a newline is logged in pieces rather than held forever.
-        if (pending.length > MAX_LOGGED_LINE_CHARS) (emit(pending), (pending = ''));
+        if (pending.length > MAX_LOGGED_LINE_CHARS) {
+          emit(pending);
+          pending = '';
+        }
       },
       end: () => {
         pending += decoder.end();

@@ -24,6 +24,7 @@ export function SignIn() {
         <h1>Weft</h1>
         <p>Sign in to watch and run your workflows.</p>
         <label htmlFor="token">API key or token</label>
+        {/* biome-ignore lint/a11y/noAutofocus: the sign-in page has one field and nothing else to do. */}
         <input id="token" type="password" autoComplete="off" placeholder="weft_live_…" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
         {error ? (
           <p className="form-error" role="alert">

@@ -66,13 +66,13 @@ async function layout(steps: DagStep[]): Promise<Layout> {
 export const Dag = memo(function Dag({ steps, states, selected, onSelect, label }: { steps: DagStep[]; states?: Map<string, NodeState>; selected?: string | null; onSelect?: (stepId: string) => void; label: string }) {
   const key = useMemo(() => JSON.stringify(steps.map((s) => [s.id, s.dependsOn])), [steps]);
   const [drawn, setDrawn] = useState<Layout | null>(null);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: laid out again only when the graph's shape (`key`) changes, not on every new `steps` array.
   useEffect(() => {
     let cancelled = false;
     void layout(steps).then((result) => !cancelled && setDrawn(result));
     return () => {
       cancelled = true;
     };
-    // Laid out again only when the graph's shape changes, not on every status update.
   }, [key]);
 
   if (!steps.length) return <p className="empty">This definition has no steps to draw.</p>;
@@ -101,6 +101,8 @@ export const Dag = memo(function Dag({ steps, states, selected, onSelect, label 
           const state = states?.get(node.id);
           const status = state?.status ?? 'DEFINED';
           return (
+            // biome-ignore lint/a11y/noStaticElementInteractions: the role is set below (button when selectable, img otherwise).
+            // biome-ignore lint/a11y/useAriaPropsSupportedByRole: aria-pressed is only set with role="button".
             <g
               key={node.id}
               className={`dag-node status-${status.toLowerCase()}${selected === node.id ? ' selected' : ''}`}

@@ -20,6 +20,7 @@ export function EventLog({ events, version, live, onSelectStep }: { events: RunE
   const count = events.length;
   const virtualizer = useVirtualizer({ count, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `version` changes when rows are replaced in place; the view must follow the end then too.
   useEffect(() => {
     if (follow && count) virtualizer.scrollToIndex(count - 1, { align: 'end' });
   }, [follow, count, version, virtualizer]);
@@ -48,6 +49,7 @@ export function EventLog({ events, version, live, onSelectStep }: { events: RunE
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
         </label>
       </div>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard to scroll it (WCAG 2.1.1). */}
       <div className="event-scroller" ref={scroller} onScroll={onScroll} onWheel={markUser} onKeyDown={markUser} onPointerDown={markUser} onTouchMove={markUser} tabIndex={0} role="log" aria-label="Event log">
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((item) => {

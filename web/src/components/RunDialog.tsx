@@ -50,8 +50,12 @@ function errorTree(problems: Issue[]): ErrorSchema {
   const tree: Record<string, unknown> = {};
   for (const problem of problems) {
     let node = tree;
-    for (const segment of problem.path.slice(2)) node = (node[segment] ??= {}) as Record<string, unknown>;
-    ((node.__errors ??= []) as string[]).push(problem.message);
+    for (const segment of problem.path.slice(2)) {
+      node[segment] ??= {};
+      node = node[segment] as Record<string, unknown>;
+    }
+    node.__errors ??= [];
+    (node.__errors as string[]).push(problem.message);
   }
   return tree as ErrorSchema;
 }
@@ -93,6 +97,7 @@ export default function RunDialog({ workflowId, versions, latest, onClose }: { w
   }
 
   return (
+    // biome-ignore lint/a11y/noStaticElementInteractions: a click on the backdrop closes the dialog; Escape and the Close button do the same from the keyboard.
     <div className="dialog-backdrop" role="presentation" onClick={(e) => e.target === e.currentTarget && onClose()}>
       <div className="dialog" role="dialog" aria-modal="true" aria-label="Run workflow">
         <div className="dialog-head">
@@ -125,6 +130,7 @@ export default function RunDialog({ workflowId, versions, latest, onClose }: { w
         {problems.length ? (
           <ul className="form-error" role="alert" aria-label="Input problems">
             {problems.map((p, i) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: the server's problem list is replaced whole on each submit.
               <li key={i}>
                 <code>{p.path.slice(2).join('.') || 'input'}</code> {p.message}
               </li>

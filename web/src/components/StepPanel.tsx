@@ -40,6 +40,7 @@ function Block({ title, value }: { title: string; value: unknown }) {
 
 export function StepPanel({ stepRunId, status, attempt, events, actions }: { stepRunId: string; status: string; attempt: number; events: RunEvent[]; actions?: React.ReactNode }) {
   const [{ data, error }, refetch] = useQuery({ query: StepDetailsDocument, variables: { id: stepRunId } });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new status or attempt is the signal to refetch the step's details.
   useEffect(() => {
     refetch({ requestPolicy: 'network-only' });
   }, [status, attempt, refetch]);
@@ -50,7 +51,7 @@ export function StepPanel({ stepRunId, status, attempt, events, actions }: { ste
   const history = events.filter((e) => e.stepId === step.stepId && e.iteration == null && ATTEMPT_EVENTS.has(e.type));
   const done = step.iterations.filter((i) => i.status === 'COMPLETED' || i.status === 'FAILED' || i.status === 'SKIPPED' || i.status === 'CANCELLED').length;
   return (
-    <div className="step-panel" aria-label={`Step ${step.stepId}`}>
+    <div className="step-panel" role="region" aria-label={`Step ${step.stepId}`}>
       <div className="step-head">
         <h3>{step.stepId}</h3>
         <span className="muted">{step.type}</span>

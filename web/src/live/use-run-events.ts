@@ -19,6 +19,7 @@ export function useRunEvents(client: Client | null, runId: string, generation: n
   const [version, setVersion] = useState(0);
   const [status, setStatus] = useState<{ done: boolean; error: unknown }>({ done: false, error: null });
 
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` is bumped to resubscribe after an error.
   useEffect(() => {
     if (!client) return;
     if (store.current.runId !== runId) store.current = { runId, events: [] };

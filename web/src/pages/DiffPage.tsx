@@ -57,8 +57,9 @@ type Definition = { steps?: { id: string }[] } & Record<string, unknown>;
 
 function Pane({ lines, label }: { lines: Side; label: string }) {
   return (
-    <pre className="diff-pane" aria-label={label}>
+    <pre className="diff-pane" role="region" aria-label={label}>
       {lines.map((line, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: a pane's lines are rendered whole from one diff; they never reorder.
         <div key={i} className={`diff-line diff-${line.kind}`}>
           {line.text || ' '}
         </div>
@@ -106,7 +107,7 @@ export default function DiffPage({ id }: { id: string }) {
           Swap
         </button>
       </div>
-      <div className="card diff-summary" aria-label="Summary of changes">
+      <div className="card diff-summary" role="region" aria-label="Summary of changes">
         <strong>{workflow.diff.summary}</strong>
         <ul className="plain">
           {workflow.diff.added.length ? <li className="added">Added: {workflow.diff.added.join(', ')}</li> : null}

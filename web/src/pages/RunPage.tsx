@@ -193,7 +193,7 @@ export default function RunPage({ id }: { id: string }) {
         ))}
       </div>
 
-      <div className="actions run-actions" aria-label="Run actions">
+      <div className="actions run-actions" role="group" aria-label="Run actions">
         {CANCELLABLE.has(run.status) ? (
           <button type="button" className="danger" onClick={cancel}>
             Cancel run
@@ -235,7 +235,7 @@ export default function RunPage({ id }: { id: string }) {
           <Problem error={{ code: outcome.code, message: outcome.message }} what="this action" />
         )
       ) : null}
-      {run.error ? <pre className="run-error" aria-label="Run error">{json(run.error)}</pre> : null}
+      {run.error ? <pre className="run-error" role="region" aria-label="Run error">{json(run.error)}</pre> : null}
 
       <div className="card">
         <Dag steps={steps} states={states} selected={selected} onSelect={setSelected} label="Run DAG" />

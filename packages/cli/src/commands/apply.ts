@@ -10,7 +10,7 @@
 // - only the description or tags differ: patchWorkflow changes them without a new version;
 // - nothing differs: nothing is sent. Applying the same files twice changes nothing.
 // `description` and `tags` absent from a file are left as they are on the server.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Command } from 'commander';
@@ -43,7 +43,7 @@ export interface ApplyResult {
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
 export function specFiles(target: string): string[] {
-  let stats;
+  let stats: Stats;
   try {
     stats = statSync(target);
   } catch {
@@ -187,9 +187,9 @@ export function registerApply(program: Command): void {
         }
       }
       if (json) return printJson(options.dryRun ? { dryRun: true, results } : results);
-      for (const result of results) process.stdout.write(describeResult(result, !!options.dryRun) + '\n');
+      for (const result of results) process.stdout.write(`${describeResult(result, !!options.dryRun)}\n`);
       const counts = (action: ApplyResult['action']) => results.filter((r) => r.action === action).length;
-      process.stdout.write(pc.dim(`${options.dryRun ? 'Dry run: would create' : 'Created'} ${counts('create')}, ${options.dryRun ? 'update' : 'updated'} ${counts('update')}, unchanged ${counts('unchanged')}.`) + '\n');
+      process.stdout.write(`${pc.dim(`${options.dryRun ? 'Dry run: would create' : 'Created'} ${counts('create')}, ${options.dryRun ? 'update' : 'updated'} ${counts('update')}, unchanged ${counts('unchanged')}.`)}\n`);
     });
 }
 

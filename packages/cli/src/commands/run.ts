@@ -63,10 +63,10 @@ export async function follow(client: WeftClient, runId: string, json: boolean, a
   let last: RunEvent | null = null;
   for await (const event of client.watchRun(runId, { after, onRetry })) {
     last = event;
-    if (json) process.stdout.write(JSON.stringify(event) + '\n');
+    if (json) process.stdout.write(`${JSON.stringify(event)}\n`);
     else {
       const line = describeEvent(event, startedAt);
-      if (line) process.stdout.write(line + '\n');
+      if (line) process.stdout.write(`${line}\n`);
     }
   }
   const { run } = await client.request(RunOutcomeDocument, { id: runId });

@@ -109,8 +109,8 @@ function statusesOf(value: string): RunStatus[] {
 }
 
 function report(run: { id: string; status: string }, verb: string, json: boolean): void {
-  if (json) return printJson(run);
-  process.stdout.write(`${verb} run ${run.id}: ${colorStatus(run.status)}\n`);
+  if (json) printJson(run);
+  else process.stdout.write(`${verb} run ${run.id}: ${colorStatus(run.status)}\n`);
 }
 
 async function reportOrFollow(client: WeftClient, run: { id: string; status: string }, verb: string, json: boolean, watch: boolean, after = 0): Promise<void> {

@@ -14,7 +14,7 @@ import { createRateLimiter, createRedisRateLimiter } from './auth/rate-limit.ts'
 import { authorize, buildContext, type Context } from './context.ts';
 import type { Database } from './db/client.ts';
 import { pendingMigrations } from './db/migrate.ts';
-import { createMemoryEventBus, type EventBus } from './engine/events.ts';
+import { createMemoryEventBus, type EventBus } from './events/log.ts';
 import { Engine } from './engine/executor.ts';
 import { GraphileDispatcher } from './engine/dispatch/graphile.ts';
 import { InProcessDispatcher } from './engine/dispatch/in-process.ts';
@@ -36,7 +36,7 @@ import { normaliseRequestTarget, readBody } from './http/request.ts';
 import { sendError, sendJson, sendWeftError } from './http/respond.ts';
 import type { Logger } from './logger.ts';
 import type { Permission } from './auth/permissions.ts';
-import { ForbiddenError, WeftError } from './errors.ts';
+import { coerceError, ForbiddenError, WeftError } from './errors.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
 
@@ -170,7 +170,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     try {
       await db.prisma.$queryRaw`SELECT 1`;
     } catch (error) {
-      return { ok: false, reason: `database unreachable: ${(error as Error).message}` };
+      return { ok: false, reason: `database unreachable: ${coerceError(error).message}` };
     }
     if (!migrationsApplied) {
       const pending = await pendingMigrations(db);

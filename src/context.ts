@@ -2,7 +2,7 @@ import type { YogaInitialContext } from 'graphql-yoga';
 import type { Authenticate, Credentials, Principal } from './auth/principal.ts';
 import type { RateLimiter } from './auth/rate-limit.ts';
 import type { PrismaClient } from './db/client.ts';
-import type { EventBus } from './engine/events.ts';
+import type { EventBus } from './events/log.ts';
 import { RateLimitedError } from './errors.ts';
 import { NO_ID } from './ids.ts';
 import type { Logger } from './logger.ts';

@@ -3,7 +3,7 @@
 // for the system. It imports only types, so any layer may import it.
 import type { Principal } from './auth/principal.ts';
 import type { PrismaClient } from './db/client.ts';
-import type { EventBus } from './engine/events.ts';
+import type { EventBus } from './events/log.ts';
 
 /** Who did something, as recorded on rows (createdById) — the system for scheduler and webhooks. */
 export interface Actor {

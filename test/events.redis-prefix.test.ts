@@ -3,7 +3,7 @@
 // (another process of the same deployment) receives everything.
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, it } from 'vitest';
-import type { StoredEvent } from '../src/engine/events.ts';
+import type { StoredEvent } from '../src/events/log.ts';
 import { createRedisEventBus, type RedisEventBus } from '../src/events/redis-bus.ts';
 import { memoryLogger, onPostgres } from './helpers/app.ts';
 

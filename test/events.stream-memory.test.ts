@@ -5,7 +5,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { createMemoryEventBus, type StoredEvent } from '../src/engine/events.ts';
+import { createMemoryEventBus, type StoredEvent } from '../src/events/log.ts';
 import { runChanges, runEventStream } from '../src/events/stream.ts';
 import { startTestApp } from './helpers/app.ts';
 import { createWorkflow, rawId, startRun } from './helpers/runs.ts';

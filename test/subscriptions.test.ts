@@ -4,7 +4,7 @@
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createMemoryEventBus } from '../src/engine/events.ts';
+import { createMemoryEventBus } from '../src/events/log.ts';
 import { runEventStream } from '../src/events/stream.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';

@@ -21,7 +21,7 @@ import { Logger, run } from 'graphile-worker';
 import { loadConfig } from '../../src/config.ts';
 import { openDatabase } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { createMemoryEventBus } from '../../src/engine/events.ts';
+import { createMemoryEventBus } from '../../src/events/log.ts';
 import { migrateJobQueue } from '../../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../../src/logger.ts';
 import { SYSTEM_ACTOR } from '../../src/scope.ts';

@@ -21,8 +21,6 @@ export const ROLE_PERMISSIONS: Record<MemberRole, readonly Permission[]> = {
   OWNER: ['read', 'write', 'run', 'admin'],
 };
 
-const ROLE_RANK: Record<MemberRole, number> = { VIEWER: 0, RUNNER: 1, EDITOR: 2, ADMIN: 3, OWNER: 4 };
-
 export function isPermission(value: string): value is Permission {
   return (PERMISSIONS as readonly string[]).includes(value);
 }
@@ -35,8 +33,4 @@ export function keyPermissions(role: MemberRole, scopes: readonly string[]): Set
 
 export function rolePermissions(role: MemberRole): Set<Permission> {
   return new Set(ROLE_PERMISSIONS[role]);
-}
-
-export function outranks(a: MemberRole, b: MemberRole): boolean {
-  return ROLE_RANK[a] > ROLE_RANK[b];
 }

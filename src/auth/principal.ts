@@ -3,7 +3,7 @@
 // which workspace, with which permissions. Every entry point (HTTP, SSE, WebSocket, exports)
 // goes through `authenticate`, so there is one place that decides.
 import type { PrismaClient } from '../db/client.ts';
-import { ForbiddenError, UnauthenticatedError } from '../errors.ts';
+import { coerceError, ForbiddenError, UnauthenticatedError } from '../errors.ts';
 import type { MemberRole } from '../generated/prisma/enums.ts';
 import type { Logger } from '../logger.ts';
 import { idFromPathSegment } from '../ids.ts';
@@ -75,7 +75,7 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
       identity = await deps.jwt(token);
     } catch (error) {
       deps.log.debug({ err: error }, 'JWT rejected');
-      throw new UnauthenticatedError(`Invalid token: ${(error as Error).message}`);
+      throw new UnauthenticatedError(`Invalid token: ${coerceError(error).message}`);
     }
     // Read first: most requests come from known users whose profile has not changed, and they
     // should not cost a write.

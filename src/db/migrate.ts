@@ -11,6 +11,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Database, SqlSession } from './client.ts';
+import { coerceError } from '../errors.ts';
 
 export const MIGRATIONS_DIR = path.resolve(import.meta.dirname, '../../prisma/migrations');
 const PRISMA_ADVISORY_LOCK_KEY = 72707369;
@@ -105,7 +106,7 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
           await session.exec('COMMIT');
         } catch (error) {
           await session.exec('ROLLBACK');
-          throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${(error as Error).message}`, { cause: error });
+          throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${coerceError(error).message}`, { cause: error });
         }
         done.push(file.name);
         options.onApplied?.(file.name, performance.now() - started);

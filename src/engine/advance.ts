@@ -7,7 +7,7 @@
 import { Prisma, type StepRun } from '../generated/prisma/client.ts';
 import type { StepStatus } from '../generated/prisma/enums.ts';
 import type { StepDefinition, WorkflowDefinition } from '../workflows/definition.ts';
-import { appendEvents, type NewEvent, type StoredEvent } from './events.ts';
+import { appendEvents, type NewEvent, type StoredEvent } from '../events/log.ts';
 import { evaluateExpression, renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
 import { finalizeRun, type FinishedRun } from './finalize.ts';
 import { readiness } from './graph.ts';
@@ -15,6 +15,7 @@ import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
+import { coerceError } from '../errors.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -291,7 +292,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         changed = true;
       } catch (error) {
         // Expression and config errors cannot be fixed by retrying.
-        const failure = errorJson(state.redact((error as Error).message), { name: 'ExpressionError', attempt: row.attempt + 1, retryable: false });
+        const failure = errorJson(state.redact(coerceError(error).message), { name: 'ExpressionError', attempt: row.attempt + 1, retryable: false });
         await setStep(tx, state, row, { status: 'FAILED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, error: failure });
         state.events.push({ type: 'STEP_FAILED', stepId: step.id, data: { error: failure, attempt: row.attempt + 1 } });
         changed = true;

@@ -5,10 +5,11 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import type { Logger } from '../logger.ts';
 import type { FinishedRun } from './finalize.ts';
-import { appendEvents, type EventBus } from './events.ts';
+import { appendEvents, type EventBus } from '../events/log.ts';
 import type { OutboundFetch } from './outbound.ts';
 import { openValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
 import { signWebhookPayload } from './steps/webhook.ts';
+import { coerceError } from '../errors.ts';
 
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 10_000;
@@ -31,8 +32,8 @@ export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventB
       lastError = `HTTP ${res.status}`;
       if (res.status < 500 && res.status !== 429) break;
     } catch (error) {
-      lastError = (error as Error).message;
-      if ((error as Error).name === 'OutboundBlockedError') break;
+      lastError = coerceError(error).message;
+      if (coerceError(error).name === 'OutboundBlockedError') break;
     }
     if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 500 * 2 ** attempt));
   }

@@ -13,7 +13,7 @@ import type { Logger } from '../logger.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { advanceRun, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
 import { takeDispatchedClaim } from './claim.ts';
-import type { EventBus } from './events.ts';
+import type { EventBus } from '../events/log.ts';
 import { deliverCompletionWebhook } from './completion-webhook.ts';
 import type { DispatchHost, Dispatcher } from './dispatch/types.ts';
 import { runLoop } from './loop.ts';
@@ -23,6 +23,7 @@ import { timeoutMsOf } from './retry.ts';
 import { TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
+import { coerceError } from '../errors.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -264,7 +265,7 @@ export class Engine implements DispatchHost {
       if (controller.signal.aborted) throw controller.signal.reason;
       return { outcome: { ok: true, output }, logs };
     } catch (error) {
-      const err = error instanceof Error ? error : new Error(String(error));
+      const err = coerceError(error);
       return { outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) }, logs };
     } finally {
       clearTimeout(timeout);

@@ -2,12 +2,13 @@
 // template, or the final steps' outputs), the output schema check, and post-run checks.
 import type { Prisma, StepRun } from '../generated/prisma/client.ts';
 import type { WorkflowDefinition } from '../workflows/definition.ts';
-import type { NewEvent } from './events.ts';
+import type { NewEvent } from '../events/log.ts';
 import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { finalSteps } from './graph.ts';
 import type { Redactor } from './redact.ts';
 import { finalRunStatus } from './statuses.ts';
 import { ajv, compileJsonSchema } from '../runs/json-schema.ts';
+import { coerceError } from '../errors.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -42,7 +43,7 @@ async function runChecks(checks: unknown, context: Record<string, unknown>): Pro
     try {
       results.push({ name, expression, passed: Boolean(await evaluateExpression(expression, context)) });
     } catch (error) {
-      results.push({ name, expression, passed: false, error: (error as Error).message });
+      results.push({ name, expression, passed: false, error: coerceError(error).message });
     }
   }
   return results;
@@ -75,7 +76,7 @@ export async function finalizeRun(
       }
     } catch (failure) {
       status = 'FAILED';
-      error = { message: `Could not compute the run output: ${(failure as Error).message}`, name: 'OutputError' };
+      error = { message: `Could not compute the run output: ${coerceError(failure).message}`, name: 'OutputError' };
     }
   } else {
     const failed = topLevel.filter((r) => r.status === 'FAILED').map((r) => r.stepId);

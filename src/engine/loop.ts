@@ -4,7 +4,7 @@
 import type { PrismaClient } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { StepClaim } from './advance.ts';
-import { appendEvents, type EventBus, type NewEvent } from './events.ts';
+import { appendEvents, type EventBus, type NewEvent } from '../events/log.ts';
 import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { backoffMs, retryPolicyOf, timeoutMsOf } from './retry.ts';
 import { stepHandlers } from './steps/registry.ts';

@@ -4,7 +4,7 @@
 // sharing the database, so limits hold however many workers there are.
 import type { PrismaClient } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import { appendEvents, type StoredEvent } from './events.ts';
+import { appendEvents, type StoredEvent } from '../events/log.ts';
 
 export interface RunLimits {
   maxConcurrentRuns: number;

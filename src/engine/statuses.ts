@@ -49,11 +49,6 @@ export function isStepFinished(status: StepStatus): boolean {
   }
 }
 
-/** Steps that occupy one of the run's parallel slots. */
-export function isStepActive(status: StepStatus): boolean {
-  return status === 'RUNNING';
-}
-
 /** What a run ends as once every step is finished. */
 export function finalRunStatus(stepStatuses: StepStatus[]): Extract<RunStatus, 'COMPLETED' | 'FAILED' | 'CANCELLED'> {
   if (stepStatuses.includes('FAILED')) return 'FAILED';

@@ -6,7 +6,7 @@
 // publishers) fills it from the database (src/events/stream.ts), so the stream stays gap-free.
 import { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
-import { createMemoryEventBus, type EventBus, type StoredEvent } from '../engine/events.ts';
+import { createMemoryEventBus, type EventBus, type StoredEvent } from './log.ts';
 
 export interface RedisEventBus extends EventBus {
   ready: Promise<void>;

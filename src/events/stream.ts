@@ -14,7 +14,7 @@
 import { Repeater } from '@repeaterjs/repeater';
 import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../db/client.ts';
-import type { EventBus, StoredEvent } from '../engine/events.ts';
+import type { EventBus, StoredEvent } from './log.ts';
 
 export const TERMINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);

@@ -1,4 +1,4 @@
-// Idempotency-Key on mutations (Cyberdesk's header): a mutation sent with the header runs at
+// The Idempotency-Key header on mutations: a mutation sent with the header runs at
 // most once per workspace and key. A retry with the same key and the same request gets the
 // stored result (response header `Idempotent-Replayed: true`); the same key with a different
 // request, or while the first is still running, is refused with CONFLICT. Records expire after

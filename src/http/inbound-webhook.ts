@@ -13,7 +13,7 @@ import { verifyWebhookSignature } from '../engine/steps/webhook.ts';
 import { ValidationError, WeftError } from '../errors.ts';
 import { runWorkflow } from '../runs/service.ts';
 import { SYSTEM_ACTOR, type EngineHandle } from '../scope.ts';
-import type { EventBus } from '../engine/events.ts';
+import type { EventBus } from '../events/log.ts';
 import { idFromPathSegment } from '../ids.ts';
 import { INBOUND_SECRET_LABEL, openValue } from '../secrets/crypto.ts';
 import { jsonInputProblems } from './input-guard.ts';

@@ -2,12 +2,10 @@
 // `sensitive` keyword). Compiled validators are cached by the schema's text — definitions are
 // copied into every run, so caching by object would grow without bound — and schemas are never
 // registered by their $id, so two workflows (or two runs) using the same $id do not clash.
-import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction } from 'ajv/dist/2020.js';
+import { createAjv } from '../ajv.ts';
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
-export const ajv = new Ajv2020({ allErrors: true, strict: false, addUsedSchema: false });
-addFormats(ajv);
+export const ajv = createAjv({ allErrors: true, strict: false, addUsedSchema: false });
 ajv.addKeyword({ keyword: 'sensitive', schemaType: 'boolean' });
 
 const CACHE_LIMIT = 500;

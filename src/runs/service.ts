@@ -2,11 +2,11 @@
 // new state (and its events) first; only then is the engine told, so a crash in between loses
 // nothing: the engine's poller finds the committed state on its own.
 import type { PrismaClient } from '../db/client.ts';
-import { appendEvents, type NewEvent, type StoredEvent } from '../engine/events.ts';
+import { appendEvents, type NewEvent, type StoredEvent } from '../events/log.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
+import { coerceError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import type { ServiceScope } from '../scope.ts';
@@ -59,7 +59,7 @@ async function concurrencyKeyOf(setting: ConcurrencySetting | null, input: unkno
     const value = await evaluateExpression(setting.key, { input });
     return value === null || value === undefined ? null : typeof value === 'string' ? value : JSON.stringify(value);
   } catch (error) {
-    throw ValidationError.single(['input', 'input'], `The workflow's concurrency key could not be computed: ${(error as Error).message}`);
+    throw ValidationError.single(['input', 'input'], `The workflow's concurrency key could not be computed: ${coerceError(error).message}`);
   }
 }
 

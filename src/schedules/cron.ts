@@ -7,6 +7,7 @@
 // (03:30), which we move back to the jump itself.
 import { Cron } from 'croner';
 import type { Problem } from '../errors.ts';
+import { coerceError } from '../errors.ts';
 
 const MAX_ITERATIONS = 10_000;
 
@@ -26,7 +27,7 @@ export function checkSchedule(cronExpression: string, timezone: string, path: (s
     const cron = new Cron(cronExpression, { timezone: problems.length ? 'UTC' : timezone, paused: true });
     if (!cron.nextRun(new Date())) problems.push({ path: [...path, 'cronExpression'], message: 'never fires' });
   } catch (error) {
-    problems.push({ path: [...path, 'cronExpression'], message: `Invalid cron expression: ${(error as Error).message.replace(/^CronPattern: /, '')} (5 fields: minute hour day month weekday, or 6 with seconds first)` });
+    problems.push({ path: [...path, 'cronExpression'], message: `Invalid cron expression: ${coerceError(error).message.replace(/^CronPattern: /, '')} (5 fields: minute hour day month weekday, or 6 with seconds first)` });
   }
   return problems;
 }

@@ -11,8 +11,8 @@
 // Fire times that are late (Weft was down) follow the schedule's catch-up policy: NONE skips
 // them, LAST fires only the most recent one, ALL fires those within catchUpWindowSeconds.
 import type { PrismaClient } from '../db/client.ts';
-import type { EventBus } from '../engine/events.ts';
-import { ConflictError, WeftError } from '../errors.ts';
+import type { EventBus } from '../events/log.ts';
+import { coerceError, ConflictError, WeftError } from '../errors.ts';
 import type { Logger } from '../logger.ts';
 import { cancelRun, runWorkflow } from '../runs/service.ts';
 import { SYSTEM_ACTOR, type EngineHandle, type ServiceScope } from '../scope.ts';
@@ -145,7 +145,7 @@ export class Scheduler {
       await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { runId: run.id } });
       await this.opts.prisma.schedule.update({ where: { id: schedule.id }, data: { lastRunAt: at, lastRunId: run.id } });
     } catch (error) {
-      const reason = error instanceof WeftError ? `${error.code}: ${error.message}` : `could not start the run: ${(error as Error).message}`;
+      const reason = error instanceof WeftError ? `${error.code}: ${error.message}` : `could not start the run: ${coerceError(error).message}`;
       if (!(error instanceof WeftError)) this.opts.log.error({ err: error, scheduleId: schedule.id }, 'schedule fire failed');
       await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { status: 'FAILED', reason } });
     }

@@ -2,7 +2,7 @@
 import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { CatchUpPolicy, OverlapPolicy, Prisma } from '../generated/prisma/client.ts';
 import type { ServiceScope } from '../scope.ts';
-import { isPlainObject } from '../workflows/definition.ts';
+import { isPlainObject } from '../json.ts';
 import { checkSchedule, nextFireTimes } from './cron.ts';
 
 export const MAX_CATCH_UP_WINDOW_SECONDS = 7 * 24 * 3600;

@@ -1,5 +1,5 @@
 // Run, StepRun and RunEvent types with the queries and mutations that start and control runs.
-import { RUN_EVENT_TYPES } from '../engine/events.ts';
+import { RUN_EVENT_TYPES } from '../events/log.ts';
 import { redactInput } from '../engine/redact.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';

@@ -1,5 +1,4 @@
-// Tags and tag groups (Cyberdesk's model: name, color, emoji, description, order, archived,
-// optional group). Names are unique per workspace; a duplicate is a VALIDATION_FAILED problem
+// Tags and tag groups (name, color, emoji, description, order, archived, optional group). Names are unique per workspace; a duplicate is a VALIDATION_FAILED problem
 // on the name, so forms can show it next to the field.
 import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';

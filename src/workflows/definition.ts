@@ -3,12 +3,13 @@
 // problem. Validation reports every problem at once, each with a path from the definition's
 // root and the step it concerns. It runs on every save, so everything it can prepare (the step
 // config schemas, compiled expressions) is prepared once and reused.
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import { createAjv } from '../ajv.ts';
 import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
 import { STEP_TYPES, type StepType } from './step-types.ts';
+import { isPlainObject } from '../json.ts';
+import { coerceError } from '../errors.ts';
 
 /** Retries of a failed attempt: exponential backoff with full jitter (src/engine/retry.ts). */
 export interface RetryDefinition {
@@ -62,10 +63,6 @@ const MAX_CYCLES_REPORTED = 20;
 const TOP_LEVEL_KEYS = ['steps', 'inputSchema', 'outputSchema', 'output', 'maxParallelSteps'];
 const STEP_KEYS = ['id', 'type', 'name', 'config', 'dependsOn', 'when', 'retry', 'timeoutSeconds'];
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
 function unknownKeys(value: Record<string, unknown>, known: string[], path: Path, stepId: string | null): Problem[] {
   return Object.keys(value)
     .filter((key) => !known.includes(key))
@@ -116,18 +113,16 @@ function configExpressionProblems(type: StepType, config: Record<string, unknown
 
 // ── JSON Schemas (inputSchema, outputSchema) ─────────────────────────────────────────────
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 /** Warnings ajv logs while compiling (e.g. an unknown format): collected as problems. */
 let compileWarnings: string[] = [];
 // addUsedSchema: false — a schema with an `$id` must be checkable on every save, not only the
 // first (ajv would otherwise remember the id and refuse it as a duplicate next time).
-const schemaChecker = new Ajv2020({
+const schemaChecker = createAjv({
   allErrors: true,
   strict: false,
   addUsedSchema: false,
   logger: { log: () => undefined, warn: (...args: unknown[]) => void compileWarnings.push(args.map(String).join(' ')), error: () => undefined },
 });
-addFormats(schemaChecker);
 schemaChecker.addKeyword({ keyword: 'sensitive', schemaType: 'boolean' });
 
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
@@ -147,7 +142,7 @@ function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObject: boo
     metaValid = schemaChecker.validateSchema(schema) as boolean;
   } catch (error) {
     // ajv throws rather than reports for a few malformed schemas
-    return [{ path, message: `is not a valid JSON Schema: ${(error as Error).message}` }];
+    return [{ path, message: `is not a valid JSON Schema: ${coerceError(error).message}` }];
   }
   if (!metaValid) {
     // Report the first complaint per place (the meta-schema's anyOf adds several per place).
@@ -168,7 +163,7 @@ function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObject: boo
   try {
     schemaChecker.compile(copy);
   } catch (error) {
-    return [{ path, message: `is not a valid JSON Schema: ${(error as Error).message}` }];
+    return [{ path, message: `is not a valid JSON Schema: ${coerceError(error).message}` }];
   } finally {
     delete copy.$id;
     schemaChecker.removeSchema(copy);

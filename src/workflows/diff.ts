@@ -9,7 +9,7 @@
 // /steps/fetch/config/url.
 import { isDeepStrictEqual } from 'node:util';
 import { createPatch, type Operation } from 'rfc6902';
-import { isPlainObject } from './definition.ts';
+import { isPlainObject } from '../json.ts';
 
 export interface DefinitionDiff {
   operations: Operation[];

@@ -1,9 +1,9 @@
-// Workflow metadata patches follow Cyberdesk's update-workflow semantics: metadata set to null
+// Workflow metadata patches (docs/workflows.md): metadata set to null
 // clears all of it, a key set to null removes only that key, other keys are merged (shallow:
 // a nested object given for a key replaces that key's value). Leaving metadata out of a patch
 // leaves it unchanged; that is the caller's business (absent ≠ null).
 import type { Problem } from '../errors.ts';
-import { isPlainObject } from './definition.ts';
+import { isPlainObject } from '../json.ts';
 
 /** Problems with a metadata patch (a JSON object or null). */
 export function checkMetadataPatch(patch: unknown, path: (string | number)[]): Problem[] {

@@ -1,4 +1,4 @@
-// Definition patches (patchWorkflow) follow PromptLayer's patch-workflow semantics:
+// Definition patches (patchWorkflow, docs/workflows.md):
 // - `steps` is an object keyed by step id: an object adds the step or updates it, null removes it;
 //   steps not mentioned are kept as they are, in their order (new steps go at the end);
 // - an updated step's `config` is deep-merged (a key set to null removes that key); every other
@@ -8,7 +8,8 @@
 //   value when given (null removes it).
 // The result is a whole definition that the caller validates like any other.
 import type { Problem } from '../errors.ts';
-import { isPlainObject, type StepDefinition, type WorkflowDefinition } from './definition.ts';
+import { isPlainObject } from '../json.ts';
+import type { StepDefinition, WorkflowDefinition } from './definition.ts';
 
 export const DEFINITION_PATCH_KEYS = ['steps', 'inputSchema', 'outputSchema', 'output', 'maxParallelSteps'] as const;
 type ReplacedKey = Exclude<(typeof DEFINITION_PATCH_KEYS)[number], 'steps'>;

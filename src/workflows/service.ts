@@ -16,7 +16,8 @@ import { ConflictError, NotFoundError, ValidationError, type Problem } from '../
 import type { Prisma, TriggerType, Workflow, WorkflowStatus } from '../generated/prisma/client.ts';
 import type { ServiceScope } from '../scope.ts';
 import { setWorkflowTags, validateTagNames } from '../tags/assign.ts';
-import { isPlainObject, validateDefinition, type WorkflowDefinition } from './definition.ts';
+import { isPlainObject } from '../json.ts';
+import { validateDefinition, type WorkflowDefinition } from './definition.ts';
 import { checkMetadataPatch, mergeMetadata } from './metadata.ts';
 import { applyDefinitionPatch, checkDefinitionPatch, toPatchPaths, type DefinitionPatch } from './patch.ts';
 import { settingsData, validateSettings, type SettingsInput } from './settings.ts';

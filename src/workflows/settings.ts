@@ -5,7 +5,7 @@ import { checkExpression } from '../engine/expressions.ts';
 import { sealValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
 import type { Problem } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { isPlainObject } from './definition.ts';
+import { isPlainObject } from '../json.ts';
 
 export const CONCURRENCY_STRATEGIES = ['QUEUE', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
 

@@ -3,8 +3,8 @@
 // templates, so where a template could stand for a number, a list or an object the schema also
 // accepts a string that is exactly one template. A schema's `description` doubles as the
 // problem message ("must be <description>"), so messages read the same as the docs.
-import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import addFormatsModule from 'ajv-formats';
+import type { ErrorObject, ValidateFunction } from 'ajv/dist/2020.js';
+import { createAjv } from '../ajv.ts';
 import { isWholeTemplate, scanTemplates } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import type { StepType } from './step-types.ts';
@@ -12,7 +12,6 @@ import type { StepType } from './step-types.ts';
 type Path = (string | number)[];
 type Schema = Record<string, unknown>;
 
-const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => Ajv2020;
 
 export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export const MAX_WAIT_SECONDS = 366 * 24 * 3600;
@@ -162,8 +161,7 @@ const configSchemas: Record<StepType, Schema> = {
   },
 };
 
-const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
+const ajv = createAjv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 ajv.addFormat('weft-template', { type: 'string', validate: isWholeTemplate });
 ajv.addFormat('weft-http-url', { type: 'string', validate: isHttpUrlTemplate });
 const configValidators = Object.fromEntries(Object.entries(configSchemas).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<StepType, ValidateFunction>;

@@ -2,7 +2,8 @@
 // (WEFT_AGENT_BASE_URL, WEFT_AGENT_API_KEY, WEFT_AGENT_MODEL) → { answer, model, usage }.
 // Rate limits (429), 5xx and network errors are retryable; other 4xx (bad key, unknown model)
 // are not.
-import { describeUrl, excerpt, httpUrl, integerIn, isPlainObject, isServerError, nonEmptyString, optionalString, readBodyCapped, send, statusError } from './limits.ts';
+import { isPlainObject } from '../../json.ts';
+import { describeUrl, excerpt, httpUrl, integerIn, isServerError, nonEmptyString, optionalString, readBodyCapped, send, statusError } from './limits.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 
 const MAX_TOKENS = 1_000_000;

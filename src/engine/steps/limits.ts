@@ -3,6 +3,8 @@
 // byte cap, and sorting failures into retryable and non-retriable ones. Kept in one place so
 // the handlers classify errors and enforce limits the same way.
 import { NonRetriableError, type StepContext } from './types.ts';
+import { isPlainObject } from '../../json.ts';
+import { coerceError } from '../../errors.ts';
 
 export const MIB = 1024 * 1024;
 /** How much of a failed response's body goes into the error message. */
@@ -12,10 +14,6 @@ const EXCERPT_CHARS = 300;
 // ---------------------------------------------------------------------------------------------
 // Config checks. Configs were validated when the definition was saved, but templates are
 // rendered at run time (`headers: "{{ input.headers }}"`), so handlers check what they receive.
-
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
@@ -96,14 +94,14 @@ export function integerIn(value: unknown, field: string, min: number, max: numbe
 
 /** Why an aborted step stops: the engine's reason (cancelled, timed out) is kept as is. */
 function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason ?? 'Aborted'));
+  return coerceError(signal.reason ?? 'Aborted');
 }
 
 function failureCause(error: unknown): string {
   const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
   if (typeof cause?.code === 'string') return cause.code;
   if (typeof cause?.message === 'string') return cause.message;
-  return error instanceof Error ? error.message : String(error);
+  return coerceError(error).message;
 }
 
 /**

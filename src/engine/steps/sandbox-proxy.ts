@@ -9,6 +9,7 @@ import { Agent } from 'node:http';
 import { createServer } from 'node:net';
 import { RequestError, Server } from 'proxy-chain';
 import { OutboundBlockedError, type ResolvedAddress } from '../outbound.ts';
+import { coerceError } from '../../errors.ts';
 
 export interface SandboxProxy {
   close(): Promise<void>;
@@ -39,7 +40,7 @@ export async function startSandboxProxy({ socketPath, resolve, onRefused }: Sand
         return { dnsLookup: pinnedLookup(await resolve(hostname)) as never, httpAgent };
       } catch (error) {
         const blocked = error instanceof OutboundBlockedError;
-        const message = blocked ? error.message : `Could not resolve ${hostname}: ${(error as Error).message}`;
+        const message = blocked ? error.message : `Could not resolve ${hostname}: ${coerceError(error).message}`;
         onRefused(`${isHttp ? 'HTTP request to' : 'CONNECT'} ${hostname}:${port}: ${message}`);
         throw new RequestError(message, blocked ? 403 : 502);
       }

@@ -19,10 +19,12 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { checkPythonScript, checkShellScript } from './command-allowlist.ts';
-import { integerIn, isPlainObject, MIB } from './limits.ts';
+import { isPlainObject } from '../../json.ts';
+import { integerIn, MIB } from './limits.ts';
 import { createAttemptDirs, existsInSandbox, findBwrap, handOver, removeAttemptDirs, RUN_DIR, sandboxEnvironment, spawnSandbox, type SandboxSpec } from './sandbox.ts';
 import { startSandboxProxy, type SandboxProxy } from './sandbox-proxy.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
+import { coerceError } from '../../errors.ts';
 
 const DEFAULT_MAX_OUTPUT_BYTES = 64 * 1024;
 const MAX_OUTPUT_BYTES = 10 * MIB;
@@ -240,7 +242,7 @@ function run(ctx: StepContext, script: ScriptConfig, bwrap: string, spec: Sandbo
       clearTimeout(killTimer);
       outLog.end();
       errLog.end();
-      if (ctx.signal.aborted) return reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason)));
+      if (ctx.signal.aborted) return reject(coerceError(ctx.signal.reason));
       if (startError) return reject(new NonRetriableError(`Could not start the script sandbox (${bwrap}): ${startError.message}`));
       const err = stderr.text();
       if (sandboxPid() === null) return reject(new Error(`The script sandbox could not be set up (bwrap ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}): ${err.trim().slice(-500)}`));
@@ -285,7 +287,7 @@ export const scriptStep: StepHandler = {
     if (!existsInSandbox(interpreter)) throw new NonRetriableError(`Could not start ${interpreter}: it is not installed on the server where scripts can see it (the sandbox shows the host's /usr, /bin and /sbin)`);
     const bwrap = findBwrap(settings.bwrapPath);
     if (!bwrap) throw new NonRetriableError('Could not start the script sandbox: bubblewrap (bwrap) is not installed on the server (see WEFT_SCRIPTS_ENABLED in the README)');
-    if (ctx.signal.aborted) throw ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error(String(ctx.signal.reason));
+    if (ctx.signal.aborted) throw coerceError(ctx.signal.reason);
 
     const dirs = await createAttemptDirs();
     let proxy: SandboxProxy | undefined;

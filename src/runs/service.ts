@@ -12,6 +12,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import { validateRunInput } from './input.ts';
+import { currentTraceparent } from '../observability/scope.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -137,6 +138,7 @@ export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
           concurrencyKey,
           scheduleId: input.scheduleId ?? null,
           createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+          traceParent: currentTraceparent(),
         },
       });
       events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger } }])));
@@ -170,7 +172,7 @@ export async function previewRun(scope: RunScope, input: { definition: unknown; 
   if (inputProblems.length) throw new ValidationError(inputProblems);
   const run = await commitAndAnnounce(scope, async (tx, events) => {
     const created = await tx.run.create({
-      data: { workspaceId: scope.workspaceId, definition: definition as unknown as Prisma.InputJsonValue, input: runInput as Prisma.InputJsonValue, trigger: 'PREVIEW', isPreview: true, createdById: scope.actor.kind === 'user' ? scope.actor.id : null },
+      data: { workspaceId: scope.workspaceId, definition: definition as unknown as Prisma.InputJsonValue, input: runInput as Prisma.InputJsonValue, trigger: 'PREVIEW', isPreview: true, createdById: scope.actor.kind === 'user' ? scope.actor.id : null, traceParent: currentTraceparent() },
     });
     events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { trigger: 'PREVIEW' } }])));
     return tx.run.findUniqueOrThrow({ where: { id: created.id } });
@@ -297,6 +299,7 @@ export async function retryRun(scope: RunScope, input: { runId: string; strategy
         parentRunId: parent.id,
         rootRunId: parent.rootRunId ?? parent.id,
         createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+        traceParent: currentTraceparent(),
       },
     });
     const now = new Date();

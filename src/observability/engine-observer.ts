@@ -8,7 +8,7 @@ import { retryPolicyOf } from '../engine/retry.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from './metrics.ts';
 import { withScope } from './scope.ts';
-import type { Tracing } from './tracing.ts';
+import { runTraceId, type Tracing } from './tracing.ts';
 
 export interface StepObservation {
   /** Runs `fn` with the attempt's log fields and span as the current scope. */
@@ -32,7 +32,8 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
   // started batch and per finished run, off the engine's path (not awaited).
   const background = (what: string, work: Promise<void>) => void work.catch((error) => log.debug({ err: error }, `observability: ${what} failed`));
   return {
-    withinRun: (runId, fn) => withScope({ fields: { runId }, span: tracing.runContext(runId) }, fn),
+    // The trace id is the run's whether tracing is on or not, so logs can be matched to a trace later.
+    withinRun: (runId, fn) => withScope({ fields: { runId, traceId: runTraceId(runId) }, span: tracing.runContext(runId) }, fn),
     runsStarted(runIds) {
       if (runIds.length === 0) return;
       background(
@@ -49,6 +50,7 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
           if (!row) return;
           const finishedAt = row.finishedAt ?? new Date();
           metrics.runFinished(run.status, run.workflowId, row.startedAt ? Math.max(0, (finishedAt.getTime() - row.startedAt.getTime()) / 1000) : null);
+          log.info({ status: run.status, workflowId: run.workflowId, workspaceId: run.workspaceId, durationMs: row.startedAt ? finishedAt.getTime() - row.startedAt.getTime() : null }, 'run finished');
           tracing.runFinished({ runId: run.runId, workflowId: run.workflowId, workspaceId: run.workspaceId, status: run.status, createdAt: row.createdAt, startedAt: row.startedAt, finishedAt, traceParent: row.traceParent });
         }),
       );
@@ -57,12 +59,14 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
       const started = performance.now();
       if (claim.claimedAt) metrics.stepDispatched(Math.max(0, (Date.now() - claim.claimedAt.getTime()) / 1000));
       const span = tracing.stepAttempt(claim);
-      const fields = { runId: claim.runId, stepId: claim.stepId, attempt: claim.attempt, workflowId: claim.workflowId, workspaceId: claim.workspaceId };
+      const fields = { runId: claim.runId, stepId: claim.stepId, attempt: claim.attempt, workflowId: claim.workflowId, workspaceId: claim.workspaceId, traceId: runTraceId(claim.runId) };
       return {
         within: (fn) => withScope({ fields, span: span?.context ?? null, tracer: tracing.tracer }, fn),
         finished(outcome) {
           const kind = outcome.ok ? 'completed' : outcome.retryable && claim.attempt < retryPolicyOf(claim.step).attempts ? 'retry' : 'failed';
-          metrics.stepFinished(claim.type, kind, (performance.now() - started) / 1000, claim.workflowId);
+          const seconds = (performance.now() - started) / 1000;
+          metrics.stepFinished(claim.type, kind, seconds, claim.workflowId);
+          log.debug({ type: claim.type, outcome: kind, ms: Math.round(seconds * 1000) }, 'step attempt finished');
           span?.end(outcome.ok ? 'ok' : kind === 'retry' ? 'retry' : 'error', outcome.ok ? undefined : outcome.message);
         },
       };

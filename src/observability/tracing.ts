@@ -66,7 +66,8 @@ export function runRootSpanId(runId: string): string {
 
 /**
  * Random ids, except for the next span when `preset` names them: the only way the SDK lets a
- * caller choose ids. Safe because startSpan reads them synchronously right after they are set.
+ * caller choose ids. Safe because startSpan reads them synchronously between setting `preset` and
+ * clearing it (the SDK asks for the span id before the trace id, so neither read may clear it).
  */
 class PresetIdGenerator implements IdGenerator {
   preset: { traceId: string; spanId: string } | null = null;
@@ -74,9 +75,7 @@ class PresetIdGenerator implements IdGenerator {
     return this.preset?.traceId ?? randomBytes(16).toString('hex');
   }
   generateSpanId(): string {
-    const preset = this.preset;
-    this.preset = null;
-    return preset?.spanId ?? randomBytes(8).toString('hex');
+    return this.preset?.spanId ?? randomBytes(8).toString('hex');
   }
 }
 

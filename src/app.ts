@@ -234,8 +234,10 @@ export function buildApp({ config, db, log }: AppDeps): App {
     if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
     const hook = matchInboundWebhook(req.method, path);
     if (hook !== undefined) {
-      if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
-      return observeInboundWebhook(req, res, { metrics, tracing }, () => handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey }));
+      return observeInboundWebhook(req, res, { metrics, tracing }, async () => {
+        if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+        return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
+      });
     }
     const exportRoute = req.method === 'GET' ? matchExportRoute(path) : undefined;
     if (exportRoute !== undefined) {

@@ -312,7 +312,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       const { port: metricsPort, host: metricsHost, token } = config.observability.metrics;
       if (metricsPort !== null) {
         metricsServer = await startMetricsServer(metrics, { host: metricsHost, port: metricsPort, token });
-        log.info({ url: metricsServer.url }, 'metrics are served');
+        log.info({ metricsUrl: metricsServer.url }, 'metrics are served on their own port');
       }
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;

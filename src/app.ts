@@ -39,6 +39,13 @@ import type { Permission } from './auth/permissions.ts';
 import { coerceError, ForbiddenError, WeftError } from './errors.ts';
 import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
+import { createEngineObserver } from './observability/engine-observer.ts';
+import { observabilityPlugin, operationOf } from './observability/graphql-plugin.ts';
+import { serveMetrics, startMetricsServer, type MetricsServer } from './observability/http.ts';
+import { Metrics } from './observability/metrics.ts';
+import { observeInboundWebhook, withTraceparent } from './observability/propagation.ts';
+import { createScheduleObserver } from './observability/schedule-observer.ts';
+import { createTracing, type Tracing } from './observability/tracing.ts';
 
 export interface AppDeps {
   config: Config;
@@ -51,10 +58,14 @@ export interface App {
   engine: Engine;
   scheduler: Scheduler;
   bus: EventBus;
+  /** This process's Prometheus metrics (GET /metrics). */
+  metrics: Metrics;
+  tracing: Tracing;
   /** Listens on the port (0 = any free port); resolves with the bound URL. */
   start(port?: number, host?: string): Promise<{ url: string; port: number }>;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes sockets. */
   stop(): Promise<void>;
+  metricsUrl(): string | null;
 }
 
 /** Echoes the request id (client-sent or generated) so logs and responses can be matched. */
@@ -113,6 +124,16 @@ export function buildApp({ config, db, log }: AppDeps): App {
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
+  const tracing = createTracing(config.observability.tracing);
+  const metrics = new Metrics({
+    workflowLabel: config.observability.metrics.workflowLabel,
+    labelCap: config.observability.metrics.labelCap,
+    probes: {
+      queuedRuns: () => db.prisma.run.count({ where: { status: 'QUEUED' } }),
+      pendingJobs: db.kind === 'postgres' ? async () => (await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM graphile_worker.jobs`)[0]?.n ?? 0 : undefined,
+      pool: () => db.poolStats(),
+    },
+  });
   const engine = new Engine({
     dispatcher,
     runsWork,
@@ -125,10 +146,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
     pollIntervalMs: config.engine.pollIntervalMs,
     leaseMs: config.engine.leaseMs,
     exclusive: db.kind === 'pglite',
-    stepEnv: { ...config.steps, fetch: createOutboundFetch(outbound), resolveOutbound: (host) => outbound.resolve(host) },
+    stepEnv: { ...config.steps, fetch: withTraceparent(createOutboundFetch(outbound)), resolveOutbound: (host) => outbound.resolve(host) },
     secretsKey,
+    observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
   });
-  scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs });
+  scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
@@ -162,7 +184,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     // Each subscription event is executed with a context object of its own (a shallow copy): the
     // batching loaders the Pothos plugins keep per context object would otherwise serve every
     // push of a long subscription (runUpdated) what they cached for the first one.
-    plugins: [requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin(), useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} }))],
+    plugins: [observabilityPlugin(metrics, tracing), requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin(), useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} }))],
   });
 
   let migrationsApplied = false;
@@ -207,12 +229,15 @@ export function buildApp({ config, db, log }: AppDeps): App {
       const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
       return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready', ...(ready.degraded ? { degraded: ready.degraded } : {}) } : { status: 'not ready', reason: ready.reason, role: config.role });
     }
+    if (path === '/metrics') return serveMetrics(req, res, metrics, config.observability.metrics.token, 'main');
     // A worker serves its health endpoints only: no API, no webhooks.
     if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
     const hook = matchInboundWebhook(req.method, path);
     if (hook !== undefined) {
-      if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
-      return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
+      return observeInboundWebhook(req, res, { metrics, tracing }, async () => {
+        if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+        return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
+      });
     }
     const exportRoute = req.method === 'GET' ? matchExportRoute(path) : undefined;
     if (exportRoute !== undefined) {
@@ -248,7 +273,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     res.on('close', () => inFlight.delete(res));
     const started = performance.now();
     res.on('finish', () => {
-      log.info({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id') }, 'request');
+      log.info({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id'), operationName: operationOf(req) }, 'request');
     });
     handle(req, res).catch((error) => {
       log.error({ err: error }, 'request handler failed');
@@ -257,13 +282,17 @@ export function buildApp({ config, db, log }: AppDeps): App {
     });
   });
 
-  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, { ...config.webSocket, maxMessageBytes: config.maxBodyBytes }, log, authenticate) : { dispose: async () => {} };
+  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, { ...config.webSocket, maxMessageBytes: config.maxBodyBytes }, log, authenticate, metrics) : { dispose: async () => {} };
+
+  let metricsServer: MetricsServer | null = null;
 
   return {
     yoga,
     engine,
     scheduler,
     bus,
+    metrics,
+    tracing,
     async start(port = config.port, host = config.host) {
       // Only processes that execute steps run scripts (all, worker; not serve). Refuse to start
       // rather than fail every script later: bwrap may be missing, or present and unable to
@@ -280,6 +309,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
           resolve();
         });
       });
+      const { port: metricsPort, host: metricsHost, token } = config.observability.metrics;
+      if (metricsPort !== null) {
+        metricsServer = await startMetricsServer(metrics, { host: metricsHost, port: metricsPort, token });
+        log.info({ metricsUrl: metricsServer.url }, 'metrics are served on their own port');
+      }
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
       return { url: `http://${shownHost}:${address.port}/graphql`, port: address.port };
@@ -298,6 +332,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
       await engine.stop(config.shutdownTimeoutMs);
       await redisBus?.close();
       await rateLimiter.close();
+      await metricsServer?.close();
+      metrics.close();
+      await tracing.shutdown();
     },
+    /** The WEFT_METRICS_PORT listener's URL, once started (null: none). */
+    metricsUrl: () => metricsServer?.url ?? null,
   };
 }

@@ -1,6 +1,7 @@
 // The only reader of process.env. Every variable is documented in README.md (Configuration).
 import path from 'node:path';
 import { z } from 'zod';
+import type { TracingConfig } from './observability/tracing.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -87,7 +88,31 @@ const envSchema = z.object({
   WEFT_ADMIN_KEY_FILE: z.string().min(1).optional(),
   WEFT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
   WEFT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  WEFT_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+  WEFT_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  WEFT_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  WEFT_METRICS_WORKFLOW_LABEL: bool.default(false),
+  WEFT_METRICS_LABEL_CAP: z.coerce.number().int().min(1).max(10_000).default(100),
+  OTEL_TRACES_EXPORTER: z.enum(['otlp', 'console', 'none']).optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.string().url().optional(),
+  OTEL_EXPORTER_OTLP_HEADERS: z.string().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_HEADERS: z.string().optional(),
+  // Weft sends OTLP/HTTP with JSON bodies; http/protobuf is accepted as a name (collectors take both on /v1/traces).
+  OTEL_EXPORTER_OTLP_PROTOCOL: z.enum(['http/json', 'http/protobuf']).optional(),
+  OTEL_SERVICE_NAME: z.string().min(1).default('weft'),
+  OTEL_BSP_SCHEDULE_DELAY: z.coerce.number().int().min(0).max(600_000).default(5000),
 });
+
+/** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2`, values URL-encoded (the OpenTelemetry spec). */
+function otlpHeaders(value: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (value ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at > 0) headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
 
 export type Config = {
   /** all: API and worker (the default); serve: API only; worker: executes steps and schedules. */
@@ -140,6 +165,19 @@ export type Config = {
     /** Requests per minute per API key or user (token bucket); 0 turns rate limiting off. */
     rateLimitPerMinute: number;
     rateLimitBurst: number;
+  };
+  observability: {
+    metrics: {
+      /** Bearer token for /metrics on the main port; null: not served there. */
+      token: string | null;
+      /** A listener of its own for /metrics (token asked only when set); null: none. */
+      port: number | null;
+      host: string;
+      /** Label run and step metrics with the workflow id (at most labelCap values). */
+      workflowLabel: boolean;
+      labelCap: number;
+    };
+    tracing: TracingConfig;
   };
   steps: {
     /** Non-public destinations outbound requests may reach anyway (loopback, private, CIDRs, hosts). */
@@ -224,6 +262,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
       adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(home, 'admin-api-key') : null,
       rateLimitPerMinute: e.WEFT_RATE_LIMIT_PER_MINUTE,
       rateLimitBurst: e.WEFT_RATE_LIMIT_BURST,
+    },
+    observability: {
+      metrics: { token: e.WEFT_METRICS_TOKEN ?? null, port: e.WEFT_METRICS_PORT ?? null, host: e.WEFT_METRICS_HOST, workflowLabel: e.WEFT_METRICS_WORKFLOW_LABEL, labelCap: e.WEFT_METRICS_LABEL_CAP },
+      tracing: {
+        // Off unless asked for: an endpoint, or OTEL_TRACES_EXPORTER=otlp|console; `none` wins.
+        exporter: e.OTEL_TRACES_EXPORTER === 'none' ? null : (e.OTEL_TRACES_EXPORTER ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'otlp' : null)),
+        url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+        headers: { ...otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS), ...otlpHeaders(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
+        serviceName: e.OTEL_SERVICE_NAME,
+        scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
+      },
     },
     steps: {
       outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),

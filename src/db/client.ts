@@ -30,6 +30,8 @@ export interface Database {
   kind: 'pglite' | 'postgres';
   prisma: PrismaClient;
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** Connections of the pg pool (PostgreSQL): busy, idle, and queries waiting for one; null for PGlite. */
+  poolStats(): { inUse: number; idle: number; waiting: number } | null;
   /** Subscribes to every SQL statement Prisma sends (tests count them). Returns an unsubscribe. */
   onQuery(listener: (event: QueryEvent) => void): () => void;
   close(): Promise<void>;
@@ -84,6 +86,7 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
   };
   return {
     kind: 'pglite',
+    poolStats: () => null,
     prisma,
     withSession: (fn) => fn(session),
     onQuery,
@@ -98,7 +101,10 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
 async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, options: OpenOptions): Promise<Database> {
   // pg's defaults are max 10 and connectionTimeoutMillis 0 (wait forever): be explicit.
   const poolConfig = { connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: config.connectTimeoutMs, idleTimeoutMillis: 30_000 };
-  const { prisma, onQuery } = createPrisma(new PrismaPg(poolConfig), options);
+  // Our own pool (the adapter ends it on $disconnect) so that its usage can be reported as metrics.
+  const pool = new pg.Pool(poolConfig);
+  const { prisma, onQuery } = createPrisma(new PrismaPg(pool, { disposeExternalPool: true }), options);
+  const poolStats = () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount });
   const withSession = async <T,>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.connectTimeoutMs });
     await client.connect();
@@ -111,5 +117,5 @@ async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }
       await client.end();
     }
   };
-  return { kind: 'postgres', prisma, withSession, onQuery, close: () => prisma.$disconnect() };
+  return { kind: 'postgres', prisma, withSession, onQuery, poolStats, close: () => prisma.$disconnect() };
 }

@@ -42,8 +42,11 @@ export interface StepClaim {
   stepRunId: string;
   runId: string;
   workspaceId: string;
+  workflowId: string | null;
   stepId: string;
   attempt: number;
+  /** When the step was claimed (ready for a worker): the start of its dispatch latency. */
+  claimedAt: Date | null;
   type: string;
   config: Record<string, unknown>;
   step: StepDefinition;
@@ -340,7 +343,7 @@ export async function claimConfig(step: StepDefinition, context: ExpressionConte
 
 /** Everything a worker needs to execute one attempt of a claimed step. */
 export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, config: Record<string, unknown>, context: ExpressionContext): StepClaim {
-  return { stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, stepId: step.id, attempt: row.attempt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact };
+  return { stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, workflowId: state.run.workflowId, stepId: step.id, attempt: row.attempt, claimedAt: row.startedAt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact };
 }
 
 /**

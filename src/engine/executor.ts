@@ -24,6 +24,7 @@ import { TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 import { coerceError } from '../errors.ts';
+import type { EngineObserver } from '../observability/engine-observer.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -49,6 +50,8 @@ export interface EngineOptions {
    */
   runsWork: boolean;
   now?: () => Date;
+  /** Metrics, spans and the log scope (src/observability); absent: nothing is observed. */
+  observer?: EngineObserver;
 }
 
 interface InFlight {
@@ -109,7 +112,11 @@ export class Engine implements DispatchHost {
   }
 
   /** Applies a change to a run and acts on the result (publish, dispatch, timers). */
-  async advance(runId: string, change: RunChange): Promise<AdvanceResult> {
+  advance(runId: string, change: RunChange): Promise<AdvanceResult> {
+    return this.opts.observer ? this.opts.observer.withinRun(runId, () => this.advanceNow(runId, change)) : this.advanceNow(runId, change);
+  }
+
+  private async advanceNow(runId: string, change: RunChange): Promise<AdvanceResult> {
     const { dispatcher } = this.opts;
     const result = await retrying(() =>
       this.opts.prisma.$transaction(async (tx) => {
@@ -128,6 +135,7 @@ export class Engine implements DispatchHost {
     this.opts.bus.publish(result.events);
     dispatcher.afterCommit(runId, result);
     if (result.finished) {
+      this.opts.observer?.runFinished(result.finished);
       this.notify(); // a concurrency slot is free
       this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
     }
@@ -153,6 +161,7 @@ export class Engine implements DispatchHost {
         await this.wakeDue();
         const started = await retrying(() => startQueuedRuns(this.opts.prisma, this.opts.limits, this.now()));
         this.opts.bus.publish(started.events);
+        this.opts.observer?.runsStarted(started.runIds);
         // Claim the first steps of the started runs concurrently: their dispatch latency would
         // otherwise grow with their position in the batch.
         await Promise.all(started.runIds.map((runId) => this.advance(runId, { kind: 'none' })));
@@ -173,12 +182,14 @@ export class Engine implements DispatchHost {
       select: { id: true, runId: true },
       take: 500,
     });
+    this.opts.observer?.leasesReclaimed(rows.length);
     for (const [runId, ids] of groupByRun(rows)) {
       this.opts.log.warn({ runId, steps: ids.length, reason }, 'reclaiming interrupted steps');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
     }
     if (!onlyExpired) return;
     const dead = await this.opts.dispatcher.leasesOfDeadWorkers();
+    this.opts.observer?.leasesReclaimed(dead.length);
     for (const [runId, ids] of groupByRun(dead)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps of a worker that died');
       // Every live worker sees the same dead lease at about the same time: only the first
@@ -187,6 +198,7 @@ export class Engine implements DispatchHost {
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'worker died (its liveness lock was released)', attempts });
     }
     const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
+    this.opts.observer?.leasesReclaimed(orphans.length);
     for (const [runId, ids] of groupByRun(orphans)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'lease expired (the worker that took the job stopped before starting it)' });
@@ -226,15 +238,20 @@ export class Engine implements DispatchHost {
 
   execute(claim: StepClaim): Promise<void> {
     const controller = new AbortController();
-    const done = this.run(claim, controller)
-      .then((result) =>
-        // Work aborted by a shutdown is handed back, not counted as a failed attempt.
-        this.stopped && controller.signal.aborted
-          ? this.advance(claim.runId, { kind: 'reclaim', stepRunIds: [claim.stepRunId], reason: 'worker shut down' })
-          : this.advance(claim.runId, { kind: 'completion', stepRunId: claim.stepRunId, attempt: claim.attempt, outcome: result.outcome, logs: result.logs }),
-      )
-      .then(() => undefined)
-      .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'))
+    const observed = this.opts.observer?.stepStarted(claim);
+    // The whole attempt, recording its result included, runs in the attempt's log and trace scope.
+    const attempt = () =>
+      this.run(claim, controller)
+        .then((result) => {
+          observed?.finished(result.outcome);
+          // Work aborted by a shutdown is handed back, not counted as a failed attempt.
+          return this.stopped && controller.signal.aborted
+            ? this.advance(claim.runId, { kind: 'reclaim', stepRunIds: [claim.stepRunId], reason: 'worker shut down' })
+            : this.advance(claim.runId, { kind: 'completion', stepRunId: claim.stepRunId, attempt: claim.attempt, outcome: result.outcome, logs: result.logs });
+        })
+        .then(() => undefined)
+        .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'));
+    const done = (observed ? observed.within(attempt) : attempt())
       .finally(() => this.inFlight.delete(claim.stepRunId));
     this.inFlight.set(claim.stepRunId, { runId: claim.runId, controller, done });
     return done;

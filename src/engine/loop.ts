@@ -9,6 +9,7 @@ import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { backoffMs, retryPolicyOf, timeoutMsOf } from './retry.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext } from './steps/types.ts';
+import { inChildSpan } from '../observability/scope.ts';
 
 export const LOOP_DEFAULT_MAX_ITEMS = 1000;
 export const LOOP_HARD_MAX_ITEMS = 10_000;
@@ -84,7 +85,9 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
       try {
         const scope = { ...claim.expressionContext, item: items[item.index], index: item.index };
         const rendered = (await renderTemplates(inner.config ?? {}, scope)) as Record<string, unknown>;
-        const output = await handler.execute({ ...ctx, config: rendered, signal: controller.signal, attempt, idempotencyKey: `${ctx.idempotencyKey}:${item.index}` });
+        const output = await inChildSpan(`iteration ${item.index}`, { 'weft.step.id': claim.stepId, 'weft.step.type': inner.type, 'weft.loop.index': item.index, 'weft.step.attempt': attempt }, () =>
+          handler.execute({ ...ctx, config: rendered, signal: controller.signal, attempt, idempotencyKey: `${ctx.idempotencyKey}:${item.index}` }),
+        );
         await record(item.id, { status: 'COMPLETED', output: (output ?? null) as Prisma.InputJsonValue, finishedAt: deps.now() }, { type: 'STEP_COMPLETED', ...base, data: { output: output ?? null, attempt } });
         outputs[item.index] = output ?? null;
         return;

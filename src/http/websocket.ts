@@ -27,7 +27,14 @@ export interface WebSocketOptions {
 
 export const SLOW_CONSUMER_CLOSE_CODE = 4413;
 
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger, authenticate: Authenticate) {
+/** What the socket layer reports (src/observability/metrics.ts implements it). */
+export interface WebSocketObserver {
+  webSocketOpened(): void;
+  webSocketClosed(): void;
+  slowConsumerClosed(): void;
+}
+
+export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger, authenticate: Authenticate, observer?: WebSocketObserver) {
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxMessageBytes });
   const active = new WeakMap<object, Set<string>>();
   const alive = new WeakMap<WebSocket, boolean>();
@@ -35,6 +42,8 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
   wsServer.on('connection', (socket) => {
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
+    observer?.webSocketOpened();
+    socket.once('close', () => observer?.webSocketClosed());
   });
   const pinger = setInterval(() => {
     for (const socket of wsServer.clients) {
@@ -92,6 +101,7 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
         const socket = ctx.extra.socket as WebSocket;
         if (socket.bufferedAmount > options.maxBufferedBytes && socket.readyState === WebSocket.OPEN) {
           log.warn({ buffered: socket.bufferedAmount }, 'closing a slow WebSocket consumer');
+          observer?.slowConsumerClosed();
           socket.close(SLOW_CONSUMER_CLOSE_CODE, `Slow consumer: more than ${options.maxBufferedBytes} bytes unsent`);
         }
       },

@@ -11,6 +11,7 @@ import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import type { ServiceScope } from '../scope.ts';
 import { validateRunInput } from './input.ts';
+import { currentTraceparent } from '../observability/scope.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -122,6 +123,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
           concurrencyKey,
           scheduleId: input.scheduleId ?? null,
           createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+          traceParent: currentTraceparent(),
         },
       });
       events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger } }])));
@@ -155,7 +157,7 @@ export async function previewRun(scope: ServiceScope, input: { definition: unkno
   if (inputProblems.length) throw new ValidationError(inputProblems);
   const run = await commitAndAnnounce(scope, async (tx, events) => {
     const created = await tx.run.create({
-      data: { workspaceId: scope.workspaceId, definition: definition as unknown as Prisma.InputJsonValue, input: runInput as Prisma.InputJsonValue, trigger: 'PREVIEW', isPreview: true, createdById: scope.actor.kind === 'user' ? scope.actor.id : null },
+      data: { workspaceId: scope.workspaceId, definition: definition as unknown as Prisma.InputJsonValue, input: runInput as Prisma.InputJsonValue, trigger: 'PREVIEW', isPreview: true, createdById: scope.actor.kind === 'user' ? scope.actor.id : null, traceParent: currentTraceparent() },
     });
     events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { trigger: 'PREVIEW' } }])));
     return tx.run.findUniqueOrThrow({ where: { id: created.id } });
@@ -282,6 +284,7 @@ export async function retryRun(scope: ServiceScope, input: { runId: string; stra
         parentRunId: parent.id,
         rootRunId: parent.rootRunId ?? parent.id,
         createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+        traceParent: currentTraceparent(),
       },
     });
     const now = new Date();

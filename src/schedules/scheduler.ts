@@ -18,6 +18,7 @@ import { cancelRun, runWorkflow } from '../runs/service.ts';
 import { SYSTEM_ACTOR, type EngineHandle, type ServiceScope } from '../scope.ts';
 import { fireTimesBetween } from './cron.ts';
 import { firstFireAfter } from './service.ts';
+import type { ScheduleObserver } from '../observability/schedule-observer.ts';
 
 export interface SchedulerOptions {
   prisma: PrismaClient;
@@ -29,6 +30,8 @@ export interface SchedulerOptions {
   /** A fire time older than this when handled counts as missed (catch-up policy applies). */
   lateAfterMs?: number;
   now?: () => Date;
+  /** Metrics and spans of fires (src/observability/schedule-observer.ts). */
+  observer?: ScheduleObserver;
 }
 
 const MAX_FIRES_PER_TICK = 1000;
@@ -98,12 +101,13 @@ export class Scheduler {
     fire.sort((a, b) => a.getTime() - b.getTime());
 
     if (skip.length) {
+      this.opts.observer?.skipped(skip.length, 'missed');
       await this.opts.prisma.scheduleTick.createMany({
         data: skip.slice(-MAX_SKIPPED_TICKS_RECORDED).map((s) => ({ workspaceId: schedule.workspaceId, scheduleId: schedule.id, scheduledFor: s.at, status: 'SKIPPED' as const, reason: s.reason })),
         skipDuplicates: true,
       });
     }
-    for (const at of fire) await this.fire(schedule, at);
+    for (const at of fire) await (this.opts.observer ? this.opts.observer.within(schedule.id, at, () => this.fire(schedule, at)) : this.fire(schedule, at));
 
     // Advance with compare-and-set: if another process already moved it, leave theirs.
     const next = firstFireAfter(schedule.cronExpression, schedule.timezone, now);
@@ -123,6 +127,7 @@ export class Scheduler {
       const skipReason =
         schedule.overlap === 'SKIP' ? `skipped: the previous run is still ${active[0]!.status} (overlap SKIP)` : schedule.overlap === 'BUFFER_ONE' && active.some((r) => r.status === 'QUEUED') ? 'skipped: one run is already buffered (overlap BUFFER_ONE)' : null;
       if (skipReason) {
+        this.opts.observer?.skipped(1, 'overlap');
         await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { status: 'SKIPPED', reason: skipReason } });
         return;
       }
@@ -142,6 +147,7 @@ export class Scheduler {
         scheduleId: schedule.id,
         idempotencyKey: `schedule:${schedule.id}:${at.toISOString()}`,
       });
+      this.opts.observer?.fired(at, this.now(), this.opts.lateAfterMs ?? Math.max(60_000, 3 * this.opts.intervalMs));
       await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { runId: run.id } });
       await this.opts.prisma.schedule.update({ where: { id: schedule.id }, data: { lastRunAt: at, lastRunId: run.id } });
     } catch (error) {

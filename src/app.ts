@@ -29,6 +29,7 @@ import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
+import { handleWaitToken, matchWaitTokenRoute } from './http/wait-token.ts';
 import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
@@ -113,6 +114,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
+  // Wait-token URLs use WEFT_PUBLIC_URL, else the address the server listens on (known at start).
+  let boundOrigin = `http://${config.host}:${config.port}`;
   const engine = new Engine({
     dispatcher,
     runsWork,
@@ -127,6 +130,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     exclusive: db.kind === 'pglite',
     stepEnv: { ...config.steps, fetch: createOutboundFetch(outbound), resolveOutbound: (host) => outbound.resolve(host) },
     secretsKey,
+    publicUrl: () => config.publicUrl ?? boundOrigin,
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
@@ -209,6 +213,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     }
     // A worker serves its health endpoints only: no API, no webhooks.
     if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
+    const waitToken = matchWaitTokenRoute(path);
+    if (waitToken !== undefined) return handleWaitToken(req, res, waitToken, { prisma: db.prisma, engine, maxBodyBytes: config.maxBodyBytes });
     const hook = matchInboundWebhook(req.method, path);
     if (hook !== undefined) {
       if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
@@ -282,6 +288,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       });
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      boundOrigin = `http://${shownHost}:${address.port}`;
       return { url: `http://${shownHost}:${address.port}/graphql`, port: address.port };
     },
     async stop() {

@@ -15,6 +15,8 @@ import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished } from './statuses.ts';
+import { applySignal, startSignalWait, storeSignal, timeOutWait, type SignalChange } from './signal-waits.ts';
+import { branchSkipReason, isResumeWait, isSignalWait, signalRefsOf } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -36,6 +38,8 @@ export type RunChange =
   /** `attempts`: the attempt each step was seen at; a step already taken over since is left alone. */
   | { kind: 'reclaim'; stepRunIds: string[]; reason: string; attempts?: Record<string, number> }
   | { kind: 'resume-wait'; stepId: string; data?: unknown }
+  /** An event for the run's waits (signalRun, sendEvent, a wait's token route). */
+  | SignalChange
   | { kind: 'none' };
 
 export interface StepClaim {
@@ -78,6 +82,8 @@ export interface AdvanceOptions {
   now: Date;
   /** Decrypts workspace secrets; null when secrets are not configured. */
   secretsKey: Buffer | null;
+  /** The server's public origin, for the URLs of wait tokens (`steps.<id>.signal.url`). */
+  publicUrl?: string;
 }
 
 /** The run row as read under its lock (the workflow's allowlist joined in). */
@@ -89,6 +95,7 @@ interface LockedRun {
   definition: WorkflowDefinition;
   input: unknown;
   commandAllowlist: string[] | null;
+  createdAt: Date;
 }
 
 export interface Loaded {
@@ -97,13 +104,15 @@ export interface Loaded {
   events: NewEvent[];
   redact: Redactor;
   secrets: Record<string, string>;
+  /** `steps.<id>.signal` of the run's event waits (their token URL). */
+  signalRefs: Record<string, { url: string; token: string } | null>;
 }
 
 /** Locks the run row for the rest of the transaction and reads what the state machine needs. */
 export async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
   const rows = await tx.$queryRaw<LockedRun[]>`
     SELECT r.id::text AS id, r."workspaceId"::text AS "workspaceId", r."workflowId"::text AS "workflowId", r.status::text AS status,
-           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist"
+           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist", r."createdAt" AS "createdAt"
     FROM "Run" r LEFT JOIN "Workflow" w ON w.id = r."workflowId"
     WHERE r.id = ${runId}::uuid
     FOR UPDATE OF r`;
@@ -118,13 +127,14 @@ function stepById(definition: WorkflowDefinition, stepId: string): StepDefinitio
   return definition.steps.find((s) => s.id === stepId);
 }
 
-export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'>): ExpressionContext {
-  const steps: Record<string, { output: unknown; status: StepStatus }> = {};
+export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'> & { signalRefs?: Loaded['signalRefs'] }): ExpressionContext {
+  const steps: Record<string, { output: unknown; status: StepStatus; signal?: unknown }> = {};
   for (const row of state.rows.values()) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
+  for (const [id, signal] of Object.entries(state.signalRefs ?? {})) if (steps[id]) steps[id].signal = signal;
   return { input: state.run.input ?? {}, steps, run: { id: state.run.id, workflowId: state.run.workflowId }, secrets: state.secrets };
 }
 
-async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
+export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
   const updated = await tx.stepRun.update({ where: { id: row.id }, data });
   state.rows.set(updated.stepId, updated);
 }
@@ -173,6 +183,7 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
         if (!row.wakeAt || row.wakeAt > opts.now) continue;
         if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
+        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId))) await timeOutWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
         else if (row.status === 'WAITING') {
           await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: { waitedUntil: row.wakeAt.toISOString() }, finishedAt: opts.now });
           state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt } });
@@ -191,6 +202,9 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
           state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 } });
         }
       }
+      return;
+    case 'signal':
+      await applySignal(tx, state, change, opts.now);
       return;
     case 'resume-wait': {
       const row = state.rows.get(change.stepId);
@@ -224,6 +238,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
   const maxParallel = typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
   let capacity = opts.capacity;
   let paused = false;
+  const stepsById = new Map(definition.steps.map((s) => [s.id, s]));
   for (let changed = true; changed; ) {
     changed = false;
     const statusOf = (id: string) => state.rows.get(id)?.status;
@@ -241,6 +256,13 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         continue;
       }
       const context = expressionContextOf(state);
+      const branchSkip = branchSkipReason(step, stepsById, (id) => state.rows.get(id)?.output ?? null);
+      if (branchSkip) {
+        await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
+        state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason: branchSkip } });
+        changed = true;
+        continue;
+      }
       try {
         if (typeof step.when === 'string' && !(await evaluateExpression(step.when, context))) {
           await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
@@ -253,6 +275,11 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           const output = { result: value ?? null };
           await setStep(tx, state, row, { status: 'COMPLETED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, output: state.redact(output) as Prisma.InputJsonValue });
           state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } }, { type: 'STEP_COMPLETED', stepId: step.id, data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 } });
+          changed = true;
+          continue;
+        }
+        if (isSignalWait(step)) {
+          await startSignalWait(tx, state, row, step, context, opts, result.timers);
           changed = true;
           continue;
         }
@@ -302,29 +329,33 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
   return { paused };
 }
 
+/** Some step still waits for resumeRun (a wait for an event or a condition does not pause the run). */
 function allRowsWaitingForResume(state: Loaded): boolean {
-  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null);
+  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null && isResumeWait(stepById(state.run.definition, r.stepId)));
 }
 
 /**
  * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
  * is gone or no longer active (a PAUSED run still records its other steps' results).
  */
-export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null): Promise<Loaded | undefined> {
+export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null, publicUrl = ''): Promise<Loaded | undefined> {
   const run = await lockAndReadRun(tx, runId);
   if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return undefined;
   const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
   // Secrets are decrypted only for runs whose definition refers to them.
   const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, secretsKey) : {};
+  const signalRefs = signalRefsOf(definition.steps, run.id, secretsKey, publicUrl);
   return {
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
     // Every secret, however short (setSecret refuses new ones under 8 characters; older ones are
     // still hidden, at the price of over-redaction, rather than shown).
-    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets)]),
+    // Wait tokens too: they are credentials, whatever step their URL is rendered into.
+    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets), ...Object.values(signalRefs).flatMap((r) => (r ? [r.token] : []))]),
     secrets,
+    signalRefs,
   };
 }
 
@@ -349,7 +380,15 @@ export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, co
  */
 export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
   const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
-  const state = await loadRunState(tx, runId, opts.secretsKey);
+  // A new signal is stored under the run's lock, whatever the run's status: a QUEUED run's waits
+  // receive it when they start.
+  if (change.kind === 'signal' && change.send) {
+    if (!(await lockAndReadRun(tx, runId))) return result;
+    // A token's signal is for its one step: stored only if that step is still waiting for it.
+    if (change.stepId && !(await tx.stepRun.findFirst({ where: { runId, stepId: change.stepId, iteration: TOP_LEVEL, status: 'WAITING' }, select: { id: true } }))) return result;
+    change = { ...change, signalId: await storeSignal(tx, runId, change.send) };
+  }
+  const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) return result;
   const run = state.run;
 

@@ -16,10 +16,11 @@ export interface TakeOptions {
   leaseMs: number;
   now: Date;
   secretsKey: Buffer | null;
+  publicUrl?: string;
 }
 
 export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: string, stepRunId: string, attempt: number, opts: TakeOptions): Promise<StepClaim | null> {
-  const state = await loadRunState(tx, runId, opts.secretsKey);
+  const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) return null;
   const row = [...state.rows.values()].find((r) => r.id === stepRunId);
   if (!row || row.status !== 'RUNNING' || row.attempt !== attempt || row.leaseOwner !== null) return null;

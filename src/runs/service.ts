@@ -8,6 +8,8 @@ import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '..
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable } from '../engine/statuses.ts';
+import { isResumeWait } from '../engine/signals.ts';
+import type { SignalChange } from '../engine/signal-waits.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
@@ -19,7 +21,7 @@ type Tx = Prisma.TransactionClient;
 export interface EngineHandle {
   notify(): void;
   abortRun(runId: string): void;
-  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown }): Promise<unknown>;
+  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown } | SignalChange): Promise<unknown>;
 }
 
 export interface RunScope {
@@ -225,7 +227,8 @@ export async function resumeRun(scope: RunScope, runId: string, fromStep?: strin
   if (run.status === 'PAUSED' && fromStep == null) {
     // Continue past the wait(s) that paused the run.
     const waiting = await scope.prisma.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL, status: 'WAITING', wakeAt: null } });
-    for (const step of waiting) await scope.engine.advance(runId, { kind: 'resume-wait', stepId: step.stepId });
+    // Only `resume: true` waits: a wait for an event or a condition keeps waiting for it.
+    for (const step of waiting.filter((w) => isResumeWait(definition.steps.find((s) => s.id === w.stepId)))) await scope.engine.advance(runId, { kind: 'resume-wait', stepId: step.stepId });
     return scope.prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
 

@@ -7,6 +7,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
+import { waitExpressions, waitReferenceProblems } from './wait-config.ts';
 import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
 
 export const STEP_TYPES = ['http_request', 'script', 'agent_task', 'condition', 'loop', 'wait', 'webhook'] as const;
@@ -111,6 +112,8 @@ function configExpressionProblems(type: StepType, config: Record<string, unknown
         ...templateProblems(inner, [...path, 'step', 'config'], stepId),
       ];
     }
+    case 'wait':
+      return [...waitExpressions(config, path).flatMap((e) => expressionProblems(e.source, e.path, stepId, e.what)), ...templateProblems(config, path, stepId)];
     default:
       return templateProblems(config, path, stepId);
   }
@@ -347,6 +350,7 @@ function expressionsOf(step: Record<string, unknown>, path: Path): { path: Path;
   if (typeof step.when === 'string') sources.push({ path: [...path, 'when'], source: step.when });
   if (step.type === 'condition' && typeof config.expression === 'string') sources.push({ path: [...path, 'config', 'expression'], source: config.expression });
   if (step.type === 'loop' && typeof config.items === 'string') sources.push({ path: [...path, 'config', 'items'], source: config.items });
+  if (step.type === 'wait') sources.push(...waitExpressions(config, [...path, 'config']));
   return sources;
 }
 
@@ -414,6 +418,7 @@ export function validateDefinition(definition: unknown): Problem[] {
     });
     problems.push(...dependencyProblems(steps, indexOf));
     problems.push(...referenceProblems(definition, steps, indexOf));
+    problems.push(...waitReferenceProblems(steps));
   }
   problems.push(...jsonSchemaProblems(definition.inputSchema, ['inputSchema'], true));
   problems.push(...jsonSchemaProblems(definition.outputSchema, ['outputSchema'], false));

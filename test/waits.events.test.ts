@@ -3,17 +3,28 @@
 // outcomes, and validation of the new wait fields.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
 
 let t: TestApp;
+let server: LoopbackServer;
+const doneAfter = new Map<string, number>();
 
 beforeAll(async () => {
+  // GET /status?job=<id>: "pending" until the job has been asked `doneAfter` times, then "done".
+  server = await startLoopbackServer((req, res) => {
+    const url = new URL(req.path, 'http://x');
+    const job = url.searchParams.get('job')!;
+    const asked = server.requests.filter((r) => r.path === req.path).length;
+    json(res, 200, { job, state: asked >= (doneAfter.get(job) ?? Infinity) ? 'done' : 'pending', asked });
+  });
   t = await startTestApp({ WEFT_ENGINE_POLL_MS: '50' });
   await t.app.engine.start();
 }, 60_000);
 
 afterAll(async () => {
   await t?.close();
+  await server?.close();
 });
 
 const SIGNAL_RUN = `mutation($input: SignalRunInput!) { signalRun(input: $input) { __typename ... on SignalRunPayload { deliveredTo buffered run { status } } ... on Error { code message } ... on ValidationError { problems { path message } } } }`;
@@ -164,5 +175,44 @@ describe('timeouts', () => {
     expect((await waitForRun(t, answered)).status).toBe('COMPLETED');
     const got = await stepsOf(t, answered);
     expect([got.escalate!.status, got.proceed!.output]).toEqual(['SKIPPED', { result: 'yes' }]);
+  });
+});
+
+describe('polling', () => {
+  const definition = (job: string, timeoutSeconds: number) => ({
+    steps: [
+      { id: 'check', type: 'http_request', config: { url: `${server.url}/status?job=${job}` } },
+      { id: 'w', type: 'wait', dependsOn: ['check'], config: { condition: "steps.check.output.body.state = 'done'", pollSeconds: 1, pollStep: 'check', timeoutSeconds } },
+    ],
+  });
+
+  it("re-runs the named http_request step's request every pollSeconds until the condition holds", { timeout: 30_000 }, async () => {
+    doneAfter.set('a', 3);
+    const runId = await startRun(t, await createWorkflow(t, definition('a', 30)));
+    const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
+    expect(run.status).toBe('COMPLETED');
+    const steps = await stepsOf(t, runId);
+    expect(steps.w!.output).toMatchObject({ conditionMet: true, poll: { status: 200, body: { job: 'a', state: 'done', asked: 3 } } });
+    expect(steps.check!.output).toMatchObject({ body: { state: 'pending', asked: 1 } }); // the step's own result is left as it was
+    expect(server.hits('/status')).toBeGreaterThanOrEqual(3);
+    const logs = (await eventsOf(t, runId)).filter((e) => e.type === 'STEP_LOG' && e.stepId === 'w');
+    expect(logs).toHaveLength(2);
+  });
+
+  it('times out when the condition never holds', { timeout: 30_000 }, async () => {
+    const runId = await startRun(t, await createWorkflow(t, definition('never', 1.5)));
+    const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
+    expect(run.status).toBe('FAILED');
+    expect((await stepsOf(t, runId)).w!.error).toMatchObject({ name: 'WaitTimeoutError', message: expect.stringMatching(/waiting for its condition/) });
+  });
+
+  it('validates pollSeconds and pollStep together, and pollStep as an http_request step', async () => {
+    const res = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`, {
+      d: { steps: [{ id: 'c', type: 'condition', config: { expression: '1' } }, { id: 'w', type: 'wait', config: { condition: 'true', pollSeconds: 5, pollStep: 'c' } }, { id: 'x', type: 'wait', config: { condition: 'true', pollSeconds: 5 } }] },
+    });
+    expect((res.data as any).validateWorkflowDefinition.errors).toEqual([
+      { path: ['steps', '2', 'config', 'pollStep'], message: 'is required: pollSeconds and pollStep go together' },
+      { path: ['steps', '1', 'config', 'pollStep'], message: "Step 'c' is a condition step; pollStep must name an http_request step" },
+    ]);
   });
 });

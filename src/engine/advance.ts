@@ -15,8 +15,8 @@ import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished } from './statuses.ts';
-import { applySignal, startSignalWait, storeSignal, timeOutWait, type SignalChange } from './signal-waits.ts';
-import { branchSkipReason, isResumeWait, isSignalWait, signalRefsOf } from './signals.ts';
+import { applySignal, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait, type SignalChange } from './signal-waits.ts';
+import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, signalRefsOf } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -146,6 +146,7 @@ async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange,
     // step is never recorded twice.
     if (!row || row.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
     const step = stepById(state.run.definition, row.stepId);
+    if (isPollingWait(step)) return pollCompleted(tx, state, row, step!, change.outcome, opts.now, timers);
     const base = { leaseOwner: null, leaseExpiresAt: null };
     const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
     if (change.logs?.length) {
@@ -183,7 +184,7 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
         if (!row.wakeAt || row.wakeAt > opts.now) continue;
         if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
-        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId))) await timeOutWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
+        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId))) await wakeSignalWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
         else if (row.status === 'WAITING') {
           await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: { waitedUntil: row.wakeAt.toISOString() }, finishedAt: opts.now });
           state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt } });
@@ -278,12 +279,12 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           changed = true;
           continue;
         }
-        if (isSignalWait(step)) {
+        if (isSignalWait(step) && !isPollDue(row, step)) {
           await startSignalWait(tx, state, row, step, context, opts, result.timers);
           changed = true;
           continue;
         }
-        if (step.type === 'wait') {
+        if (step.type === 'wait' && !isPollDue(row, step)) {
           const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
           const until = waitUntil(value as Record<string, unknown>, opts.now);
           if (until instanceof Error) throw until;
@@ -294,10 +295,17 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           changed = true;
           continue;
         }
-        if (!WORKER_STEP_TYPES.has(step.type)) throw new Error(`Unknown step type ${step.type}`);
+        if (!WORKER_STEP_TYPES.has(step.type) && !isPollDue(row, step)) throw new Error(`Unknown step type ${step.type}`);
         if (running >= maxParallel) continue;
         if (capacity <= 0) {
           result.starved = true;
+          continue;
+        }
+        if (isPollDue(row, step)) {
+          result.claims.push(await claimPoll(tx, state, row, step, context, opts));
+          running++;
+          capacity--;
+          changed = true;
           continue;
         }
         const { config, recorded } = await claimConfig(step, context);

@@ -4,9 +4,9 @@
 import { Prisma, type StepRun } from '../generated/prisma/client.ts';
 import type { StepDefinition } from '../workflows/definition.ts';
 import type { SignalWaitConfig } from '../workflows/wait-config.ts';
-import { expressionContextOf, setStep, type AdvanceOptions, type AdvanceResult, type Loaded } from './advance.ts';
 import { renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
-import { armToken, eventOutput, isSignalWait, pendingSignals, recordDelivery, releases, timeoutAt, timeoutOutcome, type StoredSignal } from './signals.ts';
+import { buildClaim, claimConfig, expressionContextOf, setStep, type AdvanceOptions, type AdvanceResult, type Loaded, type StepClaim, type StepOutcome } from './advance.ts';
+import { armToken, deadlineOf, eventOutput, executedStep, isPollingWait, isSignalWait, nextPollAt, pendingSignals, recordDelivery, releases, timeoutAt, timeoutOutcome, type StoredSignal } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -70,7 +70,10 @@ export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step:
   const deadline = timeoutAt(rendered, opts.now);
   if (deadline instanceof Error) throw deadline;
   const config = step.config as SignalWaitConfig;
-  await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: null, wakeAt: deadline, input: state.redact(recorded) as Prisma.InputJsonValue });
+  // The deadline is recorded with the input: a polling wait's wake-up time is its next poll.
+  const input = { ...(state.redact(recorded) as Record<string, unknown>), timeoutAt: deadline?.toISOString() ?? null };
+  const wakeAt = isPollingWait(step) ? nextPollAt(config, opts.now, deadline) : deadline;
+  await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: null, wakeAt, input: input as Prisma.InputJsonValue });
   state.events.push({ type: 'STEP_WAITING', stepId: step.id, data: { ...(typeof config.event === 'string' ? { event: config.event } : { condition: config.condition }), timeoutAt: deadline?.toISOString() ?? null } });
   const waiting = state.rows.get(step.id)!;
   if (typeof config.event === 'string') {
@@ -88,7 +91,7 @@ export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step:
     if (released === 'failed') return;
     if (released) return complete(tx, state, waiting, { event: null, timedOut: false, conditionMet: true }, opts.now);
   }
-  if (deadline) timers.push({ stepRunId: row.id, runId: state.run.id, at: deadline });
+  if (wakeAt) timers.push({ stepRunId: row.id, runId: state.run.id, at: wakeAt });
 }
 
 /**
@@ -126,6 +129,49 @@ export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, n
   if (!taken && stored.runId === state.run.id) {
     state.events.push({ type: 'SIGNAL_BUFFERED', data: { signalId: signal.id, name: signal.name, source: signal.source, expiresAt: stored.expiresAt.toISOString() } });
   }
+}
+
+/** A signal wait's wake-up time came: its timeout, or (polling) its next poll, handed back to be claimed. */
+export async function wakeSignalWait(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, now: Date): Promise<void> {
+  const deadline = deadlineOf(row);
+  if (isPollingWait(step) && (!deadline || now < deadline)) return void (await setStep(tx, state, row, { status: 'PENDING', wakeAt: null }));
+  return timeOutWait(tx, state, row, step, now);
+}
+
+/** Claims a poll: the wait step runs its poll step's request (rendered now) on a worker. */
+export async function claimPoll(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, context: ExpressionContext, opts: AdvanceOptions): Promise<StepClaim> {
+  const target = executedStep(state.run.definition.steps, step);
+  const { config } = await claimConfig(target, context);
+  const attempt = row.attempt + 1;
+  await setStep(tx, state, row, { status: 'RUNNING', attempt, leaseOwner: opts.leaseOnClaim ? opts.workerId : null, leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null });
+  state.events.push({ type: 'STEP_LOG', stepId: step.id, data: { lines: [`poll: running the request of '${target.id}'`], attempt } });
+  return { ...buildClaim(state, state.rows.get(step.id)!, target, config, context), stepId: step.id };
+}
+
+/**
+ * A poll finished: the condition is evaluated with the fresh output as `steps.<pollStep>.output`.
+ * True completes the wait (output `poll`: that output); otherwise it waits for the next poll, or
+ * times out. A failed poll is logged and counts as "not yet".
+ */
+export async function pollCompleted(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, outcome: StepOutcome, now: Date, timers: AdvanceResult['timers']): Promise<void> {
+  const config = step.config as SignalWaitConfig;
+  await setStep(tx, state, row, { status: 'WAITING', leaseOwner: null, leaseExpiresAt: null });
+  const waiting = state.rows.get(step.id)!;
+  if (outcome.ok) {
+    const context = expressionContextOf(state);
+    const steps = context.steps as Record<string, { output: unknown }>;
+    steps[config.pollStep!] = { ...steps[config.pollStep!], output: outcome.output };
+    const released = await releasesOrFails(tx, state, waiting, config, null, context, now);
+    if (released === 'failed') return;
+    if (released) return complete(tx, state, waiting, { event: null, timedOut: false, conditionMet: true, poll: outcome.output ?? null }, now);
+  } else {
+    state.events.push({ type: 'STEP_LOG', stepId: step.id, data: { lines: [state.redact(`poll failed: ${outcome.message}`)], attempt: row.attempt } });
+  }
+  const deadline = deadlineOf(row);
+  if (deadline && now >= deadline) return timeOutWait(tx, state, waiting, step, now);
+  const wakeAt = nextPollAt(config, now, deadline);
+  await setStep(tx, state, waiting, { wakeAt });
+  timers.push({ stepRunId: row.id, runId: state.run.id, at: wakeAt });
 }
 
 /** The wait's timeout passed: fail, continue, or take its timeout branch (`onTimeout`). */

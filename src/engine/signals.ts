@@ -37,6 +37,37 @@ export function isSignalWait(step: Pick<StepDefinition, 'type' | 'config'> | und
   return step?.type === 'wait' && (typeof config.event === 'string' || typeof config.condition === 'string');
 }
 
+/** A condition wait that re-runs an http_request step's request every `pollSeconds`. */
+export function isPollingWait(step: Pick<StepDefinition, 'type' | 'config'> | undefined): boolean {
+  const config = step?.config ?? {};
+  return step?.type === 'wait' && typeof config.condition === 'string' && typeof config.pollStep === 'string' && typeof config.pollSeconds === 'number';
+}
+
+/**
+ * A polling wait whose row is PENDING after it started: its wake-up handed it back to be claimed
+ * for its next poll (a fresh start has no startedAt: resumeRun and retries clear it).
+ */
+export function isPollDue(row: Pick<StepRun, 'status' | 'startedAt'>, step: StepDefinition): boolean {
+  return row.status === 'PENDING' && row.startedAt !== null && isPollingWait(step);
+}
+
+/** The step a claim of `step` executes: a polling wait runs its poll step's request. */
+export function executedStep(steps: StepDefinition[], step: StepDefinition): StepDefinition {
+  return isPollingWait(step) ? (steps.find((s) => s.id === step.config.pollStep) ?? step) : step;
+}
+
+/** The deadline recorded when a signal wait started (its input's `timeoutAt`). */
+export function deadlineOf(row: Pick<StepRun, 'input'>): Date | null {
+  const at = (row.input as { timeoutAt?: unknown } | null)?.timeoutAt;
+  return typeof at === 'string' ? new Date(at) : null;
+}
+
+/** The next poll: `pollSeconds` from now, but never past the deadline. */
+export function nextPollAt(config: SignalWaitConfig, now: Date, deadline: Date | null): Date {
+  const next = new Date(now.getTime() + (config.pollSeconds ?? 0) * 1000);
+  return deadline && deadline < next ? deadline : next;
+}
+
 /** A wait that pauses the run until resumeRun (`resume: true`). */
 export function isResumeWait(step: Pick<StepDefinition, 'type' | 'config'> | undefined): boolean {
   return step?.type === 'wait' && step.config?.resume === true;

@@ -1,5 +1,6 @@
 // The `wait` step's config: a duration (seconds, until), a manual resume, an event
-// (`event`, `match`) or a condition (`condition`, re-evaluated on every event), the last two with a
+// (`event`, `match`) or a condition (`condition`, re-evaluated on every event and, with
+// `pollSeconds` and `pollStep`, against a fresh run of an http_request step), the last two with a
 // timeout and what happens then (`onTimeout`). The JSON Schema lists every field; which fields go
 // together is checked here, so that a mix-up is reported in words ("match goes with event")
 // rather than as ajv's oneOf noise. The timeout branch is checked against the whole definition.
@@ -18,7 +19,7 @@ const OPTIONS: Record<(typeof KINDS)[number], string[]> = {
   until: [],
   resume: [],
   event: ['match', 'timeoutSeconds', 'onTimeout'],
-  condition: ['timeoutSeconds', 'onTimeout'],
+  condition: ['pollSeconds', 'pollStep', 'timeoutSeconds', 'onTimeout'],
 };
 
 export type OnTimeout = 'fail' | 'continue' | { branch: string };
@@ -28,6 +29,8 @@ export interface SignalWaitConfig {
   event?: string;
   match?: string;
   condition?: string;
+  pollSeconds?: number;
+  pollStep?: string;
   timeoutSeconds?: number | string;
   onTimeout?: OnTimeout;
 }
@@ -45,6 +48,8 @@ export function waitConfigSchema(orTemplate: (description: string, schema: Schem
       event: { type: 'string', pattern: EVENT_NAME_PATTERN, description: 'an event name (1–200 letters, digits and _ . : / -)' },
       match: expression,
       condition: expression,
+      pollSeconds: { type: 'number', minimum: 1, maximum: 86_400, description: 'a number of seconds from 1 to 86400' },
+      pollStep: { type: 'string', minLength: 1, description: 'the id of an http_request step' },
       timeoutSeconds: orTemplate(`a number of seconds from 0 to ${MAX_WAIT_SECONDS}`, { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }),
       onTimeout: {
         description: '"fail", "continue" or { "branch": "<step id>" }',
@@ -69,6 +74,10 @@ export function waitShapeProblems(config: unknown, path: Path, stepId: string | 
     const owners = KINDS.filter((k) => OPTIONS[k].includes(key));
     problems.push({ path: [...path, key], message: `${key} goes with ${owners.join(' or ')}, not with ${kind}`, stepId });
   }
+  const c = config as SignalWaitConfig;
+  if (kind === 'condition' && (c.pollSeconds === undefined) !== (c.pollStep === undefined)) {
+    problems.push({ path: [...path, c.pollSeconds === undefined ? 'pollSeconds' : 'pollStep'], message: 'is required: pollSeconds and pollStep go together', stepId });
+  }
   return problems;
 }
 
@@ -87,7 +96,7 @@ interface StepLike {
   config?: unknown;
 }
 
-/** A timeout branch must be a step that depends on the wait. */
+/** A timeout branch must be a step that depends on the wait; a poll step must be an http_request step. */
 export function waitReferenceProblems(steps: unknown[]): Problem[] {
   const problems: Problem[] = [];
   const byId = new Map<string, StepLike>();
@@ -103,6 +112,11 @@ export function waitReferenceProblems(steps: unknown[]): Problem[] {
       const deps = Array.isArray(target?.dependsOn) ? target!.dependsOn : [];
       if (!target) problems.push({ path: ['steps', index, 'config', 'onTimeout', 'branch'], message: `Step '${branch}' doesn't exist`, stepId: id });
       else if (!deps.includes(id)) problems.push({ path: ['steps', index, 'config', 'onTimeout', 'branch'], message: `Step '${branch}' must depend on '${id}' to be its timeout branch`, stepId: id });
+    }
+    if (typeof config.pollStep === 'string') {
+      const target = byId.get(config.pollStep);
+      if (!target) problems.push({ path: ['steps', index, 'config', 'pollStep'], message: `Step '${config.pollStep}' doesn't exist`, stepId: id });
+      else if (target.type !== 'http_request') problems.push({ path: ['steps', index, 'config', 'pollStep'], message: `Step '${config.pollStep}' is a ${String(target.type)} step; pollStep must name an http_request step`, stepId: id });
     }
   });
   return problems;

@@ -216,3 +216,21 @@ describe('polling', () => {
     ]);
   });
 });
+
+describe('durability of workspace events', () => {
+  it('offers again a workspace event whose fan-out was interrupted, and forgets expired events', { timeout: 30_000 }, async () => {
+    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'stranded' } }] });
+    const runId = await startRun(t, wf);
+    await untilStep(runId, 'w', 'WAITING');
+    const old = new Date(Date.now() - 60_000);
+    // As if sendEvent had stored the event and its process died before offering it to any run.
+    await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { createdAt: new Date(old.getTime() - 1000) } });
+    await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) } });
+    const expired = await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old } });
+    const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 15_000);
+    expect(run.status).toBe('COMPLETED');
+    expect((await stepsOf(t, runId)).w!.output).toMatchObject({ event: { name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT' } });
+    expect(await t.db.prisma.signal.findUnique({ where: { id: expired.id } })).toBeNull();
+    expect(await t.db.prisma.signal.count({ where: { name: 'stranded', fannedOutAt: null } })).toBe(0);
+  });
+});

@@ -29,6 +29,7 @@ import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
+import { handleWaitToken, matchWaitTokenRoute } from './http/wait-token.ts';
 import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
@@ -134,6 +135,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
       pool: () => db.poolStats(),
     },
   });
+  // Wait-token URLs use WEFT_PUBLIC_URL, else the address the server listens on (known at start).
+  let boundOrigin = `http://${config.host}:${config.port}`;
   const engine = new Engine({
     dispatcher,
     runsWork,
@@ -149,6 +152,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     stepEnv: { ...config.steps, fetch: withTraceparent(createOutboundFetch(outbound)), resolveOutbound: (host) => outbound.resolve(host) },
     secretsKey,
     observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
+    publicUrl: () => config.publicUrl ?? boundOrigin,
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
@@ -232,6 +236,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     if (path === '/metrics') return serveMetrics(req, res, metrics, config.observability.metrics.token, 'main');
     // A worker serves its health endpoints only: no API, no webhooks.
     if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
+    const waitToken = matchWaitTokenRoute(path);
+    if (waitToken !== undefined) return handleWaitToken(req, res, waitToken, { prisma: db.prisma, engine, maxBodyBytes: config.maxBodyBytes });
     const hook = matchInboundWebhook(req.method, path);
     if (hook !== undefined) {
       return observeInboundWebhook(req, res, { metrics, tracing }, async () => {
@@ -316,6 +322,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       }
       const address = server.address() as AddressInfo;
       const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      boundOrigin = `http://${shownHost}:${address.port}`;
       return { url: `http://${shownHost}:${address.port}/graphql`, port: address.port };
     },
     async stop() {

@@ -29,6 +29,7 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
+  WEFT_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
@@ -120,6 +121,8 @@ export type Config = {
   env: 'development' | 'production' | 'test';
   port: number;
   host: string;
+  /** The origin clients reach this server at (WEFT_PUBLIC_URL), for the URLs Weft hands out; null: the listening address. */
+  publicUrl: string | null;
   database: { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number } | { kind: 'pglite'; dataDir: string | null };
   /**
    * Weft's own directory (WEFT_HOME): the embedded database by default, the generated secrets key
@@ -229,6 +232,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
+    publicUrl: e.WEFT_PUBLIC_URL ?? null,
     database: e.DATABASE_URL
       ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
       : { kind: 'pglite', dataDir: dataDir! },

@@ -3,6 +3,7 @@
 // for the system. It imports only types, so any layer may import it.
 import type { Principal } from './auth/principal.ts';
 import type { PrismaClient } from './db/client.ts';
+import type { SignalChange } from './engine/signals.ts';
 import type { EventBus } from './events/log.ts';
 
 /** Who did something, as recorded on rows (createdById) — the system for scheduler and webhooks. */
@@ -15,7 +16,7 @@ export interface Actor {
 export interface EngineHandle {
   notify(): void;
   abortRun(runId: string): void;
-  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown }): Promise<unknown>;
+  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown } | SignalChange): Promise<unknown>;
 }
 
 export interface ServiceScope {

@@ -16,6 +16,8 @@ import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
 import { coerceError } from '../errors.ts';
+import { applySignal, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait } from './signal-waits.ts';
+import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, signalRefsOf, type SignalChange } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -36,6 +38,8 @@ export type RunChange =
   /** `attempts`: the attempt each step was seen at; a step already taken over since is left alone. */
   | { kind: 'reclaim'; stepRunIds: string[]; reason: string; attempts?: Record<string, number> }
   | { kind: 'resume-wait'; stepId: string; data?: unknown }
+  /** An event for the run's waits (signalRun, sendEvent, a wait's token route). */
+  | SignalChange
   | { kind: 'none' };
 
 export interface StepClaim {
@@ -81,6 +85,8 @@ export interface AdvanceOptions {
   now: Date;
   /** Decrypts workspace secrets; null when secrets are not configured. */
   secretsKey: Buffer | null;
+  /** The server's public origin, for the URLs of wait tokens (`steps.<id>.signal.url`). */
+  publicUrl?: string;
 }
 
 /** The run row as read under its lock (the workflow's allowlist joined in). */
@@ -92,6 +98,7 @@ interface LockedRun {
   definition: WorkflowDefinition;
   input: unknown;
   commandAllowlist: string[] | null;
+  createdAt: Date;
 }
 
 export interface Loaded {
@@ -100,13 +107,15 @@ export interface Loaded {
   events: NewEvent[];
   redact: Redactor;
   secrets: Record<string, string>;
+  /** `steps.<id>.signal` of the run's event waits (their token URL). */
+  signalRefs: Record<string, { url: string; token: string } | null>;
 }
 
 /** Locks the run row for the rest of the transaction and reads what the state machine needs. */
 export async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
   const rows = await tx.$queryRaw<LockedRun[]>`
     SELECT r.id::text AS id, r."workspaceId"::text AS "workspaceId", r."workflowId"::text AS "workflowId", r.status::text AS status,
-           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist"
+           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist", r."createdAt" AS "createdAt"
     FROM "Run" r LEFT JOIN "Workflow" w ON w.id = r."workflowId"
     WHERE r.id = ${runId}::uuid
     FOR UPDATE OF r`;
@@ -121,13 +130,14 @@ function stepById(definition: WorkflowDefinition, stepId: string): StepDefinitio
   return definition.steps.find((s) => s.id === stepId);
 }
 
-export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'>): ExpressionContext {
-  const steps: Record<string, { output: unknown; status: StepStatus }> = {};
+export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'> & { signalRefs?: Loaded['signalRefs'] }): ExpressionContext {
+  const steps: Record<string, { output: unknown; status: StepStatus; signal?: unknown }> = {};
   for (const row of state.rows.values()) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
+  for (const [id, signal] of Object.entries(state.signalRefs ?? {})) if (steps[id]) steps[id].signal = signal;
   return { input: state.run.input ?? {}, steps, run: { id: state.run.id, workflowId: state.run.workflowId }, secrets: state.secrets };
 }
 
-async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
+export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
   const updated = await tx.stepRun.update({ where: { id: row.id }, data });
   state.rows.set(updated.stepId, updated);
 }
@@ -139,6 +149,7 @@ async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange,
     // step is never recorded twice.
     if (row?.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
     const step = stepById(state.run.definition, row.stepId);
+    if (isPollingWait(step)) return pollCompleted(tx, state, row, step!, change.outcome, opts.now, timers);
     const base = { leaseOwner: null, leaseExpiresAt: null };
     const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
     if (change.logs?.length) {
@@ -176,6 +187,7 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
         if (!row.wakeAt || row.wakeAt > opts.now) continue;
         if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
+        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId))) await wakeSignalWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
         else if (row.status === 'WAITING') {
           await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: { waitedUntil: row.wakeAt.toISOString() }, finishedAt: opts.now });
           state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt } });
@@ -194,6 +206,9 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
           state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 } });
         }
       }
+      return;
+    case 'signal':
+      await applySignal(tx, state, change, opts.now);
       return;
     case 'resume-wait': {
       const row = state.rows.get(change.stepId);
@@ -227,6 +242,7 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
   const maxParallel = typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
   let capacity = opts.capacity;
   let paused = false;
+  const stepsById = new Map(definition.steps.map((s) => [s.id, s]));
   for (let changed = true; changed; ) {
     changed = false;
     const statusOf = (id: string) => state.rows.get(id)?.status;
@@ -244,6 +260,13 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         continue;
       }
       const context = expressionContextOf(state);
+      const branchSkip = branchSkipReason(step, stepsById, (id) => state.rows.get(id)?.output ?? null);
+      if (branchSkip) {
+        await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
+        state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason: branchSkip } });
+        changed = true;
+        continue;
+      }
       try {
         if (typeof step.when === 'string' && !(await evaluateExpression(step.when, context))) {
           await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
@@ -259,7 +282,12 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           changed = true;
           continue;
         }
-        if (step.type === 'wait') {
+        if (isSignalWait(step) && !isPollDue(row, step)) {
+          await startSignalWait(tx, state, row, step, context, opts, result.timers);
+          changed = true;
+          continue;
+        }
+        if (step.type === 'wait' && !isPollDue(row, step)) {
           const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
           const until = waitUntil(value as Record<string, unknown>, opts.now);
           if (until instanceof Error) throw until;
@@ -270,10 +298,17 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           changed = true;
           continue;
         }
-        if (!WORKER_STEP_TYPES.has(step.type)) throw new Error(`Unknown step type ${step.type}`);
+        if (!WORKER_STEP_TYPES.has(step.type) && !isPollDue(row, step)) throw new Error(`Unknown step type ${step.type}`);
         if (running >= maxParallel) continue;
         if (capacity <= 0) {
           result.starved = true;
+          continue;
+        }
+        if (isPollDue(row, step)) {
+          result.claims.push(await claimPoll(tx, state, row, step, context, opts));
+          running++;
+          capacity--;
+          changed = true;
           continue;
         }
         const { config, recorded } = await claimConfig(step, context);
@@ -305,29 +340,33 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
   return { paused };
 }
 
+/** Some step still waits for resumeRun (a wait for an event or a condition does not pause the run). */
 function allRowsWaitingForResume(state: Loaded): boolean {
-  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null);
+  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null && isResumeWait(stepById(state.run.definition, r.stepId)));
 }
 
 /**
  * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
  * is gone or no longer active (a PAUSED run still records its other steps' results).
  */
-export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null): Promise<Loaded | undefined> {
+export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null, publicUrl = ''): Promise<Loaded | undefined> {
   const run = await lockAndReadRun(tx, runId);
   if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return undefined;
   const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
   // Secrets are decrypted only for runs whose definition refers to them.
   const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, secretsKey) : {};
+  const signalRefs = signalRefsOf(definition.steps, run.id, secretsKey, publicUrl);
   return {
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
     rows: new Map(rows.map((r) => [r.stepId, r])),
     events: [],
     // Every secret, however short (setSecret refuses new ones under 8 characters; older ones are
     // still hidden, at the price of over-redaction, rather than shown).
-    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets)]),
+    // Wait tokens too: they are credentials, whatever step their URL is rendered into.
+    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets), ...Object.values(signalRefs).flatMap((r) => (r ? [r.token] : []))]),
     secrets,
+    signalRefs,
   };
 }
 
@@ -352,7 +391,15 @@ export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, co
  */
 export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
   const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
-  const state = await loadRunState(tx, runId, opts.secretsKey);
+  // A new signal is stored under the run's lock, whatever the run's status: a QUEUED run's waits
+  // receive it when they start.
+  if (change.kind === 'signal' && change.send) {
+    if (!(await lockAndReadRun(tx, runId))) return result;
+    // A token's signal is for its one step: stored only if that step is still waiting for it.
+    if (change.stepId && !(await tx.stepRun.findFirst({ where: { runId, stepId: change.stepId, iteration: TOP_LEVEL, status: 'WAITING' }, select: { id: true } }))) return result;
+    change = { ...change, signalId: await storeSignal(tx, runId, change.send) };
+  }
+  const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) return result;
   const run = state.run;
 

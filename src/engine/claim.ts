@@ -9,6 +9,7 @@
 // already holds this attempt (graphile-worker retried a job whose first worker is alive, or
 // released a job whose worker died: our lease reclaim re-dispatches those, not the old job).
 import type { Prisma } from '../generated/prisma/client.ts';
+import { executedStep } from './signals.ts';
 import { buildClaim, claimConfig, expressionContextOf, loadRunState, type StepClaim } from './advance.ts';
 
 export interface TakeOptions {
@@ -16,10 +17,11 @@ export interface TakeOptions {
   leaseMs: number;
   now: Date;
   secretsKey: Buffer | null;
+  publicUrl?: string;
 }
 
 export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: string, stepRunId: string, attempt: number, opts: TakeOptions): Promise<StepClaim | null> {
-  const state = await loadRunState(tx, runId, opts.secretsKey);
+  const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) return null;
   const row = [...state.rows.values()].find((r) => r.id === stepRunId);
   if (row?.status !== 'RUNNING' || row.attempt !== attempt || row.leaseOwner !== null) return null;
@@ -27,5 +29,7 @@ export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: s
   if (!step) return null;
   const leased = await tx.stepRun.update({ where: { id: row.id }, data: { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) } });
   const context = expressionContextOf(state);
-  return buildClaim(state, leased, step, (await claimConfig(step, context)).config, context);
+  // A polling wait executes its poll step's request, recorded as the wait's own attempt.
+  const target = executedStep(state.run.definition.steps, step);
+  return { ...buildClaim(state, leased, target, (await claimConfig(target, context)).config, context), stepId: step.id };
 }

@@ -22,6 +22,7 @@ import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
 import { TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
+import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
@@ -52,7 +53,11 @@ export interface EngineOptions {
   now?: () => Date;
   /** Metrics, spans and the log scope (src/observability); absent: nothing is observed. */
   observer?: EngineObserver;
+  /** The server's public origin, for wait-token URLs (known once the server listens). */
+  publicUrl?: () => string;
 }
+
+const SIGNAL_MAINTENANCE_MS = 5000;
 
 interface InFlight {
   runId: string;
@@ -67,6 +72,7 @@ export class Engine implements DispatchHost {
   private ticking = false;
   private tickAgain = false;
   private stopped = true;
+  private nextSignalMaintenance = 0;
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -127,6 +133,7 @@ export class Engine implements DispatchHost {
           capacity: dispatcher.capacity(this.inFlight.size),
           now: this.now(),
           secretsKey: this.opts.secretsKey,
+          publicUrl: this.opts.publicUrl?.(),
         });
         await dispatcher.persist(tx, advanced);
         return advanced;
@@ -159,6 +166,7 @@ export class Engine implements DispatchHost {
         this.tickAgain = false;
         await this.reclaim({ onlyExpired: true, reason: 'lease expired (worker stopped responding)' });
         await this.wakeDue();
+        await this.signalMaintenance();
         const started = await retrying(() => startQueuedRuns(this.opts.prisma, this.opts.limits, this.now()));
         this.opts.bus.publish(started.events);
         this.opts.observer?.runsStarted(started.runIds);
@@ -205,6 +213,19 @@ export class Engine implements DispatchHost {
     }
   }
 
+  /**
+   * At most every few seconds: forget expired signals, and offer again the workspace events whose
+   * fan-out a crash interrupted (sendEvent marks them when it is done).
+   */
+  private async signalMaintenance(): Promise<void> {
+    const now = this.now();
+    if (now.getTime() < this.nextSignalMaintenance) return;
+    this.nextSignalMaintenance = now.getTime() + SIGNAL_MAINTENANCE_MS;
+    await this.opts.prisma.signal.deleteMany({ where: { expiresAt: { lt: now } } });
+    const stranded = await this.opts.prisma.signal.findMany({ where: { runId: null, fannedOutAt: null, createdAt: { lt: new Date(now.getTime() - SIGNAL_MAINTENANCE_MS) } }, select: { id: true, workspaceId: true }, take: 20 });
+    for (const signal of stranded) await fanOutSignal(this.opts.prisma, (runId, change) => this.advance(runId, change), signal);
+  }
+
   private async wakeDue(): Promise<void> {
     const rows = await this.opts.prisma.stepRun.findMany({
       where: { status: { in: ['RETRYING', 'WAITING'] }, iteration: TOP_LEVEL, wakeAt: { lte: this.now() } },
@@ -231,7 +252,7 @@ export class Engine implements DispatchHost {
   async runDispatched(runId: string, stepRunId: string, attempt: number): Promise<void> {
     if (this.stopped) throw new Error('worker is shutting down'); // graphile retries the job elsewhere
     const claim = await retrying(() =>
-      this.opts.prisma.$transaction((tx) => takeDispatchedClaim(tx, runId, stepRunId, attempt, { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs, now: this.now(), secretsKey: this.opts.secretsKey })),
+      this.opts.prisma.$transaction((tx) => takeDispatchedClaim(tx, runId, stepRunId, attempt, { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs, now: this.now(), secretsKey: this.opts.secretsKey, publicUrl: this.opts.publicUrl?.() })),
     );
     if (claim) await this.execute(claim);
   }

@@ -23,6 +23,8 @@ export const RUN_EVENT_TYPES = [
   'RUN_CHECKS',
   'WEBHOOK_DELIVERED',
   'WEBHOOK_FAILED',
+  'SIGNAL_DELIVERED',
+  'SIGNAL_BUFFERED',
 ] as const;
 export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
 

@@ -6,6 +6,7 @@ import { appendEvents, type NewEvent, type StoredEvent } from '../events/log.ts'
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
+import { isResumeWait } from '../engine/signals.ts';
 import { coerceError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
@@ -212,7 +213,8 @@ export async function resumeRun(scope: ServiceScope, runId: string, fromStep?: s
   if (run.status === 'PAUSED' && fromStep == null) {
     // Continue past the wait(s) that paused the run.
     const waiting = await scope.prisma.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL, status: 'WAITING', wakeAt: null } });
-    for (const step of waiting) await scope.engine.advance(runId, { kind: 'resume-wait', stepId: step.stepId });
+    // Only `resume: true` waits: a wait for an event or a condition keeps waiting for it.
+    for (const step of waiting.filter((w) => isResumeWait(definition.steps.find((s) => s.id === w.stepId)))) await scope.engine.advance(runId, { kind: 'resume-wait', stepId: step.stepId });
     return scope.prisma.run.findUniqueOrThrow({ where: { id: runId } });
   }
 

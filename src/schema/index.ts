@@ -9,6 +9,7 @@ import './workflow-mutations.ts';
 import './tag.ts';
 import './template.ts';
 import './run.ts';
+import './signal.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';

@@ -105,4 +105,28 @@ export const BUILTIN_TEMPLATES: TemplateData[] = [
       output: { summary: '{{ steps.summarize.output.answer }}' },
     },
   },
+  {
+    id: '00000000-0000-4000-8000-000000000006',
+    name: 'Approval',
+    description: 'Ask a person to approve: send them a link, wait for their answer (or the deadline), then continue, reject or escalate.',
+    category: 'people',
+    tags: ['approval', 'wait', 'event'],
+    isBuiltin: true,
+    createdAt: SHIPPED,
+    definition: {
+      inputSchema: {
+        type: 'object',
+        required: ['notifyUrl', 'subject'],
+        properties: { notifyUrl: { type: 'string', format: 'uri' }, subject: { type: 'string' }, timeoutSeconds: { type: 'number', minimum: 1, default: 86400 } },
+      },
+      steps: [
+        // The wait's token URL exists from the start of the run: the request carries it to the approver (an e-mail service, a chat hook).
+        { id: 'request', type: 'webhook', config: { url: '{{ input.notifyUrl }}', payload: { subject: '{{ input.subject }}', approveUrl: '{{ steps.approval.signal.url }}', howTo: 'POST {"approved": true} or {"approved": false, "reason": "…"} to approveUrl' } } },
+        { id: 'approval', type: 'wait', dependsOn: ['request'], config: { event: 'approval', timeoutSeconds: '{{ $exists(input.timeoutSeconds) ? input.timeoutSeconds : 86400 }}', onTimeout: { branch: 'expired' } } },
+        { id: 'decide', type: 'condition', dependsOn: ['approval'], config: { expression: 'steps.approval.output.event.payload.approved = true' } },
+        { id: 'expired', type: 'condition', dependsOn: ['approval'], config: { expression: '"no answer before the deadline"' } },
+      ],
+      output: { approved: '{{ steps.decide.output.result = true }}', answer: '{{ steps.approval.output.event.payload }}', timedOut: '{{ steps.approval.output.timedOut }}' },
+    },
+  },
 ];

@@ -6,6 +6,7 @@
 import { createAjv } from '../ajv.ts';
 import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
+import { waitExpressions, waitReferenceProblems } from './wait-config.ts';
 import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
 import { STEP_TYPES, type StepType } from './step-types.ts';
 import { isPlainObject } from '../json.ts';
@@ -106,6 +107,8 @@ function configExpressionProblems(type: StepType, config: Record<string, unknown
         ...templateProblems(inner, [...path, 'step', 'config'], stepId),
       ];
     }
+    case 'wait':
+      return [...waitExpressions(config, path).flatMap((e) => expressionProblems(e.source, e.path, stepId, e.what)), ...templateProblems(config, path, stepId)];
     default:
       return templateProblems(config, path, stepId);
   }
@@ -343,6 +346,7 @@ function expressionsOf(step: Record<string, unknown>, path: Path): { path: Path;
   if (typeof step.when === 'string') sources.push({ path: [...path, 'when'], source: step.when });
   if (step.type === 'condition' && typeof config.expression === 'string') sources.push({ path: [...path, 'config', 'expression'], source: config.expression });
   if (step.type === 'loop' && typeof config.items === 'string') sources.push({ path: [...path, 'config', 'items'], source: config.items });
+  if (step.type === 'wait') sources.push(...waitExpressions(config, [...path, 'config']));
   return sources;
 }
 
@@ -410,6 +414,7 @@ export function validateDefinition(definition: unknown): Problem[] {
     });
     problems.push(...dependencyProblems(steps, indexOf));
     problems.push(...referenceProblems(definition, steps, indexOf));
+    problems.push(...waitReferenceProblems(steps));
   }
   problems.push(...jsonSchemaProblems(definition.inputSchema, ['inputSchema'], true));
   problems.push(...jsonSchemaProblems(definition.outputSchema, ['outputSchema'], false));

@@ -8,13 +8,13 @@ import { createAjv } from '../ajv.ts';
 import { isWholeTemplate, scanTemplates } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import type { StepType } from './step-types.ts';
+import { waitConfigSchema, waitShapeProblems } from './wait-config.ts';
 
 type Path = (string | number)[];
 type Schema = Record<string, unknown>;
 
 
 export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
-export const MAX_WAIT_SECONDS = 366 * 24 * 3600;
 
 /** A URL that may contain templates: literal parts must make an absolute http(s) URL. */
 function isHttpUrlTemplate(text: string): boolean {
@@ -147,18 +147,7 @@ const configSchemas: Record<StepType, Schema> = {
       },
     },
   },
-  wait: {
-    type: 'object',
-    description: 'exactly one of { seconds }, { until } or { resume: true }',
-    additionalProperties: false,
-    minProperties: 1,
-    maxProperties: 1,
-    properties: {
-      seconds: orTemplate(`a number of seconds from 0 to ${MAX_WAIT_SECONDS}`, { type: 'number', minimum: 0, maximum: MAX_WAIT_SECONDS }),
-      until: orTemplate('an RFC 3339 date-time with a time zone (e.g. 2030-01-01T09:00:00Z)', { type: 'string', format: 'date-time' }),
-      resume: { const: true, description: 'true' },
-    },
-  },
+  wait: waitConfigSchema(orTemplate),
 };
 
 const ajv = createAjv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
@@ -259,6 +248,7 @@ function toProblems(errors: ErrorObject[] | null | undefined, data: unknown, pat
 export function validateStepConfig(type: StepType, config: unknown, path: Path, stepId: string | null): Problem[] {
   const validate = configValidators[type];
   const problems = validate(config) ? [] : toProblems(validate.errors, config, path, stepId);
+  if (type === 'wait') problems.push(...waitShapeProblems(config, path, stepId));
   if (type === 'loop' && config && typeof config === 'object') {
     const inner = (config as { step?: { type?: unknown; config?: unknown } }).step;
     const innerType = inner?.type as StepType | undefined;

@@ -22,6 +22,7 @@ import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
+import { findAgents } from '../agents/service.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -255,6 +256,7 @@ export class Engine implements DispatchHost {
         env: this.opts.stepEnv,
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
+        agents: { resolve: async (reference) => (await findAgents(this.opts.prisma, claim.workspaceId, [reference])).get(reference) ?? null },
       };
       const output =
         claim.type === 'loop'

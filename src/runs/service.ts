@@ -12,6 +12,8 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import { validateRunInput } from './input.ts';
+import { agentReferenceProblems } from '../agents/service.ts';
+import { normaliseDefinition } from '../workflows/spellings.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -45,7 +47,19 @@ export interface RunWorkflowInput {
   label?: string | null;
   idempotencyKey?: string | null;
   trigger?: RunTrigger;
+  /** The caller's own label of what started the run (the seeds' `"trigger": "manual"`); free text. */
+  triggerLabel?: string | null;
   scheduleId?: string | null;
+}
+
+export const TRIGGER_LABEL_MAX = 100;
+
+function checkTriggerLabel(label: string | null | undefined): void {
+  if (label == null) return;
+  // eslint-disable-next-line no-control-regex
+  if (label.trim().length === 0 || label.length > TRIGGER_LABEL_MAX || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw ValidationError.single(['input', 'triggerLabel'], `must be 1–${TRIGGER_LABEL_MAX} characters without control characters, e.g. "manual" or "nightly-sync"`);
+  }
 }
 
 async function commitAndAnnounce<T>(scope: RunScope, work: (tx: Tx, events: StoredEvent[]) => Promise<T>): Promise<T> {
@@ -85,6 +99,7 @@ export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
     throw new ConflictError(`Workflow is ${workflow.status} and cannot be run; set its status to ACTIVE (or DRAFT) first.`, { status: workflow.status });
   }
   if (input.version != null && input.label != null) throw ValidationError.single(['input', 'label'], 'give either version or label, not both');
+  checkTriggerLabel(input.triggerLabel);
 
   const version = input.label != null
     ? (await scope.prisma.releaseLabel.findUnique({ where: { workflowId_label: { workflowId: workflow.id, label: input.label } }, include: { version: true } }))?.version
@@ -133,13 +148,14 @@ export async function runWorkflow(scope: RunScope, input: RunWorkflowInput) {
           definition: definition as unknown as Prisma.InputJsonValue,
           input: runInput as Prisma.InputJsonValue,
           trigger: input.trigger ?? 'MANUAL',
+          triggerLabel: input.triggerLabel?.trim() ?? null,
           idempotencyKey: input.idempotencyKey ?? null,
           concurrencyKey,
           scheduleId: input.scheduleId ?? null,
           createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
         },
       });
-      events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger } }])));
+      events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger, ...(created.triggerLabel ? { triggerLabel: created.triggerLabel } : {}) } }])));
       if (cancelNew) events.push(...(await cancelInTx(tx, created, cancelNew, now)));
       return tx.run.findUniqueOrThrow({ where: { id: created.id } });
     });
@@ -162,9 +178,11 @@ function sameIdempotentRun<T extends { workflowId: string | null }>(run: T, work
 }
 
 export async function previewRun(scope: RunScope, input: { definition: unknown; input?: unknown }) {
-  const problems = validateDefinition(input.definition).map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
+  const normalised = normaliseDefinition(input.definition);
+  const found = [...normalised.problems, ...validateDefinition(normalised.definition), ...(await agentReferenceProblems(scope.prisma, scope.workspaceId, normalised.definition))];
+  const problems = found.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
   if (problems.length) throw new ValidationError(problems);
-  const definition = input.definition as WorkflowDefinition;
+  const definition = normalised.definition as WorkflowDefinition;
   const runInput = input.input ?? {};
   const inputProblems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
   if (inputProblems.length) throw new ValidationError(inputProblems);

@@ -12,6 +12,7 @@ import './run.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';
+import './agent.ts';
 import './auth.ts';
 
 builder.queryType({ description: 'Read access to your workspace.', authScopes: { read: true } });

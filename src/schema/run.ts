@@ -4,6 +4,7 @@ import { redactInput } from '../engine/redact.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
 import { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
+import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
@@ -83,6 +84,7 @@ export const RunRef = builder.prismaNode('Run', {
   fields: (t) => ({
     status: t.expose('status', { type: RunStatusEnum, description: 'Current state.' }),
     trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'What started the run.' }),
+    triggerLabel: t.exposeString('triggerLabel', { nullable: true, description: 'The label the caller gave to runWorkflow (e.g. "manual"), if any; free text, unlike `trigger`.' }),
     isPreview: t.exposeBoolean('isPreview', { description: 'True for previewRun runs (not counted in workflow statistics).' }),
     workflow: t.relation('workflow', { nullable: true, description: 'The workflow run (null for previews).' }),
     version: t.relation('version', { nullable: true, description: 'The workflow version run.' }),
@@ -227,8 +229,9 @@ const DeleteRunPayload = builder.objectRef<{ deletedRunId: string }>('DeleteRunP
 const RunWorkflowInput = builder.inputType('RunWorkflowInput', {
   description: 'Which workflow to run, on which version, with what input.',
   fields: (t) => ({
-    workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }),
+    workflowId: t.id({ required: true, description: 'Global ID of the workflow, or its name (case-insensitive; refused when several workflows share it).' }),
     input: t.field({ type: 'JSON', description: 'The run input (an object), validated against the version\'s input schema. Default {}.' }),
+    triggerLabel: t.string({ description: 'Your own label of what started the run, e.g. "manual" or "nightly-sync" (1–100 characters); kept on Run.triggerLabel, apart from the system\'s Run.trigger.' }),
     version: t.int({ description: 'Version number to run (default: the latest).' }),
     label: t.string({ description: 'Release label whose version to run (instead of `version`).' }),
     idempotencyKey: t.string({ description: 'Runs started with the same key return the first run instead of starting another.' }),
@@ -286,7 +289,7 @@ builder.mutationFields((t) => ({
     errors: { ...runError, union: { name: 'RunWorkflowResult' } },
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({
-        run: await runWorkflow(ctx, { workflowId: parseGlobalId(String(input.workflowId), 'Workflow'), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey }),
+        run: await runWorkflow(ctx, { workflowId: await resolveWorkflowId(ctx, String(input.workflowId), ['input', 'workflowId']), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey, triggerLabel: input.triggerLabel }),
       })),
   }),
   previewRun: t.field({

@@ -21,6 +21,8 @@ import { isPlainObject, validateDefinition, type WorkflowDefinition } from './de
 import { checkMetadataPatch, mergeMetadata } from './metadata.ts';
 import { applyDefinitionPatch, checkDefinitionPatch, toPatchPaths, type DefinitionPatch } from './patch.ts';
 import { settingsData, validateSettings, type SettingsInput } from './settings.ts';
+import { nameOf, normaliseDefinition, normalisePatch } from './spellings.ts';
+import { agentReferenceProblems } from '../agents/service.ts';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
@@ -34,7 +36,8 @@ export interface Scope {
 }
 
 export interface CreateWorkflowInput extends SettingsInput {
-  name: string;
+  /** May instead be given inside the definition (the seeds' spelling). */
+  name?: string | null;
   description?: string | null;
   definition?: unknown;
   status?: WorkflowStatus | null;
@@ -121,10 +124,28 @@ function withSchemas(definition: unknown, input: { inputSchema?: unknown; output
   return result;
 }
 
-/** Create and update (PUT) validate a whole workflow the same way. */
+/**
+ * Create and update (PUT) validate a whole workflow the same way: the definition in canonical
+ * form (spellings.ts), with its name moved to the workflow, and every agent it names existing.
+ */
+async function checkWholeWorkflow<T extends CreateWorkflowInput & { changeSummary?: string | null }>(scope: Scope, raw: T): Promise<{ input: T & { name: string }; definition: unknown }> {
+  const normalised = normaliseDefinition(raw.definition);
+  const named = nameOf(raw.name, normalised.name);
+  const input = { ...raw, name: named.name };
+  const definition = withSchemas(normalised.definition, input);
+  const problems = [
+    ...named.problems,
+    ...definitionProblems(normalised.problems, input),
+    ...wholeWorkflowProblems(input, definition),
+    ...definitionProblems(await agentReferenceProblems(scope.prisma, scope.workspaceId, definition), input),
+  ];
+  throwIfAny(problems);
+  return { input: input as T & { name: string }, definition };
+}
+
 function wholeWorkflowProblems(input: CreateWorkflowInput & { changeSummary?: string | null }, definition: unknown): Problem[] {
   return [
-    ...checkName(input.name, ['input', 'name']),
+    ...(input.name != null ? checkName(input.name, ['input', 'name']) : [{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]),
     ...checkDescription(input.description, ['input', 'description']),
     ...definitionProblems(validateDefinition(definition), input),
     ...validateSettings(input, ['input']),
@@ -183,9 +204,8 @@ async function moveLabels(tx: Tx, scope: Scope, workflowId: string, labels: stri
 // ---------------------------------------------------------------------------------------------
 // Mutations.
 
-export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
-  const definition = withSchemas(input.definition, input);
-  throwIfAny(wholeWorkflowProblems(input, definition));
+export async function createWorkflow(scope: Scope, raw: CreateWorkflowInput) {
+  const { input, definition } = await checkWholeWorkflow(scope, raw);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await tx.workflow.create({
       data: {
@@ -208,9 +228,8 @@ export async function createWorkflow(scope: Scope, input: CreateWorkflowInput) {
 }
 
 /** PUT: replaces the workflow; a changed definition becomes a new version, an unchanged one does not. */
-export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
-  const definition = withSchemas(input.definition, input);
-  throwIfAny(wholeWorkflowProblems(input, definition));
+export async function updateWorkflow(scope: Scope, raw: UpdateWorkflowInput) {
+  const { input, definition } = await checkWholeWorkflow(scope, raw);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
     const latest = await versionOf(tx, workflow, workflow.latestVersion, ['input', 'id']);
@@ -234,7 +253,9 @@ export async function updateWorkflow(scope: Scope, input: UpdateWorkflowInput) {
 function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean): DefinitionPatch | null {
   const schemaFields = SCHEMA_KEYS.filter((key) => has(key));
   if (!has('definition') && schemaFields.length === 0) return null;
-  const patch: Record<string, unknown> = isPlainObject(input.definition) ? { ...input.definition } : {};
+  // Seed spellings are mapped here already so that the shape check knows them; config fields
+  // are mapped again once the base version tells the type of each changed step.
+  const patch: Record<string, unknown> = isPlainObject(input.definition) ? { ...normalisePatch(input.definition, () => undefined).patch } : {};
   for (const key of schemaFields) patch[key] = input[key]; // the field wins; null removes the schema
   return patch as DefinitionPatch;
 }
@@ -292,9 +313,12 @@ export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
       if (!base) {
         problems.push({ path: ['input', 'baseVersion'], message: `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})` });
       } else {
-        const applied = applyDefinitionPatch(base.definition as unknown as WorkflowDefinition, patch);
+        const baseDefinition = base.definition as unknown as WorkflowDefinition;
+        const canonical = normalisePatch(patch as Record<string, unknown>, (id) => baseDefinition.steps.find((s) => s.id === id)?.type);
+        const applied = applyDefinitionPatch(baseDefinition, canonical.patch as DefinitionPatch);
         definition = applied.definition;
-        problems.push(...definitionProblems([...applied.problems, ...toPatchPaths(validateDefinition(definition), definition)], input));
+        const agentProblems = await agentReferenceProblems(tx, scope.workspaceId, definition);
+        problems.push(...definitionProblems([...canonical.problems, ...applied.problems, ...toPatchPaths([...validateDefinition(definition), ...agentProblems], definition)], input));
       }
     }
     throwIfAny(problems);

@@ -43,10 +43,10 @@ function checkModel(model: unknown, path: Path): Problem[] {
 function agentProblems(input: AgentInput, has: (key: keyof AgentInput) => boolean): Problem[] {
   const problems: Problem[] = [];
   const at = (key: string): Path => ['input', key];
-  if (has('name') && (typeof input.name !== 'string' || !AGENT_NAME_PATTERN.test(input.name))) {
+  if (has('name') && input.name !== null && (typeof input.name !== 'string' || !AGENT_NAME_PATTERN.test(input.name))) {
     problems.push({ path: at('name'), message: 'must be 1–100 characters: letters, digits, space, ".", "_" or "-", starting with a letter or digit' });
   }
-  if (has('model')) problems.push(...checkModel(input.model, at('model')));
+  if (has('model') && input.model !== null) problems.push(...checkModel(input.model, at('model')));
   if (has('fallbackModels') && input.fallbackModels != null) {
     if (input.fallbackModels.length > MAX_FALLBACK_MODELS) problems.push({ path: at('fallbackModels'), message: `must list at most ${MAX_FALLBACK_MODELS} models` });
     input.fallbackModels.forEach((m, i) => problems.push(...checkModel(m, ['input', 'fallbackModels', i])));

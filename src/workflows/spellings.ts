@@ -40,6 +40,10 @@ function renameKeys(value: Fields, known: readonly string[], path: Path, stepId:
     if (target === key || !known.includes(target)) continue;
     if (Object.hasOwn(value, target)) {
       problems.push({ path: [...path, key], message: `'${key}' is another spelling of '${target}', which is also given: keep one`, stepId });
+      // Dropped, so that validation does not report it a second time as an unknown field (the
+      // problem above means nothing is saved anyway).
+      result ??= { ...value };
+      delete result[key];
       continue;
     }
     result ??= { ...value };

@@ -12,6 +12,8 @@ import type { Agent, Prisma } from '../generated/prisma/client.ts';
 import { isPlainObject, jsonSchemaProblems } from '../workflows/definition.ts';
 import type { Scope } from '../workflows/service.ts';
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 type Path = (string | number)[];
 
 export const AGENT_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9 ._-]{0,99}$/;
@@ -118,16 +120,15 @@ export async function deleteAgent(scope: Scope, id: string): Promise<void> {
   if (count === 0) throw new NotFoundError('Agent', id);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
- * What an `agentId` in a step config refers to: the agent's id (a UUID or its global ID
- * "Agent:<uuid>" in base64), else its name (case-insensitive). Null when it names no agent.
+ * What an `agentId` in a step config refers to: the agent's id (a UUID or its global ID), else
+ * its name (case-insensitive). Null when it is not an id, so it can only be a name.
  */
 export function agentIdOf(reference: string): string | null {
+  // Decoded here rather than with the schema's parseGlobalId: the engine uses this module and
+  // stays independent of the GraphQL layer.
   if (UUID.test(reference)) return reference;
-  const decoded = Buffer.from(reference, 'base64').toString('utf8');
-  const match = /^Agent:(.+)$/.exec(decoded);
+  const match = /^Agent:(.+)$/.exec(Buffer.from(reference, 'base64').toString('utf8'));
   return match && UUID.test(match[1]!) ? match[1]! : null;
 }
 

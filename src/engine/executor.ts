@@ -22,7 +22,7 @@ import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
-import { findAgents } from '../agents/service.ts';
+import { findAgents, type AgentSettings } from '../agents/service.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -256,7 +256,7 @@ export class Engine implements DispatchHost {
         env: this.opts.stepEnv,
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
-        agents: { resolve: async (reference) => (await findAgents(this.opts.prisma, claim.workspaceId, [reference])).get(reference) ?? null },
+        agents: agentResolver(this.opts.prisma, claim.workspaceId),
       };
       const output =
         claim.type === 'loop'
@@ -307,6 +307,17 @@ export class Engine implements DispatchHost {
     });
     await Promise.allSettled([...this.background]);
   }
+}
+
+/** Agents looked up once per attempt: a loop's items share the look-up of their agent. */
+function agentResolver(prisma: PrismaClient, workspaceId: string): NonNullable<StepContext['agents']> {
+  const seen = new Map<string, Promise<AgentSettings | null>>();
+  return {
+    resolve(reference) {
+      if (!seen.has(reference)) seen.set(reference, findAgents(prisma, workspaceId, [reference]).then((found) => found.get(reference) ?? null));
+      return seen.get(reference)!;
+    },
+  };
 }
 
 function groupByRun(rows: { id: string; runId: string }[]): Map<string, string[]> {

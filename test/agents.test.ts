@@ -4,6 +4,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { createTenant, keyWith } from './helpers/auth.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
 
@@ -184,5 +185,25 @@ describe('agent_task with agentId', () => {
     const step = (await stepsOf(t, orphan)).ask!;
     expect((step.error as any).message).toBe(`agent_task.agentId: no agent '${agent.id}' in this workspace (deleted or renamed since the workflow was saved?)`);
     expect(step.attempt).toBe(1);
+  });
+
+  it("never reaches another workspace's agent, by name or by id, and needs write permission to change agents", async () => {
+    const other = await createTenant(t, unique('agents-other'));
+    const mine = (await createAgent({ name: unique('Private'), model: 'secret-model' })).agent;
+    const definition = { steps: [{ id: 'a', type: 'agent_task', config: { agentId: mine.name, goal: 'x' } }, { id: 'b', type: 'agent_task', config: { agentId: mine.id, goal: 'x' } }] };
+    const res = await t.gql(`mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`, { input: { name: 'theirs', definition } }, other.headers);
+    expect(res.errors).toBeUndefined();
+    expect((res.data as any).createWorkflow.problems.map((p: any) => p.path.join('.'))).toEqual(['input.definition.steps.0.config.agentId', 'input.definition.steps.1.config.agentId']);
+    // The same name is free in their workspace (names are unique per workspace).
+    const theirs = await t.gql(`mutation { createAgent(input: { name: "${mine.name}", model: "their-model" }) { __typename } }`, {}, other.headers);
+    expect((theirs.data as any).createAgent.__typename).toBe('AgentPayload');
+    const listed = await t.gql(`{ agents(first: 200) { edges { node { model } } } }`, {}, other.headers);
+    expect((listed.data as any).agents.edges.map((e: any) => e.node.model)).toEqual(['their-model']);
+
+    const reader = await keyWith(t, ['read']);
+    const denied = await t.gql(`mutation { createAgent(input: { name: "${unique('nope')}", model: "m" }) { __typename } }`, {}, reader);
+    expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    const read = await t.gql(`query($id: ID!) { node(id: $id) { ... on Agent { model } } }`, { id: mine.id }, reader);
+    expect((read.data as any).node).toEqual({ model: 'secret-model' });
   });
 });

@@ -139,6 +139,9 @@ describe('agent_task with agentId', () => {
       fallbacks: [{ model: 'primary', error: expect.stringMatching(/answered HTTP 503: .*primary says 503/) }],
     });
     expect(step.attempt).toBe(1);
+    const read = await t.gql(`query($id: ID!) { run(id: $id) { stepRuns { model } } }`, { id: run });
+    expect(read.errors).toBeUndefined();
+    expect((read.data as any).run.stepRuns).toEqual([{ model: 'secondary-v1' }]);
     expect(step.logs).toMatch(/primary failed: .*503.*; falling back to secondary/);
     expect(step.logs).toMatch(/answered by fallback model secondary \(after primary\)/);
     const sent = models.requests.map((r) => JSON.parse(r.body));

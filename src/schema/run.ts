@@ -53,6 +53,11 @@ export const StepRunRef = builder.prismaNode('StepRun', {
     iteration: t.int({ nullable: true, description: 'For an iteration of a loop body: its index; null for a step of the workflow.', resolve: (s) => (s.iteration >= 0 ? s.iteration : null) }),
     input: t.expose('input', { type: 'JSON', nullable: true, description: 'The step\'s config with every expression evaluated (sensitive inputs redacted).' }),
     output: t.expose('output', { type: 'JSON', nullable: true, description: 'The step\'s result, once COMPLETED.' }),
+    model: t.string({
+      nullable: true,
+      description: 'For an agent_task step that COMPLETED: the model that answered (as the API reports it; a fallback model when the ones before failed). Null otherwise.',
+      resolve: (s) => (s.type === 'agent_task' && s.output && typeof s.output === 'object' && typeof (s.output as { model?: unknown }).model === 'string' ? (s.output as { model: string }).model : null),
+    }),
     error: t.expose('error', { type: 'JSON', nullable: true, description: 'The last error ({ message, name, attempt, retryable }).' }),
     logs: t.exposeString('logs', { description: 'Log lines the step wrote, newline-separated.' }),
     wakeAt: t.expose('wakeAt', { type: 'DateTime', nullable: true, description: 'When a WAITING or RETRYING step continues.' }),

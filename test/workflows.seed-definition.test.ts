@@ -119,6 +119,8 @@ describe("the reference docs' example definition", () => {
       { path: ['input', 'definition', 'name'], message: "differs from input.name ('Other name'): give the workflow's name in one place" },
       { path: ['input', 'definition', 'steps', '0', 'timeout_seconds'], message: "'timeout_seconds' is another spelling of 'timeoutSeconds', which is also given: keep one" },
     ]);
+    const numbered = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`, { d: { ...definition, name: 5 } });
+    expect((numbered.data as any).validateWorkflowDefinition.errors).toEqual([{ path: ['name'], message: "must be a string (the workflow's name)" }]);
     const nameless = await t.gql(CREATE, { input: { definition: { steps: definition.steps } } });
     expect((nameless.data as any).createWorkflow.problems).toEqual([{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]);
   });

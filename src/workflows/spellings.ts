@@ -79,6 +79,7 @@ export function normaliseDefinition(definition: unknown): Normalised {
   if (!isPlainObject(definition)) return { definition, problems: [] };
   const problems: Problem[] = [];
   const { name, ...rest } = definition;
+  if (name !== undefined && name !== null && typeof name !== 'string') problems.push({ path: ['name'], message: "must be a string (the workflow's name)" });
   const top = renameKeys(rest, TOP_LEVEL, [], null, problems);
   const steps: unknown = Array.isArray(top.steps) ? top.steps.map((s: unknown, i) => (isPlainObject(s) ? normaliseStep(s, ['steps', i], problems) : s)) : top.steps;
   const changed = Object.hasOwn(definition, 'name') || top !== rest || (Array.isArray(top.steps) && (steps as unknown[]).some((s, i) => s !== (top.steps as unknown[])[i]));
@@ -91,7 +92,7 @@ export function normaliseDefinition(definition: unknown): Normalised {
  */
 export function nameOf(inputName: string | null | undefined, definitionName: unknown): { name: string | null; problems: Problem[] } {
   if (definitionName === undefined || definitionName === null) return { name: inputName ?? null, problems: [] };
-  if (typeof definitionName !== 'string') return { name: inputName ?? null, problems: [{ path: ['input', 'definition', 'name'], message: "must be a string (the workflow's name)" }] };
+  if (typeof definitionName !== 'string') return { name: inputName ?? null, problems: [] }; // reported by normaliseDefinition
   if (inputName != null && inputName.trim() !== definitionName.trim()) {
     return { name: inputName, problems: [{ path: ['input', 'definition', 'name'], message: `differs from input.name ('${inputName.trim()}'): give the workflow's name in one place` }] };
   }

@@ -142,6 +142,19 @@ describe("the reference docs' example definition", () => {
         ],
       },
     });
+    const patchProblems = async (definition: unknown) => {
+      const res = await t.gql(`mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { id: name, definition } });
+      expect(res.errors).toBeUndefined();
+      return (res.data as any).patchWorkflow.problems;
+    };
+    expect(await patchProblems({ steps: { b: { depends_on: [], dependsOn: ['a'] } } })).toEqual([
+      { path: ['input', 'definition', 'steps', 'b', 'depends_on'], message: "'depends_on' is another spelling of 'dependsOn', which is also given: keep one" },
+    ]);
+    // A changed step's config is mapped by the type of the step in the base version.
+    expect(await patchProblems({ steps: { b: { config: { max_tokens: 4, maxTokens: 5 } } } })).toEqual([
+      { path: ['input', 'definition', 'steps', 'b', 'config', 'max_tokens'], message: "'max_tokens' is another spelling of 'maxTokens', which is also given: keep one" },
+    ]);
+    expect(await t.db.prisma.workflowVersion.count({ where: { workflow: { name } } })).toBe(2);
   });
 });
 

@@ -250,12 +250,14 @@ export async function updateWorkflow(scope: Scope, raw: UpdateWorkflowInput) {
 }
 
 /** The definition patch of a patchWorkflow input, with the schema fields folded in; null when none. */
-function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean): DefinitionPatch | null {
+function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean, problems: Problem[]): DefinitionPatch | null {
   const schemaFields = SCHEMA_KEYS.filter((key) => has(key));
   if (!has('definition') && schemaFields.length === 0) return null;
   // Seed spellings are mapped here already so that the shape check knows them; config fields
   // are mapped again once the base version tells the type of each changed step.
-  const patch: Record<string, unknown> = isPlainObject(input.definition) ? { ...normalisePatch(input.definition, () => undefined).patch } : {};
+  const early = isPlainObject(input.definition) ? normalisePatch(input.definition, () => undefined) : { patch: {}, problems: [] };
+  problems.push(...early.problems.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] })));
+  const patch: Record<string, unknown> = { ...early.patch };
   for (const key of schemaFields) patch[key] = input[key]; // the field wins; null removes the schema
   return patch as DefinitionPatch;
 }
@@ -291,8 +293,9 @@ function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWor
  */
 export async function patchWorkflow(scope: Scope, input: PatchWorkflowInput) {
   const has = (key: keyof PatchWorkflowInput) => Object.hasOwn(input, key) && input[key] !== undefined;
-  const patch = definitionPatchOf(input, has);
-  const problems = patchInputProblems(input, has, patch !== null);
+  const spellingProblems: Problem[] = [];
+  const patch = definitionPatchOf(input, has, spellingProblems);
+  const problems = [...spellingProblems, ...patchInputProblems(input, has, patch !== null)];
   // Problems of the patched definition can only be found once the base version is read; if the
   // patch or its baseVersion is malformed there is nothing to apply, so report what we have now.
   if (problems.length && (!patch || problems.some((p) => p.path[1] === 'definition' || p.path[1] === 'baseVersion'))) throw new ValidationError(problems);

@@ -16,7 +16,7 @@ let url: string;
 let b: Awaited<ReturnType<typeof createTenant>>;
 /** A's objects (global ids) and the strings that would betray a leak of A's data. */
 const a: Record<string, string> = {};
-const MARKERS = ['ALPHA-workflow', 'ALPHA-tag', 'ALPHA-group', 'ALPHA-schedule', 'ALPHA-template', 'ALPHA_SECRET', 'ALPHA-key', 'alpha-member', 'alpha-input-value'];
+const MARKERS = ['ALPHA-workflow', 'ALPHA-tag', 'ALPHA-group', 'ALPHA-schedule', 'ALPHA-template', 'ALPHA_SECRET', 'ALPHA-key', 'alpha-member', 'alpha-input-value', 'ALPHA-agent'];
 
 async function ok<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await t.gql(query, variables);
@@ -37,6 +37,7 @@ beforeAll(async () => {
   a.schedule = (await ok('mutation($w: ID!) { createSchedule(input: { workflowId: $w, name: "ALPHA-schedule", cronExpression: "0 3 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }', { w: a.workflow })).createSchedule.schedule.id;
   a.template = (await ok('mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "ALPHA-template", category: "alpha" }) { ... on TemplatePayload { template { id } } } }', { w: a.workflow })).createTemplateFromWorkflow.template.id;
   await ok('mutation { setSecret(input: { name: "ALPHA_SECRET", value: "alpha-secret-value" }) { __typename } }');
+  a.agent = (await ok('mutation { createAgent(input: { name: "ALPHA-agent", model: "alpha-model" }) { ... on AgentPayload { agent { id } } } }')).createAgent.agent.id;
   a.apiKey = (await ok('mutation { createApiKey(input: { name: "ALPHA-key", scopes: [READ] }) { ... on CreateApiKeyPayload { apiKey { id } } } }')).createApiKey.apiKey.id;
   a.user = (await ok('mutation { addWorkspaceMember(input: { subject: "alpha-member", role: VIEWER }) { ... on WorkspaceMemberPayload { userId } } }')).addWorkspaceMember.userId;
   a.run = await startRun(t, a.workflow, { note: 'alpha-input-value' });
@@ -60,6 +61,7 @@ interface Case {
 
 const NF = '__typename ... on NotFoundError { code } ... on Error { code }';
 const QUERIES: Record<string, Case> = {
+  agents: { query: '{ agents(first: 200) { totalCount edges { node { id name model } } } }', expect: 'nothing' },
   apiKeys: { query: '{ apiKeys(includeRevoked: true) { id name } }', expect: 'nothing' },
   node: { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id } }', variables: () => ({ ids: [] }), expect: 'nothing' }, // every id below, one by one (see the test)
   nodes: { query: 'query($ids: [ID!]!) { nodes(ids: $ids) { id __typename } }', variables: () => ({ ids: Object.values(a) }), expect: 'nothing' },
@@ -72,7 +74,7 @@ const QUERIES: Record<string, Case> = {
   templates: { query: '{ templates(first: 200) { edges { node { id name } } } }', expect: 'nothing' },
   validateWorkflowDefinition: { query: '{ validateWorkflowDefinition(definition: { steps: [] }) { valid } }', expect: 'nothing' },
   viewer: { query: '{ viewer { workspace { slug } memberships { role } } }', expect: 'nothing' },
-  workflow: { query: 'query($id: ID!) { workflow(id: $id) { id name } }', variables: () => ({ id: a.workflow }), expect: 'nothing' },
+  workflow: { query: 'query($id: ID!, $name: ID!) { byId: workflow(id: $id) { id name } byName: workflow(id: $name) { id name } }', variables: () => ({ id: a.workflow, name: 'alpha-WORKFLOW' }), expect: 'nothing' },
   workflows: { query: '{ workflows(first: 200) { totalCount edges { node { name } } } }', expect: 'nothing' },
   workspace: { query: '{ workspace { id name slug members { user { subject } } } }', expect: 'nothing' },
 };
@@ -81,6 +83,7 @@ const MUTATIONS: Record<string, Case> = {
   addWorkspaceMember: { query: `mutation { addWorkspaceMember(input: { subject: "b-member", role: VIEWER }) { ${NF} } }`, expect: 'nothing' },
   assignTags: { query: `mutation($w: ID!, $t: ID!) { assignTags(input: { workflowId: $w, tagIds: [$t] }) { ${NF} } }`, variables: () => ({ w: a.workflow, t: a.tag }), expect: 'notFound' },
   cancelRun: { query: `mutation($id: ID!) { cancelRun(input: { runId: $id }) { ${NF} } }`, variables: () => ({ id: a.run }), expect: 'notFound' },
+  createAgent: { query: `mutation { createAgent(input: { name: "ALPHA-agent", model: "b-model" }) { __typename } }`, expect: 'nothing' },
   createApiKey: { query: `mutation { createApiKey(input: { name: "b-key", scopes: [READ] }) { __typename } }`, expect: 'nothing' },
   createSchedule: { query: `mutation($w: ID!) { createSchedule(input: { workflowId: $w, cronExpression: "* * * * *" }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'notFound' },
   createTag: { query: `mutation($g: ID!) { createTag(input: { name: "b-tag", groupId: $g }) { ${NF} } }`, variables: () => ({ g: a.group }), expect: 'notFound' },
@@ -88,6 +91,7 @@ const MUTATIONS: Record<string, Case> = {
   createTemplateFromWorkflow: { query: `mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, category: "x" }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'notFound' },
   createWorkflow: { query: `mutation { createWorkflow(input: { name: "ALPHA-workflow", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { __typename } }`, expect: 'nothing' },
   createWorkspace: { query: `mutation { createWorkspace(input: { name: "x", slug: "default" }) { __typename } }`, expect: 'nothing' },
+  deleteAgent: { query: `mutation($id: ID!) { deleteAgent(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.agent }), expect: 'notFound' },
   deleteRun: { query: `mutation($id: ID!) { deleteRun(input: { runId: $id }) { ${NF} } }`, variables: () => ({ id: a.run }), expect: 'notFound' },
   deleteSchedule: { query: `mutation($id: ID!) { deleteSchedule(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.schedule }), expect: 'notFound' },
   deleteSecret: { query: `mutation { deleteSecret(input: { name: "ALPHA_SECRET" }) { ${NF} } }`, expect: 'notFound' },
@@ -115,6 +119,7 @@ const MUTATIONS: Record<string, Case> = {
   setWorkflowStatus: { query: `mutation($id: ID!) { setWorkflowStatus(input: { id: $id, status: ARCHIVED }) { ${NF} } }`, variables: () => ({ id: a.workflow }), expect: 'notFound' },
   signalRun: { query: `mutation($id: ID!) { signalRun(input: { runId: $id, name: "alpha.event" }) { ${NF} } }`, variables: () => ({ id: a.run }), expect: 'notFound' },
   unassignTags: { query: `mutation($w: ID!, $t: ID!) { unassignTags(input: { workflowId: $w, tagIds: [$t] }) { ${NF} } }`, variables: () => ({ w: a.workflow, t: a.tag }), expect: 'notFound' },
+  updateAgent: { query: `mutation($id: ID!) { updateAgent(input: { id: $id, model: "hijacked" }) { ${NF} } }`, variables: () => ({ id: a.agent }), expect: 'notFound' },
   updateSchedule: { query: `mutation($id: ID!) { updateSchedule(input: { id: $id, name: "hijacked" }) { ${NF} } }`, variables: () => ({ id: a.schedule }), expect: 'notFound' },
   updateTag: { query: `mutation($id: ID!) { updateTag(input: { id: $id, name: "hijacked" }) { ${NF} } }`, variables: () => ({ id: a.tag }), expect: 'notFound' },
   updateTagGroup: { query: `mutation($id: ID!) { updateTagGroup(input: { id: $id, name: "hijacked" }) { ${NF} } }`, variables: () => ({ id: a.group }), expect: 'notFound' },

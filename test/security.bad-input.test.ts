@@ -48,6 +48,8 @@ async function objectsOf(headers: Record<string, string> | undefined, into: Reco
   into.Workspace = viewer.viewer.workspace.id;
   const template = (await gql('mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "tpl", category: "x" }) { ... on TemplatePayload { template { id } } } }', { w: into.Workflow })).data as any;
   into.Template = template.createTemplateFromWorkflow.template.id;
+  const agent = (await gql(`mutation { createAgent(input: { name: "a-${Math.random().toString(36).slice(2)}", model: "m" }) { ... on AgentPayload { agent { id } } } }`)).data as any;
+  into.Agent = agent.createAgent.agent.id;
 }
 
 beforeAll(async () => {
@@ -65,6 +67,7 @@ beforeAll(async () => {
   await t.gql('mutation($id: ID!) { deleteTemplate(input: { id: $id }) { __typename } }', { id: deleted.Template });
   await t.gql('mutation($id: ID!) { deleteWorkflow(input: { id: $id }) { __typename } }', { id: deleted.Workflow });
   await t.gql('mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }', { id: deleted.ApiKey });
+  await t.gql('mutation($id: ID!) { deleteAgent(input: { id: $id }) { __typename } }', { id: deleted.Agent });
 }, 120_000);
 afterAll(async () => {
   await t?.close();
@@ -86,7 +89,7 @@ describe('ids the caller cannot see', () => {
   it('node and nodes answer null, without an error or an error log, for every Node type', async () => {
     const schema = (await t.gql('{ __schema { types { name kind interfaces { name } } } }')).data as any;
     const nodeTypes: string[] = schema.__schema.types.filter((type: any) => type.kind === 'OBJECT' && type.interfaces?.some((i: any) => i.name === 'Node')).map((type: any) => type.name);
-    expect(nodeTypes.sort()).toEqual(['ApiKey', 'Run', 'RunEvent', 'Schedule', 'StepRun', 'Tag', 'TagGroup', 'Template', 'User', 'Version', 'Workflow', 'Workspace']);
+    expect(nodeTypes.sort()).toEqual(['Agent', 'ApiKey', 'Run', 'RunEvent', 'Schedule', 'StepRun', 'Tag', 'TagGroup', 'Template', 'User', 'Version', 'Workflow', 'Workspace']);
 
     const invisible: [string, string][] = [];
     for (const type of nodeTypes) {

@@ -26,6 +26,7 @@ import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
+import { findAgents, type AgentSettings } from '../agents/service.ts';
 
 export interface EngineOptions {
   prisma: PrismaClient;
@@ -295,6 +296,7 @@ export class Engine implements DispatchHost {
         env: this.opts.stepEnv,
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
+        agents: agentResolver(this.opts.prisma, claim.workspaceId),
       };
       const output =
         claim.type === 'loop'
@@ -345,6 +347,17 @@ export class Engine implements DispatchHost {
     });
     await Promise.allSettled([...this.background]);
   }
+}
+
+/** Agents looked up once per attempt: a loop's items share the look-up of their agent. */
+function agentResolver(prisma: PrismaClient, workspaceId: string): NonNullable<StepContext['agents']> {
+  const seen = new Map<string, Promise<AgentSettings | null>>();
+  return {
+    resolve(reference) {
+      if (!seen.has(reference)) seen.set(reference, findAgents(prisma, workspaceId, [reference]).then((found) => found.get(reference) ?? null));
+      return seen.get(reference)!;
+    },
+  };
 }
 
 function groupByRun(rows: { id: string; runId: string }[]): Map<string, string[]> {

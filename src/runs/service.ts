@@ -13,6 +13,8 @@ import { validateDefinition, type WorkflowDefinition } from '../workflows/defini
 import type { ServiceScope } from '../scope.ts';
 import { validateRunInput } from './input.ts';
 import { currentTraceparent } from '../observability/scope.ts';
+import { agentReferenceProblems } from '../agents/service.ts';
+import { normaliseDefinition } from '../workflows/spellings.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -32,7 +34,18 @@ export interface RunWorkflowInput {
   label?: string | null;
   idempotencyKey?: string | null;
   trigger?: RunTrigger;
+  /** The caller's own label of what started the run (the seeds' `"trigger": "manual"`); free text. */
+  triggerLabel?: string | null;
   scheduleId?: string | null;
+}
+
+export const TRIGGER_LABEL_MAX = 100;
+
+function checkTriggerLabel(label: string | null | undefined): void {
+  if (label == null) return;
+  if (label.trim().length === 0 || label.length > TRIGGER_LABEL_MAX || /[\u0000-\u001f\u007f]/.test(label)) {
+    throw ValidationError.single(['input', 'triggerLabel'], `must be 1–${TRIGGER_LABEL_MAX} characters without control characters, e.g. "manual" or "nightly-sync"`);
+  }
 }
 
 async function commitAndAnnounce<T>(scope: ServiceScope, work: (tx: Tx, events: StoredEvent[]) => Promise<T>): Promise<T> {
@@ -72,6 +85,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
     throw new ConflictError(`Workflow is ${workflow.status} and cannot be run; set its status to ACTIVE (or DRAFT) first.`, { status: workflow.status });
   }
   if (input.version != null && input.label != null) throw ValidationError.single(['input', 'label'], 'give either version or label, not both');
+  checkTriggerLabel(input.triggerLabel);
 
   const version = input.label != null
     ? (await scope.prisma.releaseLabel.findUnique({ where: { workflowId_label: { workflowId: workflow.id, label: input.label } }, include: { version: true } }))?.version
@@ -120,6 +134,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
           definition: definition as unknown as Prisma.InputJsonValue,
           input: runInput as Prisma.InputJsonValue,
           trigger: input.trigger ?? 'MANUAL',
+          triggerLabel: input.triggerLabel?.trim() ?? null,
           idempotencyKey: input.idempotencyKey ?? null,
           concurrencyKey,
           scheduleId: input.scheduleId ?? null,
@@ -127,7 +142,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
           traceParent: currentTraceparent(),
         },
       });
-      events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger } }])));
+      events.push(...(await appendEvents(tx, created, [{ type: 'RUN_QUEUED', data: { version: version.number, trigger: created.trigger, ...(created.triggerLabel ? { triggerLabel: created.triggerLabel } : {}) } }])));
       if (cancelNew) events.push(...(await cancelInTx(tx, created, cancelNew, now)));
       return tx.run.findUniqueOrThrow({ where: { id: created.id } });
     });
@@ -150,9 +165,11 @@ function sameIdempotentRun<T extends { workflowId: string | null }>(run: T, work
 }
 
 export async function previewRun(scope: ServiceScope, input: { definition: unknown; input?: unknown }) {
-  const problems = validateDefinition(input.definition).map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
+  const normalised = normaliseDefinition(input.definition);
+  const found = [...normalised.problems, ...validateDefinition(normalised.definition), ...(await agentReferenceProblems(scope.prisma, scope.workspaceId, normalised.definition))];
+  const problems = found.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] }));
   if (problems.length) throw new ValidationError(problems);
-  const definition = input.definition as WorkflowDefinition;
+  const definition = normalised.definition as WorkflowDefinition;
   const runInput = input.input ?? {};
   const inputProblems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
   if (inputProblems.length) throw new ValidationError(inputProblems);

@@ -13,6 +13,7 @@ import './signal.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';
+import './agent.ts';
 import './auth.ts';
 
 builder.queryType({ description: 'Read access to your workspace.', authScopes: { read: true } });

@@ -4,6 +4,7 @@ import { redactInput } from '../engine/redact.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Run } from '../generated/prisma/client.ts';
 import type { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
+import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
@@ -53,6 +54,11 @@ export const StepRunRef = builder.prismaNode('StepRun', {
     iteration: t.int({ nullable: true, description: 'For an iteration of a loop body: its index; null for a step of the workflow.', resolve: (s) => (s.iteration >= 0 ? s.iteration : null) }),
     input: t.expose('input', { type: 'JSON', nullable: true, description: 'The step\'s config with every expression evaluated (sensitive inputs redacted).' }),
     output: t.expose('output', { type: 'JSON', nullable: true, description: 'The step\'s result, once COMPLETED.' }),
+    model: t.string({
+      nullable: true,
+      description: 'For an agent_task step that COMPLETED: the model that answered (as the API reports it; a fallback model when the ones before failed). Null otherwise.',
+      resolve: (s) => (s.type === 'agent_task' && s.output && typeof s.output === 'object' && typeof (s.output as { model?: unknown }).model === 'string' ? (s.output as { model: string }).model : null),
+    }),
     error: t.expose('error', { type: 'JSON', nullable: true, description: 'The last error ({ message, name, attempt, retryable }).' }),
     logs: t.exposeString('logs', { description: 'Log lines the step wrote, newline-separated.' }),
     wakeAt: t.expose('wakeAt', { type: 'DateTime', nullable: true, description: 'When a WAITING or RETRYING step continues.' }),
@@ -84,6 +90,7 @@ export const RunRef = builder.prismaNode('Run', {
   fields: (t) => ({
     status: t.expose('status', { type: RunStatusEnum, description: 'Current state.' }),
     trigger: t.expose('trigger', { type: RunTriggerEnum, description: 'What started the run.' }),
+    triggerLabel: t.exposeString('triggerLabel', { nullable: true, description: 'The label the caller gave to runWorkflow (e.g. "manual"), if any; free text, unlike `trigger`.' }),
     isPreview: t.exposeBoolean('isPreview', { description: 'True for previewRun runs (not counted in workflow statistics).' }),
     workflow: t.relation('workflow', { nullable: true, description: 'The workflow run (null for previews).' }),
     version: t.relation('version', { nullable: true, description: 'The workflow version run.' }),
@@ -228,8 +235,9 @@ const DeleteRunPayload = builder.objectRef<{ deletedRunId: string }>('DeleteRunP
 const RunWorkflowInput = builder.inputType('RunWorkflowInput', {
   description: 'Which workflow to run, on which version, with what input.',
   fields: (t) => ({
-    workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }),
+    workflowId: t.id({ required: true, description: 'Global ID of the workflow, or its name (case-insensitive; refused when several workflows share it).' }),
     input: t.field({ type: 'JSON', description: 'The run input (an object), validated against the version\'s input schema. Default {}.' }),
+    triggerLabel: t.string({ description: 'Your own label of what started the run, e.g. "manual" or "nightly-sync" (1–100 characters); kept on Run.triggerLabel, apart from the system\'s Run.trigger.' }),
     version: t.int({ description: 'Version number to run (default: the latest).' }),
     label: t.string({ description: 'Release label whose version to run (instead of `version`).' }),
     idempotencyKey: t.string({ description: 'Runs started with the same key return the first run instead of starting another.' }),
@@ -287,7 +295,7 @@ builder.mutationFields((t) => ({
     errors: { ...runError, union: { name: 'RunWorkflowResult' } },
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({
-        run: await runWorkflow(ctx, { workflowId: parseGlobalId(String(input.workflowId), 'Workflow'), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey }),
+        run: await runWorkflow(ctx, { workflowId: await resolveWorkflowId(ctx, String(input.workflowId), ['input', 'workflowId']), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey, triggerLabel: input.triggerLabel }),
       })),
   }),
   previewRun: t.field({

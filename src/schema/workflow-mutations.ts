@@ -1,5 +1,6 @@
 // Mutations on workflows, their versions and release labels.
 import type { Workflow } from '../generated/prisma/client.ts';
+import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { CONCURRENCY_STRATEGIES } from '../workflows/settings.ts';
 import {
   createWorkflow,
@@ -63,7 +64,7 @@ function settingsFields(t: InputFieldBuilder) {
 const CreateWorkflowInput = builder.inputType('CreateWorkflowInput', {
   description: 'A new workflow and the definition of its version 1.',
   fields: (t) => ({
-    name: t.string({ required: true, description: '1–200 characters (surrounding whitespace is trimmed).' }),
+    name: t.string({ description: '1–200 characters (surrounding whitespace is trimmed). Required, unless the definition carries it as `name` (the reference docs\' spelling).' }),
     description: t.string({ description: 'At most 5000 characters.' }),
     definition: t.field({ type: 'JSON', required: true, description: 'The definition: { steps: [...], inputSchema?, outputSchema?, output?, maxParallelSteps? } (docs/definition.md).' }),
     inputSchema: t.field({ type: 'JSON', description: 'JSON Schema of the run input; stored in the definition (versioned). Overrides definition.inputSchema.' }),
@@ -78,7 +79,7 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
   description: 'The whole workflow (PUT semantics: fields left out are reset to their defaults, except webhookSecret). A changed definition creates a new version.',
   fields: (t) => ({
     id: t.id({ required: true, description: 'Global ID of the workflow.' }),
-    name: t.string({ required: true, description: '1–200 characters.' }),
+    name: t.string({ description: '1–200 characters. Required, unless the definition carries it as `name`.' }),
     description: t.string({ description: 'At most 5000 characters.' }),
     definition: t.field({ type: 'JSON', required: true, description: 'The full definition.' }),
     inputSchema: t.field({ type: 'JSON', description: 'JSON Schema of the run input (stored in the definition).' }),
@@ -93,7 +94,7 @@ const UpdateWorkflowInput = builder.inputType('UpdateWorkflowInput', {
 const PatchWorkflowInputRef = builder.inputType('PatchWorkflowInput', {
   description: 'Only the fields present are applied (absent ≠ null). A definition patch creates a new version.',
   fields: (t) => ({
-    id: t.id({ required: true, description: 'Global ID of the workflow.' }),
+    id: t.id({ required: true, description: 'Global ID of the workflow, or its name (case-insensitive; refused when several workflows share it).' }),
     name: t.string({ description: 'New name.' }),
     description: t.string({ description: 'New description; null clears it.' }),
     status: t.field({ type: WorkflowStatusEnum, description: 'New status.' }),
@@ -161,7 +162,8 @@ builder.mutationFields((t) => ({
     description: 'Changes only the fields present. Definition patches create a new version from baseVersion (default latest); see PatchWorkflowInput.',
     args: { input: t.arg({ type: PatchWorkflowInputRef, required: true }) },
     errors: errors('PatchWorkflowResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await patchWorkflow(ctx, withoutGlobalIds(input) as unknown as PatchWorkflowInput) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({ workflow: await patchWorkflow(ctx, { ...input, id: await resolveWorkflowId(ctx, String(input.id), ['input', 'id']) } as unknown as PatchWorkflowInput) })),
   }),
   deleteWorkflow: t.field({
     type: DeleteWorkflowPayload,

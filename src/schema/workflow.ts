@@ -2,6 +2,7 @@
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
+import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
@@ -242,10 +243,10 @@ builder.queryFields((t) => ({
   workflow: t.prismaField({
     type: 'Workflow',
     nullable: true,
-    description: 'One workflow by global ID. Unknown ids (and other workspaces\' workflows) raise NOT_FOUND.',
-    args: { id: t.arg.id({ required: true, description: 'Global ID of the workflow.' }) },
+    description: 'One workflow by global ID or by name (case-insensitive). Unknown ids and names (and other workspaces\' workflows) raise NOT_FOUND; a name several workflows share raises VALIDATION_FAILED listing their ids.',
+    args: { id: t.arg.id({ required: true, description: 'Global ID of the workflow, or its name.' }) },
     resolve: async (query, _root, args, ctx) => {
-      const id = parseGlobalId(String(args.id), 'Workflow');
+      const id = await resolveWorkflowId(ctx, String(args.id), ['id']);
       const workflow = await ctx.prisma.workflow.findFirst({ ...query, where: { id, workspaceId: ctx.workspaceId } });
       if (!workflow) throw new NotFoundError('Workflow', String(args.id));
       return workflow;

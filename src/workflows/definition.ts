@@ -134,7 +134,7 @@ function pointerToSegments(pointer: string): string[] {
   return pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObject: boolean): Problem[] {
+export function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObject: boolean): Problem[] {
   if (schema === undefined) return [];
   if (!isPlainObject(schema)) return [{ path, message: 'must be a JSON Schema object' }];
   if (schema.$schema !== undefined && String(schema.$schema).replace(/#$/, '') !== DRAFT_2020_12) {

@@ -21,12 +21,15 @@ import { validateDefinition, type WorkflowDefinition } from './definition.ts';
 import { checkMetadataPatch, mergeMetadata } from './metadata.ts';
 import { applyDefinitionPatch, checkDefinitionPatch, toPatchPaths, type DefinitionPatch } from './patch.ts';
 import { settingsData, validateSettings, type SettingsInput } from './settings.ts';
+import { nameOf, normaliseDefinition, normalisePatch } from './spellings.ts';
+import { agentReferenceProblems } from '../agents/service.ts';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
 
 export interface CreateWorkflowInput extends SettingsInput {
-  name: string;
+  /** May instead be given inside the definition (the seeds' spelling). */
+  name?: string | null;
   description?: string | null;
   definition?: unknown;
   status?: WorkflowStatus | null;
@@ -113,10 +116,28 @@ function withSchemas(definition: unknown, input: { inputSchema?: unknown; output
   return result;
 }
 
-/** Create and update (PUT) validate a whole workflow the same way. */
+/**
+ * Create and update (PUT) validate a whole workflow the same way: the definition in canonical
+ * form (spellings.ts), with its name moved to the workflow, and every agent it names existing.
+ */
+async function checkWholeWorkflow<T extends CreateWorkflowInput & { changeSummary?: string | null }>(scope: ServiceScope, raw: T): Promise<{ input: T & { name: string }; definition: unknown }> {
+  const normalised = normaliseDefinition(raw.definition);
+  const named = nameOf(raw.name, normalised.name);
+  const input = { ...raw, name: named.name };
+  const definition = withSchemas(normalised.definition, input);
+  const problems = [
+    ...named.problems,
+    ...definitionProblems(normalised.problems, input),
+    ...wholeWorkflowProblems(input, definition),
+    ...definitionProblems(await agentReferenceProblems(scope.prisma, scope.workspaceId, definition), input),
+  ];
+  throwIfAny(problems);
+  return { input: input as T & { name: string }, definition };
+}
+
 function wholeWorkflowProblems(input: CreateWorkflowInput & { changeSummary?: string | null }, definition: unknown): Problem[] {
   return [
-    ...checkName(input.name, ['input', 'name']),
+    ...(input.name != null ? checkName(input.name, ['input', 'name']) : [{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]),
     ...checkDescription(input.description, ['input', 'description']),
     ...definitionProblems(validateDefinition(definition), input),
     ...validateSettings(input, ['input']),
@@ -175,9 +196,8 @@ async function moveLabels(tx: Tx, scope: ServiceScope, workflowId: string, label
 // ---------------------------------------------------------------------------------------------
 // Mutations.
 
-export async function createWorkflow(scope: ServiceScope, input: CreateWorkflowInput) {
-  const definition = withSchemas(input.definition, input);
-  throwIfAny(wholeWorkflowProblems(input, definition));
+export async function createWorkflow(scope: ServiceScope, raw: CreateWorkflowInput) {
+  const { input, definition } = await checkWholeWorkflow(scope, raw);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await tx.workflow.create({
       data: {
@@ -200,9 +220,8 @@ export async function createWorkflow(scope: ServiceScope, input: CreateWorkflowI
 }
 
 /** PUT: replaces the workflow; a changed definition becomes a new version, an unchanged one does not. */
-export async function updateWorkflow(scope: ServiceScope, input: UpdateWorkflowInput) {
-  const definition = withSchemas(input.definition, input);
-  throwIfAny(wholeWorkflowProblems(input, definition));
+export async function updateWorkflow(scope: ServiceScope, raw: UpdateWorkflowInput) {
+  const { input, definition } = await checkWholeWorkflow(scope, raw);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
     const latest = await versionOf(tx, workflow, workflow.latestVersion, ['input', 'id']);
@@ -223,10 +242,14 @@ export async function updateWorkflow(scope: ServiceScope, input: UpdateWorkflowI
 }
 
 /** The definition patch of a patchWorkflow input, with the schema fields folded in; null when none. */
-function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean): DefinitionPatch | null {
+function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean, problems: Problem[]): DefinitionPatch | null {
   const schemaFields = SCHEMA_KEYS.filter((key) => has(key));
   if (!has('definition') && schemaFields.length === 0) return null;
-  const patch: Record<string, unknown> = isPlainObject(input.definition) ? { ...input.definition } : {};
+  // Seed spellings are mapped here already so that the shape check knows them; config fields
+  // are mapped again once the base version tells the type of each changed step.
+  const early = isPlainObject(input.definition) ? normalisePatch(input.definition, () => undefined) : { patch: {}, problems: [] };
+  problems.push(...early.problems.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] })));
+  const patch: Record<string, unknown> = { ...early.patch };
   for (const key of schemaFields) patch[key] = input[key]; // the field wins; null removes the schema
   return patch as DefinitionPatch;
 }
@@ -262,8 +285,9 @@ function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWor
  */
 export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInput) {
   const has = (key: keyof PatchWorkflowInput) => Object.hasOwn(input, key) && input[key] !== undefined;
-  const patch = definitionPatchOf(input, has);
-  const problems = patchInputProblems(input, has, patch !== null);
+  const spellingProblems: Problem[] = [];
+  const patch = definitionPatchOf(input, has, spellingProblems);
+  const problems = [...spellingProblems, ...patchInputProblems(input, has, patch !== null)];
   // Problems of the patched definition can only be found once the base version is read; if the
   // patch or its baseVersion is malformed there is nothing to apply, so report what we have now.
   if (problems.length && (!patch || problems.some((p) => p.path[1] === 'definition' || p.path[1] === 'baseVersion'))) throw new ValidationError(problems);
@@ -284,9 +308,12 @@ export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInp
       if (!base) {
         problems.push({ path: ['input', 'baseVersion'], message: `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})` });
       } else {
-        const applied = applyDefinitionPatch(base.definition as unknown as WorkflowDefinition, patch);
+        const baseDefinition = base.definition as unknown as WorkflowDefinition;
+        const canonical = normalisePatch(patch as Record<string, unknown>, (id) => baseDefinition.steps.find((s) => s.id === id)?.type);
+        const applied = applyDefinitionPatch(baseDefinition, canonical.patch as DefinitionPatch);
         definition = applied.definition;
-        problems.push(...definitionProblems([...applied.problems, ...toPatchPaths(validateDefinition(definition), definition)], input));
+        const agentProblems = await agentReferenceProblems(tx, scope.workspaceId, definition);
+        problems.push(...definitionProblems([...canonical.problems, ...applied.problems, ...toPatchPaths([...validateDefinition(definition), ...agentProblems], definition)], input));
       }
     }
     throwIfAny(problems);

@@ -107,6 +107,8 @@ const outboundSchemas = {
     properties: {
       goal: nonEmpty('a non-empty string'),
       context: {},
+      // A named agent (its id or name; src/agents/service.ts): its model, fallbacks and settings.
+      agentId: nonEmpty("a non-empty string (an agent's id or name)"),
       model: nonEmpty('a non-empty string'),
       system: { type: 'string' },
       maxTokens: orTemplate('a positive integer', { type: 'integer', minimum: 1 }),
@@ -149,6 +151,11 @@ const configSchemas: Record<StepType, Schema> = {
   },
   wait: waitConfigSchema(orTemplate),
 };
+
+/** The fields a step type's config has (the spellings module maps other spellings onto them). */
+export function configKeysOf(type: StepType): string[] {
+  return Object.keys((configSchemas[type] as { properties?: object }).properties ?? {});
+}
 
 const ajv = createAjv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 ajv.addFormat('weft-template', { type: 'string', validate: isWholeTemplate });

@@ -1,6 +1,7 @@
 // The contract between the executor and the step handlers that do outside work
 // (http_request, webhook, script, agent_task). Control-flow steps (condition, loop, wait) are
 // handled by the executor itself. Handlers know nothing about the database or dispatch.
+import type { AgentSettings } from '../../agents/service.ts';
 import type { ScriptSettings } from '../../config.ts';
 
 /** Server-wide settings a handler may need; built from Config by the engine. */
@@ -33,6 +34,8 @@ export interface StepContext {
   workflow: { commandAllowlist: string[] };
   /** Stable across retries of the same step of the same run: send it as Idempotency-Key. */
   idempotencyKey: string;
+  /** Named agents of the run's workspace (agent_task's agentId), looked up when the step runs. */
+  agents?: { resolve(reference: string): Promise<AgentSettings | null> };
 }
 
 export interface StepHandler {

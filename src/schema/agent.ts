@@ -2,7 +2,7 @@
 import type { Agent } from '../generated/prisma/client.ts';
 import { createAgent, deleteAgent, updateAgent, type AgentInput } from '../agents/service.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize } from './pagination.ts';
 
@@ -62,7 +62,6 @@ const AgentPayload = builder.objectRef<{ agent: Agent }>('AgentPayload').impleme
   fields: (t) => ({ agent: t.field({ type: AgentRef, description: 'The agent.', resolve: (p) => p.agent }) }),
 });
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 const aid = (id: string | number) => parseGlobalId(String(id), 'Agent');
 
 builder.mutationFields((t) => ({
@@ -70,14 +69,14 @@ builder.mutationFields((t) => ({
     type: AgentPayload,
     description: 'Creates an agent. Invalid input is refused with every problem listed.',
     args: { input: t.arg({ type: CreateAgentInput, required: true }) },
-    errors: errors('CreateAgentResult'),
+    errors: mutationErrors('CreateAgentResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ agent: await createAgent(ctx, input as AgentInput) })),
   }),
   updateAgent: t.field({
     type: AgentPayload,
     description: 'Changes an agent; the next agent_task steps that refer to it use the new settings (agents are not versioned).',
     args: { input: t.arg({ type: UpdateAgentInput, required: true }) },
-    errors: errors('UpdateAgentResult'),
+    errors: mutationErrors('UpdateAgentResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const { id, ...fields } = input;
@@ -91,7 +90,7 @@ builder.mutationFields((t) => ({
     }),
     description: 'Deletes an agent. Workflows that refer to it are refused at their next save, and their agent_task steps fail when they run.',
     args: { input: t.arg({ type: builder.inputType('DeleteAgentInput', { description: 'The agent to delete.', fields: (f) => ({ id: f.id({ required: true, description: 'Global ID of the agent.' }) }) }), required: true }) },
-    errors: errors('DeleteAgentResult'),
+    errors: mutationErrors('DeleteAgentResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteAgent(ctx, aid(input.id)), { deletedAgentId: String(input.id) })),
   }),
 }));

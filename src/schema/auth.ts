@@ -1,17 +1,13 @@
 // Identity in the API: who am I (viewer), the workspace and its members, API keys.
-import { MemberRole } from '../generated/prisma/enums.ts';
 import { createWorkspaceApiKey, revokeWorkspaceApiKey } from '../auth/service.ts';
 import { isPermission, PERMISSIONS } from '../auth/permissions.ts';
 import { addWorkspaceMember, createWorkspace, removeWorkspaceMember, updateWorkspaceMemberRole } from '../workspaces/service.ts';
+import type { MemberRole } from '../generated/prisma/enums.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { MemberRoleEnum } from './enums.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, isUuid, NO_ID, parseGlobalId } from '../ids.ts';
 
-
-export const MemberRoleEnum = builder.enumType(MemberRole, {
-  name: 'MemberRole',
-  description: 'A member\'s role: VIEWER reads; RUNNER also starts/cancels/retries runs; EDITOR also changes workflows, tags, schedules and templates; ADMIN also manages API keys, members and secrets; OWNER is an admin who can also make and unmake owners.',
-});
 
 export const PermissionEnum = builder.enumType('Permission', {
   description: 'What a caller may do in a workspace; API key scopes are permissions.',
@@ -150,7 +146,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 
 const CreateApiKeyPayload = builder.objectRef<{ apiKey: { id: string }; key: string }>('CreateApiKeyPayload').implement({
   description: 'The new key. `key` is shown only here: store it now.',
@@ -213,7 +208,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('CreateApiKeyResult'),
+    errors: mutationErrors('CreateApiKeyResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const created = await createWorkspaceApiKey(ctx, { name: input.name, scopes: input.scopes, expiresAt: input.expiresAt ?? null });
@@ -226,7 +221,7 @@ builder.mutationFields((t) => ({
     type: ApiKeyPayload,
     description: 'Revokes an API key: requests with it are refused (UNAUTHENTICATED) from now on. Revoking twice is harmless.',
     args: { input: t.arg({ type: builder.inputType('RevokeApiKeyInput', { description: 'The key to revoke.', fields: (f) => ({ id: f.id({ required: true, description: 'Global ID of the ApiKey.' }) }) }), required: true }) },
-    errors: errors('RevokeApiKeyResult'),
+    errors: mutationErrors('RevokeApiKeyResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, () => revokeWorkspaceApiKey(ctx, parseGlobalId(String(input.id), 'ApiKey'))),
   }),
   createWorkspace: t.field({
@@ -246,7 +241,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('CreateWorkspaceResult'),
+    errors: mutationErrors('CreateWorkspaceResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, () => createWorkspace(ctx, { name: input.name, slug: input.slug ?? null })),
   }),
   addWorkspaceMember: t.field({
@@ -268,7 +263,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('AddWorkspaceMemberResult'),
+    errors: mutationErrors('AddWorkspaceMemberResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const member = await addWorkspaceMember(ctx, { subject: input.subject, email: input.email ?? null, name: input.name ?? null, role: input.role });
@@ -281,7 +276,7 @@ builder.mutationFields((t) => ({
     type: MemberPayload,
     description: 'Changes a member\'s role. Only owners change owners; the last owner cannot be demoted (CONFLICT).',
     args: { input: t.arg({ type: UpdateMemberInput, required: true }) },
-    errors: errors('UpdateWorkspaceMemberRoleResult'),
+    errors: mutationErrors('UpdateWorkspaceMemberRoleResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const member = await updateWorkspaceMemberRole(ctx, parseGlobalId(String(input.userId), 'User'), (input as { role: MemberRole }).role);
@@ -294,7 +289,7 @@ builder.mutationFields((t) => ({
     type: MemberPayload,
     description: 'Removes a member from the workspace. Only owners remove owners; the last owner stays (CONFLICT).',
     args: { input: t.arg({ type: RemoveMemberInput, required: true }) },
-    errors: errors('RemoveWorkspaceMemberResult'),
+    errors: mutationErrors('RemoveWorkspaceMemberResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const member = await removeWorkspaceMember(ctx, parseGlobalId(String(input.userId), 'User'));

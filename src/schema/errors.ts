@@ -60,6 +60,11 @@ builder.objectType(ConflictError, {
 
 export const MUTATION_ERRORS = [ValidationError, NotFoundError, ConflictError];
 
+/** The errors option of every mutation: its result is the union `name` of the payload and the typed errors. */
+export function mutationErrors(name: string) {
+  return { types: MUTATION_ERRORS, directResult: true, union: { name } } as const;
+}
+
 function selectsTypeCondition(set: SelectionSetNode | undefined, names: Set<string>, fragments: Record<string, FragmentDefinitionNode>): boolean {
   if (!set) return false;
   return set.selections.some((selection) => {

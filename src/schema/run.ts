@@ -8,16 +8,11 @@ import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
-import { RunStatusEnum, RunTriggerEnum } from './enums.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { RunStatusEnum, RunTriggerEnum, StepStatusEnum } from './enums.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { bigintId, inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize } from './pagination.ts';
 
-
-export const StepStatusEnum = builder.enumType('StepStatus', {
-  description: 'State of a step: PENDING → RUNNING → COMPLETED | FAILED, or SKIPPED/CANCELLED; RETRYING between attempts; WAITING in a wait step.',
-  values: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING', 'COMPLETED', 'FAILED', 'SKIPPED', 'CANCELLED'] as const,
-});
 
 export const RunEventTypeEnum = builder.enumType('RunEventType', {
   description: 'What happened to a run or one of its steps.',
@@ -283,7 +278,6 @@ const RetryRunInput = builder.inputType('RetryRunInput', {
   }),
 });
 
-const runError = { types: MUTATION_ERRORS, directResult: true } as const;
 
 builder.mutationFields((t) => ({
   runWorkflow: t.field({
@@ -292,7 +286,7 @@ builder.mutationFields((t) => ({
     type: RunPayload,
     description: 'Queues a run and returns it at once (status QUEUED); it executes asynchronously. PAUSED and ARCHIVED workflows are refused (CONFLICT); invalid input is refused with every violation and its path.',
     args: { input: t.arg({ type: RunWorkflowInput, required: true }) },
-    errors: { ...runError, union: { name: 'RunWorkflowResult' } },
+    errors: mutationErrors('RunWorkflowResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({
         run: await runWorkflow(ctx, { workflowId: await resolveWorkflowId(ctx, String(input.workflowId), ['input', 'workflowId']), input: input.input, version: input.version, label: input.label, idempotencyKey: input.idempotencyKey, triggerLabel: input.triggerLabel }),
@@ -304,7 +298,7 @@ builder.mutationFields((t) => ({
     type: RunPayload,
     description: 'Executes an unsaved definition as a PREVIEW run: observable like any run, not counted in workflow statistics.',
     args: { input: t.arg({ type: PreviewRunInput, required: true }) },
-    errors: { ...runError, union: { name: 'PreviewRunResult' } },
+    errors: mutationErrors('PreviewRunResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await previewRun(ctx, { definition: input.definition, input: input.input }) })),
   }),
   cancelRun: t.field({
@@ -313,7 +307,7 @@ builder.mutationFields((t) => ({
     type: RunPayload,
     description: 'Cancels an unfinished run: in-flight work is aborted (HTTP requests, child processes) and the run and its unfinished steps become CANCELLED.',
     args: { input: t.arg({ type: RunIdInput, required: true }) },
-    errors: { ...runError, union: { name: 'CancelRunResult' } },
+    errors: mutationErrors('CancelRunResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await cancelRun(ctx, parseGlobalId(String(input.runId), 'Run')) })),
   }),
   resumeRun: t.field({
@@ -322,7 +316,7 @@ builder.mutationFields((t) => ({
     type: RunPayload,
     description: 'Continues a PAUSED, FAILED or CANCELLED run from a step or from its last checkpoint.',
     args: { input: t.arg({ type: ResumeRunInput, required: true }) },
-    errors: { ...runError, union: { name: 'ResumeRunResult' } },
+    errors: mutationErrors('ResumeRunResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ run: await resumeRun(ctx, parseGlobalId(String(input.runId), 'Run'), input.fromStep) })),
   }),
   retryRun: t.field({
@@ -331,7 +325,7 @@ builder.mutationFields((t) => ({
     type: RunPayload,
     description: 'Starts a new run linked to a finished one (parentRun, rootRunId), optionally on the workflow\'s latest version.',
     args: { input: t.arg({ type: RetryRunInput, required: true }) },
-    errors: { ...runError, union: { name: 'RetryRunResult' } },
+    errors: mutationErrors('RetryRunResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({
         run: await retryRun(ctx, { runId: parseGlobalId(String(input.runId), 'Run'), strategy: input.strategy ?? 'FROM_FAILURE', stepIds: input.stepIds, useLatestVersion: input.useLatestVersion }),
@@ -341,7 +335,7 @@ builder.mutationFields((t) => ({
     type: DeleteRunPayload,
     description: 'Deletes a finished run with its steps and events (unfinished runs: cancel first).',
     args: { input: t.arg({ type: RunIdInput, required: true }) },
-    errors: { ...runError, union: { name: 'DeleteRunResult' } },
+    errors: mutationErrors('DeleteRunResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         await deleteRun(ctx, parseGlobalId(String(input.runId), 'Run'));

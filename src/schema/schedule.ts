@@ -4,20 +4,17 @@ import { randomBytes } from 'node:crypto';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Schedule } from '../generated/prisma/client.ts';
-import { CatchUpPolicy, OverlapPolicy, TickStatus } from '../generated/prisma/enums.ts';
 import { nextFireTimes } from '../schedules/cron.ts';
 import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } from '../schedules/service.ts';
 import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { CatchUpEnum, OverlapEnum, TickStatusEnum } from './enums.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { RunRef } from './run.ts';
 import { DeleteInput } from './tag.ts';
 
 
-const CatchUpEnum = builder.enumType(CatchUpPolicy, { name: 'CatchUpPolicy', description: 'What to do with fire times missed while Weft was not running: NONE skips them, LAST fires the most recent one, ALL fires those within catchUpWindowSeconds.' });
-const OverlapEnum = builder.enumType(OverlapPolicy, { name: 'OverlapPolicy', description: 'What to do when a fire time comes while the previous run is still active: SKIP it, BUFFER_ONE (queue one run that starts when the previous finishes), ALLOW_ALL, or CANCEL_OTHER (cancel the active run).' });
-const TickStatusEnum = builder.enumType(TickStatus, { name: 'TickStatus', description: 'Outcome of one fire time: FIRED (a run was started), SKIPPED (with the reason), FAILED (the run could not start).' });
 
 builder.prismaObject('ScheduleTick', {
   description: 'One fire time of a schedule and what happened.',
@@ -83,7 +80,6 @@ builder.prismaObjectField('Workflow', 'hasInboundWebhookSecret', (t) =>
   t.boolean({ description: 'Whether an inbound webhook secret is set (see rotateWebhookSecret).', select: { inboundSecret: true }, resolve: (w) => !!w.inboundSecret }),
 );
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 const SchedulePayload = builder.objectRef<{ schedule: Schedule }>('SchedulePayload').implement({
   description: 'The schedule after the change.',
   fields: (t) => ({ schedule: t.field({ type: ScheduleRef, description: 'The schedule.', resolve: (p) => p.schedule }) }),
@@ -125,28 +121,28 @@ builder.mutationFields((t) => ({
     type: SchedulePayload,
     description: 'Creates a schedule. Invalid cron expressions and unknown time zones are refused with the path of the field.',
     args: { input: t.arg({ type: CreateScheduleInput, required: true }) },
-    errors: errors('CreateScheduleResult'),
+    errors: mutationErrors('CreateScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ schedule: await createSchedule(ctx, parseGlobalId(String(input.workflowId), 'Workflow'), input as ScheduleInput & { cronExpression: string }) })),
   }),
   updateSchedule: t.field({
     type: SchedulePayload,
     description: 'Changes a schedule (only the fields present). A new cron expression or time zone recomputes the next fire time.',
     args: { input: t.arg({ type: UpdateScheduleInput, required: true }) },
-    errors: errors('UpdateScheduleResult'),
+    errors: mutationErrors('UpdateScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ schedule: await updateSchedule(ctx, sid(input.id), { ...input, id: undefined } as ScheduleInput) })),
   }),
   pauseSchedule: t.field({
     type: SchedulePayload,
     description: 'Stops a schedule from firing until resumed.',
     args: { input: t.arg({ type: ScheduleIdInput, required: true }) },
-    errors: errors('PauseScheduleResult'),
+    errors: mutationErrors('PauseScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ schedule: await updateSchedule(ctx, sid(input.id), { enabled: false }) })),
   }),
   resumeSchedule: t.field({
     type: SchedulePayload,
     description: 'Resumes a paused schedule from now on (fire times while paused are not caught up).',
     args: { input: t.arg({ type: ScheduleIdInput, required: true }) },
-    errors: errors('ResumeScheduleResult'),
+    errors: mutationErrors('ResumeScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ schedule: await updateSchedule(ctx, sid(input.id), { enabled: true }) })),
   }),
   deleteSchedule: t.field({
@@ -156,7 +152,7 @@ builder.mutationFields((t) => ({
     }),
     description: 'Deletes a schedule.',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
-    errors: errors('DeleteScheduleResult'),
+    errors: mutationErrors('DeleteScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteSchedule(ctx, sid(input.id)), { deletedId: String(input.id) })),
   }),
   rotateWebhookSecret: t.field({
@@ -165,7 +161,7 @@ builder.mutationFields((t) => ({
     type: WebhookSecretPayload,
     description: 'Creates (or replaces) the inbound webhook secret of a workflow; the old one stops working at once. The secret is returned only here.',
     args: { input: t.arg({ type: builder.inputType('RotateWebhookSecretInput', { description: 'The workflow.', fields: (f) => ({ workflowId: f.id({ required: true, description: 'Global ID of the workflow.' }) }) }), required: true }) },
-    errors: errors('RotateWebhookSecretResult'),
+    errors: mutationErrors('RotateWebhookSecretResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         const id = parseGlobalId(String(input.workflowId), 'Workflow');

@@ -2,7 +2,7 @@
 import type { Secret } from '../generated/prisma/client.ts';
 import { deleteSecret, setSecret } from '../secrets/service.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 
 const SecretInfoRef = builder.objectRef<Pick<Secret, 'name' | 'createdAt' | 'updatedAt'>>('SecretInfo').implement({
   description: 'A workspace secret, referenced from step configs as {{ secrets.NAME }}. Its value is never returned.',
@@ -21,7 +21,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 const SecretPayload = builder.objectRef<{ secret: Pick<Secret, 'name' | 'createdAt' | 'updatedAt'> }>('SecretPayload').implement({
   description: 'The secret (without its value).',
   fields: (t) => ({ secret: t.field({ type: SecretInfoRef, description: 'The secret.', resolve: (p) => p.secret }) }),
@@ -42,7 +41,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('SetSecretResult'),
+    errors: mutationErrors('SetSecretResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ secret: await setSecret(ctx, input.name, input.value) })),
   }),
   deleteSecret: t.field({
@@ -54,7 +53,7 @@ builder.mutationFields((t) => ({
     }),
     description: 'Deletes a workspace secret; runs referring to it fail until it is set again.',
     args: { input: t.arg({ type: builder.inputType('DeleteSecretInput', { description: 'The secret to delete.', fields: (f) => ({ name: f.string({ required: true, description: 'Its name.' }) }) }), required: true }) },
-    errors: errors('DeleteSecretResult'),
+    errors: mutationErrors('DeleteSecretResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteSecret(ctx, input.name), { deletedName: input.name })),
   }),
 }));

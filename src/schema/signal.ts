@@ -3,7 +3,7 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Run } from '../generated/prisma/client.ts';
 import { MAX_RETAIN_SECONDS, sendEvent, signalRun } from '../runs/signals.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { parseGlobalId } from '../ids.ts';
 import { RunRef } from './run.ts';
 
@@ -50,7 +50,6 @@ const SendEventPayload = builder.objectRef<{ signalId: string; deliveries: { run
   }),
 });
 
-const signalError = { types: MUTATION_ERRORS, directResult: true } as const;
 
 builder.mutationFields((t) => ({
   signalRun: t.field({
@@ -59,7 +58,7 @@ builder.mutationFields((t) => ({
     type: SignalRunPayload,
     description: 'Sends an event to one run: the first of its `wait` steps waiting for this event (name and match) completes with it as output; waits on a condition re-evaluate it. When none takes it, the event is kept for a wait that starts later (buffered). Finished runs are refused (CONFLICT).',
     args: { input: t.arg({ type: SignalRunInput, required: true }) },
-    errors: { ...signalError, union: { name: 'SignalRunResult' } },
+    errors: mutationErrors('SignalRunResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, () => signalRun(ctx, parseGlobalId(String(input.runId), 'Run'), { name: input.name, payload: input.payload, retainSeconds: input.retainSeconds })),
   }),
@@ -69,7 +68,7 @@ builder.mutationFields((t) => ({
     type: SendEventPayload,
     description: 'Sends an event to every run of the workspace: each run waiting for it (name and match) is released; runs that existed when it was sent and start such a wait later receive it then (within retainSeconds).',
     args: { input: t.arg({ type: SendEventInput, required: true }) },
-    errors: { ...signalError, union: { name: 'SendEventResult' } },
+    errors: mutationErrors('SendEventResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, () => sendEvent(ctx, { name: input.name, payload: input.payload, retainSeconds: input.retainSeconds })),
   }),
 }));

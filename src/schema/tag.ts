@@ -2,7 +2,7 @@
 import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
 import { WorkflowRef } from './workflow.ts';
@@ -95,7 +95,6 @@ function tagWhere(workspaceId: string, args: { groupId?: string | number | null;
   };
 }
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 
 const TagPayload = builder.objectRef<{ tag: Tag }>('TagPayload').implement({
   description: 'The tag after the change.',
@@ -154,49 +153,49 @@ builder.mutationFields((t) => ({
     type: TagPayload,
     description: 'Creates a tag.',
     args: { input: t.arg({ type: CreateTagInput, required: true }) },
-    errors: errors('CreateTagResult'),
+    errors: mutationErrors('CreateTagResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tag: await createTag(ctx, tagInput(input) as TagFields & { name: string }) })),
   }),
   updateTag: t.field({
     type: TagPayload,
     description: 'Changes a tag (only the fields present).',
     args: { input: t.arg({ type: UpdateTagInput, required: true }) },
-    errors: errors('UpdateTagResult'),
+    errors: mutationErrors('UpdateTagResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tag: await updateTag(ctx, parseGlobalId(String(input.id), 'Tag'), tagInput({ ...input, id: undefined })) })),
   }),
   deleteTag: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag (its workflows lose it).',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
-    errors: errors('DeleteTagResult'),
+    errors: mutationErrors('DeleteTagResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTag(ctx, parseGlobalId(String(input.id), 'Tag')), { deletedId: String(input.id) })),
   }),
   createTagGroup: t.field({
     type: TagGroupPayload,
     description: 'Creates a tag group.',
     args: { input: t.arg({ type: CreateTagGroupInput, required: true }) },
-    errors: errors('CreateTagGroupResult'),
+    errors: mutationErrors('CreateTagGroupResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tagGroup: await createTagGroup(ctx, input as TagFields & { name: string }) })),
   }),
   updateTagGroup: t.field({
     type: TagGroupPayload,
     description: 'Changes a tag group (only the fields present).',
     args: { input: t.arg({ type: UpdateTagGroupInput, required: true }) },
-    errors: errors('UpdateTagGroupResult'),
+    errors: mutationErrors('UpdateTagGroupResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tagGroup: await updateTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup'), { ...input, id: undefined } as TagFields) })),
   }),
   deleteTagGroup: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag group; its tags stay, without a group.',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
-    errors: errors('DeleteTagGroupResult'),
+    errors: mutationErrors('DeleteTagGroupResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup')), { deletedId: String(input.id) })),
   }),
   assignTags: t.field({
     type: WorkflowTagsPayload,
     description: 'Adds tags to a workflow (already assigned ones are ignored).',
     args: { input: t.arg({ type: WorkflowTagsInput, required: true }) },
-    errors: errors('AssignTagsResult'),
+    errors: mutationErrors('AssignTagsResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({ workflow: await changeWorkflowTags(ctx, parseGlobalId(String(input.workflowId), 'Workflow'), input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')), 'assign') })),
   }),
@@ -204,7 +203,7 @@ builder.mutationFields((t) => ({
     type: WorkflowTagsPayload,
     description: 'Removes tags from a workflow.',
     args: { input: t.arg({ type: WorkflowTagsInput, required: true }) },
-    errors: errors('UnassignTagsResult'),
+    errors: mutationErrors('UnassignTagsResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({ workflow: await changeWorkflowTags(ctx, parseGlobalId(String(input.workflowId), 'Workflow'), input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')), 'unassign') })),
   }),

@@ -5,7 +5,7 @@ import type { Workflow } from '../generated/prisma/client.ts';
 import type { TemplateData } from '../templates/builtin.ts';
 import { createTemplateFromWorkflow, deleteTemplate, findTemplate, installTemplate, listTemplates } from '../templates/service.ts';
 import { builder } from './builder.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { isUuid, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
 import { DeleteInput } from './tag.ts';
@@ -46,7 +46,6 @@ builder.queryFields((t) => ({
   }),
 }));
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 
 const InstalledPayload = builder.objectRef<{ workflow: Workflow }>('InstallTemplatePayload').implement({
   description: 'The workflow created from the template.',
@@ -76,7 +75,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('InstallTemplateResult'),
+    errors: mutationErrors('InstallTemplateResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await installTemplate(ctx, { templateId: templateId(input.templateId), name: input.name }) })),
   }),
   createTemplateFromWorkflow: t.field({
@@ -97,7 +96,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('CreateTemplateFromWorkflowResult'),
+    errors: mutationErrors('CreateTemplateFromWorkflowResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({ template: await createTemplateFromWorkflow(ctx, { ...input, workflowId: parseGlobalId(String(input.workflowId), 'Workflow') }) })),
   }),
@@ -105,7 +104,7 @@ builder.mutationFields((t) => ({
     type: DeleteTemplatePayload,
     description: 'Deletes one of your workspace\'s templates (built-ins cannot be deleted).',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
-    errors: errors('DeleteTemplateResult'),
+    errors: mutationErrors('DeleteTemplateResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTemplate(ctx, templateId(input.id)), { deletedTemplateId: String(input.id) })),
   }),
 }));

@@ -18,7 +18,7 @@ import {
 } from '../workflows/service.ts';
 import { builder } from './builder.ts';
 import { TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
-import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
+import { mutationErrors, withTypedErrors } from './errors.ts';
 import { parseGlobalId } from '../ids.ts';
 import { WorkflowRef } from './workflow.ts';
 
@@ -134,7 +134,6 @@ const WorkflowIdInput = builder.inputType('WorkflowIdInput', {
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the workflow.' }) }),
 });
 
-const errors = (name: string) => ({ types: MUTATION_ERRORS, directResult: true, union: { name } }) as const;
 const wid = (id: string | number) => parseGlobalId(String(id), 'Workflow');
 
 /** GraphQL input objects omit absent fields, so `Object.hasOwn` tells absent from null. */
@@ -147,21 +146,21 @@ builder.mutationFields((t) => ({
     type: CreateWorkflowPayload,
     description: 'Creates a workflow and its version 1. Invalid input is refused with every problem listed; nothing is written.',
     args: { input: t.arg({ type: CreateWorkflowInput, required: true }) },
-    errors: errors('CreateWorkflowResult'),
+    errors: mutationErrors('CreateWorkflowResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await createWorkflow(ctx, input as CreateInput) })),
   }),
   updateWorkflow: t.field({
     type: WorkflowPayload,
     description: 'Replaces a workflow (PUT). A changed definition creates a new version with changeSummary.',
     args: { input: t.arg({ type: UpdateWorkflowInput, required: true }) },
-    errors: errors('UpdateWorkflowResult'),
+    errors: mutationErrors('UpdateWorkflowResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await updateWorkflow(ctx, withoutGlobalIds(input) as UpdateInput) })),
   }),
   patchWorkflow: t.field({
     type: WorkflowPayload,
     description: 'Changes only the fields present. Definition patches create a new version from baseVersion (default latest); see PatchWorkflowInput.',
     args: { input: t.arg({ type: PatchWorkflowInputRef, required: true }) },
-    errors: errors('PatchWorkflowResult'),
+    errors: mutationErrors('PatchWorkflowResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => ({ workflow: await patchWorkflow(ctx, { ...input, id: await resolveWorkflowId(ctx, String(input.id), ['input', 'id']) } as unknown as PatchWorkflowInput) })),
   }),
@@ -169,7 +168,7 @@ builder.mutationFields((t) => ({
     type: DeleteWorkflowPayload,
     description: 'Deletes a workflow with its versions, runs and schedules.',
     args: { input: t.arg({ type: WorkflowIdInput, required: true }) },
-    errors: errors('DeleteWorkflowResult'),
+    errors: mutationErrors('DeleteWorkflowResult'),
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         await deleteWorkflow(ctx, wid(input.id));
@@ -188,7 +187,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('SetWorkflowStatusResult'),
+    errors: mutationErrors('SetWorkflowStatusResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await setWorkflowStatus(ctx, wid(input.id), input.status) })),
   }),
   duplicateWorkflow: t.field({
@@ -203,7 +202,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('DuplicateWorkflowResult'),
+    errors: mutationErrors('DuplicateWorkflowResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await duplicateWorkflow(ctx, wid(input.id), input.name) })),
   }),
   rollbackWorkflow: t.field({
@@ -218,7 +217,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('RollbackWorkflowResult'),
+    errors: mutationErrors('RollbackWorkflowResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await rollbackWorkflow(ctx, wid(input.id), input.version) })),
   }),
   setReleaseLabel: t.field({
@@ -237,7 +236,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('SetReleaseLabelResult'),
+    errors: mutationErrors('SetReleaseLabelResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await setReleaseLabel(ctx, { workflowId: wid(input.workflowId), label: input.label, version: input.version }) })),
   }),
   removeReleaseLabel: t.field({
@@ -252,7 +251,7 @@ builder.mutationFields((t) => ({
         required: true,
       }),
     },
-    errors: errors('RemoveReleaseLabelResult'),
+    errors: mutationErrors('RemoveReleaseLabelResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await removeReleaseLabel(ctx, { workflowId: wid(input.workflowId), label: input.label }) })),
   }),
 }));

@@ -6,6 +6,7 @@ import './enums.ts';
 import './workflow.ts';
 import './definition.ts';
 import './workflow-mutations.ts';
+import './workflow-webhook.ts';
 import './tag.ts';
 import './template.ts';
 import './run.ts';

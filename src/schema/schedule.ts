@@ -1,12 +1,8 @@
-// Schedule and ScheduleTick types, Workflow.schedules, schedule mutations, and the inbound
-// webhook secret of WEBHOOK-triggered workflows.
-import { randomBytes } from 'node:crypto';
-import { encodeGlobalID } from '@pothos/plugin-relay';
-import { NotFoundError, ValidationError } from '../errors.ts';
+// Schedule and ScheduleTick types, Workflow.schedules and the schedule mutations.
+import { ValidationError } from '../errors.ts';
 import type { Schedule } from '../generated/prisma/client.ts';
 import { nextFireTimes } from '../schedules/cron.ts';
 import { createSchedule, deleteSchedule, updateSchedule, type ScheduleInput } from '../schedules/service.ts';
-import { INBOUND_SECRET_LABEL, sealValue } from '../secrets/crypto.ts';
 import { builder } from './builder.ts';
 import { CatchUpEnum, OverlapEnum, TickStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
@@ -68,18 +64,6 @@ export const ScheduleRef = builder.prismaNode('Schedule', {
 
 builder.prismaObjectField('Workflow', 'schedules', (t) => t.relation('schedules', { description: 'Schedules of this workflow.', query: { orderBy: { createdAt: 'asc' } } }));
 builder.prismaObjectField('Run', 'schedule', (t) => t.relation('schedule', { nullable: true, description: 'The schedule that started this run (trigger SCHEDULE).' }));
-builder.prismaObjectField('Workflow', 'inboundWebhookPath', (t) =>
-  t.string({
-    nullable: true,
-    description: 'For triggerType WEBHOOK: the path (POST /hooks/<id>) that starts a run with the JSON body as input; null for other workflows.',
-    select: { triggerType: true },
-    resolve: (w) => (w.triggerType === 'WEBHOOK' ? `/hooks/${encodeGlobalID('Workflow', w.id)}` : null),
-  }),
-);
-builder.prismaObjectField('Workflow', 'hasInboundWebhookSecret', (t) =>
-  t.boolean({ description: 'Whether an inbound webhook secret is set (see rotateWebhookSecret).', select: { inboundSecret: true }, resolve: (w) => !!w.inboundSecret }),
-);
-
 const SchedulePayload = builder.objectRef<{ schedule: Schedule }>('SchedulePayload').implement({
   description: 'The schedule after the change.',
   fields: (t) => ({ schedule: t.field({ type: ScheduleRef, description: 'The schedule.', resolve: (p) => p.schedule }) }),
@@ -105,14 +89,6 @@ const UpdateScheduleInput = builder.inputType('UpdateScheduleInput', {
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the schedule.' }), cronExpression: t.string({ description: 'New cron expression.' }), ...scheduleFields(t) }),
 });
 const ScheduleIdInput = builder.inputType('ScheduleIdInput', { description: 'Identifies a schedule.', fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the schedule.' }) }) });
-
-const WebhookSecretPayload = builder.objectRef<{ secret: string; path: string }>('WebhookSecretPayload').implement({
-  description: 'The new inbound webhook secret. It is shown only this once.',
-  fields: (t) => ({
-    secret: t.exposeString('secret', { description: 'Send it as `Authorization: Bearer <secret>`, or use it to sign bodies (X-Weft-Signature).' }),
-    path: t.exposeString('path', { description: 'POST here to start a run: /hooks/<workflow id>.' }),
-  }),
-});
 
 const sid = (id: string | number) => parseGlobalId(String(id), 'Schedule');
 
@@ -154,21 +130,5 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteScheduleResult'),
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteSchedule(ctx, sid(input.id)), { deletedId: String(input.id) })),
-  }),
-  rotateWebhookSecret: t.field({
-    skipTypeScopes: true,
-    authScopes: { admin: true },
-    type: WebhookSecretPayload,
-    description: 'Creates (or replaces) the inbound webhook secret of a workflow; the old one stops working at once. The secret is returned only here.',
-    args: { input: t.arg({ type: builder.inputType('RotateWebhookSecretInput', { description: 'The workflow.', fields: (f) => ({ workflowId: f.id({ required: true, description: 'Global ID of the workflow.' }) }) }), required: true }) },
-    errors: mutationErrors('RotateWebhookSecretResult'),
-    resolve: (_r, { input }, ctx, info) =>
-      withTypedErrors(info, async () => {
-        const id = parseGlobalId(String(input.workflowId), 'Workflow');
-        const secret = `whsec_${randomBytes(24).toString('base64url')}`;
-        const { count } = await ctx.prisma.workflow.updateMany({ where: { id, workspaceId: ctx.workspaceId }, data: { inboundSecret: sealValue(ctx.secretsKey, INBOUND_SECRET_LABEL, secret) } });
-        if (count === 0) throw new NotFoundError('Workflow', String(input.workflowId));
-        return { secret, path: `/hooks/${String(input.workflowId)}` };
-      }),
   }),
 }));

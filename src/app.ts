@@ -105,9 +105,6 @@ export function buildApp({ config, db, log }: AppDeps): App {
       : null;
   const serveApi = config.role !== 'worker';
   const runsWork = config.role !== 'serve';
-  // Scheduler and dispatcher refer to each other (the scheduler starts runs through the engine,
-  // the graphile dispatcher runs the scheduler's ticks as jobs): the closure breaks the cycle.
-  let scheduler: Scheduler;
   if (db.kind === 'postgres' && config.database.kind !== 'postgres') throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
   const workerId = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const dispatcher: Dispatcher =
@@ -120,7 +117,6 @@ export function buildApp({ config, db, log }: AppDeps): App {
           poolMax: config.database.poolMax,
           pollIntervalMs: config.engine.pollIntervalMs,
           shutdownTimeoutMs: config.shutdownTimeoutMs,
-          scheduler: { intervalMs: config.engine.schedulerIntervalMs, tick: () => scheduler.tick() },
           workerId,
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
@@ -154,7 +150,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
     publicUrl: () => config.publicUrl ?? boundOrigin,
   });
-  scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
+  const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
+  if (runsWork) dispatcher.driveSchedules(scheduler);
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
@@ -306,8 +303,6 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (runsWork && config.steps.scripts.enabled) await probeSandbox(config.steps.scripts);
       if (redisBus) await waitForRedis(redisBus, config);
       await engine.start();
-      // With graphile-worker, schedules are ticked by a job (dispatch/graphile.ts).
-      if (runsWork && dispatcher.kind === 'in-process') scheduler.start();
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

@@ -51,6 +51,10 @@ export class Scheduler {
     return this.opts.now?.() ?? new Date();
   }
 
+  get intervalMs(): number {
+    return this.opts.intervalMs;
+  }
+
   start(): void {
     if (this.timer) return;
     this.timer = setInterval(() => void this.tickSafely(), this.opts.intervalMs);

@@ -26,7 +26,7 @@ import type { PrismaClient } from '../../db/client.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
 import type { AdvanceResult } from '../advance.ts';
-import type { DispatchHost, Dispatcher } from './types.ts';
+import type { DispatchHost, Dispatcher, ScheduleTicker } from './types.ts';
 
 export interface GraphileOptions {
   connectionString: string;
@@ -38,7 +38,6 @@ export interface GraphileOptions {
   /** How often idle workers look for jobs whose run_at has come (waits, retries). */
   pollIntervalMs: number;
   shutdownTimeoutMs: number;
-  scheduler: { intervalMs: number; tick: () => Promise<void> } | null;
   /** The engine's lease owner name; this process holds a liveness lock on it while it works. */
   workerId: string;
 }
@@ -90,6 +89,7 @@ export class GraphileDispatcher implements Dispatcher {
   readonly leaseOnClaim = false;
   private pool: pg.Pool | null = null;
   private runner: Runner | null = null;
+  private scheduler: ScheduleTicker | null = null;
   private liveness: pg.Client | null = null;
   private stopping = false;
 
@@ -204,7 +204,7 @@ export class GraphileDispatcher implements Dispatcher {
       },
       weft_start_runs: async () => host.maintain(),
       weft_scheduler: async () => {
-        const scheduler = this.opts.scheduler;
+        const scheduler = this.scheduler;
         if (!scheduler) return;
         await this.scheduleNextTick(scheduler.intervalMs);
         await scheduler.tick();
@@ -225,7 +225,11 @@ export class GraphileDispatcher implements Dispatcher {
       // We abort unfinished steps ourselves (Engine.stop); graphile's own abort comes later.
       gracefulShutdownAbortTimeout: this.opts.shutdownTimeoutMs + 5000,
     });
-    if (this.opts.scheduler) await this.scheduleNextTick(0);
+    if (this.scheduler) await this.scheduleNextTick(0);
+  }
+
+  driveSchedules(scheduler: ScheduleTicker): void {
+    this.scheduler = scheduler;
   }
 
   private async scheduleNextTick(delayMs: number): Promise<void> {

@@ -4,7 +4,7 @@
 // served first when a slot frees.
 import type { Logger } from '../../logger.ts';
 import type { AdvanceResult } from '../advance.ts';
-import type { DispatchHost, Dispatcher } from './types.ts';
+import type { DispatchHost, Dispatcher, ScheduleTicker } from './types.ts';
 
 export interface InProcessOptions {
   workerConcurrency: number;
@@ -18,6 +18,7 @@ export class InProcessDispatcher implements Dispatcher {
   readonly kind = 'in-process';
   readonly leaseOnClaim = true;
   private host: DispatchHost | null = null;
+  private scheduler: ScheduleTicker | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly starved = new Set<string>();
 
@@ -51,8 +52,13 @@ export class InProcessDispatcher implements Dispatcher {
     await this.host?.maintain();
   }
 
+  driveSchedules(scheduler: ScheduleTicker): void {
+    this.scheduler = scheduler;
+  }
+
   async start(host: DispatchHost): Promise<void> {
     this.host = host;
+    this.scheduler?.start();
   }
 
   async stop(drain: () => Promise<void>): Promise<void> {

@@ -17,6 +17,15 @@ export interface DispatchHost {
   isStopped(): boolean;
 }
 
+/** The scheduler, as a dispatcher drives it (src/schedules/scheduler.ts). */
+export interface ScheduleTicker {
+  readonly intervalMs: number;
+  /** Fires the due schedules once (idempotent: each fire time is claimed by a unique row). */
+  tick(): Promise<void>;
+  /** Ticks every intervalMs on a timer of this process. */
+  start(): void;
+}
+
 export interface Dispatcher {
   readonly kind: 'in-process' | 'graphile';
   /** See AdvanceOptions.leaseOnClaim. */
@@ -40,6 +49,11 @@ export interface Dispatcher {
   leasesOfDeadWorkers(): Promise<{ id: string; runId: string; attempt: number }[]>;
   /** Asks some worker to start queued runs now (the API role has no executor of its own). */
   requestStart(): Promise<void>;
+  /**
+   * Hands the scheduler to the dispatcher before start (worker roles only). In-process its own
+   * timer ticks it; graphile-worker ticks it as one self-rescheduling job shared by all workers.
+   */
+  driveSchedules(scheduler: ScheduleTicker): void;
   /** Begins taking work (worker roles only). */
   start(host: DispatchHost): Promise<void>;
   /** Stops taking new work, runs `drain` (finish or hand back in-flight steps), then releases resources. */

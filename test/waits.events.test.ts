@@ -97,6 +97,19 @@ describe('events', () => {
     expect(await t.db.prisma.signalDelivery.count({ where: { runId: rawId(runId) } })).toBe(1);
   });
 
+  it('keeps an event sent to a run that is still QUEUED for the wait it starts later', async () => {
+    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'go' } }] }, { maxConcurrentRuns: 1 });
+    const first = await startRun(t, wf);
+    await untilStep(first, 'w', 'WAITING');
+    const queued = await startRun(t, wf);
+    expect((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(queued) } })).status).toBe('QUEUED');
+    expect(await signal(queued, 'go', { for: 'second' })).toMatchObject({ deliveredTo: [], buffered: true, run: { status: 'QUEUED' } });
+    expect((await eventsOf(t, queued)).map((e) => e.type)).toEqual(['RUN_QUEUED', 'SIGNAL_BUFFERED']);
+    expect(await signal(first, 'go', { for: 'first' })).toMatchObject({ deliveredTo: ['w'] });
+    expect((await waitForRun(t, queued)).status).toBe('COMPLETED');
+    expect((await stepsOf(t, queued)).w!.output).toMatchObject({ event: { payload: { for: 'second' } } });
+  });
+
   it('releases a waiting step at once, and refuses finished runs and bad names', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'ping' } }] });
     const runId = await startRun(t, wf);

@@ -15,7 +15,7 @@ import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished } from './statuses.ts';
-import { applySignal, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait, type SignalChange } from './signal-waits.ts';
+import { applySignal, bufferedEvent, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait, type SignalChange } from './signal-waits.ts';
 import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, signalRefsOf } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -397,7 +397,11 @@ export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts:
     change = { ...change, signalId: await storeSignal(tx, runId, change.send) };
   }
   const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
-  if (!state) return result;
+  if (!state) {
+    // A QUEUED run keeps the signal for its waits; the log says it arrived.
+    if (change.kind === 'signal' && change.send) result.events = await appendEvents(tx, { id: runId, workspaceId: change.send.workspaceId }, [bufferedEvent(change.signalId!, change.send)]);
+    return result;
+  }
   const run = state.run;
 
   await applyChange(tx, state, change, opts, result.timers);

@@ -238,8 +238,9 @@ describe('durability of workspace events', () => {
     const old = new Date(Date.now() - 60_000);
     // As if sendEvent had stored the event and its process died before offering it to any run.
     await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { createdAt: new Date(old.getTime() - 1000) } });
-    await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) } });
-    const expired = await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old } });
+    // One statement, so that no maintenance pass sees one row without the other.
+    const expired = { id: crypto.randomUUID(), workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old };
+    await t.db.prisma.signal.createMany({ data: [expired, { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) }] });
     const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 15_000);
     expect(run.status).toBe('COMPLETED');
     expect((await stepsOf(t, runId)).w!.output).toMatchObject({ event: { name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT' } });

@@ -14,7 +14,7 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-it('releases an approval through its token URL after the server was killed and restarted', { timeout: 150_000 }, async () => {
+it('releases an approval through its token URL after the server was killed and restarted', { timeout: 300_000 }, async () => {
   const received: { approveUrl: string }[] = [];
   const approver = await startLoopbackServer((req, res) => {
     received.push(JSON.parse(req.body));
@@ -23,7 +23,8 @@ it('releases an approval through its token URL after the server was killed and r
   cleanups.push(() => approver.close());
   const env = { ...(await isolatedDatabaseEnv(cleanups)), WEFT_ENGINE_POLL_MS: '100', WEFT_PUBLIC_URL: 'https://approvals.example.com', ...(onPostgres ? { WEFT_SECRETS_KEY: randomBytes(32).toString('hex') } : {}) };
 
-  let weft: WeftProcess = await startWeftProcess(env);
+  // A generous start-up bound, as the other restart tests: the first start creates the embedded database.
+  let weft: WeftProcess = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => void weft.stop('SIGKILL'));
   const definition = BUILTIN_TEMPLATES.find((x) => x.name === 'Approval')!.definition;
   const created = await postGraphQL(weft.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', { input: { name: 'approve me', definition } });
@@ -41,7 +42,7 @@ it('releases an approval through its token URL after the server was killed and r
   expect(approveUrl.origin).toBe('https://approvals.example.com');
 
   expect(await weft.stop('SIGKILL')).toBe(null);
-  weft = await startWeftProcess(env);
+  weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   const origin = new URL(weft.url).origin;
   const answer = await fetch(`${origin}${approveUrl.pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ approved: true }) });
   expect(answer.status).toBe(200);

@@ -278,7 +278,7 @@ describe('deep nesting', () => {
 
 describe('malformed HTTP', () => {
   it('answers malformed percent-encoding in REST paths with a JSON 4xx', async () => {
-    const paths = ['/api/runs/%ZZ/export', '/api/runs/%E0%A4%A/export', `/api/runs/${encodeURIComponent(own.Run!)}/steps/%C0/output`, '/api/runs/%/export', '/hooks/%ZZ', '/hooks/%E0%A4%A', '/hooks/%'];
+    const paths = ['/api/runs/%ZZ/export', '/api/runs/%E0%A4%A/export', `/api/runs/${encodeURIComponent(own.Run!)}/steps/%C0/output`, '/api/runs/%/export', '/hooks/%ZZ', '/hooks/%E0%A4%A', '/hooks/%', '/hooks/signals/%ZZ', '/hooks/signals/%E0%A4%A'];
     for (const path of paths) {
       const res = await fetch(url.replace('/graphql', path), { method: path.startsWith('/hooks') ? 'POST' : 'GET', headers: { ...t.authHeaders, 'content-type': 'application/json' }, body: path.startsWith('/hooks') ? '{}' : undefined });
       expect(res.status, path).toBe(404);

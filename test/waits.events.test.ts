@@ -97,6 +97,19 @@ describe('events', () => {
     expect(await t.db.prisma.signalDelivery.count({ where: { runId: rawId(runId) } })).toBe(1);
   });
 
+  it('keeps an event sent to a run that is still QUEUED for the wait it starts later', async () => {
+    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'go' } }] }, { maxConcurrentRuns: 1 });
+    const first = await startRun(t, wf);
+    await untilStep(first, 'w', 'WAITING');
+    const queued = await startRun(t, wf);
+    expect((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(queued) } })).status).toBe('QUEUED');
+    expect(await signal(queued, 'go', { for: 'second' })).toMatchObject({ deliveredTo: [], buffered: true, run: { status: 'QUEUED' } });
+    expect((await eventsOf(t, queued)).map((e) => e.type)).toEqual(['RUN_QUEUED', 'SIGNAL_BUFFERED']);
+    expect(await signal(first, 'go', { for: 'first' })).toMatchObject({ deliveredTo: ['w'] });
+    expect((await waitForRun(t, queued)).status).toBe('COMPLETED');
+    expect((await stepsOf(t, queued)).w!.output).toMatchObject({ event: { payload: { for: 'second' } } });
+  });
+
   it('releases a waiting step at once, and refuses finished runs and bad names', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'ping' } }] });
     const runId = await startRun(t, wf);
@@ -225,8 +238,9 @@ describe('durability of workspace events', () => {
     const old = new Date(Date.now() - 60_000);
     // As if sendEvent had stored the event and its process died before offering it to any run.
     await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { createdAt: new Date(old.getTime() - 1000) } });
-    await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) } });
-    const expired = await t.db.prisma.signal.create({ data: { workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old } });
+    // One statement, so that no maintenance pass sees one row without the other.
+    const expired = { id: crypto.randomUUID(), workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old };
+    await t.db.prisma.signal.createMany({ data: [expired, { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) }] });
     const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 15_000);
     expect(run.status).toBe('COMPLETED');
     expect((await stepsOf(t, runId)).w!.output).toMatchObject({ event: { name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT' } });

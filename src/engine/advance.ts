@@ -4,20 +4,17 @@
 // for a worker), and finish the run when nothing is left. Callers commit, then publish the
 // returned events and dispatch the returned claims — the database is always ahead of the
 // outside world, never behind it.
-import { Prisma, type StepRun } from '../generated/prisma/client.ts';
-import type { StepStatus } from '../generated/prisma/enums.ts';
-import type { StepDefinition, WorkflowDefinition } from '../workflows/definition.ts';
-import { appendEvents, type NewEvent, type StoredEvent } from '../events/log.ts';
-import { evaluateExpression, renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
-import { finalizeRun, type FinishedRun } from './finalize.ts';
+import { Prisma, } from '../generated/prisma/client.ts';
+import { appendEvents, } from '../events/log.ts';
+import { evaluateExpression, renderTemplatesForRecord, } from './expressions.ts';
+import { finalizeRun, } from './finalize.ts';
 import { readiness } from './graph.ts';
-import { createRedactor, sensitiveValues, type Redactor } from './redact.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
-import { loadSecrets } from '../secrets/service.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
+import { buildClaim, claimConfig, expressionContextOf, loadRunState, lockAndReadRun, setStep, stepById, type AdvanceOptions, type AdvanceResult, type Loaded, type StepOutcome } from './run-state.ts';
 import { coerceError } from '../errors.ts';
-import { applySignal, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait } from './signal-waits.ts';
-import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, signalRefsOf, type SignalChange } from './signals.ts';
+import { applySignal, bufferedEvent, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait } from './signal-waits.ts';
+import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, type SignalChange } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -27,10 +24,6 @@ const EXTRA_ATTEMPTS_FOR_INTERRUPTIONS = 3;
 
 /** Types executed by a worker (everything else is decided inside the transaction). */
 export const WORKER_STEP_TYPES = new Set(['http_request', 'webhook', 'script', 'agent_task', 'loop']);
-
-export type StepOutcome =
-  | { ok: true; output: unknown }
-  | { ok: false; message: string; retryable: boolean; name?: string };
 
 export type RunChange =
   | { kind: 'completion'; stepRunId: string; attempt: number; outcome: StepOutcome; logs?: string[] }
@@ -42,104 +35,8 @@ export type RunChange =
   | SignalChange
   | { kind: 'none' };
 
-export interface StepClaim {
-  stepRunId: string;
-  runId: string;
-  workspaceId: string;
-  workflowId: string | null;
-  stepId: string;
-  attempt: number;
-  /** When the step was claimed (ready for a worker): the start of its dispatch latency. */
-  claimedAt: Date | null;
-  type: string;
-  config: Record<string, unknown>;
-  step: StepDefinition;
-  expressionContext: ExpressionContext;
-  commandAllowlist: string[];
-  /** Scrubs sensitive inputs and secrets from anything recorded about this step. */
-  redact: Redactor;
-}
-
-export interface AdvanceResult {
-  events: StoredEvent[];
-  claims: StepClaim[];
-  /** Steps whose wake-up time is in the future: the engine sets a local timer as well. */
-  timers: { stepRunId: string; runId: string; at: Date }[];
-  finished: FinishedRun | null;
-  /** Ready steps were left PENDING because this worker had no capacity left. */
-  starved: boolean;
-}
-
-export interface AdvanceOptions {
-  workerId: string;
-  leaseMs: number;
-  /**
-   * In-process dispatch leases a claimed step to this process at once. With a job queue
-   * (graphile-worker) the claim is a job that any worker may pick up: the lease is taken by
-   * that worker when it starts the job (claim.ts), so a step waiting in the queue is never
-   * mistaken for one whose worker died.
-   */
-  leaseOnClaim: boolean;
-  /** How many more steps this worker may take on now. */
-  capacity: number;
-  now: Date;
-  /** Decrypts workspace secrets; null when secrets are not configured. */
-  secretsKey: Buffer | null;
-  /** The server's public origin, for the URLs of wait tokens (`steps.<id>.signal.url`). */
-  publicUrl?: string;
-}
-
-/** The run row as read under its lock (the workflow's allowlist joined in). */
-interface LockedRun {
-  id: string;
-  workspaceId: string;
-  workflowId: string | null;
-  status: string;
-  definition: WorkflowDefinition;
-  input: unknown;
-  commandAllowlist: string[] | null;
-  createdAt: Date;
-}
-
-export interface Loaded {
-  run: LockedRun & { commandAllowlist: string[] };
-  rows: Map<string, StepRun>;
-  events: NewEvent[];
-  redact: Redactor;
-  secrets: Record<string, string>;
-  /** `steps.<id>.signal` of the run's event waits (their token URL). */
-  signalRefs: Record<string, { url: string; token: string } | null>;
-}
-
-/** Locks the run row for the rest of the transaction and reads what the state machine needs. */
-export async function lockAndReadRun(tx: Tx, runId: string): Promise<LockedRun | undefined> {
-  const rows = await tx.$queryRaw<LockedRun[]>`
-    SELECT r.id::text AS id, r."workspaceId"::text AS "workspaceId", r."workflowId"::text AS "workflowId", r.status::text AS status,
-           r.definition, r.input, w."commandAllowlist" AS "commandAllowlist", r."createdAt" AS "createdAt"
-    FROM "Run" r LEFT JOIN "Workflow" w ON w.id = r."workflowId"
-    WHERE r.id = ${runId}::uuid
-    FOR UPDATE OF r`;
-  return rows[0];
-}
-
 function errorJson(message: string, extra: Record<string, unknown> = {}) {
   return { message, ...extra };
-}
-
-function stepById(definition: WorkflowDefinition, stepId: string): StepDefinition | undefined {
-  return definition.steps.find((s) => s.id === stepId);
-}
-
-export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'> & { signalRefs?: Loaded['signalRefs'] }): ExpressionContext {
-  const steps: Record<string, { output: unknown; status: StepStatus; signal?: unknown }> = {};
-  for (const row of state.rows.values()) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
-  for (const [id, signal] of Object.entries(state.signalRefs ?? {})) if (steps[id]) steps[id].signal = signal;
-  return { input: state.run.input ?? {}, steps, run: { id: state.run.id, workflowId: state.run.workflowId }, secrets: state.secrets };
-}
-
-export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
-  const updated = await tx.stepRun.update({ where: { id: row.id }, data });
-  state.rows.set(updated.stepId, updated);
 }
 
 async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange, { kind: 'completion' }>, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
@@ -346,46 +243,6 @@ function allRowsWaitingForResume(state: Loaded): boolean {
 }
 
 /**
- * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
- * is gone or no longer active (a PAUSED run still records its other steps' results).
- */
-export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null, publicUrl = ''): Promise<Loaded | undefined> {
-  const run = await lockAndReadRun(tx, runId);
-  if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return undefined;
-  const definition = run.definition;
-  const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
-  // Secrets are decrypted only for runs whose definition refers to them.
-  const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, secretsKey) : {};
-  const signalRefs = signalRefsOf(definition.steps, run.id, secretsKey, publicUrl);
-  return {
-    run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
-    rows: new Map(rows.map((r) => [r.stepId, r])),
-    events: [],
-    // Every secret, however short (setSecret refuses new ones under 8 characters; older ones are
-    // still hidden, at the price of over-redaction, rather than shown).
-    // Wait tokens too: they are credentials, whatever step their URL is rendered into.
-    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets), ...Object.values(signalRefs).flatMap((r) => (r ? [r.token] : []))]),
-    secrets,
-    signalRefs,
-  };
-}
-
-/**
- * The config a worker executes, templates rendered (a loop renders per item, later), and the copy
- * to record, in which values computed from secrets are redacted as a whole.
- */
-export async function claimConfig(step: StepDefinition, context: ExpressionContext): Promise<{ config: Record<string, unknown>; recorded: Record<string, unknown> }> {
-  if (step.type === 'loop') return { config: step.config ?? {}, recorded: step.config ?? {} };
-  const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
-  return { config: value as Record<string, unknown>, recorded: recorded as Record<string, unknown> };
-}
-
-/** Everything a worker needs to execute one attempt of a claimed step. */
-export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, config: Record<string, unknown>, context: ExpressionContext): StepClaim {
-  return { stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, workflowId: state.run.workflowId, stepId: step.id, attempt: row.attempt, claimedAt: row.startedAt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact };
-}
-
-/**
  * Applies `change` to the run and moves it as far forward as possible. Must run inside a
  * transaction; locks the run row first so concurrent advances of one run serialise.
  */
@@ -400,7 +257,11 @@ export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts:
     change = { ...change, signalId: await storeSignal(tx, runId, change.send) };
   }
   const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
-  if (!state) return result;
+  if (!state) {
+    // A QUEUED run keeps the signal for its waits; the log says it arrived.
+    if (change.kind === 'signal' && change.send) result.events = await appendEvents(tx, { id: runId, workspaceId: change.send.workspaceId }, [bufferedEvent(change.signalId!, change.send)]);
+    return result;
+  }
   const run = state.run;
 
   await applyChange(tx, state, change, opts, result.timers);

@@ -10,7 +10,7 @@
 // released a job whose worker died: our lease reclaim re-dispatches those, not the old job).
 import type { Prisma } from '../generated/prisma/client.ts';
 import { executedStep } from './signals.ts';
-import { buildClaim, claimConfig, expressionContextOf, loadRunState, type StepClaim } from './advance.ts';
+import { buildClaim, claimConfig, expressionContextOf, loadRunState, type StepClaim } from './run-state.ts';
 
 export interface TakeOptions {
   workerId: string;

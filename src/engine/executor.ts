@@ -11,7 +11,8 @@
 // due waits and retries are woken by the poller (and by their jobs), QUEUED runs start.
 import type { Logger } from '../logger.ts';
 import type { PrismaClient } from '../db/client.ts';
-import { advanceRun, type AdvanceResult, type RunChange, type StepClaim, type StepOutcome } from './advance.ts';
+import { advanceRun, type RunChange } from './advance.ts';
+import type { AdvanceResult, StepClaim, StepOutcome } from './run-state.ts';
 import { takeDispatchedClaim } from './claim.ts';
 import type { EventBus } from '../events/log.ts';
 import { deliverCompletionWebhook } from './completion-webhook.ts';

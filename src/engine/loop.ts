@@ -3,7 +3,7 @@
 // interrupted or retried re-runs only the iterations that did not complete.
 import type { PrismaClient } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { StepClaim } from './advance.ts';
+import type { StepClaim } from './run-state.ts';
 import { appendEvents, type EventBus, type NewEvent } from '../events/log.ts';
 import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { backoffMs, retryPolicyOf, timeoutMsOf } from './retry.ts';

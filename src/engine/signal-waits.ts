@@ -4,8 +4,9 @@
 import { Prisma, type StepRun } from '../generated/prisma/client.ts';
 import type { StepDefinition } from '../workflows/definition.ts';
 import type { SignalWaitConfig } from '../workflows/wait-config.ts';
+import type { NewEvent } from '../events/log.ts';
 import { renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
-import { buildClaim, claimConfig, expressionContextOf, setStep, type AdvanceOptions, type AdvanceResult, type Loaded, type StepClaim, type StepOutcome } from './advance.ts';
+import { buildClaim, claimConfig, expressionContextOf, setStep, type AdvanceOptions, type AdvanceResult, type Loaded, type StepClaim, type StepOutcome } from './run-state.ts';
 import { armToken, deadlineOf, eventOutput, executedStep, isPollingWait, isSignalWait, nextPollAt, pendingSignals, recordDelivery, releases, timeoutAt, timeoutOutcome, type NewSignal, type SignalChange, type StoredSignal } from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
@@ -108,9 +109,12 @@ export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, n
       await complete(tx, state, row, { ...eventOutput(signal), conditionMet: true }, now);
     }
   }
-  if (!taken && stored.runId === state.run.id) {
-    state.events.push({ type: 'SIGNAL_BUFFERED', data: { signalId: signal.id, name: signal.name, source: signal.source, expiresAt: stored.expiresAt.toISOString() } });
-  }
+  if (!taken && stored.runId === state.run.id) state.events.push(bufferedEvent(signal.id, stored));
+}
+
+/** The run event of a signal kept for a wait that starts later. */
+export function bufferedEvent(signalId: string, signal: { name: string; source: string; expiresAt: Date }): NewEvent {
+  return { type: 'SIGNAL_BUFFERED', data: { signalId, name: signal.name, source: signal.source, expiresAt: signal.expiresAt.toISOString() } };
 }
 
 /** A signal wait's wake-up time came: its timeout, or (polling) its next poll, handed back to be claimed. */

@@ -9,7 +9,7 @@
 // (SignalDelivery's key), so two waits for the same event in one run need two signals.
 import { createHash, createHmac } from 'node:crypto';
 import type { PrismaClient } from '../db/client.ts';
-import { Prisma, type StepRun } from '../generated/prisma/client.ts';
+import type { Prisma, StepRun } from '../generated/prisma/client.ts';
 import type { StepDefinition } from '../workflows/definition.ts';
 import type { OnTimeout, SignalWaitConfig } from '../workflows/wait-config.ts';
 import { evaluateExpression, type ExpressionContext } from './expressions.ts';

@@ -2,7 +2,7 @@
 // and the log scope. The engine never sees prom-client or OpenTelemetry: it calls these few
 // methods, which cost a counter increment each when tracing is off.
 import type { PrismaClient } from '../db/client.ts';
-import type { StepClaim } from '../engine/advance.ts';
+import type { StepClaim } from '../engine/run-state.ts';
 import type { FinishedRun } from '../engine/finalize.ts';
 import { retryPolicyOf } from '../engine/retry.ts';
 import type { Logger } from '../logger.ts';

@@ -3,7 +3,7 @@
 // in one transaction under the run's lock (engine/signal-waits.ts), so it is either delivered and
 // recorded, or buffered for a later wait — never half of either.
 import type { PrismaClient } from '../db/client.ts';
-import type { AdvanceResult } from '../engine/advance.ts';
+import type { AdvanceResult } from '../engine/run-state.ts';
 import { isRunFinished } from '../engine/statuses.ts';
 import { fanOutSignal, hashToken, type SignalChange } from '../engine/signals.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';

@@ -108,8 +108,8 @@ export const BUILTIN_TEMPLATES: TemplateData[] = [
   {
     id: '00000000-0000-4000-8000-000000000006',
     name: 'Approval',
-    description: 'Ask a person to approve: send them a link, wait for their answer (or the deadline), then continue, reject or escalate.',
-    category: 'people',
+    description: 'Ask a person to approve with a link: post the link to a webhook (your e-mail or chat integration), wait for their yes or no until a deadline, and branch on the answer or the timeout. Unlike the Approval gate, the approver needs no API key.',
+    category: 'human-in-the-loop',
     tags: ['approval', 'wait', 'event'],
     isBuiltin: true,
     createdAt: SHIPPED,

@@ -25,7 +25,7 @@ import { Logger as GraphileLogger, run, runMigrations, type Runner, type TaskLis
 import type { PrismaClient } from '../../db/client.ts';
 import type { Prisma } from '../../generated/prisma/client.ts';
 import type { Logger } from '../../logger.ts';
-import type { AdvanceResult } from '../advance.ts';
+import type { AdvanceResult } from '../run-state.ts';
 import type { DispatchHost, Dispatcher, ScheduleTicker } from './types.ts';
 
 export interface GraphileOptions {

@@ -3,7 +3,7 @@
 // this process's free capacity; a run whose ready steps found no capacity is remembered and
 // served first when a slot frees.
 import type { Logger } from '../../logger.ts';
-import type { AdvanceResult } from '../advance.ts';
+import type { AdvanceResult } from '../run-state.ts';
 import type { DispatchHost, Dispatcher, ScheduleTicker } from './types.ts';
 
 export interface InProcessOptions {

@@ -3,7 +3,8 @@
 // the embedded database (in-process dispatch) and PostgreSQL with several worker processes
 // (graphile-worker jobs) run the same executor core.
 import type { Prisma } from '../../generated/prisma/client.ts';
-import type { AdvanceResult, RunChange, StepClaim } from '../advance.ts';
+import type { RunChange } from '../advance.ts';
+import type { AdvanceResult, StepClaim } from '../run-state.ts';
 
 /** What a dispatcher may ask of the engine that owns it. */
 export interface DispatchHost {

@@ -107,6 +107,10 @@ function describeEvent(event: RunEvent, startedAt: Map<string, number>): string 
       return `  ${pc.cyan('⏳')} ${step} waiting`;
     case 'STEP_SKIPPED':
       return `  ${pc.dim('-')} ${step} skipped`;
+    case 'SIGNAL_DELIVERED':
+      return `  ${pc.cyan('✉')} ${step} received event '${String((event.data as { name?: unknown } | null)?.name)}'`;
+    case 'SIGNAL_BUFFERED':
+      return pc.dim(`  ✉ event '${String((event.data as { name?: unknown } | null)?.name)}' kept for a wait that has not started`);
     case 'STEP_CANCELLED':
       return `  ${pc.yellow('■')} ${step} cancelled`;
     default:

@@ -8,7 +8,8 @@ import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
 import { WAIT_TOKEN_ROUTE } from '../engine/signals.ts';
 import { ValidationError } from '../errors.ts';
-import { deliverByToken, type SignalEngine } from '../runs/signals.ts';
+import { deliverByToken } from '../runs/signals.ts';
+import type { EngineHandle } from '../scope.ts';
 import { jsonInputProblems } from './input-guard.ts';
 import { decodePathSegment, readBody } from './request.ts';
 import { sendError, sendJson, sendWeftError } from './respond.ts';
@@ -23,7 +24,7 @@ export function matchWaitTokenRoute(path: string): string | null | undefined {
 
 export interface WaitTokenDeps {
   prisma: PrismaClient;
-  engine: SignalEngine;
+  engine: EngineHandle;
   maxBodyBytes: number;
 }
 

@@ -5,7 +5,8 @@
 import type { PrismaClient } from '../db/client.ts';
 import type { AdvanceResult } from '../engine/run-state.ts';
 import { isRunFinished } from '../engine/statuses.ts';
-import { fanOutSignal, hashToken, type SignalChange } from '../engine/signals.ts';
+import { fanOutSignal, hashToken } from '../engine/signals.ts';
+import type { EngineHandle, ServiceScope } from '../scope.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { WorkflowDefinition } from '../workflows/definition.ts';
@@ -14,16 +15,6 @@ import { EVENT_NAME_PATTERN } from '../workflows/wait-config.ts';
 /** How long a signal nobody has taken yet is kept for a wait that starts later (default). */
 export const DEFAULT_RETAIN_SECONDS = 7 * 24 * 3600;
 export const MAX_RETAIN_SECONDS = 31 * 24 * 3600;
-
-export interface SignalEngine {
-  advance(runId: string, change: SignalChange): Promise<unknown>;
-}
-
-export interface SignalScope {
-  prisma: PrismaClient;
-  workspaceId: string;
-  engine: SignalEngine;
-}
 
 export interface SignalInput {
   name: string;
@@ -47,7 +38,7 @@ function deliveredSteps(result: unknown): string[] {
 }
 
 /** Sends an event to one run: a waiting step takes it now, or it waits (buffered) for one that starts later. */
-export async function signalRun(scope: SignalScope, runId: string, input: SignalInput) {
+export async function signalRun(scope: ServiceScope, runId: string, input: SignalInput) {
   const problems = checkSignal(input);
   if (problems.length) throw new ValidationError(problems);
   const run = await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId }, select: { status: true } });
@@ -59,7 +50,7 @@ export async function signalRun(scope: SignalScope, runId: string, input: Signal
 }
 
 /** Sends an event to the workspace: every run waiting for it (name and match) is released. */
-export async function sendEvent(scope: SignalScope, input: SignalInput) {
+export async function sendEvent(scope: ServiceScope, input: SignalInput) {
   const problems = checkSignal(input);
   if (problems.length) throw new ValidationError(problems);
   const signal = await scope.prisma.signal.create({
@@ -78,7 +69,7 @@ export type TokenDelivery = { ok: true; runId: string; stepId: string } | { ok: 
  * event's payload. 404 for a token that is unknown or was already used, 409 when its step is not
  * waiting (timed out, cancelled, not started yet).
  */
-export async function deliverByToken(prisma: PrismaClient, engine: SignalEngine, token: string, payload: unknown): Promise<TokenDelivery> {
+export async function deliverByToken(prisma: PrismaClient, engine: EngineHandle, token: string, payload: unknown): Promise<TokenDelivery> {
   const row = await prisma.waitToken.findUnique({ where: { tokenHash: hashToken(token) } });
   if (!row || row.usedAt) return { ok: false, code: 'NOT_FOUND', message: 'Unknown or already used wait token' };
   const run = await prisma.run.findUnique({ where: { id: row.runId }, select: { definition: true } });

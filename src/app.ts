@@ -1,5 +1,5 @@
 // buildApp(): the HTTP server with graphql-yoga (GraphQL over HTTP and SSE, GraphiQL),
-// graphql-ws on the same /graphql path, and the health endpoints. main.ts and tests use it.
+// graphql-ws on the same /graphql path, and the HTTP routes (src/http/routes.ts). main.ts and tests use it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { useExtendContextValuePerExecuteSubscriptionEvent } from '@envelop/execute-subscription-event';
@@ -25,16 +25,13 @@ import { createRedisEventBus, type RedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { localKey, parseKey } from './secrets/crypto.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
-import { handleExport, matchExportRoute } from './http/exports.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
-import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
-import { handleWaitToken, matchWaitTokenRoute } from './http/wait-token.ts';
+import { createRoutes, handleRequest, type Readiness, type RouteDeps } from './http/routes.ts';
 import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
-import { normaliseRequestTarget, readBody } from './http/request.ts';
-import { sendError, sendJson, sendWeftError } from './http/respond.ts';
+import { sendError, } from './http/respond.ts';
 import type { Logger } from './logger.ts';
 import type { Permission } from './auth/permissions.ts';
 import { coerceError, ForbiddenError, WeftError } from './errors.ts';
@@ -42,9 +39,9 @@ import { unusedQueryPolicy } from './schema/builder.ts';
 import { schema } from './schema/index.ts';
 import { createEngineObserver } from './observability/engine-observer.ts';
 import { observabilityPlugin, operationOf } from './observability/graphql-plugin.ts';
-import { serveMetrics, startMetricsServer, type MetricsServer } from './observability/http.ts';
+import { startMetricsServer, type MetricsServer } from './observability/http.ts';
 import { Metrics } from './observability/metrics.ts';
-import { observeInboundWebhook, withTraceparent } from './observability/propagation.ts';
+import { withTraceparent } from './observability/propagation.ts';
 import { createScheduleObserver } from './observability/schedule-observer.ts';
 import { createTracing, type Tracing } from './observability/tracing.ts';
 
@@ -189,7 +186,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   });
 
   let migrationsApplied = false;
-  async function readiness(): Promise<{ ok: boolean; reason?: string; degraded?: string[] }> {
+  async function readiness(): Promise<Readiness> {
     try {
       await db.prisma.$queryRaw`SELECT 1`;
     } catch (error) {
@@ -220,56 +217,26 @@ export function buildApp({ config, db, log }: AppDeps): App {
   const inFlight = new Set<ServerResponse>();
   let stopping = false;
 
-  async function handle(req: IncomingMessage, res: ServerResponse) {
-    const requestId = (req.headers['x-request-id'] as string | undefined) ?? crypto.randomUUID();
-    const target = normaliseRequestTarget(req);
-    if (!target) return sendError(res, 'BAD_REQUEST', 'The request target is not a valid URL path');
-    const path = target.pathname;
-    if (path === '/healthz') return sendJson(res, stopping ? 503 : 200, { status: stopping ? 'stopping' : 'ok' });
-    if (path === '/readyz') {
-      const ready = stopping ? { ok: false, reason: 'shutting down' } : await readiness();
-      return sendJson(res, ready.ok ? 200 : 503, ready.ok ? { status: 'ready', ...(ready.degraded ? { degraded: ready.degraded } : {}) } : { status: 'not ready', reason: ready.reason, role: config.role });
-    }
-    if (path === '/metrics') return serveMetrics(req, res, metrics, config.observability.metrics.token, 'main');
-    // A worker serves its health endpoints only: no API, no webhooks.
-    if (!serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz and /readyz only');
-    const waitToken = matchWaitTokenRoute(path);
-    if (waitToken !== undefined) return handleWaitToken(req, res, waitToken, { prisma: db.prisma, engine, maxBodyBytes: config.maxBodyBytes });
-    const hook = matchInboundWebhook(req.method, path);
-    if (hook !== undefined) {
-      return observeInboundWebhook(req, res, { metrics, tracing }, async () => {
-        if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
-        return handleInboundWebhook(req, res, hook, { prisma: db.prisma, engine, bus, maxBodyBytes: config.maxBodyBytes, secretsKey });
-      });
-    }
-    const exportRoute = req.method === 'GET' ? matchExportRoute(path) : undefined;
-    if (exportRoute !== undefined) {
-      if (exportRoute === null) return sendError(res, 'NOT_FOUND', 'No run at this address');
-      const authorized = await authorizeRestRequest(req, 'read');
-      if (authorized instanceof WeftError) return sendWeftError(res, authorized);
-      return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId: authorized.workspaceId });
-    }
-    if (path === '/graphql') {
-      if (config.graphiql && web.wantsPlayground(req)) return web.servePlayground(req, res);
-    } else {
-      // Every other page is the monitor's (a file of its build or one of its routes); API-like paths are not.
-      const page = (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/hooks/');
-      if (page && config.web.monitor) return web.serveMonitor(req, res);
-      if (page && path === '/' && config.graphiql) {
-        res.writeHead(302, { location: '/graphql' });
-        return res.end();
-      }
-      return sendError(res, 'NOT_FOUND', `Nothing at ${req.method} ${path}: the API is at /graphql`);
-    }
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      // Read here, within the limit, whatever the framing: a chunked body declares no length.
-      const body = await readBody(req, config.maxBodyBytes);
-      if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
-      // The fetch-API adapter uses a body a framework already read instead of the consumed stream.
-      if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
-    }
-    return yoga(req, res, { requestId } as never);
-  }
+  const routeDeps: RouteDeps = {
+    role: config.role,
+    serveApi,
+    stopping: () => stopping,
+    readiness,
+    authorize: authorizeRestRequest,
+    prisma: db.prisma,
+    engine,
+    bus,
+    secretsKey,
+    maxBodyBytes: config.maxBodyBytes,
+    metrics,
+    metricsToken: config.observability.metrics.token,
+    tracing,
+    yoga,
+    web,
+    graphiql: config.graphiql,
+    monitor: config.web.monitor,
+  };
+  const routes = createRoutes(routeDeps);
 
   const server: Server = createServer((req, res) => {
     inFlight.add(res);
@@ -278,7 +245,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     res.on('finish', () => {
       log.info({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id'), operationName: operationOf(req) }, 'request');
     });
-    handle(req, res).catch((error) => {
+    handleRequest(routes, routeDeps, req, res).catch((error) => {
       log.error({ err: error }, 'request handler failed');
       if (!res.headersSent) sendError(res, 'INTERNAL_SERVER_ERROR', 'Internal server error');
       else res.destroy();

@@ -82,6 +82,12 @@ describe('/metrics', () => {
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const missing = await t.gql(`query Missing { node(id: "bm9wZTpub3Bl") { id } }`);
     expect(missing.errors ?? []).toEqual([]);
+    // Refused before execution: counted with their code and type `none`.
+    const post = (body: unknown, headers: Record<string, string> = {}) => fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect((await post({ query: 'query Anonymous { viewer { __typename } }', operationName: 'Anonymous' })).status).toBe(401);
+    for (const body of [{ query: 'query Broken {', operationName: 'Broken' }, { query: 'query Invalid { noSuchField }', operationName: 'Invalid' }]) {
+      expect(((await (await post(body, t.authHeaders)).json()) as { errors?: unknown[] }).errors?.length).toBe(1);
+    }
     const refused = await fetch(`${base}/hooks/nothing-here`, { method: 'POST', body: '{}' });
     expect(refused.status).toBe(404);
 
@@ -132,6 +138,10 @@ describe('/metrics', () => {
     expect(moved('weft_graphql_requests_total', { operation: 'Replay', type: 'subscription', outcome: 'OK' })).toBe(1);
     expect(moved('weft_graphql_request_duration_seconds_count', { type: 'query' })).toBeGreaterThanOrEqual(1);
     expect(moved('weft_inbound_webhooks_total', { outcome: 'refused' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Anonymous', type: 'none', outcome: 'UNAUTHENTICATED' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Broken', type: 'none', outcome: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Invalid', type: 'none', outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+    expect(moved('weft_graphql_request_duration_seconds_count', { type: 'none' })).toBe(0);
     expect(moved('weft_subscription_events_delivered_total')).toBe(delivered);
     expect(sumOf(during!, 'weft_websocket_connections')).toBe(1);
     expect(sumOf(during!, 'weft_subscriptions_active')).toBe(1);

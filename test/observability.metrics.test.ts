@@ -8,7 +8,7 @@ import { Metrics } from '../src/observability/metrics.ts';
 import { onPostgres, startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { parseMetrics, sumOf, type Scrape } from './helpers/metrics.ts';
-import { createWorkflow, startRun, waitForRun } from './helpers/runs.ts';
+import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
 const TOKEN = 'metrics-token-0123456789abcdef';
@@ -17,10 +17,13 @@ let base: string;
 let server: LoopbackServer;
 let flakyCalls = 0;
 let openGate: (() => void) | null = null;
+let holdCalls = 0;
 
 beforeAll(async () => {
   server = await startLoopbackServer((req, res) => {
     if (req.path.startsWith('/flaky')) return json(res, ++flakyCalls === 1 ? 503 : 200, {});
+    // The first call hangs until the caller gives up; later ones answer at once.
+    if (req.path.startsWith('/hold')) return ++holdCalls === 1 ? new Promise<void>((resolve) => res.on('close', () => resolve())) : json(res, 200, {});
     if (req.path.startsWith('/gate')) return new Promise<void>((resolve) => (openGate = () => (json(res, 200, {}), resolve())));
     json(res, 200, { ok: true });
   });
@@ -82,6 +85,12 @@ describe('/metrics', () => {
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const missing = await t.gql(`query Missing { node(id: "bm9wZTpub3Bl") { id } }`);
     expect(missing.errors ?? []).toEqual([]);
+    // Refused before execution: counted with their code and type `none`.
+    const post = (body: unknown, headers: Record<string, string> = {}) => fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    expect((await post({ query: 'query Anonymous { viewer { __typename } }', operationName: 'Anonymous' })).status).toBe(401);
+    for (const body of [{ query: 'query Broken {', operationName: 'Broken' }, { query: 'query Invalid { noSuchField }', operationName: 'Invalid' }]) {
+      expect(((await (await post(body, t.authHeaders)).json()) as { errors?: unknown[] }).errors?.length).toBe(1);
+    }
     const refused = await fetch(`${base}/hooks/nothing-here`, { method: 'POST', body: '{}' });
     expect(refused.status).toBe(404);
 
@@ -132,6 +141,10 @@ describe('/metrics', () => {
     expect(moved('weft_graphql_requests_total', { operation: 'Replay', type: 'subscription', outcome: 'OK' })).toBe(1);
     expect(moved('weft_graphql_request_duration_seconds_count', { type: 'query' })).toBeGreaterThanOrEqual(1);
     expect(moved('weft_inbound_webhooks_total', { outcome: 'refused' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Anonymous', type: 'none', outcome: 'UNAUTHENTICATED' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Broken', type: 'none', outcome: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
+    expect(moved('weft_graphql_requests_total', { operation: 'Invalid', type: 'none', outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+    expect(moved('weft_graphql_request_duration_seconds_count', { type: 'none' })).toBe(0);
     expect(moved('weft_subscription_events_delivered_total')).toBe(delivered);
     expect(sumOf(during!, 'weft_websocket_connections')).toBe(1);
     expect(sumOf(during!, 'weft_subscriptions_active')).toBe(1);
@@ -143,6 +156,19 @@ describe('/metrics', () => {
       expect(after.has('weft_jobs_pending')).toBe(true);
       expect(after.has('weft_db_pool_connections{state="in_use"}')).toBe(true);
     }
+  });
+});
+
+describe('leases', () => {
+  it('counts a step taken back from a worker whose lease expired', async () => {
+    const before = sumOf(await scrape(), 'weft_leases_reclaimed_total');
+    const run = await startRun(t, await createWorkflow(t, { steps: [{ id: 'held', type: 'http_request', config: { url: `${server.url}/hold` } }] }));
+    await until('the held step to call', 5000, async () => holdCalls === 1);
+    // Another (dead) worker's expired lease: the heartbeat gives the step up, the next tick reclaims it.
+    await t.db.prisma.stepRun.updateMany({ where: { runId: rawId(run), stepId: 'held' }, data: { leaseOwner: 'dead-worker', leaseExpiresAt: new Date(Date.now() - 60_000) } });
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    expect(holdCalls).toBe(2);
+    expect(sumOf(await scrape(), 'weft_leases_reclaimed_total') - before).toBe(1);
   });
 });
 

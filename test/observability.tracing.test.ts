@@ -5,6 +5,7 @@
 // traceparent, and every log line of the run carries its ids and trace id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
+import { runRootSpanId } from '../src/observability/tracing.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
@@ -136,8 +137,8 @@ describe('tracing', () => {
     for (const call of sent.filter((r) => r.path.startsWith('/item'))) expect(iterations.map((i) => `00-${traceId}-${i.spanId}-01`)).toContain(call.headers.traceparent);
   });
 
-  it('writes the run, step, attempt, workflow, workspace and trace ids on every log line of a run, and the operation name on request lines', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'one', type: 'http_request', config: { url: `${steps.url}/item` } }] });
+  it('writes the run, step, attempt, workflow, workspace and trace ids on every log line of a run, and the operation name on request lines; the completion webhook carries the run trace', async () => {
+    const wf = await createWorkflow(t, { steps: [{ id: 'one', type: 'http_request', config: { url: `${steps.url}/item` } }] }, { webhooksEnabled: true, webhookUrl: `${steps.url}/done` });
     const runGid = await startRun(t, wf);
     expect((await waitForRun(t, runGid)).status).toBe('COMPLETED');
     const runId = rawId(runGid);
@@ -148,6 +149,10 @@ describe('tracing', () => {
     const step = lines.find((l) => l.msg === 'step attempt finished');
     expect(step).toMatchObject({ runId, stepId: 'one', attempt: 1, workflowId: rawId(wf), workspaceId: t.workspaceId, traceId: runId.replaceAll('-', ''), outcome: 'completed', type: 'http_request' });
     expect(lines.find((l) => l.msg === 'run finished')).toMatchObject({ runId, workflowId: rawId(wf), workspaceId: t.workspaceId, traceId: runId.replaceAll('-', ''), status: 'COMPLETED' });
+
+    // The completion webhook carries the run's root span as traceparent.
+    const done = await until('the completion webhook', 5000, async () => steps.requests.find((r) => r.path === '/done') ?? false);
+    expect(done.headers.traceparent).toBe(`00-${runId.replaceAll('-', '')}-${runRootSpanId(runId)}-01`);
 
     // A request over the real port: its log line names the operation.
     const response = await fetch(graphqlUrl, { method: 'POST', headers: { ...t.authHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query WhoAmI { viewer { __typename } }' }) });

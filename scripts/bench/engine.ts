@@ -5,15 +5,19 @@
 // step), with the engine in this process. Prints steps/s, runs/s and the latency from a step's
 // last dependency finishing to the step starting (p50/p99), and beside it the time the same
 // number of bare INSERT + UPDATE statements take through the same driver (the floor).
+// Then the same runs again with tracing on (OTLP/HTTP JSON to a loopback receiver in this
+// process, which counts the spans), to show the cost of tracing: steps/s and Node CPU ms per step
+// with tracing off (the first pass) and on.
 //
 // Env: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/weft_bench, created and
-// dropped), BENCH_RUNS (1000), WEFT_MAX_CONCURRENT_RUNS (100), WEFT_WORKER_CONCURRENCY (200).
+// dropped), BENCH_RUNS (1000), BENCH_TRACED_RUNS (BENCH_RUNS), WEFT_MAX_CONCURRENT_RUNS (100),
+// WEFT_WORKER_CONCURRENCY (200).
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { buildApp } from '../../src/app.ts';
+import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
-import { openDatabase } from '../../src/db/client.ts';
+import { openDatabase, type Database } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { migrateJobQueue } from '../../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -23,11 +27,14 @@ import { runWorkflow } from '../../src/runs/service.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 1000);
+const TRACED_RUNS = Number(process.env.BENCH_TRACED_RUNS ?? RUNS);
 const url = process.env.BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/weft_bench';
 const dbName = new URL(url).pathname.slice(1);
 const adminUrl = Object.assign(new URL(url), { pathname: '/postgres' }).toString();
 
 const LONE_RUNS = 50;
+
+type Scope = Parameters<typeof runWorkflow>[0];
 
 /** For every step: its start minus the finish of its last dependency (or the run's start). */
 async function latencies(prisma: import('../../src/db/client.ts').PrismaClient, steps: { id: string; dependsOn: string[] }[], runIds?: string[]): Promise<number[]> {
@@ -49,6 +56,35 @@ async function latencies(prisma: import('../../src/db/client.ts').PrismaClient, 
     }
   }
   return result.sort((a, b) => a - b);
+}
+
+/** Node CPU time (user + system) of this process, in ms. */
+function cpuMs(): number {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+}
+
+/** Queues `count` runs, starts the engine, waits until all of them finished; wall time and CPU. */
+async function runBatch(app: App, scope: Scope, workflowId: string, count: number, db: Database): Promise<{ elapsedS: number; cpuMs: number }> {
+  const finishedBefore = await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
+  console.log(`queueing ${count} runs of a 10-step DAG…`);
+  for (let i = 0; i < count; i++) await runWorkflow(scope, { workflowId, input: {} });
+  const started = performance.now();
+  const cpuStart = cpuMs();
+  await app.engine.start();
+  let done = 0;
+  let lastReport = 0;
+  const deadline = Date.now() + 15 * 60_000;
+  while (done < count) {
+    await new Promise((r) => setTimeout(r, 250));
+    done = (await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } })) - finishedBefore;
+    if (performance.now() - lastReport > 5000) {
+      console.log(`  ${done}/${count} runs finished (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      lastReport = performance.now();
+    }
+    if (Date.now() > deadline) throw new Error('benchmark did not finish in 15 minutes');
+  }
+  return { elapsedS: (performance.now() - started) / 1000, cpuMs: cpuMs() - cpuStart };
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -76,7 +112,22 @@ async function main() {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/noop`;
 
-  const config = loadConfig({
+  // The OTLP receiver of the tracing-on pass: reads and counts spans as a collector would.
+  let spansReceived = 0;
+  const receiver = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+      for (const r of body.resourceSpans) for (const s of r.scopeSpans) spansReceived += s.spans.length;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end('{}');
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  const receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+
+  const baseEnv = {
     NODE_ENV: 'production',
     LOG_LEVEL: 'warn',
     DATABASE_URL: url,
@@ -85,7 +136,8 @@ async function main() {
     WEFT_WORKER_CONCURRENCY: process.env.WEFT_WORKER_CONCURRENCY ?? '200',
     WEFT_ENGINE_POLL_MS: '200',
     WEFT_OUTBOUND_ALLOW: 'loopback',
-  });
+  } as const;
+  const config = loadConfig(baseEnv);
   const db = await openDatabase(config.database);
   await migrate(db);
   await migrateJobQueue(url, createLogger('warn'));
@@ -100,23 +152,8 @@ async function main() {
   const scope = { prisma: db.prisma, workspaceId, actor: SYSTEM_ACTOR, engine: app.engine, bus: app.bus, secretsKey: null };
   const workflow = await createWorkflow(scope, { name: 'bench', definition, status: 'ACTIVE' });
 
-  console.log(`queueing ${RUNS} runs of a 10-step DAG…`);
-  for (let i = 0; i < RUNS; i++) await runWorkflow(scope, { workflowId: workflow.id, input: {} });
-  const started = performance.now();
-  await app.engine.start();
-  let done = 0;
-  let lastReport = 0;
-  const deadline = Date.now() + 15 * 60_000;
-  while (done < RUNS) {
-    await new Promise((r) => setTimeout(r, 250));
-    done = await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
-    if (performance.now() - lastReport > 5000) {
-      console.log(`  ${done}/${RUNS} runs finished (${((performance.now() - started) / 1000).toFixed(1)} s)`);
-      lastReport = performance.now();
-    }
-    if (Date.now() > deadline) throw new Error('benchmark did not finish in 15 minutes');
-  }
-  const elapsedS = (performance.now() - started) / 1000;
+  const untraced = await runBatch(app, scope, workflow.id, RUNS, db);
+  const elapsedS = untraced.elapsedS;
   const failed = await db.prisma.run.count({ where: { status: { not: 'COMPLETED' } } });
   const loaded = await latencies(db.prisma, definition.steps);
 
@@ -134,6 +171,16 @@ async function main() {
   }
   const unloaded = await latencies(db.prisma, definition.steps, lone);
   await app.engine.stop(5000);
+
+  // The same batch with tracing on: a second app on the same database, exporting to the receiver.
+  const tracedConfig = loadConfig({ ...baseEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_BSP_SCHEDULE_DELAY: '200' });
+  const tracedApp = buildApp({ config: tracedConfig, db, log });
+  const traced = await runBatch(tracedApp, { ...scope, engine: tracedApp.engine, bus: tracedApp.bus }, workflow.id, TRACED_RUNS, db);
+  await tracedApp.engine.stop(5000);
+  await tracedApp.tracing.shutdown();
+  receiver.close();
+  const steps = definition.steps.length;
+  const perStep = (batch: { cpuMs: number }, runs: number) => batch.cpuMs / (runs * steps);
 
   // Baseline: the same number of bare INSERT + UPDATE statements through the same driver.
   const statements = RUNS * definition.steps.length;
@@ -162,6 +209,9 @@ async function main() {
     ['runs/s', (RUNS / elapsedS).toFixed(1)],
     ['dependency→start p50 / p99, saturated', `${percentile(loaded, 50)} / ${percentile(loaded, 99)} ms`],
     [`dependency→start p50 / p99, ${LONE_RUNS} runs one at a time`, `${percentile(unloaded, 50)} / ${percentile(unloaded, 99)} ms`],
+    ['tracing off: steps/s, Node CPU per step', `${((RUNS * steps) / untraced.elapsedS).toFixed(0)}, ${perStep(untraced, RUNS).toFixed(3)} ms`],
+    [`tracing on (${TRACED_RUNS} runs, ${spansReceived} spans exported): steps/s, Node CPU per step`, `${((TRACED_RUNS * steps) / traced.elapsedS).toFixed(0)}, ${perStep(traced, TRACED_RUNS).toFixed(3)} ms`],
+    ['tracing cost (Node CPU per step, on vs off)', `${(((perStep(traced, TRACED_RUNS) - perStep(untraced, RUNS)) / perStep(untraced, RUNS)) * 100).toFixed(1)}%`],
     [`bare INSERT+UPDATE ×${statements} (20 conns)`, `${floorS.toFixed(2)} s (${((statements * 2) / floorS).toFixed(0)} stmt/s)`],
     ['engine time / bare time', `${(elapsedS / floorS).toFixed(1)}×`],
   ];

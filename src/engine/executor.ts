@@ -143,8 +143,8 @@ export class Engine implements DispatchHost {
     );
     this.opts.bus.publish(result.events);
     dispatcher.afterCommit(runId, result);
+    this.opts.observer?.advanced(change, result);
     if (result.finished) {
-      this.opts.observer?.runFinished(result.finished);
       this.notify(); // a concurrency slot is free
       this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
     }
@@ -192,14 +192,12 @@ export class Engine implements DispatchHost {
       select: { id: true, runId: true },
       take: 500,
     });
-    this.opts.observer?.leasesReclaimed(rows.length);
     for (const [runId, ids] of groupByRun(rows)) {
       this.opts.log.warn({ runId, steps: ids.length, reason }, 'reclaiming interrupted steps');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason });
     }
     if (!onlyExpired) return;
     const dead = await this.opts.dispatcher.leasesOfDeadWorkers();
-    this.opts.observer?.leasesReclaimed(dead.length);
     for (const [runId, ids] of groupByRun(dead)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps of a worker that died');
       // Every live worker sees the same dead lease at about the same time: only the first
@@ -208,7 +206,6 @@ export class Engine implements DispatchHost {
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'worker died (its liveness lock was released)', attempts });
     }
     const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
-    this.opts.observer?.leasesReclaimed(orphans.length);
     for (const [runId, ids] of groupByRun(orphans)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');
       await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'lease expired (the worker that took the job stopped before starting it)' });

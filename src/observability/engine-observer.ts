@@ -2,7 +2,8 @@
 // and the log scope. The engine never sees prom-client or OpenTelemetry: it calls these few
 // methods, which cost a counter increment each when tracing is off.
 import type { PrismaClient } from '../db/client.ts';
-import type { StepClaim } from '../engine/run-state.ts';
+import type { RunChange } from '../engine/advance.ts';
+import type { AdvanceResult, StepClaim } from '../engine/run-state.ts';
 import type { FinishedRun } from '../engine/finalize.ts';
 import { retryPolicyOf } from '../engine/retry.ts';
 import type { Logger } from '../logger.ts';
@@ -21,9 +22,21 @@ export interface EngineObserver {
   /** Runs `fn` with the run's id (and trace) in the log scope. */
   withinRun<T>(runId: string, fn: () => T): T;
   runsStarted(runIds: string[]): void;
-  runFinished(run: FinishedRun): void;
+  /** After an advance committed: a finished run, steps taken back from a lost worker. */
+  advanced(change: RunChange, result: AdvanceResult): void;
   stepStarted(claim: StepClaim): StepObservation;
-  leasesReclaimed(count: number): void;
+}
+
+/**
+ * Steps an advance actually took back (several workers may try to reclaim the same dead lease;
+ * only the advance that changed the step counts): retried or, past the extra attempts, failed.
+ */
+function reclaimedSteps(change: RunChange, result: AdvanceResult): number {
+  if (change.kind !== 'reclaim') return 0;
+  return result.events.filter((e) => {
+    const data = (e.data ?? {}) as { reason?: string; error?: { name?: string } };
+    return (e.type === 'STEP_RETRYING' && data.reason === change.reason) || (e.type === 'STEP_FAILED' && data.error?.name === 'InterruptedError');
+  }).length;
 }
 
 export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing; prisma: PrismaClient; log: Logger }): EngineObserver {
@@ -31,6 +44,20 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
   // Timestamps the hooks need but the engine's results do not carry: one indexed read per
   // started batch and per finished run, off the engine's path (not awaited).
   const background = (what: string, work: Promise<void>) => void work.catch((error) => log.debug({ err: error }, `observability: ${what} failed`));
+
+  const runFinished = (run: FinishedRun) =>
+    background(
+      'reading a finished run',
+      prisma.run.findUnique({ where: { id: run.runId }, select: { createdAt: true, startedAt: true, finishedAt: true, traceParent: true } }).then((row) => {
+        if (!row) return;
+        const finishedAt = row.finishedAt ?? new Date();
+        const durationMs = row.startedAt ? Math.max(0, finishedAt.getTime() - row.startedAt.getTime()) : null;
+        metrics.runFinished(run.status, run.workflowId, durationMs === null ? null : durationMs / 1000);
+        log.info({ status: run.status, workflowId: run.workflowId, workspaceId: run.workspaceId, durationMs }, 'run finished');
+        tracing.runFinished({ runId: run.runId, workflowId: run.workflowId, workspaceId: run.workspaceId, status: run.status, createdAt: row.createdAt, startedAt: row.startedAt, finishedAt, traceParent: row.traceParent });
+      }),
+    );
+
   return {
     // The trace id is the run's whether tracing is on or not, so logs can be matched to a trace later.
     withinRun: (runId, fn) => withScope({ fields: { runId, traceId: runTraceId(runId) }, span: tracing.runContext(runId) }, fn),
@@ -43,17 +70,10 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
         }),
       );
     },
-    runFinished(run) {
-      background(
-        'reading a finished run',
-        prisma.run.findUnique({ where: { id: run.runId }, select: { createdAt: true, startedAt: true, finishedAt: true, traceParent: true } }).then((row) => {
-          if (!row) return;
-          const finishedAt = row.finishedAt ?? new Date();
-          metrics.runFinished(run.status, run.workflowId, row.startedAt ? Math.max(0, (finishedAt.getTime() - row.startedAt.getTime()) / 1000) : null);
-          log.info({ status: run.status, workflowId: run.workflowId, workspaceId: run.workspaceId, durationMs: row.startedAt ? finishedAt.getTime() - row.startedAt.getTime() : null }, 'run finished');
-          tracing.runFinished({ runId: run.runId, workflowId: run.workflowId, workspaceId: run.workspaceId, status: run.status, createdAt: row.createdAt, startedAt: row.startedAt, finishedAt, traceParent: row.traceParent });
-        }),
-      );
+    advanced(change, result) {
+      const reclaimed = reclaimedSteps(change, result);
+      if (reclaimed) metrics.leaseReclaimed(reclaimed);
+      if (result.finished) runFinished(result.finished);
     },
     stepStarted(claim) {
       const started = performance.now();
@@ -71,6 +91,5 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
         },
       };
     },
-    leasesReclaimed: (count) => metrics.leaseReclaimed(count),
   };
 }

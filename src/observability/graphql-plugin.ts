@@ -10,6 +10,9 @@ import { parseTraceparent, withScope } from './scope.ts';
 import type { Tracing } from './tracing.ts';
 
 const operations = new WeakMap<object, string>();
+/** HTTP requests whose operation reached execution (counted there); the others are counted as refused. */
+const executed = new WeakSet<object>();
+const requestedNames = new WeakMap<object, string>();
 
 /** The GraphQL operation name a request executed (for its request log line). */
 export function operationOf(req: object): string | undefined {
@@ -44,6 +47,7 @@ function begin(args: ExecutionArgs, metrics: Metrics, tracing: Tracing) {
   const type = operation?.operation ?? 'query';
   const ctx = args.contextValue as CallerContext;
   if (ctx.req && typeof ctx.req === 'object') operations.set(ctx.req, name);
+  if (ctx.request) executed.add(ctx.request);
   const span: Span | null = tracing.startSpan(`graphql.${type} ${name}`, {
     parent: parseTraceparent(traceparentOf(ctx)),
     kind: SpanKind.SERVER,
@@ -65,6 +69,15 @@ function begin(args: ExecutionArgs, metrics: Metrics, tracing: Tracing) {
 
 export function observabilityPlugin(metrics: Metrics, tracing: Tracing): Plugin {
   return {
+    onParams({ params, request }) {
+      if (params.operationName) requestedNames.set(request, params.operationName);
+    },
+    // A request refused before execution (unparsable, invalid, unauthenticated, rate limited)
+    // never reaches onExecute: count it here with its error code, type `none`.
+    onResultProcess({ request, result }) {
+      if (executed.has(request) || isAsyncIterable(result)) return;
+      metrics.graphqlOperation(requestedNames.get(request), 'none', outcomeOf(Array.isArray(result) ? result[0] : result), null);
+    },
     onExecute({ args, executeFn, setExecuteFn }) {
       const op = begin(args, metrics, tracing);
       setExecuteFn((a) => op.scoped(() => executeFn(a)));

@@ -43,7 +43,7 @@ export class Metrics {
   private readonly workflow: (id: string | null | undefined) => string;
   private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
 
-  private readonly graphqlRequests = new Counter({ name: 'weft_graphql_requests_total', help: 'GraphQL operations by operation name (capped) and outcome code (OK or the first error code)', labelNames: ['operation', 'type', 'outcome'], registers: [this.registry] });
+  private readonly graphqlRequests = new Counter({ name: 'weft_graphql_requests_total', help: 'GraphQL operations by operation name (capped), type (query, mutation, subscription; none: refused before execution) and outcome code (OK or the first error code)', labelNames: ['operation', 'type', 'outcome'], registers: [this.registry] });
   private readonly graphqlDuration = new Histogram({ name: 'weft_graphql_request_duration_seconds', help: 'GraphQL operation latency (parse to result; subscriptions: until the first result)', labelNames: ['type'], buckets: FAST_SECONDS, registers: [this.registry] });
   private readonly wsConnections = new Gauge({ name: 'weft_websocket_connections', help: 'Open graphql-ws connections', registers: [this.registry] });
   private readonly subscriptionsActive = new Gauge({ name: 'weft_subscriptions_active', help: 'Active GraphQL subscriptions (WebSocket and SSE)', registers: [this.registry] });
@@ -94,9 +94,10 @@ export class Metrics {
     new Gauge({ name: 'weft_process_memory_bytes', help: 'Process memory (rss, heap_used, heap_total, external)', labelNames: ['kind'], registers, collect() { const m = process.memoryUsage(); this.set({ kind: 'rss' }, m.rss); this.set({ kind: 'heap_used' }, m.heapUsed); this.set({ kind: 'heap_total' }, m.heapTotal); this.set({ kind: 'external' }, m.external); } });
   }
 
-  graphqlOperation(name: string | null | undefined, type: string, outcome: string, seconds: number): void {
+  /** `seconds` null: refused before execution (no latency recorded). */
+  graphqlOperation(name: string | null | undefined, type: string, outcome: string, seconds: number | null): void {
     this.graphqlRequests.inc({ operation: this.operation(name || 'anonymous'), type, outcome });
-    this.graphqlDuration.observe({ type }, seconds);
+    if (seconds !== null) this.graphqlDuration.observe({ type }, seconds);
   }
   webSocketOpened(): void { this.wsConnections.inc(); }
   webSocketClosed(): void { this.wsConnections.dec(); }

@@ -105,11 +105,11 @@ export class Scheduler {
     fire.sort((a, b) => a.getTime() - b.getTime());
 
     if (skip.length) {
-      this.opts.observer?.skipped(skip.length, 'missed');
-      await this.opts.prisma.scheduleTick.createMany({
+      const recorded = await this.opts.prisma.scheduleTick.createMany({
         data: skip.slice(-MAX_SKIPPED_TICKS_RECORDED).map((s) => ({ workspaceId: schedule.workspaceId, scheduleId: schedule.id, scheduledFor: s.at, status: 'SKIPPED' as const, reason: s.reason })),
         skipDuplicates: true,
       });
+      this.opts.observer?.skipped(recorded.count, 'missed'); // only those this process recorded first
     }
     for (const at of fire) await (this.opts.observer ? this.opts.observer.within(schedule.id, at, () => this.fire(schedule, at)) : this.fire(schedule, at));
 

@@ -52,7 +52,7 @@ function agentProblems(input: AgentInput, has: (key: keyof AgentInput) => boolea
   if (has('model') && input.model !== null) problems.push(...checkModel(input.model, at('model')));
   if (has('fallbackModels') && input.fallbackModels != null) {
     if (input.fallbackModels.length > MAX_FALLBACK_MODELS) problems.push({ path: at('fallbackModels'), message: `must list at most ${MAX_FALLBACK_MODELS} models` });
-    input.fallbackModels.forEach((m, i) => problems.push(...checkModel(m, ['input', 'fallbackModels', i])));
+    for (const [i, m] of input.fallbackModels.entries()) problems.push(...checkModel(m, ['input', 'fallbackModels', i]));
   }
   if (has('systemPrompt') && input.systemPrompt != null && input.systemPrompt.length > MAX_SYSTEM_PROMPT) {
     problems.push({ path: at('systemPrompt'), message: `must be at most ${MAX_SYSTEM_PROMPT} characters` });

@@ -66,7 +66,7 @@ export class Metrics {
   private readonly scheduleLateness = new Histogram({ name: 'weft_schedule_lateness_seconds', help: 'Delay between a fire time and its handling', buckets: SECONDS, registers: [this.registry] });
   private readonly webhooks = new Counter({ name: 'weft_inbound_webhooks_total', help: 'Inbound webhook requests by outcome (accepted, refused)', labelNames: ['outcome'], registers: [this.registry] });
 
-  constructor(private readonly options: MetricsOptions) {
+  constructor(options: MetricsOptions) {
     this.operation = capped(options.labelCap);
     const workflow = capped(options.labelCap);
     this.workflow = (id) => (options.workflowLabel ? workflow(id ?? 'preview') : '');

@@ -103,7 +103,7 @@ export function waitReferenceProblems(steps: unknown[]): Problem[] {
   for (const step of steps) if (step && typeof step === 'object' && typeof (step as StepLike).id === 'string') byId.set((step as StepLike).id as string, step as StepLike);
   steps.forEach((raw, index) => {
     const step = raw as StepLike;
-    if (!step || step.type !== 'wait' || !step.config || typeof step.config !== 'object') return;
+    if (step?.type !== 'wait' || !step.config || typeof step.config !== 'object') return;
     const id = typeof step.id === 'string' ? step.id : null;
     const config = step.config as SignalWaitConfig;
     const branch = typeof config.onTimeout === 'object' && config.onTimeout ? config.onTimeout.branch : undefined;

@@ -69,10 +69,10 @@ describe('agents: create, read, update, delete', () => {
     const updated = await updateAgent({ id, model: 'gpt-small-2', systemPrompt: null, fallbackModels: ['gpt-medium'] });
     expect(updated.agent).toMatchObject({ name, model: 'gpt-small-2', fallbackModels: ['gpt-medium'], systemPrompt: null, temperature: 0.2, maxTokens: 300 });
 
-    const deleted = await t.gql(`mutation($input: DeleteAgentInput!) { deleteAgent(input: $input) { __typename ... on DeleteAgentPayload { deletedAgentId } ... on Error { code } } }`, { input: { id } });
-    expect((deleted.data as any).deleteAgent).toEqual({ __typename: 'DeleteAgentPayload', deletedAgentId: id });
+    const deleted = await t.gql(`mutation($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on DeletedPayload { deletedId } ... on Error { code } } }`, { input: { id } });
+    expect((deleted.data as any).deleteAgent).toEqual({ __typename: 'DeletedPayload', deletedId: id });
     expect(await t.db.prisma.agent.count({ where: { id: rawId(id) } })).toBe(0);
-    const again = await t.gql(`mutation($input: DeleteAgentInput!) { deleteAgent(input: $input) { __typename ... on Error { code } } }`, { input: { id } });
+    const again = await t.gql(`mutation($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on Error { code } } }`, { input: { id } });
     expect((again.data as any).deleteAgent).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
   });
 
@@ -182,7 +182,7 @@ describe('agent_task with agentId', () => {
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect((await stepsOf(t, run)).ask!.output).toMatchObject({ model: 'new-model-v1', fallbacks: [] });
 
-    await t.gql(`mutation($input: DeleteAgentInput!) { deleteAgent(input: $input) { __typename } }`, { input: { id: agent.id } });
+    await t.gql(`mutation($input: DeleteInput!) { deleteAgent(input: $input) { __typename } }`, { input: { id: agent.id } });
     const orphan = await startRun(t, wf);
     expect((await waitForRun(t, orphan)).status).toBe('FAILED');
     const step = (await stepsOf(t, orphan)).ask!;

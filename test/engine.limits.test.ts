@@ -184,8 +184,8 @@ describe('reading runs', () => {
     expect(summary.p50DurationMs).toBeGreaterThanOrEqual(0);
     expect(summary.byStatus.find((s: any) => s.status === 'COMPLETED').count).toBe(3);
 
-    const del = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on DeleteRunPayload { deletedRunId } ... on Error { code } } }`, { input: { runId: runs[0] } });
-    expect((del.data as any).deleteRun.deletedRunId).toBe(runs[0]);
+    const del = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on DeleteRunPayload { deletedId deletedRunId } ... on Error { code } } }`, { input: { runId: runs[0] } });
+    expect((del.data as any).deleteRun).toEqual({ deletedId: runs[0], deletedRunId: runs[0] });
     expect(await t.db.prisma.runEvent.count({ where: { runId: rawId(runs[0]!) } })).toBe(0);
     hold = true;
     const live = await startRun(t, await createWorkflow(t, holdStep('/hold-del')));

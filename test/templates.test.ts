@@ -45,6 +45,7 @@ it('saves a workflow as a workspace template, lists it, and deletes it; built-in
   const builtinId = (await q(`{ templates(first: 1) { edges { node { id } } } }`)).templates.edges[0].node.id;
   const refused = await q(`mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on ValidationError { code message } } }`, { input: { id: builtinId } });
   expect(refused.deleteTemplate.message).toMatch(/built-in templates cannot be deleted/);
-  const deleted = await q(`mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on DeleteTemplatePayload { deletedTemplateId } } }`, { input: { id: template.id } });
-  expect(deleted.deleteTemplate.deletedTemplateId).toBe(template.id);
+  const deleted = await q(`mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`, { input: { id: template.id } });
+  // deletedId is every delete payload's field; the entity-named one stays, deprecated.
+  expect(deleted.deleteTemplate).toEqual({ deletedId: template.id, deletedTemplateId: template.id });
 });

@@ -2,6 +2,7 @@
 import type { Agent } from '../generated/prisma/client.ts';
 import { createAgent, deleteAgent, updateAgent, type AgentInput } from '../agents/service.ts';
 import { builder } from './builder.ts';
+import { DeleteInput, DeletedPayload } from './delete.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize } from './pagination.ts';
@@ -84,13 +85,10 @@ builder.mutationFields((t) => ({
       }),
   }),
   deleteAgent: t.field({
-    type: builder.objectRef<{ deletedAgentId: string }>('DeleteAgentPayload').implement({
-      description: 'The agent was deleted.',
-      fields: (f) => ({ deletedAgentId: f.exposeID('deletedAgentId', { description: 'Global ID of the deleted agent.' }) }),
-    }),
+    type: DeletedPayload,
     description: 'Deletes an agent. Workflows that refer to it are refused at their next save, and their agent_task steps fail when they run.',
-    args: { input: t.arg({ type: builder.inputType('DeleteAgentInput', { description: 'The agent to delete.', fields: (f) => ({ id: f.id({ required: true, description: 'Global ID of the agent.' }) }) }), required: true }) },
+    args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteAgentResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteAgent(ctx, aid(input.id)), { deletedAgentId: String(input.id) })),
+    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteAgent(ctx, aid(input.id)), { deletedId: String(input.id) })),
   }),
 }));

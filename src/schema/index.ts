@@ -2,6 +2,7 @@
 import { builder } from './builder.ts';
 import { describeGeneratedTypes } from './describe-generated.ts';
 import './errors.ts';
+import './delete.ts';
 import './enums.ts';
 import './workflow.ts';
 import './definition.ts';

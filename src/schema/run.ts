@@ -8,6 +8,7 @@ import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
 import { builder } from './builder.ts';
+import { deletePayload } from './delete.ts';
 import { RunStatusEnum, RunTriggerEnum, StepStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { bigintId, inWorkspace, parseGlobalId } from '../ids.ts';
@@ -222,10 +223,7 @@ const RunPayload = builder.objectRef<{ run: Run }>('RunPayload').implement({
   fields: (t) => ({ run: t.field({ type: RunRef, description: 'The run.', resolve: (p) => p.run }) }),
 });
 
-const DeleteRunPayload = builder.objectRef<{ deletedRunId: string }>('DeleteRunPayload').implement({
-  description: 'The run was deleted with its steps and events.',
-  fields: (t) => ({ deletedRunId: t.exposeID('deletedRunId', { description: 'Global ID of the deleted run.' }) }),
-});
+const DeleteRunPayload = deletePayload('DeleteRunPayload', 'The run was deleted with its steps and events.', 'deletedRunId');
 
 const RunWorkflowInput = builder.inputType('RunWorkflowInput', {
   description: 'Which workflow to run, on which version, with what input.',
@@ -339,7 +337,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         await deleteRun(ctx, parseGlobalId(String(input.runId), 'Run'));
-        return { deletedRunId: String(input.runId) };
+        return { deletedId: String(input.runId) };
       }),
   }),
 }));

@@ -8,7 +8,7 @@ import { CatchUpEnum, OverlapEnum, TickStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { RunRef } from './run.ts';
-import { DeleteInput } from './tag.ts';
+import { DeleteInput, deletePayload } from './delete.ts';
 
 
 
@@ -122,10 +122,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ schedule: await updateSchedule(ctx, sid(input.id), { enabled: true }) })),
   }),
   deleteSchedule: t.field({
-    type: builder.objectRef<{ deletedId: string }>('DeleteSchedulePayload').implement({
-      description: 'The schedule was deleted (its runs stay).',
-      fields: (f) => ({ deletedId: f.exposeID('deletedId', { description: 'Global ID of the deleted schedule.' }) }),
-    }),
+    type: deletePayload('DeleteSchedulePayload', 'The schedule was deleted (its runs stay).'),
     description: 'Deletes a schedule.',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteScheduleResult'),

@@ -2,6 +2,7 @@
 import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
 import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
 import { builder } from './builder.ts';
+import { DeleteInput, DeletedPayload } from './delete.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
@@ -104,10 +105,6 @@ const TagGroupPayload = builder.objectRef<{ tagGroup: TagGroup }>('TagGroupPaylo
   description: 'The tag group after the change.',
   fields: (t) => ({ tagGroup: t.field({ type: TagGroupRef, description: 'The tag group.', resolve: (p) => p.tagGroup }) }),
 });
-const DeletedPayload = builder.objectRef<{ deletedId: string }>('DeletedPayload').implement({
-  description: 'An object was deleted.',
-  fields: (t) => ({ deletedId: t.exposeID('deletedId', { description: 'Global ID of the deleted object.' }) }),
-});
 const WorkflowTagsPayload = builder.objectRef<{ workflow: Workflow }>('WorkflowTagsPayload').implement({
   description: 'The workflow with its tags after the change.',
   fields: (t) => ({ workflow: t.field({ type: WorkflowRef, description: 'The workflow.', resolve: (p) => p.workflow }) }),
@@ -135,7 +132,6 @@ const UpdateTagGroupInput = builder.inputType('UpdateTagGroupInput', {
   description: 'Changes to a tag group; only the fields present are applied.',
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the group.' }), ...tagFields(t, false) }),
 });
-export const DeleteInput = builder.inputType('DeleteInput', { description: 'Identifies the object to delete.', fields: (t) => ({ id: t.id({ required: true, description: 'Global ID.' }) }) });
 const WorkflowTagsInput = builder.inputType('WorkflowTagsInput', {
   description: 'A workflow and tags to add or remove.',
   fields: (t) => ({ workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }), tagIds: t.idList({ required: true, description: 'Global IDs of the tags.' }) }),

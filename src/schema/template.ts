@@ -8,7 +8,7 @@ import { builder } from './builder.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { isUuid, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
-import { DeleteInput } from './tag.ts';
+import { DeleteInput, deletePayload } from './delete.ts';
 import { WorkflowRef } from './workflow.ts';
 
 export const TemplateRef = builder.objectRef<TemplateData>('Template');
@@ -55,10 +55,7 @@ const TemplatePayload = builder.objectRef<{ template: TemplateData }>('TemplateP
   description: 'The saved template.',
   fields: (t) => ({ template: t.field({ type: TemplateRef, description: 'The template.', resolve: (p) => p.template }) }),
 });
-const DeleteTemplatePayload = builder.objectRef<{ deletedTemplateId: string }>('DeleteTemplatePayload').implement({
-  description: 'The template was deleted.',
-  fields: (t) => ({ deletedTemplateId: t.exposeID('deletedTemplateId', { description: 'Global ID of the deleted template.' }) }),
-});
+const DeleteTemplatePayload = deletePayload('DeleteTemplatePayload', 'The template was deleted.', 'deletedTemplateId');
 
 const templateId = (id: string | number) => parseGlobalId(String(id), 'Template');
 
@@ -105,6 +102,6 @@ builder.mutationFields((t) => ({
     description: 'Deletes one of your workspace\'s templates (built-ins cannot be deleted).',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteTemplateResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTemplate(ctx, templateId(input.id)), { deletedTemplateId: String(input.id) })),
+    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTemplate(ctx, templateId(input.id)), { deletedId: String(input.id) })),
   }),
 }));

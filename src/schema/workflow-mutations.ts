@@ -17,6 +17,7 @@ import {
   type UpdateWorkflowInput as UpdateInput,
 } from '../workflows/service.ts';
 import { builder } from './builder.ts';
+import { deletePayload } from './delete.ts';
 import { TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { parseGlobalId } from '../ids.ts';
@@ -124,10 +125,7 @@ const CreateWorkflowPayload = builder.objectRef<{ workflow: Workflow }>('CreateW
   fields: (t) => ({ workflow: t.field({ type: WorkflowRef, description: 'The new workflow.', resolve: (p) => p.workflow }) }),
 });
 
-const DeleteWorkflowPayload = builder.objectRef<{ deletedWorkflowId: string }>('DeleteWorkflowPayload').implement({
-  description: 'The workflow was deleted with its versions, runs and schedules.',
-  fields: (t) => ({ deletedWorkflowId: t.exposeID('deletedWorkflowId', { description: 'Global ID of the deleted workflow.' }) }),
-});
+const DeleteWorkflowPayload = deletePayload('DeleteWorkflowPayload', 'The workflow was deleted with its versions, runs and schedules.', 'deletedWorkflowId');
 
 const WorkflowIdInput = builder.inputType('WorkflowIdInput', {
   description: 'Identifies a workflow.',
@@ -172,7 +170,7 @@ builder.mutationFields((t) => ({
     resolve: (_r, { input }, ctx, info) =>
       withTypedErrors(info, async () => {
         await deleteWorkflow(ctx, wid(input.id));
-        return { deletedWorkflowId: String(input.id) };
+        return { deletedId: String(input.id) };
       }),
   }),
   setWorkflowStatus: t.field({

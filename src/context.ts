@@ -28,6 +28,13 @@ export interface Context {
   engine: EngineHandle;
   bus: EventBus;
   secretsKey: Buffer | null;
+  /** Tuning of the live API (subscriptions). */
+  live: LiveSettings;
+}
+
+export interface LiveSettings {
+  /** runUpdated pushes a run at most once per this many milliseconds (the final state always). */
+  runUpdatedIntervalMs: number;
 }
 
 export interface ContextDeps {
@@ -36,6 +43,7 @@ export interface ContextDeps {
   engine: EngineHandle;
   bus: EventBus;
   secretsKey: Buffer | null;
+  live: LiveSettings;
   authenticate: Authenticate;
   rateLimiter: RateLimiter;
 }
@@ -91,5 +99,6 @@ export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter
     engine: deps.engine,
     bus: deps.bus,
     secretsKey: deps.secretsKey,
+    live: deps.live,
   };
 }

@@ -4,7 +4,7 @@
 import type { Actor } from '../context.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { TOP_LEVEL } from '../engine/advance.ts';
-import { appendEvents, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
+import { appendEvents, RUN_DELETED_NOTICE, type EventBus, type NewEvent, type StoredEvent } from '../engine/events.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable } from '../engine/statuses.ts';
@@ -326,5 +326,6 @@ export async function deleteRun(scope: RunScope, runId: string) {
   const run = await findRun(scope, runId);
   if (!isRunFinished(run.status)) throw new ConflictError(`Run is ${run.status}; only finished runs can be deleted (cancel it first).`, { status: run.status });
   await scope.prisma.run.delete({ where: { id: run.id } });
+  scope.bus.publish([{ id: 0n, workspaceId: run.workspaceId, runId: run.id, seq: 0, type: RUN_DELETED_NOTICE, stepId: null, iteration: null, data: { workflowId: run.workflowId, status: run.status, isPreview: run.isPreview }, createdAt: new Date() }]);
   return run;
 }

@@ -9,6 +9,7 @@ import './workflow-mutations.ts';
 import './tag.ts';
 import './template.ts';
 import './run.ts';
+import './event-payloads.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';

@@ -10,6 +10,7 @@ import './tag.ts';
 import './template.ts';
 import './run.ts';
 import './event-payloads.ts';
+import './loop-progress.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';

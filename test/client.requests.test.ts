@@ -4,7 +4,7 @@
 import { backoffMs, createClient, WeftError, type RunEvent, type WeftClient } from '@weft/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
-import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
+import { createWorkflow, gid, rawId, startRun, waitForRun } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 import { graphql } from './generated/gql.ts';
 
@@ -217,6 +217,34 @@ describe('watchRun', () => {
       }
     }
     expect(backoffMs(3, { minDelayMs: 10, maxDelayMs: 20 })).toBeLessThan(30);
+  });
+
+  it('reports where the replay caught up (onCaughtUp) and yields typed payloads', async () => {
+    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 30 } }] });
+    const runId = await startRun(t, workflowId);
+    await until('the run to wait', 10_000, async () => (await t.db.prisma.runEvent.count({ where: { type: 'STEP_WAITING', runId: rawId(runId) } })) === 1);
+    const markers: { seq: number; runStatus: string; yielded: number }[] = [];
+    const seen: RunEvent[] = [];
+    const done = drain(
+      (async function* () {
+        for await (const event of client().watchRun(runId, { onCaughtUp: (m) => void (markers.push({ seq: m.seq, runStatus: m.runStatus, yielded: seen.length }), void t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId } })) })) {
+          seen.push(event);
+          yield event;
+        }
+      })(),
+    );
+    const events = await done;
+    expect(markers).toHaveLength(1);
+    expect(markers[0]!.runStatus).toBe('RUNNING');
+    // The marker comes right after the replayed events: everything up to STEP_WAITING.
+    const waitingAt = events.findIndex((e) => e.type === 'STEP_WAITING');
+    expect(markers[0]!.yielded).toBe(waitingAt + 1);
+    expect(markers[0]!.seq).toBe(events[waitingAt]!.seq);
+    expect(events.at(-1)?.type).toBe('RUN_CANCELLED');
+    const completed = events.find((e) => e.type === 'STEP_COMPLETED')!;
+    expect(completed.payload?.__typename).toBe('StepCompletedPayload');
+    if (completed.payload?.__typename === 'StepCompletedPayload') expect(completed.payload.attempt).toBe(1);
+    expect(events.at(-1)!.payload).toMatchObject({ __typename: 'RunFinishedPayload', status: 'CANCELLED' });
   });
 
   it('stops when its signal aborts', async () => {

@@ -127,6 +127,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     exclusive: db.kind === 'pglite',
     stepEnv: { ...config.steps, fetch: createOutboundFetch(outbound), resolveOutbound: (host) => outbound.resolve(host) },
     secretsKey,
+    stepLogFlushMs: config.live.stepLogFlushMs,
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, intervalMs: config.engine.schedulerIntervalMs });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });

@@ -6,19 +6,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, ROOT, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, processData, ROOT, startProcessRun, startWeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
-  while (cleanups.length) await cleanups.pop()!();
+  for (const cleanup of cleanups.reverse()) await cleanup();
 });
-
-async function gql(weft: WeftProcess, query: string, variables?: Record<string, unknown>) {
-  const res = await postGraphQL(weft.url, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
 
 /** The ```js block after the <!-- live-progress-snippet --> marker. */
 function snippet(): string {
@@ -45,20 +39,12 @@ it('resumes with `after` across a server kill and restart, delivering the stored
   cleanups.push(() => void delete process.env.WEFT_API_KEY);
   const { watchRun } = (await import(pathToFileURL(file).href)) as { watchRun: (runId: string, onEvent: (e: { seq: number; type: string; cursor: string }) => void, options?: { onLive?: () => void }) => Promise<void> };
 
-  const created = await gql(weft, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', {
-    input: {
-      name: 'Watched by the README snippet',
-      definition: {
-        steps: [
-          { id: 'begin', type: 'condition', config: { expression: 'true' } },
-          { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
-          { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-        ],
-      },
-    },
-  });
-  const started = await gql(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
-  const runId = started.runWorkflow.run.id as string;
+  const steps = [
+    { id: 'begin', type: 'condition', config: { expression: 'true' } },
+    { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
+    { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+  ];
+  const runId = await startProcessRun(weft, 'Watched by the README snippet', { steps });
 
   const delivered: { seq: number; type: string; cursor: string }[] = [];
   let live = 0;
@@ -70,7 +56,7 @@ it('resumes with `after` across a server kill and restart, delivering the stored
   weft = await startWeftProcess({ ...env, PORT: port }, { timeoutMs: 120_000 });
   await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`the snippet did not end within 60 s (${delivered.length} events)`)), 60_000).unref())]);
 
-  const stored = await gql(weft, 'query($id: ID!) { run(id: $id) { status events(first: 200) { edges { cursor node { seq type } } } } }', { id: runId });
+  const stored = await processData(weft, 'query($id: ID!) { run(id: $id) { status events(first: 200) { edges { cursor node { seq type } } } } }', { id: runId });
   expect(stored.run.status).toBe('COMPLETED');
   const log = stored.run.events.edges as { cursor: string; node: { seq: number; type: string } }[];
   expect(delivered.map((e) => `${e.seq}:${e.type}`)).toEqual(log.map((e) => `${e.node.seq}:${e.node.type}`));

@@ -1,4 +1,4 @@
-// Live step logs: the lines a step writes (a script's stdout/stderr, as LineLogger cuts them)
+// Live step logs: the lines a script step writes (its stdout/stderr, as LineLogger cuts them)
 // are stored and published while the step runs, not only when it ends. Lines are batched:
 // every `flushMs` the pending ones are appended to StepRun.logs and published as one STEP_LOG
 // event (data.live = true), at most `maxLinesPerFlush` per batch — the rest waits for the next
@@ -12,6 +12,12 @@
 import type { PrismaClient } from '../db/client.ts';
 import type { StepClaim } from './advance.ts';
 import { appendEvents, type EventBus } from './events.ts';
+
+/**
+ * Step types whose lines are streamed while they run: scripts (long, chatty, and what a user
+ * wants to tail). Other steps log a line or two around one request; theirs go with the result.
+ */
+export const LIVE_LOG_STEP_TYPES: ReadonlySet<string> = new Set(['script']);
 
 export interface LiveLogOptions {
   prisma: PrismaClient;
@@ -48,7 +54,7 @@ export function createLiveLog(opts: LiveLogOptions): LiveLog {
     opts.bus.publish(events);
   };
 
-  const timer = setInterval(() => {
+  const timer = !LIVE_LOG_STEP_TYPES.has(claim.type) ? undefined : setInterval(() => {
     if (pending.length === 0 || closed) return;
     const batch = pending.slice(0, maxLines);
     pending = pending.slice(batch.length);

@@ -63,6 +63,8 @@ describe('one event cursor', () => {
     const foreign = legacy((await stored(other))[0]!.id);
     const refused = await subscribe(wsClient(), EVENTS, { runId: run, after: foreign }).done.catch((e) => e);
     expect(refused.errors[0].extensions.code).toBe('VALIDATION_FAILED');
+    const tooBig = await subscribe(wsClient(), EVENTS, { runId: run, after: '9999999999' }).done.catch((e) => e);
+    expect(tooBig.errors[0].extensions.code).toBe('VALIDATION_FAILED');
     const bad = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { cursor } } } }`, { id: run, after: 'not a cursor' });
     expect(bad.status).toBeLessThan(500);
     expect(bad.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');

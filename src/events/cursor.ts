@@ -31,7 +31,11 @@ function legacyRowId(value: string): bigint | null {
  */
 export async function resolveEventCursor(prisma: PrismaClient, runId: string, value: string | null | undefined, path: (string | number)[]): Promise<number> {
   if (value == null || value === '') return 0;
-  if (SEQ.test(value)) return Number(value);
+  if (SEQ.test(value)) {
+    // RunEvent.seq is a 32-bit integer: a larger number is no event's cursor (and would fail in SQL).
+    if (Number(value) > 2_147_483_647) throw ValidationError.single(path, MESSAGE);
+    return Number(value);
+  }
   const id = legacyRowId(value);
   if (id === null) throw ValidationError.single(path, MESSAGE);
   const event = await prisma.runEvent.findFirst({ where: { id, runId }, select: { seq: true } });

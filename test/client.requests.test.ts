@@ -286,6 +286,29 @@ describe('watchRuns', () => {
     await until('the run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === runId && r.status === 'COMPLETED'));
     controller.abort();
     await watching;
-    expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toContain('RUNNING');
+    expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
+  });
+
+  it('starts with a snapshot of the newest matching runs when asked, and filters by workflow and status', async () => {
+    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const first = await startRun(t, workflowId);
+    await waitForRun(t, first);
+    const controller = new AbortController();
+    const seen: { id: string; status: string }[] = [];
+    const watching = drain(
+      (async function* () {
+        for await (const run of client().watchRuns({ signal: controller.signal, snapshot: 5, filter: { workflowIds: [workflowId], status: ['COMPLETED'] } })) {
+          seen.push({ id: run.id, status: run.status });
+          yield run;
+        }
+      })(),
+    );
+    await until('the snapshot', 20_000, async () => seen.length > 0);
+    expect(seen).toEqual([{ id: first, status: 'COMPLETED' }]);
+    const second = await startRun(t, workflowId);
+    await until('the second run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === second));
+    controller.abort();
+    await watching;
+    expect(seen).toEqual([{ id: first, status: 'COMPLETED' }, { id: second, status: 'COMPLETED' }]);
   });
 });

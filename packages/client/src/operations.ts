@@ -66,8 +66,8 @@ export const RunEventsDocument = graphql(`
 `);
 
 export const RunsFeedDocument = graphql(`
-  subscription WeftClientRunsFeed {
-    runsFeed {
+  subscription WeftClientRunsFeed($snapshot: Int, $filter: RunFeedFilter) {
+    runsFeed(snapshot: $snapshot, filter: $filter) {
       id
       status
       trigger

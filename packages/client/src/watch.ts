@@ -61,7 +61,15 @@ export interface WatchRunOptions {
   onCaughtUp?: (marker: CaughtUp) => void;
 }
 
-export type WatchRunsOptions = Omit<WatchRunOptions, 'after' | 'onCaughtUp'>;
+export interface WatchRunsOptions extends Omit<WatchRunOptions, 'after' | 'onCaughtUp'> {
+  /**
+   * On every (re)subscription, first yield up to this many of the newest matching runs as they
+   * are (0–200; default 0): after a reconnection they bring back what changed meanwhile.
+   */
+  snapshot?: number;
+  /** Only some runs: statuses, workflows (global IDs), previews (default included). */
+  filter?: { status?: RunSummary['status'][]; workflowIds?: string[]; includePreviews?: boolean };
+}
 
 export interface WatchContext {
   socket: () => { client: WsClient; connections: () => number };
@@ -196,14 +204,15 @@ export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOpti
 }
 
 /**
- * Every run of the workspace each time one is queued, starts, pauses, resumes or finishes.
- * The feed has no cursor: changes that happen while the connection is down are not replayed
- * (query `runs` after `onRetry` if you need them). Ends only when `signal` aborts, or throws.
+ * Every run of the workspace once per transition (queued, started, paused, resumed, finished),
+ * with the status it reached. The feed has no cursor: transitions that happen while the
+ * connection is down are not replayed; `snapshot` re-sends the newest runs as they are on every
+ * resubscription instead. Ends only when `signal` aborts, or throws.
  */
 export function watchRuns(ctx: WatchContext, options: WatchRunsOptions = {}): AsyncGenerator<RunSummary, void, undefined> {
   const query = print(RunsFeedDocument);
   async function* attempt(client: WsClient): AsyncGenerator<RunSummary, 'done' | 'again', undefined> {
-    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(client, query, {}, options.signal);
+    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(client, query, { snapshot: options.snapshot ?? 0, filter: options.filter ?? null }, options.signal);
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw result.errors;

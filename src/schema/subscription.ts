@@ -6,7 +6,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import { eventCursor, resolveEventCursor } from '../events/cursor.ts';
 import { runFeed, type FeedFilter, type FeedMessage } from '../events/feed.ts';
 import type { EventFilterInput } from '../events/filter.ts';
-import { runEventStream, runEventStreamWithMarker, TERMINAL_EVENTS, type CaughtUp } from '../events/stream.ts';
+import { runEventStream, runEventStreamWithMarker, TERMINAL_EVENTS, type CaughtUp, type StreamOptions } from '../events/stream.ts';
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
@@ -136,39 +136,38 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
 
 builder.subscriptionType({ description: 'Live updates. Available over graphql-ws (WebSocket) and Server-Sent Events on /graphql.', authScopes: { read: true } });
 
-const runIdArg = (t: Parameters<Parameters<typeof builder.subscriptionFields>[0]>[0]) => t.arg.id({ required: true, description: 'Global ID of the run.' });
+type FieldBuilder = Parameters<Parameters<typeof builder.subscriptionFields>[0]>[0];
+
+const runIdArg = (t: FieldBuilder) => t.arg.id({ required: true, description: 'Global ID of the run.' });
+
+/** The arguments of runEvents and runEventStream. */
+const eventStreamArgs = (t: FieldBuilder) => ({
+  runId: runIdArg(t),
+  after: t.arg.string({ description: 'Deliver only events after this event cursor: a seq ("42", RunEvent.seq or RunEvent.cursor); a Run.events edge cursor is accepted too.' }),
+  filter: t.arg({ type: RunEventFilter, description: 'Deliver only some events (default: all).' }),
+});
+
+async function openEventStream<T>(ctx: Context, args: { runId: string | number; after?: string | null; filter?: unknown }, open: (opts: StreamOptions) => T): Promise<T> {
+  const run = await findRun(ctx, String(args.runId));
+  const after = await resolveEventCursor(ctx.prisma, run.id, args.after, ['after']);
+  return open({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after, filter: args.filter as EventFilterInput | null });
+}
 
 builder.subscriptionFields((t) => ({
   runEvents: t.field({
     type: RunEventRef,
     description:
       'Every event of a run, in order: first the stored ones after `after` (all of them without it), then live ones, with no gap and no duplicate even while events are being produced. Completes after the run\'s terminal event (RUN_COMPLETED, RUN_FAILED or RUN_CANCELLED). To resume after a disconnect, pass the cursor of the last event received as `after`. runEventStream is the same with a marker where the replay ends.',
-    args: {
-      runId: runIdArg(t),
-      after: t.arg.string({ description: 'Deliver only events after this event cursor: a seq ("42", RunEvent.seq or RunEvent.cursor); a Run.events edge cursor is accepted too.' }),
-      filter: t.arg({ type: RunEventFilter, description: 'Deliver only some events (default: all).' }),
-    },
-    subscribe: async (_root, args, ctx) => {
-      const run = await findRun(ctx, String(args.runId));
-      const after = await resolveEventCursor(ctx.prisma, run.id, args.after, ['after']);
-      return runEventStream({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after, filter: args.filter as EventFilterInput | null });
-    },
+    args: eventStreamArgs(t),
+    subscribe: (_root, args, ctx) => openEventStream(ctx, args, runEventStream),
     resolve: (event) => event as never,
   }),
   runEventStream: t.field({
     type: RunEventStreamItem,
     description:
       'runEvents with a marker: the stored events after `after`, then one RunEventsCaughtUp (the replay is over), then live events until the terminal event. A run that finished before or during the replay completes without a marker (its terminal event is the last item).',
-    args: {
-      runId: runIdArg(t),
-      after: t.arg.string({ description: 'Deliver only events after this event cursor (see runEvents).' }),
-      filter: t.arg({ type: RunEventFilter, description: 'Deliver only some events (default: all).' }),
-    },
-    subscribe: async (_root, args, ctx) => {
-      const run = await findRun(ctx, String(args.runId));
-      const after = await resolveEventCursor(ctx.prisma, run.id, args.after, ['after']);
-      return runEventStreamWithMarker({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after, filter: args.filter as EventFilterInput | null });
-    },
+    args: eventStreamArgs(t),
+    subscribe: (_root, args, ctx) => openEventStream(ctx, args, runEventStreamWithMarker),
     resolve: (item) => item as never,
   }),
   runUpdated: t.field({

@@ -146,6 +146,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     secretsKey,
     observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
     publicUrl: () => config.publicUrl ?? boundOrigin,
+    stepLogFlushMs: config.live.stepLogFlushMs,
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   if (runsWork) dispatcher.driveSchedules(scheduler);
@@ -153,7 +154,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
     : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
-  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
+  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, live: config.live, authenticate, rateLimiter };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,

@@ -77,6 +77,8 @@ const envSchema = z.object({
   WEFT_INTROSPECTION: bool.default(true),
   WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: z.coerce.number().int().min(1).max(10_000).default(100),
   WEFT_WS_KEEPALIVE_MS: z.coerce.number().int().min(1000).max(600_000).default(12_000),
+  WEFT_RUN_UPDATED_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(250),
+  WEFT_STEP_LOG_FLUSH_MS: z.coerce.number().int().min(10).max(60_000).default(250),
   WEFT_WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(4_194_304),
   WEFT_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 needs a 256-bit secret)').optional(),
   WEFT_JWT_JWKS: z.string().min(1).optional(),
@@ -153,6 +155,8 @@ export type Config = {
     schedulerIntervalMs: number;
   };
   limits: { maxDepth: number; maxAliases: number; maxTokens: number; maxCost: number; introspection: boolean };
+  /** The live API: runUpdated coalescing, live step logs. */
+  live: { runUpdatedIntervalMs: number; stepLogFlushMs: number };
   webSocket: {
     maxSubscriptionsPerConnection: number;
     keepAliveMs: number;
@@ -255,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
       schedulerIntervalMs: e.WEFT_SCHEDULER_INTERVAL_MS,
     },
     limits: { maxDepth: e.WEFT_MAX_QUERY_DEPTH, maxAliases: e.WEFT_MAX_ALIASES, maxTokens: e.WEFT_MAX_TOKENS, maxCost: e.WEFT_MAX_QUERY_COST, introspection: e.WEFT_INTROSPECTION },
+    live: { runUpdatedIntervalMs: e.WEFT_RUN_UPDATED_INTERVAL_MS, stepLogFlushMs: e.WEFT_STEP_LOG_FLUSH_MS },
     webSocket: {
       maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
       keepAliveMs: e.WEFT_WS_KEEPALIVE_MS,

@@ -15,6 +15,13 @@ import type { EngineHandle, PrincipalScope } from './scope.ts';
 export interface Context extends PrincipalScope {
   requestId: string;
   log: Logger;
+  /** Tuning of the live API (subscriptions). */
+  live: LiveSettings;
+}
+
+export interface LiveSettings {
+  /** runUpdated pushes a run at most once per this many milliseconds (the final state always). */
+  runUpdatedIntervalMs: number;
 }
 
 export interface ContextDeps {
@@ -23,6 +30,7 @@ export interface ContextDeps {
   engine: EngineHandle;
   bus: EventBus;
   secretsKey: Buffer | null;
+  live: LiveSettings;
   authenticate: Authenticate;
   rateLimiter: RateLimiter;
 }
@@ -78,5 +86,6 @@ export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter
     engine: deps.engine,
     bus: deps.bus,
     secretsKey: deps.secretsKey,
+    live: deps.live,
   };
 }

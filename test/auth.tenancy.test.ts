@@ -132,6 +132,8 @@ const SUBSCRIPTIONS: Record<string, { query: string; variables: () => Record<str
   runUpdated: { query: 'subscription($id: ID!) { runUpdated(runId: $id) { id status } }', variables: () => ({ id: a.run }) },
   workflowRunsUpdated: { query: 'subscription($id: ID!) { workflowRunsUpdated(workflowId: $id) { id status } }', variables: () => ({ id: a.workflow }) },
   runsFeed: { query: 'subscription { runsFeed { id status input } }', variables: () => ({}) },
+  runEventStream: { query: 'subscription($id: ID!) { runEventStream(runId: $id) { __typename ... on RunEvent { seq data } } }', variables: () => ({ id: a.run }) },
+  runFeed: { query: 'subscription { runFeed(snapshot: 200) { kind runId run { id status input } } }', variables: () => ({}) },
 };
 
 function fieldNames(type: 'query' | 'mutation' | 'subscription'): string[] {
@@ -187,7 +189,7 @@ it('workspace B changes nothing of A through any mutation', async () => {
 it('workspace B receives nothing of A through subscriptions', async () => {
   const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: b.headers.authorization! } });
   try {
-    for (const field of ['runEvents', 'runUpdated', 'workflowRunsUpdated']) {
+    for (const field of ['runEvents', 'runEventStream', 'runUpdated', 'workflowRunsUpdated']) {
       const c = SUBSCRIPTIONS[field]!;
       const outcome = await new Promise<unknown>((resolve) => {
         const timer = setTimeout(() => resolve('no answer'), 5000);
@@ -197,7 +199,8 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     }
     // runsFeed: B's feed shows B's runs (positive control) and never A's.
     const seen: string[] = [];
-    const stop = client.subscribe({ query: SUBSCRIPTIONS.runsFeed!.query }, { next: (v) => seen.push(JSON.stringify(v)), error: () => undefined, complete: () => undefined });
+    const stops = ['runsFeed', 'runFeed'].map((field) => client.subscribe({ query: SUBSCRIPTIONS[field]!.query }, { next: (v) => seen.push(JSON.stringify(v)), error: () => undefined, complete: () => undefined }));
+    const stop = () => stops.forEach((s) => s());
     await new Promise((r) => setTimeout(r, 200));
     const aRun = await startRun(t, a.workflow!, { note: 'alpha-input-value' });
     await waitForRun(t, aRun);
@@ -208,6 +211,7 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     while (!seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     stop();
     expect(seen.some((s) => s.includes(bRunId))).toBe(true);
+    expect(seen.some((s) => s.includes('SNAPSHOT_END'))).toBe(true); // runFeed answered (its snapshot had nothing of A)
     expect(seen.filter((s) => s.includes(aRun) || s.includes('alpha-input-value'))).toEqual([]);
   } finally {
     await client.dispose();

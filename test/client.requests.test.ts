@@ -4,7 +4,7 @@
 import { backoffMs, createClient, WeftError, type RunEvent, type WeftClient } from '@weft/client';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
-import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
+import { createWorkflow, gid, rawId, startRun, waitForRun } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 import { graphql } from './generated/gql.ts';
 
@@ -219,6 +219,34 @@ describe('watchRun', () => {
     expect(backoffMs(3, { minDelayMs: 10, maxDelayMs: 20 })).toBeLessThan(30);
   });
 
+  it('reports where the replay caught up (onCaughtUp) and yields typed payloads', async () => {
+    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 30 } }] });
+    const runId = await startRun(t, workflowId);
+    await until('the run to wait', 10_000, async () => (await t.db.prisma.runEvent.count({ where: { type: 'STEP_WAITING', runId: rawId(runId) } })) === 1);
+    const markers: { seq: number; runStatus: string; yielded: number }[] = [];
+    const seen: RunEvent[] = [];
+    const done = drain(
+      (async function* () {
+        for await (const event of client().watchRun(runId, { onCaughtUp: (m) => void (markers.push({ seq: m.seq, runStatus: m.runStatus, yielded: seen.length }), void t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId } })) })) {
+          seen.push(event);
+          yield event;
+        }
+      })(),
+    );
+    const events = await done;
+    expect(markers).toHaveLength(1);
+    expect(markers[0]!.runStatus).toBe('RUNNING');
+    // The marker comes right after the replayed events: everything up to STEP_WAITING.
+    const waitingAt = events.findIndex((e) => e.type === 'STEP_WAITING');
+    expect(markers[0]!.yielded).toBe(waitingAt + 1);
+    expect(markers[0]!.seq).toBe(events[waitingAt]!.seq);
+    expect(events.at(-1)?.type).toBe('RUN_CANCELLED');
+    const completed = events.find((e) => e.type === 'STEP_COMPLETED')!;
+    expect(completed.payload?.__typename).toBe('StepCompletedPayload');
+    if (completed.payload?.__typename === 'StepCompletedPayload') expect(completed.payload.attempt).toBe(1);
+    expect(events.at(-1)!.payload).toMatchObject({ __typename: 'RunFinishedPayload', status: 'CANCELLED' });
+  });
+
   it('stops when its signal aborts', async () => {
     const workflowId = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { seconds: 30 } }] });
     const runId = await startRun(t, workflowId);
@@ -258,6 +286,29 @@ describe('watchRuns', () => {
     await until('the run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === runId && r.status === 'COMPLETED'));
     controller.abort();
     await watching;
-    expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toContain('RUNNING');
+    expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
+  });
+
+  it('starts with a snapshot of the newest matching runs when asked, and filters by workflow and status', async () => {
+    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const first = await startRun(t, workflowId);
+    await waitForRun(t, first);
+    const controller = new AbortController();
+    const seen: { id: string; status: string }[] = [];
+    const watching = drain(
+      (async function* () {
+        for await (const run of client().watchRuns({ signal: controller.signal, snapshot: 5, filter: { workflowIds: [workflowId], status: ['COMPLETED'] } })) {
+          seen.push({ id: run.id, status: run.status });
+          yield run;
+        }
+      })(),
+    );
+    await until('the snapshot', 20_000, async () => seen.length > 0);
+    expect(seen).toEqual([{ id: first, status: 'COMPLETED' }]);
+    const second = await startRun(t, workflowId);
+    await until('the second run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === second));
+    controller.abort();
+    await watching;
+    expect(seen).toEqual([{ id: first, status: 'COMPLETED' }, { id: second, status: 'COMPLETED' }]);
   });
 });

@@ -1,5 +1,6 @@
 // Two Weft processes on one PostgreSQL and one Redis: a subscriber connected to one receives,
-// live and in order, every event of a run started on the other.
+// live and in order, every event of a run started on the other; run feeds (each transition
+// once) and runFeed's deletion notice cross processes the same way.
 import { createClient } from 'graphql-ws';
 import { afterAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -36,6 +37,8 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   cleanups.push(() => client.dispose());
   const feed: string[] = [];
   client.subscribe({ query: 'subscription { runsFeed { id status } }' }, { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined });
+  const messages: { kind: string; runId: string | null }[] = [];
+  client.subscribe({ query: 'subscription { runFeed { kind runId } }' }, { next: (v) => messages.push((v.data as any).runFeed), error: () => undefined, complete: () => undefined });
   await new Promise((r) => setTimeout(r, 300));
 
   const created = await postGraphQL(b.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
@@ -63,6 +66,12 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   expect(received.length).toBe(stored.data.run.events.totalCount);
   const until = Date.now() + 5000;
   while (!feed.includes('COMPLETED') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-  expect(feed).toContain('QUEUED');
-  expect(feed).toContain('COMPLETED');
+  expect(feed).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']); // each transition once, with the status it reached
+
+  // A run deleted on b: a's runFeed hears of it through Redis.
+  const deleted = await postGraphQL(b.url, 'mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }', { input: { runId } });
+  expect(deleted.data.deleteRun.__typename).toBe('DeleteRunPayload');
+  const by = Date.now() + 5000;
+  while (!messages.some((m) => m.kind === 'DELETED') && Date.now() < by) await new Promise((r) => setTimeout(r, 20));
+  expect(messages.filter((m) => m.runId === runId).map((m) => m.kind)).toEqual(['TRANSITION', 'TRANSITION', 'TRANSITION', 'DELETED']);
 });

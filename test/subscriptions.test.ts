@@ -1,59 +1,25 @@
 // Live run progress with real clients: graphql-ws over WebSocket and GraphQL over SSE, late
 // subscribers and reconnects with a cursor (no gap, no duplicate), run/workflow/workspace feeds,
 // the per-connection cap, slow consumers, and a 50,000-event log streamed in pages.
-import { createClient, type Client } from 'graphql-ws';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import type { Client } from 'graphql-ws';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryEventBus } from '../src/events/log.ts';
 import { runEventStream } from '../src/events/stream.ts';
-import { startTestApp, type TestApp } from './helpers/app.ts';
-import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
+import type { TestApp } from './helpers/app.ts';
+import type { LoopbackServer } from './helpers/http-server.ts';
+import { postSse, sseData, subscribe, useLiveApp } from './helpers/live.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
 
+const live = useLiveApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });
 let t: TestApp;
 let url: string;
 let server: LoopbackServer;
-const gates: (() => void)[] = [];
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  server = await startLoopbackServer(async (req, res) => {
-    if (req.path === '/gate') await new Promise<void>((resolve) => gates.push(resolve));
-    json(res, 200, { ok: true });
-  });
-  t = await startTestApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });
-  url = (await t.app.start(0, '127.0.0.1')).url;
-});
-afterEach(async () => {
-  while (clients.length) await clients.pop()!.dispose();
-});
-afterAll(async () => {
-  gates.splice(0).forEach((open) => open());
-  await t?.close();
-  await server?.close();
-});
-
-function wsClient(): Client {
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
-  clients.push(client);
-  return client;
-}
+let gates: (() => void)[];
+const wsClient = () => live.wsClient();
+beforeAll(() => void ({ t, url, server, gates } = live));
 
 /** Collects every result of one subscription until it completes (bounded). */
-function collect<T>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): Promise<T[]> {
-  return new Promise((resolve, reject) => {
-    const results: T[] = [];
-    const timer = setTimeout(() => reject(new Error(`subscription did not complete in ${timeoutMs} ms (${results.length} results)`)), timeoutMs);
-    client.subscribe(
-      { query, variables },
-      {
-        next: (value) => (value.errors ? (clearTimeout(timer), reject(Object.assign(new Error(value.errors[0]!.message), { errors: value.errors }))) : results.push(value.data as T)),
-        error: (error) => (clearTimeout(timer), reject(error)),
-        complete: () => (clearTimeout(timer), resolve(results)),
-      },
-    );
-  });
-}
+const collect = <T,>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): Promise<T[]> => subscribe<T>(client, query, variables, timeoutMs).done;
 
 const EVENTS = `subscription($runId: ID!, $after: String) { runEvents(runId: $runId, after: $after) { seq type stepId } }`;
 const gated = () => ({ steps: [{ id: 'a', type: 'http_request', config: { url: `${server.url}/fast` } }, { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/gate` } }, { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/fast` } }] });
@@ -157,15 +123,9 @@ describe('runEvents over SSE', () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
     const run = await startRun(t, wf);
     await waitForRun(t, run);
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...t.authHeaders },
-      body: JSON.stringify({ query: EVENTS, variables: { runId: run } }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const res = await postSse(url, t.authHeaders, EVENTS, { runId: run }, 10_000);
     const text = await res.text();
-    const events = [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!)).filter((d) => d.data).map((d) => `${d.data.runEvents.seq}:${d.data.runEvents.type}`);
+    const events = sseData(text).map((d) => `${d.runEvents.seq}:${d.runEvents.type}`);
     expect(events).toEqual(await storedSeqs(run));
     expect(text).toContain('event: complete');
   });

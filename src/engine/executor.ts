@@ -19,6 +19,7 @@ import { deliverCompletionWebhook } from './completion-webhook.ts';
 import type { DispatchHost, Dispatcher } from './dispatch/types.ts';
 import { runLoop } from './loop.ts';
 import { retrying } from './db-retry.ts';
+import { createLiveLog } from './live-log.ts';
 import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
 import { TOP_LEVEL } from './statuses.ts';
@@ -46,6 +47,8 @@ export interface EngineOptions {
   stepEnv: StepEnvironment;
   /** Decrypts workspace secrets referenced as {{ secrets.NAME }}; null when not configured. */
   secretsKey: Buffer | null;
+  /** Lines a running step writes are stored and published in batches this often (live step logs). */
+  stepLogFlushMs?: number;
   dispatcher: Dispatcher;
   /**
    * False for the API role (`weft serve`): no poller, no step execution; a nudge asks a worker
@@ -279,7 +282,7 @@ export class Engine implements DispatchHost {
 
   /** Runs one attempt of a claimed step; never throws. */
   private async run(claim: StepClaim, controller: AbortController): Promise<{ outcome: StepOutcome; logs: string[] }> {
-    const logs: string[] = [];
+    const liveLog = createLiveLog({ prisma: this.opts.prisma, bus: this.opts.bus, claim, workerId: this.opts.workerId, flushMs: this.opts.stepLogFlushMs ?? 250, onError: (error) => this.opts.log.warn({ err: error, runId: claim.runId, stepId: claim.stepId }, 'could not write live step logs; they are kept for the step result') });
     const timeoutMs = timeoutMsOf(claim.step);
     const timeout = setTimeout(() => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)), timeoutMs);
     const heartbeat = setInterval(() => this.track(this.renewLease(claim, controller)), Math.max(50, Math.min(1000, this.opts.leaseMs / 3)));
@@ -290,7 +293,7 @@ export class Engine implements DispatchHost {
         attempt: claim.attempt,
         config: claim.config,
         signal: controller.signal,
-        log: (line) => logs.push(line),
+        log: liveLog.log,
         env: this.opts.stepEnv,
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
@@ -301,10 +304,10 @@ export class Engine implements DispatchHost {
           ? await runLoop(ctx, claim, { prisma: this.opts.prisma, bus: this.opts.bus, now: () => this.now() })
           : await this.handlerFor(claim.type).execute(ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
-      return { outcome: { ok: true, output }, logs };
+      return { outcome: { ok: true, output }, logs: await liveLog.close() };
     } catch (error) {
       const err = coerceError(error);
-      return { outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) }, logs };
+      return { outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) }, logs: await liveLog.close() };
     } finally {
       clearTimeout(timeout);
       clearInterval(heartbeat);

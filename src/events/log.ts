@@ -28,6 +28,12 @@ export const RUN_EVENT_TYPES = [
 ] as const;
 export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
 
+/**
+ * Published on the bus (never stored: the run's log goes with it) when a run is deleted, so the
+ * run feeds can tell their subscribers. seq 0 and data { workflowId, status, isPreview }.
+ */
+export const RUN_DELETED_NOTICE = 'RUN_DELETED';
+
 export interface NewEvent {
   type: RunEventType;
   stepId?: string | null;

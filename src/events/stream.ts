@@ -15,6 +15,8 @@ import { Repeater } from '@repeaterjs/repeater';
 import { GraphQLError } from 'graphql';
 import type { PrismaClient } from '../db/client.ts';
 import type { EventBus, StoredEvent } from './log.ts';
+import type { RunStatus } from '../generated/prisma/enums.ts';
+import { eventFilter, type EventFilterInput } from './filter.ts';
 
 export const TERMINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
@@ -27,6 +29,19 @@ export interface StreamOptions {
   after: number;
   pageSize?: number;
   maxBuffer?: number;
+  /** Deliver only the matching events (the stream still ends after the terminal event). */
+  filter?: EventFilterInput | null;
+}
+
+/**
+ * Where the replay of stored events ends and live events begin: `seq` is the last event the
+ * stream has read (delivered or filtered out), the cursor to resume from; `status` the run's
+ * status at that moment.
+ */
+export interface CaughtUp {
+  kind: 'CAUGHT_UP';
+  seq: number;
+  status: RunStatus;
 }
 
 /**
@@ -38,7 +53,7 @@ export interface StreamOptions {
  * Instead one reaction is attached here, once, and each wait is a fresh promise that either a
  * push or the stop resolves.
  */
-function inbox<T>(maxBuffer: number, stop: Promise<unknown>) {
+export function inbox<T>(maxBuffer: number, stop: Promise<unknown>) {
   const items: T[] = [];
   let overflow = false;
   let stopped = false;
@@ -70,18 +85,31 @@ function inbox<T>(maxBuffer: number, stop: Promise<unknown>) {
   };
 }
 
-const slow = (maxBuffer: number, after?: number) =>
+export const slow = (maxBuffer: number, after?: number) =>
   new GraphQLError(`Subscriber is too slow: more than ${maxBuffer} events were waiting${after !== undefined ? `; resubscribe with after: "${after}"` : ''}`, {
     extensions: { code: 'SLOW_CONSUMER', ...(after !== undefined ? { after: String(after) } : {}) },
   });
 
 export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
+  return stream(opts, false) as Repeater<StoredEvent>;
+}
+
+/** runEventStream with a CaughtUp marker between the replayed events and the live ones. */
+export function runEventStreamWithMarker(opts: StreamOptions): Repeater<StoredEvent | CaughtUp> {
+  return stream(opts, true);
+}
+
+function stream(opts: StreamOptions, markCaughtUp: boolean): Repeater<StoredEvent | CaughtUp> {
   const pageSize = opts.pageSize ?? 500;
   const maxBuffer = opts.maxBuffer ?? 10_000;
-  return new Repeater<StoredEvent>(async (push, stop) => {
+  const filter = eventFilter(opts.filter);
+  return new Repeater<StoredEvent | CaughtUp>(async (pushItem, stop) => {
     const live = inbox<StoredEvent>(maxBuffer, stop);
     const unsubscribe = opts.bus.subscribe(opts.runId, live.push);
     let last = opts.after;
+    const push = async (event: StoredEvent) => {
+      if (filter.matches(event)) await pushItem(filter.shape(event));
+    };
 
     /** Delivers stored events after `last` (below `before`, if given); true when the terminal event was delivered. */
     const replay = async (before = Infinity): Promise<boolean> => {
@@ -101,6 +129,9 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
       if (await replay()) return;
       const run = await opts.prisma.run.findUnique({ where: { id: opts.runId }, select: { status: true, lastEventSeq: true } });
       if (!run || (FINISHED.has(run.status) && last >= run.lastEventSeq)) return;
+      // Events committed after our replay read are already in the live inbox (we listened
+      // first), so everything from here on is live.
+      if (markCaughtUp) await pushItem({ kind: 'CAUGHT_UP', seq: last, status: run.status });
       while (!live.stopped) {
         if (live.overflow) throw slow(maxBuffer, last);
         const event = live.shift();
@@ -108,7 +139,7 @@ export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
           await live.wait();
           continue;
         }
-        if (event.seq <= last) continue;
+        if (event.seq <= last) continue; // a duplicate (or a deletion notice, seq 0: not part of the log)
         if (event.seq > last + 1 && (await replay(event.seq))) return;
         last = event.seq;
         await push(event);

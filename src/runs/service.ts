@@ -2,7 +2,7 @@
 // new state (and its events) first; only then is the engine told, so a crash in between loses
 // nothing: the engine's poller finds the committed state on its own.
 import type { PrismaClient } from '../db/client.ts';
-import { appendEvents, type NewEvent, type StoredEvent } from '../events/log.ts';
+import { appendEvents, RUN_DELETED_NOTICE, type NewEvent, type StoredEvent } from '../events/log.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
 import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
@@ -333,5 +333,6 @@ export async function deleteRun(scope: ServiceScope, runId: string) {
   const run = await findRun(scope, runId);
   if (!isRunFinished(run.status)) throw new ConflictError(`Run is ${run.status}; only finished runs can be deleted (cancel it first).`, { status: run.status });
   await scope.prisma.run.delete({ where: { id: run.id } });
+  scope.bus.publish([{ id: 0n, workspaceId: run.workspaceId, runId: run.id, seq: 0, type: RUN_DELETED_NOTICE, stepId: null, iteration: null, data: { workflowId: run.workflowId, status: run.status, isPreview: run.isPreview }, createdAt: new Date() }]);
   return run;
 }

@@ -12,6 +12,8 @@ import './tag.ts';
 import './template.ts';
 import './run.ts';
 import './signal.ts';
+import './event-payloads.ts';
+import './loop-progress.ts';
 import './subscription.ts';
 import './schedule.ts';
 import './secret.ts';

@@ -2,17 +2,19 @@
 import { RUN_EVENT_TYPES } from '../events/log.ts';
 import { redactInput } from '../engine/redact.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
-import type { Run } from '../generated/prisma/client.ts';
+import type { Run, RunEvent } from '../generated/prisma/client.ts';
 import type { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
 import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { cancelRun, deleteRun, previewRun, resumeRun, retryRun, runWorkflow } from '../runs/service.ts';
 import { runsSummary } from '../runs/summary.ts';
+import { resolveCursorConnection } from '@pothos/plugin-relay';
+import { eventCursor, resolveEventCursor } from '../events/cursor.ts';
 import { builder } from './builder.ts';
 import { deletePayload } from './delete.ts';
 import { RunStatusEnum, RunTriggerEnum, StepStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { bigintId, inWorkspace, parseGlobalId } from '../ids.ts';
-import { checkPageSize } from './pagination.ts';
+import { checkPageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 
 
 export const RunEventTypeEnum = builder.enumType('RunEventType', {
@@ -28,11 +30,12 @@ export const RunEventRef = builder.prismaNode('RunEvent', {
   id: { field: 'id' },
   findUnique: (id, ctx) => ({ id: bigintId(id), workspaceId: ctx.workspaceId }),
   fields: (t) => ({
-    seq: t.exposeInt('seq', { description: 'Position in the run\'s log: 1, 2, 3… without gaps. Use it as the `after` cursor of subscriptions.' }),
+    seq: t.exposeInt('seq', { description: 'Position in the run\'s log: 1, 2, 3… without gaps. As a string, it is the event\'s cursor (see `cursor`).' }),
+    cursor: t.string({ description: 'The event\'s cursor: its seq as a string. Every `after`/`before` of the event log takes it (runEvents, runEventStream, Run.events).', resolve: (e) => eventCursor(e.seq) }),
     type: t.field({ type: RunEventTypeEnum, description: 'What happened.', resolve: (e) => e.type as (typeof RUN_EVENT_TYPES)[number] }),
     stepId: t.exposeString('stepId', { nullable: true, description: 'The step concerned, for step events.' }),
     iteration: t.exposeInt('iteration', { nullable: true, description: 'The loop iteration concerned, for events of a loop body.' }),
-    data: t.expose('data', { type: 'JSON', nullable: true, description: 'Details: output, error, attempt, reason… depending on the type.' }),
+    data: t.expose('data', { type: 'JSON', nullable: true, deprecationReason: 'Use `payload`, typed per event type.', description: 'Details: output, error, attempt, reason… depending on the type (untyped; `payload` has the same, typed).' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it happened.' }),
   }),
 });
@@ -120,12 +123,27 @@ export const RunRef = builder.prismaNode('Run', {
       description: 'The workflow\'s steps (loop iterations are under StepRun.iterations).',
       query: { where: { iteration: -1 }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     }),
-    events: t.relatedConnection('events', {
-      cursor: 'id',
-      description: 'The run\'s event log, oldest first.',
-      totalCount: true,
-      query: () => ({ orderBy: { seq: 'asc' } }),
-    }),
+    events: t.connection(
+      {
+        type: RunEventRef,
+        description: 'The run\'s event log, oldest first. Edge cursors are event cursors (the seq as a string), the same `after` runEvents and runEventStream take; connection cursors of earlier versions are still accepted (deprecated).',
+        resolve: async (run, args, ctx) => {
+          checkPageSize(args);
+          const after = await resolveEventCursor(ctx.prisma, run.id, args.after, ['events', 'after']);
+          const before = args.before != null ? await resolveEventCursor(ctx.prisma, run.id, args.before, ['events', 'before']) : null;
+          const page = await resolveCursorConnection({ args: { first: args.first, last: args.last }, toCursor: (e) => eventCursor((e as RunEvent).seq), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE }, ({ limit, inverted }): Promise<RunEvent[]> =>
+            ctx.prisma.runEvent.findMany({ where: { runId: run.id, seq: { gt: after, ...(before !== null ? { lt: before } : {}) } }, orderBy: { seq: inverted ? 'desc' : 'asc' }, take: limit }),
+          );
+          // The page carries its run for totalCount (resolved only when selected).
+          return Object.assign(page!, { runId: run.id }) as never;
+        },
+      },
+      {
+        fields: (c) => ({
+          totalCount: c.int({ description: 'Total number of items matching the query, across all pages.', resolve: (page, _args, ctx) => ctx.prisma.runEvent.count({ where: { runId: (page as unknown as { runId: string }).runId } }) }),
+        }),
+      },
+    ),
   }),
 });
 

@@ -99,3 +99,19 @@ export async function isolatedDatabaseEnv(cleanups: (() => Promise<unknown> | vo
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   return { WEFT_HOME: dir };
 }
+
+/** postGraphQL that throws on any GraphQL error and returns `data`. */
+export async function processData(weft: { url: string }, query: string, variables?: Record<string, unknown>): Promise<any> {
+  const res = await postGraphQL(weft.url, query, variables);
+  if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+  return res.data;
+}
+
+/** Creates a workflow on a child process and starts a run of it; returns the run's global id. */
+export async function startProcessRun(weft: { url: string }, name: string, definition: unknown): Promise<string> {
+  const created = await processData(weft, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', { input: { name, definition } });
+  if (!created.createWorkflow.workflow) throw new Error(`createWorkflow failed: ${JSON.stringify(created)}`);
+  const started = await processData(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
+  if (!started.runWorkflow.run) throw new Error(`runWorkflow failed: ${JSON.stringify(started)}`);
+  return started.runWorkflow.run.id;
+}

@@ -3,9 +3,11 @@
 // with WEFT_DEBUG=1); 2 `run --watch` saw the run finish FAILED or CANCELLED.
 import { Command } from 'commander';
 import { registerApply } from './commands/apply.ts';
+import { registerKeys } from './commands/keys.ts';
 import { registerLogin } from './commands/login.ts';
 import { registerRun } from './commands/run.ts';
 import { registerRuns } from './commands/runs.ts';
+import { registerSchedules } from './commands/schedules.ts';
 import { registerWorkflows } from './commands/workflows.ts';
 import { reportError } from './output.ts';
 
@@ -20,6 +22,8 @@ registerRun(program);
 registerApply(program);
 registerWorkflows(program);
 registerRuns(program);
+registerSchedules(program);
+registerKeys(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,13 +2,14 @@
 // server restarts.
 //
 // watchRun's contract is "every event of the run, in seq order, exactly once": the server's
-// runEvents(runId, after) replays the stored events after `after` and then streams live ones
+// runEventStream(runId, after) replays the stored events after `after` and then streams live ones
 // with no gap and no duplicate. We remember the last seq we yielded and, whenever the stream
 // breaks (socket closed, server restarting, SLOW_CONSUMER), subscribe again with
 // `after: <last seq>`. Anything at or below it is dropped (a duplicate), and an event that is
 // not last + 1 (a gap, which the server promises never to send) makes us resubscribe from the
 // last seq rather than skip. The iterator ends after the terminal event (RUN_COMPLETED,
-// RUN_FAILED, RUN_CANCELLED).
+// RUN_FAILED, RUN_CANCELLED). The server marks where its replay caught up (RunEventsCaughtUp);
+// we pass that on through onCaughtUp, so a view can tell "loading the history" from "live".
 //
 // Retrying is bounded: consecutive failed attempts (no connection acknowledged since the last
 // one) wait min(maxDelayMs, minDelayMs · 2^n) · [0.5, 1.5) — the jitter keeps many clients
@@ -22,7 +23,10 @@ import { coerceError, fromGraphQLError, WeftError } from './errors.ts';
 import type { WeftClientRunEventsSubscription, WeftClientRunsFeedSubscription } from './gql/graphql.ts';
 import { RunEventsDocument, RunsFeedDocument, RunStatusDocument } from './operations.ts';
 
-export type RunEvent = WeftClientRunEventsSubscription['runEvents'];
+type StreamItem = WeftClientRunEventsSubscription['runEventStream'];
+export type RunEvent = Extract<StreamItem, { __typename: 'RunEvent' }>;
+/** Where the replay of stored events ended and live events began (see WatchRunOptions.onCaughtUp). */
+export type CaughtUp = Extract<StreamItem, { __typename: 'RunEventsCaughtUp' }>;
 export type RunSummary = WeftClientRunsFeedSubscription['runsFeed'];
 
 export const TERMINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
@@ -50,9 +54,23 @@ export interface WatchRunOptions {
   signal?: AbortSignal;
   /** Called before each reconnection attempt (e.g. to show "reconnecting…"). */
   onRetry?: (info: RetryInfo) => void;
+  /**
+   * Called each time the server has replayed every stored event after the cursor and the
+   * events that follow are live (after each reconnection too) — e.g. to switch a view from
+   * "loading" to "live". Not called for a run that finished before the replay ended.
+   */
+  onCaughtUp?: (marker: CaughtUp) => void;
 }
 
-export type WatchRunsOptions = Omit<WatchRunOptions, 'after'>;
+export interface WatchRunsOptions extends Omit<WatchRunOptions, 'after' | 'onCaughtUp'> {
+  /**
+   * On every (re)subscription, first yield up to this many of the newest matching runs as they
+   * are (0–200; default 0): after a reconnection they bring back what changed meanwhile.
+   */
+  snapshot?: number;
+  /** Only some runs: statuses, workflows (global IDs), previews (default included). */
+  filter?: { status?: RunSummary['status'][]; workflowIds?: string[]; includePreviews?: boolean };
+}
 
 export interface WatchContext {
   socket: () => { client: WsClient; connections: () => number };
@@ -157,7 +175,12 @@ export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOpti
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw result.errors;
-        const event = result.data?.runEvents;
+        const event = result.data?.runEventStream;
+        if (event?.__typename === 'RunEventsCaughtUp') {
+          // The marker's seq is the last event the server read; it is never past what we hold.
+          if (event.seq <= last) options.onCaughtUp?.(event);
+          continue;
+        }
         if (!event || event.seq <= last) continue; // already delivered before a reconnect
         if (event.seq !== last + 1) return 'again'; // a gap: resubscribe from what we have (return() ends this subscription)
         last = event.seq;
@@ -182,14 +205,15 @@ export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOpti
 }
 
 /**
- * Every run of the workspace each time one is queued, starts, pauses, resumes or finishes.
- * The feed has no cursor: changes that happen while the connection is down are not replayed
- * (query `runs` after `onRetry` if you need them). Ends only when `signal` aborts, or throws.
+ * Every run of the workspace once per transition (queued, started, paused, resumed, finished),
+ * with the status it reached. The feed has no cursor: transitions that happen while the
+ * connection is down are not replayed; `snapshot` re-sends the newest runs as they are on every
+ * resubscription instead. Ends only when `signal` aborts, or throws.
  */
 export function watchRuns(ctx: WatchContext, options: WatchRunsOptions = {}): AsyncGenerator<RunSummary, void, undefined> {
   const query = print(RunsFeedDocument);
   async function* attempt(client: WsClient): AsyncGenerator<RunSummary, 'done' | 'again', undefined> {
-    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(client, query, {}, options.signal);
+    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(client, query, { snapshot: options.snapshot ?? 0, filter: options.filter ?? null }, options.signal);
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw result.errors;

@@ -1,9 +1,10 @@
-// weft runs list|get|cancel|resume|retry
+// weft runs list|get|cancel|resume|retry|logs
 import type { Command } from 'commander';
 import { WeftError, type WeftClient } from '@weft/client';
 import { connect, findWorkflowId } from '../context.ts';
 import { CancelRunDocument, ResumeRunDocument, RetryRunDocument, RunDocument, RunLastSeqDocument, RunsDocument } from '../operations.ts';
 import { colorStatus, errorText, formatDuration, printFields, printJson, printTable } from '../output.ts';
+import { registerRunLogs } from './logs.ts';
 import { follow, RUN_NOT_COMPLETED_EXIT } from './run.ts';
 import { limitOf } from './workflows.ts';
 
@@ -11,7 +12,8 @@ const STATUSES = ['QUEUED', 'RUNNING', 'PAUSED', 'COMPLETED', 'FAILED', 'CANCELL
 type RunStatus = (typeof STATUSES)[number];
 
 export function registerRuns(program: Command): void {
-  const runs = program.command('runs').description('List, inspect, cancel, resume and retry runs');
+  const runs = program.command('runs').description('List, inspect, cancel, resume and retry runs, and read their logs');
+  registerRunLogs(runs);
 
   runs
     .command('list')

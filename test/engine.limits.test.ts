@@ -2,7 +2,7 @@
 // schema, post-run checks, signed webhook), script and agent steps inside runs, and reading
 // runs (summary, delete).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyWebhookSignature } from '../src/engine/steps/webhook.ts';
+import { verifyWebhookSignature } from '../src/webhooks/signing.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';

@@ -8,7 +8,8 @@ import { createOutboundFetch } from '../src/engine/outbound.ts';
 import { httpRequestStep } from '../src/engine/steps/http-request.ts';
 import { stepHandlers } from '../src/engine/steps/registry.ts';
 import { NonRetriableError, type StepContext } from '../src/engine/steps/types.ts';
-import { signWebhookPayload, verifyWebhookSignature, webhookStep } from '../src/engine/steps/webhook.ts';
+import { webhookStep } from '../src/engine/steps/webhook.ts';
+import { signWebhookPayload, verifyWebhookSignature } from '../src/webhooks/signing.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
 import { stepContext, stepEnvFrom } from './helpers/step-env.ts';
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../src/logger.ts';
 import { nextFireTimes } from '../src/schedules/cron.ts';
 import { Scheduler } from '../src/schedules/scheduler.ts';
-import { signWebhookPayload } from '../src/engine/steps/webhook.ts';
+import { signWebhookPayload } from '../src/webhooks/signing.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createWorkflow, rawId } from './helpers/runs.ts';
 

@@ -8,7 +8,7 @@ import type { FinishedRun } from './finalize.ts';
 import { appendEvents, type EventBus } from '../events/log.ts';
 import type { OutboundFetch } from './outbound.ts';
 import { openValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
-import { signWebhookPayload } from './steps/webhook.ts';
+import { signWebhookPayload } from '../webhooks/signing.ts';
 import { coerceError } from '../errors.ts';
 
 const ATTEMPTS = 3;

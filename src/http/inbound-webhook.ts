@@ -9,7 +9,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { PrismaClient } from '../db/client.ts';
-import { verifyWebhookSignature } from '../engine/steps/webhook.ts';
+import { verifyWebhookSignature } from '../webhooks/signing.ts';
 import { ValidationError, WeftError } from '../errors.ts';
 import { runWorkflow } from '../runs/service.ts';
 import { SYSTEM_ACTOR, type EngineHandle } from '../scope.ts';

@@ -22,7 +22,7 @@ import { retrying } from './db-retry.ts';
 import { createLiveLog } from './live-log.ts';
 import { startQueuedRuns, type RunLimits } from './queue.ts';
 import { timeoutMsOf } from './retry.ts';
-import { TOP_LEVEL } from './statuses.ts';
+import { SLEEPING_STEP, TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
@@ -230,7 +230,7 @@ export class Engine implements DispatchHost {
 
   private async wakeDue(): Promise<void> {
     const rows = await this.opts.prisma.stepRun.findMany({
-      where: { status: { in: ['RETRYING', 'WAITING'] }, iteration: TOP_LEVEL, wakeAt: { lte: this.now() } },
+      where: { status: { in: [...SLEEPING_STEP] }, iteration: TOP_LEVEL, wakeAt: { lte: this.now() } },
       select: { id: true, runId: true },
       take: 500,
     });

@@ -5,6 +5,7 @@
 import type { PrismaClient } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { appendEvents, type StoredEvent } from '../events/log.ts';
+import { STARTED_RUN } from './statuses.ts';
 
 export interface RunLimits {
   maxConcurrentRuns: number;
@@ -54,7 +55,7 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
     const bufferedSchedules = [...new Set(queued.filter((r) => r.schedule?.overlap === 'BUFFER_ONE').map((r) => r.scheduleId!))];
     const busySchedules = new Set(
       bufferedSchedules.length
-        ? (await tx.run.findMany({ where: { scheduleId: { in: bufferedSchedules }, status: { in: ['RUNNING', 'PAUSED'] } }, select: { scheduleId: true } })).map((r) => r.scheduleId!)
+        ? (await tx.run.findMany({ where: { scheduleId: { in: bufferedSchedules }, status: { in: [...STARTED_RUN] } }, select: { scheduleId: true } })).map((r) => r.scheduleId!)
         : [],
     );
 

@@ -6,6 +6,17 @@ import type { RunStatus, StepStatus } from '../generated/prisma/enums.ts';
 /** The iteration index of a step row that is not a loop iteration. */
 export const TOP_LEVEL = -1;
 
+/** Runs that are not finished: what concurrency limits and schedule overlap count. */
+export const ACTIVE_RUN = ['QUEUED', 'RUNNING', 'PAUSED'] as const satisfies readonly RunStatus[];
+/** Runs that have started and are not finished. */
+export const STARTED_RUN = ['RUNNING', 'PAUSED'] as const satisfies readonly RunStatus[];
+/** Steps that are not finished. */
+export const OPEN_STEP = ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] as const satisfies readonly StepStatus[];
+/** Steps that sleep until their wakeAt (a retry's backoff, a timed wait). */
+export const SLEEPING_STEP = ['RETRYING', 'WAITING'] as const satisfies readonly StepStatus[];
+/** The run events after which a run's log never grows (unless it is resumed or retried). */
+export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
+
 export function assertNever(value: never): never {
   throw new Error(`Unexpected value ${JSON.stringify(value)}`);
 }

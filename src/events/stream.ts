@@ -17,8 +17,8 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventBus, StoredEvent } from './log.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { eventFilter, type EventFilterInput } from './filter.ts';
+import { TERMINAL_EVENTS } from '../engine/statuses.ts';
 
-export const TERMINAL_EVENTS = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
 const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
 
 export interface StreamOptions {

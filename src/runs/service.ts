@@ -5,7 +5,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { appendEvents, RUN_DELETED_NOTICE, type NewEvent, type StoredEvent } from '../events/log.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
-import { isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
+import { ACTIVE_RUN, isRunFinished, isRunResumable, OPEN_STEP, TOP_LEVEL } from '../engine/statuses.ts';
 import { isResumeWait } from '../engine/signals.ts';
 import { coerceError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
 import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
@@ -25,7 +25,6 @@ interface ConcurrencySetting {
   strategy?: 'QUEUE' | 'CANCEL_IN_PROGRESS' | 'CANCEL_NEWEST';
 }
 
-const ACTIVE_STATUSES = ['QUEUED', 'RUNNING', 'PAUSED'] as const;
 
 export interface RunWorkflowInput {
   workflowId: string;
@@ -57,9 +56,9 @@ async function commitAndAnnounce<T>(scope: ServiceScope, work: (tx: Tx, events: 
 
 /** Marks a run and its unfinished steps CANCELLED, inside the caller's transaction. */
 async function cancelInTx(tx: Tx, run: { id: string; workspaceId: string }, reason: string, now: Date): Promise<StoredEvent[]> {
-  const open = await tx.stepRun.findMany({ where: { runId: run.id, status: { in: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] } }, select: { stepId: true, iteration: true } });
+  const open = await tx.stepRun.findMany({ where: { runId: run.id, status: { in: [...OPEN_STEP] } }, select: { stepId: true, iteration: true } });
   await tx.stepRun.updateMany({
-    where: { runId: run.id, status: { in: ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] } },
+    where: { runId: run.id, status: { in: [...OPEN_STEP] } },
     data: { status: 'CANCELLED', finishedAt: now, leaseOwner: null, leaseExpiresAt: null, wakeAt: null },
   });
   await tx.run.update({ where: { id: run.id }, data: { status: 'CANCELLED', cancelRequestedAt: now, finishedAt: now, error: { message: reason } } });
@@ -113,7 +112,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
     const run = await commitAndAnnounce(scope, async (tx, events) => {
       let cancelNew: string | null = null;
       if (concurrencyKey !== null && setting?.limit && setting.strategy && setting.strategy !== 'QUEUE') {
-        const active = await tx.run.findMany({ where: { workflowId: workflow.id, concurrencyKey, status: { in: [...ACTIVE_STATUSES] } }, orderBy: { createdAt: 'asc' }, select: { id: true, workspaceId: true } });
+        const active = await tx.run.findMany({ where: { workflowId: workflow.id, concurrencyKey, status: { in: [...ACTIVE_RUN] } }, orderBy: { createdAt: 'asc' }, select: { id: true, workspaceId: true } });
         if (active.length >= setting.limit) {
           if (setting.strategy === 'CANCEL_NEWEST') cancelNew = `Cancelled: ${active.length} run(s) with concurrency key '${concurrencyKey}' are already active (limit ${setting.limit}, strategy CANCEL_NEWEST)`;
           else {

@@ -19,6 +19,7 @@ import { SYSTEM_ACTOR, type EngineHandle, type ServiceScope } from '../scope.ts'
 import { fireTimesBetween } from './cron.ts';
 import { firstFireAfter } from './service.ts';
 import type { ScheduleObserver } from '../observability/schedule-observer.ts';
+import { ACTIVE_RUN } from '../engine/statuses.ts';
 
 export interface SchedulerOptions {
   prisma: PrismaClient;
@@ -37,7 +38,6 @@ export interface SchedulerOptions {
 const MAX_FIRES_PER_TICK = 1000;
 const MAX_SKIPPED_TICKS_RECORDED = 100;
 const RECOVERY_AGE_MS = 30_000;
-const ACTIVE = ['QUEUED', 'RUNNING', 'PAUSED'] as const;
 
 type ScheduleRow = Awaited<ReturnType<PrismaClient['schedule']['findMany']>>[number];
 
@@ -126,7 +126,7 @@ export class Scheduler {
     if (claimed.count === 0) return; // another process owns this fire
     const tickWhere = { scheduleId_scheduledFor: { scheduleId: schedule.id, scheduledFor: at } };
 
-    const active = await this.opts.prisma.run.findMany({ where: { scheduleId: schedule.id, status: { in: [...ACTIVE] } }, select: { id: true, status: true }, orderBy: { createdAt: 'asc' } });
+    const active = await this.opts.prisma.run.findMany({ where: { scheduleId: schedule.id, status: { in: [...ACTIVE_RUN] } }, select: { id: true, status: true }, orderBy: { createdAt: 'asc' } });
     if (active.length) {
       const skipReason =
         schedule.overlap === 'SKIP' ? `skipped: the previous run is still ${active[0]!.status} (overlap SKIP)` : schedule.overlap === 'BUFFER_ONE' && active.some((r) => r.status === 'QUEUED') ? 'skipped: one run is already buffered (overlap BUFFER_ONE)' : null;

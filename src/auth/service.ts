@@ -5,6 +5,7 @@ import type { PrincipalScope } from '../scope.ts';
 import { ForbiddenError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import { createApiKey } from './api-keys.ts';
 import { isPermission, type Permission } from './permissions.ts';
+import { inWorkspace } from '../ids.ts';
 
 
 export interface CreateApiKeyInput {
@@ -36,7 +37,7 @@ export async function createWorkspaceApiKey(ctx: PrincipalScope, input: CreateAp
 /** Revokes a key of the workspace; revoking a revoked key changes nothing and returns it. */
 export async function revokeWorkspaceApiKey(ctx: PrincipalScope, id: string, now = new Date()) {
   await ctx.prisma.apiKey.updateMany({ where: { id, workspaceId: ctx.workspaceId, revokedAt: null }, data: { revokedAt: now } });
-  const key = await ctx.prisma.apiKey.findFirst({ where: { id, workspaceId: ctx.workspaceId } });
+  const key = await ctx.prisma.apiKey.findFirst({ where: inWorkspace(id, ctx) });
   if (!key) throw new NotFoundError('ApiKey', id);
   return key;
 }

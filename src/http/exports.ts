@@ -6,7 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '../db/client.ts';
 import { redactInput } from '../engine/redact.ts';
-import { idFromPathSegment } from '../ids.ts';
+import { idFromPathSegment, inWorkspace } from '../ids.ts';
 import { decodePathSegment } from './request.ts';
 import { sendError } from './respond.ts';
 
@@ -34,7 +34,7 @@ const notFound = (res: ServerResponse, what: string) => sendError(res, 'NOT_FOUN
 
 export async function handleExport(res: ServerResponse, route: { runRef: string; stepId: string | null }, scope: { prisma: PrismaClient; workspaceId: string }) {
   const runId = idFromPathSegment(route.runRef, 'Run');
-  const run = runId ? await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId } }) : null;
+  const run = runId ? await scope.prisma.run.findFirst({ where: inWorkspace(runId, scope) }) : null;
   if (!run) return notFound(res, `Run ${JSON.stringify(route.runRef)}`);
   const inputSchema = (run.definition as { inputSchema?: unknown }).inputSchema;
 

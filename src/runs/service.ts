@@ -15,6 +15,7 @@ import { validateRunInput } from './input.ts';
 import { currentTraceparent } from '../observability/scope.ts';
 import { agentReferenceProblems } from '../agents/service.ts';
 import { normaliseDefinition } from '../workflows/spellings.ts';
+import { inWorkspace } from '../ids.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -78,7 +79,7 @@ async function concurrencyKeyOf(setting: ConcurrencySetting | null, input: unkno
 }
 
 export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) {
-  const workflow = await scope.prisma.workflow.findFirst({ where: { id: input.workflowId, workspaceId: scope.workspaceId } });
+  const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(input.workflowId, scope) });
   if (!workflow) throw new NotFoundError('Workflow', input.workflowId);
   if (workflow.status === 'PAUSED' || workflow.status === 'ARCHIVED') {
     throw new ConflictError(`Workflow is ${workflow.status} and cannot be run; set its status to ACTIVE (or DRAFT) first.`, { status: workflow.status });
@@ -184,7 +185,7 @@ export async function previewRun(scope: ServiceScope, input: { definition: unkno
 }
 
 async function findRun(scope: { prisma: PrismaClient | Tx; workspaceId: string }, runId: string) {
-  const run = await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId } });
+  const run = await scope.prisma.run.findFirst({ where: inWorkspace(runId, scope) });
   if (!run) throw new NotFoundError('Run', runId);
   return run;
 }

@@ -11,6 +11,7 @@ import { ConflictError, NotFoundError, ValidationError, type Problem } from '../
 import { Prisma } from '../generated/prisma/client.ts';
 import type { WorkflowDefinition } from '../workflows/definition.ts';
 import { EVENT_NAME_PATTERN } from '../workflows/wait-config.ts';
+import { inWorkspace } from '../ids.ts';
 
 /** How long a signal nobody has taken yet is kept for a wait that starts later (default). */
 export const DEFAULT_RETAIN_SECONDS = 7 * 24 * 3600;
@@ -41,7 +42,7 @@ function deliveredSteps(result: unknown): string[] {
 export async function signalRun(scope: ServiceScope, runId: string, input: SignalInput) {
   const problems = checkSignal(input);
   if (problems.length) throw new ValidationError(problems);
-  const run = await scope.prisma.run.findFirst({ where: { id: runId, workspaceId: scope.workspaceId }, select: { status: true } });
+  const run = await scope.prisma.run.findFirst({ where: inWorkspace(runId, scope), select: { status: true } });
   if (!run) throw new NotFoundError('Run', runId);
   if (isRunFinished(run.status)) throw new ConflictError(`Run is ${run.status}; only unfinished runs can receive events.`, { status: run.status });
   const result = await scope.engine.advance(runId, { kind: 'signal', send: { workspaceId: scope.workspaceId, name: input.name, payload: input.payload ?? null, source: 'SIGNAL_RUN', expiresAt: expiresAt(input) } });

@@ -4,6 +4,7 @@ import type { CatchUpPolicy, OverlapPolicy, Prisma } from '../generated/prisma/c
 import type { ServiceScope } from '../scope.ts';
 import { isPlainObject } from '../json.ts';
 import { checkSchedule, nextFireTimes } from './cron.ts';
+import { inWorkspace } from '../ids.ts';
 
 export const MAX_CATCH_UP_WINDOW_SECONDS = 7 * 24 * 3600;
 
@@ -38,7 +39,7 @@ export function firstFireAfter(cronExpression: string, timezone: string, after: 
 export async function createSchedule(scope: ServiceScope, workflowId: string, input: ScheduleInput & { cronExpression: string }, now = new Date()) {
   const problems = check(input);
   if (problems.length) throw new ValidationError(problems);
-  const workflow = await scope.prisma.workflow.findFirst({ where: { id: workflowId, workspaceId: scope.workspaceId } });
+  const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(workflowId, scope) });
   if (!workflow) throw new NotFoundError('Workflow', workflowId);
   const timezone = input.timezone ?? 'UTC';
   const enabled = input.enabled ?? true;
@@ -60,7 +61,7 @@ export async function createSchedule(scope: ServiceScope, workflowId: string, in
 }
 
 async function findSchedule(scope: ServiceScope, id: string) {
-  const schedule = await scope.prisma.schedule.findFirst({ where: { id, workspaceId: scope.workspaceId } });
+  const schedule = await scope.prisma.schedule.findFirst({ where: inWorkspace(id, scope) });
   if (!schedule) throw new NotFoundError('Schedule', id);
   return schedule;
 }

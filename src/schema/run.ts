@@ -190,7 +190,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.id({ required: true, description: 'Global ID of the run.' }) },
     resolve: async (query, _root, args, ctx) => {
       const id = parseGlobalId(String(args.id), 'Run');
-      const run = await ctx.prisma.run.findFirst({ ...query, where: { id, workspaceId: ctx.workspaceId } });
+      const run = await ctx.prisma.run.findFirst({ ...query, where: inWorkspace(id, ctx) });
       if (!run) throw new NotFoundError('Run', String(args.id));
       return run;
     },

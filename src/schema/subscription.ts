@@ -11,12 +11,12 @@ import { runEventStream, runEventStreamWithMarker, type CaughtUp, type StreamOpt
 import type { Context } from '../context.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
-import { parseGlobalId } from '../ids.ts';
+import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { RunEventRef, RunEventTypeEnum, RunRef } from './run.ts';
 
 async function findRun(ctx: Context, globalId: string) {
   const id = parseGlobalId(globalId, 'Run');
-  const run = await ctx.prisma.run.findFirst({ where: { id, workspaceId: ctx.workspaceId } });
+  const run = await ctx.prisma.run.findFirst({ where: inWorkspace(id, ctx) });
   if (!run) throw new NotFoundError('Run', globalId);
   return run;
 }
@@ -188,7 +188,7 @@ builder.subscriptionFields((t) => ({
     },
     subscribe: async (_root, args, ctx) => {
       const workflowId = parseGlobalId(String(args.workflowId), 'Workflow');
-      const workflow = await ctx.prisma.workflow.findFirst({ where: { id: workflowId, workspaceId: ctx.workspaceId } });
+      const workflow = await ctx.prisma.workflow.findFirst({ where: inWorkspace(workflowId, ctx) });
       if (!workflow) throw new NotFoundError('Workflow', String(args.workflowId));
       return feedRuns(ctx, args as FeedArgs, workflowId);
     },

@@ -4,6 +4,7 @@ import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { ServiceScope } from '../scope.ts';
 import { TAG_NAME_MAX } from './assign.ts';
+import { inWorkspace } from '../ids.ts';
 
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
@@ -49,7 +50,7 @@ async function uniqueName<T>(work: () => Promise<T>, name: string | null | undef
 
 async function checkGroup(scope: ServiceScope, groupId: string | null | undefined) {
   if (!groupId) return;
-  const group = await scope.prisma.tagGroup.findFirst({ where: { id: groupId, workspaceId: scope.workspaceId } });
+  const group = await scope.prisma.tagGroup.findFirst({ where: inWorkspace(groupId, scope) });
   if (!group) throw new NotFoundError('TagGroup', groupId);
 }
 
@@ -66,7 +67,7 @@ export async function createTag(scope: ServiceScope, input: TagFields & { name: 
 export async function updateTag(scope: ServiceScope, id: string, input: TagFields) {
   const problems = checkFields(input, false);
   if (problems.length) throw new ValidationError(problems);
-  const tag = await scope.prisma.tag.findFirst({ where: { id, workspaceId: scope.workspaceId } });
+  const tag = await scope.prisma.tag.findFirst({ where: inWorkspace(id, scope) });
   if (!tag) throw new NotFoundError('Tag', id);
   if (Object.hasOwn(input, 'groupId')) await checkGroup(scope, input.groupId);
   const data: Prisma.TagUncheckedUpdateInput = { ...fieldsData(input), ...(Object.hasOwn(input, 'groupId') && input.groupId !== undefined ? { groupId: input.groupId } : {}) };
@@ -74,7 +75,7 @@ export async function updateTag(scope: ServiceScope, id: string, input: TagField
 }
 
 export async function deleteTag(scope: ServiceScope, id: string) {
-  const { count } = await scope.prisma.tag.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
+  const { count } = await scope.prisma.tag.deleteMany({ where: inWorkspace(id, scope) });
   if (count === 0) throw new NotFoundError('Tag', id);
 }
 
@@ -88,20 +89,20 @@ export async function createTagGroup(scope: ServiceScope, input: TagFields & { n
 export async function updateTagGroup(scope: ServiceScope, id: string, input: TagFields) {
   const problems = checkFields(input, false);
   if (problems.length) throw new ValidationError(problems);
-  const group = await scope.prisma.tagGroup.findFirst({ where: { id, workspaceId: scope.workspaceId } });
+  const group = await scope.prisma.tagGroup.findFirst({ where: inWorkspace(id, scope) });
   if (!group) throw new NotFoundError('TagGroup', id);
   const { isArchived: _a, ...data } = fieldsData(input);
   return uniqueName(() => scope.prisma.tagGroup.update({ where: { id }, data }), input.name);
 }
 
 export async function deleteTagGroup(scope: ServiceScope, id: string) {
-  const { count } = await scope.prisma.tagGroup.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
+  const { count } = await scope.prisma.tagGroup.deleteMany({ where: inWorkspace(id, scope) });
   if (count === 0) throw new NotFoundError('TagGroup', id);
 }
 
 /** Adds (or removes) tags on a workflow; every id must belong to the workspace. */
 export async function changeWorkflowTags(scope: ServiceScope, workflowId: string, tagIds: string[], mode: 'assign' | 'unassign') {
-  const workflow = await scope.prisma.workflow.findFirst({ where: { id: workflowId, workspaceId: scope.workspaceId } });
+  const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(workflowId, scope) });
   if (!workflow) throw new NotFoundError('Workflow', workflowId);
   const tags = await scope.prisma.tag.findMany({ where: { id: { in: tagIds }, workspaceId: scope.workspaceId }, select: { id: true } });
   const found = new Set(tags.map((t) => t.id));

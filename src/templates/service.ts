@@ -4,6 +4,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import type { ServiceScope } from '../scope.ts';
 import { checkDescription, checkName, createWorkflow } from '../workflows/service.ts';
 import { BUILTIN_TEMPLATES, type TemplateData } from './builtin.ts';
+import { inWorkspace } from '../ids.ts';
 
 const CATEGORY = /^[a-z0-9][a-z0-9-]{0,49}$/;
 
@@ -21,7 +22,7 @@ export async function listTemplates(scope: ServiceScope, filter: { category?: st
 export async function findTemplate(scope: ServiceScope, id: string): Promise<TemplateData | null> {
   const builtin = BUILTIN_TEMPLATES.find((t) => t.id === id);
   if (builtin) return builtin;
-  const row = await scope.prisma.template.findFirst({ where: { id, workspaceId: scope.workspaceId } });
+  const row = await scope.prisma.template.findFirst({ where: inWorkspace(id, scope) });
   return row ? fromRow(row) : null;
 }
 
@@ -32,7 +33,7 @@ export async function installTemplate(scope: ServiceScope, input: { templateId: 
 }
 
 export async function createTemplateFromWorkflow(scope: ServiceScope, input: { workflowId: string; name?: string | null; category: string; description?: string | null; tags?: string[] | null }) {
-  const workflow = await scope.prisma.workflow.findFirst({ where: { id: input.workflowId, workspaceId: scope.workspaceId } });
+  const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(input.workflowId, scope) });
   if (!workflow) throw new NotFoundError('Workflow', input.workflowId);
   const name = input.name ?? workflow.name;
   const problems = [...checkName(name, ['input', 'name']), ...checkDescription(input.description, ['input', 'description'])];
@@ -47,6 +48,6 @@ export async function createTemplateFromWorkflow(scope: ServiceScope, input: { w
 
 export async function deleteTemplate(scope: ServiceScope, id: string) {
   if (BUILTIN_TEMPLATES.some((t) => t.id === id)) throw ValidationError.single(['input', 'id'], 'built-in templates cannot be deleted');
-  const { count } = await scope.prisma.template.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
+  const { count } = await scope.prisma.template.deleteMany({ where: inWorkspace(id, scope) });
   if (count === 0) throw new NotFoundError('Template', id);
 }

@@ -23,6 +23,7 @@ import { applyDefinitionPatch, checkDefinitionPatch, toPatchPaths, type Definiti
 import { settingsData, validateSettings, type SettingsInput } from './settings.ts';
 import { nameOf, normaliseDefinition, normalisePatch } from './spellings.ts';
 import { agentReferenceProblems } from '../agents/service.ts';
+import { inWorkspace } from '../ids.ts';
 
 type Tx = Prisma.TransactionClient;
 type Path = (string | number)[];
@@ -158,7 +159,7 @@ const actorId = (scope: ServiceScope) => (scope.actor.kind === 'user' ? scope.ac
 /** Locks the workflow's row for the rest of the transaction (see the top of this file). */
 async function lockWorkflow(tx: Tx, scope: ServiceScope, id: string): Promise<Workflow> {
   await tx.$queryRaw`SELECT id FROM "Workflow" WHERE id = ${id}::uuid AND "workspaceId" = ${scope.workspaceId}::uuid FOR UPDATE`;
-  const workflow = await tx.workflow.findFirst({ where: { id, workspaceId: scope.workspaceId } });
+  const workflow = await tx.workflow.findFirst({ where: inWorkspace(id, scope) });
   if (!workflow) throw new NotFoundError('Workflow', id);
   return workflow;
 }
@@ -339,15 +340,15 @@ export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInp
 
 export async function deleteWorkflow(scope: ServiceScope, id: string): Promise<void> {
   // One statement: versions, labels, tags, runs and schedules go with it (ON DELETE CASCADE).
-  const { count } = await scope.prisma.workflow.deleteMany({ where: { id, workspaceId: scope.workspaceId } });
+  const { count } = await scope.prisma.workflow.deleteMany({ where: inWorkspace(id, scope) });
   if (count === 0) throw new NotFoundError('Workflow', id);
 }
 
 export async function setWorkflowStatus(scope: ServiceScope, id: string, status: WorkflowStatus) {
   return scope.prisma.$transaction(async (tx) => {
-    const { count } = await tx.workflow.updateMany({ where: { id, workspaceId: scope.workspaceId }, data: { status } });
+    const { count } = await tx.workflow.updateMany({ where: inWorkspace(id, scope), data: { status } });
     if (count === 0) throw new NotFoundError('Workflow', id);
-    return tx.workflow.findFirstOrThrow({ where: { id, workspaceId: scope.workspaceId } });
+    return tx.workflow.findFirstOrThrow({ where: inWorkspace(id, scope) });
   });
 }
 
@@ -365,7 +366,7 @@ export async function duplicateWorkflow(scope: ServiceScope, id: string, name?: 
   if (name != null) throwIfAny(checkName(name, ['input', 'name']));
   return scope.prisma.$transaction(async (tx) => {
     const source = await tx.workflow.findFirst({
-      where: { id, workspaceId: scope.workspaceId },
+      where: inWorkspace(id, scope),
       include: { versions: { orderBy: { number: 'desc' }, take: 1 }, tags: { select: { tagId: true } } },
     });
     if (!source) throw new NotFoundError('Workflow', id);

@@ -9,10 +9,13 @@ import { schema } from '../src/schema/index.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
+import { watchBusListeners, type BusListeners } from './helpers/bus.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let url: string;
+let listeners: BusListeners;
 let b: Awaited<ReturnType<typeof createTenant>>;
 /** A's objects (global ids) and the strings that would betray a leak of A's data. */
 const a: Record<string, string> = {};
@@ -27,6 +30,7 @@ async function ok<T = any>(query: string, variables: Record<string, unknown> = {
 beforeAll(async () => {
   t = await startTestApp();
   url = (await t.app.start(0, '127.0.0.1')).url;
+  listeners = watchBusListeners(t.app.bus);
   b = await createTenant(t, 'tenant-b');
   const definition = { steps: [{ id: 'check', type: 'condition', config: { expression: 'true' } }] };
   a.workflow = await createWorkflow(t, definition, { name: 'ALPHA-workflow' });
@@ -190,17 +194,16 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     }
     // runsFeed: B's feed shows B's runs (positive control) and never A's.
     const seen: string[] = [];
+    const feedsBefore = listeners.all();
     const stop = client.subscribe({ query: SUBSCRIPTIONS.runsFeed!.query }, { next: (v) => seen.push(JSON.stringify(v)), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    await until('the runsFeed subscription to be registered', 10_000, () => listeners.all() > feedsBefore);
     const aRun = await startRun(t, a.workflow!, { note: 'alpha-input-value' });
     await waitForRun(t, aRun);
     const bWorkflow = await t.gql(`mutation { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id } } } }`, {}, b.headers);
     const bRun = await t.gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: (bWorkflow.data as any).createWorkflow.workflow.id }, b.headers);
     const bRunId = (bRun.data as any).runWorkflow.run.id;
-    const deadline = Date.now() + 10_000;
-    while (!seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    await until("B's run to complete in B's feed", 10_000, () => seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')), 25);
     stop();
-    expect(seen.some((s) => s.includes(bRunId))).toBe(true);
     expect(seen.filter((s) => s.includes(aRun) || s.includes('alpha-input-value'))).toEqual([]);
   } finally {
     await client.dispose();

@@ -4,12 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let baseUrl: string;
 let server: LoopbackServer;
 const flaky = new Map<string, number>();
 const releases: (() => void)[] = [];
+let slowAborted = 0;
 
 beforeAll(async () => {
   server = await startLoopbackServer(async (req, res) => {
@@ -27,7 +29,8 @@ beforeAll(async () => {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 20_000);
         releases.push(() => (clearTimeout(timer), resolve()));
-        res.on('close', () => (clearTimeout(timer), resolve()));
+        // Closed before we answered: the client (the engine) aborted the request.
+        res.on('close', () => (clearTimeout(timer), res.writableEnded || slowAborted++, resolve()));
       });
       if (!res.writableEnded && !res.destroyed) json(res, 200, { slow: true });
       return;
@@ -166,8 +169,8 @@ describe('running a workflow', () => {
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
-    const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until('the /slow request to arrive', 5000, () => server.hits('/slow') > slowBefore, 10);
+    const abortedBefore = slowAborted;
     const started = Date.now();
     const res = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on RunPayload { run { status } } } }`, { input: { runId: run } });
     expect((res.data as any).cancelRun.run.status).toBe('CANCELLED');
@@ -175,7 +178,7 @@ describe('running a workflow', () => {
     expect(steps.slow!.status).toBe('CANCELLED');
     expect(steps.after!.status).toBe('CANCELLED');
     // The engine's in-flight attempt ends (aborted) well within a second.
-    while (t.app.engine['inFlight'].size > 0 && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 10));
+    await until('the in-flight /slow request to be aborted', 2000, () => slowAborted > abortedBefore, 10);
     expect(Date.now() - started).toBeLessThan(1000);
     const again = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on Error { code } } }`, { input: { runId: run } });
     expect((again.data as any).cancelRun.code).toBe('CONFLICT');
@@ -210,8 +213,7 @@ describe('resume and retry', () => {
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
-    const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until('the /slow request to arrive', 5000, () => server.hits('/slow') > slowBefore, 10);
     await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId: run } });
     expect((await waitForRun(t, run)).status).toBe('CANCELLED');
 
@@ -226,7 +228,7 @@ describe('resume and retry', () => {
     const resumed = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'a' } });
     expect(resumed.errors).toBeUndefined();
     expect((resumed.data as any).resumeRun.run.status).toBe('QUEUED');
-    while (server.hits('/slow') < slowBefore + 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 10));
+    await until('the resumed run to call /slow again', 15_000, () => server.hits('/slow') >= slowBefore + 2, 10);
     releases.splice(0).forEach((release) => release());
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.filter((r) => r.path === `/item?id=${key}-x`)).toHaveLength(1);

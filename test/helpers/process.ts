@@ -88,6 +88,22 @@ export async function postGraphQL(url: string, query: string, variables?: Record
   return (await res.json()) as { data?: any; errors?: any[] };
 }
 
+/** Creates a workflow on a child process; returns its global id, or throws with the whole response. */
+export async function createWorkflowAt(url: string, input: { name: string; definition: unknown; [field: string]: unknown }, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
+  const res = await postGraphQL(url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } ... on ValidationError { problems { path message } } } }', { input }, apiKey);
+  const id = res.data?.createWorkflow?.workflow?.id;
+  if (typeof id !== 'string') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
+  return id;
+}
+
+/** Starts a run on a child process; returns the run's global id, or throws with the whole response. */
+export async function startRunAt(url: string, workflowId: string, input: unknown = {}, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
+  const res = await postGraphQL(url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId, input } }, apiKey);
+  const id = res.data?.runWorkflow?.run?.id;
+  if (typeof id !== 'string') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
+  return id;
+}
+
 /** Environment giving a child process its own empty database (PostgreSQL or an embedded data dir). */
 export async function isolatedDatabaseEnv(cleanups: (() => Promise<unknown> | void)[]): Promise<Record<string, string>> {
   if (onPostgres) {

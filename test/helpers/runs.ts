@@ -1,6 +1,7 @@
 // Helpers for run tests: create a workflow, start a run, wait (bounded) for it to settle.
 import { expect } from 'vitest';
 import type { TestApp } from './app.ts';
+import { until } from './wait.ts';
 
 export const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 export const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString('utf8').split(':')[1]!;
@@ -28,13 +29,12 @@ export async function startRun(t: TestApp, workflowId: string, input: unknown = 
 /** Polls the database until the run reaches one of `statuses` (bounded). */
 export async function waitForRun(t: TestApp, runGlobalId: string, statuses: string[] = ['COMPLETED', 'FAILED', 'CANCELLED'], timeoutMs = 15_000) {
   const id = rawId(runGlobalId);
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  let last = 'unknown';
+  return until(() => `run ${id} to be ${statuses.join('|')} (still ${last})`, timeoutMs, async () => {
     const run = await t.db.prisma.run.findUniqueOrThrow({ where: { id } });
-    if (statuses.includes(run.status)) return run;
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${run.status} after ${timeoutMs} ms (wanted ${statuses.join('|')})`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+    last = run.status;
+    return statuses.includes(run.status) ? run : false;
+  }, 20);
 }
 
 export async function stepsOf(t: TestApp, runGlobalId: string) {

@@ -3,9 +3,11 @@
 // runs (summary, delete).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../src/engine/steps/webhook.ts';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 import { until } from './helpers/wait.ts';
 
 let t: TestApp;
@@ -147,7 +149,7 @@ describe('completion and step types in runs', () => {
     const bad = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: '1' } }], outputSchema: { type: 'object', required: ['missing'] } });
     const failed = await waitForRun(t, await startRun(t, bad));
     expect(failed.status).toBe('FAILED');
-    expect((failed.error as any).message).toMatch(/output schema/);
+    expect(failed.error).toMatchObject({ message: expect.stringMatching(/output schema/) });
   });
 
   it('runs script and agent_task steps inside a run', async () => {
@@ -160,33 +162,35 @@ describe('completion and step types in runs', () => {
     const run = await startRun(t, wf);
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, run);
-    expect((steps.calc!.output as any).json).toEqual({ total: 42 });
+    expect(steps.calc!.output).toMatchObject({ json: { total: 42 } });
     expect(steps.ask!.output).toEqual({ answer: 'short answer', model: 'tiny', usage: { total_tokens: 3 } });
     const asked = server.requests.find((r) => r.path === '/v1/chat/completions')!;
     expect(JSON.parse(asked.body).messages[0].content).toBe('Explain 42');
   });
 });
 
+const DELETE_RUN = graphql(`mutation LimitsDeleteRun($input: RunIdInput!) { deleteRun(input: $input) { __typename ... on DeleteRunPayload { deletedRunId } ... on Error { code message } } }`);
+
 describe('reading runs', () => {
   it('summarises runs per status with success rate and duration percentiles, and deletes finished runs only', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.ok' } }, { id: 'b', type: 'http_request', dependsOn: ['a'], when: '$not(steps.a.output.result)', config: { url: `${server.url}/missing-404` }, retry: { attempts: 1 } }] });
     const runs = [await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true })];
     for (const r of runs) await waitForRun(t, r);
-    const res = await t.gql(`query($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`, { id: wf });
-    const summary = (res.data as any).runsSummary;
+    const res = await t.gql(graphql(`query LimitsRunsSummary($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`), { id: wf });
+    const summary = res.data!.runsSummary;
     expect(summary.total).toBe(3);
     expect(summary.successRate).toBe(1);
     expect(summary.p50DurationMs).toBeGreaterThanOrEqual(0);
-    expect(summary.byStatus.find((s: any) => s.status === 'COMPLETED').count).toBe(3);
+    expect(summary.byStatus).toContainEqual({ status: 'COMPLETED', count: 3 });
 
-    const del = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on DeleteRunPayload { deletedRunId } ... on Error { code } } }`, { input: { runId: runs[0] } });
-    expect((del.data as any).deleteRun.deletedRunId).toBe(runs[0]);
+    const del = await t.gql(DELETE_RUN, { input: { runId: runs[0]! } });
+    expect(ofType(del.data?.deleteRun, 'DeleteRunPayload').deletedRunId).toBe(runs[0]);
     expect(await t.db.prisma.runEvent.count({ where: { runId: rawId(runs[0]!) } })).toBe(0);
     hold = true;
     const live = await startRun(t, await createWorkflow(t, holdStep('/hold-del')));
     await until('a held request', 10_000, async () => waiting.length === 1);
-    const refused = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on Error { code message } } }`, { input: { runId: live } });
-    expect((refused.data as any).deleteRun.code).toBe('CONFLICT');
+    const refused = await t.gql(DELETE_RUN, { input: { runId: live } });
+    expect(ofType(refused.data?.deleteRun, 'ConflictError').code).toBe('CONFLICT');
     releaseAll();
     await waitForRun(t, live);
   });

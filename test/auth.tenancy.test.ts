@@ -6,11 +6,13 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.ts';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
 import { watchBusListeners, type BusListeners } from './helpers/bus.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 import { until } from './helpers/wait.ts';
 
 let t: TestApp;
@@ -164,8 +166,8 @@ it('workspace B reads nothing of A through any query field, node(id) or nested f
     expect(res.data, kind).toEqual({ node: null });
   }
   // The same ids as A are found (positive control: the cases do address real objects).
-  const own = await t.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Object.values(a) });
-  expect((own.data as any).nodes.filter(Boolean).length).toBe(Object.values(a).length);
+  const own = await t.gql(graphql(`query TenancyOwnNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }`), { ids: Object.values(a) });
+  expect(own.data?.nodes.filter(Boolean).length).toBe(Object.values(a).length);
 });
 
 it('workspace B changes nothing of A through any mutation', async () => {
@@ -177,8 +179,8 @@ it('workspace B changes nothing of A through any mutation', async () => {
     expect(await databaseFingerprint(t.db.prisma, t.workspaceId), field).toEqual(before);
   }
   // A's key still works: revokeApiKey by B did not revoke it.
-  const keys = await t.gql('{ apiKeys { id active } }');
-  expect((keys.data as any).apiKeys.find((k: any) => k.id === a.apiKey).active).toBe(true);
+  const keys = await t.gql(graphql(`query TenancyApiKeys { apiKeys { id active } }`));
+  expect(keys.data?.apiKeys).toContainEqual({ id: a.apiKey, active: true });
 });
 
 it('workspace B receives nothing of A through subscriptions', async () => {
@@ -199,9 +201,10 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     await until('the runsFeed subscription to be registered', 10_000, () => listeners.all() > feedsBefore);
     const aRun = await startRun(t, a.workflow!, { note: 'alpha-input-value' });
     await waitForRun(t, aRun);
-    const bWorkflow = await t.gql(`mutation { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id } } } }`, {}, b.headers);
-    const bRun = await t.gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: (bWorkflow.data as any).createWorkflow.workflow.id }, b.headers);
-    const bRunId = (bRun.data as any).runWorkflow.run.id;
+    const bWorkflow = await t.gql(graphql(`mutation TenancyCreateInB { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { __typename ... on CreateWorkflowPayload { workflow { id } } } }`), {}, b.headers);
+    const bWorkflowId = ofType(bWorkflow.data?.createWorkflow, 'CreateWorkflowPayload').workflow.id;
+    const bRun = await t.gql(graphql(`mutation TenancyRunInB($w: ID!) { runWorkflow(input: { workflowId: $w }) { __typename ... on RunPayload { run { id } } } }`), { w: bWorkflowId }, b.headers);
+    const bRunId = ofType(bRun.data?.runWorkflow, 'RunPayload').run.id;
     await until("B's run to complete in B's feed", 10_000, () => seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')), 25);
     stop();
     expect(seen.filter((s) => s.includes(aRun) || s.includes('alpha-input-value'))).toEqual([]);

@@ -1,6 +1,7 @@
 // Crash safety with real processes: SIGKILL the server while a step is in flight; after a
 // restart the run continues, completed steps are not re-run, the interrupted one is retried.
 import { afterAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflowAt, isolatedDatabaseEnv, postGraphQL, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
@@ -40,12 +41,12 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
 
   weft = await startWeftProcess(env);
   const run = await until('the run to finish after the restart', 30_000, async () => {
-    const res = await postGraphQL(weft.url, 'query($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }', { id: runId });
+    const res = await postGraphQL(weft.url, graphql(`query CrashRun($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }`), { id: runId });
     const r = res.data?.run;
     return r && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status) ? r : false;
   });
   expect(run.status).toBe('COMPLETED');
-  expect(run.stepRuns.map((s: any) => [s.stepId, s.status, s.attempt])).toEqual([
+  expect(run.stepRuns.map((s) => [s.stepId, s.status, s.attempt])).toEqual([
     ['a', 'COMPLETED', 1],
     ['b', 'COMPLETED', 2],
     ['c', 'COMPLETED', 1],
@@ -53,7 +54,7 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
   expect(server.hits('/a')).toBe(1);
   expect(server.hits('/b')).toBe(2);
   expect(server.hits('/c')).toBe(1);
-  const retried = run.events.edges.map((e: any) => e.node).filter((e: any) => e.type === 'STEP_RETRYING');
+  const retried = run.events.edges.map((e) => e.node).filter((e) => e.type === 'STEP_RETRYING');
   expect(retried).toEqual([{ type: 'STEP_RETRYING', stepId: 'b', data: expect.objectContaining({ reason: expect.stringMatching(/restart|lease expired/) }) }]);
   expect(await weft.stop('SIGTERM')).toBe(0);
 });

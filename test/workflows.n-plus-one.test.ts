@@ -3,6 +3,7 @@
 // workflows with one version as for workflows with twenty. The statements are snapshotted
 // (normalised, sorted) in __snapshots__/workflows.n-plus-one.sql, so a new or changed query shows as a diff.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
@@ -27,10 +28,10 @@ afterAll(async () => {
   await t?.close();
 });
 
-const LIST = `query($first: Int!, $search: String!) { workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
+const LIST = graphql(`query NPlusOneWorkflows($first: Int!, $search: String!) { workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
   totalCount
   edges { node { id name tags { name group { name } } currentVersion { number } runsCount lastRunStatus lastRunAt
-    versions(first: 5) { totalCount edges { node { number changeSummary } } } } } } }`;
+    versions(first: 5) { totalCount edges { node { number changeSummary } } } } } } }`);
 
 /**
  * Stable across data sizes: parameter numbers, the length of `IN (…)` lists and of repeated
@@ -52,12 +53,12 @@ async function statementsFor(search: string, first: number, versions: number) {
   const res = await t.gql(LIST, { first, search });
   stop();
   expect(res.errors).toBeUndefined();
-  const edges = (res.data as any).workflows.edges;
+  const edges = res.data!.workflows.edges;
   expect(edges).toHaveLength(first);
-  expect(edges[0].node).toMatchObject({ currentVersion: { number: versions }, runsCount: 1, lastRunStatus: 'COMPLETED', versions: { totalCount: versions } });
-  expect(edges[0].node.versions.edges).toHaveLength(Math.min(5, versions));
-  expect(edges[1].node.runsCount).toBe(0);
-  expect(edges[2].node.tags.map((x: any) => x.name)).toEqual(['a', 'b', 'c']);
+  expect(edges[0]!.node).toMatchObject({ currentVersion: { number: versions }, runsCount: 1, lastRunStatus: 'COMPLETED', versions: { totalCount: versions } });
+  expect(edges[0]!.node.versions.edges).toHaveLength(Math.min(5, versions));
+  expect(edges[1]!.node.runsCount).toBe(0);
+  expect(edges[2]!.node.tags.map((x) => x.name)).toEqual(['a', 'b', 'c']);
   // Authentication's key lookup (and its once-a-minute lastUsedAt write) is per request, not per row.
   // Sorted: on a PostgreSQL pool the batched loads run concurrently, in no fixed order.
   return statements.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.trim()) && !s.includes('"ApiKey"')).map(normalise).sort();

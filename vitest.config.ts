@@ -11,6 +11,8 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
+    // Fails a file that leaves servers, sockets or child processes open.
+    setupFiles: ['test/helpers/leak-check.ts'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 30_000,

@@ -6,13 +6,18 @@ import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { schema } from '../src/schema/index.ts';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
+import { watchBusListeners, type BusListeners } from './helpers/bus.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let url: string;
+let listeners: BusListeners;
 let b: Awaited<ReturnType<typeof createTenant>>;
 /** A's objects (global ids) and the strings that would betray a leak of A's data. */
 const a: Record<string, string> = {};
@@ -27,6 +32,7 @@ async function ok<T = any>(query: string, variables: Record<string, unknown> = {
 beforeAll(async () => {
   t = await startTestApp();
   url = (await t.app.start(0, '127.0.0.1')).url;
+  listeners = watchBusListeners(t.app.bus);
   b = await createTenant(t, 'tenant-b');
   const definition = { steps: [{ id: 'check', type: 'condition', config: { expression: 'true' } }] };
   a.workflow = await createWorkflow(t, definition, { name: 'ALPHA-workflow' });
@@ -169,8 +175,8 @@ it('workspace B reads nothing of A through any query field, node(id) or nested f
     expect(res.data, kind).toEqual({ node: null });
   }
   // The same ids as A are found (positive control: the cases do address real objects).
-  const own = await t.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: Object.values(a) });
-  expect((own.data as any).nodes.filter(Boolean).length).toBe(Object.values(a).length);
+  const own = await t.gql(graphql(`query TenancyOwnNodes($ids: [ID!]!) { nodes(ids: $ids) { id } }`), { ids: Object.values(a) });
+  expect(own.data?.nodes.filter(Boolean).length).toBe(Object.values(a).length);
 });
 
 it('workspace B changes nothing of A through any mutation', async () => {
@@ -182,8 +188,8 @@ it('workspace B changes nothing of A through any mutation', async () => {
     expect(await databaseFingerprint(t.db.prisma, t.workspaceId), field).toEqual(before);
   }
   // A's key still works: revokeApiKey by B did not revoke it.
-  const keys = await t.gql('{ apiKeys { id active } }');
-  expect((keys.data as any).apiKeys.find((k: any) => k.id === a.apiKey).active).toBe(true);
+  const keys = await t.gql(graphql(`query TenancyApiKeys { apiKeys { id active } }`));
+  expect(keys.data?.apiKeys).toContainEqual({ id: a.apiKey, active: true });
 });
 
 it('workspace B receives nothing of A through subscriptions', async () => {
@@ -199,16 +205,19 @@ it('workspace B receives nothing of A through subscriptions', async () => {
     }
     // runsFeed: B's feed shows B's runs (positive control) and never A's.
     const seen: string[] = [];
+    const feedsBefore = listeners.all();
     const stops = ['runsFeed', 'runFeed'].map((field) => client.subscribe({ query: SUBSCRIPTIONS[field]!.query }, { next: (v) => seen.push(JSON.stringify(v)), error: () => undefined, complete: () => undefined }));
-    const stop = () => stops.forEach((s) => s());
-    await new Promise((r) => setTimeout(r, 200));
+    const stop = () => {
+      for (const unsubscribe of stops) unsubscribe();
+    };
+    await until('runsFeed and runFeed to be registered', 10_000, () => listeners.all() >= feedsBefore + 2 && seen.some((s) => s.includes('SNAPSHOT_END')));
     const aRun = await startRun(t, a.workflow!, { note: 'alpha-input-value' });
     await waitForRun(t, aRun);
-    const bWorkflow = await t.gql(`mutation { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id } } } }`, {}, b.headers);
-    const bRun = await t.gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: (bWorkflow.data as any).createWorkflow.workflow.id }, b.headers);
-    const bRunId = (bRun.data as any).runWorkflow.run.id;
-    const deadline = Date.now() + 10_000;
-    while (!seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const bWorkflow = await t.gql(graphql(`mutation TenancyCreateInB { createWorkflow(input: { name: "b-feed", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { __typename ... on CreateWorkflowPayload { workflow { id } } } }`), {}, b.headers);
+    const bWorkflowId = ofType(bWorkflow.data?.createWorkflow, 'CreateWorkflowPayload').workflow.id;
+    const bRun = await t.gql(graphql(`mutation TenancyRunInB($w: ID!) { runWorkflow(input: { workflowId: $w }) { __typename ... on RunPayload { run { id } } } }`), { w: bWorkflowId }, b.headers);
+    const bRunId = ofType(bRun.data?.runWorkflow, 'RunPayload').run.id;
+    await until("B's run to complete in B's feed", 10_000, () => seen.some((s) => s.includes(bRunId) && s.includes('COMPLETED')), 25);
     stop();
     expect(seen.some((s) => s.includes(bRunId))).toBe(true);
     expect(seen.some((s) => s.includes('SNAPSHOT_END'))).toBe(true); // runFeed answered (its snapshot had nothing of A)

@@ -6,7 +6,8 @@ import pg from 'pg';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { rawId } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -49,11 +50,7 @@ describe.skipIf(!onPostgres)('crash recovery', () => {
     }
 
     const steps = Array.from({ length: STEPS }, (_, i) => ({ id: `s${i}`, type: 'http_request', timeoutSeconds: 300, config: { url: `${server.url}/s${i}` } }));
-    const created = await postGraphQL(api.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', { input: { name: 'crash', definition: { steps } } });
-    expect(created.errors).toBeUndefined();
-    const started = await postGraphQL(api.url, 'mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: created.data.createWorkflow.workflow.id });
-    expect(started.errors).toBeUndefined();
-    const runId = Buffer.from(started.data.runWorkflow.run.id, 'base64').toString('utf8').split(':')[1]!;
+    const runId = rawId(await startRunAt(api.url, await createWorkflowAt(api.url, { name: 'crash', definition: { steps } })));
     const leases = async () => (await client.query<{ stepId: string; attempt: number; leaseOwner: string | null }>(`SELECT "stepId", attempt, "leaseOwner" FROM "StepRun" WHERE "runId" = $1::uuid AND status = 'RUNNING'`, [runId])).rows;
 
     // All steps are running and leased (each worker takes what its job queue hands it).

@@ -1,25 +1,16 @@
 // Crash safety with real processes: SIGKILL the server while a step is in flight; after a
 // restart the run continues, completed steps are not re-run, the interrupted one is retried.
 import { afterAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { isolatedDatabaseEnv, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, isolatedDatabaseEnv, postGraphQL, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
-
-
-async function until<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 it('continues a run after SIGKILL without re-running completed steps', { timeout: 150_000 }, async () => {
   let hang = true;
@@ -32,34 +23,30 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
 
   let weft: WeftProcess = await startWeftProcess(env);
   cleanups.push(() => void weft.stop('SIGKILL'));
-  const created = await postGraphQL(weft.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-    input: {
-      name: 'crash me',
-      definition: {
-        steps: [
-          { id: 'a', type: 'http_request', config: { url: `${server.url}/a` } },
-          { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/b` } },
-          { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/c` } },
-        ],
-      },
+  const workflowId = await createWorkflowAt(weft.url, {
+    name: 'crash me',
+    definition: {
+      steps: [
+        { id: 'a', type: 'http_request', config: { url: `${server.url}/a` } },
+        { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/b` } },
+        { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/c` } },
+      ],
     },
   });
-  const workflowId = created.data.createWorkflow.workflow.id;
-  const started = await postGraphQL(weft.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId } });
-  const runId = started.data.runWorkflow.run.id as string;
+  const runId = await startRunAt(weft.url, workflowId);
 
-  await until('step b to be in flight', async () => server.hits('/b') > 0);
+  await until('step b to be in flight', 30_000, async () => server.hits('/b') > 0);
   expect(await weft.stop('SIGKILL')).toBe(null); // killed, no clean shutdown
   hang = false;
 
   weft = await startWeftProcess(env);
-  const run = await until('the run to finish after the restart', async () => {
-    const res = await postGraphQL(weft.url, 'query($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }', { id: runId });
+  const run = await until('the run to finish after the restart', 30_000, async () => {
+    const res = await postGraphQL(weft.url, graphql(`query CrashRun($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }`), { id: runId });
     const r = res.data?.run;
-    return r && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status) ? r : null;
+    return r && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status) ? r : false;
   });
   expect(run.status).toBe('COMPLETED');
-  expect(run.stepRuns.map((s: any) => [s.stepId, s.status, s.attempt])).toEqual([
+  expect(run.stepRuns.map((s) => [s.stepId, s.status, s.attempt])).toEqual([
     ['a', 'COMPLETED', 1],
     ['b', 'COMPLETED', 2],
     ['c', 'COMPLETED', 1],
@@ -67,7 +54,7 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
   expect(server.hits('/a')).toBe(1);
   expect(server.hits('/b')).toBe(2);
   expect(server.hits('/c')).toBe(1);
-  const retried = run.events.edges.map((e: any) => e.node).filter((e: any) => e.type === 'STEP_RETRYING');
+  const retried = run.events.edges.map((e) => e.node).filter((e) => e.type === 'STEP_RETRYING');
   expect(retried).toEqual([{ type: 'STEP_RETRYING', stepId: 'b', data: expect.objectContaining({ reason: expect.stringMatching(/restart|lease expired/) }) }]);
   expect(await weft.stop('SIGTERM')).toBe(0);
 });

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { onPostgres, startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let server: LoopbackServer;
@@ -27,13 +28,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 'in-process'} dispatch)`, () => {
   it('uses the expected dispatcher for the database', () => {
@@ -63,12 +57,12 @@ describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 
   it('drops the result of an attempt whose lease was lost; the new attempt sends the same Idempotency-Key', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'http_request', config: { method: 'POST', url: `${server.url}/hold`, body: { x: 1 } } }] });
     const run = await startRun(t, wf);
-    await until('the first attempt to reach the server', async () => held.length === 1);
+    await until('the first attempt to reach the server', 10_000, async () => held.length === 1);
     const first = (await stepsOf(t, run)).a!;
     expect(first).toMatchObject({ status: 'RUNNING', attempt: 1 });
     // What the lease sweep does when a worker stops renewing: hand the step back.
     await t.app.engine.advance(rawId(run), { kind: 'reclaim', stepRunIds: [first.id], reason: 'lease expired (test)' });
-    await until('the second attempt to reach the server', async () => server.hits('/hold') === 2);
+    await until('the second attempt to reach the server', 10_000, async () => server.hits('/hold') === 2);
     held[0]!();
     await waitForRun(t, run, ['COMPLETED']);
     const step = (await stepsOf(t, run)).a!;

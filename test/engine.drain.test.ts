@@ -7,7 +7,8 @@ import pg from 'pg';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { rawId } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -44,20 +45,16 @@ describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
     const first: WeftProcess = await startWeftProcess(env, { args: ['worker'], timeoutMs: 60_000 });
     cleanups.push(() => first.stop('SIGKILL'));
 
-    const created = await postGraphQL(api.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-      input: {
-        name: 'drain',
-        definition: {
-          steps: [
-            { id: 'short', type: 'http_request', config: { url: `${server.url}/short` } },
-            { id: 'long', type: 'http_request', timeoutSeconds: 120, config: { url: `${server.url}/slow` } },
-          ],
-        },
+    const workflowId = await createWorkflowAt(api.url, {
+      name: 'drain',
+      definition: {
+        steps: [
+          { id: 'short', type: 'http_request', config: { url: `${server.url}/short` } },
+          { id: 'long', type: 'http_request', timeoutSeconds: 120, config: { url: `${server.url}/slow` } },
+        ],
       },
     });
-    const workflowId = created.data.createWorkflow.workflow.id;
-    const started = await postGraphQL(api.url, 'mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: workflowId });
-    const runId = Buffer.from(started.data.runWorkflow.run.id, 'base64').toString('utf8').split(':')[1]!;
+    const runId = rawId(await startRunAt(api.url, workflowId));
     const step = async (stepId: string) => (await client.query(`SELECT status, attempt, "leaseOwner" FROM "StepRun" WHERE "runId" = $1::uuid AND "stepId" = $2`, [runId, stepId])).rows[0];
 
     await until('the long step to be running on the first worker', 30_000, async () => slowCalls === 1 && (await step('long'))?.leaseOwner?.includes(`:${first.child.pid}:`) || false);

@@ -3,9 +3,12 @@
 // runs (summary, delete).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../src/webhooks/signing.ts';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let server: LoopbackServer;
@@ -50,13 +53,6 @@ afterAll(async () => {
 
 const holdStep = (path = '/hold') => ({ steps: [{ id: 'h', type: 'http_request', config: { url: `${server.url}${path}` }, timeoutSeconds: 30 }] });
 const statusOf = async (runId: string) => (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).status;
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 function releaseAll() {
   waiting.splice(0).forEach((release) => release());
 }
@@ -66,12 +62,12 @@ describe('concurrency limits', () => {
     const wf = await createWorkflow(t, holdStep('/hold-global'));
     const runs: string[] = [];
     for (let i = 0; i < 5; i++) runs.push(await startRun(t, wf));
-    await until('two runs to hold', async () => waiting.length === 2);
+    await until('two runs to hold', 10_000, async () => waiting.length === 2);
     const running = await t.db.prisma.run.count({ where: { status: 'RUNNING' } });
     expect(running).toBe(2);
     expect(await Promise.all(runs.map(statusOf))).toEqual(['RUNNING', 'RUNNING', 'QUEUED', 'QUEUED', 'QUEUED']);
     for (let released = 0; released < 5; ) {
-      await until('a held request', async () => waiting.length > 0);
+      await until('a held request', 10_000, async () => waiting.length > 0);
       released += waiting.length;
       releaseAll();
       expect(await t.db.prisma.run.count({ where: { status: 'RUNNING' } })).toBeLessThanOrEqual(2);
@@ -86,11 +82,12 @@ describe('concurrency limits', () => {
     const wf = await createWorkflow(t, holdStep('/hold-wf'), { maxConcurrentRuns: 1 });
     const a = await startRun(t, wf);
     const b = await startRun(t, wf);
-    await until('one held request', async () => waiting.length === 1);
+    await until('one held request', 10_000, async () => waiting.length === 1);
+    // A negative check: give a wrongly started second run time to show up (nothing to wait on).
     await new Promise((r) => setTimeout(r, 200));
     expect([await statusOf(a), await statusOf(b)]).toEqual(['RUNNING', 'QUEUED']);
     releaseAll();
-    await until('the second run to hold', async () => waiting.length === 1);
+    await until('the second run to hold', 10_000, async () => waiting.length === 1);
     releaseAll();
     expect((await waitForRun(t, b)).status).toBe('COMPLETED');
   });
@@ -98,22 +95,22 @@ describe('concurrency limits', () => {
   it('applies concurrency-key strategies: CANCEL_NEWEST cancels the new run, CANCEL_IN_PROGRESS the old one', async () => {
     const newest = await createWorkflow(t, holdStep('/hold-key'), { concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_NEWEST' } });
     const first = await startRun(t, newest, { customer: 'c1' });
-    await until('the first run to hold', async () => waiting.length === 1);
+    await until('the first run to hold', 10_000, async () => waiting.length === 1);
     const second = await startRun(t, newest, { customer: 'c1' });
     expect((await waitForRun(t, second)).error).toMatchObject({ message: expect.stringMatching(/CANCEL_NEWEST/) });
     expect(await statusOf(second)).toBe('CANCELLED');
     const other = await startRun(t, newest, { customer: 'c2' }); // another key is not limited
-    await until('the other key to hold', async () => waiting.length === 2);
+    await until('the other key to hold', 10_000, async () => waiting.length === 2);
     releaseAll();
     expect((await waitForRun(t, first)).status).toBe('COMPLETED');
     expect((await waitForRun(t, other)).status).toBe('COMPLETED');
 
     const inProgress = await createWorkflow(t, holdStep('/hold-key2'), { concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_IN_PROGRESS' } });
     const old = await startRun(t, inProgress, { customer: 'c1' });
-    await until('the old run to hold', async () => waiting.length === 1);
+    await until('the old run to hold', 10_000, async () => waiting.length === 1);
     const fresh = await startRun(t, inProgress, { customer: 'c1' });
     expect(await statusOf(old)).toBe('CANCELLED');
-    await until('the new run to hold', async () => server.hits('/hold-key2') === 2 && waiting.length === 1);
+    await until('the new run to hold', 10_000, async () => server.hits('/hold-key2') === 2 && waiting.length === 1);
     releaseAll();
     expect((await waitForRun(t, fresh)).status).toBe('COMPLETED');
   });
@@ -134,7 +131,7 @@ describe('completion and step types in runs', () => {
       { name: 'positive', expression: 'output.doubled > 0', passed: true },
       { name: 'big', expression: 'output.doubled > 100', passed: false },
     ]);
-    await until('the completion webhook', async () => server.hits('/done') > 0);
+    await until('the completion webhook', 10_000, async () => server.hits('/done') > 0);
     const hook = server.requests.find((r) => r.path === '/done')!;
     const payload = JSON.parse(hook.body);
     expect(payload).toMatchObject({ event: 'run.finished', runId: run, workflowId: wf, status: 'COMPLETED', output: { doubled: 42 } });
@@ -147,12 +144,12 @@ describe('completion and step types in runs', () => {
     const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).webhookSecret!;
     expect(stored).toMatch(/^v1\./);
     expect(stored).not.toContain('a-long-enough-secret');
-    await until('the delivery event', async () => (await t.db.prisma.runEvent.count({ where: { runId: rawId(run), type: 'WEBHOOK_DELIVERED' } })) === 1);
+    await until('the delivery event', 10_000, async () => (await t.db.prisma.runEvent.count({ where: { runId: rawId(run), type: 'WEBHOOK_DELIVERED' } })) === 1);
 
     const bad = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: '1' } }], outputSchema: { type: 'object', required: ['missing'] } });
     const failed = await waitForRun(t, await startRun(t, bad));
     expect(failed.status).toBe('FAILED');
-    expect((failed.error as any).message).toMatch(/output schema/);
+    expect(failed.error).toMatchObject({ message: expect.stringMatching(/output schema/) });
   });
 
   it('runs script and agent_task steps inside a run', async () => {
@@ -165,33 +162,36 @@ describe('completion and step types in runs', () => {
     const run = await startRun(t, wf);
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, run);
-    expect((steps.calc!.output as any).json).toEqual({ total: 42 });
+    expect(steps.calc!.output).toMatchObject({ json: { total: 42 } });
     expect(steps.ask!.output).toEqual({ answer: 'short answer', model: 'tiny', usage: { total_tokens: 3 } });
     const asked = server.requests.find((r) => r.path === '/v1/chat/completions')!;
     expect(JSON.parse(asked.body).messages[0].content).toBe('Explain 42');
   });
 });
 
+const DELETE_RUN = graphql(`mutation LimitsDeleteRun($input: RunIdInput!) { deleteRun(input: $input) { __typename ... on DeleteRunPayload { deletedId deletedRunId } ... on Error { code message } } }`);
+
 describe('reading runs', () => {
   it('summarises runs per status with success rate and duration percentiles, and deletes finished runs only', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.ok' } }, { id: 'b', type: 'http_request', dependsOn: ['a'], when: '$not(steps.a.output.result)', config: { url: `${server.url}/missing-404` }, retry: { attempts: 1 } }] });
     const runs = [await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true })];
     for (const r of runs) await waitForRun(t, r);
-    const res = await t.gql(`query($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`, { id: wf });
-    const summary = (res.data as any).runsSummary;
+    const res = await t.gql(graphql(`query LimitsRunsSummary($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`), { id: wf });
+    const summary = res.data!.runsSummary;
     expect(summary.total).toBe(3);
     expect(summary.successRate).toBe(1);
     expect(summary.p50DurationMs).toBeGreaterThanOrEqual(0);
-    expect(summary.byStatus.find((s: any) => s.status === 'COMPLETED').count).toBe(3);
+    expect(summary.byStatus).toContainEqual({ status: 'COMPLETED', count: 3 });
 
-    const del = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on DeleteRunPayload { deletedId deletedRunId } ... on Error { code } } }`, { input: { runId: runs[0] } });
-    expect((del.data as any).deleteRun).toEqual({ deletedId: runs[0], deletedRunId: runs[0] });
+    const del = await t.gql(DELETE_RUN, { input: { runId: runs[0]! } });
+    // deletedId is every delete payload's field; the entity-named one stays, deprecated.
+    expect(ofType(del.data?.deleteRun, 'DeleteRunPayload')).toMatchObject({ deletedId: runs[0], deletedRunId: runs[0] });
     expect(await t.db.prisma.runEvent.count({ where: { runId: rawId(runs[0]!) } })).toBe(0);
     hold = true;
     const live = await startRun(t, await createWorkflow(t, holdStep('/hold-del')));
-    await until('a held request', async () => waiting.length === 1);
-    const refused = await t.gql(`mutation($input: RunIdInput!) { deleteRun(input: $input) { ... on Error { code message } } }`, { input: { runId: live } });
-    expect((refused.data as any).deleteRun.code).toBe('CONFLICT');
+    await until('a held request', 10_000, async () => waiting.length === 1);
+    const refused = await t.gql(DELETE_RUN, { input: { runId: live } });
+    expect(ofType(refused.data?.deleteRun, 'ConflictError').code).toBe('CONFLICT');
     releaseAll();
     await waitForRun(t, live);
   });

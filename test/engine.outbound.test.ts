@@ -87,7 +87,7 @@ describe('in runs', () => {
     expect((await waitForRun(t, run)).status).toBe('FAILED');
     const steps = await stepsOf(t, run);
     expect(steps.peek).toMatchObject({ status: 'FAILED', attempt: 1 });
-    expect((steps.peek!.error as any).message).toMatch(/refused: 127\.0\.0\.1 is a loopback address\. Allow it with WEFT_OUTBOUND_ALLOW/);
+    expect(steps.peek!.error).toMatchObject({ message: expect.stringMatching(/refused: 127\.0\.0\.1 is a loopback address\. Allow it with WEFT_OUTBOUND_ALLOW/) });
     expect(target.hits('/secret')).toBe(0);
   });
 });

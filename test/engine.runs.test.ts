@@ -1,15 +1,19 @@
 // The run engine end to end through the GraphQL API: real steps against a loopback HTTP
 // server, branching, retries, waits, loops, cancel, resume, retry, previews and reading runs.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let baseUrl: string;
 let server: LoopbackServer;
 const flaky = new Map<string, number>();
 const releases: (() => void)[] = [];
+let slowAborted = 0;
 
 beforeAll(async () => {
   server = await startLoopbackServer(async (req, res) => {
@@ -27,7 +31,8 @@ beforeAll(async () => {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, 20_000);
         releases.push(() => (clearTimeout(timer), resolve()));
-        res.on('close', () => (clearTimeout(timer), resolve()));
+        // Closed before we answered: the client (the engine) aborted the request.
+        res.on('close', () => (clearTimeout(timer), res.writableEnded || slowAborted++, resolve()));
       });
       if (!res.writableEnded && !res.destroyed) json(res, 200, { slow: true });
       return;
@@ -44,6 +49,76 @@ afterAll(async () => {
   await server?.close();
 });
 
+// Typed documents (test/generated, npm run codegen): results and variables are checked.
+const RunWorkflow = graphql(`
+  mutation EngineRunsRunWorkflow($input: RunWorkflowInput!) {
+    runWorkflow(input: $input) {
+      __typename
+      ... on RunPayload { run { id status trigger versionNumber } }
+      ... on Error { code message }
+      ... on ValidationError { problems { path message } }
+    }
+  }
+`);
+const ResumeRun = graphql(`
+  mutation EngineRunsResumeRun($input: ResumeRunInput!) {
+    resumeRun(input: $input) {
+      __typename
+      ... on RunPayload { run { id status } }
+      ... on Error { code message }
+      ... on ValidationError { problems { path message } }
+    }
+  }
+`);
+const CancelRun = graphql(`
+  mutation EngineRunsCancelRun($input: RunIdInput!) {
+    cancelRun(input: $input) {
+      __typename
+      ... on RunPayload { run { status } }
+      ... on Error { code message }
+    }
+  }
+`);
+const RetryRun = graphql(`
+  mutation EngineRunsRetryRun($input: RetryRunInput!) {
+    retryRun(input: $input) {
+      __typename
+      ... on RunPayload { run { id status trigger versionNumber parentRun { id } rootRunId } }
+      ... on Error { code message }
+    }
+  }
+`);
+const PreviewRun = graphql(`
+  mutation EngineRunsPreviewRun($input: PreviewRunInput!) {
+    previewRun(input: $input) {
+      __typename
+      ... on RunPayload { run { id isPreview trigger workflow { id } } }
+      ... on ValidationError { problems { path } }
+    }
+  }
+`);
+const PreviewRuns = graphql(`
+  query EngineRunsPreviewRuns {
+    runs(first: 200, filter: { trigger: [PREVIEW] }) { totalCount }
+    all: runs(first: 200, filter: { trigger: [PREVIEW], includePreviews: true }) { totalCount }
+  }
+`);
+const ReadRun = graphql(`
+  query EngineRunsReadRun($id: ID!) {
+    run(id: $id) {
+      status durationMs
+      workflow { id runsCount lastRunStatus }
+      stepRuns { stepId status attempt durationMs input }
+      events(first: 3) { totalCount edges { node { seq type } } }
+    }
+  }
+`);
+const ReadRunData = graphql(`
+  query EngineRunsReadRunData($id: ID!) {
+    run(id: $id) { input output stepRuns { input output } events(first: 50) { edges { node { data } } } }
+  }
+`);
+
 const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http_request', config: { url: `${server.url}${path}` }, ...extra });
 
 describe('running a workflow', () => {
@@ -54,15 +129,15 @@ describe('running a workflow', () => {
         { id: 'post', type: 'http_request', dependsOn: ['fetch'], config: { method: 'POST', url: `${server.url}/echo`, body: { got: '{{ steps.fetch.output.body }}', label: 'item {{ steps.fetch.output.body.id }}' } } },
       ],
     });
-    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id status trigger versionNumber } } } }`, { input: { workflowId: wf, input: { itemId: 'abc' } } });
-    const run = (res.data as any).runWorkflow.run;
+    const res = await t.gql(RunWorkflow, { input: { workflowId: wf, input: { itemId: 'abc' } } });
+    const { run } = ofType(res.data?.runWorkflow, 'RunPayload');
     expect(run).toMatchObject({ status: 'QUEUED', trigger: 'MANUAL', versionNumber: 1 });
 
     const done = await waitForRun(t, run.id);
     expect(done.status).toBe('COMPLETED');
     const steps = await stepsOf(t, run.id);
     expect(steps.fetch!.output).toMatchObject({ status: 200, body: { id: 'abc', size: 7 } });
-    expect((steps.post!.output as any).body.body).toEqual({ got: { id: 'abc', size: 7 }, label: 'item abc' });
+    expect(steps.post!.output).toMatchObject({ body: { body: { got: { id: 'abc', size: 7 }, label: 'item abc' } } });
     expect(done.output).toEqual({ post: steps.post!.output });
 
     const events = await eventsOf(t, run.id);
@@ -71,13 +146,14 @@ describe('running a workflow', () => {
     ]);
     expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({ lines: ['GET ' + server.url + '/item', expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)] });
 
-    const read = await t.gql(`query($id: ID!) { run(id: $id) { status durationMs workflow { id runsCount lastRunStatus } stepRuns { stepId status attempt durationMs input } events(first: 3) { totalCount edges { node { seq type } } } } }`, { id: run.id });
-    const r = (read.data as any).run;
+    const read = await t.gql(ReadRun, { id: run.id });
+    expect(read.errors).toBeUndefined();
+    const r = read.data!.run!;
     expect(r.workflow).toEqual({ id: wf, runsCount: 1, lastRunStatus: 'COMPLETED' });
-    expect(r.stepRuns.map((s: any) => [s.stepId, s.status, s.attempt])).toEqual([['fetch', 'COMPLETED', 1], ['post', 'COMPLETED', 1]]);
-    expect(r.stepRuns[0].input.url).toBe(`${server.url}/item?id=abc&size=7`);
+    expect(r.stepRuns.map((s) => [s.stepId, s.status, s.attempt])).toEqual([['fetch', 'COMPLETED', 1], ['post', 'COMPLETED', 1]]);
+    expect(r.stepRuns[0]!.input).toMatchObject({ url: `${server.url}/item?id=abc&size=7` });
     expect(r.events.totalCount).toBe(9);
-    expect(r.events.edges.map((e: any) => e.node.seq)).toEqual([1, 2, 3]);
+    expect(r.events.edges.map((e) => e.node.seq)).toEqual([1, 2, 3]);
   });
 
   it('branches on a condition: the branch not taken is SKIPPED, skipping propagates, a join still runs', async () => {
@@ -113,7 +189,7 @@ describe('running a workflow', () => {
     const steps = await stepsOf(t, run);
     expect(steps.flaky).toMatchObject({ status: 'COMPLETED', attempt: 3 });
     expect(steps.missing).toMatchObject({ status: 'FAILED', attempt: 1 });
-    expect((steps.missing!.error as any).message).toMatch(/404/);
+    expect(steps.missing!.error).toMatchObject({ message: expect.stringMatching(/404/) });
     expect(steps.after!.status).toBe('SKIPPED');
     const events = await eventsOf(t, run);
     expect(events.filter((e) => e.type === 'STEP_RETRYING' && e.stepId === 'flaky')).toHaveLength(2);
@@ -135,8 +211,8 @@ describe('running a workflow', () => {
     expect(steps.nap!.status).toBe('COMPLETED');
     expect(steps.approval!.status).toBe('WAITING');
 
-    const res = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }`, { input: { runId: run } });
-    expect((res.data as any).resumeRun.run.id).toBe(run);
+    const res = await t.gql(ResumeRun, { input: { runId: run } });
+    expect(ofType(res.data?.resumeRun, 'RunPayload').run.id).toBe(run);
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const types = (await eventsOf(t, run)).map((e) => e.type);
     expect(types).toContain('RUN_PAUSED');
@@ -152,13 +228,13 @@ describe('running a workflow', () => {
     const ok = await startRun(t, wf, { ids: ['a', 'b', 'c', 'd'] });
     expect((await waitForRun(t, ok)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, ok);
-    expect((steps.each!.output as any[]).map((o) => o.body)).toEqual([{ id: 'a', size: 0 }, { id: 'b', size: 1 }, { id: 'c', size: 2 }, { id: 'd', size: 3 }]);
+    expect(steps.each!.output).toMatchObject([{ body: { id: 'a', size: 0 } }, { body: { id: 'b', size: 1 } }, { body: { id: 'c', size: 2 } }, { body: { id: 'd', size: 3 } }]);
     const iterations = await t.db.prisma.stepRun.count({ where: { runId: rawId(ok), stepId: 'each', iteration: { gte: 0 }, status: 'COMPLETED' } });
     expect(iterations).toBe(4);
 
     const tooMany = await startRun(t, wf, { ids: ['1', '2', '3', '4', '5', '6'] });
     expect((await waitForRun(t, tooMany)).status).toBe('FAILED');
-    expect(((await stepsOf(t, tooMany)).each!.error as any).message).toMatch(/more than maxItems 5/);
+    expect((await stepsOf(t, tooMany)).each!.error).toMatchObject({ message: expect.stringMatching(/more than maxItems 5/) });
   });
 
   it('cancels a run within a second: the in-flight HTTP request is aborted', async () => {
@@ -166,19 +242,19 @@ describe('running a workflow', () => {
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
-    const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await until('the /slow request to arrive', 5000, () => server.hits('/slow') > slowBefore, 10);
+    const abortedBefore = slowAborted;
     const started = Date.now();
-    const res = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on RunPayload { run { status } } } }`, { input: { runId: run } });
-    expect((res.data as any).cancelRun.run.status).toBe('CANCELLED');
+    const res = await t.gql(CancelRun, { input: { runId: run } });
+    expect(ofType(res.data?.cancelRun, 'RunPayload').run.status).toBe('CANCELLED');
     const steps = await stepsOf(t, run);
     expect(steps.slow!.status).toBe('CANCELLED');
     expect(steps.after!.status).toBe('CANCELLED');
     // The engine's in-flight attempt ends (aborted) well within a second.
-    while (t.app.engine['inFlight'].size > 0 && Date.now() - started < 2000) await new Promise((r) => setTimeout(r, 10));
+    await until('the in-flight /slow request to be aborted', 2000, () => slowAborted > abortedBefore, 10);
     expect(Date.now() - started).toBeLessThan(1000);
-    const again = await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { ... on Error { code } } }`, { input: { runId: run } });
-    expect((again.data as any).cancelRun.code).toBe('CONFLICT');
+    const again = await t.gql(CancelRun, { input: { runId: run } });
+    expect(ofType(again.data?.cancelRun, 'ConflictError').code).toBe('CONFLICT');
   });
 });
 
@@ -193,15 +269,15 @@ describe('resume and retry', () => {
     expect(server.hits('/item') > 0).toBe(true);
     const firstHits = server.requests.filter((r) => r.path === `/item?id=${key}`).length;
 
-    const res = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'second' } });
-    expect((res.data as any).resumeRun.run.status).toBe('QUEUED');
+    const res = await t.gql(ResumeRun, { input: { runId: run, fromStep: 'second' } });
+    expect(ofType(res.data?.resumeRun, 'RunPayload').run.status).toBe('QUEUED');
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.filter((r) => r.path === `/item?id=${key}`).length).toBe(firstHits); // not re-run
     const steps = await stepsOf(t, run);
     expect(steps.second).toMatchObject({ status: 'COMPLETED', attempt: 1 });
 
-    const bad = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on Error { code message } } }`, { input: { runId: run } });
-    expect((bad.data as any).resumeRun.code).toBe('CONFLICT');
+    const bad = await t.gql(ResumeRun, { input: { runId: run } });
+    expect(ofType(bad.data?.resumeRun, 'ConflictError').code).toBe('CONFLICT');
   });
 
   it('refuses to resume a CANCELLED run from a step whose upstream never finished, naming that step', async () => {
@@ -210,23 +286,22 @@ describe('resume and retry', () => {
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
-    const deadline = Date.now() + 5000;
-    while (server.hits('/slow') === slowBefore && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId: run } });
+    await until('the /slow request to arrive', 5000, () => server.hits('/slow') > slowBefore, 10);
+    ofType((await t.gql(CancelRun, { input: { runId: run } })).data?.cancelRun, 'RunPayload');
     expect((await waitForRun(t, run)).status).toBe('CANCELLED');
 
-    const refused = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { runId: run, fromStep: 'x' } });
+    const refused = await t.gql(ResumeRun, { input: { runId: run, fromStep: 'x' } });
     expect(refused.errors).toBeUndefined();
-    const problems = (refused.data as any).resumeRun.problems;
+    const problems = ofType(refused.data?.resumeRun, 'ValidationError').problems.map(({ path, message }) => ({ path, message }));
     expect(problems).toEqual([{ path: ['input', 'fromStep'], message: expect.stringMatching(/'a' \(CANCELLED\), 'b' \(CANCELLED\) upstream of 'x' did not finish/) }]);
     // Nothing changed: still CANCELLED, no new event.
     const after = await waitForRun(t, run);
     expect(after.status).toBe('CANCELLED');
     // Resuming from the first unfinished step does run everything from there.
-    const resumed = await t.gql(`mutation($input: ResumeRunInput!) { resumeRun(input: $input) { ... on RunPayload { run { status } } ... on Error { code message } } }`, { input: { runId: run, fromStep: 'a' } });
+    const resumed = await t.gql(ResumeRun, { input: { runId: run, fromStep: 'a' } });
     expect(resumed.errors).toBeUndefined();
-    expect((resumed.data as any).resumeRun.run.status).toBe('QUEUED');
-    while (server.hits('/slow') < slowBefore + 2 && Date.now() < deadline + 10_000) await new Promise((r) => setTimeout(r, 10));
+    expect(ofType(resumed.data?.resumeRun, 'RunPayload').run.status).toBe('QUEUED');
+    await until('the resumed run to call /slow again', 15_000, () => server.hits('/slow') >= slowBefore + 2, 10);
     releases.splice(0).forEach((release) => release());
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.filter((r) => r.path === `/item?id=${key}-x`)).toHaveLength(1);
@@ -243,8 +318,8 @@ describe('resume and retry', () => {
       await tx.workflowVersion.create({ data: { workspaceId: t.workspaceId, workflowId, number: 2, definition: { steps: [http('a', `/item?id=${key}`), http('b', '/item?id=fixed', { dependsOn: ['a'] })] } } });
       await tx.workflow.update({ where: { id: workflowId }, data: { latestVersion: 2 } });
     });
-    const res = await t.gql(`mutation($input: RetryRunInput!) { retryRun(input: $input) { ... on RunPayload { run { id status trigger versionNumber parentRun { id } rootRunId } } ... on Error { code message } } }`, { input: { runId: run, useLatestVersion: true } });
-    const retry = (res.data as any).retryRun.run;
+    const res = await t.gql(RetryRun, { input: { runId: run, useLatestVersion: true } });
+    const retry = ofType(res.data?.retryRun, 'RunPayload').run;
     expect(retry).toMatchObject({ status: 'QUEUED', trigger: 'RETRY', versionNumber: 2, parentRun: { id: run }, rootRunId: run });
     expect((await waitForRun(t, retry.id)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, retry.id);
@@ -257,8 +332,8 @@ describe('starting runs: validation and limits', () => {
   it('validates input against the input schema, listing every violation with its path, and writes nothing', async () => {
     const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')], inputSchema: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1 }, name: { type: 'string' } } } });
     const before = await t.db.prisma.run.count();
-    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on ValidationError { code problems { path message } } } }`, { input: { workflowId: wf, input: { name: 5 } } });
-    const problems = (res.data as any).runWorkflow.problems.map((p: any) => p.path.join('.'));
+    const res = await t.gql(RunWorkflow, { input: { workflowId: wf, input: { name: 5 } } });
+    const problems = ofType(res.data?.runWorkflow, 'ValidationError').problems.map((p) => p.path.join('.'));
     expect(problems.sort()).toEqual(['input.input.count', 'input.input.name']);
     expect(await t.db.prisma.run.count()).toBe(before);
   });
@@ -271,8 +346,8 @@ describe('starting runs: validation and limits', () => {
 
   it('refuses PAUSED and ARCHIVED workflows with CONFLICT', async () => {
     const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')] }, { status: 'PAUSED' });
-    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on Error { code message } } }`, { input: { workflowId: wf } });
-    expect((res.data as any).runWorkflow).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/PAUSED/) });
+    const res = await t.gql(RunWorkflow, { input: { workflowId: wf } });
+    expect(ofType(res.data?.runWorkflow, 'ConflictError')).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/PAUSED/) });
   });
 
   it('returns the same run for the same idempotencyKey', async () => {
@@ -282,15 +357,15 @@ describe('starting runs: validation and limits', () => {
   });
 
   it('previews an unsaved definition without counting it in workflow statistics', async () => {
-    const res = await t.gql(`mutation($input: PreviewRunInput!) { previewRun(input: $input) { ... on RunPayload { run { id isPreview trigger workflow { id } } } } }`, { input: { definition: { steps: [http('a', '/item?id=preview')] } } });
-    const run = (res.data as any).previewRun.run;
+    const res = await t.gql(PreviewRun, { input: { definition: { steps: [http('a', '/item?id=preview')] } } });
+    const { run } = ofType(res.data?.previewRun, 'RunPayload');
     expect(run).toMatchObject({ isPreview: true, trigger: 'PREVIEW', workflow: null });
     expect((await waitForRun(t, run.id)).status).toBe('COMPLETED');
-    const list = await t.gql(`{ runs(first: 200, filter: { trigger: [PREVIEW] }) { totalCount } all: runs(first: 200, filter: { trigger: [PREVIEW], includePreviews: true }) { totalCount } }`);
-    expect((list.data as any).runs.totalCount).toBe(0);
-    expect((list.data as any).all.totalCount).toBeGreaterThanOrEqual(1);
-    const invalid = await t.gql(`mutation($input: PreviewRunInput!) { previewRun(input: $input) { ... on ValidationError { problems { path } } } }`, { input: { definition: { steps: [{ id: 'x', type: 'nope' }] } } });
-    expect((invalid.data as any).previewRun.problems[0].path.slice(0, 2)).toEqual(['input', 'definition']);
+    const list = await t.gql(PreviewRuns, {});
+    expect(list.data!.runs.totalCount).toBe(0);
+    expect(list.data!.all.totalCount).toBeGreaterThanOrEqual(1);
+    const invalid = await t.gql(PreviewRun, { input: { definition: { steps: [{ id: 'x', type: 'nope' }] } } });
+    expect(ofType(invalid.data?.previewRun, 'ValidationError').problems[0]!.path.slice(0, 2)).toEqual(['input', 'definition']);
   });
 
   it('redacts sensitive inputs from step inputs, events, the run and its export', async () => {
@@ -302,9 +377,10 @@ describe('starting runs: validation and limits', () => {
     const run = await startRun(t, wf, { token: secret, user: 'ann' });
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.some((r) => r.headers.authorization === `Bearer ${secret}`)).toBe(true); // the step really used it
-    const read = await t.gql(`query($id: ID!) { run(id: $id) { input output stepRuns { input output } events(first: 50) { edges { node { data } } } } }`, { id: run });
+    const read = await t.gql(ReadRunData, { id: run });
+    expect(read.errors).toBeUndefined();
     expect(JSON.stringify(read.data)).not.toContain(secret);
-    expect((read.data as any).run.input).toEqual({ token: '[sensitive]', user: 'ann' });
+    expect(read.data!.run!.input).toEqual({ token: '[sensitive]', user: 'ann' });
     const exported = await fetch(`${baseUrl}/api/runs/${encodeURIComponent(run)}/export`, { headers: t.authHeaders });
     expect(exported.status).toBe(200);
     expect(await exported.text()).not.toContain(secret);

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const RUNS_PER_WORKFLOW = 100;
@@ -62,12 +62,7 @@ describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with gr
     const definition = {
       steps: [http('a'), http('b1', ['a']), http('b2', ['a']), http('b3', ['a']), { id: 'c', type: 'condition', dependsOn: ['b1', 'b2', 'b3'], config: { expression: 'true' } }, http('d', ['c'])],
     };
-    const create = async (name: string, extra: Record<string, unknown>) => {
-      const res = await postGraphQL(api.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', { input: { name, definition, ...extra } });
-      const id = res.data?.createWorkflow?.workflow?.id;
-      if (!id) throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
-      return id as string;
-    };
+    const create = (name: string, extra: Record<string, unknown>) => createWorkflowAt(api.url, { name, definition, ...extra });
     const limited = await create('limited', { maxConcurrentRuns: LIMITED_WORKFLOW_LIMIT });
     const open = await create('open', {});
     const limitedRawId = Buffer.from(limited, 'base64').toString('utf8').split(':')[1]!;
@@ -102,8 +97,7 @@ describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with gr
 
     for (let i = 0; i < RUNS_PER_WORKFLOW; i++) {
       for (const workflowId of [limited, open]) {
-        const res = await postGraphQL(api.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId, input: { i } } });
-        if (!res.data?.runWorkflow?.run?.id) throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
+        await startRunAt(api.url, workflowId, { i });
       }
     }
 

@@ -6,6 +6,7 @@ import { afterAll, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/events/log.ts';
 import { createRedisEventBus, type RedisEventBus } from '../src/events/redis-bus.ts';
 import { memoryLogger, onPostgres } from './helpers/app.ts';
+import { until } from './helpers/wait.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const buses: RedisEventBus[] = [];
@@ -30,8 +31,7 @@ it.runIf(onPostgres)('delivers events only to buses with the same prefix', { tim
   const runId = randomUUID();
   const events: StoredEvent[] = [1, 2, 3].map((seq) => ({ id: BigInt(seq), workspaceId: randomUUID(), runId, seq, type: 'STEP_STARTED', stepId: 's', iteration: null, data: {}, createdAt: new Date() }));
   publisher.publish(events);
-  const deadline = Date.now() + 5000;
-  while (received.same.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until('the same-prefix bus to receive three events', 5000, () => received.same.length >= 3, 20);
   // Give a wrongly shared channel the same time again to deliver.
   await new Promise((r) => setTimeout(r, 300));
   expect(received.same).toEqual([1, 2, 3]);

@@ -7,7 +7,8 @@ import WebSocket from 'ws';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, PROCESS_ADMIN_KEY, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, postGraphQL, PROCESS_ADMIN_KEY, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { until } from './helpers/wait.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => Promise<unknown> | void)[] = [];
@@ -39,24 +40,25 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   client.subscribe({ query: 'subscription { runsFeed { id status } }' }, { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined });
   const messages: { kind: string; runId: string | null }[] = [];
   client.subscribe({ query: 'subscription { runFeed { kind runId } }' }, { next: (v) => messages.push((v.data as any).runFeed), error: () => undefined, complete: () => undefined });
+  // No signal crosses the process boundary when the feed is registered (and it has no initial
+  // payload), so this one wait is a fixed grace period.
   await new Promise((r) => setTimeout(r, 300));
 
-  const created = await postGraphQL(b.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-    input: { name: 'fan-out', definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }, { id: 'after', type: 'http_request', dependsOn: ['gate'], config: { url: `${server.url}/fast` } }] } },
-  });
-  const started = await postGraphQL(b.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: created.data.createWorkflow.workflow.id } });
-  const runId = started.data.runWorkflow.run.id;
+  const workflowId = await createWorkflowAt(b.url, { name: 'fan-out', definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }, { id: 'after', type: 'http_request', dependsOn: ['gate'], config: { url: `${server.url}/fast` } }] } });
+  const runId = await startRunAt(b.url, workflowId);
 
-  const deadline = Date.now() + 20_000;
-  while (gates.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await until('the gate step to be in flight', 20_000, () => gates.length > 0, 20);
+  const streamed: { seq: number; type: string }[] = [];
   const events = new Promise<{ seq: number; type: string }[]>((resolve, reject) => {
-    const received: { seq: number; type: string }[] = [];
+    const received = streamed;
     client.subscribe(
       { query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type } }', variables: { id: runId } },
       { next: (v) => received.push((v.data as any).runEvents), error: reject, complete: () => resolve(received) },
     );
   });
-  await new Promise((r) => setTimeout(r, 300));
+  // The stream listens for live events before it replays the stored ones: a replayed event means
+  // the live subscription on A is registered.
+  await until('the stored events to be replayed on A', 10_000, () => streamed.length > 0, 20);
   gates.splice(0).forEach((open) => open());
   const received = await Promise.race([events, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no completion through redis')), 20_000))]);
 
@@ -64,14 +66,12 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   expect(received.at(-1)!.type).toBe('RUN_COMPLETED');
   const stored = await postGraphQL(a.url, 'query($id: ID!) { run(id: $id) { events(first: 200) { totalCount } } }', { id: runId });
   expect(received.length).toBe(stored.data.run.events.totalCount);
-  const until = Date.now() + 5000;
-  while (!feed.includes('COMPLETED') && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  await until('the feed on A to see the completion', 5000, () => feed.includes('COMPLETED'), 20);
   expect(feed).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']); // each transition once, with the status it reached
 
   // A run deleted on b: a's runFeed hears of it through Redis.
   const deleted = await postGraphQL(b.url, 'mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }', { input: { runId } });
   expect(deleted.data.deleteRun.__typename).toBe('DeleteRunPayload');
-  const by = Date.now() + 5000;
-  while (!messages.some((m) => m.kind === 'DELETED') && Date.now() < by) await new Promise((r) => setTimeout(r, 20));
+  await until('the deletion notice on A', 5000, () => messages.some((m) => m.kind === 'DELETED'), 20);
   expect(messages.filter((m) => m.runId === runId).map((m) => m.kind)).toEqual(['TRANSITION', 'TRANSITION', 'TRANSITION', 'DELETED']);
 });

@@ -1,15 +1,20 @@
 // On PostgreSQL: migrate a template database once; each test file clones it
-// (CREATE DATABASE … TEMPLATE), which is much faster than migrating per file.
+// (CREATE DATABASE … TEMPLATE), which is much faster than migrating per file. On PGlite: dump a
+// migrated data directory once per checkout and migration set; each test file loads it.
 import pg from 'pg';
 import { openDatabase } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { migrateJobQueue } from '../src/engine/dispatch/graphile.ts';
 import { createLogger } from '../src/logger.ts';
 import { adminUrl, databaseUrl, TEMPLATE_DB } from './helpers/pg.ts';
+import { ensurePgliteTemplate } from './helpers/pglite-template.ts';
 
 export default async function setup() {
   const url = process.env.TEST_DATABASE_URL;
-  if (!url) return;
+  if (!url) {
+    await ensurePgliteTemplate();
+    return;
+  }
   const admin = new pg.Client({ connectionString: adminUrl(url) });
   await admin.connect();
   try {

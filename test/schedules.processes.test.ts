@@ -4,7 +4,8 @@ import { afterAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { onPostgres } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<unknown> | void)[] = [];
 afterAll(async () => {
@@ -22,11 +23,9 @@ it.runIf(onPostgres)('fires each due time exactly once with two processes', { ti
     cleanups.push(() => p.stop('SIGKILL'));
   }
   const [a] = processes as [WeftProcess];
-  const wf = await postGraphQL(a.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-    input: { name: 'every second', definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] } },
-  });
+  const workflowId = await createWorkflowAt(a.url, { name: 'every second', definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] } });
   const created = await postGraphQL(a.url, 'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }', {
-    input: { workflowId: wf.data.createWorkflow.workflow.id, cronExpression: '* * * * * *' },
+    input: { workflowId, cronExpression: '* * * * * *' },
   });
   const scheduleGid = created.data.createSchedule.schedule.id;
 
@@ -34,8 +33,7 @@ it.runIf(onPostgres)('fires each due time exactly once with two processes', { ti
   await client.connect();
   cleanups.push(() => client.end());
   const fired = async () => Number((await client.query(`SELECT count(*) FROM "ScheduleTick" WHERE status = 'FIRED'`)).rows[0].count);
-  const deadline = Date.now() + 30_000;
-  while ((await fired()) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+  await until('five fired ticks', 30_000, async () => (await fired()) >= 5, 200);
   await postGraphQL(a.url, 'mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }', { input: { id: scheduleGid } });
   await new Promise((r) => setTimeout(r, 500));
 

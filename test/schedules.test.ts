@@ -8,6 +8,7 @@ import { Scheduler } from '../src/schedules/scheduler.ts';
 import { signWebhookPayload } from '../src/webhooks/signing.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createWorkflow, rawId } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 let t: TestApp;
 let baseUrl: string;
@@ -153,8 +154,7 @@ describe('real time', () => {
     const wf = await createWorkflow(t, definition);
     const res = await q(`mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`, { input: { workflowId: wf, cronExpression: '* * * * * *' } });
     const id = rawId(res.createSchedule.schedule.id);
-    const deadline = Date.now() + 10_000;
-    while ((await t.db.prisma.run.count({ where: { scheduleId: id, status: 'COMPLETED' } })) < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await until('two completed scheduled runs', 10_000, async () => (await t.db.prisma.run.count({ where: { scheduleId: id, status: 'COMPLETED' } })) >= 2, 100);
     await q(`mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }`, { input: { id: res.createSchedule.schedule.id } });
     const ticks = await t.db.prisma.scheduleTick.findMany({ where: { scheduleId: id, status: 'FIRED' } });
     expect(ticks.length).toBeGreaterThanOrEqual(2);

@@ -2,10 +2,12 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { decryptSecret, encryptSecret, parseKey } from '../src/secrets/crypto.ts';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { prng } from './helpers/random.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 let t: TestApp;
 let server: LoopbackServer;
@@ -31,11 +33,13 @@ it('encrypts with AES-256-GCM bound to the name', () => {
   expect(() => parseKey('short')).toThrow(/32 bytes/);
 });
 
+const SET_SECRET = graphql(`mutation SecretsSet($input: SetSecretInput!) { setSecret(input: $input) { __typename ... on SecretPayload { secret { name } } ... on ValidationError { problems { path message } } } }`);
+
 it('uses a secret in a step without it ever appearing in the API, events, logs or the database in clear', async () => {
-  const set = await t.gql(`mutation($input: SetSecretInput!) { setSecret(input: $input) { ... on SecretPayload { secret { name } } ... on ValidationError { problems { path } } } }`, { input: { name: 'API_TOKEN', value: SECRET } });
-  expect((set.data as any).setSecret.secret.name).toBe('API_TOKEN');
-  const bad = await t.gql(`mutation($input: SetSecretInput!) { setSecret(input: $input) { ... on ValidationError { problems { path } } } }`, { input: { name: '1bad name', value: '' } });
-  expect((bad.data as any).setSecret.problems.map((p: any) => p.path.join('.'))).toEqual(['input.name', 'input.value']);
+  const set = await t.gql(SET_SECRET, { input: { name: 'API_TOKEN', value: SECRET } });
+  expect(ofType(set.data?.setSecret, 'SecretPayload').secret.name).toBe('API_TOKEN');
+  const bad = await t.gql(SET_SECRET, { input: { name: '1bad name', value: '' } });
+  expect(ofType(bad.data?.setSecret, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual(['input.name', 'input.value']);
   const row = await t.db.prisma.secret.findFirstOrThrow({ where: { name: 'API_TOKEN' } });
   expect(row.ciphertext).not.toContain(SECRET);
 
@@ -49,9 +53,10 @@ it('uses a secret in a step without it ever appearing in the API, events, logs o
   expect((await waitForRun(t, run)).status).toBe('COMPLETED');
   expect(server.requests.filter((r) => r.headers['x-api-key'] === SECRET)).toHaveLength(1); // the step really used it
 
-  const everything = await t.gql(`query($id: ID!) { run(id: $id) { output stepRuns { input output logs error iterations { input output } } events(first: 100) { edges { node { data } } } } secrets { name } }`, { id: run });
+  const everything = await t.gql(graphql(`query SecretsEverything($id: ID!) { run(id: $id) { output stepRuns { input output logs error iterations { input output } } events(first: 100) { edges { node { data } } } } secrets { name } }`), { id: run });
+  expect(everything.errors).toBeUndefined();
   expect(JSON.stringify(everything.data)).not.toContain(SECRET);
-  expect((everything.data as any).secrets).toEqual([{ name: 'API_TOKEN' }]);
+  expect(everything.data?.secrets).toEqual([{ name: 'API_TOKEN' }]);
   const stored = JSON.stringify({
     steps: await t.db.prisma.stepRun.findMany({ where: { runId: rawId(run) } }),
     events: await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run) } }),
@@ -113,13 +118,11 @@ it('scrubs every generated secret in each of its common encodings from what is r
 });
 
 it('refuses secrets shorter than 8 characters', async () => {
-  const set = (value: string) => t.gql('mutation($i: SetSecretInput!) { setSecret(input: $i) { __typename ... on ValidationError { problems { path message } } } }', { i: { name: 'SHORTISH', value } });
+  const set = async (value: string) => (await t.gql(SET_SECRET, { input: { name: 'SHORTISH', value } })).data?.setSecret;
   for (const value of ['a', 'abc', '1234567', '🙂🙂🙂🙂🙂🙂🙂']) {
-    const res = (await set(value)).data as any;
-    expect(res.setSecret.__typename, value).toBe('ValidationError');
-    expect(res.setSecret.problems).toEqual([{ path: ['input', 'value'], message: expect.stringMatching(/at least 8 characters/) }]);
+    expect(ofType(await set(value), 'ValidationError').problems, value).toEqual([{ path: ['input', 'value'], message: expect.stringMatching(/at least 8 characters/) }]);
   }
-  expect(((await set('12345678')).data as any).setSecret.__typename).toBe('SecretPayload');
+  ofType(await set('12345678'), 'SecretPayload');
 });
 
 it('records values computed from a secret as redacted, and scrubs echoed encodings, in every read path', async () => {
@@ -143,11 +146,11 @@ it('records values computed from a secret as redacted, and scrubs echoed encodin
     const check = (where: string, text: string) => {
       for (const form of forbidden) expect(text.toLowerCase().includes(form.toLowerCase()), `${where} shows ${JSON.stringify(form)}`).toBe(false);
     };
-    const read = await t.gql('query($id: ID!) { run(id: $id) { output stepRuns { input output logs error } events(first: 100) { edges { node { data } } } } }', { id: run });
+    const read = await t.gql(graphql(`query SecretsRead($id: ID!) { run(id: $id) { output stepRuns { input output logs error } events(first: 100) { edges { node { data } } } } }`), { id: run });
     expect(read.errors).toBeUndefined();
     check('the GraphQL run', JSON.stringify(read.data));
-    const derived = (read.data as any).run.stepRuns.find((s: any) => s.input?.url?.endsWith('/q'));
-    expect(derived.input.body).toEqual({ part: '[sensitive]', chars: '[sensitive]', all: '[sensitive]', whole: '[sensitive]', fine: 'visible input' });
+    const derived = read.data?.run?.stepRuns.find((s) => String((s.input as { url?: string } | null)?.url).endsWith('/q'));
+    expect((derived?.input as { body?: unknown } | undefined)?.body).toEqual({ part: '[sensitive]', chars: '[sensitive]', all: '[sensitive]', whole: '[sensitive]', fine: 'visible input' });
 
     const base = (await t.app.start(0, '127.0.0.1')).url.replace('/graphql', '');
     const exported = await fetch(`${base}/api/runs/${encodeURIComponent(run)}/export`, { headers: t.authHeaders });

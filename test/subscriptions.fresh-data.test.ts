@@ -2,12 +2,17 @@
 // kept in it: every pushed value must be resolved from the database as it is then, not from what
 // a loader cached for an earlier push. Found from the monitor, where a loop's progress went back
 // from 6/6 to 3/6 when a later runUpdated push carried the iterations cached by an earlier one.
+import type { ResultOf } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, startRun, waitForRun } from './helpers/runs.ts';
+
+const RunUpdated = graphql(`subscription FreshDataRunUpdated($id: ID!) { runUpdated(runId: $id) { status stepRuns { stepId status iterations { status } } } }`);
 
 let t: TestApp;
 let url: string;
@@ -37,14 +42,14 @@ it('resolves every runUpdated push afresh: the last one shows every loop iterati
   const pushes: { status: string; done: number }[] = [];
   try {
     await new Promise<void>((resolve, reject) => {
-      client.subscribe(
-        { query: 'subscription($id: ID!) { runUpdated(runId: $id) { status stepRuns { stepId status iterations { status } } } }', variables: { id: runId } },
+      client.subscribe<ResultOf<typeof RunUpdated>>(
+        { query: print(RunUpdated), variables: { id: runId } },
         {
           next: (value) => {
-            if (value.errors) return reject(new Error(JSON.stringify(value.errors)));
-            const run = (value.data as any).runUpdated;
-            const loop = run.stepRuns.find((s: any) => s.stepId === 'each');
-            pushes.push({ status: run.status, done: loop ? loop.iterations.filter((i: any) => i.status === 'COMPLETED').length : 0 });
+            if (value.errors || !value.data) return reject(new Error(JSON.stringify(value.errors)));
+            const run = value.data.runUpdated;
+            const loop = run.stepRuns.find((s) => s.stepId === 'each');
+            pushes.push({ status: run.status, done: loop ? loop.iterations.filter((i) => i.status === 'COMPLETED').length : 0 });
           },
           error: reject,
           complete: resolve,

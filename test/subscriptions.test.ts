@@ -8,15 +8,21 @@ import { runEventStream } from '../src/events/stream.ts';
 import type { TestApp } from './helpers/app.ts';
 import type { LoopbackServer } from './helpers/http-server.ts';
 import { postSse, sseData, subscribe, useLiveApp } from './helpers/live.ts';
+import { watchBusListeners, type BusListeners } from './helpers/bus.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 const live = useLiveApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '3' });
 let t: TestApp;
 let url: string;
 let server: LoopbackServer;
 let gates: (() => void)[];
+let listeners: BusListeners;
 const wsClient = () => live.wsClient();
-beforeAll(() => void ({ t, url, server, gates } = live));
+beforeAll(() => {
+  ({ t, url, server, gates } = live);
+  listeners = watchBusListeners(t.app.bus);
+});
 
 /** Collects every result of one subscription until it completes (bounded). */
 const collect = <T,>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): Promise<T[]> => subscribe<T>(client, query, variables, timeoutMs).done;
@@ -24,13 +30,6 @@ const collect = <T,>(client: Client, query: string, variables: Record<string, un
 const EVENTS = `subscription($runId: ID!, $after: String) { runEvents(runId: $runId, after: $after) { seq type stepId } }`;
 const gated = () => ({ steps: [{ id: 'a', type: 'http_request', config: { url: `${server.url}/fast` } }, { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/gate` } }, { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/fast` } }] });
 
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 async function storedSeqs(runId: string) {
   return (await t.db.prisma.runEvent.findMany({ where: { runId: rawId(runId) }, orderBy: { seq: 'asc' }, select: { seq: true, type: true } })).map((e) => `${e.seq}:${e.type}`);
@@ -40,9 +39,9 @@ describe('runEvents over graphql-ws', () => {
   it('gives a late subscriber the stored events, then the live ones, then completes after the terminal event', async () => {
     const wf = await createWorkflow(t, gated());
     const run = await startRun(t, wf);
-    await until('step b to be in flight', () => gates.length === 1);
+    await until('step b to be in flight', 10_000, () => gates.length === 1);
     const received = collect<{ runEvents: { seq: number; type: string } }>(wsClient(), EVENTS, { runId: run });
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the subscription to listen for live events', 10_000, () => listeners.forRun(rawId(run)) === 1);
     gates.splice(0).forEach((open) => open());
     const events = (await received).map((r) => r.runEvents);
     expect(events.map((e) => `${e.seq}:${e.type}`)).toEqual(await storedSeqs(run));
@@ -86,10 +85,10 @@ describe('runEvents over graphql-ws', () => {
   it('caps concurrent subscriptions per connection', async () => {
     const wf = await createWorkflow(t, gated());
     const run = await startRun(t, wf);
-    await until('step b to be in flight', () => gates.length === 1);
+    await until('step b to be in flight', 10_000, () => gates.length === 1);
     const client = wsClient();
     const open = [1, 2, 3].map(() => collect(client, EVENTS, { runId: run }));
-    await new Promise((r) => setTimeout(r, 200));
+    await until('three subscriptions to be registered', 10_000, () => listeners.forRun(rawId(run)) === 3);
     const fourth = await collect(client, EVENTS, { runId: run }).catch((e) => e);
     expect(fourth.errors?.[0]?.extensions?.code ?? fourth[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
     gates.splice(0).forEach((g) => g());
@@ -101,19 +100,20 @@ describe('runUpdated and the run feeds', () => {
   it('streams the Run object on every change and completes when it finishes', async () => {
     const wf = await createWorkflow(t, gated());
     const run = await startRun(t, wf);
-    await until('step b to be in flight', () => gates.length === 1);
+    await until('step b to be in flight', 10_000, () => gates.length === 1);
     const client = wsClient();
     const updates = collect<{ runUpdated: { __typename: string; id: string; status: string } }>(client, `subscription($runId: ID!) { runUpdated(runId: $runId) { __typename id status } }`, { runId: run });
     const feed: { runsFeed: { id: string; status: string } }[] = [];
     const perWorkflow: { workflowRunsUpdated: { id: string; status: string } }[] = [];
+    const allBefore = listeners.all();
     client.subscribe({ query: `subscription { runsFeed { id status } }` }, { next: (v) => feed.push(v.data as never), error: () => undefined, complete: () => undefined });
     client.subscribe({ query: `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id) { id status } }`, variables: { id: wf } }, { next: (v) => perWorkflow.push(v.data as never), error: () => undefined, complete: () => undefined });
-    await new Promise((r) => setTimeout(r, 200));
+    await until('runUpdated and both feeds to be registered', 10_000, () => listeners.forRun(rawId(run)) === 1 && listeners.all() - allBefore === 2);
     gates.splice(0).forEach((g) => g());
     const received = (await updates).map((u) => u.runUpdated);
     expect(received[0]).toMatchObject({ __typename: 'Run', id: run, status: 'RUNNING' });
     expect(received.at(-1)).toMatchObject({ id: run, status: 'COMPLETED' });
-    await until('the feeds to see the completion', () => feed.some((f) => f.runsFeed.status === 'COMPLETED') && perWorkflow.some((f) => f.workflowRunsUpdated.status === 'COMPLETED'));
+    await until('the feeds to see the completion', 10_000, () => feed.some((f) => f.runsFeed.status === 'COMPLETED') && perWorkflow.some((f) => f.workflowRunsUpdated.status === 'COMPLETED'));
     expect(feed.every((f) => f.runsFeed.id === run)).toBe(true);
   });
 });
@@ -135,11 +135,12 @@ describe('the event stream itself', () => {
   it('ends a subscriber that falls too far behind with SLOW_CONSUMER instead of buffering forever', async () => {
     const wf = await createWorkflow(t, gated());
     const run = await startRun(t, wf);
-    await until('step b to be in flight', () => gates.length === 1);
+    await until('step b to be in flight', 10_000, () => gates.length === 1);
     const bus = createMemoryEventBus();
+    const local = watchBusListeners(bus);
     const stream = runEventStream({ prisma: t.db.prisma, bus, runId: rawId(run), after: 1_000_000, maxBuffer: 5 });
     const first = stream.next(); // starts the stream; it waits for live events
-    await new Promise((r) => setTimeout(r, 100));
+    await until('the stream to listen for live events', 10_000, () => local.forRun(rawId(run)) === 1);
     const fake = (seq: number) => ({ id: BigInt(seq), workspaceId: t.workspaceId, runId: rawId(run), seq, type: 'STEP_LOG', stepId: 'b', iteration: null, data: null, createdAt: new Date() });
     bus.publish(Array.from({ length: 20 }, (_, i) => fake(1_000_001 + i)));
     const delivered: number[] = [];

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { signedInScript, useBrowser } from './helpers/browser.ts';
 import { createWorkflow, startRun, waitForRun, eventsOf } from './helpers/runs.ts';
+import { until } from './helpers/wait.ts';
 
 const browser = useBrowser();
 let t: TestApp & { base: string };
@@ -24,9 +25,8 @@ async function replaceEditorText(page: Page, editor: string, value: string) {
     await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('ControlOrMeta+V');
-    const deadline = Date.now() + 2000;
-    while (Date.now() < deadline && (await shown()) !== value) await page.waitForTimeout(50);
-    if ((await shown()) === value) return;
+    const pasted = await until(`${editor} to show the pasted text`, 2000, async () => (await shown()) === value || false).catch(() => false);
+    if (pasted) return;
   }
   throw new Error(`the editor ${editor} shows ${JSON.stringify(await shown())} instead of ${JSON.stringify(value)}`);
 }

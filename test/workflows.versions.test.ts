@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createWorkflow, gid, rawId } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 const Update = graphql(`
   mutation VersionsSuiteUpdate($input: UpdateWorkflowInput!) {
@@ -116,11 +117,6 @@ afterAll(async () => {
 const step = (id: string, url: string, dependsOn?: string[]) => ({ id, type: 'http_request', config: { method: 'GET', url }, ...(dependsOn ? { dependsOn } : {}) });
 const base = () => ({ steps: [step('fetch', 'http://127.0.0.1/a'), step('notify', 'http://127.0.0.1/n', ['fetch'])] });
 
-function expectType<T extends { __typename: string }, N extends T['__typename']>(value: T, typename: N): Extract<T, { __typename: N }> {
-  if (value.__typename !== typename) throw new Error(`expected ${typename}, got ${JSON.stringify(value)}`);
-  return value as Extract<T, { __typename: N }>;
-}
-
 async function counts() {
   const p = t.db.prisma;
   return { workflows: await p.workflow.count(), versions: await p.workflowVersion.count(), labels: await p.releaseLabel.count(), workflowTags: await p.workflowTag.count(), tags: await p.tag.count() };
@@ -139,11 +135,11 @@ async function foreignWorkflow() {
 describe('updateWorkflow (PUT)', () => {
   it('creates a new version only when the definition changes, and replaces everything else', async () => {
     const id = await createWorkflow(t, base(), { description: 'old', metadata: { a: 1 }, maxConcurrentRuns: 3, tags: ['etl'], status: 'ACTIVE' });
-    const same = expectType((await t.gql(Update, { input: { id, name: 'renamed', definition: base(), changeSummary: 'ignored' } })).data!.updateWorkflow, 'WorkflowPayload');
+    const same = ofType((await t.gql(Update, { input: { id, name: 'renamed', definition: base(), changeSummary: 'ignored' } })).data!.updateWorkflow, 'WorkflowPayload');
     // PUT: what is left out returns to its default; status is kept when not given.
     expect(same.workflow).toMatchObject({ name: 'renamed', latestVersion: 1, description: null, metadata: null, maxConcurrentRuns: null, tags: [], status: 'ACTIVE', currentVersion: { number: 1 } });
     const changed = { steps: [...base().steps, step('extra', 'http://127.0.0.1/x')] };
-    const next = expectType((await t.gql(Update, { input: { id, name: 'renamed', definition: changed, changeSummary: 'Added error handling step', tags: ['ops'], status: 'PAUSED' } })).data!.updateWorkflow, 'WorkflowPayload');
+    const next = ofType((await t.gql(Update, { input: { id, name: 'renamed', definition: changed, changeSummary: 'Added error handling step', tags: ['ops'], status: 'PAUSED' } })).data!.updateWorkflow, 'WorkflowPayload');
     expect(next.workflow).toMatchObject({ latestVersion: 2, status: 'PAUSED', tags: [{ name: 'ops' }], currentVersion: { number: 2, changeSummary: 'Added error handling step', baseVersion: 1 } });
   });
 
@@ -151,7 +147,7 @@ describe('updateWorkflow (PUT)', () => {
     const id = await createWorkflow(t, base());
     const foreign = await foreignWorkflow();
     const before = await counts();
-    const bad = expectType((await t.gql(Update, { input: { id, name: ' ', definition: { steps: [step('a', 'http://127.0.0.1/a', ['b'])] }, maxConcurrentRuns: 0, changeSummary: 'c'.repeat(5001) } })).data!.updateWorkflow, 'ValidationError');
+    const bad = ofType((await t.gql(Update, { input: { id, name: ' ', definition: { steps: [step('a', 'http://127.0.0.1/a', ['b'])] }, maxConcurrentRuns: 0, changeSummary: 'c'.repeat(5001) } })).data!.updateWorkflow, 'ValidationError');
     expect(bad.problems.map((p) => p.path.join('.'))).toEqual(['input.name', 'input.definition.steps.0.dependsOn.0', 'input.maxConcurrentRuns', 'input.changeSummary']);
     for (const unknown of [foreign.id, gid('Workflow', '00000000-0000-7000-8000-000000000000')]) {
       const result = (await t.gql(Update, { input: { id: unknown, name: 'mine', definition: base() } })).data!.updateWorkflow;
@@ -212,7 +208,7 @@ describe('rollbackWorkflow', () => {
   it('creates a new version with the old definition', async () => {
     const id = await createWorkflow(t, base());
     await t.gql(Patch, { input: { id, definition: { steps: { notify: null } } } });
-    const wf = expectType((await t.gql(Rollback, { input: { id, version: 1 } })).data!.rollbackWorkflow, 'WorkflowPayload').workflow;
+    const wf = ofType((await t.gql(Rollback, { input: { id, version: 1 } })).data!.rollbackWorkflow, 'WorkflowPayload').workflow;
     expect(wf).toMatchObject({ latestVersion: 3, currentVersion: { number: 3, definition: base(), changeSummary: 'Rollback to version 1', baseVersion: 1, diffFromPrevious: { summary: 'Added 1 step', added: ['notify'] } } });
     const history = (await t.gql(History, { id, first: 1 })).data!.workflow!;
     expect(history.versions.totalCount).toBe(3);
@@ -224,7 +220,7 @@ describe('rollbackWorkflow', () => {
     const foreign = await foreignWorkflow();
     const before = await counts();
     for (const version of [0, 2]) {
-      const bad = expectType((await t.gql(Rollback, { input: { id, version } })).data!.rollbackWorkflow, 'ValidationError');
+      const bad = ofType((await t.gql(Rollback, { input: { id, version } })).data!.rollbackWorkflow, 'ValidationError');
       expect(bad.problems.map((p) => p.path)).toEqual([['input', 'version']]);
     }
     expect((await t.gql(Rollback, { input: { id: foreign.id, version: 1 } })).data!.rollbackWorkflow).toMatchObject({ code: 'NOT_FOUND' });
@@ -237,15 +233,15 @@ describe('release labels', () => {
     const id = await createWorkflow(t, base());
     await t.gql(Patch, { input: { id, definition: { steps: { notify: null } } } });
     await t.gql(Patch, { input: { id, definition: { steps: { fetch: { name: 'Fetch' } } } } });
-    expectType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 2 } })).data!.setReleaseLabel, 'WorkflowPayload');
-    const moved = expectType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 1 } })).data!.setReleaseLabel, 'WorkflowPayload');
+    ofType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 2 } })).data!.setReleaseLabel, 'WorkflowPayload');
+    const moved = ofType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 1 } })).data!.setReleaseLabel, 'WorkflowPayload');
     expect(moved.workflow.releaseLabels).toEqual([{ label: 'production', version: { number: 1 } }]);
     await t.gql(SetLabel, { input: { workflowId: id, label: 'staging.eu-1', version: 3 } });
     expect((await t.gql(ByLabel, { id })).data!.workflow).toEqual({ byLabel: { number: 1, releaseLabels: ['production'] }, byNumber: { number: 2 }, none: null, noLabel: null });
 
-    const removed = expectType((await t.gql(RemoveLabel, { input: { workflowId: id, label: 'production' } })).data!.removeReleaseLabel, 'WorkflowPayload');
+    const removed = ofType((await t.gql(RemoveLabel, { input: { workflowId: id, label: 'production' } })).data!.removeReleaseLabel, 'WorkflowPayload');
     expect(removed.workflow.releaseLabels).toEqual([{ label: 'staging.eu-1' }]);
-    const again = expectType((await t.gql(RemoveLabel, { input: { workflowId: id, label: 'production' } })).data!.removeReleaseLabel, 'ValidationError');
+    const again = ofType((await t.gql(RemoveLabel, { input: { workflowId: id, label: 'production' } })).data!.removeReleaseLabel, 'ValidationError');
     expect(again.problems.map((p) => p.path)).toEqual([['input', 'label']]);
     const both = await t.gql(`query($id: ID!) { workflow(id: $id) { version(number: 1, label: "x") { number } } }`, { id });
     expect(both.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
@@ -284,12 +280,12 @@ describe('release labels', () => {
     const foreign = await foreignWorkflow();
     const before = await counts();
     for (const label of ['Prod', '-x', '', 'a'.repeat(64), 'has space']) {
-      const bad = expectType((await t.gql(SetLabel, { input: { workflowId: id, label, version: 1 } })).data!.setReleaseLabel, 'ValidationError');
+      const bad = ofType((await t.gql(SetLabel, { input: { workflowId: id, label, version: 1 } })).data!.setReleaseLabel, 'ValidationError');
       expect(bad.problems.map((p) => p.path)).toEqual([['input', 'label']]);
     }
-    const both = expectType((await t.gql(SetLabel, { input: { workflowId: id, label: 'Bad!', version: 0 } })).data!.setReleaseLabel, 'ValidationError');
+    const both = ofType((await t.gql(SetLabel, { input: { workflowId: id, label: 'Bad!', version: 0 } })).data!.setReleaseLabel, 'ValidationError');
     expect(both.problems.map((p) => p.path.join('.'))).toEqual(['input.label', 'input.version']);
-    const missing = expectType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 5 } })).data!.setReleaseLabel, 'ValidationError');
+    const missing = ofType((await t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 5 } })).data!.setReleaseLabel, 'ValidationError');
     expect(missing.problems[0]).toEqual({ path: ['input', 'version'], message: 'version 5 does not exist (the latest is 1)' });
     expect((await t.gql(SetLabel, { input: { workflowId: foreign.id, label: 'production', version: 1 } })).data!.setReleaseLabel).toMatchObject({ code: 'NOT_FOUND' });
     expect((await t.gql(RemoveLabel, { input: { workflowId: foreign.id, label: 'production' } })).data!.removeReleaseLabel).toMatchObject({ code: 'NOT_FOUND' });
@@ -302,7 +298,7 @@ describe('status, duplicate and delete', () => {
     const id = await createWorkflow(t, base());
     const foreign = await foreignWorkflow();
     for (const status of ['ACTIVE', 'PAUSED', 'ARCHIVED', 'DRAFT'] as const) {
-      expect(expectType((await t.gql(SetStatus, { input: { id, status } })).data!.setWorkflowStatus, 'WorkflowPayload').workflow.status).toBe(status);
+      expect(ofType((await t.gql(SetStatus, { input: { id, status } })).data!.setWorkflowStatus, 'WorkflowPayload').workflow.status).toBe(status);
     }
     expect((await t.gql(SetStatus, { input: { id: foreign.id, status: 'ARCHIVED' } })).data!.setWorkflowStatus).toMatchObject({ code: 'NOT_FOUND' });
     expect((await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: foreign.rawId } })).status).toBe('ACTIVE');
@@ -311,7 +307,7 @@ describe('status, duplicate and delete', () => {
   it('duplicates the current definition, description, tags and settings into a DRAFT with its own history', async () => {
     const id = await createWorkflow(t, base(), { tags: ['etl', 'nightly'], maxConcurrentRuns: 3, description: 'orig', metadata: { team: 'data' }, webhookUrl: 'https://hooks.example.com/x', commandAllowlist: ['echo *'], status: 'ACTIVE', triggerType: 'WEBHOOK' });
     await t.gql(Patch, { input: { id, releaseLabels: ['production'], definition: { steps: { notify: null } } } });
-    const copy = expectType((await t.gql(Duplicate, { input: { id } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
+    const copy = ofType((await t.gql(Duplicate, { input: { id } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
     expect(copy).toMatchObject({
       description: 'orig',
       status: 'DRAFT',
@@ -329,13 +325,13 @@ describe('status, duplicate and delete', () => {
     expect(copy.name).toMatch(/^wf-\w+ \(copy\)$/);
     expect(await t.db.prisma.workflowVersion.count({ where: { workflowId: rawId(copy.id) } })).toBe(1);
 
-    const named = expectType((await t.gql(Duplicate, { input: { id, name: '  Mine ' } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
+    const named = ofType((await t.gql(Duplicate, { input: { id, name: '  Mine ' } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
     expect(named.name).toBe('Mine');
   });
 
   it('shortens a long name so that "<name> (copy)" fits in 200 characters', async () => {
     const id = await createWorkflow(t, base(), { name: 'n'.repeat(200) });
-    const copy = expectType((await t.gql(Duplicate, { input: { id } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
+    const copy = ofType((await t.gql(Duplicate, { input: { id } })).data!.duplicateWorkflow, 'WorkflowPayload').workflow;
     expect(copy.name).toBe(`${'n'.repeat(193)} (copy)`);
     expect(copy.name).toHaveLength(200);
   });
@@ -345,7 +341,7 @@ describe('status, duplicate and delete', () => {
     const foreign = await foreignWorkflow();
     const before = await counts();
     for (const name of ['', 'x'.repeat(201)]) {
-      const bad = expectType((await t.gql(Duplicate, { input: { id, name } })).data!.duplicateWorkflow, 'ValidationError');
+      const bad = ofType((await t.gql(Duplicate, { input: { id, name } })).data!.duplicateWorkflow, 'ValidationError');
       expect(bad.problems.map((p) => p.path)).toEqual([['input', 'name']]);
     }
     expect((await t.gql(Duplicate, { input: { id: foreign.id } })).data!.duplicateWorkflow).toMatchObject({ code: 'NOT_FOUND' });
@@ -356,7 +352,7 @@ describe('status, duplicate and delete', () => {
     const id = await createWorkflow(t, base(), { tags: ['gone'] });
     await t.gql(Patch, { input: { id, releaseLabels: ['production'], definition: { steps: { notify: null } } } });
     const foreign = await foreignWorkflow();
-    const del = expectType((await t.gql(Delete, { input: { id } })).data!.deleteWorkflow, 'DeleteWorkflowPayload');
+    const del = ofType((await t.gql(Delete, { input: { id } })).data!.deleteWorkflow, 'DeleteWorkflowPayload');
     expect(del.deletedWorkflowId).toBe(id);
     const where = { workflowId: rawId(id) };
     expect([await t.db.prisma.workflowVersion.count({ where }), await t.db.prisma.releaseLabel.count({ where }), await t.db.prisma.workflowTag.count({ where })]).toEqual([0, 0, 0]);

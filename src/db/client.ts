@@ -42,6 +42,12 @@ export type DatabaseConfig = Config['database'];
 export interface OpenOptions {
   /** Emit every SQL statement to onQuery listeners (tests count them). Costs time on every query, so off in production. */
   observeQueries?: boolean;
+  /**
+   * Test seam: start an in-memory PGlite from this dumped data directory (`PGlite.dumpDataDir`)
+   * instead of running initdb. The test suite migrates one template per checkout and loads it in
+   * every test file, as it clones a template database on PostgreSQL. Ignored with a dataDir.
+   */
+  pgliteImage?: Blob;
 }
 
 export async function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): Promise<Database> {
@@ -72,7 +78,7 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
     // corrupt it, so refuse clearly instead.
     lock = acquireDataDirLock(dataDir);
   }
-  const pglite = dataDir ? new PGlite(dataDir) : new PGlite();
+  const pglite = dataDir ? new PGlite(dataDir) : new PGlite(options.pgliteImage ? { loadDataDir: options.pgliteImage } : {});
   try {
     await pglite.waitReady;
   } catch (error) {

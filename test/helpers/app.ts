@@ -1,5 +1,5 @@
-// A Weft app on a throwaway database — PGlite in memory, or a PostgreSQL database cloned from
-// the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
+// A Weft app on a throwaway database — PGlite in memory loaded from the migrated template dump,
+// or a PostgreSQL database cloned from the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { print, type DocumentNode, type ExecutionResult } from 'graphql';
@@ -13,6 +13,7 @@ import { createApiKey } from '../../src/auth/api-keys.ts';
 import { PERMISSIONS } from '../../src/auth/permissions.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
 import { createTestDatabase } from './pg.ts';
+import { loadPgliteTemplate } from './pglite-template.ts';
 
 export const onPostgres = !!process.env.TEST_DATABASE_URL;
 
@@ -27,7 +28,9 @@ export interface TestDatabase {
 export async function openTestDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
-    const db = await openDatabase({ kind: 'pglite', dataDir: null }, { observeQueries: true });
+    const image = loadPgliteTemplate();
+    const db = await openDatabase({ kind: 'pglite', dataDir: null }, { observeQueries: true, ...(image ? { pgliteImage: image } : {}) });
+    // Loaded from the migrated template this finds nothing to do; without one it migrates.
     await migrate(db);
     return { db, url: null, close: () => db.close() };
   }

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { onPostgres } from './app.ts';
 import { createTestDatabase } from './pg.ts';
 
@@ -77,15 +79,36 @@ function withoutEmpty(env: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''));
 }
 
-/** Every GraphQL call the tests make to a child process goes through here: as PROCESS_ADMIN_KEY unless another key is given. */
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, apiKey = PROCESS_ADMIN_KEY) {
+/**
+ * Every GraphQL call the tests make to a child process goes through here: as PROCESS_ADMIN_KEY
+ * unless another key is given. With a typed graphql() document the result is typed.
+ */
+export async function postGraphQL<T, V extends Record<string, unknown>>(url: string, document: TypedDocumentNode<T, V>, variables?: V, apiKey?: string): Promise<{ data?: T | null; errors?: GraphQLFormattedError[] }>;
+export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, apiKey?: string): Promise<{ data?: any; errors?: any[] }>;
+export async function postGraphQL(url: string, document: string | DocumentNode, variables?: Record<string, unknown>, apiKey = PROCESS_ADMIN_KEY) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: typeof document === 'string' ? document : print(document), variables }),
     signal: AbortSignal.timeout(10_000),
   });
-  return (await res.json()) as { data?: any; errors?: any[] };
+  return (await res.json()) as { data?: unknown; errors?: GraphQLFormattedError[] };
+}
+
+/** Creates a workflow on a child process; returns its global id, or throws with the whole response. */
+export async function createWorkflowAt(url: string, input: { name: string; definition: unknown; [field: string]: unknown }, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
+  const res = await postGraphQL(url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } ... on ValidationError { problems { path message } } } }', { input }, apiKey);
+  const id = res.data?.createWorkflow?.workflow?.id;
+  if (typeof id !== 'string') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
+  return id;
+}
+
+/** Starts a run on a child process; returns the run's global id, or throws with the whole response. */
+export async function startRunAt(url: string, workflowId: string, input: unknown = {}, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
+  const res = await postGraphQL(url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId, input } }, apiKey);
+  const id = res.data?.runWorkflow?.run?.id;
+  if (typeof id !== 'string') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
+  return id;
 }
 
 /** Environment giving a child process its own empty database (PostgreSQL or an embedded data dir). */

@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import { onPostgres } from './helpers/app.ts';
 import { isolatedDatabaseEnv, postGraphQL, startWeftProcess } from './helpers/process.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

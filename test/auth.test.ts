@@ -137,7 +137,7 @@ describe('JWT users, workspaces and roles', () => {
       await signToken('alice', { secret: 'another-secret-that-is-also-32-characters!' }),
       // alg "none": an unsigned token.
       `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from(JSON.stringify({ sub: 'alice', iss: JWT_ENV.WEFT_JWT_ISSUER, aud: JWT_ENV.WEFT_JWT_AUDIENCE })).toString('base64url')}.`,
-      good.slice(0, -4) + 'AAAA',
+      `${good.slice(0, -4)}AAAA`,
     ];
     for (const token of forged) {
       const res = await t.gql(VIEWER, {}, bearer(token));
@@ -304,7 +304,7 @@ describe('transports', () => {
   });
 
   it('refuses WebSocket connections without valid credentials (4403) and accepts them with a key', async () => {
-    for (const connectionParams of [{}, { authorization: 'Bearer weft_live_' + 'y'.repeat(43) }]) {
+    for (const connectionParams of [{}, { authorization: `Bearer weft_live_${'y'.repeat(43)}` }]) {
       const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams });
       const outcome = await new Promise<unknown>((resolve) => {
         client.subscribe({ query: '{ workflows { totalCount } }' }, { next: () => resolve('data'), error: (e) => resolve(e), complete: () => resolve('complete') });

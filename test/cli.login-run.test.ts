@@ -23,7 +23,7 @@ afterAll(async () => {
 
 describe('login and whoami', { timeout: 120_000 }, () => {
   it('refuses a bad key with its code, writes nothing, and prints no stack trace', async () => {
-    const result = await cli.run(['login', '--server', t.base, '--api-key', 'weft_live_' + 'z'.repeat(43)]);
+    const result = await cli.run(['login', '--server', t.base, '--api-key', `weft_live_${'z'.repeat(43)}`]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error \[UNAUTHENTICATED\]: /);
     expect(result.stderr).not.toMatch(/\n\s+at /);

@@ -7,7 +7,7 @@ import { CLI_MAIN } from './helpers/cli.ts';
 import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, ROOT, startWeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

@@ -128,7 +128,7 @@ describe('request', () => {
   });
 
   it('throws UNAUTHENTICATED for an unknown key', async () => {
-    const error = await rejection(client({ apiKey: 'weft_live_' + 'x'.repeat(43) }).request(Viewer, {}));
+    const error = await rejection(client({ apiKey: `weft_live_${'x'.repeat(43)}` }).request(Viewer, {}));
     expect(error.code).toBe('UNAUTHENTICATED');
     expect(error.status).toBe(401);
   });
@@ -195,7 +195,7 @@ describe('watchRun', () => {
     const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
     const runId = await startRun(t, workflowId);
     let retries = 0;
-    const refused = await rejection(drain(client({ apiKey: 'weft_live_' + 'y'.repeat(43) }).watchRun(runId, { onRetry: () => void retries++ })));
+    const refused = await rejection(drain(client({ apiKey: `weft_live_${'y'.repeat(43)}` }).watchRun(runId, { onRetry: () => void retries++ })));
     expect(refused.code).toBe('UNAUTHENTICATED');
     expect(retries).toBe(0);
   });

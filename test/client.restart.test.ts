@@ -8,7 +8,7 @@ import { afterAll, expect, it } from 'vitest';
 import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

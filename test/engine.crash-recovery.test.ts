@@ -10,7 +10,7 @@ import { createWorkflowAt, startRunAt, startWeftProcess, type WeftProcess } from
 import { rawId } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
@@ -35,7 +35,7 @@ describe.skipIf(!onPostgres)('crash recovery', () => {
       json(res, 200, { path: req.path });
     });
     cleanups.push(() => {
-      gates.splice(0).forEach((open) => open());
+      for (const open of gates.splice(0)) open();
       return server.close();
     });
 
@@ -69,7 +69,7 @@ describe.skipIf(!onPostgres)('crash recovery', () => {
     console.log(`crash recovery: ${victimSteps.length} step(s) of the killed worker called again ${takeovers.map((ms) => `${ms} ms`).join(', ')} after SIGKILL (lease 600 s)`);
     for (const ms of takeovers) expect(ms).toBeLessThan(2000);
 
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     await until('the run to complete', 30_000, async () => (await client.query(`SELECT status FROM "Run" WHERE id = $1::uuid`, [runId])).rows[0].status === 'COMPLETED' || false);
     // Taken over once: the dead worker's steps ran exactly twice, the others once.
     for (let i = 0; i < STEPS; i++) expect(calls.get(`/s${i}`)!.length, `calls of s${i}`).toBe(victimSteps.includes(`s${i}`) ? 2 : 1);

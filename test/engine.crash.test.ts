@@ -2,7 +2,6 @@
 // restart the run continues, completed steps are not re-run, the interrupted one is retried.
 import { afterAll, expect, it } from 'vitest';
 import { graphql } from './generated/gql.ts';
-import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflowAt, isolatedDatabaseEnv, postGraphQL, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';

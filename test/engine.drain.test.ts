@@ -11,7 +11,7 @@ import { createWorkflowAt, startRunAt, startWeftProcess, type WeftProcess } from
 import { rawId } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

@@ -46,7 +46,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   hold = false;
-  waiting.splice(0).forEach((release) => release());
+  for (const release of waiting.splice(0)) release();
   await t?.close();
   await server?.close();
 });
@@ -54,7 +54,7 @@ afterAll(async () => {
 const holdStep = (path = '/hold') => ({ steps: [{ id: 'h', type: 'http_request', config: { url: `${server.url}${path}` }, timeoutSeconds: 30 }] });
 const statusOf = async (runId: string) => (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).status;
 function releaseAll() {
-  waiting.splice(0).forEach((release) => release());
+  for (const release of waiting.splice(0)) release();
 }
 
 describe('concurrency limits', () => {

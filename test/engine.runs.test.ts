@@ -44,7 +44,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  releases.forEach((release) => release());
+  for (const release of releases) release();
   await t?.close();
   await server?.close();
 });
@@ -144,7 +144,7 @@ describe('running a workflow', () => {
     expect(events.map((e) => `${e.type}${e.stepId ? `:${e.stepId}` : ''}`)).toEqual([
       'RUN_QUEUED', 'RUN_STARTED', 'STEP_STARTED:fetch', 'STEP_LOG:fetch', 'STEP_COMPLETED:fetch', 'STEP_STARTED:post', 'STEP_LOG:post', 'STEP_COMPLETED:post', 'RUN_COMPLETED',
     ]);
-    expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({ lines: ['GET ' + server.url + '/item', expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)] });
+    expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({ lines: [`GET ${server.url}/item`, expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)] });
 
     const read = await t.gql(ReadRun, { id: run.id });
     expect(read.errors).toBeUndefined();
@@ -302,7 +302,7 @@ describe('resume and retry', () => {
     expect(resumed.errors).toBeUndefined();
     expect(ofType(resumed.data?.resumeRun, 'RunPayload').run.status).toBe('QUEUED');
     await until('the resumed run to call /slow again', 15_000, () => server.hits('/slow') >= slowBefore + 2, 10);
-    releases.splice(0).forEach((release) => release());
+    for (const release of releases.splice(0)) release();
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(server.requests.filter((r) => r.path === `/item?id=${key}-x`)).toHaveLength(1);
   });

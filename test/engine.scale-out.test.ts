@@ -16,7 +16,7 @@ const LIMITED_WORKFLOW_LIMIT = 3;
 const HTTP_STEPS = ['a', 'b1', 'b2', 'b3', 'd'];
 const STEPS_PER_RUN = HTTP_STEPS.length + 1; // + the condition `c`
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOutboundFetch } from '../src/engine/outbound.ts';
 import { agentTaskStep } from '../src/engine/steps/agent-task.ts';
-import { NonRetriableError, type StepContext, type StepEnvironment } from '../src/engine/steps/types.ts';
+import { NonRetriableError, type StepEnvironment } from '../src/engine/steps/types.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
 import { stepContext, stepEnvFrom } from './helpers/step-env.ts';
 

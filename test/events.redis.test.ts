@@ -11,7 +11,7 @@ import { createWorkflowAt, postGraphQL, PROCESS_ADMIN_KEY, startRunAt, startWeft
 import { until } from './helpers/wait.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
@@ -59,7 +59,7 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   // The stream listens for live events before it replays the stored ones: a replayed event means
   // the live subscription on A is registered.
   await until('the stored events to be replayed on A', 10_000, () => streamed.length > 0, 20);
-  gates.splice(0).forEach((open) => open());
+  for (const open of gates.splice(0)) open();
   const received = await Promise.race([events, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no completion through redis')), 20_000))]);
 
   expect(received.map((e) => e.seq)).toEqual(received.map((_, i) => i + 1));

@@ -174,7 +174,7 @@ function invalidDefinition(): Case {
     () => ({ steps: [{ id: 'w', type: 'wait', config: { seconds: pick([-1, 'soon', null, 1e12]) } }] }),
     () => ({ steps: [{ id: 'c', type: 'condition', config: { expression: pick(['(((', '$foo(', '1 +', '"unterminated', '$nonexistentFunction()']) } }] }),
     () => ({ steps: [{ id: 'l', type: 'loop', config: { items: '[1,2]', step: { type: pick(['loop', 'nope', 7]) } } }] }),
-    () => ({ steps: [{ id: junk(3) + ' spaces', type: 'condition', config: { expression: 'true' } }] }),
+    () => ({ steps: [{ id: `${junk(3)} spaces`, type: 'condition', config: { expression: 'true' } }] }),
     () => ({ steps: pick([[], null, 'steps', 5, {}]) }),
     () => pick([null, [], 'definition', 42, { stepz: [] }]),
     () => ({ steps: [{ ...VALID_STEP, retry: { maxAttempts: pick([-5, 'many', 1e9]) } }] }),

@@ -11,7 +11,7 @@ import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/proce
 import { until } from './helpers/wait.ts';
 
 const TOKEN = 'metrics-token-roles-0123456789';
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

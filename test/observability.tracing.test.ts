@@ -39,8 +39,8 @@ function attr(span: OtlpSpan, key: string): unknown {
   return value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.boolValue);
 }
 
-const CALLER_TRACE = 'a'.repeat(31) + '1';
-const CALLER_SPAN = 'b'.repeat(15) + '2';
+const CALLER_TRACE = `${'a'.repeat(31)}1`;
+const CALLER_SPAN = `${'b'.repeat(15)}2`;
 
 beforeAll(async () => {
   receiver = await startLoopbackServer((req, res) => {

@@ -9,7 +9,7 @@ import { afterAll, expect, it } from 'vitest';
 import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, processData, ROOT, startProcessRun, startWeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });

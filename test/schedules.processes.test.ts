@@ -7,7 +7,7 @@ import { createTestDatabase } from './helpers/pg.ts';
 import { createWorkflowAt, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

@@ -12,7 +12,7 @@ import { onPostgres, startTestApp } from './helpers/app.ts';
 import { JWT_ENV, signToken } from './helpers/auth.ts';
 import { isolatedDatabaseEnv, ROOT, startWeftProcess } from './helpers/process.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

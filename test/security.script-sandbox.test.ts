@@ -290,7 +290,7 @@ describe('start-up', () => {
   });
 
   it('exits with code 2 and the message alone, before listening, as a real process', { timeout: 240_000 }, async () => {
-    const cleanups: (() => Promise<unknown> | void)[] = [];
+    const cleanups: (() => unknown)[] = [];
     try {
       const env = await isolatedDatabaseEnv(cleanups);
       const error = await failure(startWeftProcess({ ...env, WEFT_SCRIPTS_ENABLED: 'true', WEFT_BWRAP_PATH: '/nonexistent/bwrap' }, 180_000));
@@ -305,7 +305,7 @@ describe('start-up', () => {
 
 describe('through a real Weft process and the GraphQL API', () => {
   it('a script step of a workflow finds none of the server’s secrets, files or ports', { timeout: 300_000 }, async () => {
-    const cleanups: (() => Promise<unknown> | void)[] = [];
+    const cleanups: (() => unknown)[] = [];
     try {
       const env = await isolatedDatabaseEnv(cleanups);
       const keyDir = mkdtempSync(path.join(tmpdir(), 'weft-sandbox-keys-'));

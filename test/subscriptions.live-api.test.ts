@@ -15,7 +15,9 @@ let t: TestApp;
 let url: string;
 let gates: (() => void)[];
 const wsClient = () => live.wsClient();
-beforeAll(() => void ({ t, url, gates } = live));
+beforeAll(() => {
+  ({ t, url, gates } = live);
+});
 
 async function stored(runId: string) {
   return (await t.db.prisma.runEvent.findMany({ where: { runId: rawId(runId) }, orderBy: { seq: 'asc' } })).map((e) => ({ seq: e.seq, type: e.type, id: e.id, stepId: e.stepId, iteration: e.iteration }));
@@ -79,7 +81,7 @@ describe('the caught-up marker (runEventStream)', () => {
     const sub = subscribe<any>(wsClient(), STREAM, { runId: run });
     await until('the marker', 10_000, async () => sub.results.some((r) => r.runEventStream.__typename === 'RunEventsCaughtUp'));
     const before = sub.results.length;
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     const items = (await sub.done).map((r) => r.runEventStream);
     const markerAt = items.findIndex((i) => i.__typename === 'RunEventsCaughtUp');
     expect(markerAt).toBe(before - 1);
@@ -108,7 +110,7 @@ describe('the caught-up marker (runEventStream)', () => {
     }
     const marker = items().find((i) => i.__typename === 'RunEventsCaughtUp');
     await reader.cancel();
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     await waitForRun(t, run);
     const rest = (await subscribe<any>(wsClient(), STREAM, { runId: run, after: marker.cursor }).done).map((r) => r.runEventStream);
     const replayed = items().filter((i) => i.__typename === 'RunEvent');

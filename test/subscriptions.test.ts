@@ -42,7 +42,7 @@ describe('runEvents over graphql-ws', () => {
     await until('step b to be in flight', 10_000, () => gates.length === 1);
     const received = collect<{ runEvents: { seq: number; type: string } }>(wsClient(), EVENTS, { runId: run });
     await until('the subscription to listen for live events', 10_000, () => listeners.forRun(rawId(run)) === 1);
-    gates.splice(0).forEach((open) => open());
+    for (const open of gates.splice(0)) open();
     const events = (await received).map((r) => r.runEvents);
     expect(events.map((e) => `${e.seq}:${e.type}`)).toEqual(await storedSeqs(run));
     expect(events.at(-1)!.type).toBe('RUN_COMPLETED');
@@ -91,7 +91,7 @@ describe('runEvents over graphql-ws', () => {
     await until('three subscriptions to be registered', 10_000, () => listeners.forRun(rawId(run)) === 3);
     const fourth = await collect(client, EVENTS, { runId: run }).catch((e) => e);
     expect(fourth.errors?.[0]?.extensions?.code ?? fourth[0]?.extensions?.code).toBe('TOO_MANY_SUBSCRIPTIONS');
-    gates.splice(0).forEach((g) => g());
+    for (const g of gates.splice(0)) g();
     await Promise.all(open);
   });
 });
@@ -109,7 +109,7 @@ describe('runUpdated and the run feeds', () => {
     client.subscribe({ query: `subscription { runsFeed { id status } }` }, { next: (v) => feed.push(v.data as never), error: () => undefined, complete: () => undefined });
     client.subscribe({ query: `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id) { id status } }`, variables: { id: wf } }, { next: (v) => perWorkflow.push(v.data as never), error: () => undefined, complete: () => undefined });
     await until('runUpdated and both feeds to be registered', 10_000, () => listeners.forRun(rawId(run)) === 1 && listeners.all() - allBefore === 2);
-    gates.splice(0).forEach((g) => g());
+    for (const g of gates.splice(0)) g();
     const received = (await updates).map((u) => u.runUpdated);
     expect(received[0]).toMatchObject({ __typename: 'Run', id: run, status: 'RUNNING' });
     expect(received.at(-1)).toMatchObject({ id: run, status: 'COMPLETED' });
@@ -153,7 +153,7 @@ describe('the event stream itself', () => {
     })().catch((e) => e);
     expect(error.extensions.code).toBe('SLOW_CONSUMER');
     expect(delivered.length).toBeLessThanOrEqual(6);
-    gates.splice(0).forEach((g) => g());
+    for (const g of gates.splice(0)) g();
   });
 
   it('streams a 50,000-event log in pages, in order', { timeout: 120_000 }, async () => {

@@ -9,7 +9,7 @@ import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { isolatedDatabaseEnv, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

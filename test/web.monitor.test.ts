@@ -11,7 +11,9 @@ import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.t
 
 const browser = useBrowser();
 let t: TestApp & { base: string };
-beforeAll(async () => void (t = await startServedTestApp(JWT_ENV)));
+beforeAll(async () => {
+  t = await startServedTestApp(JWT_ENV);
+});
 afterAll(() => t?.close());
 
 const DIAMOND = {

@@ -7,13 +7,15 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { signedInScript, useBrowser } from './helpers/browser.ts';
-import { eventSummary, SHOWN } from './helpers/monitor.ts';
+import { eventSummary, } from './helpers/monitor.ts';
 import { ROOT } from './helpers/process.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
 
 const browser = useBrowser();
 let t: TestApp & { base: string };
-beforeAll(async () => void (t = await startServedTestApp()));
+beforeAll(async () => {
+  t = await startServedTestApp();
+});
 afterAll(() => t?.close());
 
 const DIST = path.join(ROOT, 'web', 'dist');

@@ -10,7 +10,9 @@ import { until } from './helpers/wait.ts';
 
 const browser = useBrowser();
 let t: TestApp & { base: string };
-beforeAll(async () => void (t = await startServedTestApp()));
+beforeAll(async () => {
+  t = await startServedTestApp();
+});
 afterAll(() => t?.close());
 
 // Monaco editors: select everything and paste, as a person would (typed text gets brackets and

@@ -8,7 +8,7 @@ import { documentMarked, eventSummary, expectAllNodes, markDocument, SHOWN, sign
 import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
 
 const browser = useBrowser();
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });

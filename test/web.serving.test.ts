@@ -9,7 +9,9 @@ import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { ROOT } from './helpers/process.ts';
 
 let t: TestApp & { base: string };
-beforeAll(async () => void (t = await startServedTestApp()));
+beforeAll(async () => {
+  t = await startServedTestApp();
+});
 afterAll(() => t?.close());
 
 const assets = () => readdirSync(path.join(ROOT, 'web', 'dist', 'assets'));

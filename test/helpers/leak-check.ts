@@ -26,7 +26,10 @@ beforeAll(() => {
 });
 afterAll(async () => {
   let left: string[] = [];
-  await until(() => `the file's servers, sockets and processes to close (still open: ${left.join(', ')})`, GRACE_MS, () => (left = leaked(before)).length === 0).catch((error: Error) => {
+  await until(() => `the file's servers, sockets and processes to close (still open: ${left.join(', ')})`, GRACE_MS, () => {
+    left = leaked(before);
+    return left.length === 0;
+  }).catch((error: Error) => {
     throw new Error(`${error.message}. Close what the tests start (app.close(), server.close(), process.stop()) in afterAll/afterEach.`);
   });
 });

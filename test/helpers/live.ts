@@ -20,7 +20,13 @@ export async function startGateServer(body: unknown = { ok: true }): Promise<Gat
     if (req.path.split('?')[0] === '/gate') await new Promise<void>((resolve) => gates.push(resolve));
     json(res, 200, body);
   });
-  return { server, gates, openAll: () => gates.splice(0).forEach((open) => open()) };
+  return {
+    server,
+    gates,
+    openAll: () => {
+      for (const open of gates.splice(0)) open();
+    },
+  };
 }
 
 /** graphql-ws clients of one server and API key, without retries; dispose() closes them all. */

@@ -112,7 +112,7 @@ export async function startRunAt(url: string, workflowId: string, input: unknown
 }
 
 /** Environment giving a child process its own empty database (PostgreSQL or an embedded data dir). */
-export async function isolatedDatabaseEnv(cleanups: (() => Promise<unknown> | void)[]): Promise<Record<string, string>> {
+export async function isolatedDatabaseEnv(cleanups: (() => unknown)[]): Promise<Record<string, string>> {
   if (onPostgres) {
     const created = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: false });
     cleanups.push(created.drop);

@@ -50,6 +50,8 @@ export function useRunEvents(client: WeftClient | null, runId: string, generatio
     void (async () => {
       try {
         for await (const event of stream) {
+          // Once stopped, the next subscription resumes after the last event kept: none may follow it from here.
+          if (abort.signal.aborted) break;
           events.push(event);
           timer ??= setTimeout(flush, BATCH_MS);
         }

@@ -32,6 +32,8 @@ describe('run actions', { timeout: 120_000 }, () => {
     await signIn(p.page, t.base, t.apiKey);
     await p.page.goto(runUrl(runId));
     await p.page.getByRole('button', { name: 'Step hold: WAITING' }).waitFor({ timeout: 20_000 });
+    // The stored events are replayed and the server's caught-up marker has come: the log is live.
+    await expect.poll(() => eventSummary(p.page), SHOWN).toMatch(/^\d+ events · last #\d+ · live$/);
     await markDocument(p.page);
 
     await p.page.getByRole('button', { name: 'Cancel run' }).click();

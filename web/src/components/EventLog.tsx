@@ -3,7 +3,7 @@
 // until the reader scrolls up; scrolling back to the bottom turns it on again.
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { useEffect, useRef, useState } from 'react';
-import type { RunEvent } from '../live/run-events.ts';
+import type { RunEvent } from '@weft/client';
 
 const ROW = 26;
 

@@ -4,7 +4,7 @@
 import { useEffect } from 'react';
 import { useQuery } from 'urql';
 import { graphql } from '../gql/gql.ts';
-import type { RunEvent } from '../live/run-events.ts';
+import type { RunEvent } from '@weft/client';
 import { Problem } from '../ui/errors.tsx';
 import { formatDuration, formatTime, json } from '../ui/format.ts';
 import { Status } from '../ui/Status.tsx';
@@ -70,7 +70,7 @@ export function StepPanel({ stepRunId, status, attempt, events, actions }: { ste
                 <td className="muted">#{e.seq}</td>
                 <td>{formatTime(e.createdAt)}</td>
                 <td>{e.type.replace('STEP_', '').toLowerCase()}</td>
-                <td className="mono small">{e.data && typeof e.data === 'object' && 'error' in e.data ? json((e.data as { error: unknown }).error) : ''}</td>
+                <td className="mono small">{e.payload && 'error' in e.payload ? json(e.payload.error) : ''}</td>
               </tr>
             ))}
           </tbody>

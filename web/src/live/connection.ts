@@ -1,9 +1,9 @@
-// The monitor's one WebSocket to Weft (graphql-ws), and everything about staying connected:
-// credentials as connectionParams, reconnecting with jittered exponential backoff after the
-// server restarts or the network drops, and a status the page shows. All live data reaches the
-// monitor through here (urql's subscriptionExchange and watchRun); nothing polls.
-//
-// This is the seam the typed @weft/client package will replace: keep it framework-free.
+// The WebSocket (graphql-ws) of urql's subscriptions (runUpdated, runsFeed, …), and everything
+// about keeping it connected: credentials as connectionParams, reconnecting with @weft/client's
+// jittered exponential backoff after the server restarts or the network drops, and the status
+// the header shows. A run's event log does not go through here: it is @weft/client's watchRun
+// (see use-run-events.ts), which resumes from its own cursor. Nothing polls.
+import { backoffMs } from '@weft/client';
 import { createClient, type Client } from 'graphql-ws';
 
 export type LiveStatus =
@@ -26,11 +26,6 @@ export interface Live {
 
 const REFUSED = new Set([4401, 4403]);
 
-/** Backoff before reconnect attempt `retries` (0-based): 250 ms doubling to 5 s, ±50 % jitter so clients do not stampede a restarted server. */
-export function backoffMs(retries: number): number {
-  return Math.min(5_000, 250 * 2 ** retries) * (0.5 + Math.random());
-}
-
 export function createLive(url: string, connectionParams: Record<string, string>): Live {
   let status: LiveStatus = 'idle';
   const listeners = new Set<(status: LiveStatus) => void>();
@@ -48,7 +43,8 @@ export function createLive(url: string, connectionParams: Record<string, string>
     lazyCloseTimeout: 2_000,
     keepAlive: 10_000,
     retryAttempts: Infinity,
-    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffMs(retries))),
+    // 250 ms doubling to 5 s, ±50 % jitter so clients do not stampede a restarted server.
+    retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, backoffMs(retries + 1))),
     // Every close is worth retrying (a restart, a proxy timeout, a network change) except a
     // refused credential: the user has to sign in again.
     shouldRetry: (event) => !(isCloseEvent(event) && REFUSED.has(event.code)),

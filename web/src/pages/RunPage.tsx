@@ -6,6 +6,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { Link } from 'wouter';
+import { WeftError } from '@weft/client';
 import { useSession } from '../app/session-context.tsx';
 import { Dag, stepsOf, type NodeState } from '../components/Dag.tsx';
 import { EventLog } from '../components/EventLog.tsx';
@@ -111,7 +112,7 @@ export default function RunPage({ id }: { id: string }) {
   const run = data?.run;
   const [generation, setGeneration] = useState(0);
   const [, resubscribe] = useSubscription({ query: RunUpdatedDocument, variables: { id }, pause: !run });
-  const stream = useRunEvents(api?.live.client ?? null, id, generation);
+  const stream = useRunEvents(api?.weft ?? null, id, generation);
   const [selected, setSelected] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<Outcome | null>(null);
 
@@ -164,7 +165,7 @@ export default function RunPage({ id }: { id: string }) {
     });
 
   const selectedStep = run.stepRuns.find((s) => s.stepId === selected) ?? null;
-  const live = stream.error ? 'stream error' : stream.done ? 'complete' : 'live';
+  const live = stream.error ? 'stream error' : stream.done ? 'complete' : stream.caughtUp ? 'live' : 'catching up…';
   const resumable = RESUMABLE.has(run.status);
 
   return (
@@ -279,8 +280,8 @@ export default function RunPage({ id }: { id: string }) {
 
 const TERMINAL_STEP = new Set(['COMPLETED', 'FAILED', 'SKIPPED', 'CANCELLED']);
 
+// watchRun throws a WeftError for what retrying cannot fix (NOT_FOUND, FORBIDDEN, a refused credential…).
 function describeStreamError(error: unknown): { code: string; message: string } {
-  if (Array.isArray(error)) return { code: String(error[0]?.extensions?.code ?? 'UNKNOWN'), message: String(error[0]?.message ?? 'The event stream failed') };
-  if (typeof error === 'object' && error && 'code' in error) return { code: (error as { code: number }).code === 4403 ? 'UNAUTHENTICATED' : 'NETWORK_ERROR', message: 'The live connection was closed' };
-  return { code: 'NETWORK_ERROR', message: String(error) };
+  if (error instanceof WeftError) return { code: error.code, message: error.message };
+  return { code: 'NETWORK_ERROR', message: error instanceof Error ? error.message : String(error) };
 }

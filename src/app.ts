@@ -28,6 +28,7 @@ import { errorCodesPlugin } from './http/error-codes.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { createRoutes, handleRequest, type Readiness, type RouteDeps } from './http/routes.ts';
+import { loggableUrl } from './http/wait-token.ts';
 import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
@@ -244,7 +245,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     res.on('close', () => inFlight.delete(res));
     const started = performance.now();
     res.on('finish', () => {
-      log.info({ method: req.method, url: req.url, status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id'), operationName: operationOf(req) }, 'request');
+      log.info({ method: req.method, url: loggableUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id'), operationName: operationOf(req) }, 'request');
     });
     handleRequest(routes, routeDeps, req, res).catch((error) => {
       log.error({ err: error }, 'request handler failed');

@@ -45,6 +45,9 @@ export function createLiveLog(opts: LiveLogOptions): LiveLog {
   const write = async (lines: string[]) => {
     const redacted = lines.map((line) => claim.redact(line));
     const events = await opts.prisma.$transaction(async (tx) => {
+      // The run's row first, as every other writer of a run (advance, cancelRun) locks it:
+      // taking the step's row first could deadlock with a cancel.
+      await tx.$queryRaw`SELECT 1 FROM "Run" WHERE id = ${claim.runId}::uuid FOR UPDATE`;
       const held = await tx.$executeRaw`
         UPDATE "StepRun" SET logs = logs || ${`${redacted.join('\n')}\n`}
         WHERE id = ${claim.stepRunId}::uuid AND status = 'RUNNING' AND attempt = ${claim.attempt} AND "leaseOwner" = ${opts.workerId}`;
@@ -59,7 +62,13 @@ export function createLiveLog(opts: LiveLogOptions): LiveLog {
     const batch = pending.slice(0, maxLines);
     pending = pending.slice(batch.length);
     // Chained, so batches are written in order and close() can wait for the last one.
-    writing = writing.then(() => write(batch)).catch(opts.onError);
+    // A batch that could not be written goes back to the front: the step's result keeps it.
+    writing = writing
+      .then(() => write(batch))
+      .catch((error: unknown) => {
+        pending = [...batch, ...pending];
+        opts.onError(error);
+      });
   }, opts.flushMs);
 
   return {

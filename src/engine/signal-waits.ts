@@ -85,7 +85,9 @@ export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step:
 export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, now: Date): Promise<void> {
   if (!change.signalId) return;
   const stored = await tx.signal.findUnique({ where: { id: change.signalId }, select: { id: true, runId: true, name: true, payload: true, source: true, createdAt: true, expiresAt: true } });
-  if (!stored || stored.expiresAt <= now) return;
+  // Not checked against expiresAt here: a signal sent with retainSeconds 0 is offered once, at
+  // once; maintenance deletes expired signals before offering any again.
+  if (!stored) return;
   // A workspace event reaches the runs that existed when it was sent, a run's signal only that run.
   if (stored.runId ? stored.runId !== state.run.id : stored.createdAt < state.run.createdAt) return;
   if (await tx.signalDelivery.findUnique({ where: { signalId_runId: { signalId: stored.id, runId: state.run.id } } })) return;

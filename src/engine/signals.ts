@@ -202,7 +202,9 @@ export async function armToken(tx: Tx, run: WaitRun, stepId: string, secretsKey:
  * maintenance pass offers it again: delivery is recorded per run, so no run receives it twice.
  */
 export async function fanOutSignal(prisma: PrismaClient, advance: (runId: string, change: { kind: 'signal'; signalId: string }) => Promise<unknown>, signal: { id: string; workspaceId: string }): Promise<number> {
-  const rows = await prisma.stepRun.findMany({ where: { workspaceId: signal.workspaceId, status: 'WAITING', type: 'wait', iteration: -1 }, select: { runId: true }, distinct: ['runId'] });
+  // PENDING waits too: one starting in a transaction that read the pending signals before this
+  // one committed would otherwise miss it; advancing its run waits for that transaction (run lock).
+  const rows = await prisma.stepRun.findMany({ where: { workspaceId: signal.workspaceId, status: { in: ['PENDING', 'WAITING'] }, type: 'wait', iteration: -1 }, select: { runId: true }, distinct: ['runId'] });
   for (const { runId } of rows) await advance(runId, { kind: 'signal', signalId: signal.id });
   await prisma.signal.update({ where: { id: signal.id }, data: { fannedOutAt: new Date() } });
   return rows.length;

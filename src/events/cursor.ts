@@ -8,6 +8,7 @@ import type { PrismaClient } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
 
 const SEQ = /^\d{1,10}$/;
+const MAX_ROW_ID = 2n ** 63n - 1n;
 const MESSAGE = 'must be an event cursor: the seq of an event, e.g. "42" (RunEvent.seq or RunEvent.cursor)';
 
 /** The cursor of the event with this seq. */
@@ -19,7 +20,10 @@ function legacyRowId(value: string): bigint | null {
     const decoded = decodeBase64(value);
     if (!decoded.startsWith('GPC:')) return null;
     const id = decodeCursorChunk(decoded.slice(4));
-    return typeof id === 'bigint' || typeof id === 'number' ? BigInt(id) : null;
+    if (typeof id !== 'bigint' && typeof id !== 'number') return null;
+    const rowId = BigInt(id);
+    // RunEvent.id is a bigint column: anything outside it is no event's cursor (and would fail in SQL).
+    return rowId >= 0n && rowId <= MAX_ROW_ID ? rowId : null;
   } catch {
     return null;
   }

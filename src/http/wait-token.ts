@@ -16,6 +16,11 @@ import { sendError, sendJson, sendWeftError } from './respond.ts';
 
 const ROUTE = new RegExp(`^${WAIT_TOKEN_ROUTE}([^/?]+)$`);
 
+/** The request target as it may be logged: a wait token is a credential, so it is never written down. */
+export function loggableUrl(url: string | undefined): string | undefined {
+  return url?.startsWith(WAIT_TOKEN_ROUTE) ? `${WAIT_TOKEN_ROUTE}[redacted]` : url;
+}
+
 /** The token of a wait-token address; undefined: not this route; null: not decodable. */
 export function matchWaitTokenRoute(path: string): string | null | undefined {
   const match = ROUTE.exec(path);

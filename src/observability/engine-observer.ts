@@ -87,7 +87,7 @@ export function createEngineObserver(deps: { metrics: Metrics; tracing: Tracing;
           const seconds = (performance.now() - started) / 1000;
           metrics.stepFinished(claim.type, kind, seconds, claim.workflowId);
           log.debug({ type: claim.type, outcome: kind, ms: Math.round(seconds * 1000) }, 'step attempt finished');
-          span?.end(outcome.ok ? 'ok' : kind === 'retry' ? 'retry' : 'error', outcome.ok ? undefined : outcome.message);
+          span?.end(outcome.ok ? 'ok' : kind === 'retry' ? 'retry' : 'error', outcome.ok ? undefined : claim.redact(outcome.message));
         },
       };
     },

@@ -35,11 +35,15 @@ function capped(max: number): (value: string) => string {
   };
 }
 
+/** An operation name as GraphQL spells one (and no longer than a label should be). */
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+
 export type StepAttemptOutcome = 'completed' | 'failed' | 'retry';
 
 export class Metrics {
   readonly registry = new Registry();
   private readonly operation: (name: string) => string;
+  private readonly refusedOperation: (name: string) => string;
   private readonly workflow: (id: string | null | undefined) => string;
   private readonly loopDelay: ReturnType<typeof monitorEventLoopDelay>;
 
@@ -68,6 +72,7 @@ export class Metrics {
 
   constructor(options: MetricsOptions) {
     this.operation = capped(options.labelCap);
+    this.refusedOperation = capped(options.labelCap);
     const workflow = capped(options.labelCap);
     this.workflow = (id) => (options.workflowLabel ? workflow(id ?? 'preview') : '');
     this.loopDelay = monitorEventLoopDelay({ resolution: 20 });
@@ -96,7 +101,10 @@ export class Metrics {
 
   /** `seconds` null: refused before execution (no latency recorded). */
   graphqlOperation(name: string | null | undefined, type: string, outcome: string, seconds: number | null): void {
-    this.graphqlRequests.inc({ operation: this.operation(name || 'anonymous'), type, outcome });
+    // Requests refused before execution name themselves as they like (no credentials needed):
+    // they get a cap of their own, so they cannot push executed operations' names to "other".
+    const label = type === 'none' ? this.refusedOperation : this.operation;
+    this.graphqlRequests.inc({ operation: label(name && GRAPHQL_NAME.test(name) ? name : 'anonymous'), type, outcome });
     if (seconds !== null) this.graphqlDuration.observe({ type }, seconds);
   }
   webSocketOpened(): void { this.wsConnections.inc(); }

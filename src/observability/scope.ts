@@ -4,6 +4,7 @@
 // along; the store is per process but holds the tracer of the app that opened the scope, so
 // several apps in one process (tests) never mix their spans.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { coerceError } from '../errors.ts';
 import { context as otelContext, trace, type Attributes, type SpanContext, type Tracer } from '@opentelemetry/api';
 
 /** Fields every log line written inside the scope carries (pino mixin). */
@@ -82,7 +83,8 @@ export async function inChildSpan<T>(name: string, attributes: Attributes, fn: (
     return result;
   } catch (error) {
     span.setAttribute('weft.outcome', 'error');
-    span.setStatus({ code: 2, message: (error as Error)?.message });
+    // The error's name only: its message may carry what the engine redacts before recording it.
+    span.setStatus({ code: 2, message: coerceError(error).name });
     throw error;
   } finally {
     span.end();

@@ -78,9 +78,10 @@ export async function deliverByToken(prisma: PrismaClient, engine: EngineHandle,
   const stepRun = await prisma.stepRun.findFirst({ where: { runId: row.runId, stepId: row.stepId, iteration: -1 }, select: { status: true } });
   const notWaiting = (status: string) => ({ ok: false as const, code: 'CONFLICT' as const, message: `Step '${row.stepId}' is not waiting (it is ${status})` });
   if (!step || typeof step.config.event !== 'string' || stepRun?.status !== 'WAITING') return notWaiting(stepRun?.status ?? 'gone');
-  await engine.advance(row.runId, { kind: 'signal', stepId: row.stepId, send: { workspaceId: row.workspaceId, name: step.config.event, payload, source: 'WAIT_TOKEN', expiresAt: new Date(Date.now() + DEFAULT_RETAIN_SECONDS * 1000) } });
-  // The delivery marks the token used in its own transaction: if it is not, the step stopped waiting meanwhile.
+  const result = await engine.advance(row.runId, { kind: 'signal', stepId: row.stepId, send: { workspaceId: row.workspaceId, name: step.config.event, payload, source: 'WAIT_TOKEN', expiresAt: new Date(Date.now() + DEFAULT_RETAIN_SECONDS * 1000) } });
+  // Delivered only if this very advance delivered it: two requests racing with one token both
+  // pass the checks above, and the second must not be told its payload was taken.
+  if (deliveredSteps(result).includes(row.stepId)) return { ok: true, runId: row.runId, stepId: row.stepId };
   const after = await prisma.waitToken.findUnique({ where: { tokenHash: row.tokenHash }, select: { usedAt: true } });
-  if (!after?.usedAt) return notWaiting('no longer waiting');
-  return { ok: true, runId: row.runId, stepId: row.stepId };
+  return after?.usedAt ? { ok: false, code: 'NOT_FOUND', message: 'Unknown or already used wait token' } : notWaiting('no longer waiting');
 }

@@ -107,7 +107,12 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
   return new Repeater<Run>(async (push, stop) => {
     await push(run);
     if (TERMINAL_EVENTS.has(`RUN_${run.status}`)) return stop();
-    const read = () => ctx.prisma.run.findUniqueOrThrow({ where: { id: run.id } });
+    // A run deleted meanwhile (deleteRun, or its workflow deleted) ends the subscription.
+    const pushCurrent = async () => {
+      const current = await ctx.prisma.run.findUnique({ where: { id: run.id } });
+      if (current) await push(current);
+      else stop();
+    };
     const events = runEventStream({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after: run.lastEventSeq });
     void stop.then(() => events.return());
     let lastPushAt = Date.now();
@@ -116,10 +121,13 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
     const flush = () => {
       timer = null;
       // Chained: the final push below waits for this one, so it is always the last.
-      pushing = pushing.then(async () => {
-        lastPushAt = Date.now();
-        await push(await read());
-      });
+      // A failed read ends this subscription with the error; it must never be an unhandled rejection.
+      pushing = pushing
+        .then(async () => {
+          lastPushAt = Date.now();
+          await pushCurrent();
+        })
+        .catch((error: unknown) => stop(error));
     };
     try {
       for await (const event of events) {
@@ -130,7 +138,7 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
       if (timer) clearTimeout(timer);
     }
     await pushing;
-    await push(await read());
+    await pushCurrent();
     stop();
   });
 }

@@ -26,6 +26,8 @@ import { Scheduler } from './schedules/scheduler.ts';
 import { localKey, parseKey } from './secrets/crypto.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
 import { handleExport, matchExportRoute } from './http/exports.ts';
+import { handleDownload, handleUpload, matchFilesRoute } from './http/files.ts';
+import { createFileStorage, type FileStorageHandle } from './files/storage.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './http/inbound-webhook.ts';
@@ -48,6 +50,9 @@ import { observeInboundWebhook, withTraceparent } from './observability/propagat
 import { createScheduleObserver } from './observability/schedule-observer.ts';
 import { createTracing, type Tracing } from './observability/tracing.ts';
 
+/** The largest file a GraphQL multipart request carries (held in memory); larger ones use PUT /api/uploads. */
+export const MAX_GRAPHQL_UPLOAD_BYTES = 32 * 1024 * 1024;
+
 export interface AppDeps {
   config: Config;
   db: Database;
@@ -59,6 +64,8 @@ export interface App {
   engine: Engine;
   scheduler: Scheduler;
   bus: EventBus;
+  /** Where uploads and attachments are stored. */
+  files: FileStorageHandle;
   /** This process's Prometheus metrics (GET /metrics). */
   metrics: Metrics;
   tracing: Tracing;
@@ -125,6 +132,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
+  const files = createFileStorage(config.files);
   const tracing = createTracing(config.observability.tracing);
   const metrics = new Metrics({
     workflowLabel: config.observability.metrics.workflowLabel,
@@ -159,7 +167,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
     : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
-  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter };
+  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, authenticate, rateLimiter, files };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -208,11 +216,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
   }
 
   /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
-  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string } | WeftError> {
+  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string; actor: { kind: 'user' | 'apiKey'; id: string } } | WeftError> {
     try {
       const principal = await authorize({ authenticate, rateLimiter }, { req });
       if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
-      return { workspaceId: principal.workspaceId };
+      return { workspaceId: principal.workspaceId, actor: { kind: principal.kind, id: principal.id } };
     } catch (error) {
       if (error instanceof WeftError) return error;
       throw error;
@@ -252,6 +260,13 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (authorized instanceof WeftError) return sendWeftError(res, authorized);
       return handleExport(res, exportRoute, { prisma: db.prisma, workspaceId: authorized.workspaceId });
     }
+    const filesRoute = matchFilesRoute(req.method, path);
+    if (filesRoute !== undefined) {
+      const authorized = await authorizeRestRequest(req, filesRoute.kind === 'upload' ? 'write' : 'read');
+      if (authorized instanceof WeftError) return sendWeftError(res, authorized);
+      const scope = { prisma: db.prisma, ...authorized };
+      return filesRoute.kind === 'upload' ? handleUpload(req, res, target.search, scope, files) : handleDownload(req, res, filesRoute.ref, scope, files);
+    }
     if (path === '/graphql') {
       if (config.graphiql && web.wantsPlayground(req)) return web.servePlayground(req, res);
     } else {
@@ -266,8 +281,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
     }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       // Read here, within the limit, whatever the framing: a chunked body declares no length.
-      const body = await readBody(req, config.maxBodyBytes);
-      if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${config.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+      // A GraphQL multipart request (file uploads) may be larger, up to its own limit: yoga holds
+      // its files in memory, so big files go through PUT /api/uploads, which streams.
+      const limit = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '') ? config.maxBodyBytes + Math.min(config.files.maxUploadBytes, MAX_GRAPHQL_UPLOAD_BYTES) : config.maxBodyBytes;
+      const body = await readBody(req, limit);
+      if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes${limit > config.maxBodyBytes ? ' (send large files with PUT /api/uploads)' : ''}`, { headers: { connection: 'close' } });
       // The fetch-API adapter uses a body a framework already read instead of the consumed stream.
       if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
     }
@@ -297,6 +315,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     engine,
     scheduler,
     bus,
+    files,
     metrics,
     tracing,
     async start(port = config.port, host = config.host) {
@@ -306,6 +325,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (runsWork && config.steps.scripts.enabled) await probeSandbox(config.steps.scripts);
       if (redisBus) await waitForRedis(redisBus, config);
       await engine.start();
+      if (runsWork) files.start(db.prisma, log.child({ component: 'files' }));
       // With graphile-worker, schedules are ticked by a job (dispatch/graphile.ts).
       if (runsWork && dispatcher.kind === 'in-process') scheduler.start();
       await new Promise<void>((resolve, reject) => {
@@ -342,6 +362,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       await metricsServer?.close();
       metrics.close();
       await tracing.shutdown();
+      await files.close();
     },
     /** The WEFT_METRICS_PORT listener's URL, once started (null: none). */
     metricsUrl: () => metricsServer?.url ?? null,

@@ -5,6 +5,7 @@ import type { PrismaClient } from './db/client.ts';
 import type { EventBus } from './events/log.ts';
 import { RateLimitedError } from './errors.ts';
 import { NO_ID } from './ids.ts';
+import type { FileStorage } from './files/service.ts';
 import type { Logger } from './logger.ts';
 import type { EngineHandle, PrincipalScope } from './scope.ts';
 
@@ -15,6 +16,8 @@ import type { EngineHandle, PrincipalScope } from './scope.ts';
 export interface Context extends PrincipalScope {
   requestId: string;
   log: Logger;
+  /** Where uploads and attachments are stored. */
+  files: FileStorage;
 }
 
 export interface ContextDeps {
@@ -25,6 +28,7 @@ export interface ContextDeps {
   secretsKey: Buffer | null;
   authenticate: Authenticate;
   rateLimiter: RateLimiter;
+  files: FileStorage;
 }
 
 /** No workspace has this id, so a query scoped to it finds nothing (defence in depth). */
@@ -78,5 +82,6 @@ export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter
     engine: deps.engine,
     bus: deps.bus,
     secretsKey: deps.secretsKey,
+    files: deps.files,
   };
 }

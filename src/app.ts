@@ -161,6 +161,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     secretsKey,
     observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
     publicUrl: () => config.publicUrl ?? boundOrigin,
+    files,
   });
   scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });

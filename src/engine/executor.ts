@@ -24,6 +24,8 @@ import { TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
+import type { FileStorage } from '../files/service.ts';
+import { stepFiles } from '../files/step-files.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
 import { findAgents, type AgentSettings } from '../agents/service.ts';
@@ -56,6 +58,8 @@ export interface EngineOptions {
   observer?: EngineObserver;
   /** The server's public origin, for wait-token URLs (known once the server listens). */
   publicUrl?: () => string;
+  /** Input files and attachments of steps; absent: steps have no files. */
+  files?: FileStorage;
 }
 
 const SIGNAL_MAINTENANCE_MS = 5000;
@@ -297,6 +301,7 @@ export class Engine implements DispatchHost {
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
         agents: agentResolver(this.opts.prisma, claim.workspaceId),
+        files: this.opts.files ? stepFiles({ prisma: this.opts.prisma, bus: this.opts.bus, files: this.opts.files }, claim) : undefined,
       };
       const output =
         claim.type === 'loop'

@@ -3,6 +3,8 @@
 // workspace. Order of a write: stage and hash → put the object → insert the row. A crash after
 // the put leaves an object with no row, which gc.ts collects; never a row without its object.
 import type { Readable } from 'node:stream';
+import { encodeGlobalID } from '@pothos/plugin-relay';
+import type { StepFileInfo } from '../engine/steps/types.ts';
 import type { Prisma, Upload } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError, WeftError } from '../errors.ts';
 import { inWorkspace } from '../ids.ts';
@@ -69,7 +71,14 @@ async function usedBytes(tx: Prisma.TransactionClient, workspaceId: string): Pro
  * quota is checked before (declared size) and again under the workspace's row lock when the row
  * is inserted, so concurrent uploads cannot together pass it.
  */
-export async function storeFile(scope: FileScope, files: FileStorage, source: Readable | AsyncIterable<Uint8Array>, file: NewFile, declaredSize?: number): Promise<Upload> {
+export async function storeFile(
+  scope: FileScope,
+  files: FileStorage,
+  source: Readable | AsyncIterable<Uint8Array>,
+  file: NewFile,
+  options: { declaredSize?: number; /** More writes committed with the row (an attachment's run event). */ alongside?: (tx: Prisma.TransactionClient, row: Upload) => Promise<void> } = {},
+): Promise<Upload> {
+  const declaredSize = options.declaredSize;
   const filename = cleanFilename(file.filename);
   if (file.workflowId) {
     const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(file.workflowId, scope), select: { id: true } });
@@ -94,7 +103,7 @@ export async function storeFile(scope: FileScope, files: FileStorage, source: Re
       const used = await usedBytes(tx, scope.workspaceId);
       if (used + staged.size > quota) throw new QuotaExceededError(quota, used, staged.size);
     }
-    return tx.upload.create({
+    const row = await tx.upload.create({
       data: {
         workspaceId: scope.workspaceId,
         workflowId: file.workflowId ?? null,
@@ -110,7 +119,19 @@ export async function storeFile(scope: FileScope, files: FileStorage, source: Re
         createdByKind: scope.actor.kind,
       },
     });
+    await options.alongside?.(tx, row);
+    return row;
   });
+}
+
+/** Where a file is downloaded from (relative to the server's origin). */
+export function downloadPath(id: string): string {
+  return `/api/files/${encodeURIComponent(encodeGlobalID('Upload', id))}`;
+}
+
+/** A file as REST answers, step outputs and run events show it (`id` is the global ID). */
+export function fileInfo(row: Upload): StepFileInfo {
+  return { id: encodeGlobalID('Upload', row.id), filename: row.filename, contentType: row.contentType, size: Number(row.size), sha256: row.sha256, downloadUrl: downloadPath(row.id) };
 }
 
 /** A file of the caller's workspace, or NOT_FOUND (also for another workspace's file). */

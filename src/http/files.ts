@@ -3,10 +3,9 @@
 //   GET|HEAD /api/files/<uploadId>                            download (Range, Content-Disposition)
 // Both answer for the caller's workspace only, with the same authentication as GraphQL.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Upload } from '../generated/prisma/client.ts';
 import { WeftError } from '../errors.ts';
-import { findFile, openFile, storeFile, type FileScope, type FileStorage } from '../files/service.ts';
+import { downloadPath, fileInfo, findFile, openFile, storeFile, type FileScope, type FileStorage } from '../files/service.ts';
 import { idFromPathSegment, parseGlobalId } from '../ids.ts';
 import { decodePathSegment } from './request.ts';
 import { sendError, sendJson, sendWeftError } from './respond.ts';
@@ -21,23 +20,6 @@ export function matchFilesRoute(method: string | undefined, path: string): { kin
   return undefined;
 }
 
-/** Where a file is downloaded from (relative to the server's origin). */
-export function downloadPath(id: string): string {
-  return `/api/files/${encodeURIComponent(encodeGlobalID('Upload', id))}`;
-}
-
-export function uploadJson(row: Upload) {
-  return {
-    id: encodeGlobalID('Upload', row.id),
-    filename: row.filename,
-    contentType: row.contentType,
-    size: Number(row.size),
-    sha256: row.sha256,
-    createdAt: row.createdAt.toISOString(),
-    downloadUrl: downloadPath(row.id),
-  };
-}
-
 export async function handleUpload(req: IncomingMessage, res: ServerResponse, search: string, scope: FileScope, files: FileStorage) {
   const query = new URLSearchParams(search);
   const filename = query.get('filename');
@@ -49,8 +31,8 @@ export async function handleUpload(req: IncomingMessage, res: ServerResponse, se
   try {
     const workflowRef = query.get('workflowId');
     const workflowId = workflowRef ? parseGlobalId(workflowRef, 'Workflow') : null;
-    const row = await storeFile(scope, files, req, { filename, contentType: req.headers['content-type'] ?? null, workflowId }, declared);
-    return sendJson(res, 201, { upload: uploadJson(row) }, { location: downloadPath(row.id) });
+    const row = await storeFile(scope, files, req, { filename, contentType: req.headers['content-type'] ?? null, workflowId }, { declaredSize: declared });
+    return sendJson(res, 201, { upload: fileInfo(row) }, { location: downloadPath(row.id) });
   } catch (error) {
     if (!(error instanceof WeftError)) throw error;
     // The rest of a refused body is not read: close the connection rather than drain it.

@@ -2,9 +2,8 @@
 // StepRun.attachments, the workspace's uploads, and the uploadFile / deleteUpload mutations.
 // Bytes are downloaded from the plain HTTP route (downloadUrl), not through GraphQL.
 import { Readable } from 'node:stream';
-import { deleteFile, storeFile } from '../files/service.ts';
+import { deleteFile, downloadPath, storeFile } from '../files/service.ts';
 import type { Upload } from '../generated/prisma/client.ts';
-import { downloadPath } from '../http/files.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { builder } from './builder.ts';
 import { MUTATION_ERRORS, withTypedErrors } from './errors.ts';
@@ -127,7 +126,7 @@ builder.mutationFields((t) => ({
         const workflowId = input.workflowId != null ? parseGlobalId(String(input.workflowId), 'Workflow') : null;
         const file = input.file;
         // Already in memory (yoga parsed the multipart body, within MAX_GRAPHQL_UPLOAD_BYTES).
-        const upload = await storeFile(ctx, ctx.files, Readable.from([Buffer.from(await file.arrayBuffer())]), { filename: input.filename ?? file.name, contentType: file.type, workflowId }, file.size);
+        const upload = await storeFile(ctx, ctx.files, Readable.from([Buffer.from(await file.arrayBuffer())]), { filename: input.filename ?? file.name, contentType: file.type, workflowId }, { declaredSize: file.size });
         return { upload };
       }),
   }),

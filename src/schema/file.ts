@@ -63,14 +63,20 @@ builder.prismaObjectField('Run', 'attachments', (t) =>
   }),
 );
 
+/** A step's attachments: a top-level step's include those of its loop iterations. */
+function stepAttachments(step: { runId: string; stepId: string; iteration: number }, workspaceId: string) {
+  return { runId: step.runId, stepId: step.stepId, kind: 'ATTACHMENT' as const, ...(step.iteration >= 0 ? { iteration: step.iteration } : {}), workspaceId };
+}
+
 builder.prismaObjectField('StepRun', 'attachments', (t) =>
   t.prismaConnection({
     type: 'Upload',
     cursor: 'id',
     description: 'Files this step (this iteration, for a loop body) produced, oldest first.',
+    totalCount: (step, args, ctx) => (checkPageSize(args), ctx.prisma.upload.count({ where: stepAttachments(step, ctx.workspaceId) })),
     resolve: (query, step, args, ctx) => {
       checkPageSize(args);
-      return ctx.prisma.upload.findMany({ ...query, where: { runId: step.runId, stepId: step.stepId, kind: 'ATTACHMENT', ...(step.iteration >= 0 ? { iteration: step.iteration } : {}), workspaceId: ctx.workspaceId }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
+      return ctx.prisma.upload.findMany({ ...query, where: stepAttachments(step, ctx.workspaceId), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] });
     },
   }),
 );

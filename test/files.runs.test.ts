@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
+import { startLoopbackServer } from './helpers/http-server.ts';
 import { filesEnv, putUpload } from './helpers/files.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
@@ -89,5 +90,48 @@ describe('files through runs', () => {
     // The loop step's attachments are its iterations'.
     const loop = run.stepRuns.find((s: any) => s.stepId === 'each');
     expect(loop.attachments.totalCount).toBe(3);
+  });
+
+  it('http_request sends a file as the body and as a form, and saves a response as an attachment', async () => {
+    const server = await startLoopbackServer((req, res) => {
+      if (req.path === '/report') {
+        res.writeHead(200, { 'content-type': 'application/pdf' });
+        res.end('%PDF-1.4 fake report');
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ got: req.body.length }));
+    });
+    try {
+      const wf = await createWorkflow(t, {
+        inputSchema,
+        steps: [
+          { id: 'raw', type: 'http_request', config: { method: 'PUT', url: `${server.url}/raw`, bodyFile: '{{ input.doc }}' } },
+          { id: 'form', type: 'http_request', config: { method: 'POST', url: `${server.url}/form`, form: { fields: { note: 'hi' }, files: { upload: '{{ input.doc }}' } } } },
+          { id: 'fetch', type: 'http_request', config: { url: `${server.url}/report`, saveAs: 'report.pdf' } },
+        ],
+      });
+      const runId = await startRun(t, wf, { doc: doc.id });
+      await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
+      const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
+      expect(res.errors).toBeUndefined();
+      const run = (res.data as any).node;
+      expect(run.error).toBeNull();
+      const raw = server.requests.find((r) => r.path === '/raw')!;
+      expect(raw.body).toBe('name,qty\napple,3\npear,5\n');
+      expect(raw.headers['content-type']).toBe('text/csv');
+      const form = server.requests.find((r) => r.path === '/form')!;
+      expect(form.headers['content-type']).toMatch(/^multipart\/form-data; boundary=/);
+      expect(form.body).toContain('name="note"\r\n\r\nhi');
+      expect(form.body).toContain('name="upload"; filename="data.csv"');
+      expect(form.body).toContain('apple,3');
+      const files = run.attachments.edges.map((e: any) => e.node);
+      expect(files).toEqual([expect.objectContaining({ filename: 'report.pdf', contentType: 'application/pdf', stepId: 'fetch', size: 20 })]);
+      const fetchStep = run.stepRuns.find((s: any) => s.stepId === 'fetch');
+      expect(fetchStep.output).toMatchObject({ status: 200, body: null, attachment: { filename: 'report.pdf', size: 20 } });
+      expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe('%PDF-1.4 fake report');
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -26,6 +26,7 @@ import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 import type { FileStorage } from '../files/service.ts';
 import { stepFiles } from '../files/step-files.ts';
+import { judgePendingChecks } from '../checks/judge.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
 import { findAgents, type AgentSettings } from '../agents/service.ts';
@@ -150,6 +151,8 @@ export class Engine implements DispatchHost {
       this.opts.observer?.runFinished(result.finished);
       this.notify(); // a concurrency slot is free
       this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
+      // check_prompt checks were recorded PENDING: a model judges them now, outside any transaction.
+      if (result.finished.pendingChecks) this.track(judgePendingChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agents: agentResolver(this.opts.prisma, result.finished.workspaceId) }, result.finished.runId));
     }
     return result;
   }

@@ -145,7 +145,7 @@ describe('post-run checks', () => {
     expect(asked.messages[0].role).toBe('system');
     expect(asked.messages.at(-1).content).toContain('summary.txt');
 
-    const events = (await eventsOf(t, runId)).filter((e: any) => e.type === 'RUN_CHECKS');
+    const events: any[] = (await eventsOf(t, runId)).filter((e) => e.type === 'RUN_CHECKS');
     expect(events).toHaveLength(2);
     expect(events[0].data.checks.filter((c: any) => c.status === 'PENDING').map((c: any) => c.name)).toEqual(['tone', 'strict', 'chatty']);
     expect(events[1].data.checks.map((c: any) => [c.name, c.status])).toEqual(summary);

@@ -134,4 +134,26 @@ describe('files through runs', () => {
       await server.close();
     }
   });
+
+  it('includesFileExports stores files a step declares in its output; without it they stay as they are', async () => {
+    const source = `echo '{"report": {"$file": {"name": "hello.txt", "base64": "aGVsbG8=", "contentType": "text/plain"}}}'`;
+    const steps = [{ id: 'make', type: 'script', config: { language: 'shell', source } }];
+    const on = await createWorkflow(t, { inputSchema, steps }, { includesFileExports: true });
+    const off = await createWorkflow(t, { inputSchema, steps });
+    const results: any[] = [];
+    for (const wf of [on, off]) {
+      const runId = await startRun(t, wf, { doc: doc.id });
+      await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
+      const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
+      expect(res.errors).toBeUndefined();
+      results.push((res.data as any).node);
+    }
+    expect(results[0].status).toBe('COMPLETED');
+    expect(results[0].attachments.edges.map((e: any) => e.node.filename)).toEqual(['hello.txt']);
+    expect(results[0].stepRuns[0].output.json.report.$file).toMatchObject({ filename: 'hello.txt', size: 5, contentType: 'text/plain' });
+    const download = await fetch(`${t.base}${results[0].stepRuns[0].output.json.report.$file.downloadUrl}`, { headers: t.authHeaders });
+    expect(await download.text()).toBe('hello');
+    expect(results[1].attachments.totalCount).toBe(0);
+    expect(results[1].stepRuns[0].output.json.report.$file).toEqual({ name: 'hello.txt', base64: 'aGVsbG8=', contentType: 'text/plain' });
+  });
 });

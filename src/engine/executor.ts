@@ -27,6 +27,7 @@ import { NonRetriableError, type StepContext, type StepEnvironment } from './ste
 import type { FileStorage } from '../files/service.ts';
 import { stepFiles } from '../files/step-files.ts';
 import { judgePendingChecks } from '../checks/judge.ts';
+import { declaresFiles, exportDeclaredFiles } from '../files/declared-exports.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
 import { findAgents, type AgentSettings } from '../agents/service.ts';
@@ -306,11 +307,12 @@ export class Engine implements DispatchHost {
         agents: agentResolver(this.opts.prisma, claim.workspaceId),
         files: this.opts.files ? stepFiles({ prisma: this.opts.prisma, bus: this.opts.bus, files: this.opts.files }, claim) : undefined,
       };
-      const output =
+      let output =
         claim.type === 'loop'
           ? await runLoop(ctx, claim, { prisma: this.opts.prisma, bus: this.opts.bus, now: () => this.now() })
           : await this.handlerFor(claim.type).execute(ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
+      if (ctx.files && claim.workflowId && declaresFiles(output) && (await this.exportsFiles(claim.workflowId))) output = await exportDeclaredFiles(output, ctx.files, (url) => ctx.env.fetch(url, { signal: controller.signal }));
       return { outcome: { ok: true, output }, logs };
     } catch (error) {
       const err = coerceError(error);
@@ -319,6 +321,12 @@ export class Engine implements DispatchHost {
       clearTimeout(timeout);
       clearInterval(heartbeat);
     }
+  }
+
+  /** includesFileExports of a workflow (asked only when an output declares files). */
+  private async exportsFiles(workflowId: string): Promise<boolean> {
+    const workflow = await this.opts.prisma.workflow.findUnique({ where: { id: workflowId }, select: { includesFileExports: true } });
+    return workflow?.includesFileExports ?? false;
   }
 
   private handlerFor(type: string) {

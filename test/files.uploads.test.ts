@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectGarbage } from '../src/files/gc.ts';
+import { collectGarbage, sweepStaging } from '../src/files/gc.ts';
 import { objectKey } from '../src/files/store.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
@@ -159,5 +159,15 @@ describe('uploads (local store)', () => {
     expect(await t.app.files.store.exists(objectKey(sha('orphan')))).toBe(false);
     expect(await t.app.files.store.exists(objectKey(sha('only this workflow')))).toBe(false);
     expect(await t.app.files.store.exists(objectKey(sha('private')))).toBe(true);
+  });
+
+  it('sweeps staging files a crashed upload left behind, once they are old', async () => {
+    const { writeFileSync, existsSync: exists } = await import('node:fs');
+    const leftover = path.join(t.app.files.stagingDir, 'crashed.part');
+    writeFileSync(leftover, 'half an upload');
+    expect(await sweepStaging(t.app.files.stagingDir)).toBe(0); // young: maybe still streaming
+    expect(exists(leftover)).toBe(true);
+    expect(await sweepStaging(t.app.files.stagingDir, { graceMs: 0 })).toBe(1);
+    expect(exists(leftover)).toBe(false);
   });
 });

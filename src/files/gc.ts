@@ -2,6 +2,8 @@
 // workflows (their rows go by cascade), and objects written by an upload that crashed before
 // inserting its row. Only objects older than the grace period are considered, so an upload in
 // flight (its object written, its row not yet) is never collected under it.
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
 import type { PrismaClient } from '../db/client.ts';
 import { shaOfKey, type ObjectStore } from './store.ts';
 
@@ -38,4 +40,18 @@ export async function collectGarbage(prisma: PrismaClient, store: ObjectStore, o
   }
   await flush();
   return { scanned, deleted };
+}
+
+/** Removes staging files (uploads in flight) left by a crash, once older than the grace period. */
+export async function sweepStaging(stagingDir: string, options: { graceMs?: number; now?: Date } = {}): Promise<number> {
+  const cutoff = (options.now ?? new Date()).getTime() - (options.graceMs ?? GC_GRACE_MS);
+  let removed = 0;
+  for (const name of await readdir(stagingDir).catch(() => [] as string[])) {
+    const file = path.join(stagingDir, name);
+    const info = await stat(file).catch(() => null);
+    if (!info?.isFile() || info.mtime.getTime() > cutoff) continue;
+    await rm(file, { force: true });
+    removed++;
+  }
+  return removed;
 }

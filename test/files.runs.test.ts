@@ -1,25 +1,33 @@
 // Files through runs: a `weft-file` run input validated at runWorkflow, a real sandboxed script
 // reading it from /job/input and writing /job/output, the files stored as attachments
-// (Run.attachments, StepRun.attachments, ATTACHMENT_CREATED events, downloads), per loop item too.
+// (Run.attachments, StepRun.attachments, ATTACHMENT_CREATED events, downloads), per loop item too;
+// on the local store and on S3 (s3rver on loopback).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { startLoopbackServer } from './helpers/http-server.ts';
+import { startS3 } from './helpers/s3.ts';
 import { filesEnv, putUpload } from './helpers/files.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
 const inputSchema = { type: 'object', properties: { doc: { type: 'string', format: 'weft-file' }, names: { type: 'array', items: { type: 'string' } } }, required: ['doc'] };
 const RUN_FIELDS = `status error attachments(first: 20) { totalCount edges { node { filename size contentType kind stepId iteration downloadUrl uploader { kind } } } } stepRuns { stepId iteration status output attachments(first: 20) { totalCount edges { node { filename } } } }`;
 
-describe('files through runs', () => {
+describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeKind) => {
   let t: TestApp & { base: string };
   let doc: { id: string };
+  let s3: Awaited<ReturnType<typeof startS3>> | undefined;
 
   beforeAll(async () => {
-    t = await startServedTestApp(filesEnv({ WEFT_SCRIPTS_ENABLED: 'true' }));
+    if (storeKind === 's3') s3 = await startS3();
+    t = await startServedTestApp(filesEnv({ WEFT_SCRIPTS_ENABLED: 'true', ...(s3?.env ?? {}) }));
+    expect(t.app.files.store.kind).toBe(storeKind);
     doc = (await putUpload(t.base, t.authHeaders, 'name,qty\napple,3\npear,5\n', { filename: 'data.csv' }, 'text/csv')).body.upload;
   });
-  afterAll(() => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await s3?.close();
+  });
 
   async function runMutation(workflowId: string, input: unknown, headers?: Record<string, string>) {
     const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } ... on RunPayload { run { id } } } }`, { input: { workflowId, input } }, headers);
@@ -35,7 +43,7 @@ describe('files through runs', () => {
     const unknown = await runMutation(wf, { doc: '0190a1b2-0000-7000-8000-000000000000' });
     expect(unknown).toMatchObject({ __typename: 'ValidationError', problems: [{ path: ['input', 'input', 'doc'], message: expect.stringContaining('no file') }] });
     // Another workspace's file is as absent as a file that does not exist.
-    const other = await createTenant(t, 'files-runs-other');
+    const other = await createTenant(t, `files-runs-other-${storeKind}`);
     const theirs = (await putUpload(t.base, other.headers, 'theirs', { filename: 'theirs.txt' })).body.upload;
     const crossed = await runMutation(wf, { doc: theirs.id });
     expect(crossed).toMatchObject({ __typename: 'ValidationError', problems: [{ path: ['input', 'input', 'doc'] }] });

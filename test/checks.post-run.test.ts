@@ -6,7 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { filesEnv } from './helpers/files.ts';
 import { startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
+import { judgeLeftoverChecks } from '../src/checks/judge.ts';
+import { createWorkflow, eventsOf, rawId, startRun, waitForRun } from './helpers/runs.ts';
+import { stepEnvFrom } from './helpers/step-env.ts';
 import { until } from './helpers/wait.ts';
 
 /** A script loop writing one file per region, plus a summary: the attachments the checks look at. */
@@ -149,5 +151,23 @@ describe('post-run checks', () => {
     expect(events).toHaveLength(2);
     expect(events[0].data.checks.filter((c: any) => c.status === 'PENDING').map((c: any) => c.name)).toEqual(['tone', 'strict', 'chatty']);
     expect(events[1].data.checks.map((c: any) => [c.name, c.status])).toEqual(summary);
+  });
+
+  it('judges at start the checks a stopped process left PENDING', async () => {
+    const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const saved = await saveChecks(wf, [{ name: 'tone', type: 'CHECK_PROMPT', checkPrompt: 'Fine?' }]);
+    const check = saved.workflow.postRunChecks[0];
+    const runId = await startRun(t, wf, {});
+    await waitForRun(t, runId);
+    await until('the first judgement', 10_000, async () => ((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).checks as any[])?.[0]?.status === 'PASSED');
+    // As if the process had stopped before the model answered, an hour ago.
+    await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { finishedAt: new Date(Date.now() - 3_600_000), checks: [{ id: check.id, name: 'tone', type: 'check_prompt', status: 'PENDING', passed: false }] } });
+    const fresh = await startRun(t, wf, {});
+    await waitForRun(t, fresh);
+    const deps = { prisma: t.db.prisma, bus: t.app.bus, env: stepEnvFrom({ WEFT_AGENT_BASE_URL: model.url, WEFT_AGENT_MODEL: 'judge-1' }), agentsFor: () => ({ resolve: async () => null }) };
+    expect(await judgeLeftoverChecks(deps)).toBe(1); // the recent run is left to its own process
+    const run = await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } });
+    expect(run.checks).toEqual([expect.objectContaining({ id: check.id, status: 'PASSED', verdict: 'pass' })]);
+    expect(await judgeLeftoverChecks(deps)).toBe(0);
   });
 });

@@ -91,3 +91,18 @@ export async function judgePendingChecks(deps: JudgeDeps, runId: string): Promis
   });
   deps.bus.publish(events);
 }
+
+/**
+ * Runs whose check_prompt results are still PENDING well after they finished: the process that
+ * finished them stopped before the model answered. Judged again at start; runs finished within
+ * the judging timeout are left to whoever may still be judging them.
+ */
+export async function judgeLeftoverChecks(deps: Omit<JudgeDeps, 'agents'> & { agentsFor: (workspaceId: string) => JudgeDeps['agents'] }, now: Date = new Date()): Promise<number> {
+  const runs = await deps.prisma.run.findMany({
+    where: { finishedAt: { lt: new Date(now.getTime() - JUDGE_TIMEOUT_MS * 2) }, checks: { array_contains: [{ status: 'PENDING' }] } },
+    select: { id: true, workspaceId: true },
+    take: 100,
+  });
+  for (const run of runs) await judgePendingChecks({ ...deps, agents: deps.agentsFor(run.workspaceId) }, run.id);
+  return runs.length;
+}

@@ -26,7 +26,7 @@ import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
 import type { FileStorage } from '../files/service.ts';
 import { stepFiles } from '../files/step-files.ts';
-import { judgePendingChecks } from '../checks/judge.ts';
+import { judgeLeftoverChecks, judgePendingChecks } from '../checks/judge.ts';
 import { declaresFiles, exportDeclaredFiles } from '../files/declared-exports.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
@@ -106,6 +106,7 @@ export class Engine implements DispatchHost {
     }
     this.pollTimer = setInterval(() => this.notify(), this.opts.pollIntervalMs);
     this.notify();
+    this.track(judgeLeftoverChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agentsFor: (workspaceId) => agentResolver(this.opts.prisma, workspaceId) }));
   }
 
   /** Something changed (a run was queued, a slot freed): look for work soon. */

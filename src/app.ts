@@ -25,6 +25,7 @@ import { createRedisEventBus, type RedisEventBus } from './events/redis-bus.ts';
 import { Scheduler } from './schedules/scheduler.ts';
 import { localKey, parseKey } from './secrets/crypto.ts';
 import { errorCodesPlugin } from './http/error-codes.ts';
+import { createFileStorage, type FileStorageHandle } from './files/storage.ts';
 import { idempotencyPlugin } from './http/idempotency.ts';
 import { hardeningPlugins } from './http/limits.ts';
 import { createRoutes, handleRequest, type Readiness, type RouteDeps } from './http/routes.ts';
@@ -46,6 +47,9 @@ import { withTraceparent } from './observability/propagation.ts';
 import { createScheduleObserver } from './observability/schedule-observer.ts';
 import { createTracing, type Tracing } from './observability/tracing.ts';
 
+/** The largest file a GraphQL multipart request carries (held in memory); larger ones use PUT /api/uploads. */
+export const MAX_GRAPHQL_UPLOAD_BYTES = 32 * 1024 * 1024;
+
 export interface AppDeps {
   config: Config;
   db: Database;
@@ -57,6 +61,8 @@ export interface App {
   engine: Engine;
   scheduler: Scheduler;
   bus: EventBus;
+  /** Where uploads and attachments are stored. */
+  files: FileStorageHandle;
   /** This process's Prometheus metrics (GET /metrics). */
   metrics: Metrics;
   tracing: Tracing;
@@ -119,6 +125,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
         })
       : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
+  const files = createFileStorage(config.files);
   const tracing = createTracing(config.observability.tracing);
   const metrics = new Metrics({
     workflowLabel: config.observability.metrics.workflowLabel,
@@ -148,6 +155,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
     publicUrl: () => config.publicUrl ?? boundOrigin,
     stepLogFlushMs: config.live.stepLogFlushMs,
+    files,
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   if (runsWork) dispatcher.driveSchedules(scheduler);
@@ -155,7 +163,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
     : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
-  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, live: config.live, authenticate, rateLimiter };
+  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, live: config.live, authenticate, rateLimiter, files };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -204,11 +212,11 @@ export function buildApp({ config, db, log }: AppDeps): App {
   }
 
   /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
-  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string } | WeftError> {
+  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string; actor: { kind: 'user' | 'apiKey'; id: string } } | WeftError> {
     try {
       const principal = await authorize({ authenticate, rateLimiter }, { req });
       if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
-      return { workspaceId: principal.workspaceId };
+      return { workspaceId: principal.workspaceId, actor: { kind: principal.kind, id: principal.id } };
     } catch (error) {
       if (error instanceof WeftError) return error;
       throw error;
@@ -237,6 +245,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     web,
     graphiql: config.graphiql,
     monitor: config.web.monitor,
+    files,
+    graphqlUploadLimitBytes: Math.min(config.files.maxUploadBytes, MAX_GRAPHQL_UPLOAD_BYTES),
   };
   const routes = createRoutes(routeDeps);
 
@@ -263,6 +273,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
     engine,
     scheduler,
     bus,
+    files,
     metrics,
     tracing,
     async start(port = config.port, host = config.host) {
@@ -272,6 +283,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (runsWork && config.steps.scripts.enabled) await probeSandbox(config.steps.scripts);
       if (redisBus) await waitForRedis(redisBus, config);
       await engine.start();
+      if (runsWork) files.start(db.prisma, log.child({ component: 'files' }));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
@@ -306,6 +318,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       await metricsServer?.close();
       metrics.close();
       await tracing.shutdown();
+      await files.close();
     },
     /** The WEFT_METRICS_PORT listener's URL, once started (null: none). */
     metricsUrl: () => metricsServer?.url ?? null,

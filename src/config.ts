@@ -51,6 +51,17 @@ const envSchema = z.object({
   WEFT_WEB_DIR: z.string().min(1).optional(),
   WEFT_SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).default(10_000),
   WEFT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  WEFT_MAX_UPLOAD_BYTES: z.coerce.number().int().min(1).default(1_073_741_824),
+  WEFT_WORKSPACE_QUOTA_BYTES: z.coerce.number().int().min(0).optional(),
+  WEFT_FILES_DIR: z.string().min(1).optional(),
+  WEFT_FILES_GC_INTERVAL_MS: z.coerce.number().int().min(0).default(3_600_000),
+  WEFT_S3_ENDPOINT: z.string().url().optional(),
+  WEFT_S3_BUCKET: z.string().min(3).max(63).optional(),
+  WEFT_S3_REGION: z.string().min(1).default('us-east-1'),
+  WEFT_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  WEFT_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  WEFT_S3_FORCE_PATH_STYLE: bool.default(true),
+  WEFT_S3_PREFIX: z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'empty, or path segments each ending in /').default(''),
   WEFT_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(100_000).default(10),
   WEFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   WEFT_ENGINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -147,6 +158,7 @@ export type Config = {
   web: { monitor: boolean; dir: string };
   shutdownTimeoutMs: number;
   maxBodyBytes: number;
+  files: FilesConfig;
   engine: {
     maxConcurrentRuns: number;
     workerConcurrency: number;
@@ -195,6 +207,18 @@ export type Config = {
   };
 };
 
+/** Where uploads and attachments are kept, and the limits they are taken within. */
+export interface FilesConfig {
+  /** The local store's directory (WEFT_FILES_DIR, default WEFT_HOME/files); also the staging area of uploads in flight. */
+  dir: string;
+  /** An S3-compatible store (WEFT_S3_BUCKET set); null: the local directory. */
+  s3: { endpoint: string | null; bucket: string; region: string; accessKeyId: string | null; secretAccessKey: string | null; forcePathStyle: boolean; prefix: string } | null;
+  maxUploadBytes: number;
+  workspaceQuotaBytes: number | null;
+  /** How often unreferenced objects are collected; 0: never (tests call it). */
+  gcIntervalMs: number;
+}
+
 export interface ScriptSettings {
   /** WEFT_SCRIPTS_ENABLED: script steps run only when the server allows them. */
   enabled: boolean;
@@ -228,6 +252,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
   if (jwtConfigured && !e.WEFT_JWT_AUDIENCE) problems.push('  WEFT_JWT_AUDIENCE: required when JWTs are enabled (tokens for any other audience are refused)');
   // The embedded database belongs to one process, so there is nothing to split.
   if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL) problems.push(`  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`);
+  if (e.WEFT_S3_ENDPOINT && !e.WEFT_S3_BUCKET) problems.push('  WEFT_S3_BUCKET: required when WEFT_S3_ENDPOINT is set');
+  if (!!e.WEFT_S3_ACCESS_KEY_ID !== !!e.WEFT_S3_SECRET_ACCESS_KEY) problems.push('  WEFT_S3_ACCESS_KEY_ID and WEFT_S3_SECRET_ACCESS_KEY: set both or neither');
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   const home = path.resolve(e.WEFT_HOME);
   const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR ?? path.join(home, 'data'));
@@ -251,6 +277,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     web: { monitor: e.WEFT_MONITOR, dir: e.WEFT_WEB_DIR ? path.resolve(e.WEFT_WEB_DIR) : DEFAULT_WEB_DIR },
     shutdownTimeoutMs: e.WEFT_SHUTDOWN_TIMEOUT_MS,
     maxBodyBytes: e.WEFT_MAX_BODY_BYTES,
+    files: {
+      dir: path.resolve(e.WEFT_FILES_DIR ?? path.join(home, 'files')),
+      s3: e.WEFT_S3_BUCKET
+        ? {
+            endpoint: e.WEFT_S3_ENDPOINT ?? null,
+            bucket: e.WEFT_S3_BUCKET,
+            region: e.WEFT_S3_REGION,
+            accessKeyId: e.WEFT_S3_ACCESS_KEY_ID ?? null,
+            secretAccessKey: e.WEFT_S3_SECRET_ACCESS_KEY ?? null,
+            forcePathStyle: e.WEFT_S3_FORCE_PATH_STYLE,
+            prefix: e.WEFT_S3_PREFIX,
+          }
+        : null,
+      maxUploadBytes: e.WEFT_MAX_UPLOAD_BYTES,
+      workspaceQuotaBytes: e.WEFT_WORKSPACE_QUOTA_BYTES ?? null,
+      gcIntervalMs: e.WEFT_FILES_GC_INTERVAL_MS,
+    },
     engine: {
       maxConcurrentRuns: e.WEFT_MAX_CONCURRENT_RUNS,
       workerConcurrency: e.WEFT_WORKER_CONCURRENCY,

@@ -5,6 +5,7 @@ import type { PrismaClient } from './db/client.ts';
 import type { EventBus } from './events/log.ts';
 import { RateLimitedError } from './errors.ts';
 import { NO_ID } from './ids.ts';
+import type { FileStorage } from './files/service.ts';
 import type { Logger } from './logger.ts';
 import type { EngineHandle, PrincipalScope } from './scope.ts';
 
@@ -17,6 +18,8 @@ export interface Context extends PrincipalScope {
   log: Logger;
   /** Tuning of the live API (subscriptions). */
   live: LiveSettings;
+  /** Where uploads and attachments are stored. */
+  files: FileStorage;
 }
 
 export interface LiveSettings {
@@ -33,6 +36,7 @@ export interface ContextDeps {
   live: LiveSettings;
   authenticate: Authenticate;
   rateLimiter: RateLimiter;
+  files: FileStorage;
 }
 
 /** No workspace has this id, so a query scoped to it finds nothing (defence in depth). */
@@ -87,5 +91,6 @@ export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter
     bus: deps.bus,
     secretsKey: deps.secretsKey,
     live: deps.live,
+    files: deps.files,
   };
 }

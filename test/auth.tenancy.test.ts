@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
 import { watchBusListeners, type BusListeners } from './helpers/bus.ts';
+import { filesEnv, gqlUpload } from './helpers/files.ts';
 import { createWorkflow, gid, startRun, waitForRun } from './helpers/runs.ts';
 import { ofType } from './helpers/typename.ts';
 import { until } from './helpers/wait.ts';
@@ -21,7 +22,7 @@ let listeners: BusListeners;
 let b: Awaited<ReturnType<typeof createTenant>>;
 /** A's objects (global ids) and the strings that would betray a leak of A's data. */
 const a: Record<string, string> = {};
-const MARKERS = ['ALPHA-workflow', 'ALPHA-tag', 'ALPHA-group', 'ALPHA-schedule', 'ALPHA-template', 'ALPHA_SECRET', 'ALPHA-key', 'alpha-member', 'alpha-input-value', 'ALPHA-agent'];
+const MARKERS = ['ALPHA-workflow', 'ALPHA-tag', 'ALPHA-group', 'ALPHA-schedule', 'ALPHA-template', 'ALPHA_SECRET', 'ALPHA-key', 'alpha-member', 'alpha-input-value', 'ALPHA-agent', 'ALPHA-file'];
 
 async function ok<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
   const res = await t.gql(query, variables);
@@ -30,7 +31,7 @@ async function ok<T = any>(query: string, variables: Record<string, unknown> = {
 }
 
 beforeAll(async () => {
-  t = await startTestApp();
+  t = await startTestApp(filesEnv());
   url = (await t.app.start(0, '127.0.0.1')).url;
   listeners = watchBusListeners(t.app.bus);
   b = await createTenant(t, 'tenant-b');
@@ -52,6 +53,7 @@ beforeAll(async () => {
   a.stepRun = (await ok('query($id: ID!) { run(id: $id) { stepRuns { id } } }', { id: a.run })).run.stepRuns[0].id;
   a.event = (await ok('query($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }', { id: a.run })).run.events.edges[0].node.id;
   a.workspace = gid('Workspace', t.workspaceId);
+  a.upload = (await gqlUpload(t, new File(['alpha bytes'], 'ALPHA-file.txt'), { workflowId: a.workflow })).data.uploadFile.upload.id;
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -78,6 +80,7 @@ const QUERIES: Record<string, Case> = {
   tagGroups: { query: '{ tagGroups { id name } }', expect: 'nothing' },
   tags: { query: 'query($g: ID!) { all: tags(first: 200, includeArchived: true) { edges { node { name } } } inGroup: tags(groupId: $g) { totalCount } }', variables: () => ({ g: a.group }), expect: 'nothing' },
   templates: { query: '{ templates(first: 200) { edges { node { id name } } } }', expect: 'nothing' },
+  uploads: { query: 'query($w: ID!) { all: uploads(first: 200) { totalCount edges { node { id filename } } } attachments: uploads(kind: ATTACHMENT) { totalCount } ofWorkflow: uploads(workflowId: $w) { totalCount } }', variables: () => ({ w: a.workflow }), expect: 'nothing' },
   validateWorkflowDefinition: { query: '{ validateWorkflowDefinition(definition: { steps: [] }) { valid } }', expect: 'nothing' },
   viewer: { query: '{ viewer { workspace { slug } memberships { role } } }', expect: 'nothing' },
   workflow: { query: 'query($id: ID!, $name: ID!) { byId: workflow(id: $id) { id name } byName: workflow(id: $name) { id name } }', variables: () => ({ id: a.workflow, name: 'alpha-WORKFLOW' }), expect: 'nothing' },
@@ -101,6 +104,9 @@ const MUTATIONS: Record<string, Case> = {
   deleteRun: { query: `mutation($id: ID!) { deleteRun(input: { runId: $id }) { ${NF} } }`, variables: () => ({ id: a.run }), expect: 'notFound' },
   deleteSchedule: { query: `mutation($id: ID!) { deleteSchedule(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.schedule }), expect: 'notFound' },
   deleteSecret: { query: `mutation { deleteSecret(input: { name: "ALPHA_SECRET" }) { ${NF} } }`, expect: 'notFound' },
+  deleteUpload: { query: `mutation($id: ID!) { deleteUpload(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.upload }), expect: 'notFound' },
+  // A file for A's workflow: JSON cannot carry the file part, and the REST route is proven in files.uploads.test.ts.
+  uploadFile: { query: `mutation($w: ID!, $f: File!) { uploadFile(input: { file: $f, workflowId: $w }) { ${NF} } }`, variables: () => ({ w: a.workflow }), expect: 'nothing' },
   deleteTag: { query: `mutation($id: ID!) { deleteTag(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.tag }), expect: 'notFound' },
   deleteTagGroup: { query: `mutation($id: ID!) { deleteTagGroup(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.group }), expect: 'notFound' },
   deleteTemplate: { query: `mutation($id: ID!) { deleteTemplate(input: { id: $id }) { ${NF} } }`, variables: () => ({ id: a.template }), expect: 'notFound' },

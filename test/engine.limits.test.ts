@@ -128,8 +128,8 @@ describe('completion and step types in runs', () => {
     const done = await waitForRun(t, run);
     expect(done.output).toEqual({ doubled: 42 });
     expect(done.checks).toEqual([
-      { name: 'positive', expression: 'output.doubled > 0', passed: true },
-      { name: 'big', expression: 'output.doubled > 100', passed: false },
+      expect.objectContaining({ name: 'positive', expression: 'output.doubled > 0', passed: true, status: 'PASSED' }),
+      expect.objectContaining({ name: 'big', expression: 'output.doubled > 100', passed: false, status: 'FAILED' }),
     ]);
     await until('the completion webhook', 10_000, async () => server.hits('/done') > 0);
     const hook = server.requests.find((r) => r.path === '/done')!;

@@ -89,7 +89,7 @@ describe('ids the caller cannot see', () => {
   it('node and nodes answer null, without an error or an error log, for every Node type', async () => {
     const schema = (await t.gql('{ __schema { types { name kind interfaces { name } } } }')).data as any;
     const nodeTypes: string[] = schema.__schema.types.filter((type: any) => type.kind === 'OBJECT' && type.interfaces?.some((i: any) => i.name === 'Node')).map((type: any) => type.name);
-    expect(nodeTypes.sort()).toEqual(['Agent', 'ApiKey', 'Run', 'RunEvent', 'Schedule', 'StepRun', 'Tag', 'TagGroup', 'Template', 'User', 'Version', 'Workflow', 'Workspace']);
+    expect(nodeTypes.sort()).toEqual(['Agent', 'ApiKey', 'Run', 'RunEvent', 'Schedule', 'StepRun', 'Tag', 'TagGroup', 'Template', 'Upload', 'User', 'Version', 'Workflow', 'Workspace']);
 
     const invisible: [string, string][] = [];
     for (const type of nodeTypes) {

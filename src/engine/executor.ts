@@ -26,6 +26,10 @@ import { SLEEPING_STEP, TOP_LEVEL } from './statuses.ts';
 import { stepHandlers } from './steps/registry.ts';
 import { fanOutSignal } from './signals.ts';
 import { NonRetriableError, type StepContext, type StepEnvironment } from './steps/types.ts';
+import type { FileStorage } from '../files/service.ts';
+import { stepFiles } from '../files/step-files.ts';
+import { judgeLeftoverChecks, judgePendingChecks } from '../checks/judge.ts';
+import { declaresFiles, exportDeclaredFiles } from '../files/declared-exports.ts';
 import { coerceError } from '../errors.ts';
 import type { EngineObserver } from '../observability/engine-observer.ts';
 import { findAgents, type AgentSettings } from '../agents/service.ts';
@@ -60,6 +64,8 @@ export interface EngineOptions {
   observer?: EngineObserver;
   /** The server's public origin, for wait-token URLs (known once the server listens). */
   publicUrl?: () => string;
+  /** Input files and attachments of steps; absent: steps have no files. */
+  files?: FileStorage;
 }
 
 const SIGNAL_MAINTENANCE_MS = 5000;
@@ -104,6 +110,7 @@ export class Engine implements DispatchHost {
     }
     this.pollTimer = setInterval(() => this.notify(), this.opts.pollIntervalMs);
     this.notify();
+    this.track(judgeLeftoverChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agentsFor: (workspaceId) => agentResolver(this.opts.prisma, workspaceId) }));
   }
 
   /** Something changed (a run was queued, a slot freed): look for work soon. */
@@ -150,6 +157,8 @@ export class Engine implements DispatchHost {
     if (result.finished) {
       this.notify(); // a concurrency slot is free
       this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
+      // check_prompt checks were recorded PENDING: a model judges them now, outside any transaction.
+      if (result.finished.pendingChecks) this.track(judgePendingChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agents: agentResolver(this.opts.prisma, result.finished.workspaceId) }, result.finished.runId));
     }
     return result;
   }
@@ -298,12 +307,14 @@ export class Engine implements DispatchHost {
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
         agents: agentResolver(this.opts.prisma, claim.workspaceId),
+        files: this.opts.files ? stepFiles({ prisma: this.opts.prisma, bus: this.opts.bus, files: this.opts.files }, claim) : undefined,
       };
-      const output =
+      let output =
         claim.type === 'loop'
           ? await runLoop(ctx, claim, { prisma: this.opts.prisma, bus: this.opts.bus, now: () => this.now() })
           : await this.handlerFor(claim.type).execute(ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
+      if (ctx.files && claim.workflowId && declaresFiles(output) && (await this.exportsFiles(claim.workflowId))) output = await exportDeclaredFiles(output, ctx.files, (url) => ctx.env.fetch(url, { signal: controller.signal }));
       return { outcome: { ok: true, output }, logs: await liveLog.close() };
     } catch (error) {
       const err = coerceError(error);
@@ -312,6 +323,12 @@ export class Engine implements DispatchHost {
       clearTimeout(timeout);
       clearInterval(heartbeat);
     }
+  }
+
+  /** includesFileExports of a workflow (asked only when an output declares files). */
+  private async exportsFiles(workflowId: string): Promise<boolean> {
+    const workflow = await this.opts.prisma.workflow.findUnique({ where: { id: workflowId }, select: { includesFileExports: true } });
+    return workflow?.includesFileExports ?? false;
   }
 
   private handlerFor(type: string) {

@@ -3,12 +3,13 @@
 import type { Prisma, StepRun } from '../generated/prisma/client.ts';
 import type { WorkflowDefinition } from '../workflows/definition.ts';
 import type { NewEvent } from '../events/log.ts';
-import { evaluateExpression, renderTemplates } from './expressions.ts';
+import { renderTemplates } from './expressions.ts';
 import { finalSteps } from './graph.ts';
 import type { Redactor } from './redact.ts';
 import { finalRunStatus } from './statuses.ts';
 import { ajv, compileJsonSchema } from '../runs/json-schema.ts';
 import { coerceError } from '../errors.ts';
+import { evaluateChecks } from '../checks/evaluate.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -19,34 +20,13 @@ export interface FinishedRun {
   status: 'COMPLETED' | 'FAILED' | 'CANCELLED';
   output: unknown;
   error: unknown;
+  /** check_prompt results recorded PENDING, for the model to judge after the commit. */
+  pendingChecks?: boolean;
 }
-
-interface CheckResult {
-  name: string;
-  expression: string;
-  passed: boolean;
-  error?: string;
-}
-
 
 function outputOf(definition: WorkflowDefinition, rows: StepRun[]): unknown {
   const byId = new Map(rows.map((r) => [r.stepId, r]));
   return Object.fromEntries(finalSteps(definition.steps).map((s) => [s.id, byId.get(s.id)?.output ?? null]));
-}
-
-async function runChecks(checks: unknown, context: Record<string, unknown>): Promise<CheckResult[]> {
-  if (!Array.isArray(checks)) return [];
-  const results: CheckResult[] = [];
-  for (const check of checks as { name?: unknown; expression?: unknown }[]) {
-    const name = String(check?.name ?? 'check');
-    const expression = String(check?.expression ?? '');
-    try {
-      results.push({ name, expression, passed: Boolean(await evaluateExpression(expression, context)) });
-    } catch (error) {
-      results.push({ name, expression, passed: false, error: coerceError(error).message });
-    }
-  }
-  return results;
 }
 
 export async function finalizeRun(
@@ -84,7 +64,7 @@ export async function finalizeRun(
   }
 
   const workflow = run.workflowId ? await tx.workflow.findUnique({ where: { id: run.workflowId }, select: { postRunChecks: true } }) : null;
-  const checks = await runChecks(workflow?.postRunChecks, { ...context, output, run: { ...context.run, status } });
+  const checks = await evaluateChecks(tx, run, workflow?.postRunChecks, { ...context, output, run: { ...context.run, status } });
   output = redact(output);
   error = redact(error);
   await tx.run.update({
@@ -99,5 +79,5 @@ export async function finalizeRun(
   });
   if (checks.length) events.push({ type: 'RUN_CHECKS', data: { checks } });
   events.push({ type: status === 'COMPLETED' ? 'RUN_COMPLETED' : status === 'FAILED' ? 'RUN_FAILED' : 'RUN_CANCELLED', data: { status, output, error } });
-  return { runId: run.id, workspaceId: run.workspaceId, workflowId: run.workflowId, status, output, error };
+  return { runId: run.id, workspaceId: run.workspaceId, workflowId: run.workflowId, status, output, error, pendingChecks: checks.some((check) => check.status === 'PENDING') };
 }

@@ -86,7 +86,7 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
         const scope = { ...claim.expressionContext, item: items[item.index], index: item.index };
         const rendered = (await renderTemplates(inner.config ?? {}, scope)) as Record<string, unknown>;
         const output = await inChildSpan(`iteration ${item.index}`, { 'weft.step.id': claim.stepId, 'weft.step.type': inner.type, 'weft.loop.index': item.index, 'weft.step.attempt': attempt }, () =>
-          handler.execute({ ...ctx, config: rendered, signal: controller.signal, attempt, idempotencyKey: `${ctx.idempotencyKey}:${item.index}` }),
+          handler.execute({ ...ctx, config: rendered, signal: controller.signal, attempt, idempotencyKey: `${ctx.idempotencyKey}:${item.index}`, files: ctx.files?.forIteration(item.index) }),
         );
         await record(item.id, { status: 'COMPLETED', output: (output ?? null) as Prisma.InputJsonValue, finishedAt: deps.now() }, { type: 'STEP_COMPLETED', ...base, data: { output: output ?? null, attempt } });
         outputs[item.index] = output ?? null;

@@ -25,6 +25,7 @@ export const RUN_EVENT_TYPES = [
   'WEBHOOK_FAILED',
   'SIGNAL_DELIVERED',
   'SIGNAL_BUFFERED',
+  'ATTACHMENT_CREATED',
 ] as const;
 export type RunEventType = (typeof RUN_EVENT_TYPES)[number];
 

@@ -13,8 +13,10 @@ import { serveMetrics } from '../observability/http.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { observeInboundWebhook } from '../observability/propagation.ts';
 import type { Tracing } from '../observability/tracing.ts';
-import type { EngineHandle } from '../scope.ts';
+import type { Actor, EngineHandle } from '../scope.ts';
+import type { FileStorage } from '../files/service.ts';
 import { handleExport, matchExportRoute } from './exports.ts';
+import { handleDownload, handleUpload, matchFilesRoute } from './files.ts';
 import { handleInboundWebhook, matchInboundWebhook } from './inbound-webhook.ts';
 import { normaliseRequestTarget, readBody } from './request.ts';
 import { sendError, sendJson, sendWeftError } from './respond.ts';
@@ -34,7 +36,7 @@ export interface RouteDeps {
   stopping: () => boolean;
   readiness: () => Promise<Readiness>;
   /** The same authentication and rate limit as GraphQL: the caller's workspace, or the error to send. */
-  authorize: (req: IncomingMessage, permission: Permission) => Promise<{ workspaceId: string } | WeftError>;
+  authorize: (req: IncomingMessage, permission: Permission) => Promise<{ workspaceId: string; actor: Actor } | WeftError>;
   prisma: PrismaClient;
   engine: EngineHandle;
   bus: EventBus;
@@ -47,14 +49,17 @@ export interface RouteDeps {
   web: WebApps;
   graphiql: boolean;
   monitor: boolean;
+  files: FileStorage;
+  /** The largest file a GraphQL multipart request may carry (yoga holds it in memory). */
+  graphqlUploadLimitBytes: number;
 }
 
 /** A route: `match` says whether it takes the request (and what it parsed from the path). */
 interface Route<T = unknown> {
   /** Served by worker processes too (health, metrics). */
   everyRole?: true;
-  match(req: IncomingMessage, path: string): T | undefined;
-  handle(req: IncomingMessage, res: ServerResponse, matched: T): Promise<void> | void;
+  match(req: IncomingMessage, path: string, target: { pathname: string; search: string }): T | undefined;
+  handle(req: IncomingMessage, res: ServerResponse, matched: T): unknown;
 }
 
 const route = <T>(r: Route<T>) => r as Route;
@@ -98,6 +103,19 @@ export function createRoutes(deps: RouteDeps): Route[] {
         return handleExport(res, exportRoute, { prisma: deps.prisma, workspaceId: authorized.workspaceId });
       },
     }),
+    route({
+      match: (req, path, target) => {
+        const filesRoute = matchFilesRoute(req.method, path);
+        return filesRoute && { ...filesRoute, search: target.search };
+      },
+      handle: async (req, res, filesRoute) => {
+        const authorized = await deps.authorize(req, filesRoute.kind === 'upload' ? 'write' : 'read');
+        if (authorized instanceof WeftError) return sendWeftError(res, authorized);
+        const scope = { prisma: deps.prisma, ...authorized };
+        if (filesRoute.kind === 'upload') return handleUpload(req, res, filesRoute.search, scope, deps.files);
+        return handleDownload(req, res, filesRoute.ref, scope, deps.files);
+      },
+    }),
     route({ match: exactPath('/graphql'), handle: (req, res) => serveGraphQL(deps, req, res) }),
   ];
 }
@@ -106,8 +124,12 @@ async function serveGraphQL(deps: RouteDeps, req: IncomingMessage, res: ServerRe
   if (deps.graphiql && deps.web.wantsPlayground(req)) return deps.web.servePlayground(req, res);
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     // Read here, within the limit, whatever the framing: a chunked body declares no length.
-    const body = await readBody(req, deps.maxBodyBytes);
-    if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${deps.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+    // A GraphQL multipart request (file uploads) may be larger, up to its own limit: yoga holds
+    // its files in memory, so big files go through PUT /api/uploads, which streams.
+    const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
+    const limit = multipart ? deps.maxBodyBytes + deps.graphqlUploadLimitBytes : deps.maxBodyBytes;
+    const body = await readBody(req, limit);
+    if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes${multipart ? ' (send large files with PUT /api/uploads)' : ''}`, { headers: { connection: 'close' } });
     // The fetch-API adapter uses a body a framework already read instead of the consumed stream.
     if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
   }
@@ -134,8 +156,11 @@ export async function handleRequest(routes: Route[], deps: RouteDeps, req: Incom
   const path = target.pathname;
   for (const candidate of routes) {
     if (!candidate.everyRole && !deps.serveApi) continue;
-    const matched = candidate.match(req, path);
-    if (matched !== undefined) return candidate.handle(req, res, matched);
+    const matched = candidate.match(req, path, target);
+    if (matched !== undefined) {
+      await candidate.handle(req, res, matched);
+      return;
+    }
   }
   // A worker serves its health endpoints and metrics only: no API, no webhooks.
   if (!deps.serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz, /readyz and /metrics only');

@@ -12,6 +12,7 @@ import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import type { ServiceScope } from '../scope.ts';
 import { validateRunInput } from './input.ts';
+import { fileInputProblems } from '../files/input-refs.ts';
 import { currentTraceparent } from '../observability/scope.ts';
 import { agentReferenceProblems } from '../agents/service.ts';
 import { normaliseDefinition } from '../workflows/spellings.ts';
@@ -98,6 +99,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
   const definition = version.definition as unknown as WorkflowDefinition;
   const runInput = input.input ?? {};
   const problems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
+  if (!problems.length) problems.push(...(await fileInputProblems(scope.prisma, scope.workspaceId, definition.inputSchema, runInput, ['input', 'input'])));
   if (problems.length) throw new ValidationError(problems);
   const setting = workflow.concurrency as ConcurrencySetting | null;
   const concurrencyKey = await concurrencyKeyOf(setting, runInput);
@@ -172,6 +174,7 @@ export async function previewRun(scope: ServiceScope, input: { definition: unkno
   const definition = normalised.definition as WorkflowDefinition;
   const runInput = input.input ?? {};
   const inputProblems = validateRunInput(definition.inputSchema, runInput, ['input', 'input']);
+  if (!inputProblems.length) inputProblems.push(...(await fileInputProblems(scope.prisma, scope.workspaceId, definition.inputSchema, runInput, ['input', 'input'])));
   if (inputProblems.length) throw new ValidationError(inputProblems);
   const run = await commitAndAnnounce(scope, async (tx, events) => {
     const created = await tx.run.create({

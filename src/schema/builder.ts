@@ -31,6 +31,8 @@ export interface BuilderTypes {
   Scalars: {
     DateTime: { Input: Date; Output: Date };
     JSON: { Input: unknown; Output: unknown };
+    /** A file of a GraphQL multipart request (graphql-multipart-request-spec), as yoga hands it over. */
+    File: { Input: File; Output: never };
   };
   DefaultFieldNullability: false;
   /**
@@ -106,3 +108,15 @@ export const builder = new SchemaBuilder<BuilderTypes>({
 
 builder.addScalarType('DateTime', DateTimeResolver, {});
 builder.addScalarType('JSON', JSONResolver, {});
+builder.scalarType('File', {
+  description: 'A file sent with the GraphQL multipart request spec (a multipart/form-data request with operations, map and the files). Input only.',
+  serialize: () => {
+    throw new Error('File is an input-only scalar');
+  },
+  parseValue: (value) => {
+    // Duck-typed: yoga's fetch layer hands over its own File implementation, not Node's.
+    const file = value as Partial<File> | null;
+    if (file && typeof file === 'object' && typeof file.name === 'string' && typeof file.stream === 'function' && typeof file.size === 'number') return value as File;
+    throw new TypeError('File must be a file of a multipart request (see the GraphQL multipart request spec)');
+  },
+});

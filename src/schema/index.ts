@@ -19,6 +19,7 @@ import './schedule.ts';
 import './secret.ts';
 import './agent.ts';
 import './auth.ts';
+import './file.ts';
 
 builder.queryType({ description: 'Read access to your workspace.', authScopes: { read: true } });
 builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.', authScopes: { write: true } });

@@ -104,7 +104,7 @@ export const RunRef = builder.prismaNode('Run', {
     }),
     output: t.expose('output', { type: 'JSON', nullable: true, description: 'The run output, once COMPLETED.' }),
     error: t.expose('error', { type: 'JSON', nullable: true, description: 'Why the run failed or was cancelled.' }),
-    checks: t.expose('checks', { type: 'JSON', nullable: true, description: 'Post-run check results: [{ name, expression, passed, error? }].' }),
+    checks: t.expose('checks', { type: 'JSON', nullable: true, description: 'Post-run check results, in the checks\' order: [{ id, name, type, status (PASSED | FAILED | PENDING while a model judges), passed, reason?, expression?, error?, matched?, missing?, expected?, found?, model?, verdict? }].' }),
     idempotencyKey: t.exposeString('idempotencyKey', { nullable: true, description: 'The idempotency key the run was started with.' }),
     concurrencyKey: t.exposeString('concurrencyKey', { nullable: true, description: 'Value of the workflow\'s concurrency key expression for this run.' }),
     parentRun: t.relation('parentRun', { nullable: true, description: 'For retries: the run this one retries.' }),

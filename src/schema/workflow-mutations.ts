@@ -18,6 +18,7 @@ import {
 } from '../workflows/service.ts';
 import { builder } from './builder.ts';
 import { deletePayload } from './delete.ts';
+import { PostRunCheckInput } from './post-run-check.ts';
 import { TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { parseGlobalId } from '../ids.ts';
@@ -37,13 +38,6 @@ const ConcurrencyInput = builder.inputType('ConcurrencyInput', {
   }),
 });
 
-const PostRunCheckInput = builder.inputType('PostRunCheckInput', {
-  description: 'A check evaluated over every finished run.',
-  fields: (t) => ({
-    name: t.string({ required: true, description: 'Name of the check (1–200 characters).' }),
-    expression: t.string({ required: true, description: 'JSONata over { input, output, steps, run }; truthy means passed.' }),
-  }),
-});
 
 type InputFieldBuilder = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
 
@@ -55,7 +49,8 @@ function settingsFields(t: InputFieldBuilder) {
     webhookUrl: t.string({ description: 'Where completion webhooks go (http or https URL).' }),
     webhookSecret: t.string({ description: 'Secret (16–256 characters) that signs completion webhooks (X-Weft-Signature). Write-only; omitted: unchanged; null: removed.' }),
     commandAllowlist: t.stringList({ description: 'Command templates script steps may run (`*` matches one argument).' }),
-    postRunChecks: t.field({ type: [PostRunCheckInput], description: 'Checks evaluated over every finished run.' }),
+    postRunChecks: t.field({ type: [PostRunCheckInput], description: 'Checks evaluated over every finished run, reconciled on save (see PostRunCheckInput).' }),
+    includesFileExports: t.boolean({ description: 'Store files declared in step outputs ({ "$file": { name, base64 | url } }) as run attachments.' }),
     maxConcurrentRuns: t.int({ description: 'Most runs of this workflow RUNNING at once; null: only the global limit.' }),
     concurrency: t.field({ type: ConcurrencyInput, description: 'Per-key concurrency limit; null removes it.' }),
     tags: t.stringList({ description: 'Tag names; missing tags are created. Replaces the workflow\'s tags.' }),

@@ -4,6 +4,7 @@ import type { WorkflowVersion } from '../generated/prisma/client.ts';
 import { diffDefinitions, type DefinitionDiff } from '../workflows/diff.ts';
 import { resolveWorkflowId } from '../workflows/lookup.ts';
 import { builder } from './builder.ts';
+import { PostRunCheckRef, postRunChecksOf } from './post-run-check.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
@@ -86,13 +87,6 @@ const ConcurrencyRef = builder.objectRef<{ key: string; limit: number; strategy:
   }),
 });
 
-const PostRunCheckRef = builder.objectRef<{ name: string; expression: string }>('PostRunCheck').implement({
-  description: 'An expression evaluated over each finished run ({ input, output, steps, run }); recorded as passed or failed.',
-  fields: (t) => ({
-    name: t.exposeString('name', { description: 'Name of the check.' }),
-    expression: t.exposeString('expression', { description: 'JSONata expression; truthy means passed.' }),
-  }),
-});
 
 export const WorkflowRef = builder.prismaNode('Workflow', {
   nullable: true,
@@ -166,7 +160,8 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
     webhookUrl: t.exposeString('webhookUrl', { nullable: true, description: 'Where completion webhooks go.' }),
     hasWebhookSecret: t.boolean({ description: 'Whether completion webhooks are signed (the secret itself is never returned).', select: { webhookSecret: true }, resolve: (w) => !!w.webhookSecret }),
     commandAllowlist: t.exposeStringList('commandAllowlist', { description: 'Command templates script steps may run (empty: no restriction beyond the server switch).' }),
-    postRunChecks: t.field({ type: [PostRunCheckRef], description: 'Checks evaluated over every finished run.', resolve: (w) => (Array.isArray(w.postRunChecks) ? (w.postRunChecks as { name: string; expression: string }[]) : []) }),
+    postRunChecks: t.field({ type: [PostRunCheckRef], description: 'Checks evaluated over every finished run, in order.', resolve: (w) => postRunChecksOf(w.postRunChecks) }),
+    includesFileExports: t.exposeBoolean('includesFileExports', { description: 'Files declared in step outputs ({ "$file": { name, base64 | url } }) are stored as run attachments.' }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Most runs of this workflow RUNNING at once (null: only the global limit).' }),
     concurrency: t.field({ type: ConcurrencyRef, nullable: true, description: 'Per-key concurrency limit.', resolve: (w) => (w.concurrency as { key: string; limit: number; strategy: string } | null) ?? null }),
     releaseLabels: t.relation('releaseLabels', { description: 'Release labels of this workflow.', query: { orderBy: { label: 'asc' } } }),

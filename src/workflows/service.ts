@@ -236,7 +236,7 @@ export async function updateWorkflow(scope: ServiceScope, raw: UpdateWorkflowInp
         status: input.status ?? workflow.status,
         triggerType: input.triggerType ?? workflow.triggerType,
         ...(version ? { latestVersion: version.number } : {}),
-        ...settingsData(input, true, scope.secretsKey ?? null),
+        ...settingsData(input, true, scope.secretsKey ?? null, workflow.postRunChecks),
       },
     });
   });
@@ -332,7 +332,7 @@ export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInp
         ...(input.status ? { status: input.status } : {}),
         ...(input.triggerType ? { triggerType: input.triggerType } : {}),
         ...(version ? { latestVersion: version.number } : {}),
-        ...settingsData(settings, false, scope.secretsKey ?? null),
+        ...settingsData(settings, false, scope.secretsKey ?? null, workflow.postRunChecks),
       },
     });
   });

@@ -6,6 +6,7 @@ import { sealValue, WEBHOOK_SECRET_LABEL } from '../secrets/crypto.ts';
 import type { Problem } from '../errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { isPlainObject } from '../json.ts';
+import { reconcileChecks, validateChecks, type PostRunCheckInput } from '../checks/definition.ts';
 
 export const CONCURRENCY_STRATEGIES = ['QUEUE', 'CANCEL_IN_PROGRESS', 'CANCEL_NEWEST'] as const;
 
@@ -15,10 +16,7 @@ export interface ConcurrencyInput {
   strategy?: (typeof CONCURRENCY_STRATEGIES)[number] | null;
 }
 
-export interface PostRunCheckInput {
-  name: string;
-  expression: string;
-}
+export type { PostRunCheckInput };
 
 export interface SettingsInput {
   metadata?: unknown;
@@ -27,11 +25,12 @@ export interface SettingsInput {
   webhookSecret?: string | null;
   commandAllowlist?: string[] | null;
   postRunChecks?: PostRunCheckInput[] | null;
+  includesFileExports?: boolean | null;
   maxConcurrentRuns?: number | null;
   concurrency?: ConcurrencyInput | null;
 }
 
-const SETTING_KEYS = ['metadata', 'webhooksEnabled', 'webhookUrl', 'webhookSecret', 'commandAllowlist', 'postRunChecks', 'maxConcurrentRuns', 'concurrency'] as const;
+const SETTING_KEYS = ['metadata', 'webhooksEnabled', 'webhookUrl', 'webhookSecret', 'commandAllowlist', 'postRunChecks', 'includesFileExports', 'maxConcurrentRuns', 'concurrency'] as const;
 
 /** Every problem with the settings present in `input` (absent ones are not checked). */
 export function validateSettings(input: SettingsInput, path: (string | number)[]): Problem[] {
@@ -50,11 +49,7 @@ export function validateSettings(input: SettingsInput, path: (string | number)[]
   input.commandAllowlist?.forEach((template, i) => {
     if (!template.trim() || template.length > 500) problems.push({ path: at('commandAllowlist', i), message: 'must be a non-empty command template of at most 500 characters' });
   });
-  input.postRunChecks?.forEach((check, i) => {
-    if (!check.name.trim() || check.name.length > 200) problems.push({ path: at('postRunChecks', i, 'name'), message: 'must be 1–200 characters' });
-    const error = checkExpression(check.expression);
-    if (error) problems.push({ path: at('postRunChecks', i, 'expression'), message: `invalid expression: ${error}` });
-  });
+  if (input.postRunChecks) problems.push(...validateChecks(input.postRunChecks, at('postRunChecks')));
   if (input.maxConcurrentRuns != null && (input.maxConcurrentRuns < 1 || input.maxConcurrentRuns > 10_000)) problems.push({ path: at('maxConcurrentRuns'), message: 'must be between 1 and 10000' });
   if (input.concurrency != null) {
     const error = checkExpression(input.concurrency.key);
@@ -65,7 +60,7 @@ export function validateSettings(input: SettingsInput, path: (string | number)[]
 }
 
 /** Prisma data for the settings present in `input`; with `replace`, absent ones are reset. */
-export function settingsData(input: SettingsInput, replace: boolean, secretsKey: Buffer | null): Prisma.WorkflowUpdateInput {
+export function settingsData(input: SettingsInput, replace: boolean, secretsKey: Buffer | null, previousChecks: unknown = null): Prisma.WorkflowUpdateInput {
   const data: Prisma.WorkflowUpdateInput = {};
   const has = (key: (typeof SETTING_KEYS)[number]) => replace || Object.hasOwn(input, key);
   const json = (value: unknown) => (value == null ? Prisma.DbNull : (value as Prisma.InputJsonValue));
@@ -74,7 +69,8 @@ export function settingsData(input: SettingsInput, replace: boolean, secretsKey:
   if (has('webhookUrl')) data.webhookUrl = input.webhookUrl ?? null;
   if (has('webhookSecret') && (replace ? input.webhookSecret !== undefined : true)) data.webhookSecret = input.webhookSecret == null ? null : sealValue(secretsKey, WEBHOOK_SECRET_LABEL, input.webhookSecret);
   if (has('commandAllowlist')) data.commandAllowlist = input.commandAllowlist ?? [];
-  if (has('postRunChecks')) data.postRunChecks = json(input.postRunChecks?.length ? input.postRunChecks : null);
+  if (has('postRunChecks')) data.postRunChecks = json(input.postRunChecks?.length ? reconcileChecks(previousChecks, input.postRunChecks) : null);
+  if (has('includesFileExports')) data.includesFileExports = input.includesFileExports ?? false;
   if (has('maxConcurrentRuns')) data.maxConcurrentRuns = input.maxConcurrentRuns ?? null;
   if (has('concurrency')) data.concurrency = json(input.concurrency ? { ...input.concurrency, strategy: input.concurrency.strategy ?? 'QUEUE' } : null);
   return data;

@@ -76,6 +76,13 @@ const outboundSchemas = {
       },
       responseType: { enum: ['auto', 'json', 'text'] },
       maxResponseBytes: integer(1, MAX_RESPONSE_BYTES, ' (bytes)'),
+      bodyFile: nonEmpty('an upload id (the file is sent as the body)'),
+      form: orTemplate('an object { fields?, files? } (sent as multipart/form-data)', {
+        type: 'object',
+        additionalProperties: false,
+        properties: { fields: { type: 'object', description: 'an object of field names to values' }, files: { type: 'object', additionalProperties: { type: 'string', description: 'an upload id' }, description: 'an object of field names to upload ids' } },
+      }),
+      saveAs: nonEmpty('a file name (the response body is stored as an attachment)'),
     },
   },
   webhook: {
@@ -98,6 +105,17 @@ const outboundSchemas = {
         additionalProperties: { type: 'string', description: 'a string' },
       }),
       maxOutputBytes: integer(1, MAX_RESPONSE_BYTES, ' (bytes)'),
+      files: orTemplate('a list of upload ids or { upload, as }', {
+        type: 'array',
+        maxItems: 20,
+        items: {
+          description: 'an upload id or { upload, as }',
+          anyOf: [
+            { type: 'string', description: 'an upload id' },
+            { type: 'object', required: ['upload'], additionalProperties: false, properties: { upload: { type: 'string' }, as: { type: 'string', minLength: 1 } } },
+          ],
+        },
+      }),
     },
   },
   agent_task: {

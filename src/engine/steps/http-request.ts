@@ -16,6 +16,7 @@ import {
   send,
   statusError,
 } from './limits.ts';
+import { fileBody, saveResponse, type FileBody } from './http-files.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -31,6 +32,8 @@ interface HttpRequestConfig {
   url: URL;
   headers: Headers;
   body: string | undefined;
+  file: FileBody | null;
+  saveAs: unknown;
   isExpected: (status: number) => boolean;
   responseType: ResponseType;
   maxResponseBytes: number;
@@ -50,7 +53,7 @@ function parseExpectedStatus(value: unknown): (status: number) => boolean {
   return (status) => list.includes(status);
 }
 
-function parseConfig(ctx: StepContext): HttpRequestConfig {
+async function parseConfig(ctx: StepContext): Promise<HttpRequestConfig> {
   const config = ctx.config;
   const method = parseMethod(config.method);
   const url = httpUrl(config.url, 'http_request.url');
@@ -64,6 +67,9 @@ function parseConfig(ctx: StepContext): HttpRequestConfig {
     body = typeof config.body === 'string' ? config.body : JSON.stringify(config.body);
     if (!headers.has('content-type')) headers.set('content-type', typeof config.body === 'string' ? 'text/plain; charset=utf-8' : 'application/json');
   }
+  const file = await fileBody(ctx);
+  if (file && (method === 'GET' || method === 'HEAD')) throw new NonRetriableError(`http_request: a file cannot be sent with ${method}; use POST, PUT or PATCH`);
+  if (file?.contentType && !headers.has('content-type')) headers.set('content-type', file.contentType);
   // The same key on every attempt lets the receiver recognise a retry of a request it already handled.
   if (method !== 'GET' && method !== 'HEAD' && !headers.has('idempotency-key')) headers.set('idempotency-key', ctx.idempotencyKey);
 
@@ -75,6 +81,8 @@ function parseConfig(ctx: StepContext): HttpRequestConfig {
     url,
     headers,
     body,
+    file,
+    saveAs: config.saveAs ?? null,
     isExpected: parseExpectedStatus(config.expectedStatus),
     responseType: responseType as ResponseType,
     maxResponseBytes: Math.min(configured, ctx.env.maxResponseBytes),
@@ -97,10 +105,12 @@ function parseBody(ctx: StepContext, request: HttpRequestConfig, raw: Buffer, co
 
 export const httpRequestStep: StepHandler = {
   async execute(ctx: StepContext) {
-    const request = parseConfig(ctx);
+    const request = await parseConfig(ctx);
     const target = `${request.method} ${describeUrl(request.url)}`;
     ctx.log(target);
-    const response = await send(ctx, request.url, { method: request.method, headers: request.headers, body: request.body, redirect: 'follow' });
+    const body = request.file?.body ?? request.body;
+    // A streamed body cannot be replayed: a redirect is then the step's failure, not followed.
+    const response = await send(ctx, request.url, { method: request.method, headers: request.headers, body, redirect: request.file?.streamed ? 'error' : 'follow', ...(request.file?.streamed ? { duplex: 'half' } : {}) } as RequestInit);
 
     if (!request.isExpected(response.status)) {
       ctx.log(`→ ${response.status} (unexpected)`);
@@ -111,6 +121,11 @@ export const httpRequestStep: StepHandler = {
       await response.body?.cancel().catch(() => undefined);
       ctx.log(`→ ${response.status}`);
       return { status: response.status, headers: headersObject(response.headers), body: null };
+    }
+    if (request.saveAs !== null) {
+      const attachment = await saveResponse(ctx, response, request.saveAs);
+      ctx.log(`→ ${response.status}`);
+      return { status: response.status, headers: headersObject(response.headers), body: null, attachment };
     }
     const raw = await readBodyCapped(response, request.maxResponseBytes, ctx.signal, request.url);
     ctx.log(`→ ${response.status} (${raw.length} bytes)`);

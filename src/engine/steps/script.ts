@@ -12,7 +12,9 @@
 //   - cancellation and the step timeout send SIGTERM to the script's processes, then SIGKILL to
 //     the sandbox after a grace period; when the script ends, the sandbox (and anything it left
 //     running) ends with it;
-//   - stdout and stderr are each capped; the excess is dropped and marked.
+//   - stdout and stderr are each capped; the excess is dropped and marked;
+//   - the step's `files` (upload ids) are copied into /job/input, and the regular files the
+//     script leaves in /job/output become attachments of the step (output.attachments).
 // A non-zero exit is an ordinary (retryable) failure; not being allowed to run, or not being
 // able to start the interpreter, is not.
 import { writeFile } from 'node:fs/promises';
@@ -23,6 +25,7 @@ import { isPlainObject } from '../../json.ts';
 import { integerIn, MIB } from './limits.ts';
 import { createAttemptDirs, existsInSandbox, findBwrap, handOver, removeAttemptDirs, RUN_DIR, sandboxEnvironment, spawnSandbox, type SandboxSpec } from './sandbox.ts';
 import { startSandboxProxy, type SandboxProxy } from './sandbox-proxy.ts';
+import { collectOutputFiles, makeJobDir, parseFileRefs, placeInputFiles } from './step-file-io.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 import { coerceError } from '../../errors.ts';
 
@@ -282,6 +285,7 @@ export const scriptStep: StepHandler = {
       throw new NonRetriableError('Script steps are disabled on this server. To enable them, set WEFT_SCRIPTS_ENABLED=true on the server and restart it.');
     }
     const script = parseConfig(ctx);
+    const inputRefs = parseFileRefs(ctx.config.files, 'script.files');
     checkAllowlist(ctx, script);
     const interpreter = script.language === 'shell' ? '/bin/sh' : 'python3';
     if (!existsInSandbox(interpreter)) throw new NonRetriableError(`Could not start ${interpreter}: it is not installed on the server where scripts can see it (the sandbox shows the host's /usr, /bin and /sbin)`);
@@ -299,7 +303,16 @@ export const scriptStep: StepHandler = {
       if (settings.network === 'outbound') proxy = await startProxy(ctx, dirs.run);
       ctx.log(`running ${script.language} script (${script.source.length} characters${script.args.length ? `, ${script.args.length} arguments` : ''}) in the sandbox, network ${settings.network}`);
       const env = { ...sandboxEnvironment(settings.network), ...script.env };
-      return await run(ctx, script, bwrap, { dirs, env, network: settings.network, command: [interpreter, `${RUN_DIR}/${name}`, ...script.args] });
+      // /job/input holds the step's input files, /job/output what becomes the step's attachments.
+      const inputDir = path.join(dirs.job, 'input');
+      const outputDir = path.join(dirs.job, 'output');
+      await Promise.all([makeJobDir(inputDir), makeJobDir(outputDir)]);
+      const inputs = await placeInputFiles(ctx, inputRefs, inputDir, 'script.files');
+      await handOver([inputDir, outputDir, ...inputs.map((input) => path.join(inputDir, input.name))]);
+      if (inputs.length) ctx.log(`input files: ${inputs.map((input) => `input/${input.name}`).join(', ')}`);
+      const result = await run(ctx, script, bwrap, { dirs, env, network: settings.network, command: [interpreter, `${RUN_DIR}/${name}`, ...script.args] });
+      const attachments = await collectOutputFiles(ctx, outputDir);
+      return attachments.length ? { ...result, attachments } : result;
     } finally {
       await proxy?.close();
       await removeAttemptDirs(dirs);

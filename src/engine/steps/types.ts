@@ -2,6 +2,7 @@
 // (http_request, webhook, script, agent_task). Control-flow steps (condition, loop, wait) are
 // handled by the executor itself. Handlers know nothing about the database or dispatch.
 import type { AgentSettings } from '../../agents/service.ts';
+import type { Readable } from 'node:stream';
 import type { ScriptSettings } from '../../config.ts';
 
 /** Server-wide settings a handler may need; built from Config by the engine. */
@@ -36,6 +37,28 @@ export interface StepContext {
   idempotencyKey: string;
   /** Named agents of the run's workspace (agent_task's agentId), looked up when the step runs. */
   agents?: { resolve(reference: string): Promise<AgentSettings | null> };
+  /** Input files and attachments; absent where no file storage is configured (unit tests of handlers). */
+  files?: StepFiles;
+}
+
+/** A stored file as a step sees it. `id` is its global ID (what run inputs and outputs show). */
+export interface StepFileInfo {
+  id: string;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  downloadUrl: string;
+}
+
+/** Files for a step: reading uploads of the run's workspace, storing attachments of this step. */
+export interface StepFiles {
+  /** An upload or attachment of the run's workspace by id (global or raw); NonRetriableError when there is none. */
+  open(ref: unknown, path: string): Promise<StepFileInfo & { read(): Promise<Readable> }>;
+  /** Stores bytes as an attachment of this step of the run (records an ATTACHMENT_CREATED event). */
+  attach(source: Readable, meta: { filename: string; contentType?: string | null }): Promise<StepFileInfo>;
+  /** The same, for one iteration of a loop body. */
+  forIteration(iteration: number): StepFiles;
 }
 
 export interface StepHandler {

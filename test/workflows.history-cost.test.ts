@@ -99,10 +99,12 @@ async function pageCost(kind: 'light' | 'heavy') {
 it('reads the same statements and a bounded number of rows with 1 and with 1,000 versions and runs per workflow', async () => {
   const light = await pageCost('light');
   const heavy = await pageCost('heavy');
-  expect(heavy.statements).toEqual(light.statements);
+  // Sorted: on PostgreSQL the batched loads run concurrently and may be logged in any order.
+  expect([...heavy.statements].sort()).toEqual([...light.statements].sort());
   expect(light.statements.length).toBeLessThanOrEqual(12);
-  // The heavy page shows 5 versions per workflow where the light one has 1: that (and the
-  // search scanning 20 names instead of 10) is all the extra reading allowed — nothing per row of history.
-  expect(heavy.rows).toBeLessThanOrEqual(light.rows + PAGE * 10);
+  // The heavy page shows 5 versions per workflow where the light one has 1 (a bitmap scan counts
+  // them in its index and heap nodes, so up to 2 × 4 more rows each), and the last-run walk may
+  // step over a few more index entries: that is all the extra reading allowed, nothing per row of history.
+  expect(heavy.rows).toBeLessThanOrEqual(light.rows + PAGE * 15);
   expect(heavy.rows).toBeLessThan(PAGE * HISTORY / 10);
 });

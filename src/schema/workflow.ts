@@ -9,8 +9,19 @@ import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { resolveCursorConnection } from '@pothos/plugin-relay';
-import { currentDefinitionLoader, lastRunLoader, versionPageLoader, type VersionPageKey } from '../workflows/page-loaders.ts';
+import { currentDefinitionLoader, currentVersionLoader, lastRunLoader, versionPageLoader, type VersionPageKey } from '../workflows/page-loaders.ts';
+import type { Context } from '../context.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 
+
+/**
+ * The Prisma selection the requested Version fields need, at `path` below the field. Called per
+ * list item, not cached: it also records, for the item's response path, which fields the loaded
+ * row covers — without that the prisma plugin reloads them row by row.
+ */
+function versionSelection(ctx: Context, info: GraphQLResolveInfo, path: string[]): VersionPageKey['query'] {
+  return queryFromInfo({ context: ctx, info, typeName: 'Version', path }) as VersionPageKey['query'];
+}
 
 /** A versions cursor is the version number; anything else is a bad argument, not a server error. */
 function versionCursor(cursor: string | null | undefined, arg: 'after' | 'before'): number | null {
@@ -124,16 +135,15 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
     latestVersion: t.exposeInt('latestVersion', { description: 'Number of the newest version.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the workflow was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the workflow last changed.' }),
-    currentVersion: t.prismaField({
-      type: 'WorkflowVersion',
+    currentVersion: t.field({
+      type: VersionRef,
       description: 'The newest version, whose definition new runs use by default.',
-      // One row per workflow by its unique (workflowId, number = latestVersion): Prisma batches the
-      // findUnique calls of a page into one statement. A nested `versions(take: 1)` over several
-      // parents instead reads every version of every workflow and keeps one in JavaScript.
-      resolve: async (query, workflow, _args, ctx) => {
-        const version = await ctx.prisma.workflowVersion.findUnique({ ...query, where: { workflowId_number: { workflowId: workflow.id, number: workflow.latestVersion } } });
+      // One batched statement per page by the unique (workflowId, number = latestVersion): a nested
+      // `versions(take: 1)` over several parents reads every version of every workflow instead.
+      resolve: async (workflow, _args, ctx, info) => {
+        const version = await currentVersionLoader(ctx).load({ workflowId: workflow.id, latestVersion: workflow.latestVersion, query: versionSelection(ctx, info, []) });
         if (!version) throw new Error(`Workflow ${workflow.id} has no version ${workflow.latestVersion}`);
-        return version;
+        return version as WorkflowVersion;
       },
     }),
     definition: t.field({
@@ -217,7 +227,7 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
         description: 'Every version, newest first.',
         resolve: async (workflow, args, ctx, info) => {
           checkPageSize(args);
-          const query = queryFromInfo({ context: ctx, info, typeName: 'Version', path: ['edges', 'node'] }) as VersionPageKey['query'];
+          const query = versionSelection(ctx, info, ['edges', 'node']);
           const load = async ({ before, after, limit, inverted }: { before?: string; after?: string; limit: number; inverted: boolean }) =>
             (await versionPageLoader(ctx).load({ workflowId: workflow.id, latestVersion: workflow.latestVersion, below: versionCursor(after, 'after'), above: versionCursor(before, 'before'), limit, inverted, query })) as WorkflowVersion[];
           const connection = await resolveCursorConnection({ args, toCursor: (v: WorkflowVersion) => String(v.number), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE }, load);

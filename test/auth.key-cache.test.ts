@@ -20,7 +20,9 @@ async function keyLookups(headers: Record<string, string>) {
 }
 
 it('reads a key once, then serves it from the cache until it is revoked', async () => {
-  const created = await t.gql(`mutation { createApiKey(input: { name: "cached", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { key apiKey { id } } } }`);
+  const created = await t.gql(
+    `mutation { createApiKey(input: { name: "cached", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { key apiKey { id } } } }`,
+  );
   expect(created.errors).toBeUndefined();
   const { key, apiKey } = (created.data as any).createApiKey;
   const headers = { authorization: `Bearer ${key}` };
@@ -32,7 +34,9 @@ it('reads a key once, then serves it from the cache until it is revoked', async 
   expect(second.res.data).toEqual({ __typename: 'Query' });
   expect(second.lookups).toBe(0);
 
-  const revoked = await t.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: apiKey.id });
+  const revoked = await t.gql(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, {
+    id: apiKey.id,
+  });
   expect(revoked.errors).toBeUndefined();
   const refused = await t.gql('{ __typename }', {}, headers);
   expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');

@@ -15,15 +15,34 @@ beforeAll(async () => {
   const prisma = t.db.prisma;
   const workspaceId = t.workspaceId;
   const tag = await prisma.tag.create({ data: { workspaceId, name: 'dashboard' } });
-  for (const [kind, history] of [['light', 1], ['heavy', HISTORY]] as const) {
+  for (const [kind, history] of [
+    ['light', 1],
+    ['heavy', HISTORY],
+  ] as const) {
     for (let i = 0; i < PAGE; i++) {
-      const wf = await prisma.workflow.create({ data: { workspaceId, name: `${kind}-${String(i).padStart(2, '0')}`, latestVersion: history } });
+      const wf = await prisma.workflow.create({
+        data: { workspaceId, name: `${kind}-${String(i).padStart(2, '0')}`, latestVersion: history },
+      });
       const definition = { steps: [{ id: 'w', type: 'wait', config: { seconds: i } }] };
-      await prisma.workflowVersion.createMany({ data: Array.from({ length: history }, (_, n) => ({ workspaceId, workflowId: wf.id, number: n + 1, definition, changeSummary: `v${n + 1}` })) });
+      await prisma.workflowVersion.createMany({
+        data: Array.from({ length: history }, (_, n) => ({
+          workspaceId,
+          workflowId: wf.id,
+          number: n + 1,
+          definition,
+          changeSummary: `v${n + 1}`,
+        })),
+      });
       await prisma.workflowTag.create({ data: { workspaceId, workflowId: wf.id, tagId: tag.id } });
       const base = Date.UTC(2026, 0, 1);
       await prisma.run.createMany({
-        data: Array.from({ length: history }, (_, n) => ({ workspaceId, workflowId: wf.id, definition, status: n === history - 1 ? ('FAILED' as const) : ('COMPLETED' as const), createdAt: new Date(base + n * 1000) })),
+        data: Array.from({ length: history }, (_, n) => ({
+          workspaceId,
+          workflowId: wf.id,
+          definition,
+          status: n === history - 1 ? ('FAILED' as const) : ('COMPLETED' as const),
+          createdAt: new Date(base + n * 1000),
+        })),
       });
     }
   }
@@ -49,7 +68,9 @@ interface Captured {
 /** Rows the statement's scans produced or discarded (EXPLAIN ANALYZE), summed over the plan and its loops. */
 async function rowsRead(statement: Captured): Promise<number> {
   const params = JSON.parse(statement.params) as unknown[];
-  const [row] = await t.db.withSession((s) => s.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.query}`, params));
+  const [row] = await t.db.withSession((s) =>
+    s.query<{ 'QUERY PLAN': unknown }>(`EXPLAIN (ANALYZE, FORMAT JSON) ${statement.query}`, params),
+  );
   const raw = row!['QUERY PLAN'];
   const plan = (typeof raw === 'string' ? JSON.parse(raw) : raw) as { Plan: PlanNode }[];
   return scanned(plan[0]!.Plan);
@@ -66,7 +87,10 @@ interface PlanNode {
 
 function scanned(node: PlanNode): number {
   const own = /Scan/.test(node['Node Type'])
-    ? ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0) + (node['Rows Removed by Index Recheck'] ?? 0)) * (node['Actual Loops'] ?? 1)
+    ? ((node['Actual Rows'] ?? 0) +
+        (node['Rows Removed by Filter'] ?? 0) +
+        (node['Rows Removed by Index Recheck'] ?? 0)) *
+      (node['Actual Loops'] ?? 1)
     : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + scanned(child), 0);
 }
@@ -81,12 +105,22 @@ async function pageCost(kind: 'light' | 'heavy') {
   expect(edges).toHaveLength(PAGE);
   const history = kind === 'light' ? 1 : HISTORY;
   for (const { node } of edges) {
-    expect(node).toMatchObject({ currentVersion: { number: history }, runsCount: history, lastRunStatus: 'FAILED', tags: [{ name: 'dashboard' }], versions: { totalCount: history } });
+    expect(node).toMatchObject({
+      currentVersion: { number: history },
+      runsCount: history,
+      lastRunStatus: 'FAILED',
+      tags: [{ name: 'dashboard' }],
+      versions: { totalCount: history },
+    });
     expect(node.lastRunAt).toBe(new Date(Date.UTC(2026, 0, 1) + (history - 1) * 1000).toISOString());
-    expect(node.versions.edges.map((e: any) => e.node.number)).toEqual(Array.from({ length: Math.min(5, history) }, (_, n) => history - n));
+    expect(node.versions.edges.map((e: any) => e.node.number)).toEqual(
+      Array.from({ length: Math.min(5, history) }, (_, n) => history - n),
+    );
   }
   // Authentication's key lookup is per request, not per row, and not part of the page.
-  const data = statements.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.query.trim()) && !s.query.includes('"ApiKey"'));
+  const data = statements.filter(
+    (s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.query.trim()) && !s.query.includes('"ApiKey"'),
+  );
   let rows = 0;
   for (const statement of data) {
     const read = await rowsRead(statement);
@@ -106,5 +140,5 @@ it('reads the same statements and a bounded number of rows with 1 and with 1,000
   // them in its index and heap nodes, so up to 2 × 4 more rows each), and the last-run walk may
   // step over a few more index entries: that is all the extra reading allowed, nothing per row of history.
   expect(heavy.rows).toBeLessThanOrEqual(light.rows + PAGE * 15);
-  expect(heavy.rows).toBeLessThan(PAGE * HISTORY / 10);
+  expect(heavy.rows).toBeLessThan((PAGE * HISTORY) / 10);
 });

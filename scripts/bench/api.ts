@@ -71,7 +71,11 @@ async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boo
 
 /** A child process that prints "listening <port> [<side port>]" when ready. */
 function startChild(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; ports: number[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${args.join(' ')} did not start:\n${output}`)), 60_000);
@@ -101,7 +105,11 @@ interface Target {
 }
 
 async function post(target: Target, query: string, variables?: Record<string, unknown>) {
-  const res = await fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', ...target.headers }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(target.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...target.headers },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: unknown; errors?: unknown };
   if (body.errors) throw new Error(`${target.name}: ${JSON.stringify(body.errors)}`);
   return body;
@@ -125,8 +133,14 @@ async function load(target: Target, query: string, variables?: Record<string, un
     body: JSON.stringify({ query, variables }),
   });
   const cpu = cpuMs(target.pid) - before;
-  if (result.non2xx || result.errors) throw new Error(`${target.name}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, cpuPerRequest: cpu / Math.max(1, result.requests.total) };
+  if (result.non2xx || result.errors)
+    throw new Error(`${target.name}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpuPerRequest: cpu / Math.max(1, result.requests.total),
+  };
 }
 
 /** p50 in ms of `count` one-at-a-time requests (after a warm-up). */
@@ -144,7 +158,8 @@ async function sequentialP50(target: Target, query: string, count: number): Prom
 
 /** Aliased mutations answer with a result union each: any typed error stops the seeding. */
 function expectPayloads(what: string, body: { data?: unknown }) {
-  for (const value of Object.values((body.data ?? {}) as Record<string, { message?: string }>)) if (value.message) throw new Error(`${what}: ${value.message}`);
+  for (const value of Object.values((body.data ?? {}) as Record<string, { message?: string }>))
+    if (value.message) throw new Error(`${what}: ${value.message}`);
   return body;
 }
 
@@ -153,16 +168,39 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits);
 async function main() {
   await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
   await admin(`CREATE DATABASE ${dbName}`);
-  const db = await openDatabase({ kind: 'postgres', url, poolMax: 5, connectTimeoutMs: 10_000 }, { observeQueries: true });
+  const db = await openDatabase(
+    { kind: 'postgres', url, poolMax: 5, connectTimeoutMs: 10_000 },
+    { observeQueries: true },
+  );
   await migrate(db);
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
-  const { key } = await createApiKey(db.prisma, { workspaceId, name: 'bench', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
+  const { key } = await createApiKey(db.prisma, {
+    workspaceId,
+    name: 'bench',
+    scopes: [...PERMISSIONS],
+    role: 'ADMIN',
+    createdById: null,
+    expiresAt: null,
+  });
   const auth = { authorization: `Bearer ${key}` };
   const children: ChildProcess[] = [];
   try {
     const port = await freePort();
-    const weftEnv = { DATABASE_URL: url, PORT: String(port), HOST: '127.0.0.1', NODE_ENV: 'production', LOG_LEVEL: 'warn', WEFT_RATE_LIMIT_PER_MINUTE: '0', WEFT_MAX_CONCURRENT_RUNS: '50', WEFT_DB_POOL_MAX: '10' };
-    const weftChild = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: { ...process.env, ...weftEnv }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const weftEnv = {
+      DATABASE_URL: url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      WEFT_RATE_LIMIT_PER_MINUTE: '0',
+      WEFT_MAX_CONCURRENT_RUNS: '50',
+      WEFT_DB_POOL_MAX: '10',
+    };
+    const weftChild = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, ...weftEnv },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
     children.push(weftChild);
     await waitFor('Weft', 60_000, async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok);
     const weft: Target = { name: 'weft', url: `http://127.0.0.1:${port}/graphql`, headers: auth, pid: weftChild.pid! };
@@ -170,36 +208,68 @@ async function main() {
     // 1. Seed through the API.
     const seedStarted = performance.now();
     const definition = { steps: [{ id: 'w', type: 'wait', config: { seconds: 0 } }] };
-    for (const [i, color] of ['#e11d48', '#2563eb', '#16a34a'].entries()) await post(weft, `mutation($input: CreateTagInput!) { createTag(input: $input) { __typename } }`, { input: { name: `team-${i}`, color } });
+    for (const [i, color] of ['#e11d48', '#2563eb', '#16a34a'].entries())
+      await post(weft, `mutation($input: CreateTagInput!) { createTag(input: $input) { __typename } }`, {
+        input: { name: `team-${i}`, color },
+      });
     const ids: string[] = [];
     const createBatch = async (names: string[]) => {
-      const fields = names.map((name, i) => `w${i}: createWorkflow(input: { name: ${JSON.stringify(name)}, status: ACTIVE, tags: ${JSON.stringify([`team-${Number(name.slice(-3)) % 3}`])}, definition: $definition }) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { message } }`);
-      const res = (await post(weft, `mutation($definition: JSON!) { ${fields.join('\n')} }`, { definition })) as { data: Record<string, { workflow?: { id: string }; message?: string }> };
+      const fields = names.map(
+        (name, i) =>
+          `w${i}: createWorkflow(input: { name: ${JSON.stringify(name)}, status: ACTIVE, tags: ${JSON.stringify([`team-${Number(name.slice(-3)) % 3}`])}, definition: $definition }) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { message } }`,
+      );
+      const res = (await post(weft, `mutation($definition: JSON!) { ${fields.join('\n')} }`, { definition })) as {
+        data: Record<string, { workflow?: { id: string }; message?: string }>;
+      };
       for (const value of Object.values(res.data)) {
         if (!value.workflow) throw new Error(`createWorkflow: ${value.message}`);
         ids.push(value.workflow.id);
       }
     };
-    for (let i = 0; i < 450; i += 10) await createBatch(Array.from({ length: 10 }, (_, j) => `workflow-${String(i + j).padStart(3, '0')}`));
+    for (let i = 0; i < 450; i += 10)
+      await createBatch(Array.from({ length: 10 }, (_, j) => `workflow-${String(i + j).padStart(3, '0')}`));
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < ids.length; i += 10) {
-        const fields = ids.slice(i, i + 10).map((id, j) => `p${j}: patchWorkflow(input: { id: ${JSON.stringify(id)}, commitMessage: "round ${round}", definition: { steps: { w: { config: { seconds: ${round + 1} } } } } }) { __typename ... on Error { message } }`);
+        const fields = ids
+          .slice(i, i + 10)
+          .map(
+            (id, j) =>
+              `p${j}: patchWorkflow(input: { id: ${JSON.stringify(id)}, commitMessage: "round ${round}", definition: { steps: { w: { config: { seconds: ${round + 1} } } } } }) { __typename ... on Error { message } }`,
+          );
         expectPayloads('patchWorkflow', await post(weft, `mutation { ${fields.join('\n')} }`));
       }
     }
     let runId = '';
     for (let i = 0; i < ids.length; i += 10) {
-      const fields = ids.slice(i, i + 10).map((id, j) => `r${j}: runWorkflow(input: { workflowId: ${JSON.stringify(id)} }) { __typename ... on RunPayload { run { id } } ... on Error { message } }`);
-      const res = expectPayloads('runWorkflow', await post(weft, `mutation { ${fields.join('\n')} }`)) as { data: Record<string, { run?: { id: string } }> };
+      const fields = ids
+        .slice(i, i + 10)
+        .map(
+          (id, j) =>
+            `r${j}: runWorkflow(input: { workflowId: ${JSON.stringify(id)} }) { __typename ... on RunPayload { run { id } } ... on Error { message } }`,
+        );
+      const res = expectPayloads('runWorkflow', await post(weft, `mutation { ${fields.join('\n')} }`)) as {
+        data: Record<string, { run?: { id: string } }>;
+      };
       runId ||= res.data.r0!.run!.id;
     }
     // The newest 50 workflows: the dashboard's page, fresh (1 version, 0 runs) for the growth baseline.
     const fresh: string[] = [];
-    for (let i = 450; i < 500; i += 10) await createBatch(Array.from({ length: 10 }, (_, j) => `workflow-${String(i + j).padStart(3, '0')}`));
+    for (let i = 450; i < 500; i += 10)
+      await createBatch(Array.from({ length: 10 }, (_, j) => `workflow-${String(i + j).padStart(3, '0')}`));
     fresh.push(...ids.slice(450));
-    await waitFor('the seeded runs to finish', 300_000, async () => (await db.prisma.run.count({ where: { status: { in: ['QUEUED', 'RUNNING'] } } })) === 0);
-    const counts = { workflows: await db.prisma.workflow.count(), versions: await db.prisma.workflowVersion.count(), runs: await db.prisma.run.count() };
-    console.log(`seeded through the API in ${fmt((performance.now() - seedStarted) / 1000)} s: ${counts.workflows} workflows, ${counts.versions} versions, ${counts.runs} runs`);
+    await waitFor(
+      'the seeded runs to finish',
+      300_000,
+      async () => (await db.prisma.run.count({ where: { status: { in: ['QUEUED', 'RUNNING'] } } })) === 0,
+    );
+    const counts = {
+      workflows: await db.prisma.workflow.count(),
+      versions: await db.prisma.workflowVersion.count(),
+      runs: await db.prisma.run.count(),
+    };
+    console.log(
+      `seeded through the API in ${fmt((performance.now() - seedStarted) / 1000)} s: ${counts.workflows} workflows, ${counts.versions} versions, ${counts.runs} runs`,
+    );
     await db.withSession((s) => s.exec('ANALYZE'));
 
     // 2. The comparison servers.
@@ -207,8 +277,18 @@ async function main() {
     const apolloChild = await startChild(['scripts/bench/api/apollo-server.ts'], serverEnv);
     const floorChild = await startChild(['scripts/bench/api/floor-server.ts'], serverEnv);
     children.push(apolloChild.child, floorChild.child);
-    const apollo: Target = { name: 'apollo', url: `http://127.0.0.1:${apolloChild.ports[0]}/`, headers: {}, pid: apolloChild.child.pid! };
-    const floor: Target = { name: 'floor', url: `http://127.0.0.1:${floorChild.ports[0]}/`, headers: {}, pid: floorChild.child.pid! };
+    const apollo: Target = {
+      name: 'apollo',
+      url: `http://127.0.0.1:${apolloChild.ports[0]}/`,
+      headers: {},
+      pid: apolloChild.child.pid!,
+    };
+    const floor: Target = {
+      name: 'floor',
+      url: `http://127.0.0.1:${floorChild.ports[0]}/`,
+      headers: {},
+      pid: floorChild.child.pid!,
+    };
     const targets = [weft, apollo, floor];
     const operations = [
       { name: 'dashboard', query: DASHBOARD, variables: undefined },
@@ -218,17 +298,33 @@ async function main() {
     for (const op of operations.slice(0, 2)) {
       const [reference, ...others] = await Promise.all(targets.map((t) => post(t, op.query, op.variables)));
       for (const [i, other] of others.entries()) {
-        if (!isDeepStrictEqual(other, reference)) throw new Error(`${op.name}: ${targets[i + 1]!.name} answered differently from weft:\n${JSON.stringify(reference).slice(0, 2000)}\n${JSON.stringify(other).slice(0, 2000)}`);
+        if (!isDeepStrictEqual(other, reference))
+          throw new Error(
+            `${op.name}: ${targets[i + 1]!.name} answered differently from weft:\n${JSON.stringify(reference).slice(0, 2000)}\n${JSON.stringify(other).slice(0, 2000)}`,
+          );
       }
     }
     console.log('dashboard and run page: the same JSON from weft, apollo and floor');
 
     // 3. Statements per request.
-    const inProcess = buildApp({ config: loadConfig({ DATABASE_URL: url, NODE_ENV: 'production', LOG_LEVEL: 'silent', WEFT_RATE_LIMIT_PER_MINUTE: '0' }), db, log: createLogger('silent') });
+    const inProcess = buildApp({
+      config: loadConfig({
+        DATABASE_URL: url,
+        NODE_ENV: 'production',
+        LOG_LEVEL: 'silent',
+        WEFT_RATE_LIMIT_PER_MINUTE: '0',
+      }),
+      db,
+      log: createLogger('silent'),
+    });
     const weftStatements = async (query: string, variables?: Record<string, unknown>) => {
       let n = 0;
       const stop = db.onQuery((e) => void (/^(BEGIN|COMMIT|ROLLBACK)/i.test(e.query.trim()) || n++));
-      const res = await inProcess.yoga.fetch('http://weft.bench/graphql', { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ query, variables }) });
+      const res = await inProcess.yoga.fetch('http://weft.bench/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...auth },
+        body: JSON.stringify({ query, variables }),
+      });
       await res.text();
       stop();
       return n;
@@ -243,27 +339,41 @@ async function main() {
     for (const op of operations) {
       // Warm: the key lookup (cached for WEFT_API_KEY_CACHE_MS) and query plans are not per request.
       await weftStatements(op.query, op.variables);
-      statements[op.name] = { weft: await weftStatements(op.query, op.variables), apollo: await apolloStatements(op.query, op.variables), floor: op.query === TYPENAME ? 0 : 1 };
+      statements[op.name] = {
+        weft: await weftStatements(op.query, op.variables),
+        apollo: await apolloStatements(op.query, op.variables),
+        floor: op.query === TYPENAME ? 0 : 1,
+      };
     }
     await inProcess.stop().catch(() => {});
 
     // 4. Load.
     const results: Record<string, Record<string, LoadResult>> = {};
-    console.log(`\nload: ${CONNECTIONS} connections, ${SECONDS} s per operation and server (2 shared cores: compare ratios within a run)`);
+    console.log(
+      `\nload: ${CONNECTIONS} connections, ${SECONDS} s per operation and server (2 shared cores: compare ratios within a run)`,
+    );
     console.log('operation        server  req/s    p50 ms  p99 ms  CPU ms/req  SQL/req');
     for (const op of operations) {
       results[op.name] = {};
       for (const target of targets) {
         const r = await load(target, op.query, op.variables);
         results[op.name]![target.name] = r;
-        console.log(`${op.name.padEnd(16)} ${target.name.padEnd(7)} ${fmt(r.rps, 0).padStart(6)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.cpuPerRequest, 2).padStart(10)}  ${String(statements[op.name]![target.name]).padStart(7)}`);
+        console.log(
+          `${op.name.padEnd(16)} ${target.name.padEnd(7)} ${fmt(r.rps, 0).padStart(6)}  ${fmt(r.p50).padStart(6)}  ${fmt(r.p99).padStart(6)}  ${fmt(r.cpuPerRequest, 2).padStart(10)}  ${String(statements[op.name]![target.name]).padStart(7)}`,
+        );
       }
     }
     const ratio = (op: string, a: string, b: string) => results[op]![a]!.rps / results[op]![b]!.rps;
-    console.log(`\nweft / apollo req/s: dashboard ${fmt(ratio('dashboard', 'weft', 'apollo'), 2)}x, run page ${fmt(ratio('run page', 'weft', 'apollo'), 2)}x`);
-    console.log(`weft / floor req/s:  dashboard ${fmt(ratio('dashboard', 'weft', 'floor'), 2)}x, run page ${fmt(ratio('run page', 'weft', 'floor'), 2)}x`);
+    console.log(
+      `\nweft / apollo req/s: dashboard ${fmt(ratio('dashboard', 'weft', 'apollo'), 2)}x, run page ${fmt(ratio('run page', 'weft', 'apollo'), 2)}x`,
+    );
+    console.log(
+      `weft / floor req/s:  dashboard ${fmt(ratio('dashboard', 'weft', 'floor'), 2)}x, run page ${fmt(ratio('run page', 'weft', 'floor'), 2)}x`,
+    );
     const fixed = results['{ __typename }']!.weft!.cpuPerRequest;
-    console.log(`fixed cost: weft { __typename } ${fmt(fixed, 2)} CPU ms/req = ${fmt(fixed / results.dashboard!.floor!.cpuPerRequest, 2)}x the floor's whole dashboard request`);
+    console.log(
+      `fixed cost: weft { __typename } ${fmt(fixed, 2)} CPU ms/req = ${fmt(fixed / results.dashboard!.floor!.cpuPerRequest, 2)}x the floor's whole dashboard request`,
+    );
 
     // 5. Growth: the same page before and after its workflows gain their history.
     const light = await sequentialP50(weft, DASHBOARD, SEQUENTIAL);
@@ -285,13 +395,22 @@ async function main() {
         [workspaceId, rawIds, RUNS_PER_WORKFLOW],
       );
       await s.query(`SET session_replication_role = DEFAULT`);
-      await s.query(`UPDATE "Workflow" w SET "runsCount" = (SELECT count(*) FROM "Run" r WHERE r."workflowId" = w.id AND NOT r."isPreview") WHERE id = ANY($1::uuid[])`, [rawIds]);
+      await s.query(
+        `UPDATE "Workflow" w SET "runsCount" = (SELECT count(*) FROM "Run" r WHERE r."workflowId" = w.id AND NOT r."isPreview") WHERE id = ANY($1::uuid[])`,
+        [rawIds],
+      );
       await s.exec('ANALYZE');
     });
-    console.log(`\ngrew the dashboard's 50 workflows to ${VERSIONS} versions and ${RUNS_PER_WORKFLOW} runs each (bulk SQL) in ${fmt((performance.now() - grown) / 1000)} s`);
+    console.log(
+      `\ngrew the dashboard's 50 workflows to ${VERSIONS} versions and ${RUNS_PER_WORKFLOW} runs each (bulk SQL) in ${fmt((performance.now() - grown) / 1000)} s`,
+    );
     const heavy = await sequentialP50(weft, DASHBOARD, SEQUENTIAL);
-    console.log(`dashboard p50, one request at a time: ${fmt(light, 2)} ms with 1 version and 0 runs per workflow, ${fmt(heavy, 2)} ms with ${VERSIONS} and ${RUNS_PER_WORKFLOW}`);
-    console.log(`api: ${fmt(ratio('dashboard', 'weft', 'floor'), 2)}x floor dashboard, ${fmt(ratio('run page', 'weft', 'floor'), 2)}x floor run page, growth ${fmt(heavy / light, 2)}x`);
+    console.log(
+      `dashboard p50, one request at a time: ${fmt(light, 2)} ms with 1 version and 0 runs per workflow, ${fmt(heavy, 2)} ms with ${VERSIONS} and ${RUNS_PER_WORKFLOW}`,
+    );
+    console.log(
+      `api: ${fmt(ratio('dashboard', 'weft', 'floor'), 2)}x floor dashboard, ${fmt(ratio('run page', 'weft', 'floor'), 2)}x floor run page, growth ${fmt(heavy / light, 2)}x`,
+    );
   } finally {
     for (const child of children) child.kill('SIGTERM');
     await db.close();

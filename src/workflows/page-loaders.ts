@@ -40,7 +40,10 @@ export const currentDefinitionLoader = createContextCache(
     new DataLoader<{ id: string; latestVersion: number }, unknown, string>(
       async (workflows) => {
         const rows = await ctx.prisma.workflowVersion.findMany({
-          where: { workspaceId: ctx.workspaceId, OR: workflows.map((w) => ({ workflowId: w.id, number: w.latestVersion })) },
+          where: {
+            workspaceId: ctx.workspaceId,
+            OR: workflows.map((w) => ({ workflowId: w.id, number: w.latestVersion })),
+          },
           select: { workflowId: true, number: true, definition: true },
         });
         const byKey = new Map(rows.map((row) => [`${row.workflowId}:${row.number}`, row.definition]));
@@ -91,24 +94,38 @@ export const versionPageLoader = createContextCache(
         }
         const rows: VersionRow[] = [];
         for (const group of bySelection.values()) {
-          const ranges = group.map((key) => [key, pageRange(key)] as const).filter((entry): entry is readonly [VersionPageKey, [number, number]] => entry[1] !== null);
+          const ranges = group
+            .map((key) => [key, pageRange(key)] as const)
+            .filter((entry): entry is readonly [VersionPageKey, [number, number]] => entry[1] !== null);
           if (!ranges.length) continue;
           const { query } = group[0]!;
-          const shape = query.select ? { select: { ...query.select, workflowId: true, number: true } } : { include: query.include };
+          const shape = query.select
+            ? { select: { ...query.select, workflowId: true, number: true } }
+            : { include: query.include };
           const found = (await ctx.prisma.workflowVersion.findMany({
             ...shape,
-            where: { workspaceId: ctx.workspaceId, OR: ranges.map(([key, [from, to]]) => ({ workflowId: key.workflowId, number: { gte: from, lte: to } })) },
+            where: {
+              workspaceId: ctx.workspaceId,
+              OR: ranges.map(([key, [from, to]]) => ({ workflowId: key.workflowId, number: { gte: from, lte: to } })),
+            },
             orderBy: { number: 'desc' },
           } as never)) as VersionRow[];
           rows.push(...found);
         }
         return keys.map((key) => {
           const range = pageRange(key);
-          const page = range ? rows.filter((row) => row.workflowId === key.workflowId && row.number >= range[0] && row.number <= range[1]) : [];
+          const page = range
+            ? rows.filter(
+                (row) => row.workflowId === key.workflowId && row.number >= range[0] && row.number <= range[1],
+              )
+            : [];
           return key.inverted ? page.reverse() : page;
         });
       },
-      { cacheKeyFn: (key) => JSON.stringify([key.workflowId, key.latestVersion, key.below, key.above, key.limit, key.inverted, key.query]) },
+      {
+        cacheKeyFn: (key) =>
+          JSON.stringify([key.workflowId, key.latestVersion, key.below, key.above, key.limit, key.inverted, key.query]),
+      },
     ),
 );
 
@@ -136,16 +153,22 @@ export const currentVersionLoader = createContextCache(
         const found = new Map<string, VersionRow>();
         for (const group of bySelection.values()) {
           const { query } = group[0]!;
-          const shape = query.select ? { select: { ...query.select, workflowId: true, number: true } } : { include: query.include };
+          const shape = query.select
+            ? { select: { ...query.select, workflowId: true, number: true } }
+            : { include: query.include };
           const rows = (await ctx.prisma.workflowVersion.findMany({
             ...shape,
-            where: { workspaceId: ctx.workspaceId, OR: group.map((key) => ({ workflowId: key.workflowId, number: key.latestVersion })) },
+            where: {
+              workspaceId: ctx.workspaceId,
+              OR: group.map((key) => ({ workflowId: key.workflowId, number: key.latestVersion })),
+            },
           } as never)) as VersionRow[];
           for (const row of rows) found.set(`${JSON.stringify(query)}:${row.workflowId}:${row.number}`, row);
         }
-        return keys.map((key) => found.get(`${JSON.stringify(key.query)}:${key.workflowId}:${key.latestVersion}`) ?? null);
+        return keys.map(
+          (key) => found.get(`${JSON.stringify(key.query)}:${key.workflowId}:${key.latestVersion}`) ?? null,
+        );
       },
       { cacheKeyFn: (key) => JSON.stringify([key.workflowId, key.latestVersion, key.query]) },
     ),
 );
-

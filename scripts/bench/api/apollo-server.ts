@@ -35,19 +35,37 @@ type Loaders = ReturnType<typeof loaders>;
 function loaders() {
   return {
     tags: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await prisma.workflowTag.findMany({ where: { workflowId: { in: [...ids] } }, include: { tag: true } });
-      return ids.map((id) => rows.filter((r) => r.workflowId === id).map((r) => r.tag).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name)));
+      const rows = await prisma.workflowTag.findMany({
+        where: { workflowId: { in: [...ids] } },
+        include: { tag: true },
+      });
+      return ids.map((id) =>
+        rows
+          .filter((r) => r.workflowId === id)
+          .map((r) => r.tag)
+          .sort((a, b) => a.order - b.order || a.name.localeCompare(b.name)),
+      );
     }),
     currentVersion: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await prisma.workflowVersion.findMany({ where: { workflowId: { in: [...ids] } }, orderBy: { number: 'desc' } });
+      const rows = await prisma.workflowVersion.findMany({
+        where: { workflowId: { in: [...ids] } },
+        orderBy: { number: 'desc' },
+      });
       return ids.map((id) => rows.find((r) => r.workflowId === id)!);
     }),
     runsCount: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await prisma.run.groupBy({ by: ['workflowId'], where: { workflowId: { in: [...ids] }, isPreview: false }, _count: { _all: true } });
+      const rows = await prisma.run.groupBy({
+        by: ['workflowId'],
+        where: { workflowId: { in: [...ids] }, isPreview: false },
+        _count: { _all: true },
+      });
       return ids.map((id) => rows.find((r) => r.workflowId === id)?._count._all ?? 0);
     }),
     lastRun: new DataLoader(async (ids: readonly string[]) => {
-      const rows = await prisma.run.findMany({ where: { workflowId: { in: [...ids] }, isPreview: false }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] });
+      const rows = await prisma.run.findMany({
+        where: { workflowId: { in: [...ids] }, isPreview: false },
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      });
       return ids.map((id) => rows.find((r) => r.workflowId === id) ?? null);
     }),
     workflow: new DataLoader(async (ids: readonly string[]) => {
@@ -65,12 +83,21 @@ const resolvers = {
     workflows: async (_: unknown, args: { first?: number }) => {
       const first = args.first ?? 20;
       const [rows, totalCount] = await Promise.all([
-        prisma.workflow.findMany({ where: { workspaceId }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: first + 1 }),
+        prisma.workflow.findMany({
+          where: { workspaceId },
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+          take: first + 1,
+        }),
         prisma.workflow.count({ where: { workspaceId } }),
       ]);
-      return { totalCount, edges: rows.slice(0, first).map((node) => ({ node })), pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: false } };
+      return {
+        totalCount,
+        edges: rows.slice(0, first).map((node) => ({ node })),
+        pageInfo: { hasNextPage: rows.length > first, hasPreviousPage: false },
+      };
     },
-    run: (_: unknown, args: { id: string }) => prisma.run.findFirst({ where: { id: parseGlobalId(args.id, 'Run'), workspaceId } }),
+    run: (_: unknown, args: { id: string }) =>
+      prisma.run.findFirst({ where: { id: parseGlobalId(args.id, 'Run'), workspaceId } }),
   },
   Workflow: {
     id: (w: Row) => globalId('Workflow', w.id),
@@ -85,10 +112,19 @@ const resolvers = {
     createdAt: (r: { createdAt: Date }) => iso(r.createdAt),
     startedAt: (r: { startedAt: Date | null }) => iso(r.startedAt),
     finishedAt: (r: { finishedAt: Date | null }) => iso(r.finishedAt),
-    workflow: (r: { workflowId: string | null }, _: unknown, ctx: Loaders) => (r.workflowId ? ctx.workflow.load(r.workflowId) : null),
-    stepRuns: (r: Row) => prisma.stepRun.findMany({ where: { runId: r.id, iteration: -1 }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] }),
+    workflow: (r: { workflowId: string | null }, _: unknown, ctx: Loaders) =>
+      r.workflowId ? ctx.workflow.load(r.workflowId) : null,
+    stepRuns: (r: Row) =>
+      prisma.stepRun.findMany({
+        where: { runId: r.id, iteration: -1 },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      }),
     events: async (r: Row, args: { last?: number }) => {
-      const rows = await prisma.runEvent.findMany({ where: { runId: r.id }, orderBy: { seq: 'desc' }, take: args.last ?? 50 });
+      const rows = await prisma.runEvent.findMany({
+        where: { runId: r.id },
+        orderBy: { seq: 'desc' },
+        take: args.last ?? 50,
+      });
       return { edges: rows.reverse().map((node) => ({ node })) };
     },
   },
@@ -102,4 +138,6 @@ const { url } = await startStandaloneServer(server, {
 // Statement counts come over a side port so they do not go through Apollo.
 const { createServer } = await import('node:http');
 const side = createServer((_req, res) => res.end(String(statements)));
-side.listen(0, '127.0.0.1', () => console.log(`listening ${new URL(url).port} ${(side.address() as { port: number }).port}`));
+side.listen(0, '127.0.0.1', () =>
+  console.log(`listening ${new URL(url).port} ${(side.address() as { port: number }).port}`),
+);

@@ -30,7 +30,16 @@ async function dashboard() {
       workflows: {
         totalCount: rows[0]?.totalCount ?? 0,
         edges: page.map((w) => ({
-          node: { id: globalId('Workflow', w.id), name: w.name, status: w.status, tags: w.tags, currentVersion: { number: w.number }, runsCount: w.runsCount, lastRunStatus: w.lastRunStatus, lastRunAt: w.lastRunAt?.toISOString() ?? null },
+          node: {
+            id: globalId('Workflow', w.id),
+            name: w.name,
+            status: w.status,
+            tags: w.tags,
+            currentVersion: { number: w.number },
+            runsCount: w.runsCount,
+            lastRunStatus: w.lastRunStatus,
+            lastRunAt: w.lastRunAt?.toISOString() ?? null,
+          },
         })),
         pageInfo: { hasNextPage: rows.length > 50, hasPreviousPage: false },
       },
@@ -57,7 +66,11 @@ async function runPage(id: string) {
   return {
     data: {
       run: {
-        id: globalId('Run', r.id), status: r.status, createdAt: iso(r.createdAt), startedAt: iso(r.startedAt), finishedAt: iso(r.finishedAt),
+        id: globalId('Run', r.id),
+        status: r.status,
+        createdAt: iso(r.createdAt),
+        startedAt: iso(r.startedAt),
+        finishedAt: iso(r.finishedAt),
         workflow: r.workflowId ? { id: globalId('Workflow', r.workflowId), name: r.workflowName } : null,
         stepRuns: r.steps,
         events: { edges: r.events.map((node: unknown) => ({ node })) },
@@ -71,8 +84,15 @@ const server = createServer((req, res) => {
   req.on('data', (c) => chunks.push(c));
   req.on('end', async () => {
     try {
-      const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as { query: string; variables?: { id?: string } };
-      const result = body.query.includes('Dashboard') ? await dashboard() : body.query.includes('RunPage') ? await runPage(body.variables!.id!) : { data: { __typename: 'Query' } };
+      const body = JSON.parse(Buffer.concat(chunks).toString() || '{}') as {
+        query: string;
+        variables?: { id?: string };
+      };
+      const result = body.query.includes('Dashboard')
+        ? await dashboard()
+        : body.query.includes('RunPage')
+          ? await runPage(body.variables!.id!)
+          : { data: { __typename: 'Query' } };
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(result));
     } catch (error) {
       res.writeHead(500).end(String(error));
@@ -81,4 +101,10 @@ const server = createServer((req, res) => {
 });
 // Statement counts come over a side port, like the Apollo server's.
 const side = createServer((_req, res) => res.end(String(statements)));
-side.listen(0, '127.0.0.1', () => server.listen(0, '127.0.0.1', () => console.log(`listening ${(server.address() as { port: number }).port} ${(side.address() as { port: number }).port}`)));
+side.listen(0, '127.0.0.1', () =>
+  server.listen(0, '127.0.0.1', () =>
+    console.log(
+      `listening ${(server.address() as { port: number }).port} ${(side.address() as { port: number }).port}`,
+    ),
+  ),
+);

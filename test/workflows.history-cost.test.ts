@@ -142,3 +142,25 @@ it('reads the same statements and a bounded number of rows with 1 and with 1,000
   expect(heavy.rows).toBeLessThanOrEqual(light.rows + PAGE * 15);
   expect(heavy.rows).toBeLessThan((PAGE * HISTORY) / 10);
 });
+
+it('pages through a long history by version number, both ways, and refuses cursors it did not give', async () => {
+  const PAGE_QUERY = `query($search: String!, $first: Int, $last: Int, $after: String, $before: String) { workflows(first: 1, filter: { search: $search }) { edges { node {
+    versions(first: $first, last: $last, after: $after, before: $before) { totalCount edges { cursor node { number } } pageInfo { hasNextPage hasPreviousPage } } } } } }`;
+  const page = async (vars: Record<string, unknown>) => {
+    const res = await t.gql(PAGE_QUERY, { search: 'heavy-00', ...vars });
+    return res.errors ? { errors: res.errors } : (res.data as any).workflows.edges[0].node.versions;
+  };
+  const first = await page({ first: 3 });
+  expect(first.edges.map((e: any) => e.node.number)).toEqual([1000, 999, 998]);
+  expect(first.pageInfo.hasNextPage).toBe(true);
+  const next = await page({ first: 3, after: first.edges[2].cursor });
+  expect(next.edges.map((e: any) => e.node.number)).toEqual([997, 996, 995]);
+  const oldest = await page({ last: 2 });
+  expect(oldest.edges.map((e: any) => e.node.number)).toEqual([2, 1]);
+  expect(oldest.pageInfo.hasPreviousPage).toBe(true);
+  const before = await page({ last: 2, before: next.edges[0].cursor });
+  expect(before.edges.map((e: any) => e.node.number)).toEqual([999, 998]);
+  expect(before.totalCount).toBe(HISTORY);
+  const bad = await page({ first: 2, after: 'not-a-cursor' });
+  expect(bad.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
+});

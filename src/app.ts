@@ -159,7 +159,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
   });
   const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
   if (runsWork) dispatcher.driveSchedules(scheduler);
-  const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }) });
+  const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }), apiKeyCacheMs: config.auth.apiKeyCacheMs });
   const rateLimiter = config.redisUrl && serveApi
     ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
     : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);

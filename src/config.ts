@@ -101,6 +101,7 @@ const envSchema = z.object({
     .optional(),
   WEFT_ADMIN_KEY_FILE: z.string().min(1).optional(),
   WEFT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
+  WEFT_API_KEY_CACHE_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
   WEFT_RATE_LIMIT_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
   WEFT_METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   WEFT_METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
@@ -184,6 +185,8 @@ export type Config = {
     /** Requests per minute per API key or user (token bucket); 0 turns rate limiting off. */
     rateLimitPerMinute: number;
     rateLimitBurst: number;
+    /** How long an API key read is reused by this process (0: every request reads it); revocations elsewhere take effect within it. */
+    apiKeyCacheMs: number;
   };
   observability: {
     metrics: {
@@ -313,6 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
       adminApiKey: e.WEFT_ADMIN_API_KEY ?? null,
       adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(home, 'admin-api-key') : null,
       rateLimitPerMinute: e.WEFT_RATE_LIMIT_PER_MINUTE,
+      apiKeyCacheMs: e.WEFT_API_KEY_CACHE_MS,
       rateLimitBurst: e.WEFT_RATE_LIMIT_BURST,
     },
     observability: {

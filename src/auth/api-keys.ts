@@ -43,12 +43,41 @@ export async function createApiKey(prisma: Pick<PrismaClient, 'apiKey'>, input: 
   return { apiKey, key };
 }
 
-/** The active key with this plaintext, or null (unknown, revoked or expired). */
-export async function findActiveApiKey(prisma: PrismaClient, key: string, now = new Date()) {
+type StoredApiKey = NonNullable<Awaited<ReturnType<PrismaClient['apiKey']['findUnique']>>>;
+
+/**
+ * Keys read in the last WEFT_API_KEY_CACHE_MS, by hash: the lookup was a statement on every
+ * request, the largest part of a small request's fixed cost. Only active keys are kept; expiry is
+ * checked on every use; a revocation in this process forgets the key at once (forgetApiKey), one
+ * made by another server process takes effect within the TTL. Bounded: cleared when full.
+ */
+const recentKeys = new Map<string, { apiKey: StoredApiKey; until: number }>();
+const MAX_CACHED_KEYS = 10_000;
+
+/** Drops a key from this process's cache (called when it is revoked). */
+export function forgetApiKey(id: string): void {
+  for (const [hash, entry] of recentKeys) if (entry.apiKey.id === id) recentKeys.delete(hash);
+}
+
+async function lookUp(prisma: PrismaClient, hash: string, now: Date, cacheMs: number): Promise<StoredApiKey | null> {
+  const cached = recentKeys.get(hash);
+  if (cached && cached.until > now.getTime()) return cached.apiKey;
+  const apiKey = await prisma.apiKey.findUnique({ where: { hash } });
+  if (apiKey && !apiKey.revokedAt && cacheMs > 0) {
+    if (recentKeys.size >= MAX_CACHED_KEYS) recentKeys.clear();
+    recentKeys.set(hash, { apiKey, until: now.getTime() + cacheMs });
+  } else recentKeys.delete(hash);
+  return apiKey;
+}
+
+/** The active key with this plaintext, or null (unknown, revoked or expired). `cacheMs`: how long a key read may be reused (0: read every time). */
+export async function findActiveApiKey(prisma: PrismaClient, key: string, now = new Date(), cacheMs = 0) {
   if (!looksLikeApiKey(key)) return null;
-  const apiKey = await prisma.apiKey.findUnique({ where: { hash: hashApiKey(key) } });
+  const apiKey = await lookUp(prisma, hashApiKey(key), now, cacheMs);
   if (!apiKey || apiKey.revokedAt || (apiKey.expiresAt && apiKey.expiresAt <= now)) return null;
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() >= LAST_USED_RESOLUTION_MS) {
+    // Set first so concurrent requests holding the cached row do not all write.
+    apiKey.lastUsedAt = now;
     // Conditional so concurrent requests do not all write; losing this write is harmless.
     await prisma.apiKey.updateMany({
       where: { id: apiKey.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] },

@@ -52,9 +52,9 @@ function bearerToken(authorization: string | null): string | null {
   return /^\S+$/.test(authorization) && !/^(Basic|Bearer)$/i.test(authorization) ? authorization : null;
 }
 
-export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifier | null; log: Logger }): Authenticate {
+export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifier | null; log: Logger; apiKeyCacheMs?: number }): Authenticate {
   async function asApiKey(key: string, requested: string | null | undefined, rawRequested: string | null): Promise<Principal> {
-    const apiKey = await findActiveApiKey(deps.prisma, key);
+    const apiKey = await findActiveApiKey(deps.prisma, key, new Date(), deps.apiKeyCacheMs ?? 0);
     if (!apiKey) throw new UnauthenticatedError('Invalid API key: it is unknown, revoked or expired');
     if (requested !== undefined && requested !== apiKey.workspaceId) throw notYourWorkspace(rawRequested!);
     return {

@@ -3,7 +3,7 @@
 // permissions, and it remembers the creator's role as its ceiling.
 import type { PrincipalScope } from '../scope.ts';
 import { ForbiddenError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
-import { createApiKey } from './api-keys.ts';
+import { createApiKey, forgetApiKey } from './api-keys.ts';
 import { isPermission, type Permission } from './permissions.ts';
 import { inWorkspace } from '../ids.ts';
 
@@ -37,6 +37,7 @@ export async function createWorkspaceApiKey(ctx: PrincipalScope, input: CreateAp
 /** Revokes a key of the workspace; revoking a revoked key changes nothing and returns it. */
 export async function revokeWorkspaceApiKey(ctx: PrincipalScope, id: string, now = new Date()) {
   await ctx.prisma.apiKey.updateMany({ where: { id, workspaceId: ctx.workspaceId, revokedAt: null }, data: { revokedAt: now } });
+  forgetApiKey(id);
   const key = await ctx.prisma.apiKey.findFirst({ where: inWorkspace(id, ctx) });
   if (!key) throw new NotFoundError('ApiKey', id);
   return key;

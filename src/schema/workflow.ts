@@ -7,8 +7,29 @@ import { builder } from './builder.ts';
 import { PostRunCheckRef, postRunChecksOf } from './post-run-check.ts';
 import { RunStatusEnum, TriggerTypeEnum, WorkflowStatusEnum } from './enums.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
-import { checkPageSize, checkSearch } from './pagination.ts';
+import { checkPageSize, checkSearch, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './pagination.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
+import { resolveCursorConnection } from '@pothos/plugin-relay';
+import { currentDefinitionLoader, currentVersionLoader, lastRunLoader, versionPageLoader, type VersionPageKey } from '../workflows/page-loaders.ts';
+import type { Context } from '../context.ts';
+import type { GraphQLResolveInfo } from 'graphql';
 
+
+/**
+ * The Prisma selection the requested Version fields need, at `path` below the field. Called per
+ * list item, not cached: it also records, for the item's response path, which fields the loaded
+ * row covers — without that the prisma plugin reloads them row by row.
+ */
+function versionSelection(ctx: Context, info: GraphQLResolveInfo, path: string[]): VersionPageKey['query'] {
+  return queryFromInfo({ context: ctx, info, typeName: 'Version', path }) as VersionPageKey['query'];
+}
+
+/** A versions cursor is the version number; anything else is a bad argument, not a server error. */
+function versionCursor(cursor: string | null | undefined, arg: 'after' | 'before'): number | null {
+  if (cursor == null) return null;
+  if (!/^[1-9][0-9]{0,8}$/.test(cursor)) throw ValidationError.single([arg], 'is not a cursor of this connection');
+  return Number(cursor);
+}
 
 type VersionDiff = DefinitionDiff & { from: number; to: number };
 
@@ -31,6 +52,8 @@ export const VersionRef = builder.prismaNode('WorkflowVersion', {
   name: 'Version',
   description: 'An immutable snapshot of a workflow definition. Every change creates a new version.',
   id: { field: 'id' },
+  // Columns per requested field: a list of version numbers does not read every definition.
+  select: { id: true, workflowId: true, number: true },
   findUnique: inWorkspace,
   fields: (t) => ({
     number: t.exposeInt('number', { description: 'Version number, 1 for the first; increases by one with each change.' }),
@@ -49,19 +72,21 @@ export const VersionRef = builder.prismaNode('WorkflowVersion', {
       type: WorkflowDiffRef,
       nullable: true,
       description: 'What this version changed compared with the version before it (null for version 1).',
-      // One query for all versions of a response: their predecessors by (workflowId, number - 1).
-      load: async (versions: WorkflowVersion[], ctx) => {
+      // One query for all versions of a response: each one's definition and its predecessor's, by
+      // (workflowId, number) — the parent row carries only the columns its selected fields asked for.
+      load: async (versions: Pick<WorkflowVersion, 'workflowId' | 'number'>[], ctx) => {
         const wanted = versions.filter((v) => v.number > 1);
-        const previous = wanted.length
+        const rows = wanted.length
           ? await ctx.prisma.workflowVersion.findMany({
-              where: { workspaceId: ctx.workspaceId, OR: wanted.map((v) => ({ workflowId: v.workflowId, number: v.number - 1 })) },
+              where: { workspaceId: ctx.workspaceId, OR: wanted.flatMap((v) => [{ workflowId: v.workflowId, number: v.number - 1 }, { workflowId: v.workflowId, number: v.number }]) },
               select: { workflowId: true, number: true, definition: true },
             })
           : [];
-        const byKey = new Map(previous.map((p) => [`${p.workflowId}:${p.number}`, p.definition]));
+        const byKey = new Map(rows.map((p) => [`${p.workflowId}:${p.number}`, p.definition]));
         return versions.map((v) => {
           const before = byKey.get(`${v.workflowId}:${v.number - 1}`);
-          return v.number > 1 && before !== undefined ? { ...diffDefinitions(before, v.definition), from: v.number - 1, to: v.number } : null;
+          const after = byKey.get(`${v.workflowId}:${v.number}`);
+          return v.number > 1 && before !== undefined && after !== undefined ? { ...diffDefinitions(before, after), from: v.number - 1, to: v.number } : null;
         });
       },
       resolve: (version) => version,
@@ -92,6 +117,9 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
   nullable: true,
   description: 'A workflow: a DAG of steps, kept as a history of immutable versions.',
   id: { field: 'id' },
+  // Columns are selected per requested field (exposed fields add theirs), so a list page does not
+  // read secret ciphertexts or parse JSON columns nobody asked for. latestVersion keys currentVersion.
+  select: { id: true, latestVersion: true },
   findUnique: inWorkspace,
   fields: (t) => ({
     name: t.exposeString('name', { description: 'Display name, 1–200 characters.' }),
@@ -104,66 +132,53 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
     currentVersion: t.field({
       type: VersionRef,
       description: 'The newest version, whose definition new runs use by default.',
-      select: (_args, _ctx, nested) => ({ versions: nested({ orderBy: { number: 'desc' }, take: 1 }) }),
-      resolve: (workflow) => {
-        const version = workflow.versions[0];
-        if (!version) throw new Error(`Workflow ${workflow.id} has no versions`);
-        return version;
+      // One batched statement per page by the unique (workflowId, number = latestVersion): a nested
+      // `versions(take: 1)` over several parents reads every version of every workflow instead.
+      resolve: async (workflow, _args, ctx, info) => {
+        const version = await currentVersionLoader(ctx).load({ workflowId: workflow.id, latestVersion: workflow.latestVersion, query: versionSelection(ctx, info, []) });
+        if (!version) throw new Error(`Workflow ${workflow.id} has no version ${workflow.latestVersion}`);
+        return version as WorkflowVersion;
       },
     }),
     definition: t.field({
       type: 'JSON',
       description: 'The definition of the current version (shortcut for currentVersion.definition).',
-      select: { versions: { select: { definition: true }, orderBy: { number: 'desc' }, take: 1 } },
-      resolve: (workflow) => workflow.versions[0]?.definition ?? null,
+      resolve: (workflow, _args, ctx) => currentDefinitionLoader(ctx).load(workflow),
     }),
-    runsCount: t.loadable({
-      type: 'Int',
-      description: 'Number of runs of this workflow (previews excluded).',
-      load: async (ids: string[], ctx) => {
-        const rows = await ctx.prisma.run.groupBy({ by: ['workflowId'], where: { workflowId: { in: ids }, isPreview: false }, _count: { _all: true } });
-        const counts = new Map(rows.map((r) => [r.workflowId, r._count._all]));
-        return ids.map((id) => counts.get(id) ?? 0);
-      },
-      resolve: (workflow) => workflow.id,
-    }),
+    runsCount: t.exposeInt('runsCount', { description: 'Number of runs of this workflow (previews excluded).' }),
     lastRunStatus: t.field({
       type: RunStatusEnum,
       nullable: true,
       description: 'Status of the most recent run, if any.',
-      select: { runs: { select: { status: true }, where: { isPreview: false }, orderBy: { createdAt: 'desc' }, take: 1 } },
-      resolve: (workflow) => workflow.runs[0]?.status ?? null,
+      resolve: async (workflow, _args, ctx) => (await lastRunLoader(ctx).load(workflow.id))?.status ?? null,
     }),
     lastRunAt: t.field({
       type: 'DateTime',
       nullable: true,
       description: 'When the most recent run was created, if any.',
-      select: { runs: { select: { createdAt: true }, where: { isPreview: false }, orderBy: { createdAt: 'desc' }, take: 1 } },
-      resolve: (workflow) => workflow.runs[0]?.createdAt ?? null,
+      resolve: async (workflow, _args, ctx) => (await lastRunLoader(ctx).load(workflow.id))?.createdAt ?? null,
     }),
     inputSchema: t.field({
       type: 'JSON',
       nullable: true,
       description: 'JSON Schema of the run input (from the current version\'s definition).',
-      select: { versions: { select: { definition: true }, orderBy: { number: 'desc' }, take: 1 } },
-      resolve: (workflow) => (workflow.versions[0]?.definition as { inputSchema?: unknown } | undefined)?.inputSchema ?? null,
+      resolve: async (workflow, _args, ctx) => ((await currentDefinitionLoader(ctx).load(workflow)) as { inputSchema?: unknown } | null)?.inputSchema ?? null,
     }),
     outputSchema: t.field({
       type: 'JSON',
       nullable: true,
       description: 'JSON Schema of the run output (from the current version\'s definition).',
-      select: { versions: { select: { definition: true }, orderBy: { number: 'desc' }, take: 1 } },
-      resolve: (workflow) => (workflow.versions[0]?.definition as { outputSchema?: unknown } | undefined)?.outputSchema ?? null,
+      resolve: async (workflow, _args, ctx) => ((await currentDefinitionLoader(ctx).load(workflow)) as { outputSchema?: unknown } | null)?.outputSchema ?? null,
     }),
     metadata: t.expose('metadata', { type: 'JSON', nullable: true, description: 'Free-form metadata (patched key by key).' }),
     webhooksEnabled: t.exposeBoolean('webhooksEnabled', { description: 'Send a signed webhook to webhookUrl when a run finishes.' }),
     webhookUrl: t.exposeString('webhookUrl', { nullable: true, description: 'Where completion webhooks go.' }),
     hasWebhookSecret: t.boolean({ description: 'Whether completion webhooks are signed (the secret itself is never returned).', select: { webhookSecret: true }, resolve: (w) => !!w.webhookSecret }),
     commandAllowlist: t.exposeStringList('commandAllowlist', { description: 'Command templates script steps may run (empty: no restriction beyond the server switch).' }),
-    postRunChecks: t.field({ type: [PostRunCheckRef], description: 'Checks evaluated over every finished run, in order.', resolve: (w) => postRunChecksOf(w.postRunChecks) }),
+    postRunChecks: t.field({ type: [PostRunCheckRef], description: 'Checks evaluated over every finished run, in order.', select: { postRunChecks: true }, resolve: (w) => postRunChecksOf(w.postRunChecks) }),
     includesFileExports: t.exposeBoolean('includesFileExports', { description: 'Files declared in step outputs ({ "$file": { name, base64 | url } }) are stored as run attachments.' }),
     maxConcurrentRuns: t.exposeInt('maxConcurrentRuns', { nullable: true, description: 'Most runs of this workflow RUNNING at once (null: only the global limit).' }),
-    concurrency: t.field({ type: ConcurrencyRef, nullable: true, description: 'Per-key concurrency limit.', resolve: (w) => (w.concurrency as { key: string; limit: number; strategy: string } | null) ?? null }),
+    concurrency: t.field({ type: ConcurrencyRef, nullable: true, description: 'Per-key concurrency limit.', select: { concurrency: true }, resolve: (w) => (w.concurrency as { key: string; limit: number; strategy: string } | null) ?? null }),
     releaseLabels: t.relation('releaseLabels', { description: 'Release labels of this workflow.', query: { orderBy: { label: 'asc' } } }),
     version: t.prismaField({
       type: 'WorkflowVersion',
@@ -197,12 +212,25 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
         return { ...diffDefinitions(definitionOf(args.from), definitionOf(args.to)), from: args.from, to: args.to };
       },
     }),
-    versions: t.relatedConnection('versions', {
-      cursor: 'id',
-      description: 'Every version, newest first.',
-      query: () => ({ orderBy: { number: 'desc' } }),
-      totalCount: true,
-    }),
+    // Not a relatedConnection: over several workflows Prisma reads every version of each and pages
+    // in JavaScript, and its totalCount counts the history. Versions are numbered without gaps, so
+    // a page is a known range of numbers (one batched statement) and the total is latestVersion.
+    versions: t.connection(
+      {
+        type: VersionRef,
+        nullable: false,
+        description: 'Every version, newest first.',
+        resolve: async (workflow, args, ctx, info) => {
+          checkPageSize(args);
+          const query = versionSelection(ctx, info, ['edges', 'node']);
+          const load = async ({ before, after, limit, inverted }: { before?: string; after?: string; limit: number; inverted: boolean }) =>
+            (await versionPageLoader(ctx).load({ workflowId: workflow.id, latestVersion: workflow.latestVersion, below: versionCursor(after, 'after'), above: versionCursor(before, 'before'), limit, inverted, query })) as WorkflowVersion[];
+          const connection = await resolveCursorConnection({ args, toCursor: (v: WorkflowVersion) => String(v.number), defaultSize: DEFAULT_PAGE_SIZE, maxSize: MAX_PAGE_SIZE }, load);
+          return { ...connection, totalCount: workflow.latestVersion };
+        },
+      },
+      { fields: (c) => ({ totalCount: c.int({ resolve: (connection) => (connection as unknown as { totalCount: number }).totalCount }) }) },
+    ),
   }),
 });
 

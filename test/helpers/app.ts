@@ -76,8 +76,10 @@ export interface TestApp {
 
 export async function startTestApp(env: Record<string, string> = {}, options: { log?: Logger } = {}): Promise<TestApp> {
   const { db, url, close } = await openTestDatabase();
-  // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection).
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}), ...env });
+  // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection). Tests
+  // change keys in the database directly and expect the next request to see it: no key cache
+  // unless a test asks for one (test/auth.key-cache.test.ts).
+  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_API_KEY_CACHE_MS: '0', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}), ...env });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
   const { key: apiKey } = await createApiKey(db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
   const authHeaders = { authorization: `Bearer ${apiKey}` };

@@ -23,7 +23,15 @@ function newestMtime(paths: string[]): number {
   return newest;
 }
 
-const inputs = [path.join(web, 'src'), path.join(web, 'index.html'), path.join(web, 'playground.html'), path.join(web, 'vite.config.ts'), path.join(root, 'schema.graphql'), path.join(root, 'codegen.ts'), path.join(root, 'package-lock.json')];
+const inputs = [
+  path.join(web, 'src'),
+  path.join(web, 'index.html'),
+  path.join(web, 'playground.html'),
+  path.join(web, 'vite.config.ts'),
+  path.join(root, 'schema.graphql'),
+  path.join(root, 'codegen.ts'),
+  path.join(root, 'package-lock.json'),
+];
 const force = process.argv.includes('--force');
 if (!force && existsSync(stamp) && statSync(stamp).mtimeMs >= newestMtime(inputs)) {
   console.log('web apps: up to date (web/dist)');
@@ -38,7 +46,9 @@ try {
 } catch {
   // An install without devDependencies (npm ci --omit=dev) has no build tools: the API works,
   // and / explains that the web apps are missing.
-  console.warn('web apps: not built — Vite is not installed (devDependencies omitted). The GraphQL API works; install devDependencies and run `npm run web:build` for the monitor and playground.');
+  console.warn(
+    'web apps: not built — Vite is not installed (devDependencies omitted). The GraphQL API works; install devDependencies and run `npm run web:build` for the monitor and playground.',
+  );
   process.exit(0);
 }
 

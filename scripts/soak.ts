@@ -28,7 +28,8 @@ const root = path.resolve(import.meta.dirname, '..');
 const ADMIN_KEY = `weft_live_${randomBytes(32).toString('base64url')}`;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN);
+const pct = (sorted: number[], p: number) =>
+  sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 
 /** Least-squares slope of y over x. */
 function slope(points: [number, number][]): number {
@@ -65,7 +66,11 @@ async function startWeft(): Promise<Server> {
   else env.WEFT_HOME = dir;
   // LOG_LEVEL warn hides the "listening" line; ask for it at info, then filter the noise.
   env.LOG_LEVEL = 'info';
-  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout!.on('data', (chunk) => {
@@ -79,7 +84,13 @@ async function startWeft(): Promise<Server> {
   for (;;) {
     const url = /"url":"(http:\/\/[^"]+)"/.exec(out)?.[1];
     const inspector = /Debugger listening on (ws:\/\/\S+)/.exec(err)?.[1];
-    if (url && inspector) return { url, child, inspector, stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })) };
+    if (url && inspector)
+      return {
+        url,
+        child,
+        inspector,
+        stop: () => (child.kill('SIGTERM'), rmSync(dir, { recursive: true, force: true })),
+      };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`Weft did not start:\n${out}\n${err}`);
     await sleep(100);
   }
@@ -108,23 +119,57 @@ async function heapAfterGc(inspector: string): Promise<number> {
   return usage.usedSize / 1024 / 1024;
 }
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+const rssMb = (pid: number) =>
+  Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 async function gql(url: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(30_000) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(30_000),
+  });
   const body = (await res.json()) as { data?: any; errors?: any[] };
-  if (res.status >= 500 || body.errors?.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR')) throw new Error(`server error ${res.status}: ${JSON.stringify(body.errors)}`);
+  if (res.status >= 500 || body.errors?.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR'))
+    throw new Error(`server error ${res.status}: ${JSON.stringify(body.errors)}`);
   return body;
 }
 
 function shapes(target: string) {
-  const http = (id: string, pathName: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http_request', config: { url: `${target}${pathName}` }, ...extra });
+  const http = (id: string, pathName: string, extra: Record<string, unknown> = {}) => ({
+    id,
+    type: 'http_request',
+    config: { url: `${target}${pathName}` },
+    ...extra,
+  });
   return {
-    chain: { steps: [http('a', '/ok'), http('b', '/ok', { dependsOn: ['a'] }), http('c', '/ok', { dependsOn: ['b'] })] },
-    loop: { steps: [{ id: 'each', type: 'loop', config: { items: '[1..20]', concurrency: 4, step: { type: 'http_request', config: { url: `${target}/ok?i={{ item }}` } } } }] },
-    branch: { steps: [{ id: 'flag', type: 'condition', config: { expression: 'false' } }, http('never', '/ok', { dependsOn: ['flag'], when: 'steps.flag.output.result' }), http('always', '/ok', { dependsOn: ['flag'] })] },
+    chain: {
+      steps: [http('a', '/ok'), http('b', '/ok', { dependsOn: ['a'] }), http('c', '/ok', { dependsOn: ['b'] })],
+    },
+    loop: {
+      steps: [
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: '[1..20]',
+            concurrency: 4,
+            step: { type: 'http_request', config: { url: `${target}/ok?i={{ item }}` } },
+          },
+        },
+      ],
+    },
+    branch: {
+      steps: [
+        { id: 'flag', type: 'condition', config: { expression: 'false' } },
+        http('never', '/ok', { dependsOn: ['flag'], when: 'steps.flag.output.result' }),
+        http('always', '/ok', { dependsOn: ['flag'] }),
+      ],
+    },
     failing: { steps: [http('broken', '/unavailable', { retry: { attempts: 2, backoffSeconds: 0.1 } })] },
-    wait: { steps: [{ id: 'pause', type: 'wait', config: { seconds: 1 } }, http('after', '/ok', { dependsOn: ['pause'] })] },
+    wait: {
+      steps: [{ id: 'pause', type: 'wait', config: { seconds: 1 } }, http('after', '/ok', { dependsOn: ['pause'] })],
+    },
   };
 }
 
@@ -144,19 +189,39 @@ async function main() {
   const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
   const weft = await startWeft();
   const base = weft.url.replace('/graphql', '');
-  console.log(`soak: ${SECONDS} s, ${RUNS_PER_SECOND} runs/s, ${FEEDS} long-lived feeds, Weft pid ${weft.child.pid} (${process.env.SOAK_DATABASE_URL ? 'PostgreSQL' : 'embedded database'})`);
+  console.log(
+    `soak: ${SECONDS} s, ${RUNS_PER_SECOND} runs/s, ${FEEDS} long-lived feeds, Weft pid ${weft.child.pid} (${process.env.SOAK_DATABASE_URL ? 'PostgreSQL' : 'embedded database'})`,
+  );
 
   const workflows: Record<string, string> = {};
   for (const [name, definition] of Object.entries(shapes(targetUrl))) {
-    const res = await gql(weft.url, 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { ... on CreateWorkflowPayload { workflow { id } } } }', { i: { name: `soak-${name}`, definition } });
+    const res = await gql(
+      weft.url,
+      'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { ... on CreateWorkflowPayload { workflow { id } } } }',
+      { i: { name: `soak-${name}`, definition } },
+    );
     workflows[name] = res.data.createWorkflow.workflow.id;
   }
 
-  const pool: Client[] = Array.from({ length: 8 }, () => createClient({ url: weft.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: false, connectionParams: { authorization: `Bearer ${ADMIN_KEY}` } }));
+  const pool: Client[] = Array.from({ length: 8 }, () =>
+    createClient({
+      url: weft.url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      connectionParams: { authorization: `Bearer ${ADMIN_KEY}` },
+    }),
+  );
   let feedMessages = 0;
   const feeds = Array.from({ length: FEEDS }, (_, i) =>
     pool[i % pool.length]!.subscribe(
-      { query: i % 2 ? 'subscription { runsFeed { id status } }' : 'subscription($w: ID!) { workflowRunsUpdated(workflowId: $w) { id status } }', variables: { w: workflows.chain } },
+      {
+        query:
+          i % 2
+            ? 'subscription { runsFeed { id status } }'
+            : 'subscription($w: ID!) { workflowRunsUpdated(workflowId: $w) { id status } }',
+        variables: { w: workflows.chain },
+      },
       { next: () => void feedMessages++, error: (e) => console.error('feed error', e), complete: () => undefined },
     ),
   );
@@ -203,9 +268,15 @@ async function main() {
     else failures++;
   }, 200);
   const sampler = setInterval(async () => {
-    samples.push({ t: (Date.now() - started) / 60_000, rss: rssMb(weft.child.pid!), heap: await heapAfterGc(weft.inspector) });
+    samples.push({
+      t: (Date.now() - started) / 60_000,
+      rss: rssMb(weft.child.pid!),
+      heap: await heapAfterGc(weft.inspector),
+    });
     const last = samples.at(-1)!;
-    console.log(`  ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  runs ${runs.length}  subscriptions ${watches.length}  feed messages ${feedMessages}  rss ${last.rss.toFixed(0)} MB  heap ${last.heap.toFixed(1)} MB`);
+    console.log(
+      `  ${((Date.now() - started) / 1000).toFixed(0).padStart(4)} s  runs ${runs.length}  subscriptions ${watches.length}  feed messages ${feedMessages}  rss ${last.rss.toFixed(0)} MB  heap ${last.heap.toFixed(1)} MB`,
+    );
   }, SAMPLE_EVERY_MS);
 
   let tick = 0;
@@ -214,7 +285,11 @@ async function main() {
     for (let i = 0; i < RUNS_PER_SECOND; i++) {
       const name = names[(tick * RUNS_PER_SECOND + i) % names.length]!;
       try {
-        const res = await gql(weft.url, 'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { ... on RunPayload { run { id } } } }', { i: { workflowId: workflows[name] } });
+        const res = await gql(
+          weft.url,
+          'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { ... on RunPayload { run { id } } } }',
+          { i: { workflowId: workflows[name] } },
+        );
         const runId = res.data.runWorkflow.run.id as string;
         runs.push(runId);
         if (Math.random() < 0.8) watch(runId, Math.random() < 0.2);
@@ -224,8 +299,16 @@ async function main() {
       }
     }
     try {
-      await gql(weft.url, '{ workflows(first: 50) { totalCount edges { node { id name status runsCount lastRunStatus } } } }');
-      if (runs.length) await gql(weft.url, 'query($id: ID!) { run(id: $id) { status stepRuns { stepId status durationMs } events(first: 50) { edges { node { seq type } } } } }', { id: runs[Math.floor(Math.random() * runs.length)] });
+      await gql(
+        weft.url,
+        '{ workflows(first: 50) { totalCount edges { node { id name status runsCount lastRunStatus } } } }',
+      );
+      if (runs.length)
+        await gql(
+          weft.url,
+          'query($id: ID!) { run(id: $id) { status stepRuns { stepId status durationMs } events(first: 50) { edges { node { seq type } } } } }',
+          { id: runs[Math.floor(Math.random() * runs.length)] },
+        );
       reads += 2;
     } catch (error) {
       failures++;
@@ -239,8 +322,14 @@ async function main() {
   const drainDeadline = Date.now() + 120_000;
   let unfinished: string[] = runs;
   while (unfinished.length && Date.now() < drainDeadline) {
-    const res = await gql(weft.url, 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Run { id status } } }', { ids: unfinished.slice(0, 200) });
-    const open = new Set((res.data.nodes as { id: string; status: string }[]).filter((r) => !['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status)).map((r) => r.id));
+    const res = await gql(weft.url, 'query($ids: [ID!]!) { nodes(ids: $ids) { ... on Run { id status } } }', {
+      ids: unfinished.slice(0, 200),
+    });
+    const open = new Set(
+      (res.data.nodes as { id: string; status: string }[])
+        .filter((r) => !['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status))
+        .map((r) => r.id),
+    );
     unfinished = [...open, ...unfinished.slice(200)];
     if (unfinished.length) await sleep(500);
   }
@@ -274,10 +363,13 @@ async function main() {
     ['/healthz p50 / p99 (ms)', `${pct(sorted, 50).toFixed(1)} / ${pct(sorted, 99).toFixed(1)}`],
   ];
   console.log(`\n${rows.map(([k, v]) => `${k!.padEnd(36)} ${v}`).join('\n')}`);
-  for (const w of [...gaps, ...unended].slice(0, 5)) console.log(`  problem: run ${w.runId} seqs ${w.seqs.slice(0, 20).join(',')} ended ${w.ended} ${w.error ?? ''}`);
+  for (const w of [...gaps, ...unended].slice(0, 5))
+    console.log(`  problem: run ${w.runId} seqs ${w.seqs.slice(0, 20).join(',')} ended ${w.ended} ${w.error ?? ''}`);
   weft.stop();
   target.close();
-  console.log(`soak: ${runs.length} runs, heap slope ${heapSlope.toFixed(3)} MB/min, rss slope ${rssSlope.toFixed(3)} MB/min, healthz p99 ${pct(sorted, 99).toFixed(1)} ms`);
+  console.log(
+    `soak: ${runs.length} runs, heap slope ${heapSlope.toFixed(3)} MB/min, rss slope ${rssSlope.toFixed(3)} MB/min, healthz p99 ${pct(sorted, 99).toFixed(1)} ms`,
+  );
   if (unfinished.length || gaps.length || unended.length || failures) process.exitCode = 1;
 }
 

@@ -33,7 +33,7 @@ import { loggableUrl } from './http/wait-token.ts';
 import { createWebApps } from './http/web.ts';
 import { attachGraphQLWebSocket } from './http/websocket.ts';
 import { inputGuardPlugin } from './http/input-guard.ts';
-import { sendError, } from './http/respond.ts';
+import { sendError } from './http/respond.ts';
 import type { Logger } from './logger.ts';
 import type { Permission } from './auth/permissions.ts';
 import { coerceError, ForbiddenError, WeftError } from './errors.ts';
@@ -90,17 +90,25 @@ function requestIdPlugin(): Plugin<Context> {
  */
 async function waitForRedis(bus: RedisEventBus, config: Config): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), config.redisConnectTimeoutMs)));
-  const outcome = await Promise.race([bus.ready.then(() => 'ready' as const), timeout]).finally(() => clearTimeout(timer));
+  const timeout = new Promise<'timeout'>(
+    (resolve) => (timer = setTimeout(() => resolve('timeout'), config.redisConnectTimeoutMs)),
+  );
+  const outcome = await Promise.race([bus.ready.then(() => 'ready' as const), timeout]).finally(() =>
+    clearTimeout(timer),
+  );
   if (outcome === 'ready') return;
   await bus.close();
   const where = new URL(config.redisUrl!);
-  throw new Error(`Redis at ${where.protocol}//${where.host} (REDIS_URL) did not answer within ${config.redisConnectTimeoutMs} ms. Start Redis, correct REDIS_URL, or unset it to run a single process without Redis.`);
+  throw new Error(
+    `Redis at ${where.protocol}//${where.host} (REDIS_URL) did not answer within ${config.redisConnectTimeoutMs} ms. Start Redis, correct REDIS_URL, or unset it to run a single process without Redis.`,
+  );
 }
 
 export function buildApp({ config, db, log }: AppDeps): App {
   unusedQueryPolicy.throw = config.env !== 'production';
-  const redisBus = config.redisUrl ? createRedisEventBus(config.redisUrl, config.redisPrefix, log.child({ component: 'events' })) : null;
+  const redisBus = config.redisUrl
+    ? createRedisEventBus(config.redisUrl, config.redisPrefix, log.child({ component: 'events' }))
+    : null;
   const bus: EventBus = redisBus ?? createMemoryEventBus();
   const secretsKey = config.secretsKey
     ? parseKey(config.secretsKey)
@@ -109,7 +117,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
       : null;
   const serveApi = config.role !== 'worker';
   const runsWork = config.role !== 'serve';
-  if (db.kind === 'postgres' && config.database.kind !== 'postgres') throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
+  if (db.kind === 'postgres' && config.database.kind !== 'postgres')
+    throw new Error('buildApp: a PostgreSQL database needs config.database (DATABASE_URL) for graphile-worker');
   const workerId = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`;
   const dispatcher: Dispatcher =
     config.database.kind === 'postgres'
@@ -123,7 +132,12 @@ export function buildApp({ config, db, log }: AppDeps): App {
           shutdownTimeoutMs: config.shutdownTimeoutMs,
           workerId,
         })
-      : new InProcessDispatcher({ workerConcurrency: config.engine.workerConcurrency, pollIntervalMs: config.engine.pollIntervalMs, log: log.child({ component: 'engine' }), now: () => new Date() });
+      : new InProcessDispatcher({
+          workerConcurrency: config.engine.workerConcurrency,
+          pollIntervalMs: config.engine.pollIntervalMs,
+          log: log.child({ component: 'engine' }),
+          now: () => new Date(),
+        });
   const outbound = createOutboundPolicy(config.steps.outboundAllow);
   const files = createFileStorage(config.files);
   const tracing = createTracing(config.observability.tracing);
@@ -132,7 +146,12 @@ export function buildApp({ config, db, log }: AppDeps): App {
     labelCap: config.observability.metrics.labelCap,
     probes: {
       queuedRuns: () => db.prisma.run.count({ where: { status: 'QUEUED' } }),
-      pendingJobs: db.kind === 'postgres' ? async () => (await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM graphile_worker.jobs`)[0]?.n ?? 0 : undefined,
+      pendingJobs:
+        db.kind === 'postgres'
+          ? async () =>
+              (await db.prisma.$queryRaw<{ n: number }[]>`SELECT count(*)::int AS n FROM graphile_worker.jobs`)[0]?.n ??
+              0
+          : undefined,
       pool: () => db.poolStats(),
     },
   });
@@ -150,20 +169,61 @@ export function buildApp({ config, db, log }: AppDeps): App {
     pollIntervalMs: config.engine.pollIntervalMs,
     leaseMs: config.engine.leaseMs,
     exclusive: db.kind === 'pglite',
-    stepEnv: { ...config.steps, fetch: withTraceparent(createOutboundFetch(outbound)), resolveOutbound: (host) => outbound.resolve(host) },
+    stepEnv: {
+      ...config.steps,
+      fetch: withTraceparent(createOutboundFetch(outbound)),
+      resolveOutbound: (host) => outbound.resolve(host),
+    },
     secretsKey,
-    observer: createEngineObserver({ metrics, tracing, prisma: db.prisma, log: log.child({ component: 'observability' }) }),
+    observer: createEngineObserver({
+      metrics,
+      tracing,
+      prisma: db.prisma,
+      log: log.child({ component: 'observability' }),
+    }),
     publicUrl: () => config.publicUrl ?? boundOrigin,
     stepLogFlushMs: config.live.stepLogFlushMs,
     files,
   });
-  const scheduler = new Scheduler({ prisma: db.prisma, log: log.child({ component: 'scheduler' }), engine, bus, secretsKey, intervalMs: config.engine.schedulerIntervalMs, observer: createScheduleObserver(metrics, tracing) });
+  const scheduler = new Scheduler({
+    prisma: db.prisma,
+    log: log.child({ component: 'scheduler' }),
+    engine,
+    bus,
+    secretsKey,
+    intervalMs: config.engine.schedulerIntervalMs,
+    observer: createScheduleObserver(metrics, tracing),
+  });
   if (runsWork) dispatcher.driveSchedules(scheduler);
-  const authenticate = createAuthenticator({ prisma: db.prisma, jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null, log: log.child({ component: 'auth' }), apiKeyCacheMs: config.auth.apiKeyCacheMs });
-  const rateLimiter = config.redisUrl && serveApi
-    ? createRedisRateLimiter(new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) => log.warn({ err: error }, 'rate limit redis error')), config.redisPrefix, config.auth.rateLimitPerMinute, config.auth.rateLimitBurst, log)
-    : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
-  const contextDeps = { prisma: db.prisma, log, engine, bus, secretsKey, live: config.live, authenticate, rateLimiter, files };
+  const authenticate = createAuthenticator({
+    prisma: db.prisma,
+    jwt: config.auth.jwt ? createJwtVerifier(config.auth.jwt) : null,
+    log: log.child({ component: 'auth' }),
+    apiKeyCacheMs: config.auth.apiKeyCacheMs,
+  });
+  const rateLimiter =
+    config.redisUrl && serveApi
+      ? createRedisRateLimiter(
+          new Redis(config.redisUrl, { maxRetriesPerRequest: 1 }).on('error', (error) =>
+            log.warn({ err: error }, 'rate limit redis error'),
+          ),
+          config.redisPrefix,
+          config.auth.rateLimitPerMinute,
+          config.auth.rateLimitBurst,
+          log,
+        )
+      : createRateLimiter(config.auth.rateLimitPerMinute, config.auth.rateLimitBurst);
+  const contextDeps = {
+    prisma: db.prisma,
+    log,
+    engine,
+    bus,
+    secretsKey,
+    live: config.live,
+    authenticate,
+    rateLimiter,
+    files,
+  };
 
   const yoga = createYoga<Record<string, unknown>, Context>({
     schema,
@@ -192,7 +252,15 @@ export function buildApp({ config, db, log }: AppDeps): App {
     // Each subscription event is executed with a context object of its own (a shallow copy): the
     // batching loaders the Pothos plugins keep per context object would otherwise serve every
     // push of a long subscription (runUpdated) what they cached for the first one.
-    plugins: [observabilityPlugin(metrics, tracing), requestIdPlugin(), ...hardeningPlugins(config.limits), inputGuardPlugin(), errorCodesPlugin(), idempotencyPlugin(), useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} }))],
+    plugins: [
+      observabilityPlugin(metrics, tracing),
+      requestIdPlugin(),
+      ...hardeningPlugins(config.limits),
+      inputGuardPlugin(),
+      errorCodesPlugin(),
+      idempotencyPlugin(),
+      useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} })),
+    ],
   });
 
   let migrationsApplied = false;
@@ -207,15 +275,23 @@ export function buildApp({ config, db, log }: AppDeps): App {
       if (pending.length) return { ok: false, reason: `pending migrations: ${pending.join(', ')}` };
       migrationsApplied = true;
     }
-    if (redisBus && !redisBus.connected()) return { ok: true, degraded: ['redis: disconnected, reconnecting (live events from other processes are not received meanwhile)'] };
+    if (redisBus && !redisBus.connected())
+      return {
+        ok: true,
+        degraded: ['redis: disconnected, reconnecting (live events from other processes are not received meanwhile)'],
+      };
     return { ok: true };
   }
 
   /** The same authentication and rate limit as GraphQL, for the plain HTTP routes (exports). */
-  async function authorizeRestRequest(req: IncomingMessage, permission: Permission): Promise<{ workspaceId: string; actor: { kind: 'user' | 'apiKey'; id: string } } | WeftError> {
+  async function authorizeRestRequest(
+    req: IncomingMessage,
+    permission: Permission,
+  ): Promise<{ workspaceId: string; actor: { kind: 'user' | 'apiKey'; id: string } } | WeftError> {
     try {
       const principal = await authorize({ authenticate, rateLimiter }, { req });
-      if (!principal.permissions.has(permission) || !principal.workspaceId) throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
+      if (!principal.permissions.has(permission) || !principal.workspaceId)
+        throw new ForbiddenError(`This needs the ${permission.toUpperCase()} permission`, true);
       return { workspaceId: principal.workspaceId, actor: { kind: principal.kind, id: principal.id } };
     } catch (error) {
       if (error instanceof WeftError) return error;
@@ -255,7 +331,17 @@ export function buildApp({ config, db, log }: AppDeps): App {
     res.on('close', () => inFlight.delete(res));
     const started = performance.now();
     res.on('finish', () => {
-      log.info({ method: req.method, url: loggableUrl(req.url), status: res.statusCode, ms: Math.round(performance.now() - started), requestId: res.getHeader('x-request-id'), operationName: operationOf(req) }, 'request');
+      log.info(
+        {
+          method: req.method,
+          url: loggableUrl(req.url),
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+          requestId: res.getHeader('x-request-id'),
+          operationName: operationOf(req),
+        },
+        'request',
+      );
     });
     handleRequest(routes, routeDeps, req, res).catch((error) => {
       log.error({ err: error }, 'request handler failed');
@@ -264,7 +350,16 @@ export function buildApp({ config, db, log }: AppDeps): App {
     });
   });
 
-  const webSocket = serveApi ? attachGraphQLWebSocket(server, yoga, { ...config.webSocket, maxMessageBytes: config.maxBodyBytes }, log, authenticate, metrics) : { dispose: async () => {} };
+  const webSocket = serveApi
+    ? attachGraphQLWebSocket(
+        server,
+        yoga,
+        { ...config.webSocket, maxMessageBytes: config.maxBodyBytes },
+        log,
+        authenticate,
+        metrics,
+      )
+    : { dispose: async () => {} };
 
   let metricsServer: MetricsServer | null = null;
 
@@ -308,7 +403,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
       await webSocket.dispose();
       const deadline = Date.now() + config.shutdownTimeoutMs;
       while (inFlight.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-      if (inFlight.size > 0) log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');
+      if (inFlight.size > 0)
+        log.warn({ open: inFlight.size }, 'shutdown timeout reached; closing remaining connections');
       server.closeAllConnections();
       await closed;
       await scheduler.stop();

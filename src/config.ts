@@ -29,7 +29,11 @@ const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   PORT: z.coerce.number().int().min(0).max(65535).default(4000),
   HOST: z.string().min(1).default('127.0.0.1'),
-  WEFT_PUBLIC_URL: z.string().url().regex(/^https?:\/\//, 'must be an http(s) URL').optional(),
+  WEFT_PUBLIC_URL: z
+    .string()
+    .url()
+    .regex(/^https?:\/\//, 'must be an http(s) URL')
+    .optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL')
@@ -42,7 +46,10 @@ const envSchema = z.object({
     .optional(),
   WEFT_REDIS_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5000),
   // Names every key and channel: deployments sharing one Redis must each have their own.
-  WEFT_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (at most 64)').default('weft:'),
+  WEFT_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]{1,64}$/, 'letters, digits and : _ . - only (at most 64)')
+    .default('weft:'),
   WEFT_DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
   WEFT_DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -61,7 +68,10 @@ const envSchema = z.object({
   WEFT_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   WEFT_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   WEFT_S3_FORCE_PATH_STYLE: bool.default(true),
-  WEFT_S3_PREFIX: z.string().regex(/^([A-Za-z0-9_.-]+\/)*$/, 'empty, or path segments each ending in /').default(''),
+  WEFT_S3_PREFIX: z
+    .string()
+    .regex(/^([A-Za-z0-9_.-]+\/)*$/, 'empty, or path segments each ending in /')
+    .default(''),
   WEFT_MAX_CONCURRENT_RUNS: z.coerce.number().int().min(1).max(100_000).default(10),
   WEFT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(50),
   WEFT_ENGINE_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(500),
@@ -72,8 +82,16 @@ const envSchema = z.object({
   WEFT_SCRIPT_ENV_ALLOW: z
     .string()
     .default(DEFAULT_SCRIPT_ENV_ALLOW)
-    .transform((v) => v.split(',').map((x) => x.trim()).filter(Boolean))
-    .refine((names) => names.every((name) => ENV_ALLOW_ENTRY.test(name)), 'must be a comma-separated list of variable names, each optionally ending in * (a prefix)'),
+    .transform((v) =>
+      v
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (names) => names.every((name) => ENV_ALLOW_ENTRY.test(name)),
+      'must be a comma-separated list of variable names, each optionally ending in * (a prefix)',
+    ),
   WEFT_BWRAP_PATH: z.string().startsWith('/', 'must be an absolute path').optional(),
   WEFT_OUTBOUND_ALLOW: z.string().default(''),
   WEFT_SECRETS_KEY: z.string().min(1).optional(),
@@ -97,7 +115,10 @@ const envSchema = z.object({
   WEFT_JWT_AUDIENCE: z.string().min(1).optional(),
   WEFT_ADMIN_API_KEY: z
     .string()
-    .regex(/^weft_live_[A-Za-z0-9_-]{32,}$/, 'must look like weft_live_ followed by at least 32 letters, digits, - or _')
+    .regex(
+      /^weft_live_[A-Za-z0-9_-]{32,}$/,
+      'must look like weft_live_ followed by at least 32 letters, digits, - or _',
+    )
     .optional(),
   WEFT_ADMIN_KEY_FILE: z.string().min(1).optional(),
   WEFT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
@@ -137,7 +158,9 @@ export type Config = {
   host: string;
   /** The origin clients reach this server at (WEFT_PUBLIC_URL), for the URLs Weft hands out; null: the listening address. */
   publicUrl: string | null;
-  database: { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number } | { kind: 'pglite'; dataDir: string | null };
+  database:
+    | { kind: 'postgres'; url: string; poolMax: number; connectTimeoutMs: number }
+    | { kind: 'pglite'; dataDir: string | null };
   /**
    * Weft's own directory (WEFT_HOME): the embedded database by default, the generated secrets key
    * and the first admin key live here, never in a directory other programs or instances share.
@@ -215,7 +238,15 @@ export interface FilesConfig {
   /** The local store's directory (WEFT_FILES_DIR, default WEFT_HOME/files); also the staging area of uploads in flight. */
   dir: string;
   /** An S3-compatible store (WEFT_S3_BUCKET set); null: the local directory. */
-  s3: { endpoint: string | null; bucket: string; region: string; accessKeyId: string | null; secretAccessKey: string | null; forcePathStyle: boolean; prefix: string } | null;
+  s3: {
+    endpoint: string | null;
+    bucket: string;
+    region: string;
+    accessKeyId: string | null;
+    secretAccessKey: string | null;
+    forcePathStyle: boolean;
+    prefix: string;
+  } | null;
   maxUploadBytes: number;
   workspaceQuotaBytes: number | null;
   /** How often unreferenced objects are collected; 0: never (tests call it). */
@@ -251,12 +282,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
   const jwtConfigured = !!(e.WEFT_JWT_SECRET || e.WEFT_JWT_JWKS);
   const problems: string[] = [];
   if (e.WEFT_JWT_SECRET && e.WEFT_JWT_JWKS) problems.push('  WEFT_JWT_SECRET and WEFT_JWT_JWKS: set one, not both');
-  if (jwtConfigured && !e.WEFT_JWT_ISSUER) problems.push('  WEFT_JWT_ISSUER: required when JWTs are enabled (tokens from any other issuer are refused)');
-  if (jwtConfigured && !e.WEFT_JWT_AUDIENCE) problems.push('  WEFT_JWT_AUDIENCE: required when JWTs are enabled (tokens for any other audience are refused)');
+  if (jwtConfigured && !e.WEFT_JWT_ISSUER)
+    problems.push('  WEFT_JWT_ISSUER: required when JWTs are enabled (tokens from any other issuer are refused)');
+  if (jwtConfigured && !e.WEFT_JWT_AUDIENCE)
+    problems.push('  WEFT_JWT_AUDIENCE: required when JWTs are enabled (tokens for any other audience are refused)');
   // The embedded database belongs to one process, so there is nothing to split.
-  if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL) problems.push(`  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`);
+  if (e.WEFT_ROLE !== 'all' && !e.DATABASE_URL)
+    problems.push(
+      `  WEFT_ROLE: the role '${e.WEFT_ROLE}' needs PostgreSQL (DATABASE_URL); the embedded database runs only as 'all'`,
+    );
   if (e.WEFT_S3_ENDPOINT && !e.WEFT_S3_BUCKET) problems.push('  WEFT_S3_BUCKET: required when WEFT_S3_ENDPOINT is set');
-  if (!!e.WEFT_S3_ACCESS_KEY_ID !== !!e.WEFT_S3_SECRET_ACCESS_KEY) problems.push('  WEFT_S3_ACCESS_KEY_ID and WEFT_S3_SECRET_ACCESS_KEY: set both or neither');
+  if (!!e.WEFT_S3_ACCESS_KEY_ID !== !!e.WEFT_S3_SECRET_ACCESS_KEY)
+    problems.push('  WEFT_S3_ACCESS_KEY_ID and WEFT_S3_SECRET_ACCESS_KEY: set both or neither');
   if (problems.length) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
   const home = path.resolve(e.WEFT_HOME);
   const dataDir = e.DATABASE_URL ? null : path.resolve(e.WEFT_DATA_DIR ?? path.join(home, 'data'));
@@ -267,7 +304,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
     host: e.HOST,
     publicUrl: e.WEFT_PUBLIC_URL ?? null,
     database: e.DATABASE_URL
-      ? { kind: 'postgres', url: e.DATABASE_URL, poolMax: e.WEFT_DB_POOL_MAX, connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS }
+      ? {
+          kind: 'postgres',
+          url: e.DATABASE_URL,
+          poolMax: e.WEFT_DB_POOL_MAX,
+          connectTimeoutMs: e.WEFT_DB_CONNECT_TIMEOUT_MS,
+        }
       : { kind: 'pglite', dataDir: dataDir! },
     home,
     secretsKeyFile: dataDir ? path.join(home, 'secrets.key') : null,
@@ -304,7 +346,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
       leaseMs: e.WEFT_STEP_LEASE_MS,
       schedulerIntervalMs: e.WEFT_SCHEDULER_INTERVAL_MS,
     },
-    limits: { maxDepth: e.WEFT_MAX_QUERY_DEPTH, maxAliases: e.WEFT_MAX_ALIASES, maxTokens: e.WEFT_MAX_TOKENS, maxCost: e.WEFT_MAX_QUERY_COST, introspection: e.WEFT_INTROSPECTION },
+    limits: {
+      maxDepth: e.WEFT_MAX_QUERY_DEPTH,
+      maxAliases: e.WEFT_MAX_ALIASES,
+      maxTokens: e.WEFT_MAX_TOKENS,
+      maxCost: e.WEFT_MAX_QUERY_COST,
+      introspection: e.WEFT_INTROSPECTION,
+    },
     live: { runUpdatedIntervalMs: e.WEFT_RUN_UPDATED_INTERVAL_MS, stepLogFlushMs: e.WEFT_STEP_LOG_FLUSH_MS },
     webSocket: {
       maxSubscriptionsPerConnection: e.WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION,
@@ -312,28 +360,62 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: { ro
       maxBufferedBytes: e.WEFT_WS_MAX_BUFFERED_BYTES,
     },
     auth: {
-      jwt: jwtConfigured ? { secret: e.WEFT_JWT_SECRET ?? null, jwks: e.WEFT_JWT_JWKS ?? null, issuer: e.WEFT_JWT_ISSUER!, audience: e.WEFT_JWT_AUDIENCE! } : null,
+      jwt: jwtConfigured
+        ? {
+            secret: e.WEFT_JWT_SECRET ?? null,
+            jwks: e.WEFT_JWT_JWKS ?? null,
+            issuer: e.WEFT_JWT_ISSUER!,
+            audience: e.WEFT_JWT_AUDIENCE!,
+          }
+        : null,
       adminApiKey: e.WEFT_ADMIN_API_KEY ?? null,
-      adminKeyFile: e.WEFT_ADMIN_KEY_FILE ? path.resolve(e.WEFT_ADMIN_KEY_FILE) : dataDir ? path.join(home, 'admin-api-key') : null,
+      adminKeyFile: e.WEFT_ADMIN_KEY_FILE
+        ? path.resolve(e.WEFT_ADMIN_KEY_FILE)
+        : dataDir
+          ? path.join(home, 'admin-api-key')
+          : null,
       rateLimitPerMinute: e.WEFT_RATE_LIMIT_PER_MINUTE,
       apiKeyCacheMs: e.WEFT_API_KEY_CACHE_MS,
       rateLimitBurst: e.WEFT_RATE_LIMIT_BURST,
     },
     observability: {
-      metrics: { token: e.WEFT_METRICS_TOKEN ?? null, port: e.WEFT_METRICS_PORT ?? null, host: e.WEFT_METRICS_HOST, workflowLabel: e.WEFT_METRICS_WORKFLOW_LABEL, labelCap: e.WEFT_METRICS_LABEL_CAP },
+      metrics: {
+        token: e.WEFT_METRICS_TOKEN ?? null,
+        port: e.WEFT_METRICS_PORT ?? null,
+        host: e.WEFT_METRICS_HOST,
+        workflowLabel: e.WEFT_METRICS_WORKFLOW_LABEL,
+        labelCap: e.WEFT_METRICS_LABEL_CAP,
+      },
       tracing: {
         // Off unless asked for: an endpoint, or OTEL_TRACES_EXPORTER=otlp|console; `none` wins.
-        exporter: e.OTEL_TRACES_EXPORTER === 'none' ? null : (e.OTEL_TRACES_EXPORTER ?? (e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'otlp' : null)),
-        url: e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
+        exporter:
+          e.OTEL_TRACES_EXPORTER === 'none'
+            ? null
+            : (e.OTEL_TRACES_EXPORTER ??
+              (e.OTEL_EXPORTER_OTLP_ENDPOINT || e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ? 'otlp' : null)),
+        url:
+          e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+          `${(e.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318').replace(/\/+$/, '')}/v1/traces`,
         headers: { ...otlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS), ...otlpHeaders(e.OTEL_EXPORTER_OTLP_TRACES_HEADERS) },
         serviceName: e.OTEL_SERVICE_NAME,
         scheduleDelayMs: e.OTEL_BSP_SCHEDULE_DELAY,
       },
     },
     steps: {
-      outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',').map((x) => x.trim()).filter(Boolean),
-      scripts: { enabled: e.WEFT_SCRIPTS_ENABLED, network: e.WEFT_SCRIPTS_NETWORK, envAllow: e.WEFT_SCRIPT_ENV_ALLOW, bwrapPath: e.WEFT_BWRAP_PATH ?? null },
-      agent: { baseUrl: e.WEFT_AGENT_BASE_URL ?? null, apiKey: e.WEFT_AGENT_API_KEY ?? null, model: e.WEFT_AGENT_MODEL ?? null },
+      outboundAllow: e.WEFT_OUTBOUND_ALLOW.split(',')
+        .map((x) => x.trim())
+        .filter(Boolean),
+      scripts: {
+        enabled: e.WEFT_SCRIPTS_ENABLED,
+        network: e.WEFT_SCRIPTS_NETWORK,
+        envAllow: e.WEFT_SCRIPT_ENV_ALLOW,
+        bwrapPath: e.WEFT_BWRAP_PATH ?? null,
+      },
+      agent: {
+        baseUrl: e.WEFT_AGENT_BASE_URL ?? null,
+        apiKey: e.WEFT_AGENT_API_KEY ?? null,
+        model: e.WEFT_AGENT_MODEL ?? null,
+      },
       maxResponseBytes: e.WEFT_MAX_RESPONSE_BYTES,
     },
   };

@@ -67,7 +67,10 @@ export function credentialsOf(initial: InitialContext): Credentials {
 }
 
 /** Authenticates (UNAUTHENTICATED / FORBIDDEN) and rate-limits (RATE_LIMITED) a caller: GraphQL and the plain HTTP routes alike. */
-export async function authorize(deps: Pick<ContextDeps, 'authenticate' | 'rateLimiter'>, initial: InitialContext): Promise<Principal> {
+export async function authorize(
+  deps: Pick<ContextDeps, 'authenticate' | 'rateLimiter'>,
+  initial: InitialContext,
+): Promise<Principal> {
   const principal = await deps.authenticate(credentialsOf(initial));
   const retryAfter = await deps.rateLimiter.take(`${principal.kind}:${principal.id}`);
   if (retryAfter > 0) throw new RateLimitedError(retryAfter);
@@ -79,7 +82,11 @@ export async function buildContext(deps: ContextDeps, initial: InitialContext): 
   return contextFor(deps, await authorize(deps, initial), requestId);
 }
 
-export function contextFor(deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter'>, principal: Principal, requestId: string): Context {
+export function contextFor(
+  deps: Omit<ContextDeps, 'authenticate' | 'rateLimiter'>,
+  principal: Principal,
+  requestId: string,
+): Context {
   return {
     requestId,
     workspaceId: principal.workspaceId ?? NO_WORKSPACE,

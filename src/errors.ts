@@ -81,7 +81,9 @@ export function coerceError(value: unknown): Error {
 /** No valid credentials (HTTP 401). The message says how to pass them. */
 export class UnauthenticatedError extends WeftError {
   constructor(message = 'Authentication required: send "Authorization: Bearer <API key or JWT>"') {
-    super('UNAUTHENTICATED', message, { http: { status: 401, headers: { 'www-authenticate': 'Bearer realm="weft"' } } });
+    super('UNAUTHENTICATED', message, {
+      http: { status: 401, headers: { 'www-authenticate': 'Bearer realm="weft"' } },
+    });
     this.name = 'UnauthenticatedError';
   }
 }

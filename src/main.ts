@@ -22,10 +22,15 @@ async function main() {
     throw error;
   }
   const log = createLogger(config.logLevel);
-  const where = config.database.kind === 'postgres' ? 'PostgreSQL (DATABASE_URL)' : `embedded database at ${config.database.dataDir}`;
+  const where =
+    config.database.kind === 'postgres'
+      ? 'PostgreSQL (DATABASE_URL)'
+      : `embedded database at ${config.database.dataDir}`;
   log.info({ database: config.database.kind }, `opening ${where}`);
   const db = await openDatabase(config.database);
-  const applied = await migrate(db, { onApplied: (name, ms) => log.info({ migration: name, ms: Math.round(ms) }, 'migration applied') });
+  const applied = await migrate(db, {
+    onApplied: (name, ms) => log.info({ migration: name, ms: Math.round(ms) }, 'migration applied'),
+  });
   log.info({ applied: applied.length }, applied.length ? 'migrations applied' : 'database schema up to date');
   if (config.database.kind === 'postgres') await migrateJobQueue(config.database.url, log.child({ component: 'jobs' }));
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
@@ -47,7 +52,11 @@ async function main() {
     await db.close();
     process.exit(2);
   }
-  if (config.role === 'worker') log.info({ url: url.replace(/\/graphql$/, '/healthz'), role: config.role }, 'Weft worker is running (health endpoint only)');
+  if (config.role === 'worker')
+    log.info(
+      { url: url.replace(/\/graphql$/, '/healthz'), role: config.role },
+      'Weft worker is running (health endpoint only)',
+    );
   else log.info({ url, role: config.role }, `Weft is listening: GraphiQL at ${url.replace('127.0.0.1', 'localhost')}`);
 
   let shuttingDown = false;

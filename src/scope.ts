@@ -16,7 +16,10 @@ export interface Actor {
 export interface EngineHandle {
   notify(): void;
   abortRun(runId: string): void;
-  advance(runId: string, change: { kind: 'resume-wait'; stepId: string; data?: unknown } | SignalChange): Promise<unknown>;
+  advance(
+    runId: string,
+    change: { kind: 'resume-wait'; stepId: string; data?: unknown } | SignalChange,
+  ): Promise<unknown>;
 }
 
 export interface ServiceScope {

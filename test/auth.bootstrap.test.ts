@@ -16,7 +16,9 @@ afterAll(async () => {
 it('creates, prints and stores the first admin key once', { timeout: 120_000 }, async () => {
   const env = await isolatedDatabaseEnv(cleanups);
   // The embedded database writes the key into Weft's own directory (WEFT_HOME); PostgreSQL needs a path.
-  const keyFile = onPostgres ? path.join(mkdtempSync(path.join(tmpdir(), 'weft-key-')), 'admin-api-key') : path.join(env.WEFT_HOME!, 'admin-api-key');
+  const keyFile = onPostgres
+    ? path.join(mkdtempSync(path.join(tmpdir(), 'weft-key-')), 'admin-api-key')
+    : path.join(env.WEFT_HOME!, 'admin-api-key');
   if (onPostgres) {
     env.WEFT_ADMIN_KEY_FILE = keyFile;
     cleanups.push(() => rmSync(path.dirname(keyFile), { recursive: true, force: true }));
@@ -29,12 +31,26 @@ it('creates, prints and stores the first admin key once', { timeout: 120_000 }, 
   expect(readFileSync(keyFile, 'utf8').trim()).toBe(printed);
   expect(statSync(keyFile).mode & 0o777).toBe(0o600);
   // The key is not in the structured log lines (only the banner shows it).
-  expect(first.output().split('\n').filter((line) => line.startsWith('{') && line.includes(printed!))).toEqual([]);
+  expect(
+    first
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{') && line.includes(printed!)),
+  ).toEqual([]);
 
-  const anonymous = await fetch(first.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: '{ viewer { kind } }' }), signal: AbortSignal.timeout(10_000) });
+  const anonymous = await fetch(first.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query: '{ viewer { kind } }' }),
+    signal: AbortSignal.timeout(10_000),
+  });
   expect(anonymous.status).toBe(401);
   const me = await postGraphQL(first.url, '{ viewer { kind permissions workspace { slug } } }', undefined, printed);
-  expect(me.data.viewer).toEqual({ kind: 'API_KEY', permissions: ['READ', 'WRITE', 'RUN', 'ADMIN'], workspace: { slug: 'default' } });
+  expect(me.data.viewer).toEqual({
+    kind: 'API_KEY',
+    permissions: ['READ', 'WRITE', 'RUN', 'ADMIN'],
+    workspace: { slug: 'default' },
+  });
   expect(await first.stop('SIGTERM')).toBe(0);
 
   const second = await startWeftProcess({ ...env, WEFT_ADMIN_API_KEY: '' });

@@ -13,15 +13,34 @@ import { until } from './helpers/wait.ts';
 
 /** A script loop writing one file per region, plus a summary: the attachments the checks look at. */
 const definition = {
-  inputSchema: { type: 'object', properties: { regions: { type: 'array', items: { type: 'string' } }, expected: { type: 'integer' } } },
+  inputSchema: {
+    type: 'object',
+    properties: { regions: { type: 'array', items: { type: 'string' } }, expected: { type: 'integer' } },
+  },
   steps: [
-    { id: 'each', type: 'loop', config: { items: 'input.regions', step: { type: 'script', config: { language: 'shell', source: 'echo "{{ item }}" > "output/report-{{ item }}.csv"' } } } },
-    { id: 'summary', type: 'script', dependsOn: ['each'], config: { language: 'shell', source: 'echo done > output/summary.txt; echo \'{"count": 2}\'' } },
+    {
+      id: 'each',
+      type: 'loop',
+      config: {
+        items: 'input.regions',
+        step: {
+          type: 'script',
+          config: { language: 'shell', source: 'echo "{{ item }}" > "output/report-{{ item }}.csv"' },
+        },
+      },
+    },
+    {
+      id: 'summary',
+      type: 'script',
+      dependsOn: ['each'],
+      config: { language: 'shell', source: 'echo done > output/summary.txt; echo \'{"count": 2}\'' },
+    },
   ],
   output: { count: '{{ steps.summary.output.json.count }}' },
 };
 
-const CHECK_FIELDS = 'id name type order fileTargetMode fileNames fileNameRegex expectedMatchCount expectedMatchCountRef loopInput loopItemFilenameTemplate checkPrompt model createdAt updatedAt';
+const CHECK_FIELDS =
+  'id name type order fileTargetMode fileNames fileNameRegex expectedMatchCount expectedMatchCountRef loopInput loopItemFilenameTemplate checkPrompt model createdAt updatedAt';
 
 describe('post-run checks', () => {
   let t: TestApp & { base: string };
@@ -36,9 +55,16 @@ describe('post-run checks', () => {
           ? '{"verdict": "fail", "reason": "Only two regions were reported."}'
           : 'Sure! It looks great to me.';
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ model: 'judge-1', choices: [{ message: { role: 'assistant', content }, finish_reason: 'stop' }] }));
+      res.end(
+        JSON.stringify({
+          model: 'judge-1',
+          choices: [{ message: { role: 'assistant', content }, finish_reason: 'stop' }],
+        }),
+      );
     });
-    t = await startServedTestApp(filesEnv({ WEFT_SCRIPTS_ENABLED: 'true', WEFT_AGENT_BASE_URL: model.url, WEFT_AGENT_MODEL: 'judge-1' }));
+    t = await startServedTestApp(
+      filesEnv({ WEFT_SCRIPTS_ENABLED: 'true', WEFT_AGENT_BASE_URL: model.url, WEFT_AGENT_MODEL: 'judge-1' }),
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -46,7 +72,10 @@ describe('post-run checks', () => {
   });
 
   async function saveChecks(workflowId: string, postRunChecks: unknown[]) {
-    const res = await t.gql(`mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { postRunChecks { ${CHECK_FIELDS} } } } ... on ValidationError { problems { path message } } } }`, { input: { id: workflowId, postRunChecks } });
+    const res = await t.gql(
+      `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { postRunChecks { ${CHECK_FIELDS} } } } ... on ValidationError { problems { path message } } } }`,
+      { input: { id: workflowId, postRunChecks } },
+    );
     expect(res.errors).toBeUndefined();
     return (res.data as any).patchWorkflow;
   }
@@ -57,7 +86,13 @@ describe('post-run checks', () => {
       { name: 'no names', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'EXACT' },
       { name: 'bad regex', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'REGEX', fileNameRegex: '(' },
       { name: 'loop', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'LOOP', loopInput: 'regions' },
-      { name: 'both', type: 'RUN_ATTACHMENT_EXISTS', fileNames: ['a'], expectedMatchCount: 1, expectedMatchCountRef: 'input.x' },
+      {
+        name: 'both',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileNames: ['a'],
+        expectedMatchCount: 1,
+        expectedMatchCountRef: 'input.x',
+      },
       { name: 'prompt', type: 'CHECK_PROMPT' },
     ]);
     expect(result.__typename).toBe('ValidationError');
@@ -93,16 +128,48 @@ describe('post-run checks', () => {
     expect(checks[1]).toMatchObject({ fileTargetMode: 'EXACT', fileNames: ['x.txt'] });
   });
 
-  it('evaluates attachment checks (exact, regex over loop outputs, loop templates, counts and refs) and model-judged checks, in order', { timeout: 60_000 }, async () => {
+  it('evaluates attachment checks (exact, regex over loop outputs, loop templates, counts and refs) and model-judged checks, in order', {
+    timeout: 60_000,
+  }, async () => {
     const wf = await createWorkflow(t, definition);
     const saved = await saveChecks(wf, [
       { name: 'summary exists', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'EXACT', fileNames: ['summary.txt'] },
       { name: 'missing file', type: 'RUN_ATTACHMENT_EXISTS', fileNames: ['summary.txt', 'totals.xlsx'] },
-      { name: 'reports by regex', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'REGEX', fileNameRegex: '^report-.*\\.csv$', expectedMatchCount: 3 },
-      { name: 'reports vs input', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'REGEX', fileNameRegex: '^report-', expectedMatchCountRef: 'input.expected' },
-      { name: 'reports vs output', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'REGEX', fileNameRegex: '^report-', expectedMatchCountRef: 'output.count' },
-      { name: 'one per region', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'LOOP', loopInput: 'input.regions', loopItemFilenameTemplate: 'report-{{ item }}.csv' },
-      { name: 'pdf per region', type: 'RUN_ATTACHMENT_EXISTS', fileTargetMode: 'LOOP', loopInput: 'input.regions', loopItemFilenameTemplate: 'report-{{ item }}.pdf' },
+      {
+        name: 'reports by regex',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileTargetMode: 'REGEX',
+        fileNameRegex: '^report-.*\\.csv$',
+        expectedMatchCount: 3,
+      },
+      {
+        name: 'reports vs input',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileTargetMode: 'REGEX',
+        fileNameRegex: '^report-',
+        expectedMatchCountRef: 'input.expected',
+      },
+      {
+        name: 'reports vs output',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileTargetMode: 'REGEX',
+        fileNameRegex: '^report-',
+        expectedMatchCountRef: 'output.count',
+      },
+      {
+        name: 'one per region',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileTargetMode: 'LOOP',
+        loopInput: 'input.regions',
+        loopItemFilenameTemplate: 'report-{{ item }}.csv',
+      },
+      {
+        name: 'pdf per region',
+        type: 'RUN_ATTACHMENT_EXISTS',
+        fileTargetMode: 'LOOP',
+        loopInput: 'input.regions',
+        loopItemFilenameTemplate: 'report-{{ item }}.pdf',
+      },
       { name: 'tone', type: 'CHECK_PROMPT', checkPrompt: 'Does the run look healthy?' },
       { name: 'strict', type: 'CHECK_PROMPT', checkPrompt: 'Were four regions reported?', model: 'judge-1' },
       { name: 'chatty', type: 'CHECK_PROMPT', checkPrompt: 'Anything?' },
@@ -135,10 +202,23 @@ describe('post-run checks', () => {
     const by = (name: string) => checks.find((c: any) => c.name === name);
     expect(by('missing file')).toMatchObject({ missing: ['totals.xlsx'], reason: 'missing: totals.xlsx' });
     expect(by('reports by regex')).toMatchObject({ found: 3, expected: 3 });
-    expect([...by('reports by regex').matched].sort()).toEqual(['report-east.csv', 'report-north.csv', 'report-south.csv']);
-    expect(by('reports vs output')).toMatchObject({ expected: 2, found: 3, reason: 'expected 2 matching attachments, found 3' });
+    expect([...by('reports by regex').matched].sort()).toEqual([
+      'report-east.csv',
+      'report-north.csv',
+      'report-south.csv',
+    ]);
+    expect(by('reports vs output')).toMatchObject({
+      expected: 2,
+      found: 3,
+      reason: 'expected 2 matching attachments, found 3',
+    });
     expect(by('pdf per region').missing).toEqual(['report-north.pdf', 'report-south.pdf', 'report-east.pdf']);
-    expect(by('tone')).toMatchObject({ verdict: 'pass', reason: 'The summary reads fine.', model: 'judge-1', passed: true });
+    expect(by('tone')).toMatchObject({
+      verdict: 'pass',
+      reason: 'The summary reads fine.',
+      model: 'judge-1',
+      passed: true,
+    });
     expect(by('strict')).toMatchObject({ verdict: 'fail', reason: 'Only two regions were reported.', passed: false });
     expect(by('chatty').reason).toMatch(/^the model's reply is not JSON: "Sure! It looks great to me\."/);
     expect(checks.map((c: any) => c.id)).toEqual(saved.workflow.postRunChecks.map((c: any) => c.id));
@@ -149,7 +229,11 @@ describe('post-run checks', () => {
 
     const events: any[] = (await eventsOf(t, runId)).filter((e) => e.type === 'RUN_CHECKS');
     expect(events).toHaveLength(2);
-    expect(events[0].data.checks.filter((c: any) => c.status === 'PENDING').map((c: any) => c.name)).toEqual(['tone', 'strict', 'chatty']);
+    expect(events[0].data.checks.filter((c: any) => c.status === 'PENDING').map((c: any) => c.name)).toEqual([
+      'tone',
+      'strict',
+      'chatty',
+    ]);
     expect(events[1].data.checks.map((c: any) => [c.name, c.status])).toEqual(summary);
   });
 
@@ -159,12 +243,29 @@ describe('post-run checks', () => {
     const check = saved.workflow.postRunChecks[0];
     const runId = await startRun(t, wf, {});
     await waitForRun(t, runId);
-    await until('the first judgement', 10_000, async () => ((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).checks as any[])?.[0]?.status === 'PASSED');
+    await until(
+      'the first judgement',
+      10_000,
+      async () =>
+        ((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).checks as any[])?.[0]?.status ===
+        'PASSED',
+    );
     // As if the process had stopped before the model answered, an hour ago.
-    await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { finishedAt: new Date(Date.now() - 3_600_000), checks: [{ id: check.id, name: 'tone', type: 'check_prompt', status: 'PENDING', passed: false }] } });
+    await t.db.prisma.run.update({
+      where: { id: rawId(runId) },
+      data: {
+        finishedAt: new Date(Date.now() - 3_600_000),
+        checks: [{ id: check.id, name: 'tone', type: 'check_prompt', status: 'PENDING', passed: false }],
+      },
+    });
     const fresh = await startRun(t, wf, {});
     await waitForRun(t, fresh);
-    const deps = { prisma: t.db.prisma, bus: t.app.bus, env: stepEnvFrom({ WEFT_AGENT_BASE_URL: model.url, WEFT_AGENT_MODEL: 'judge-1' }), agentsFor: () => ({ resolve: async () => null }) };
+    const deps = {
+      prisma: t.db.prisma,
+      bus: t.app.bus,
+      env: stepEnvFrom({ WEFT_AGENT_BASE_URL: model.url, WEFT_AGENT_MODEL: 'judge-1' }),
+      agentsFor: () => ({ resolve: async () => null }),
+    };
     expect(await judgeLeftoverChecks(deps)).toBe(1); // the recent run is left to its own process
     const run = await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } });
     expect(run.checks).toEqual([expect.objectContaining({ id: check.id, status: 'PASSED', verdict: 'pass' })]);

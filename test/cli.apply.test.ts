@@ -33,9 +33,13 @@ async function workflowNamed(name: string) {
   return (res.data as any).workflows.edges.map((e: any) => e.node).find((n: any) => n.name === name) ?? null;
 }
 
-const fetchDefinition = (url: string) => ({ steps: [{ id: 'fetch', type: 'http_request', config: { method: 'GET', url } }] });
+const fetchDefinition = (url: string) => ({
+  steps: [{ id: 'fetch', type: 'http_request', config: { method: 'GET', url } }],
+});
 
-it('creates, then changes nothing on a second apply, then versions only a changed definition', { timeout: 120_000 }, async () => {
+it('creates, then changes nothing on a second apply, then versions only a changed definition', {
+  timeout: 120_000,
+}, async () => {
   writeFileSync(
     path.join(dir, 'alpha.yaml'),
     `# A workflow in YAML
@@ -49,7 +53,10 @@ definition:
       config: { method: GET, url: "https://example.com/a" }
 `,
   );
-  writeFileSync(path.join(dir, 'beta.json'), JSON.stringify({ name: 'Beta', definition: fetchDefinition('https://example.com/b') }));
+  writeFileSync(
+    path.join(dir, 'beta.json'),
+    JSON.stringify({ name: 'Beta', definition: fetchDefinition('https://example.com/b') }),
+  );
   writeFileSync(path.join(dir, 'notes.txt'), 'not a workflow');
 
   const dry = await cli.run(['apply', '-f', dir, '--dry-run']);
@@ -64,15 +71,25 @@ definition:
   expect(first.stdout).toMatch(/^created {6}Alpha {2}version 1$/m);
   expect(first.stdout).toContain('Created 2, updated 0, unchanged 0.');
   const alpha = await workflowNamed('Alpha');
-  expect(alpha).toMatchObject({ description: 'Fetches things', latestVersion: 1, tags: [{ name: 'ops' }], definition: fetchDefinition('https://example.com/a') });
+  expect(alpha).toMatchObject({
+    description: 'Fetches things',
+    latestVersion: 1,
+    tags: [{ name: 'ops' }],
+    definition: fetchDefinition('https://example.com/a'),
+  });
 
   // Settings the file does not mention must survive an update (updateWorkflow replaces all).
-  const patched = await t.gql('mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename } }', { input: { id: alpha.id, webhookUrl: 'https://hooks.example.com/alpha' } });
+  const patched = await t.gql('mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename } }', {
+    input: { id: alpha.id, webhookUrl: 'https://hooks.example.com/alpha' },
+  });
   expect((patched.data as any).patchWorkflow.__typename).toBe('WorkflowPayload');
 
   const second = await cli.run(['apply', '-f', dir, '--json']);
   expect(second.code).toBe(0);
-  expect(JSON.parse(second.stdout).map((r: any) => [r.name, r.action, r.toVersion])).toEqual([['Alpha', 'unchanged', 1], ['Beta', 'unchanged', 1]]);
+  expect(JSON.parse(second.stdout).map((r: any) => [r.name, r.action, r.toVersion])).toEqual([
+    ['Alpha', 'unchanged', 1],
+    ['Beta', 'unchanged', 1],
+  ]);
   expect((await workflowNamed('Alpha')).versions.totalCount).toBe(1);
 
   writeFileSync(
@@ -90,7 +107,9 @@ definition:
   );
   const dryUpdate = await cli.run(['apply', '-f', dir, '--dry-run']);
   expect(dryUpdate.code).toBe(0);
-  expect(dryUpdate.stdout).toMatch(/^would update Alpha {2}version 1 → 2 \(definition: added check; modified fetch\)$/m);
+  expect(dryUpdate.stdout).toMatch(
+    /^would update Alpha {2}version 1 → 2 \(definition: added check; modified fetch\)$/m,
+  );
   expect(dryUpdate.stdout).toMatch(/^unchanged {4}Beta {2}version 1$/m);
   expect((await workflowNamed('Alpha')).latestVersion).toBe(1);
 
@@ -98,11 +117,23 @@ definition:
   expect(update.code).toBe(0);
   expect(update.stdout).toMatch(/^updated {6}Alpha {2}version 1 → 2 /m);
   const updated = await workflowNamed('Alpha');
-  expect(updated).toMatchObject({ latestVersion: 2, webhookUrl: 'https://hooks.example.com/alpha', tags: [{ name: 'ops' }], description: 'Fetches things' });
+  expect(updated).toMatchObject({
+    latestVersion: 2,
+    webhookUrl: 'https://hooks.example.com/alpha',
+    tags: [{ name: 'ops' }],
+    description: 'Fetches things',
+  });
   expect((await cli.run(['apply', '-f', dir])).stdout).toContain('Created 0, updated 0, unchanged 2.');
 
   // Only the description: patched, no new version.
-  writeFileSync(path.join(dir, 'beta.json'), JSON.stringify({ name: 'Beta', description: 'Now described', definition: fetchDefinition('https://example.com/b') }));
+  writeFileSync(
+    path.join(dir, 'beta.json'),
+    JSON.stringify({
+      name: 'Beta',
+      description: 'Now described',
+      definition: fetchDefinition('https://example.com/b'),
+    }),
+  );
   const described = await cli.run(['apply', '-f', path.join(dir, 'beta.json')]);
   expect(described.code).toBe(0);
   expect(described.stdout).toMatch(/^updated {6}Beta {2}version 1 \(description\)$/m);
@@ -111,17 +142,25 @@ definition:
 
 it('applies several YAML documents from one file', { timeout: 60_000 }, async () => {
   const file = path.join(cli.home, 'many.yml');
-  writeFileSync(file, `name: Gamma\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n---\nname: Delta\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "false" } }] }\n`);
+  writeFileSync(
+    file,
+    `name: Gamma\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n---\nname: Delta\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "false" } }] }\n`,
+  );
   const result = await cli.run(['apply', '-f', file]);
   expect(result.code).toBe(0);
   expect(result.stdout).toContain('Created 2, updated 0, unchanged 0.');
   expect(await workflowNamed('Delta')).not.toBeNull();
 });
 
-it('refuses a bad file before applying anything, and shows server validation problems', { timeout: 60_000 }, async () => {
+it('refuses a bad file before applying anything, and shows server validation problems', {
+  timeout: 60_000,
+}, async () => {
   const bad = path.join(cli.home, 'bad');
   mkdirSync(bad);
-  writeFileSync(path.join(bad, 'a.yaml'), `name: Epsilon\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n`);
+  writeFileSync(
+    path.join(bad, 'a.yaml'),
+    `name: Epsilon\ndefinition: { steps: [{ id: a, type: condition, config: { expression: "true" } }] }\n`,
+  );
   writeFileSync(path.join(bad, 'b.yaml'), `name: Zeta\n`);
   const refused = await cli.run(['apply', '-f', bad]);
   expect(refused.code).toBe(1);

@@ -76,7 +76,17 @@ describe('run', { timeout: 120_000 }, () => {
 
   it('--watch prints each step with its duration and exits 0 when the run COMPLETED', async () => {
     const name = `cli-ok-${Date.now()}`;
-    await createWorkflow(t, { steps: [{ id: 'begin', type: 'condition', config: { expression: 'input.n > 1' } }, { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 0.3 } }, { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } }] }, { name });
+    await createWorkflow(
+      t,
+      {
+        steps: [
+          { id: 'begin', type: 'condition', config: { expression: 'input.n > 1' } },
+          { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 0.3 } },
+          { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+        ],
+      },
+      { name },
+    );
     const result = await cli.run(['run', name, '--input', '{"n": 2}', '--watch']);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -92,7 +102,11 @@ describe('run', { timeout: 120_000 }, () => {
 
   it('--watch shows the failing step’s error and exits 2 when the run FAILED', async () => {
     const name = `cli-fail-${Date.now()}`;
-    await createWorkflow(t, { steps: [{ id: 'fetch', type: 'http_request', config: { url: 'http://127.0.0.1:9/nothing' } }] }, { name });
+    await createWorkflow(
+      t,
+      { steps: [{ id: 'fetch', type: 'http_request', config: { url: 'http://127.0.0.1:9/nothing' } }] },
+      { name },
+    );
     const result = await cli.run(['run', name, '--watch']);
     expect(result.code).toBe(2);
     expect(result.stdout).toMatch(/ {2}✗ fetch failed( in (\d+ms|\d+\.\ds))?: .+/);
@@ -100,10 +114,15 @@ describe('run', { timeout: 120_000 }, () => {
   });
 
   it('--watch --json prints one event per line, ending with the terminal one', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const result = await cli.run(['run', workflowId, '--watch', '--json']);
     expect(result.code).toBe(0);
-    const events = result.stdout.trim().split('\n').map((line) => JSON.parse(line));
+    const events = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line));
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(events.at(-1).type).toBe('RUN_COMPLETED');
   });
@@ -132,7 +151,14 @@ describe('run', { timeout: 120_000 }, () => {
 
   it('shows a validation error’s problems, and a stack trace only with WEFT_DEBUG=1', async () => {
     const name = `cli-schema-${Date.now()}`;
-    await createWorkflow(t, { inputSchema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } }, steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name });
+    await createWorkflow(
+      t,
+      {
+        inputSchema: { type: 'object', required: ['n'], properties: { n: { type: 'integer' } } },
+        steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+      },
+      { name },
+    );
     const result = await cli.run(['run', name, '--input', '{"n": "x"}']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^error \[VALIDATION_FAILED\]: /);

@@ -17,25 +17,35 @@ it('keeps following a run through a server restart and exits 0 when it completes
   let weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => weft.stop('SIGKILL'));
   const { port } = new URL(weft.url);
-  const created = await postGraphQL(weft.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', {
-    input: {
-      name: 'Across restarts',
-      definition: {
-        steps: [
-          { id: 'begin', type: 'condition', config: { expression: 'true' } },
-          { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
-          { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-        ],
+  const created = await postGraphQL(
+    weft.url,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
+    {
+      input: {
+        name: 'Across restarts',
+        definition: {
+          steps: [
+            { id: 'begin', type: 'condition', config: { expression: 'true' } },
+            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
+            { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+          ],
+        },
       },
     },
-  });
+  );
   expect(created.errors).toBeUndefined();
   expect(created.data.createWorkflow.workflow.id).toBeTruthy();
 
   // WEFT_SERVER and WEFT_API_KEY instead of a login file.
   const cli = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'run', 'Across restarts', '--watch'], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent', NO_COLOR: '1', WEFT_SERVER: weft.url.replace(/\/graphql$/, ''), WEFT_API_KEY: PROCESS_ADMIN_KEY },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: '/nonexistent',
+      NO_COLOR: '1',
+      WEFT_SERVER: weft.url.replace(/\/graphql$/, ''),
+      WEFT_API_KEY: PROCESS_ADMIN_KEY,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -49,12 +59,21 @@ it('keeps following a run through a server restart and exits 0 when it completes
   expect(await weft.stop('SIGTERM')).toBe(0);
   weft = await startWeftProcess({ ...env, PORT: port }, { timeoutMs: 120_000 });
 
-  const code = await Promise.race([exited, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the CLI did not exit within 60 s\nstdout: ${stdout}\nstderr: ${stderr}`)), 60_000).unref())]);
+  const code = await Promise.race([
+    exited,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`the CLI did not exit within 60 s\nstdout: ${stdout}\nstderr: ${stderr}`)),
+        60_000,
+      ).unref(),
+    ),
+  ]);
   expect(code, `stdout: ${stdout}\nstderr: ${stderr}`).toBe(0);
   expect(stderr).toMatch(/^connection lost: .+; reconnecting in \d+/m);
   expect(stderr).not.toMatch(/connection lost: ;/); // every attempt says why
   const lines = stdout.trim().split('\n');
-  for (const step of ['begin', 'hold', 'end']) expect(lines.filter((line) => line.startsWith(`  ✓ ${step} completed`))).toHaveLength(1);
+  for (const step of ['begin', 'hold', 'end'])
+    expect(lines.filter((line) => line.startsWith(`  ✓ ${step} completed`))).toHaveLength(1);
   expect(lines.filter((line) => line === '▶ run started')).toHaveLength(1);
   expect(lines.at(-1)).toMatch(/^Run COMPLETED in /);
 });

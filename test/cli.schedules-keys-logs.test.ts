@@ -9,7 +9,11 @@ let t: TestApp & { base: string };
 let cli: CliHome;
 
 beforeAll(async () => {
-  t = await startServedTestApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_SCRIPTS_ENABLED: 'true', WEFT_STEP_LOG_FLUSH_MS: '100' });
+  t = await startServedTestApp({
+    WEFT_ENGINE_POLL_MS: '50',
+    WEFT_SCRIPTS_ENABLED: 'true',
+    WEFT_STEP_LOG_FLUSH_MS: '100',
+  });
   cli = cliHome();
   expect((await cli.run(['login', '--server', t.base, '--api-key', t.apiKey])).code).toBe(0);
 });
@@ -20,21 +24,49 @@ afterAll(async () => {
 
 describe('weft schedules', { timeout: 120_000 }, () => {
   it('creates, lists, pauses and resumes a schedule, and reports a bad cron expression', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name: 'Nightly report' });
-    const created = await cli.run(['schedules', 'create', '--workflow', 'Nightly report', '--cron', '0 9 * * 1-5', '--timezone', 'Europe/Paris', '--name', 'weekdays', '--input', '{"n":1}', '--json']);
+    const workflowId = await createWorkflow(
+      t,
+      { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
+      { name: 'Nightly report' },
+    );
+    const created = await cli.run([
+      'schedules',
+      'create',
+      '--workflow',
+      'Nightly report',
+      '--cron',
+      '0 9 * * 1-5',
+      '--timezone',
+      'Europe/Paris',
+      '--name',
+      'weekdays',
+      '--input',
+      '{"n":1}',
+      '--json',
+    ]);
     expect(created.code, created.stderr).toBe(0);
     const schedule = JSON.parse(created.stdout);
-    expect(schedule).toMatchObject({ name: 'weekdays', cronExpression: '0 9 * * 1-5', timezone: 'Europe/Paris', enabled: true, workflow: { id: workflowId, name: 'Nightly report' } });
+    expect(schedule).toMatchObject({
+      name: 'weekdays',
+      cronExpression: '0 9 * * 1-5',
+      timezone: 'Europe/Paris',
+      enabled: true,
+      workflow: { id: workflowId, name: 'Nightly report' },
+    });
     expect(schedule.nextRunAt).toBeTruthy();
 
     const table = await cli.run(['schedules', 'list']);
     expect(table.code).toBe(0);
     expect(table.stdout.split('\n')[0]).toMatch(/^ID\s+WORKFLOW\s+NAME\s+CRON\s+TIMEZONE\s+ENABLED\s+NEXT RUN$/);
-    expect(table.stdout).toMatch(new RegExp(`^${schedule.id}\\s+Nightly report\\s+weekdays\\s+0 9 \\* \\* 1-5\\s+Europe/Paris\\s+yes`, 'm'));
+    expect(table.stdout).toMatch(
+      new RegExp(`^${schedule.id}\\s+Nightly report\\s+weekdays\\s+0 9 \\* \\* 1-5\\s+Europe/Paris\\s+yes`, 'm'),
+    );
 
     const paused = await cli.run(['schedules', 'pause', schedule.id]);
     expect(paused.code, paused.stderr).toBe(0);
-    expect(paused.stdout).toMatch(new RegExp(`^Paused schedule ${schedule.id} \\(0 9 \\* \\* 1-5 Europe/Paris, paused`));
+    expect(paused.stdout).toMatch(
+      new RegExp(`^Paused schedule ${schedule.id} \\(0 9 \\* \\* 1-5 Europe/Paris, paused`),
+    );
     const listed = JSON.parse((await cli.run(['schedules', 'list', '--workflow', workflowId, '--json'])).stdout);
     expect(listed).toEqual([expect.objectContaining({ id: schedule.id, enabled: false })]);
     const resumed = await cli.run(['schedules', 'resume', schedule.id, '--json']);
@@ -77,20 +109,43 @@ describe('weft keys', { timeout: 120_000 }, () => {
 });
 
 describe('weft runs logs', { timeout: 120_000 }, () => {
-  it('--follow follows a running script\'s lines until the run finishes (each once, in order); without it, prints the stored logs', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'work', type: 'script', timeoutSeconds: 60, config: { language: 'python', source: 'import time\nfor i in range(5):\n    print(f"tick {i}", flush=True)\n    time.sleep(0.5)\n' } }] });
+  it("--follow follows a running script's lines until the run finishes (each once, in order); without it, prints the stored logs", async () => {
+    const wf = await createWorkflow(t, {
+      steps: [
+        {
+          id: 'work',
+          type: 'script',
+          timeoutSeconds: 60,
+          config: {
+            language: 'python',
+            source: 'import time\nfor i in range(5):\n    print(f"tick {i}", flush=True)\n    time.sleep(0.5)\n',
+          },
+        },
+      ],
+    });
     const run = await startRun(t, wf);
     const following = cli.run(['runs', 'logs', run, '--follow', '--json'], {}, { timeoutMs: 60_000 });
     const followed = await following;
     expect(followed.code, followed.stderr).toBe(0);
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
-    const lines = followed.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = followed.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     const stored = (await stepsOf(t, run)).work!.logs.trimEnd().split('\n');
     expect(lines.map((l) => l.line)).toEqual(stored);
     expect(lines.every((l) => l.stepId === 'work' && l.iteration === null)).toBe(true);
-    expect(lines.filter((l) => /^tick \d$/.test(l.line)).map((l) => l.line)).toEqual(['tick 0', 'tick 1', 'tick 2', 'tick 3', 'tick 4']);
+    expect(lines.filter((l) => /^tick \d$/.test(l.line)).map((l) => l.line)).toEqual([
+      'tick 0',
+      'tick 1',
+      'tick 2',
+      'tick 3',
+      'tick 4',
+    ]);
     // Some of them were written live, before the step finished.
-    const live = await t.db.prisma.runEvent.count({ where: { type: 'STEP_LOG', data: { path: ['live'], equals: true } } });
+    const live = await t.db.prisma.runEvent.count({
+      where: { type: 'STEP_LOG', data: { path: ['live'], equals: true } },
+    });
     expect(live).toBeGreaterThan(0);
 
     const printed = await cli.run(['runs', 'logs', run, '--step', 'work']);

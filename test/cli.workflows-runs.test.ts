@@ -25,8 +25,21 @@ afterAll(async () => {
 
 describe('workflows', { timeout: 120_000 }, () => {
   it('lists workflows as a table and as JSON, and shows one with its steps', async () => {
-    const id = await createWorkflow(t, { steps: [{ id: 'first', type: 'condition', config: { expression: 'true' } }, { id: 'second', type: 'condition', dependsOn: ['first'], config: { expression: 'true' } }] }, { name: 'Listed workflow', description: 'For the CLI' });
-    await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name: 'Other one' });
+    const id = await createWorkflow(
+      t,
+      {
+        steps: [
+          { id: 'first', type: 'condition', config: { expression: 'true' } },
+          { id: 'second', type: 'condition', dependsOn: ['first'], config: { expression: 'true' } },
+        ],
+      },
+      { name: 'Listed workflow', description: 'For the CLI' },
+    );
+    await createWorkflow(
+      t,
+      { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
+      { name: 'Other one' },
+    );
 
     const table = await cli.run(['workflows', 'list']);
     expect(table.code).toBe(0);
@@ -57,14 +70,25 @@ describe('workflows', { timeout: 120_000 }, () => {
 describe('runs', { timeout: 120_000 }, () => {
   it('lists and shows a failed run, resumes it (--watch, exit 0) and retries it', async () => {
     healthy = false;
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'probe', type: 'http_request', config: { url: `${server.url}/health` } }, { id: 'after', type: 'condition', dependsOn: ['probe'], config: { expression: 'true' } }] }, { name: 'Flaky' });
+    const workflowId = await createWorkflow(
+      t,
+      {
+        steps: [
+          { id: 'probe', type: 'http_request', config: { url: `${server.url}/health` } },
+          { id: 'after', type: 'condition', dependsOn: ['probe'], config: { expression: 'true' } },
+        ],
+      },
+      { name: 'Flaky' },
+    );
     const runId = await startRun(t, workflowId);
     await waitForRun(t, runId);
 
     const list = await cli.run(['runs', 'list', '--workflow', 'Flaky', '--status', 'failed']);
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(/^ID\s+WORKFLOW\s+VERSION\s+STATUS\s+TRIGGER\s+CREATED\s+DURATION$/);
-    expect(list.stdout).toMatch(new RegExp(`^${runId.replace(/[+/=]/g, '\\$&')}\\s+Flaky\\s+1\\s+FAILED\\s+MANUAL`, 'm'));
+    expect(list.stdout).toMatch(
+      new RegExp(`^${runId.replace(/[+/=]/g, '\\$&')}\\s+Flaky\\s+1\\s+FAILED\\s+MANUAL`, 'm'),
+    );
     // In colour (a terminal), the columns still line up: escapes take no width.
     const coloured = await cli.run(['runs', 'list', '--workflow', 'Flaky'], { NO_COLOR: '', FORCE_COLOR: '1' });
     expect(coloured.stdout).toContain('\x1b[31mFAILED\x1b[39m');

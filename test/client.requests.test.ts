@@ -22,7 +22,11 @@ afterAll(async () => {
 });
 
 function client(options: { apiKey?: string; url?: string } = {}): WeftClient {
-  const c = createClient({ url: options.url ?? t.base, apiKey: options.apiKey ?? t.apiKey, retry: { maxAttempts: 3, minDelayMs: 20, maxDelayMs: 100 } });
+  const c = createClient({
+    url: options.url ?? t.base,
+    apiKey: options.apiKey ?? t.apiKey,
+    retry: { maxAttempts: 3, minDelayMs: 20, maxDelayMs: 100 },
+  });
   clients.push(c);
   return c;
 }
@@ -41,8 +45,18 @@ async function rejection(promise: Promise<unknown>): Promise<WeftError> {
 /** Every event a watch yields, bounded in time. */
 async function drain<T>(iterator: AsyncIterable<T>, timeoutMs = 20_000): Promise<T[]> {
   const items: T[] = [];
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`watch did not end within ${timeoutMs} ms (${items.length} items)`)), timeoutMs).unref());
-  await Promise.race([(async () => { for await (const item of iterator) items.push(item); })(), timeout]);
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(
+      () => reject(new Error(`watch did not end within ${timeoutMs} ms (${items.length} items)`)),
+      timeoutMs,
+    ).unref(),
+  );
+  await Promise.race([
+    (async () => {
+      for await (const item of iterator) items.push(item);
+    })(),
+    timeout,
+  ]);
   return items;
 }
 
@@ -134,19 +148,27 @@ describe('request', () => {
   });
 
   it('throws a typed NOT_FOUND returned as data by a result union', async () => {
-    const error = await rejection(client().request(RunWorkflow, { input: { workflowId: gid('Workflow', '00000000-0000-4000-8000-000000000000') } }));
+    const error = await rejection(
+      client().request(RunWorkflow, { input: { workflowId: gid('Workflow', '00000000-0000-4000-8000-000000000000') } }),
+    );
     expect(error.code).toBe('NOT_FOUND');
     expect(error.message).toMatch(/Workflow/);
   });
 
   it('throws NOT_FOUND raised as a GraphQL error, with its path', async () => {
-    const error = await rejection(client().request('query($id: ID!) { workflow(id: $id) { id } }', { id: gid('Workflow', '00000000-0000-4000-8000-000000000000') }));
+    const error = await rejection(
+      client().request('query($id: ID!) { workflow(id: $id) { id } }', {
+        id: gid('Workflow', '00000000-0000-4000-8000-000000000000'),
+      }),
+    );
     expect(error.code).toBe('NOT_FOUND');
     expect(error.path).toEqual(['workflow']);
   });
 
   it('throws VALIDATION_FAILED with every problem and its path', async () => {
-    const error = await rejection(client().request(CreateWorkflow, { input: { name: '', definition: { steps: [{ id: 'a', type: 'nope' }] } } }));
+    const error = await rejection(
+      client().request(CreateWorkflow, { input: { name: '', definition: { steps: [{ id: 'a', type: 'nope' }] } } }),
+    );
     expect(error.code).toBe('VALIDATION_FAILED');
     const paths = (error.problems ?? []).map((p) => p.path.join('.'));
     expect(paths).toContain('input.name');
@@ -168,7 +190,13 @@ describe('request', () => {
 
 describe('watchRun', () => {
   it('yields every event of a run once, in order, and ends on the terminal event', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 0.3 } }, { id: 'b', type: 'condition', dependsOn: ['w'], config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [
+        { id: 'a', type: 'condition', config: { expression: 'true' } },
+        { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 0.3 } },
+        { id: 'b', type: 'condition', dependsOn: ['w'], config: { expression: 'true' } },
+      ],
+    });
     const runId = await startRun(t, workflowId);
     const events = await drain(client().watchRun(runId));
     const stored = await client().request(StoredEvents, { id: runId });
@@ -180,7 +208,9 @@ describe('watchRun', () => {
   });
 
   it('resumes after a given seq, and ends at once when the run finished before it', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const runId = await startRun(t, workflowId);
     await waitForRun(t, runId);
     const all = await drain(client().watchRun(runId));
@@ -192,17 +222,27 @@ describe('watchRun', () => {
   it('throws NOT_FOUND for an unknown run and UNAUTHENTICATED for a refused key, without retrying', async () => {
     const missing = await rejection(drain(client().watchRun(gid('Run', '00000000-0000-4000-8000-000000000000'))));
     expect(missing.code).toBe('NOT_FOUND');
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const runId = await startRun(t, workflowId);
     let retries = 0;
-    const refused = await rejection(drain(client({ apiKey: `weft_live_${'y'.repeat(43)}` }).watchRun(runId, { onRetry: () => void retries++ })));
+    const refused = await rejection(
+      drain(client({ apiKey: `weft_live_${'y'.repeat(43)}` }).watchRun(runId, { onRetry: () => void retries++ })),
+    );
     expect(refused.code).toBe('UNAUTHENTICATED');
     expect(retries).toBe(0);
   });
 
   it('gives up with NETWORK_ERROR after its bounded retries when the server is unreachable', async () => {
     const retries: number[] = [];
-    const error = await rejection(drain(client({ url: 'http://127.0.0.1:9' }).watchRun(gid('Run', '00000000-0000-4000-8000-000000000000'), { onRetry: ({ attempt }) => void retries.push(attempt) })));
+    const error = await rejection(
+      drain(
+        client({ url: 'http://127.0.0.1:9' }).watchRun(gid('Run', '00000000-0000-4000-8000-000000000000'), {
+          onRetry: ({ attempt }) => void retries.push(attempt),
+        }),
+      ),
+    );
     expect(error.code).toBe('NETWORK_ERROR');
     expect(retries).toEqual([1, 2, 3]);
   });
@@ -220,14 +260,29 @@ describe('watchRun', () => {
   });
 
   it('reports where the replay caught up (onCaughtUp) and yields typed payloads', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 30 } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [
+        { id: 'a', type: 'condition', config: { expression: 'true' } },
+        { id: 'w', type: 'wait', dependsOn: ['a'], config: { seconds: 30 } },
+      ],
+    });
     const runId = await startRun(t, workflowId);
-    await until('the run to wait', 10_000, async () => (await t.db.prisma.runEvent.count({ where: { type: 'STEP_WAITING', runId: rawId(runId) } })) === 1);
+    await until(
+      'the run to wait',
+      10_000,
+      async () => (await t.db.prisma.runEvent.count({ where: { type: 'STEP_WAITING', runId: rawId(runId) } })) === 1,
+    );
     const markers: { seq: number; runStatus: string; yielded: number }[] = [];
     const seen: RunEvent[] = [];
     const done = drain(
       (async function* () {
-        for await (const event of client().watchRun(runId, { onCaughtUp: (m) => void (markers.push({ seq: m.seq, runStatus: m.runStatus, yielded: seen.length }), void t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId } })) })) {
+        for await (const event of client().watchRun(runId, {
+          onCaughtUp: (m) =>
+            void (markers.push({ seq: m.seq, runStatus: m.runStatus, yielded: seen.length }),
+            void t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, {
+              input: { runId },
+            })),
+        })) {
           seen.push(event);
           yield event;
         }
@@ -268,7 +323,9 @@ describe('watchRun', () => {
 
 describe('watchRuns', () => {
   it('yields runs of the workspace as they change, until aborted', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const controller = new AbortController();
     const seen: { id: string; status: string }[] = [];
     const watching = drain(
@@ -281,23 +338,36 @@ describe('watchRuns', () => {
     );
     // The feed has no cursor: it carries changes from when it is subscribed. Warm-up runs until
     // one shows on it prove the subscription is live before the run this test follows starts.
-    await until('a first run on the feed', 20_000, async () => seen.length > 0 || (await startRun(t, workflowId), false), 200);
+    await until(
+      'a first run on the feed',
+      20_000,
+      async () => seen.length > 0 || (await startRun(t, workflowId), false),
+      200,
+    );
     const runId = await startRun(t, workflowId);
-    await until('the run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === runId && r.status === 'COMPLETED'));
+    await until('the run COMPLETED on the feed', 20_000, async () =>
+      seen.some((r) => r.id === runId && r.status === 'COMPLETED'),
+    );
     controller.abort();
     await watching;
     expect(seen.filter((r) => r.id === runId).map((r) => r.status)).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
   });
 
   it('starts with a snapshot of the newest matching runs when asked, and filters by workflow and status', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const first = await startRun(t, workflowId);
     await waitForRun(t, first);
     const controller = new AbortController();
     const seen: { id: string; status: string }[] = [];
     const watching = drain(
       (async function* () {
-        for await (const run of client().watchRuns({ signal: controller.signal, snapshot: 5, filter: { workflowIds: [workflowId], status: ['COMPLETED'] } })) {
+        for await (const run of client().watchRuns({
+          signal: controller.signal,
+          snapshot: 5,
+          filter: { workflowIds: [workflowId], status: ['COMPLETED'] },
+        })) {
           seen.push({ id: run.id, status: run.status });
           yield run;
         }
@@ -309,6 +379,9 @@ describe('watchRuns', () => {
     await until('the second run COMPLETED on the feed', 20_000, async () => seen.some((r) => r.id === second));
     controller.abort();
     await watching;
-    expect(seen).toEqual([{ id: first, status: 'COMPLETED' }, { id: second, status: 'COMPLETED' }]);
+    expect(seen).toEqual([
+      { id: first, status: 'COMPLETED' },
+      { id: second, status: 'COMPLETED' },
+    ]);
   });
 });

@@ -5,7 +5,13 @@
 // RUN_COMPLETED.
 import { createClient, type RetryInfo, type RunEvent } from '@weft/client';
 import { afterAll, expect, it } from 'vitest';
-import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import {
+  isolatedDatabaseEnv,
+  PROCESS_ADMIN_KEY,
+  postGraphQL,
+  startWeftProcess,
+  type WeftProcess,
+} from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -19,35 +25,50 @@ async function gql(weft: WeftProcess, query: string, variables?: Record<string, 
   return res.data;
 }
 
-it('resumes a run’s events after the server is SIGKILLed and restarted, without a gap or a duplicate', { timeout: 240_000 }, async () => {
+it('resumes a run’s events after the server is SIGKILLed and restarted, without a gap or a duplicate', {
+  timeout: 240_000,
+}, async () => {
   const env = { ...(await isolatedDatabaseEnv(cleanups)), WEFT_ENGINE_POLL_MS: '100', WEFT_STEP_LEASE_MS: '1500' };
   let weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => weft.stop('SIGKILL'));
   const { port } = new URL(weft.url);
 
-  const created = await gql(weft, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', {
-    input: {
-      name: 'Watched across a crash',
-      definition: {
-        steps: [
-          { id: 'begin', type: 'condition', config: { expression: 'true' } },
-          { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
-          { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-          { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
-          { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
-        ],
+  const created = await gql(
+    weft,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
+    {
+      input: {
+        name: 'Watched across a crash',
+        definition: {
+          steps: [
+            { id: 'begin', type: 'condition', config: { expression: 'true' } },
+            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
+            { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+            { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
+            { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
+          ],
+        },
       },
     },
-  });
-  const started = await gql(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
+  );
+  const started = await gql(
+    weft,
+    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }',
+    { input: { workflowId: created.createWorkflow.workflow.id } },
+  );
   const runId = started.runWorkflow.run.id as string;
 
-  const client = createClient({ url: weft.url, apiKey: PROCESS_ADMIN_KEY, retry: { maxAttempts: 60, minDelayMs: 100, maxDelayMs: 1_000 } });
+  const client = createClient({
+    url: weft.url,
+    apiKey: PROCESS_ADMIN_KEY,
+    retry: { maxAttempts: 60, minDelayMs: 100, maxDelayMs: 1_000 },
+  });
   cleanups.push(() => client.close());
   const delivered: RunEvent[] = [];
   const retries: RetryInfo[] = [];
   const watching = (async () => {
-    for await (const event of client.watchRun(runId, { onRetry: (info) => void retries.push(info) })) delivered.push(event);
+    for await (const event of client.watchRun(runId, { onRetry: (info) => void retries.push(info) }))
+      delivered.push(event);
   })();
   watching.catch(() => {}); // awaited below; a rejection must not go unhandled meanwhile
   // The workspace feed on the same client, reconnecting the same way (it has no cursor).
@@ -55,18 +76,33 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
   const feedRuns: string[] = [];
   let feedRetries = 0;
   const feeding = (async () => {
-    for await (const run of client.watchRuns({ signal: feed.signal, onRetry: () => void feedRetries++ })) feedRuns.push(run.id);
+    for await (const run of client.watchRuns({ signal: feed.signal, onRetry: () => void feedRetries++ }))
+      feedRuns.push(run.id);
   })();
   feeding.catch(() => {});
 
-  await until('the run to wait in step hold', 30_000, async () => delivered.some((e) => e.type === 'STEP_WAITING' && e.stepId === 'hold'));
+  await until('the run to wait in step hold', 30_000, async () =>
+    delivered.some((e) => e.type === 'STEP_WAITING' && e.stepId === 'hold'),
+  );
   const beforeKill = delivered.length;
   expect(await weft.stop('SIGKILL')).toBe(null); // killed: no clean shutdown, the socket just drops
 
   weft = await startWeftProcess({ ...env, PORT: port }, { timeoutMs: 120_000 });
-  await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`watchRun did not end within 60 s (${delivered.length} events)`)), 60_000).unref())]);
+  await Promise.race([
+    watching,
+    new Promise((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`watchRun did not end within 60 s (${delivered.length} events)`)),
+        60_000,
+      ).unref(),
+    ),
+  ]);
 
-  const stored = await gql(weft, 'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq type } } } } }', { id: runId });
+  const stored = await gql(
+    weft,
+    'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq type } } } } }',
+    { id: runId },
+  );
   expect(stored.run.status).toBe('COMPLETED');
   const log = stored.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq) as number[];
   expect(log).toEqual(Array.from({ length: stored.run.events.totalCount }, (_, i) => i + 1));
@@ -79,11 +115,20 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
 
   // watchRuns reconnected too: runs started on the restarted server show up on its feed.
   expect(feedRetries).toBeGreaterThan(0);
-  await until('a run started after the restart on the feed', 20_000, async () => {
-    if (feedRuns.some((id) => id !== runId)) return true;
-    await gql(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
-    return false;
-  }, 500);
+  await until(
+    'a run started after the restart on the feed',
+    20_000,
+    async () => {
+      if (feedRuns.some((id) => id !== runId)) return true;
+      await gql(
+        weft,
+        'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
+        { input: { workflowId: created.createWorkflow.workflow.id } },
+      );
+      return false;
+    },
+    500,
+  );
   feed.abort();
   await feeding;
 });

@@ -53,7 +53,10 @@ describe('migrations', () => {
   });
 
   it('has a snapshot in step with schema.prisma (run `npm run migration:new` after editing the schema)', () => {
-    const snapshot = readFileSync(path.resolve(import.meta.dirname, '../prisma/migrations/schema.snapshot.prisma'), 'utf8');
+    const snapshot = readFileSync(
+      path.resolve(import.meta.dirname, '../prisma/migrations/schema.snapshot.prisma'),
+      'utf8',
+    );
     expect(snapshot).toBe(schemaPrisma);
   });
 
@@ -63,7 +66,11 @@ describe('migrations', () => {
     expect(await migrate(db)).toEqual(files.map((f) => f.name));
     expect(await migrate(db)).toEqual([]);
     expect(await pendingMigrations(db)).toEqual([]);
-    const rows = await db.withSession((s) => s.query<{ migration_name: string; checksum: string; finished_at: Date | null }>('SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" ORDER BY migration_name'));
+    const rows = await db.withSession((s) =>
+      s.query<{ migration_name: string; checksum: string; finished_at: Date | null }>(
+        'SELECT migration_name, checksum, finished_at FROM "_prisma_migrations" ORDER BY migration_name',
+      ),
+    );
     expect(rows.map((r) => [r.migration_name, r.checksum])).toEqual(files.map((f) => [f.name, f.checksum]));
     expect(rows.every((r) => r.finished_at instanceof Date)).toBe(true);
   });
@@ -80,9 +87,17 @@ describe('migrations', () => {
     const db = await emptyDatabase();
     const files = readMigrationFiles();
     await migrate(db, { files });
-    const broken: MigrationFile = { name: '99999999999999_broken', checksum: 'x'.repeat(64), sql: 'CREATE TABLE "half_done" (id int); SELECT * FROM "no_such_table";' };
-    await expect(migrate(db, { files: [...files, broken] })).rejects.toThrow(/99999999999999_broken failed and was rolled back/);
-    const tables = await db.withSession((s) => s.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'half_done'`));
+    const broken: MigrationFile = {
+      name: '99999999999999_broken',
+      checksum: 'x'.repeat(64),
+      sql: 'CREATE TABLE "half_done" (id int); SELECT * FROM "no_such_table";',
+    };
+    await expect(migrate(db, { files: [...files, broken] })).rejects.toThrow(
+      /99999999999999_broken failed and was rolled back/,
+    );
+    const tables = await db.withSession((s) =>
+      s.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_tables WHERE tablename = 'half_done'`),
+    );
     expect(tables[0]!.n).toBe(0);
     expect(await pendingMigrations(db, [...files, broken])).toEqual([broken.name]);
   });
@@ -97,7 +112,9 @@ describe('migrations', () => {
     const [a, b] = await Promise.all([migrate(first), migrate(second)]);
     const files = readMigrationFiles().map((f) => f.name);
     expect([a, b].sort((x, y) => y.length - x.length)).toEqual([files, []]);
-    const count = await first.withSession((s) => s.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'));
+    const count = await first.withSession((s) =>
+      s.query<{ n: number }>('SELECT count(*)::int AS n FROM "_prisma_migrations"'),
+    );
     expect(count[0]!.n).toBe(files.length);
   });
 });

@@ -3,7 +3,14 @@
 import { afterAll, expect, it } from 'vitest';
 import { graphql } from './generated/gql.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { createWorkflowAt, isolatedDatabaseEnv, postGraphQL, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import {
+  createWorkflowAt,
+  isolatedDatabaseEnv,
+  postGraphQL,
+  startRunAt,
+  startWeftProcess,
+  type WeftProcess,
+} from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -40,7 +47,13 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
 
   weft = await startWeftProcess(env);
   const run = await until('the run to finish after the restart', 30_000, async () => {
-    const res = await postGraphQL(weft.url, graphql(`query CrashRun($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }`), { id: runId });
+    const res = await postGraphQL(
+      weft.url,
+      graphql(
+        `query CrashRun($id: ID!) { run(id: $id) { status stepRuns { stepId status attempt } events(first: 100) { edges { node { type stepId data } } } } }`,
+      ),
+      { id: runId },
+    );
     const r = res.data?.run;
     return r && ['COMPLETED', 'FAILED', 'CANCELLED'].includes(r.status) ? r : false;
   });
@@ -54,6 +67,12 @@ it('continues a run after SIGKILL without re-running completed steps', { timeout
   expect(server.hits('/b')).toBe(2);
   expect(server.hits('/c')).toBe(1);
   const retried = run.events.edges.map((e) => e.node).filter((e) => e.type === 'STEP_RETRYING');
-  expect(retried).toEqual([{ type: 'STEP_RETRYING', stepId: 'b', data: expect.objectContaining({ reason: expect.stringMatching(/restart|lease expired/) }) }]);
+  expect(retried).toEqual([
+    {
+      type: 'STEP_RETRYING',
+      stepId: 'b',
+      data: expect.objectContaining({ reason: expect.stringMatching(/restart|lease expired/) }),
+    },
+  ]);
   expect(await weft.stop('SIGTERM')).toBe(0);
 });

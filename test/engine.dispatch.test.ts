@@ -28,7 +28,6 @@ afterAll(async () => {
   await server?.close();
 });
 
-
 describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 'in-process'} dispatch)`, () => {
   it('uses the expected dispatcher for the database', () => {
     expect(t.app.engine.dispatchKind).toBe(onPostgres ? 'graphile' : 'in-process');
@@ -46,8 +45,18 @@ describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 
     const a = (await stepsOf(t, run)).a!;
     expect(a.status).toBe('COMPLETED');
     // A second worker finishing the same attempt (its lease was lost, say) changes nothing.
-    await t.app.engine.advance(rawId(run), { kind: 'completion', stepRunId: a.id, attempt: a.attempt, outcome: { ok: true, output: 'late duplicate' } });
-    await t.app.engine.advance(rawId(run), { kind: 'completion', stepRunId: a.id, attempt: a.attempt, outcome: { ok: false, message: 'late failure', retryable: true } });
+    await t.app.engine.advance(rawId(run), {
+      kind: 'completion',
+      stepRunId: a.id,
+      attempt: a.attempt,
+      outcome: { ok: true, output: 'late duplicate' },
+    });
+    await t.app.engine.advance(rawId(run), {
+      kind: 'completion',
+      stepRunId: a.id,
+      attempt: a.attempt,
+      outcome: { ok: false, message: 'late failure', retryable: true },
+    });
     const after = (await stepsOf(t, run)).a!;
     expect(after.output).toEqual(a.output);
     expect(after.status).toBe('COMPLETED');
@@ -55,7 +64,9 @@ describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 
   });
 
   it('drops the result of an attempt whose lease was lost; the new attempt sends the same Idempotency-Key', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'http_request', config: { method: 'POST', url: `${server.url}/hold`, body: { x: 1 } } }] });
+    const wf = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'http_request', config: { method: 'POST', url: `${server.url}/hold`, body: { x: 1 } } }],
+    });
     const run = await startRun(t, wf);
     await until('the first attempt to reach the server', 10_000, async () => held.length === 1);
     const first = (await stepsOf(t, run)).a!;
@@ -78,7 +89,12 @@ describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 
     const wf = await createWorkflow(t, {
       steps: [
         { id: 'call', type: 'http_request', retry, config: { method: 'PUT', url: `${server.url}/flaky`, body: {} } },
-        { id: 'hook', type: 'webhook', dependsOn: ['call'], config: { url: `${server.url}/hook`, payload: { done: true } } },
+        {
+          id: 'hook',
+          type: 'webhook',
+          dependsOn: ['call'],
+          config: { url: `${server.url}/hook`, payload: { done: true } },
+        },
       ],
     });
     const run = await startRun(t, wf);
@@ -86,6 +102,8 @@ describe(`step results and idempotency keys (${onPostgres ? 'graphile-worker' : 
     const flaky = server.requests.filter((r) => r.path === '/flaky');
     expect(flaky).toHaveLength(3);
     expect(new Set(flaky.map((r) => r.headers['idempotency-key']))).toEqual(new Set([`${rawId(run)}:call`]));
-    expect(server.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key'])).toEqual([`${rawId(run)}:hook`]);
+    expect(server.requests.filter((r) => r.path === '/hook').map((r) => r.headers['idempotency-key'])).toEqual([
+      `${rawId(run)}:hook`,
+    ]);
   });
 });

@@ -17,7 +17,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
-  it('finishes a short step, hands a long one back on SIGTERM, and another worker completes it', { timeout: 120_000 }, async () => {
+  it('finishes a short step, hands a long one back on SIGTERM, and another worker completes it', {
+    timeout: 120_000,
+  }, async () => {
     const db = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: true });
     cleanups.push(db.drop);
     const client = new pg.Client({ connectionString: db.url });
@@ -29,7 +31,8 @@ describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     const server = await startLoopbackServer(async (req, res) => {
-      if (req.path.startsWith('/slow') && ++slowCalls === 1) await Promise.race([released, new Promise((r) => setTimeout(r, 60_000))]);
+      if (req.path.startsWith('/slow') && ++slowCalls === 1)
+        await Promise.race([released, new Promise((r) => setTimeout(r, 60_000))]);
       else if (req.path.startsWith('/short')) await new Promise((r) => setTimeout(r, 300));
       json(res, 200, { path: req.path, call: slowCalls });
     });
@@ -39,7 +42,12 @@ describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
     });
 
     // A lease far longer than the test: only the hand-back can explain a quick second attempt.
-    const env = { DATABASE_URL: db.url, WEFT_STEP_LEASE_MS: '600000', WEFT_SHUTDOWN_TIMEOUT_MS: '1500', WEFT_ENGINE_POLL_MS: '100' };
+    const env = {
+      DATABASE_URL: db.url,
+      WEFT_STEP_LEASE_MS: '600000',
+      WEFT_SHUTDOWN_TIMEOUT_MS: '1500',
+      WEFT_ENGINE_POLL_MS: '100',
+    };
     const api = await startWeftProcess(env, { args: ['serve'], timeoutMs: 60_000 });
     cleanups.push(() => api.stop('SIGKILL'));
     const first: WeftProcess = await startWeftProcess(env, { args: ['worker'], timeoutMs: 60_000 });
@@ -55,9 +63,19 @@ describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
       },
     });
     const runId = rawId(await startRunAt(api.url, workflowId));
-    const step = async (stepId: string) => (await client.query(`SELECT status, attempt, "leaseOwner" FROM "StepRun" WHERE "runId" = $1::uuid AND "stepId" = $2`, [runId, stepId])).rows[0];
+    const step = async (stepId: string) =>
+      (
+        await client.query(
+          `SELECT status, attempt, "leaseOwner" FROM "StepRun" WHERE "runId" = $1::uuid AND "stepId" = $2`,
+          [runId, stepId],
+        )
+      ).rows[0];
 
-    await until('the long step to be running on the first worker', 30_000, async () => slowCalls === 1 && (await step('long'))?.leaseOwner?.includes(`:${first.child.pid}:`) || false);
+    await until(
+      'the long step to be running on the first worker',
+      30_000,
+      async () => (slowCalls === 1 && (await step('long'))?.leaseOwner?.includes(`:${first.child.pid}:`)) || false,
+    );
     expect(await first.stop('SIGTERM', 30_000)).toBe(0);
     expect(first.output()).toContain('stopped cleanly');
 
@@ -65,7 +83,10 @@ describe.skipIf(!onPostgres)('graceful drain of a worker', () => {
     // a worker to take its job, and the reason is recorded.
     const afterStop = await step('long');
     expect(afterStop).toMatchObject({ status: 'RUNNING', attempt: 2, leaseOwner: null });
-    const handBack = await client.query(`SELECT data FROM "RunEvent" WHERE "runId" = $1::uuid AND type = 'STEP_RETRYING' AND "stepId" = 'long'`, [runId]);
+    const handBack = await client.query(
+      `SELECT data FROM "RunEvent" WHERE "runId" = $1::uuid AND type = 'STEP_RETRYING' AND "stepId" = 'long'`,
+      [runId],
+    );
     expect(handBack.rows.map((r) => r.data.reason)).toEqual(['worker shut down']);
     // The short step was allowed to finish during the drain.
     expect((await step('short')).status).toBe('COMPLETED');

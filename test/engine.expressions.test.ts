@@ -15,7 +15,21 @@ import {
 
 const context = {
   input: { name: 'ada', n: 3, tags: ['x', 'y'], customer: { id: 'c1' } },
-  steps: { fetch: { status: 'COMPLETED', output: { status: 200, body: { items: [{ name: 'a', price: 5 }, { name: 'b', price: 20 }, { name: 'c', price: 30 }] } } } },
+  steps: {
+    fetch: {
+      status: 'COMPLETED',
+      output: {
+        status: 200,
+        body: {
+          items: [
+            { name: 'a', price: 5 },
+            { name: 'b', price: 20 },
+            { name: 'c', price: 30 },
+          ],
+        },
+      },
+    },
+  },
   run: { id: 'r1', workflowId: 'w1' },
 };
 
@@ -38,7 +52,9 @@ describe('checkExpression', () => {
 
   it('explains syntax errors with their position', () => {
     expect(checkExpression('input.a >')).toBe('Unexpected end of expression (at position 9)');
-    expect(checkExpression('$count(input.tags')).toMatch(/^Expected "\)" before end of expression \(at position \d+\)$/);
+    expect(checkExpression('$count(input.tags')).toMatch(
+      /^Expected "\)" before end of expression \(at position \d+\)$/,
+    );
     expect(checkExpression('')).toBe('must be a non-empty expression');
     expect(checkExpression('   ')).toBe('must be a non-empty expression');
   });
@@ -49,7 +65,8 @@ describe('checkExpression', () => {
   });
 
   it('knows only real JSONata functions', async () => {
-    for (const name of JSONATA_FUNCTIONS) expect([name, await evaluateExpression(`$type($${name})`, {})]).toEqual([name, 'function']);
+    for (const name of JSONATA_FUNCTIONS)
+      expect([name, await evaluateExpression(`$type($${name})`, {})]).toEqual([name, 'function']);
   });
 });
 
@@ -57,7 +74,10 @@ describe('evaluateExpression', () => {
   it('evaluates against the context and returns plain JSON', async () => {
     expect(await evaluateExpression('steps.fetch.output.body.items[price > 10].name', context)).toEqual(['b', 'c']);
     expect(await evaluateExpression('$count(steps.fetch.output.body.items)', context)).toBe(3);
-    expect(await evaluateExpression('{ "who": $uppercase(input.name), "run": run.id }', context)).toEqual({ who: 'ADA', run: 'r1' });
+    expect(await evaluateExpression('{ "who": $uppercase(input.name), "run": run.id }', context)).toEqual({
+      who: 'ADA',
+      run: 'r1',
+    });
     const list = await evaluateExpression('input.tags', context);
     expect(Array.isArray(list) && Object.keys(list)).toEqual(['0', '1']); // no JSONata sequence markers
   });
@@ -75,7 +95,14 @@ describe('evaluateExpression', () => {
   });
 
   it('cannot reach JavaScript objects or code', async () => {
-    for (const source of ['input.constructor', 'input.constructor.constructor', '$.__proto__', '$lookup(input, "constructor")', '"abc".constructor', 'input.tags.push']) {
+    for (const source of [
+      'input.constructor',
+      'input.constructor.constructor',
+      '$.__proto__',
+      '$lookup(input, "constructor")',
+      '"abc".constructor',
+      'input.tags.push',
+    ]) {
       expect([source, await evaluateExpression(source, context)]).toEqual([source, null]);
     }
     expect(await evaluateExpression('$merge([{}, {"__proto__": {"polluted": true}}]).polluted', context)).toBeNull();
@@ -85,7 +112,9 @@ describe('evaluateExpression', () => {
   it('throws ExpressionError naming the expression and the reason', async () => {
     const runtime = await failure(evaluateExpression('$number(input.name) + 1', context));
     expect(runtime).toBeInstanceOf(ExpressionError);
-    expect(runtime.message).toBe('Expression "$number(input.name) + 1" failed: Unable to cast value to a number: "ada" (at position 8)');
+    expect(runtime.message).toBe(
+      'Expression "$number(input.name) + 1" failed: Unable to cast value to a number: "ada" (at position 8)',
+    );
     const syntax = await failure(evaluateExpression('input.a >', context));
     expect(syntax).toBeInstanceOf(ExpressionError);
     expect(syntax.message).toBe('Invalid expression "input.a >": Unexpected end of expression (at position 9)');
@@ -100,7 +129,9 @@ describe('evaluateExpression', () => {
   });
 
   it('stops runaway recursion and sequences', async () => {
-    const deep = await failure(evaluateExpression('($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))', context));
+    const deep = await failure(
+      evaluateExpression('($f := function($n) { $n = 0 ? 0 : 1 + $f($n - 1) }; $f(100000))', context),
+    );
     expect(deep).toBeInstanceOf(ExpressionError);
     expect(deep.message).toMatch(/Stack overflow/i);
     const huge = await failure(evaluateExpression('$count([1..5000000])', context));
@@ -114,7 +145,9 @@ describe('evaluateExpression', () => {
   });
 
   it('evaluates the same cached expression concurrently against different contexts', async () => {
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => evaluateExpression('input.n * 2', { input: { n: i } })));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => evaluateExpression('input.n * 2', { input: { n: i } })),
+    );
     expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i * 2));
   });
 });
@@ -122,15 +155,28 @@ describe('evaluateExpression', () => {
 describe('renderTemplates', () => {
   it('gives a string that is exactly one template the value itself, of any type', async () => {
     const rendered = await renderTemplates(
-      { n: '{{ input.n }}', tags: '{{ input.tags }}', customer: '{{input.customer}}', yes: '{{ input.n > 1 }}', none: '{{ input.missing }}' },
+      {
+        n: '{{ input.n }}',
+        tags: '{{ input.tags }}',
+        customer: '{{input.customer}}',
+        yes: '{{ input.n > 1 }}',
+        none: '{{ input.missing }}',
+      },
       context,
     );
     expect(rendered).toEqual({ n: 3, tags: ['x', 'y'], customer: { id: 'c1' }, yes: true, none: null });
   });
 
   it('replaces templates inside text by their text', async () => {
-    expect(await renderTemplates('https://api.example.com/{{ input.customer.id }}/items?n={{ input.n }}', context)).toBe('https://api.example.com/c1/items?n=3');
-    expect(await renderTemplates('tags: {{ input.tags }}, customer: {{ input.customer }}, none: [{{ input.missing }}]', context)).toBe('tags: ["x","y"], customer: {"id":"c1"}, none: []');
+    expect(
+      await renderTemplates('https://api.example.com/{{ input.customer.id }}/items?n={{ input.n }}', context),
+    ).toBe('https://api.example.com/c1/items?n=3');
+    expect(
+      await renderTemplates(
+        'tags: {{ input.tags }}, customer: {{ input.customer }}, none: [{{ input.missing }}]',
+        context,
+      ),
+    ).toBe('tags: ["x","y"], customer: {"id":"c1"}, none: []');
     expect(await renderTemplates(' {{ input.n }}', context)).toBe(' 3');
   });
 
@@ -158,7 +204,11 @@ describe('renderTemplates', () => {
 
 describe('findTemplates and friends', () => {
   it('finds every template with its path', () => {
-    const value = { url: 'https://x/{{ input.id }}/{{ input.n }}', body: { list: ['a', '{{ steps.fetch.output }}'], n: 3 }, raw: '{{ {"a": {"b": 1}} }}' };
+    const value = {
+      url: 'https://x/{{ input.id }}/{{ input.n }}',
+      body: { list: ['a', '{{ steps.fetch.output }}'], n: 3 },
+      raw: '{{ {"a": {"b": 1}} }}',
+    };
     expect(findTemplates(value)).toEqual([
       { path: ['url'], source: 'input.id' },
       { path: ['url'], source: 'input.n' },

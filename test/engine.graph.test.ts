@@ -5,7 +5,12 @@ import { backoffMs, retryPolicyOf } from '../src/engine/retry.ts';
 import { finalRunStatus } from '../src/engine/statuses.ts';
 import type { StepDefinition } from '../src/workflows/definition.ts';
 
-const step = (id: string, dependsOn: string[] = []): StepDefinition => ({ id, type: 'http_request', config: {}, dependsOn });
+const step = (id: string, dependsOn: string[] = []): StepDefinition => ({
+  id,
+  type: 'http_request',
+  config: {},
+  dependsOn,
+});
 const steps = [step('a'), step('b', ['a']), step('c', ['a']), step('d', ['b', 'c']), step('e')];
 
 describe('readiness', () => {

@@ -32,7 +32,12 @@ beforeAll(async () => {
       if (!res.destroyed) json(res, 200, { released: true });
       return;
     }
-    if (req.path === '/v1/chat/completions') return json(res, 200, { model: 'tiny', choices: [{ message: { content: 'short answer' } }], usage: { total_tokens: 3 } });
+    if (req.path === '/v1/chat/completions')
+      return json(res, 200, {
+        model: 'tiny',
+        choices: [{ message: { content: 'short answer' } }],
+        usage: { total_tokens: 3 },
+      });
     json(res, 200, { ok: true });
   });
   t = await startTestApp({
@@ -51,8 +56,11 @@ afterAll(async () => {
   await server?.close();
 });
 
-const holdStep = (path = '/hold') => ({ steps: [{ id: 'h', type: 'http_request', config: { url: `${server.url}${path}` }, timeoutSeconds: 30 }] });
-const statusOf = async (runId: string) => (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).status;
+const holdStep = (path = '/hold') => ({
+  steps: [{ id: 'h', type: 'http_request', config: { url: `${server.url}${path}` }, timeoutSeconds: 30 }],
+});
+const statusOf = async (runId: string) =>
+  (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).status;
 function releaseAll() {
   for (const release of waiting.splice(0)) release();
 }
@@ -74,7 +82,11 @@ describe('concurrency limits', () => {
     }
     for (const run of runs) await waitForRun(t, run);
     // FIFO: in creation order, start times never go backwards (runs started together share one).
-    const startedAt = await Promise.all(runs.map(async (r) => (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(r) } })).startedAt!.getTime()));
+    const startedAt = await Promise.all(
+      runs.map(async (r) =>
+        (await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(r) } })).startedAt!.getTime(),
+      ),
+    );
     expect(startedAt).toEqual([...startedAt].sort((x, y) => x - y));
   });
 
@@ -93,7 +105,9 @@ describe('concurrency limits', () => {
   });
 
   it('applies concurrency-key strategies: CANCEL_NEWEST cancels the new run, CANCEL_IN_PROGRESS the old one', async () => {
-    const newest = await createWorkflow(t, holdStep('/hold-key'), { concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_NEWEST' } });
+    const newest = await createWorkflow(t, holdStep('/hold-key'), {
+      concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_NEWEST' },
+    });
     const first = await startRun(t, newest, { customer: 'c1' });
     await until('the first run to hold', 10_000, async () => waiting.length === 1);
     const second = await startRun(t, newest, { customer: 'c1' });
@@ -105,7 +119,9 @@ describe('concurrency limits', () => {
     expect((await waitForRun(t, first)).status).toBe('COMPLETED');
     expect((await waitForRun(t, other)).status).toBe('COMPLETED');
 
-    const inProgress = await createWorkflow(t, holdStep('/hold-key2'), { concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_IN_PROGRESS' } });
+    const inProgress = await createWorkflow(t, holdStep('/hold-key2'), {
+      concurrency: { key: 'input.customer', limit: 1, strategy: 'CANCEL_IN_PROGRESS' },
+    });
     const old = await startRun(t, inProgress, { customer: 'c1' });
     await until('the old run to hold', 10_000, async () => waiting.length === 1);
     const fresh = await startRun(t, inProgress, { customer: 'c1' });
@@ -121,8 +137,20 @@ describe('completion and step types in runs', () => {
     hold = false;
     const wf = await createWorkflow(
       t,
-      { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.n * 2' } }], output: { doubled: '{{ steps.a.output.result }}' }, outputSchema: { type: 'object', required: ['doubled'] } },
-      { webhooksEnabled: true, webhookUrl: `${server.url}/done`, webhookSecret: 'a-long-enough-secret', postRunChecks: [{ name: 'positive', expression: 'output.doubled > 0' }, { name: 'big', expression: 'output.doubled > 100' }] },
+      {
+        steps: [{ id: 'a', type: 'condition', config: { expression: 'input.n * 2' } }],
+        output: { doubled: '{{ steps.a.output.result }}' },
+        outputSchema: { type: 'object', required: ['doubled'] },
+      },
+      {
+        webhooksEnabled: true,
+        webhookUrl: `${server.url}/done`,
+        webhookSecret: 'a-long-enough-secret',
+        postRunChecks: [
+          { name: 'positive', expression: 'output.doubled > 0' },
+          { name: 'big', expression: 'output.doubled > 100' },
+        ],
+      },
     );
     const run = await startRun(t, wf, { n: 21 });
     const done = await waitForRun(t, run);
@@ -134,19 +162,42 @@ describe('completion and step types in runs', () => {
     await until('the completion webhook', 10_000, async () => server.hits('/done') > 0);
     const hook = server.requests.find((r) => r.path === '/done')!;
     const payload = JSON.parse(hook.body);
-    expect(payload).toMatchObject({ event: 'run.finished', runId: run, workflowId: wf, status: 'COMPLETED', output: { doubled: 42 } });
+    expect(payload).toMatchObject({
+      event: 'run.finished',
+      runId: run,
+      workflowId: wf,
+      status: 'COMPLETED',
+      output: { doubled: 42 },
+    });
     // The ids in the body are the API's own: they look the run and the workflow up as they are.
-    const lookedUp = await t.gql('query($r: ID!, $w: ID!) { run(id: $r) { id status } workflow(id: $w) { id } }', { r: payload.runId, w: payload.workflowId });
+    const lookedUp = await t.gql('query($r: ID!, $w: ID!) { run(id: $r) { id status } workflow(id: $w) { id } }', {
+      r: payload.runId,
+      w: payload.workflowId,
+    });
     expect(lookedUp.errors).toBeUndefined();
     expect(lookedUp.data).toEqual({ run: { id: run, status: 'COMPLETED' }, workflow: { id: wf } });
-    expect(verifyWebhookSignature('a-long-enough-secret', String(hook.headers['x-weft-timestamp']), hook.body, String(hook.headers['x-weft-signature']))).toBe(true);
+    expect(
+      verifyWebhookSignature(
+        'a-long-enough-secret',
+        String(hook.headers['x-weft-timestamp']),
+        hook.body,
+        String(hook.headers['x-weft-signature']),
+      ),
+    ).toBe(true);
     // The signing secret is encrypted at rest (and still signs correctly, above).
     const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).webhookSecret!;
     expect(stored).toMatch(/^v1\./);
     expect(stored).not.toContain('a-long-enough-secret');
-    await until('the delivery event', 10_000, async () => (await t.db.prisma.runEvent.count({ where: { runId: rawId(run), type: 'WEBHOOK_DELIVERED' } })) === 1);
+    await until(
+      'the delivery event',
+      10_000,
+      async () => (await t.db.prisma.runEvent.count({ where: { runId: rawId(run), type: 'WEBHOOK_DELIVERED' } })) === 1,
+    );
 
-    const bad = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: '1' } }], outputSchema: { type: 'object', required: ['missing'] } });
+    const bad = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: '1' } }],
+      outputSchema: { type: 'object', required: ['missing'] },
+    });
     const failed = await waitForRun(t, await startRun(t, bad));
     expect(failed.status).toBe('FAILED');
     expect(failed.error).toMatchObject({ message: expect.stringMatching(/output schema/) });
@@ -155,8 +206,17 @@ describe('completion and step types in runs', () => {
   it('runs script and agent_task steps inside a run', async () => {
     const wf = await createWorkflow(t, {
       steps: [
-        { id: 'calc', type: 'script', config: { language: 'python', source: 'import json\nprint(json.dumps({"total": 6 * 7}))' } },
-        { id: 'ask', type: 'agent_task', dependsOn: ['calc'], config: { goal: 'Explain {{ steps.calc.output.json.total }}' } },
+        {
+          id: 'calc',
+          type: 'script',
+          config: { language: 'python', source: 'import json\nprint(json.dumps({"total": 6 * 7}))' },
+        },
+        {
+          id: 'ask',
+          type: 'agent_task',
+          dependsOn: ['calc'],
+          config: { goal: 'Explain {{ steps.calc.output.json.total }}' },
+        },
       ],
     });
     const run = await startRun(t, wf);
@@ -169,14 +229,37 @@ describe('completion and step types in runs', () => {
   });
 });
 
-const DELETE_RUN = graphql(`mutation LimitsDeleteRun($input: RunIdInput!) { deleteRun(input: $input) { __typename ... on DeleteRunPayload { deletedId deletedRunId } ... on Error { code message } } }`);
+const DELETE_RUN = graphql(
+  `mutation LimitsDeleteRun($input: RunIdInput!) { deleteRun(input: $input) { __typename ... on DeleteRunPayload { deletedId deletedRunId } ... on Error { code message } } }`,
+);
 
 describe('reading runs', () => {
   it('summarises runs per status with success rate and duration percentiles, and deletes finished runs only', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.ok' } }, { id: 'b', type: 'http_request', dependsOn: ['a'], when: '$not(steps.a.output.result)', config: { url: `${server.url}/missing-404` }, retry: { attempts: 1 } }] });
-    const runs = [await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true }), await startRun(t, wf, { ok: true })];
+    const wf = await createWorkflow(t, {
+      steps: [
+        { id: 'a', type: 'condition', config: { expression: 'input.ok' } },
+        {
+          id: 'b',
+          type: 'http_request',
+          dependsOn: ['a'],
+          when: '$not(steps.a.output.result)',
+          config: { url: `${server.url}/missing-404` },
+          retry: { attempts: 1 },
+        },
+      ],
+    });
+    const runs = [
+      await startRun(t, wf, { ok: true }),
+      await startRun(t, wf, { ok: true }),
+      await startRun(t, wf, { ok: true }),
+    ];
     for (const r of runs) await waitForRun(t, r);
-    const res = await t.gql(graphql(`query LimitsRunsSummary($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`), { id: wf });
+    const res = await t.gql(
+      graphql(
+        `query LimitsRunsSummary($id: ID!) { runsSummary(workflowId: $id) { total successRate p50DurationMs p95DurationMs byStatus { status count } } }`,
+      ),
+      { id: wf },
+    );
     const summary = res.data!.runsSummary;
     expect(summary.total).toBe(3);
     expect(summary.successRate).toBe(1);
@@ -185,7 +268,10 @@ describe('reading runs', () => {
 
     const del = await t.gql(DELETE_RUN, { input: { runId: runs[0]! } });
     // deletedId is every delete payload's field; the entity-named one stays, deprecated.
-    expect(ofType(del.data?.deleteRun, 'DeleteRunPayload')).toMatchObject({ deletedId: runs[0], deletedRunId: runs[0] });
+    expect(ofType(del.data?.deleteRun, 'DeleteRunPayload')).toMatchObject({
+      deletedId: runs[0],
+      deletedRunId: runs[0],
+    });
     expect(await t.db.prisma.runEvent.count({ where: { runId: rawId(runs[0]!) } })).toBe(0);
     hold = true;
     const live = await startRun(t, await createWorkflow(t, holdStep('/hold-del')));

@@ -18,8 +18,14 @@ let slowAborted = 0;
 beforeAll(async () => {
   server = await startLoopbackServer(async (req, res) => {
     const url = new URL(req.path, 'http://x');
-    if (url.pathname === '/item') return json(res, 200, { id: url.searchParams.get('id'), size: Number(url.searchParams.get('size') ?? 0) });
-    if (url.pathname === '/echo') return json(res, 200, { method: req.method, body: req.body ? JSON.parse(req.body) : null, auth: req.headers.authorization ?? null });
+    if (url.pathname === '/item')
+      return json(res, 200, { id: url.searchParams.get('id'), size: Number(url.searchParams.get('size') ?? 0) });
+    if (url.pathname === '/echo')
+      return json(res, 200, {
+        method: req.method,
+        body: req.body ? JSON.parse(req.body) : null,
+        auth: req.headers.authorization ?? null,
+      });
     if (url.pathname === '/missing') return json(res, 404, { error: 'nope' });
     if (url.pathname === '/flaky') {
       const key = url.searchParams.get('key')!;
@@ -119,14 +125,28 @@ const ReadRunData = graphql(`
   }
 `);
 
-const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({ id, type: 'http_request', config: { url: `${server.url}${path}` }, ...extra });
+const http = (id: string, path: string, extra: Record<string, unknown> = {}) => ({
+  id,
+  type: 'http_request',
+  config: { url: `${server.url}${path}` },
+  ...extra,
+});
 
 describe('running a workflow', () => {
   it('returns QUEUED at once, runs the DAG, feeds outputs into later steps and records gap-free events', async () => {
     const wf = await createWorkflow(t, {
       steps: [
         http('fetch', '/item?id={{ input.itemId }}&size=7'),
-        { id: 'post', type: 'http_request', dependsOn: ['fetch'], config: { method: 'POST', url: `${server.url}/echo`, body: { got: '{{ steps.fetch.output.body }}', label: 'item {{ steps.fetch.output.body.id }}' } } },
+        {
+          id: 'post',
+          type: 'http_request',
+          dependsOn: ['fetch'],
+          config: {
+            method: 'POST',
+            url: `${server.url}/echo`,
+            body: { got: '{{ steps.fetch.output.body }}', label: 'item {{ steps.fetch.output.body.id }}' },
+          },
+        },
       ],
     });
     const res = await t.gql(RunWorkflow, { input: { workflowId: wf, input: { itemId: 'abc' } } });
@@ -142,15 +162,28 @@ describe('running a workflow', () => {
 
     const events = await eventsOf(t, run.id);
     expect(events.map((e) => `${e.type}${e.stepId ? `:${e.stepId}` : ''}`)).toEqual([
-      'RUN_QUEUED', 'RUN_STARTED', 'STEP_STARTED:fetch', 'STEP_LOG:fetch', 'STEP_COMPLETED:fetch', 'STEP_STARTED:post', 'STEP_LOG:post', 'STEP_COMPLETED:post', 'RUN_COMPLETED',
+      'RUN_QUEUED',
+      'RUN_STARTED',
+      'STEP_STARTED:fetch',
+      'STEP_LOG:fetch',
+      'STEP_COMPLETED:fetch',
+      'STEP_STARTED:post',
+      'STEP_LOG:post',
+      'STEP_COMPLETED:post',
+      'RUN_COMPLETED',
     ]);
-    expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({ lines: [`GET ${server.url}/item`, expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)] });
+    expect(events.find((e) => e.type === 'STEP_LOG' && e.stepId === 'fetch')!.data).toMatchObject({
+      lines: [`GET ${server.url}/item`, expect.stringMatching(/^→ 200 \(\d+ bytes\)$/)],
+    });
 
     const read = await t.gql(ReadRun, { id: run.id });
     expect(read.errors).toBeUndefined();
     const r = read.data!.run!;
     expect(r.workflow).toEqual({ id: wf, runsCount: 1, lastRunStatus: 'COMPLETED' });
-    expect(r.stepRuns.map((s) => [s.stepId, s.status, s.attempt])).toEqual([['fetch', 'COMPLETED', 1], ['post', 'COMPLETED', 1]]);
+    expect(r.stepRuns.map((s) => [s.stepId, s.status, s.attempt])).toEqual([
+      ['fetch', 'COMPLETED', 1],
+      ['post', 'COMPLETED', 1],
+    ]);
     expect(r.stepRuns[0]!.input).toMatchObject({ url: `${server.url}/item?id=abc&size=7` });
     expect(r.events.totalCount).toBe(9);
     expect(r.events.edges.map((e) => e.node.seq)).toEqual([1, 2, 3]);
@@ -169,7 +202,13 @@ describe('running a workflow', () => {
     const run = await startRun(t, wf, { amount: 500 });
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, run);
-    expect(Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.status]))).toEqual({ check: 'COMPLETED', big: 'COMPLETED', small: 'SKIPPED', afterSmall: 'SKIPPED', join: 'COMPLETED' });
+    expect(Object.fromEntries(Object.entries(steps).map(([id, s]) => [id, s.status]))).toEqual({
+      check: 'COMPLETED',
+      big: 'COMPLETED',
+      small: 'SKIPPED',
+      afterSmall: 'SKIPPED',
+      join: 'COMPLETED',
+    });
     expect(steps.check!.output).toEqual({ result: true });
   });
 
@@ -222,23 +261,43 @@ describe('running a workflow', () => {
   it('loops over items with bounded concurrency and collects results in order; too many items fail', async () => {
     const wf = await createWorkflow(t, {
       steps: [
-        { id: 'each', type: 'loop', config: { items: 'input.ids', concurrency: 2, maxItems: 5, step: { type: 'http_request', config: { url: `${server.url}/item?id={{ item }}&size={{ index }}` } } } },
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: 'input.ids',
+            concurrency: 2,
+            maxItems: 5,
+            step: { type: 'http_request', config: { url: `${server.url}/item?id={{ item }}&size={{ index }}` } },
+          },
+        },
       ],
     });
     const ok = await startRun(t, wf, { ids: ['a', 'b', 'c', 'd'] });
     expect((await waitForRun(t, ok)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, ok);
-    expect(steps.each!.output).toMatchObject([{ body: { id: 'a', size: 0 } }, { body: { id: 'b', size: 1 } }, { body: { id: 'c', size: 2 } }, { body: { id: 'd', size: 3 } }]);
-    const iterations = await t.db.prisma.stepRun.count({ where: { runId: rawId(ok), stepId: 'each', iteration: { gte: 0 }, status: 'COMPLETED' } });
+    expect(steps.each!.output).toMatchObject([
+      { body: { id: 'a', size: 0 } },
+      { body: { id: 'b', size: 1 } },
+      { body: { id: 'c', size: 2 } },
+      { body: { id: 'd', size: 3 } },
+    ]);
+    const iterations = await t.db.prisma.stepRun.count({
+      where: { runId: rawId(ok), stepId: 'each', iteration: { gte: 0 }, status: 'COMPLETED' },
+    });
     expect(iterations).toBe(4);
 
     const tooMany = await startRun(t, wf, { ids: ['1', '2', '3', '4', '5', '6'] });
     expect((await waitForRun(t, tooMany)).status).toBe('FAILED');
-    expect((await stepsOf(t, tooMany)).each!.error).toMatchObject({ message: expect.stringMatching(/more than maxItems 5/) });
+    expect((await stepsOf(t, tooMany)).each!.error).toMatchObject({
+      message: expect.stringMatching(/more than maxItems 5/),
+    });
   });
 
   it('cancels a run within a second: the in-flight HTTP request is aborted', async () => {
-    const wf = await createWorkflow(t, { steps: [http('slow', '/slow'), http('after', '/item?id=never', { dependsOn: ['slow'] })] });
+    const wf = await createWorkflow(t, {
+      steps: [http('slow', '/slow'), http('after', '/item?id=never', { dependsOn: ['slow'] })],
+    });
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
@@ -262,7 +321,11 @@ describe('resume and retry', () => {
   it('resumes a FAILED run from a step, reusing upstream outputs', async () => {
     const key = `r${Date.now()}`;
     const wf = await createWorkflow(t, {
-      steps: [http('first', `/item?id=${key}`), http('second', `/flaky?key=${key}&failures=1`, { dependsOn: ['first'] }), http('third', '/item?id=third', { dependsOn: ['second'] })],
+      steps: [
+        http('first', `/item?id=${key}`),
+        http('second', `/flaky?key=${key}&failures=1`, { dependsOn: ['first'] }),
+        http('third', '/item?id=third', { dependsOn: ['second'] }),
+      ],
     });
     const run = await startRun(t, wf);
     expect((await waitForRun(t, run)).status).toBe('FAILED');
@@ -282,7 +345,13 @@ describe('resume and retry', () => {
 
   it('refuses to resume a CANCELLED run from a step whose upstream never finished, naming that step', async () => {
     const key = `c${Date.now()}`;
-    const wf = await createWorkflow(t, { steps: [http('a', '/slow'), http('b', `/item?id=${key}`, { dependsOn: ['a'] }), http('x', `/item?id=${key}-x`, { dependsOn: ['b'] })] });
+    const wf = await createWorkflow(t, {
+      steps: [
+        http('a', '/slow'),
+        http('b', `/item?id=${key}`, { dependsOn: ['a'] }),
+        http('x', `/item?id=${key}-x`, { dependsOn: ['b'] }),
+      ],
+    });
     // The test server is shared: count this run's calls to /slow only.
     const slowBefore = server.hits('/slow');
     const run = await startRun(t, wf);
@@ -292,8 +361,16 @@ describe('resume and retry', () => {
 
     const refused = await t.gql(ResumeRun, { input: { runId: run, fromStep: 'x' } });
     expect(refused.errors).toBeUndefined();
-    const problems = ofType(refused.data?.resumeRun, 'ValidationError').problems.map(({ path, message }) => ({ path, message }));
-    expect(problems).toEqual([{ path: ['input', 'fromStep'], message: expect.stringMatching(/'a' \(CANCELLED\), 'b' \(CANCELLED\) upstream of 'x' did not finish/) }]);
+    const problems = ofType(refused.data?.resumeRun, 'ValidationError').problems.map(({ path, message }) => ({
+      path,
+      message,
+    }));
+    expect(problems).toEqual([
+      {
+        path: ['input', 'fromStep'],
+        message: expect.stringMatching(/'a' \(CANCELLED\), 'b' \(CANCELLED\) upstream of 'x' did not finish/),
+      },
+    ]);
     // Nothing changed: still CANCELLED, no new event.
     const after = await waitForRun(t, run);
     expect(after.status).toBe('CANCELLED');
@@ -309,18 +386,33 @@ describe('resume and retry', () => {
 
   it('retries a failed run FROM_FAILURE as a new linked run, on the latest version', async () => {
     const key = `y${Date.now()}`;
-    const wf = await createWorkflow(t, { steps: [http('a', `/item?id=${key}`), http('b', '/missing', { dependsOn: ['a'] })] });
+    const wf = await createWorkflow(t, {
+      steps: [http('a', `/item?id=${key}`), http('b', '/missing', { dependsOn: ['a'] })],
+    });
     const run = await startRun(t, wf);
     expect((await waitForRun(t, run)).status).toBe('FAILED');
     // Fix the workflow: a new version whose step b points somewhere that works.
     const workflowId = rawId(wf);
     await t.db.prisma.$transaction(async (tx) => {
-      await tx.workflowVersion.create({ data: { workspaceId: t.workspaceId, workflowId, number: 2, definition: { steps: [http('a', `/item?id=${key}`), http('b', '/item?id=fixed', { dependsOn: ['a'] })] } } });
+      await tx.workflowVersion.create({
+        data: {
+          workspaceId: t.workspaceId,
+          workflowId,
+          number: 2,
+          definition: { steps: [http('a', `/item?id=${key}`), http('b', '/item?id=fixed', { dependsOn: ['a'] })] },
+        },
+      });
       await tx.workflow.update({ where: { id: workflowId }, data: { latestVersion: 2 } });
     });
     const res = await t.gql(RetryRun, { input: { runId: run, useLatestVersion: true } });
     const retry = ofType(res.data?.retryRun, 'RunPayload').run;
-    expect(retry).toMatchObject({ status: 'QUEUED', trigger: 'RETRY', versionNumber: 2, parentRun: { id: run }, rootRunId: run });
+    expect(retry).toMatchObject({
+      status: 'QUEUED',
+      trigger: 'RETRY',
+      versionNumber: 2,
+      parentRun: { id: run },
+      rootRunId: run,
+    });
     expect((await waitForRun(t, retry.id)).status).toBe('COMPLETED');
     const steps = await stepsOf(t, retry.id);
     expect(steps.a!.logs).toMatch(/reused output/);
@@ -330,7 +422,14 @@ describe('resume and retry', () => {
 
 describe('starting runs: validation and limits', () => {
   it('validates input against the input schema, listing every violation with its path, and writes nothing', async () => {
-    const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')], inputSchema: { type: 'object', required: ['count'], properties: { count: { type: 'integer', minimum: 1 }, name: { type: 'string' } } } });
+    const wf = await createWorkflow(t, {
+      steps: [http('a', '/item?id=1')],
+      inputSchema: {
+        type: 'object',
+        required: ['count'],
+        properties: { count: { type: 'integer', minimum: 1 }, name: { type: 'string' } },
+      },
+    });
     const before = await t.db.prisma.run.count();
     const res = await t.gql(RunWorkflow, { input: { workflowId: wf, input: { name: 5 } } });
     const problems = ofType(res.data?.runWorkflow, 'ValidationError').problems.map((p) => p.path.join('.'));
@@ -339,20 +438,37 @@ describe('starting runs: validation and limits', () => {
   });
 
   it('validates with schemas that carry an $id, run after run', async () => {
-    const schema = { $id: 'https://example.com/schemas/order', type: 'object', required: ['id'], properties: { id: { type: 'string' } } };
-    const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'input.id' } }], inputSchema: schema, outputSchema: { ...schema, properties: {}, required: [] }, output: { id: '{{ input.id }}' } });
-    for (const id of ['o-1', 'o-2']) expect((await waitForRun(t, await startRun(t, wf, { id }))).status).toBe('COMPLETED');
+    const schema = {
+      $id: 'https://example.com/schemas/order',
+      type: 'object',
+      required: ['id'],
+      properties: { id: { type: 'string' } },
+    };
+    const wf = await createWorkflow(t, {
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'input.id' } }],
+      inputSchema: schema,
+      outputSchema: { ...schema, properties: {}, required: [] },
+      output: { id: '{{ input.id }}' },
+    });
+    for (const id of ['o-1', 'o-2'])
+      expect((await waitForRun(t, await startRun(t, wf, { id }))).status).toBe('COMPLETED');
   });
 
   it('refuses PAUSED and ARCHIVED workflows with CONFLICT', async () => {
     const wf = await createWorkflow(t, { steps: [http('a', '/item?id=1')] }, { status: 'PAUSED' });
     const res = await t.gql(RunWorkflow, { input: { workflowId: wf } });
-    expect(ofType(res.data?.runWorkflow, 'ConflictError')).toMatchObject({ code: 'CONFLICT', message: expect.stringMatching(/PAUSED/) });
+    expect(ofType(res.data?.runWorkflow, 'ConflictError')).toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringMatching(/PAUSED/),
+    });
   });
 
   it('returns the same run for the same idempotencyKey', async () => {
     const wf = await createWorkflow(t, { steps: [http('a', '/item?id=idem')] });
-    const [one, two] = await Promise.all([startRun(t, wf, {}, { idempotencyKey: `key-${wf}` }), startRun(t, wf, {}, { idempotencyKey: `key-${wf}` })]);
+    const [one, two] = await Promise.all([
+      startRun(t, wf, {}, { idempotencyKey: `key-${wf}` }),
+      startRun(t, wf, {}, { idempotencyKey: `key-${wf}` }),
+    ]);
     expect(one).toBe(two);
   });
 
@@ -365,14 +481,31 @@ describe('starting runs: validation and limits', () => {
     expect(list.data!.runs.totalCount).toBe(0);
     expect(list.data!.all.totalCount).toBeGreaterThanOrEqual(1);
     const invalid = await t.gql(PreviewRun, { input: { definition: { steps: [{ id: 'x', type: 'nope' }] } } });
-    expect(ofType(invalid.data?.previewRun, 'ValidationError').problems[0]!.path.slice(0, 2)).toEqual(['input', 'definition']);
+    expect(ofType(invalid.data?.previewRun, 'ValidationError').problems[0]!.path.slice(0, 2)).toEqual([
+      'input',
+      'definition',
+    ]);
   });
 
   it('redacts sensitive inputs from step inputs, events, the run and its export', async () => {
     const secret = 'hunter2-secret-token';
     const wf = await createWorkflow(t, {
-      steps: [{ id: 'call', type: 'http_request', config: { url: `${server.url}/echo`, method: 'POST', headers: { authorization: 'Bearer {{ input.token }}' }, body: { user: '{{ input.user }}' } } }],
-      inputSchema: { type: 'object', properties: { token: { type: 'string', sensitive: true }, user: { type: 'string' } } },
+      steps: [
+        {
+          id: 'call',
+          type: 'http_request',
+          config: {
+            url: `${server.url}/echo`,
+            method: 'POST',
+            headers: { authorization: 'Bearer {{ input.token }}' },
+            body: { user: '{{ input.user }}' },
+          },
+        },
+      ],
+      inputSchema: {
+        type: 'object',
+        properties: { token: { type: 'string', sensitive: true }, user: { type: 'string' } },
+      },
     });
     const run = await startRun(t, wf, { token: secret, user: 'ann' });
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');

@@ -22,7 +22,9 @@ afterAll(async () => {
 });
 
 describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with graphile-worker', () => {
-  it('completes 200 runs through a worker SIGKILL, records each step once and keeps the limits', { timeout: 150_000 }, async () => {
+  it('completes 200 runs through a worker SIGKILL, records each step once and keeps the limits', {
+    timeout: 150_000,
+  }, async () => {
     const db = await createTestDatabase(process.env.TEST_DATABASE_URL!, { fromTemplate: true });
     cleanups.push(db.drop);
     const client = new pg.Client({ connectionString: db.url });
@@ -58,11 +60,24 @@ describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with gr
     expect((await fetch(workers[0]!.url)).status).toBe(200);
     expect((await fetch(workers[0]!.url.replace('/healthz', '/graphql'))).status).toBe(404);
 
-    const http = (id: string, dependsOn: string[] = []) => ({ id, type: 'http_request', dependsOn, config: { method: 'POST', url: `${server.url}/step`, body: { step: id } } });
+    const http = (id: string, dependsOn: string[] = []) => ({
+      id,
+      type: 'http_request',
+      dependsOn,
+      config: { method: 'POST', url: `${server.url}/step`, body: { step: id } },
+    });
     const definition = {
-      steps: [http('a'), http('b1', ['a']), http('b2', ['a']), http('b3', ['a']), { id: 'c', type: 'condition', dependsOn: ['b1', 'b2', 'b3'], config: { expression: 'true' } }, http('d', ['c'])],
+      steps: [
+        http('a'),
+        http('b1', ['a']),
+        http('b2', ['a']),
+        http('b3', ['a']),
+        { id: 'c', type: 'condition', dependsOn: ['b1', 'b2', 'b3'], config: { expression: 'true' } },
+        http('d', ['c']),
+      ],
     };
-    const create = (name: string, extra: Record<string, unknown>) => createWorkflowAt(api.url, { name, definition, ...extra });
+    const create = (name: string, extra: Record<string, unknown>) =>
+      createWorkflowAt(api.url, { name, definition, ...extra });
     const limited = await create('limited', { maxConcurrentRuns: LIMITED_WORKFLOW_LIMIT });
     const open = await create('open', {});
     const limitedRawId = Buffer.from(limited, 'base64').toString('utf8').split(':')[1]!;
@@ -101,23 +116,42 @@ describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with gr
       }
     }
 
-    const finished = async () => Number((await client.query(`SELECT count(*) FROM "Run" WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')`)).rows[0].count);
+    const finished = async () =>
+      Number(
+        (await client.query(`SELECT count(*) FROM "Run" WHERE status IN ('COMPLETED', 'FAILED', 'CANCELLED')`)).rows[0]
+          .count,
+      );
     // Kill a worker mid-way, while it holds at least one running step.
     const victim = workers[0]!;
     const victimLease = `:${victim.child.pid}:`;
     await until('a quarter of the runs to finish', 60_000, async () => (await finished()) >= 50 || false);
     await until('the victim to hold a step', 20_000, async () => {
-      const { rows } = await client.query(`SELECT count(*) FROM "StepRun" WHERE status = 'RUNNING' AND "leaseOwner" LIKE $1`, [`%${victimLease}%`]);
+      const { rows } = await client.query(
+        `SELECT count(*) FROM "StepRun" WHERE status = 'RUNNING' AND "leaseOwner" LIKE $1`,
+        [`%${victimLease}%`],
+      );
       return Number(rows[0].count) > 0 || false;
     });
     await victim.stop('SIGKILL');
 
-    await until('all runs to finish', 90_000, async () => (await finished()) >= 2 * RUNS_PER_WORKFLOW || false).catch(async (error) => {
-      // Say what is stuck: unfinished steps and the jobs still queued.
-      const stuck = (await client.query(`SELECT r.status AS run, s."stepId", s.status, s.attempt, s."leaseOwner", s."leaseExpiresAt", s."wakeAt" FROM "StepRun" s JOIN "Run" r ON r.id = s."runId" WHERE s.status <> 'COMPLETED' AND r.status <> 'QUEUED' LIMIT 20`)).rows;
-      const jobs = (await client.query(`SELECT task_identifier, key, attempts, locked_by, run_at, last_error FROM graphile_worker.jobs LIMIT 20`)).rows;
-      throw new Error(`${(error as Error).message}\nstuck steps: ${JSON.stringify(stuck)}\njobs: ${JSON.stringify(jobs)}\nworker output: ${workers[1]!.output().slice(-3000)}`);
-    });
+    await until('all runs to finish', 90_000, async () => (await finished()) >= 2 * RUNS_PER_WORKFLOW || false).catch(
+      async (error) => {
+        // Say what is stuck: unfinished steps and the jobs still queued.
+        const stuck = (
+          await client.query(
+            `SELECT r.status AS run, s."stepId", s.status, s.attempt, s."leaseOwner", s."leaseExpiresAt", s."wakeAt" FROM "StepRun" s JOIN "Run" r ON r.id = s."runId" WHERE s.status <> 'COMPLETED' AND r.status <> 'QUEUED' LIMIT 20`,
+          )
+        ).rows;
+        const jobs = (
+          await client.query(
+            `SELECT task_identifier, key, attempts, locked_by, run_at, last_error FROM graphile_worker.jobs LIMIT 20`,
+          )
+        ).rows;
+        throw new Error(
+          `${(error as Error).message}\nstuck steps: ${JSON.stringify(stuck)}\njobs: ${JSON.stringify(jobs)}\nworker output: ${workers[1]!.output().slice(-3000)}`,
+        );
+      },
+    );
     sampling = false;
     await sampler;
 
@@ -126,22 +160,41 @@ describe.skipIf(!onPostgres)('scale-out: serve + 3 workers on PostgreSQL with gr
     expect(statuses).toEqual([{ status: 'COMPLETED', n: 2 * RUNS_PER_WORKFLOW }]);
 
     // Every step is COMPLETED, and the log has exactly one STEP_COMPLETED per step of each run.
-    const steps = (await client.query(`SELECT status, count(*)::int AS n FROM "StepRun" WHERE iteration = -1 GROUP BY status`)).rows;
+    const steps = (
+      await client.query(`SELECT status, count(*)::int AS n FROM "StepRun" WHERE iteration = -1 GROUP BY status`)
+    ).rows;
     expect(steps).toEqual([{ status: 'COMPLETED', n: 2 * RUNS_PER_WORKFLOW * STEPS_PER_RUN }]);
-    const completions = (await client.query(`SELECT "runId", "stepId", count(*)::int AS n FROM "RunEvent" WHERE type = 'STEP_COMPLETED' GROUP BY "runId", "stepId"`)).rows;
+    const completions = (
+      await client.query(
+        `SELECT "runId", "stepId", count(*)::int AS n FROM "RunEvent" WHERE type = 'STEP_COMPLETED' GROUP BY "runId", "stepId"`,
+      )
+    ).rows;
     expect(completions.length).toBe(2 * RUNS_PER_WORKFLOW * STEPS_PER_RUN);
     expect(completions.filter((r) => r.n !== 1)).toEqual([]);
 
     // The kill mattered: some steps were reclaimed from the dead worker and ran again (attempt 2+).
-    const reclaimed = (await client.query(`SELECT "runId"::text AS "runId", "stepId", attempt FROM "StepRun" WHERE attempt > 1`)).rows;
+    const reclaimed = (
+      await client.query(`SELECT "runId"::text AS "runId", "stepId", attempt FROM "StepRun" WHERE attempt > 1`)
+    ).rows;
     expect(reclaimed.length).toBeGreaterThan(0);
     // Taken over from the dead worker: its liveness lock went with it, or (the lease here is
     // only 1.5 s) its lease ran out first. test/engine.crash-recovery.test.ts separates the two.
-    const takenOver = Number((await client.query(`SELECT count(*) FROM "RunEvent" WHERE type = 'STEP_RETRYING' AND (data->>'reason' LIKE 'worker died%' OR data->>'reason' LIKE 'lease expired%')`)).rows[0].count);
+    const takenOver = Number(
+      (
+        await client.query(
+          `SELECT count(*) FROM "RunEvent" WHERE type = 'STEP_RETRYING' AND (data->>'reason' LIKE 'worker died%' OR data->>'reason' LIKE 'lease expired%')`,
+        )
+      ).rows[0].count,
+    );
     expect(takenOver).toBeGreaterThan(0);
     // At-least-once outside: every HTTP step was requested, more than once only if it was retried,
     // and always with the same Idempotency-Key.
-    const attempts = new Map((await client.query(`SELECT "runId"::text AS "runId", "stepId", attempt FROM "StepRun"`)).rows.map((r) => [`${r.runId}:${r.stepId}`, r.attempt as number]));
+    const attempts = new Map(
+      (await client.query(`SELECT "runId"::text AS "runId", "stepId", attempt FROM "StepRun"`)).rows.map((r) => [
+        `${r.runId}:${r.stepId}`,
+        r.attempt as number,
+      ]),
+    );
     let httpSteps = 0;
     for (const [key, attempt] of attempts) {
       if (!HTTP_STEPS.includes(key.split(':')[1]!)) continue;

@@ -19,7 +19,9 @@ afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function server(handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void>): Promise<LoopbackServer> {
+async function server(
+  handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void>,
+): Promise<LoopbackServer> {
   const s = await startLoopbackServer(handler);
   cleanups.push(() => s.close());
   return s;
@@ -39,7 +41,8 @@ async function closedPortUrl(): Promise<string> {
   return s.url;
 }
 
-const ctx = (config: Record<string, unknown>, overrides: Partial<StepContext> = {}) => stepContext(config, { ...stepEnvFrom(), fetch: loopbackFetch }, overrides);
+const ctx = (config: Record<string, unknown>, overrides: Partial<StepContext> = {}) =>
+  stepContext(config, { ...stepEnvFrom(), fetch: loopbackFetch }, overrides);
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
   const result = await promise.then(
@@ -72,8 +75,16 @@ describe('http_request', () => {
       res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'X-Custom-Header': 'Yes' });
       res.end(JSON.stringify({ items: [1, 2] }));
     });
-    const c = ctx({ url: `${s.url}/items?fixed=1`, query: { q: 'a b&c=d', n: 5, flag: true }, headers: { 'X-Trace': 'abc', Accept: 'application/json' } });
-    const out = (await httpRequestStep.execute(c)) as { status: number; headers: Record<string, string>; body: unknown };
+    const c = ctx({
+      url: `${s.url}/items?fixed=1`,
+      query: { q: 'a b&c=d', n: 5, flag: true },
+      headers: { 'X-Trace': 'abc', Accept: 'application/json' },
+    });
+    const out = (await httpRequestStep.execute(c)) as {
+      status: number;
+      headers: Record<string, string>;
+      body: unknown;
+    };
 
     expect(out.status).toBe(200);
     expect(out.body).toEqual({ items: [1, 2] });
@@ -83,7 +94,12 @@ describe('http_request', () => {
     expect(req.method).toBe('GET');
     const sent = new URL(req.path, s.url);
     expect(sent.pathname).toBe('/items');
-    expect([...sent.searchParams]).toEqual([['fixed', '1'], ['q', 'a b&c=d'], ['n', '5'], ['flag', 'true']]);
+    expect([...sent.searchParams]).toEqual([
+      ['fixed', '1'],
+      ['q', 'a b&c=d'],
+      ['n', '5'],
+      ['flag', 'true'],
+    ]);
     expect(req.headers['x-trace']).toBe('abc');
     expect(req.headers['idempotency-key']).toBeUndefined(); // GET is idempotent by definition
     expect(req.body).toBe('');
@@ -91,7 +107,9 @@ describe('http_request', () => {
 
   it('JSON-encodes a non-string body and sends the Idempotency-Key on other methods', async () => {
     const s = await server((_req, res) => json(res, 201, { ok: true }));
-    const out = (await httpRequestStep.execute(ctx({ method: 'post', url: s.url, body: { hello: 'wörld', n: [1, null] }, expectedStatus: 201 }))) as { status: number };
+    const out = (await httpRequestStep.execute(
+      ctx({ method: 'post', url: s.url, body: { hello: 'wörld', n: [1, null] }, expectedStatus: 201 }),
+    )) as { status: number };
     expect(out.status).toBe(201);
     const req = s.requests[0]!;
     expect(req.method).toBe('POST');
@@ -103,7 +121,14 @@ describe('http_request', () => {
   it('sends a string body as is, and keeps a configured Content-Type and Idempotency-Key', async () => {
     const s = await server((_req, res) => json(res, 200, {}));
     await httpRequestStep.execute(ctx({ method: 'PUT', url: s.url, body: 'a,b\n1,2' }));
-    await httpRequestStep.execute(ctx({ method: 'PATCH', url: s.url, body: '<x/>', headers: { 'Content-Type': 'application/xml', 'Idempotency-Key': 'mine' } }));
+    await httpRequestStep.execute(
+      ctx({
+        method: 'PATCH',
+        url: s.url,
+        body: '<x/>',
+        headers: { 'Content-Type': 'application/xml', 'Idempotency-Key': 'mine' },
+      }),
+    );
     expect(s.requests[0]).toMatchObject({ method: 'PUT', body: 'a,b\n1,2' });
     expect(s.requests[0]!.headers['content-type']).toBe('text/plain; charset=utf-8');
     expect(s.requests[1]).toMatchObject({ method: 'PATCH', body: '<x/>' });
@@ -113,18 +138,24 @@ describe('http_request', () => {
 
   it('returns text, JSON or null depending on Content-Type and responseType', async () => {
     const s = await server((req, res) => {
-      const [type, body] = ({
-        '/text': ['text/plain; charset=utf-8', 'plain words'],
-        '/problem': ['application/problem+json', '{"title":"x"}'],
-        '/json-as-text': ['text/plain', '{"a":1}'],
-        '/broken-json': ['application/json', '{"a":'],
-        '/empty-json': ['application/json', ''],
-        '/latin1': ['text/plain; charset=iso-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9])],
-      } as Record<string, [string, string | Buffer]>)[req.path]!;
+      const [type, body] = (
+        {
+          '/text': ['text/plain; charset=utf-8', 'plain words'],
+          '/problem': ['application/problem+json', '{"title":"x"}'],
+          '/json-as-text': ['text/plain', '{"a":1}'],
+          '/broken-json': ['application/json', '{"a":'],
+          '/empty-json': ['application/json', ''],
+          '/latin1': ['text/plain; charset=iso-8859-1', Buffer.from([0x63, 0x61, 0x66, 0xe9])],
+        } as Record<string, [string, string | Buffer]>
+      )[req.path]!;
       res.writeHead(200, { 'content-type': type });
       res.end(body);
     });
-    const body = async (path: string, config: Record<string, unknown> = {}, c = ctx({ url: `${s.url}${path}`, ...config })) => ((await httpRequestStep.execute(c)) as { body: unknown }).body;
+    const body = async (
+      path: string,
+      config: Record<string, unknown> = {},
+      c = ctx({ url: `${s.url}${path}`, ...config }),
+    ) => ((await httpRequestStep.execute(c)) as { body: unknown }).body;
 
     expect(await body('/text')).toBe('plain words');
     expect(await body('/problem')).toEqual({ title: 'x' });
@@ -142,23 +173,44 @@ describe('http_request', () => {
   });
 
   it('returns no body for HEAD', async () => {
-    const s = await server((_req, res) => void (res.writeHead(200, { 'content-type': 'application/json', 'content-length': '7' }), res.end()));
-    expect(await httpRequestStep.execute(ctx({ method: 'HEAD', url: s.url }))).toMatchObject({ status: 200, body: null, headers: { 'content-length': '7' } });
+    const s = await server(
+      (_req, res) =>
+        void (res.writeHead(200, { 'content-type': 'application/json', 'content-length': '7' }), res.end()),
+    );
+    expect(await httpRequestStep.execute(ctx({ method: 'HEAD', url: s.url }))).toMatchObject({
+      status: 200,
+      body: null,
+      headers: { 'content-length': '7' },
+    });
     expect(s.requests[0]!.method).toBe('HEAD');
   });
 
   it('follows redirects to the final response', async () => {
-    const s = await server((req, res) => (req.path === '/old' ? void (res.writeHead(302, { location: '/new' }), res.end()) : json(res, 200, { at: req.path })));
-    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/old` }))).toMatchObject({ status: 200, body: { at: '/new' } });
+    const s = await server((req, res) =>
+      req.path === '/old'
+        ? void (res.writeHead(302, { location: '/new' }), res.end())
+        : json(res, 200, { at: req.path }),
+    );
+    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/old` }))).toMatchObject({
+      status: 200,
+      body: { at: '/new' },
+    });
   });
 
   it('accepts only the expected statuses, failing at once on others with the status and a body excerpt', async () => {
     const s = await server((req, res) => json(res, Number(req.path.slice(1)), { detail: `answer ${req.path}` }));
-    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/404`, expectedStatus: 404 }))).toMatchObject({ status: 404, body: { detail: 'answer /404' } });
-    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/503`, expectedStatus: [200, 503] }))).toMatchObject({ status: 503 });
+    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/404`, expectedStatus: 404 }))).toMatchObject({
+      status: 404,
+      body: { detail: 'answer /404' },
+    });
+    expect(await httpRequestStep.execute(ctx({ url: `${s.url}/503`, expectedStatus: [200, 503] }))).toMatchObject({
+      status: 503,
+    });
     const unexpected = await failure(httpRequestStep.execute(ctx({ url: `${s.url}/200`, expectedStatus: 201 })));
     expect(unexpected).toBeInstanceOf(NonRetriableError);
-    expect(unexpected.message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/200 answered HTTP 200: \{"detail":"answer \/200"\}/);
+    expect(unexpected.message).toMatch(
+      /GET http:\/\/127\.0\.0\.1:\d+\/200 answered HTTP 200: \{"detail":"answer \/200"\}/,
+    );
   });
 
   it('treats 5xx and network errors as retryable, and 4xx as final', async () => {
@@ -180,7 +232,9 @@ describe('http_request', () => {
 
   it('keeps the outbound address policy final: a refused address is not retried', async () => {
     const s = await server((_req, res) => json(res, 200, {}));
-    const error = await failure(httpRequestStep.execute(ctx({ url: s.url }, { env: { ...ctx({}).env, fetch: createOutboundFetch([]) } })));
+    const error = await failure(
+      httpRequestStep.execute(ctx({ url: s.url }, { env: { ...ctx({}).env, fetch: createOutboundFetch([]) } })),
+    );
     expect(error).toBeInstanceOf(NonRetriableError);
     expect(error.message).toMatch(/WEFT_OUTBOUND_ALLOW/);
     expect(s.requests).toHaveLength(0);
@@ -189,8 +243,10 @@ describe('http_request', () => {
   it('caps the response size while streaming, declared or not, with the smaller of the step and server limits', async () => {
     let closedEarly = false;
     const { url } = await rawServer((req, res) => {
-      if (req.url === '/declared') return void (res.writeHead(200, { 'content-length': '5000' }), res.end('x'.repeat(5000)));
-      if (req.url === '/small') return void (res.writeHead(200, { 'content-type': 'text/plain' }), res.end('y'.repeat(900)));
+      if (req.url === '/declared')
+        return void (res.writeHead(200, { 'content-length': '5000' }), res.end('x'.repeat(5000)));
+      if (req.url === '/small')
+        return void (res.writeHead(200, { 'content-type': 'text/plain' }), res.end('y'.repeat(900)));
       // Chunked, no Content-Length: 200 × 1 KiB, slowly; the reader must stop long before the end.
       res.writeHead(200, { 'content-type': 'text/plain' });
       res.on('close', () => (closedEarly = !res.writableFinished));
@@ -198,7 +254,7 @@ describe('http_request', () => {
       const timer = setInterval(() => {
         if (res.destroyed) return clearInterval(timer);
         res.write('z'.repeat(1024));
-        if (++sent === 200) (clearInterval(timer), res.end());
+        if (++sent === 200) clearInterval(timer), res.end();
       }, 5);
     });
     const declared = await failure(httpRequestStep.execute(ctx({ url: `${url}/declared`, maxResponseBytes: 1000 })));
@@ -214,9 +270,13 @@ describe('http_request', () => {
 
     // The server-wide limit wins over a larger step limit; a body under both passes.
     const serverCap = { ...ctx({}).env, maxResponseBytes: 800 };
-    const capped = await failure(httpRequestStep.execute(ctx({ url: `${url}/small`, maxResponseBytes: 1_000_000 }, { env: serverCap })));
+    const capped = await failure(
+      httpRequestStep.execute(ctx({ url: `${url}/small`, maxResponseBytes: 1_000_000 }, { env: serverCap })),
+    );
     expect(capped.message).toMatch(/over the limit of 800 bytes/);
-    expect(((await httpRequestStep.execute(ctx({ url: `${url}/small`, maxResponseBytes: 900 }))) as { body: string }).body).toHaveLength(900);
+    expect(
+      ((await httpRequestStep.execute(ctx({ url: `${url}/small`, maxResponseBytes: 900 }))) as { body: string }).body,
+    ).toHaveLength(900);
   });
 
   it('stops a slow request promptly when the signal aborts, closing the connection', async () => {
@@ -234,7 +294,9 @@ describe('http_request', () => {
   });
 
   it('stops promptly when aborted in the middle of the body', async () => {
-    const { url } = await rawServer((_req, res) => void (res.writeHead(200, { 'content-type': 'text/plain' }), res.write('partial'))); // never ends
+    const { url } = await rawServer(
+      (_req, res) => void (res.writeHead(200, { 'content-type': 'text/plain' }), res.write('partial')),
+    ); // never ends
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('Step timed out after 0.1 s')), 100);
@@ -245,7 +307,11 @@ describe('http_request', () => {
 
   it('never logs header values or the query string', async () => {
     const s = await server((_req, res) => json(res, 200, {}));
-    const c = ctx({ url: `${s.url}/path?token=sekrit-1`, query: { api_key: 'sekrit-2' }, headers: { Authorization: 'Bearer sekrit-3' } });
+    const c = ctx({
+      url: `${s.url}/path?token=sekrit-1`,
+      query: { api_key: 'sekrit-2' },
+      headers: { Authorization: 'Bearer sekrit-3' },
+    });
     await httpRequestStep.execute(c);
     expect(s.requests[0]!.headers.authorization).toBe('Bearer sekrit-3');
     const log = c.lines.join('\n');
@@ -260,13 +326,22 @@ describe('http_request', () => {
     [{ url: 'ftp://127.0.0.1/x' }, /http_request\.url must use http or https, not ftp/],
     [{ url: 'http://user:pw@127.0.0.1:1/' }, /must not contain credentials/],
     [{ url: 'http://127.0.0.1:1/', body: { a: 1 } }, /body cannot be sent with GET/],
-    [{ url: 'http://127.0.0.1:1/', query: { a: { b: 1 } } }, /http_request\.query\.a must be a string, number or boolean, got an object/],
+    [
+      { url: 'http://127.0.0.1:1/', query: { a: { b: 1 } } },
+      /http_request\.query\.a must be a string, number or boolean, got an object/,
+    ],
     [{ url: 'http://127.0.0.1:1/', query: 'a=1' }, /http_request\.query must be an object/],
-    [{ url: 'http://127.0.0.1:1/', headers: { 'X-A': 'line\nbreak' } }, /http_request\.headers\.X-A is not a valid HTTP header/],
+    [
+      { url: 'http://127.0.0.1:1/', headers: { 'X-A': 'line\nbreak' } },
+      /http_request\.headers\.X-A is not a valid HTTP header/,
+    ],
     [{ url: 'http://127.0.0.1:1/', expectedStatus: 42 }, /expectedStatus must be a status code \(100–599\)/],
     [{ url: 'http://127.0.0.1:1/', expectedStatus: [] }, /expectedStatus must be/],
     [{ url: 'http://127.0.0.1:1/', responseType: 'xml' }, /responseType must be one of auto, json, text/],
-    [{ url: 'http://127.0.0.1:1/', maxResponseBytes: 20 * 1024 * 1024 }, /maxResponseBytes must be an integer from 1 to 10485760/],
+    [
+      { url: 'http://127.0.0.1:1/', maxResponseBytes: 20 * 1024 * 1024 },
+      /maxResponseBytes must be an integer from 1 to 10485760/,
+    ],
   ])('refuses a bad config without sending anything: %j', async (config, message) => {
     const error = await failure(httpRequestStep.execute(ctx(config)));
     expect(error).toBeInstanceOf(NonRetriableError);
@@ -278,7 +353,12 @@ describe('webhook', () => {
   it('POSTs the JSON payload signed with HMAC-SHA256 over "<timestamp>.<body>"', async () => {
     const s = await server((_req, res) => json(res, 202, { received: true }));
     const before = Math.floor(Date.now() / 1000);
-    const c = ctx({ url: `${s.url}/hook`, payload: { event: 'done', items: [1, 2] }, secret: 'shh', headers: { 'X-Weft-Signature': 'forged', 'X-Extra': '1' } });
+    const c = ctx({
+      url: `${s.url}/hook`,
+      payload: { event: 'done', items: [1, 2] },
+      secret: 'shh',
+      headers: { 'X-Weft-Signature': 'forged', 'X-Extra': '1' },
+    });
     expect(await webhookStep.execute(c)).toEqual({ status: 202 });
 
     const req = s.requests[0]!;
@@ -294,7 +374,10 @@ describe('webhook', () => {
     // The documented scheme, recomputed here independently of the handler.
     const expected = `sha256=${createHmac('sha256', 'shh').update(`${timestamp}.${req.body}`).digest('hex')}`;
     expect(req.headers['x-weft-signature']).toBe(expected);
-    expect(signWebhookPayload('shh', Number(timestamp), req.body)).toEqual({ 'x-weft-timestamp': timestamp, 'x-weft-signature': expected });
+    expect(signWebhookPayload('shh', Number(timestamp), req.body)).toEqual({
+      'x-weft-timestamp': timestamp,
+      'x-weft-signature': expected,
+    });
 
     expect(verifyWebhookSignature('shh', timestamp, req.body, expected)).toBe(true);
     expect(verifyWebhookSignature('other', timestamp, req.body, expected)).toBe(false);
@@ -324,7 +407,11 @@ describe('webhook', () => {
   });
 
   it('retries 5xx and network errors, fails at once on 4xx and does not follow redirects', async () => {
-    const s = await server((req, res) => (req.path === '/302' ? void (res.writeHead(302, { location: '/elsewhere' }), res.end()) : json(res, Number(req.path.slice(1)), { why: 'because' })));
+    const s = await server((req, res) =>
+      req.path === '/302'
+        ? void (res.writeHead(302, { location: '/elsewhere' }), res.end())
+        : json(res, Number(req.path.slice(1)), { why: 'because' }),
+    );
     const serverError = await failure(webhookStep.execute(ctx({ url: `${s.url}/503` })));
     expect(serverError).not.toBeInstanceOf(NonRetriableError);
     expect(serverError.message).toMatch(/POST http:\/\/127\.0\.0\.1:\d+\/503 answered HTTP 503: \{"why":"because"\}/);
@@ -333,8 +420,12 @@ describe('webhook', () => {
     expect(redirect).toBeInstanceOf(NonRetriableError);
     expect(redirect.message).toMatch(/webhooks do not follow redirects\) answered HTTP 302/);
     expect(s.hits('/elsewhere')).toBe(0);
-    expect(await failure(webhookStep.execute(ctx({ url: await closedPortUrl() })))).not.toBeInstanceOf(NonRetriableError);
-    await expect(webhookStep.execute(ctx({ url: 'mailto:x@example.com' }))).rejects.toThrow(/webhook\.url must use http or https/);
+    expect(await failure(webhookStep.execute(ctx({ url: await closedPortUrl() })))).not.toBeInstanceOf(
+      NonRetriableError,
+    );
+    await expect(webhookStep.execute(ctx({ url: 'mailto:x@example.com' }))).rejects.toThrow(
+      /webhook\.url must use http or https/,
+    );
   });
 
   it('stops promptly when aborted', async () => {
@@ -342,7 +433,9 @@ describe('webhook', () => {
     const controller = new AbortController();
     const started = Date.now();
     setTimeout(() => controller.abort(new Error('Run was cancelled')), 100);
-    await expect(webhookStep.execute(ctx({ url, payload: { a: 1 } }, { signal: controller.signal }))).rejects.toThrow('Run was cancelled');
+    await expect(webhookStep.execute(ctx({ url, payload: { a: 1 } }, { signal: controller.signal }))).rejects.toThrow(
+      'Run was cancelled',
+    );
     expect(Date.now() - started).toBeLessThan(1500);
   });
 });

@@ -29,7 +29,17 @@ it.runIf(onPostgres)('delivers events only to buses with the same prefix', { tim
   otherDeployment.subscribeAll((e) => received.other.push(e.seq));
 
   const runId = randomUUID();
-  const events: StoredEvent[] = [1, 2, 3].map((seq) => ({ id: BigInt(seq), workspaceId: randomUUID(), runId, seq, type: 'STEP_STARTED', stepId: 's', iteration: null, data: {}, createdAt: new Date() }));
+  const events: StoredEvent[] = [1, 2, 3].map((seq) => ({
+    id: BigInt(seq),
+    workspaceId: randomUUID(),
+    runId,
+    seq,
+    type: 'STEP_STARTED',
+    stepId: 's',
+    iteration: null,
+    data: {},
+    createdAt: new Date(),
+  }));
   publisher.publish(events);
   await until('the same-prefix bus to receive three events', 5000, () => received.same.length >= 3, 20);
   // Give a wrongly shared channel the same time again to deliver.

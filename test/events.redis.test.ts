@@ -7,7 +7,14 @@ import WebSocket from 'ws';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { createWorkflowAt, postGraphQL, PROCESS_ADMIN_KEY, startRunAt, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import {
+  createWorkflowAt,
+  postGraphQL,
+  PROCESS_ADMIN_KEY,
+  startRunAt,
+  startWeftProcess,
+  type WeftProcess,
+} from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -34,17 +41,36 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   }
   const [a, b] = processes as [WeftProcess, WeftProcess];
 
-  const client = createClient({ url: a.url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${PROCESS_ADMIN_KEY}` } });
+  const client = createClient({
+    url: a.url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${PROCESS_ADMIN_KEY}` },
+  });
   cleanups.push(() => client.dispose());
   const feed: string[] = [];
-  client.subscribe({ query: 'subscription { runsFeed { id status } }' }, { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined });
+  client.subscribe(
+    { query: 'subscription { runsFeed { id status } }' },
+    { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined },
+  );
   const messages: { kind: string; runId: string | null }[] = [];
-  client.subscribe({ query: 'subscription { runFeed { kind runId } }' }, { next: (v) => messages.push((v.data as any).runFeed), error: () => undefined, complete: () => undefined });
+  client.subscribe(
+    { query: 'subscription { runFeed { kind runId } }' },
+    { next: (v) => messages.push((v.data as any).runFeed), error: () => undefined, complete: () => undefined },
+  );
   // No signal crosses the process boundary when the feed is registered (and it has no initial
   // payload), so this one wait is a fixed grace period.
   await new Promise((r) => setTimeout(r, 300));
 
-  const workflowId = await createWorkflowAt(b.url, { name: 'fan-out', definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }, { id: 'after', type: 'http_request', dependsOn: ['gate'], config: { url: `${server.url}/fast` } }] } });
+  const workflowId = await createWorkflowAt(b.url, {
+    name: 'fan-out',
+    definition: {
+      steps: [
+        { id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } },
+        { id: 'after', type: 'http_request', dependsOn: ['gate'], config: { url: `${server.url}/fast` } },
+      ],
+    },
+  });
   const runId = await startRunAt(b.url, workflowId);
 
   await until('the gate step to be in flight', 20_000, () => gates.length > 0, 20);
@@ -60,18 +86,32 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   // the live subscription on A is registered.
   await until('the stored events to be replayed on A', 10_000, () => streamed.length > 0, 20);
   for (const open of gates.splice(0)) open();
-  const received = await Promise.race([events, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no completion through redis')), 20_000))]);
+  const received = await Promise.race([
+    events,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no completion through redis')), 20_000)),
+  ]);
 
   expect(received.map((e) => e.seq)).toEqual(received.map((_, i) => i + 1));
   expect(received.at(-1)!.type).toBe('RUN_COMPLETED');
-  const stored = await postGraphQL(a.url, 'query($id: ID!) { run(id: $id) { events(first: 200) { totalCount } } }', { id: runId });
+  const stored = await postGraphQL(a.url, 'query($id: ID!) { run(id: $id) { events(first: 200) { totalCount } } }', {
+    id: runId,
+  });
   expect(received.length).toBe(stored.data.run.events.totalCount);
   await until('the feed on A to see the completion', 5000, () => feed.includes('COMPLETED'), 20);
   expect(feed).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']); // each transition once, with the status it reached
 
   // A run deleted on b: a's runFeed hears of it through Redis.
-  const deleted = await postGraphQL(b.url, 'mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }', { input: { runId } });
+  const deleted = await postGraphQL(
+    b.url,
+    'mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }',
+    { input: { runId } },
+  );
   expect(deleted.data.deleteRun.__typename).toBe('DeleteRunPayload');
   await until('the deletion notice on A', 5000, () => messages.some((m) => m.kind === 'DELETED'), 20);
-  expect(messages.filter((m) => m.runId === runId).map((m) => m.kind)).toEqual(['TRANSITION', 'TRANSITION', 'TRANSITION', 'DELETED']);
+  expect(messages.filter((m) => m.runId === runId).map((m) => m.kind)).toEqual([
+    'TRANSITION',
+    'TRANSITION',
+    'TRANSITION',
+    'DELETED',
+  ]);
 });

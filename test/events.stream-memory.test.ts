@@ -20,7 +20,17 @@ function heapAfterGc(): number {
 }
 
 function event(runId: string, seq: number, type = 'RUN_STARTED'): StoredEvent {
-  return { id: BigInt(seq), workspaceId: 'ws', runId, seq, type, stepId: null, iteration: null, data: null, createdAt: new Date() };
+  return {
+    id: BigInt(seq),
+    workspaceId: 'ws',
+    runId,
+    seq,
+    type,
+    stepId: null,
+    iteration: null,
+    data: null,
+    createdAt: new Date(),
+  };
 }
 
 /**
@@ -60,10 +70,14 @@ describe('event streams keep nothing per wake', () => {
     await feed.return();
     await consumer;
     expect(received).toBe(WARM_UP + WAKES);
-    expect(growth, `heap grew by ${(growth / 1024 / 1024).toFixed(1)} MB over ${WAKES} wakes`).toBeLessThan(MAX_GROWTH_BYTES);
+    expect(growth, `heap grew by ${(growth / 1024 / 1024).toFixed(1)} MB over ${WAKES} wakes`).toBeLessThan(
+      MAX_GROWTH_BYTES,
+    );
   });
 
-  it('a run stream (runEventStream) waiting on live events stays flat over 30,000 wakes', { timeout: 120_000 }, async () => {
+  it('a run stream (runEventStream) waiting on live events stays flat over 30,000 wakes', {
+    timeout: 120_000,
+  }, async () => {
     // A real run parked on a long wait: the stream replays its stored events, finds it still
     // running, then waits for live ones, which a private bus feeds with the following seqs.
     const t = await startTestApp();
@@ -71,7 +85,11 @@ describe('event streams keep nothing per wake', () => {
     try {
       const workflowId = await createWorkflow(t, { steps: [{ id: 'park', type: 'wait', config: { seconds: 3600 } }] });
       const runId = rawId(await startRun(t, workflowId));
-      await until('the run to park on its wait', 15_000, async () => (await t.db.prisma.stepRun.count({ where: { runId, status: 'WAITING' } })) > 0);
+      await until(
+        'the run to park on its wait',
+        15_000,
+        async () => (await t.db.prisma.stepRun.count({ where: { runId, status: 'WAITING' } })) > 0,
+      );
       const { lastEventSeq: stored } = await t.db.prisma.run.findUniqueOrThrow({ where: { id: runId } });
       const bus = createMemoryEventBus();
       const stream = runEventStream({ prisma: t.db.prisma, bus, runId, after: 0 });
@@ -94,7 +112,9 @@ describe('event streams keep nothing per wake', () => {
       await stream.return();
       await consumer;
       expect(delivered()).toBe(live);
-      expect(growth, `heap grew by ${(growth / 1024 / 1024).toFixed(1)} MB over ${WAKES} wakes`).toBeLessThan(MAX_GROWTH_BYTES);
+      expect(growth, `heap grew by ${(growth / 1024 / 1024).toFixed(1)} MB over ${WAKES} wakes`).toBeLessThan(
+        MAX_GROWTH_BYTES,
+      );
     } finally {
       await t.close();
     }

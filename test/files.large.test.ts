@@ -39,11 +39,18 @@ describe('a 1 GiB file', () => {
     globalThis.gc?.();
     const upload = rssSampler();
     const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request(`${t.base}/api/uploads?filename=big.bin`, { method: 'PUT', headers: { ...t.authHeaders, 'content-type': 'application/octet-stream', 'content-length': GIB } }, (res) => {
-        let body = '';
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode!, body }));
-      });
+      const req = request(
+        `${t.base}/api/uploads?filename=big.bin`,
+        {
+          method: 'PUT',
+          headers: { ...t.authHeaders, 'content-type': 'application/octet-stream', 'content-length': GIB },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (d) => (body += d));
+          res.on('end', () => resolve({ status: res.statusCode!, body }));
+        },
+      );
       req.on('error', reject);
       let sent = 0;
       const pump = () => {
@@ -72,7 +79,9 @@ describe('a 1 GiB file', () => {
     const down = download.stop();
     expect(received).toBe(GIB);
     expect(hash.digest('hex')).toBe(sha256);
-    console.log(`1 GiB upload: RSS ${Math.round(up.before / 2 ** 20)} → peak ${Math.round(up.peak / 2 ** 20)} MiB (+${Math.round(up.growth / 2 ** 20)} MiB); download: +${Math.round(down.growth / 2 ** 20)} MiB`);
+    console.log(
+      `1 GiB upload: RSS ${Math.round(up.before / 2 ** 20)} → peak ${Math.round(up.peak / 2 ** 20)} MiB (+${Math.round(up.growth / 2 ** 20)} MiB); download: +${Math.round(down.growth / 2 ** 20)} MiB`,
+    );
     expect(up.growth).toBeLessThan(RSS_BUDGET);
     expect(down.growth).toBeLessThan(RSS_BUDGET);
   });

@@ -10,7 +10,11 @@ import { startS3 } from './helpers/s3.ts';
 import { filesEnv, putUpload } from './helpers/files.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
-const inputSchema = { type: 'object', properties: { doc: { type: 'string', format: 'weft-file' }, names: { type: 'array', items: { type: 'string' } } }, required: ['doc'] };
+const inputSchema = {
+  type: 'object',
+  properties: { doc: { type: 'string', format: 'weft-file' }, names: { type: 'array', items: { type: 'string' } } },
+  required: ['doc'],
+};
 const RUN_FIELDS = `status error attachments(first: 20) { totalCount edges { node { filename size contentType kind stepId iteration downloadUrl uploader { kind } } } } stepRuns { stepId iteration status output attachments(first: 20) { totalCount edges { node { filename } } } }`;
 
 describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeKind) => {
@@ -22,7 +26,8 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     if (storeKind === 's3') s3 = await startS3();
     t = await startServedTestApp(filesEnv({ WEFT_SCRIPTS_ENABLED: 'true', ...(s3?.env ?? {}) }));
     expect(t.app.files.store.kind).toBe(storeKind);
-    doc = (await putUpload(t.base, t.authHeaders, 'name,qty\napple,3\npear,5\n', { filename: 'data.csv' }, 'text/csv')).body.upload;
+    doc = (await putUpload(t.base, t.authHeaders, 'name,qty\napple,3\npear,5\n', { filename: 'data.csv' }, 'text/csv'))
+      .body.upload;
   });
   afterAll(async () => {
     await t?.close();
@@ -30,18 +35,28 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
   });
 
   async function runMutation(workflowId: string, input: unknown, headers?: Record<string, string>) {
-    const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } ... on RunPayload { run { id } } } }`, { input: { workflowId, input } }, headers);
+    const res = await t.gql(
+      `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } ... on RunPayload { run { id } } } }`,
+      { input: { workflowId, input } },
+      headers,
+    );
     expect(res.errors).toBeUndefined();
     return (res.data as any).runWorkflow;
   }
 
   it('refuses a weft-file input that names no file of the workspace', async () => {
-    const wf = await createWorkflow(t, { inputSchema, steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
+    const wf = await createWorkflow(t, {
+      inputSchema,
+      steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }],
+    });
     const malformed = await runMutation(wf, { doc: 'not-an-id' });
     expect(malformed.__typename).toBe('ValidationError');
     expect(malformed.problems[0].path).toEqual(['input', 'input', 'doc']);
     const unknown = await runMutation(wf, { doc: '0190a1b2-0000-7000-8000-000000000000' });
-    expect(unknown).toMatchObject({ __typename: 'ValidationError', problems: [{ path: ['input', 'input', 'doc'], message: expect.stringContaining('no file') }] });
+    expect(unknown).toMatchObject({
+      __typename: 'ValidationError',
+      problems: [{ path: ['input', 'input', 'doc'], message: expect.stringContaining('no file') }],
+    });
     // Another workspace's file is as absent as a file that does not exist.
     const other = await createTenant(t, `files-runs-other-${storeKind}`);
     const theirs = (await putUpload(t.base, other.headers, 'theirs', { filename: 'theirs.txt' })).body.upload;
@@ -51,8 +66,18 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
   });
 
   it('a file goes through a real script step into attachments', async () => {
-    const source = ['set -e', 'ls input', 'grep -c , input/data.csv > output/count.txt', 'tr a-z A-Z < input/data.csv > output/upper.csv', 'ln -s /etc/passwd output/link', 'echo \'{"ok":true}\''].join('\n');
-    const wf = await createWorkflow(t, { inputSchema, steps: [{ id: 'convert', type: 'script', config: { language: 'shell', source, files: ['{{ input.doc }}'] } }] });
+    const source = [
+      'set -e',
+      'ls input',
+      'grep -c , input/data.csv > output/count.txt',
+      'tr a-z A-Z < input/data.csv > output/upper.csv',
+      'ln -s /etc/passwd output/link',
+      'echo \'{"ok":true}\'',
+    ].join('\n');
+    const wf = await createWorkflow(t, {
+      inputSchema,
+      steps: [{ id: 'convert', type: 'script', config: { language: 'shell', source, files: ['{{ input.doc }}'] } }],
+    });
     const runId = await startRun(t, wf, { doc: doc.id });
     await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
     const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
@@ -62,10 +87,18 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     expect(run.status).toBe('COMPLETED');
     const files = run.attachments.edges.map((e: any) => e.node);
     expect(files.map((f: any) => f.filename)).toEqual(['count.txt', 'upper.csv']); // the symlink is not followed
-    expect(files[1]).toMatchObject({ kind: 'ATTACHMENT', stepId: 'convert', iteration: null, contentType: 'text/csv', uploader: { kind: 'system' } });
+    expect(files[1]).toMatchObject({
+      kind: 'ATTACHMENT',
+      stepId: 'convert',
+      iteration: null,
+      contentType: 'text/csv',
+      uploader: { kind: 'system' },
+    });
     expect(run.stepRuns[0].output.attachments.map((a: any) => a.filename)).toEqual(['count.txt', 'upper.csv']);
     expect(run.stepRuns[0].attachments.totalCount).toBe(2);
-    expect(await (await fetch(`${t.base}${files[1].downloadUrl}`, { headers: t.authHeaders })).text()).toBe('NAME,QTY\nAPPLE,3\nPEAR,5\n');
+    expect(await (await fetch(`${t.base}${files[1].downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
+      'NAME,QTY\nAPPLE,3\nPEAR,5\n',
+    );
     expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe('3\n');
     const events = await eventsOf(t, runId);
     const attached = events.filter((e: any) => e.type === 'ATTACHMENT_CREATED');
@@ -81,7 +114,19 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
   it('each loop item leaves its own attachment, recorded with its iteration', async () => {
     const wf = await createWorkflow(t, {
       inputSchema,
-      steps: [{ id: 'each', type: 'loop', config: { items: 'input.names', step: { type: 'script', config: { language: 'shell', source: 'echo "{{ item }}" > "output/report-{{ item }}.txt"' } } } }],
+      steps: [
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: 'input.names',
+            step: {
+              type: 'script',
+              config: { language: 'shell', source: 'echo "{{ item }}" > "output/report-{{ item }}.txt"' },
+            },
+          },
+        },
+      ],
     });
     const runId = await startRun(t, wf, { doc: doc.id, names: ['north', 'south', 'east'] });
     await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
@@ -114,8 +159,20 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
       const wf = await createWorkflow(t, {
         inputSchema,
         steps: [
-          { id: 'raw', type: 'http_request', config: { method: 'PUT', url: `${server.url}/raw`, bodyFile: '{{ input.doc }}' } },
-          { id: 'form', type: 'http_request', config: { method: 'POST', url: `${server.url}/form`, form: { fields: { note: 'hi' }, files: { upload: '{{ input.doc }}' } } } },
+          {
+            id: 'raw',
+            type: 'http_request',
+            config: { method: 'PUT', url: `${server.url}/raw`, bodyFile: '{{ input.doc }}' },
+          },
+          {
+            id: 'form',
+            type: 'http_request',
+            config: {
+              method: 'POST',
+              url: `${server.url}/form`,
+              form: { fields: { note: 'hi' }, files: { upload: '{{ input.doc }}' } },
+            },
+          },
           { id: 'fetch', type: 'http_request', config: { url: `${server.url}/report`, saveAs: 'report.pdf' } },
         ],
       });
@@ -134,10 +191,18 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
       expect(form.body).toContain('name="upload"; filename="data.csv"');
       expect(form.body).toContain('apple,3');
       const files = run.attachments.edges.map((e: any) => e.node);
-      expect(files).toEqual([expect.objectContaining({ filename: 'report.pdf', contentType: 'application/pdf', stepId: 'fetch', size: 20 })]);
+      expect(files).toEqual([
+        expect.objectContaining({ filename: 'report.pdf', contentType: 'application/pdf', stepId: 'fetch', size: 20 }),
+      ]);
       const fetchStep = run.stepRuns.find((s: any) => s.stepId === 'fetch');
-      expect(fetchStep.output).toMatchObject({ status: 200, body: null, attachment: { filename: 'report.pdf', size: 20 } });
-      expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe('%PDF-1.4 fake report');
+      expect(fetchStep.output).toMatchObject({
+        status: 200,
+        body: null,
+        attachment: { filename: 'report.pdf', size: 20 },
+      });
+      expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
+        '%PDF-1.4 fake report',
+      );
     } finally {
       await server.close();
     }
@@ -158,10 +223,20 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     }
     expect(results[0].status).toBe('COMPLETED');
     expect(results[0].attachments.edges.map((e: any) => e.node.filename)).toEqual(['hello.txt']);
-    expect(results[0].stepRuns[0].output.json.report.$file).toMatchObject({ filename: 'hello.txt', size: 5, contentType: 'text/plain' });
-    const download = await fetch(`${t.base}${results[0].stepRuns[0].output.json.report.$file.downloadUrl}`, { headers: t.authHeaders });
+    expect(results[0].stepRuns[0].output.json.report.$file).toMatchObject({
+      filename: 'hello.txt',
+      size: 5,
+      contentType: 'text/plain',
+    });
+    const download = await fetch(`${t.base}${results[0].stepRuns[0].output.json.report.$file.downloadUrl}`, {
+      headers: t.authHeaders,
+    });
     expect(await download.text()).toBe('hello');
     expect(results[1].attachments.totalCount).toBe(0);
-    expect(results[1].stepRuns[0].output.json.report.$file).toEqual({ name: 'hello.txt', base64: 'aGVsbG8=', contentType: 'text/plain' });
+    expect(results[1].stepRuns[0].output.json.report.$file).toEqual({
+      name: 'hello.txt',
+      base64: 'aGVsbG8=',
+      contentType: 'text/plain',
+    });
   });
 });

@@ -47,7 +47,9 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     const put = await putUpload(t.base, t.authHeaders, data, { filename: 'twenty.bin' }, 'application/octet-stream');
     expect(put.status).toBe(201);
     expect(put.body.upload).toMatchObject({ size: data.length, sha256: sha(data) });
-    const back = Buffer.from(await (await fetch(`${t.base}${put.body.upload.downloadUrl}`, { headers: t.authHeaders })).arrayBuffer());
+    const back = Buffer.from(
+      await (await fetch(`${t.base}${put.body.upload.downloadUrl}`, { headers: t.authHeaders })).arrayBuffer(),
+    );
     expect(sha(back)).toBe(sha(data));
   });
 
@@ -60,7 +62,9 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     const tmp = path.join(mkdtempSync(path.join(tmpdir(), 'orphan-')), 'o');
     writeFileSync(tmp, 'orphan in s3');
     await t.app.files.store.putFile(objectKey(sha('orphan in s3')), tmp, 12);
-    const del = await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, { id: drop.body.upload.id });
+    const del = await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, {
+      id: drop.body.upload.id,
+    });
     expect((del.data as any).deleteUpload.__typename).toBe('DeleteUploadPayload');
     const result = await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
     expect(result.deleted).toBe(2);

@@ -20,7 +20,13 @@ describe('uploads (local store)', () => {
   let workflowId: string;
 
   beforeAll(async () => {
-    t = await startServedTestApp(filesEnv({ LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent', WEFT_MAX_UPLOAD_BYTES: '100000', WEFT_WORKSPACE_QUOTA_BYTES: '250000' }));
+    t = await startServedTestApp(
+      filesEnv({
+        LOG_LEVEL: process.env.DEBUG_LOG ?? 'silent',
+        WEFT_MAX_UPLOAD_BYTES: '100000',
+        WEFT_WORKSPACE_QUOTA_BYTES: '250000',
+      }),
+    );
     workflowId = await createWorkflow(t, definition);
   });
   afterAll(() => t?.close());
@@ -28,14 +34,29 @@ describe('uploads (local store)', () => {
   it('stores a PUT body under its sha256 and lists it on the workflow', async () => {
     const put = await putUpload(t.base, t.authHeaders, 'hello, files', { filename: 'hello.txt', workflowId });
     expect(put.status).toBe(201);
-    expect(put.body.upload).toMatchObject({ filename: 'hello.txt', size: 12, sha256: sha('hello, files'), contentType: 'text/plain' });
+    expect(put.body.upload).toMatchObject({
+      filename: 'hello.txt',
+      size: 12,
+      sha256: sha('hello, files'),
+      contentType: 'text/plain',
+    });
     expect(existsSync(path.join(t.config.files.dir, objectKey(sha('hello, files'))))).toBe(true);
 
-    const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`, { id: workflowId });
+    const res = await t.gql(
+      `query($id: ID!) { node(id: $id) { ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`,
+      { id: workflowId },
+    );
     expect(res.errors).toBeUndefined();
     const uploads = (res.data as any).node.uploads;
     expect(uploads.totalCount).toBe(1);
-    expect(uploads.edges[0].node).toMatchObject({ id: put.body.upload.id, filename: 'hello.txt', size: 12, kind: 'UPLOAD', uploader: { kind: 'apiKey' }, downloadUrl: put.body.upload.downloadUrl });
+    expect(uploads.edges[0].node).toMatchObject({
+      id: put.body.upload.id,
+      filename: 'hello.txt',
+      size: 12,
+      kind: 'UPLOAD',
+      uploader: { kind: 'apiKey' },
+      downloadUrl: put.body.upload.downloadUrl,
+    });
   });
 
   it('downloads whole, by range, and HEAD, with type and disposition', async () => {
@@ -45,7 +66,9 @@ describe('uploads (local store)', () => {
     expect(whole.status).toBe(200);
     expect(await whole.text()).toBe('0123456789');
     expect(whole.headers.get('content-type')).toBe('text/csv');
-    expect(whole.headers.get('content-disposition')).toBe(`attachment; filename="digits _.csv"; filename*=UTF-8''digits%20%C3%A9.csv`);
+    expect(whole.headers.get('content-disposition')).toBe(
+      `attachment; filename="digits _.csv"; filename*=UTF-8''digits%20%C3%A9.csv`,
+    );
     expect(whole.headers.get('accept-ranges')).toBe('bytes');
 
     const part = await fetch(url, { headers: { ...t.authHeaders, range: 'bytes=2-5' } });
@@ -69,7 +92,10 @@ describe('uploads (local store)', () => {
   it('takes a file through the GraphQL multipart request spec', async () => {
     const res = await gqlUpload(t, new File(['{"a":1}'], 'data.json', { type: 'application/json' }), { workflowId });
     expect(res.errors).toBeUndefined();
-    expect(res.data.uploadFile).toMatchObject({ __typename: 'UploadPayload', upload: { filename: 'data.json', size: 7, contentType: 'application/json', sha256: sha('{"a":1}') } });
+    expect(res.data.uploadFile).toMatchObject({
+      __typename: 'UploadPayload',
+      upload: { filename: 'data.json', size: 7, contentType: 'application/json', sha256: sha('{"a":1}') },
+    });
     const download = await fetch(`${t.base}${res.data.uploadFile.upload.downloadUrl}`, { headers: t.authHeaders });
     expect(await download.text()).toBe('{"a":1}');
     const renamed = await gqlUpload(t, new File(['x'], 'ignored.bin'), { filename: '../../etc/passwd' });
@@ -95,7 +121,10 @@ describe('uploads (local store)', () => {
   });
 
   it('refuses what would pass the workspace quota', async () => {
-    const used = Number((await t.db.prisma.upload.aggregate({ where: { workspaceId: t.workspaceId }, _sum: { size: true } }))._sum.size ?? 0n);
+    const used = Number(
+      (await t.db.prisma.upload.aggregate({ where: { workspaceId: t.workspaceId }, _sum: { size: true } }))._sum.size ??
+        0n,
+    );
     const first = await putUpload(t.base, t.authHeaders, Buffer.alloc(90_000, 1), { filename: 'q1.bin' });
     const second = await putUpload(t.base, t.authHeaders, Buffer.alloc(90_000, 2), { filename: 'q2.bin' });
     expect([first.status, second.status]).toEqual([201, 201]);
@@ -106,7 +135,8 @@ describe('uploads (local store)', () => {
     const gql = await gqlUpload(t, new File([Buffer.alloc(90_000, 4)], 'q4.bin'));
     expect(gql.data?.uploadFile ?? null).toBeNull();
     expect(gql.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 250_000 });
-    for (const r of [first, second]) await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, { id: r.body.upload.id });
+    for (const r of [first, second])
+      await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, { id: r.body.upload.id });
   });
 
   it('keeps workspaces apart: another tenant can neither list, download nor delete', async () => {
@@ -119,7 +149,11 @@ describe('uploads (local store)', () => {
     expect((listed.data as any).uploads.totalCount).toBe(0);
     const node = await t.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: put.body.upload.id }, other.headers);
     expect((node.data as any).node).toBeNull();
-    const deleted = await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`, { id: put.body.upload.id }, other.headers);
+    const deleted = await t.gql(
+      `mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`,
+      { id: put.body.upload.id },
+      other.headers,
+    );
     expect((deleted.data as any).deleteUpload).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
     const intoTheirs = await putUpload(t.base, other.headers, 'x', { filename: 'x.txt', workflowId });
     expect(intoTheirs.status).toBe(404);
@@ -131,7 +165,10 @@ describe('uploads (local store)', () => {
     const b = await putUpload(t.base, t.authHeaders, 'shared bytes', { filename: 'b.txt' });
     const key = objectKey(sha('shared bytes'));
     const file = path.join(t.config.files.dir, key);
-    const del = await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`, { id: a.body.upload.id });
+    const del = await t.gql(
+      `mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`,
+      { id: a.body.upload.id },
+    );
     expect(del.errors).toBeUndefined();
     expect((del.data as any).deleteUpload).toEqual({ __typename: 'DeleteUploadPayload', deletedId: a.body.upload.id });
     await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });

@@ -23,7 +23,12 @@ export default async function setup() {
   } finally {
     await admin.end();
   }
-  const db = await openDatabase({ kind: 'postgres', url: databaseUrl(url, TEMPLATE_DB), poolMax: 2, connectTimeoutMs: 10_000 });
+  const db = await openDatabase({
+    kind: 'postgres',
+    url: databaseUrl(url, TEMPLATE_DB),
+    poolMax: 2,
+    connectTimeoutMs: 10_000,
+  });
   try {
     await migrate(db);
     // graphile-worker's schema too: on PostgreSQL every claim inserts a job.

@@ -11,12 +11,18 @@ afterAll(async () => {
 });
 
 const CREATE = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id name } } } }`;
-const input = (name: string) => ({ input: { name, definition: { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] } } });
+const input = (name: string) => ({
+  input: { name, definition: { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] } },
+});
 
 async function send(key: string | null, variables: Record<string, unknown>, query = CREATE) {
   const response = await t.app.yoga.fetch('http://weft.test/graphql', {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...t.authHeaders, ...(key !== null ? { 'idempotency-key': key } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...t.authHeaders,
+      ...(key !== null ? { 'idempotency-key': key } : {}),
+    },
     body: JSON.stringify({ query, variables }),
   });
   return { body: (await response.json()) as any, replayed: response.headers.get('idempotent-replayed') };
@@ -44,7 +50,8 @@ it('lets exactly one of concurrent duplicates execute', async () => {
   const results = await Promise.all(Array.from({ length: 6 }, () => send('key-3', input('race'))));
   expect(await t.db.prisma.workflow.count()).toBe(before + 1);
   for (const r of results) {
-    if (r.body.errors) expect(r.body.errors[0].extensions.code).toBe('CONFLICT'); // still in progress
+    if (r.body.errors)
+      expect(r.body.errors[0].extensions.code).toBe('CONFLICT'); // still in progress
     else expect(r.body.data.createWorkflow.workflow.name).toBe('race');
   }
 });
@@ -52,7 +59,10 @@ it('lets exactly one of concurrent duplicates execute', async () => {
 it('forgets keys after 24 hours, ignores the header on queries, and checks its length', async () => {
   const before = await t.db.prisma.workflow.count();
   await send('key-4', input('expiring'));
-  await t.db.prisma.idempotencyRecord.updateMany({ where: { key: 'key-4' }, data: { expiresAt: new Date(Date.now() - 1000) } });
+  await t.db.prisma.idempotencyRecord.updateMany({
+    where: { key: 'key-4' },
+    data: { expiresAt: new Date(Date.now() - 1000) },
+  });
   const again = await send('key-4', input('expiring'));
   expect(again.replayed).toBeNull();
   expect(await t.db.prisma.workflow.count()).toBe(before + 2);

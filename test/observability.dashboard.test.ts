@@ -10,7 +10,12 @@ import { declaredMetrics } from './helpers/metrics.ts';
 const DASHBOARD = path.resolve(import.meta.dirname, '../docs/grafana/weft-dashboard.json');
 const DOC = path.resolve(import.meta.dirname, '../docs/observability.md');
 
-interface Panel { id: number; type: string; title: string; targets?: { expr: string; refId: string }[] }
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  targets?: { expr: string; refId: string }[];
+}
 
 let t: TestApp;
 beforeAll(async () => {
@@ -25,14 +30,21 @@ function referencedMetrics(expr: string): string[] {
 }
 
 describe('the Grafana dashboard', () => {
-  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as { title: string; uid: string; panels: Panel[]; templating: { list: { name: string; type: string }[] } };
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    title: string;
+    uid: string;
+    panels: Panel[];
+    templating: { list: { name: string; type: string }[] };
+  };
   const queries = dashboard.panels.flatMap((p) => p.targets ?? []);
 
   it('is a dashboard Grafana can load: unique panel ids, a Prometheus data source variable, a refId per query', () => {
     expect(dashboard.uid).toBe('weft-overview');
     const ids = dashboard.panels.map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
-    expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource' }));
+    expect(dashboard.templating.list).toContainEqual(
+      expect.objectContaining({ name: 'DS_PROMETHEUS', type: 'datasource' }),
+    );
     for (const panel of dashboard.panels.filter((p) => p.type !== 'row')) {
       expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
       expect(new Set(panel.targets!.map((q) => q.refId)).size).toBe(panel.targets!.length);

@@ -23,8 +23,10 @@ beforeAll(async () => {
   server = await startLoopbackServer((req, res) => {
     if (req.path.startsWith('/flaky')) return json(res, ++flakyCalls === 1 ? 503 : 200, {});
     // The first call hangs until the caller gives up; later ones answer at once.
-    if (req.path.startsWith('/hold')) return ++holdCalls === 1 ? new Promise<void>((resolve) => res.on('close', () => resolve())) : json(res, 200, {});
-    if (req.path.startsWith('/gate')) return new Promise<void>((resolve) => (openGate = () => (json(res, 200, {}), resolve())));
+    if (req.path.startsWith('/hold'))
+      return ++holdCalls === 1 ? new Promise<void>((resolve) => res.on('close', () => resolve())) : json(res, 200, {});
+    if (req.path.startsWith('/gate'))
+      return new Promise<void>((resolve) => (openGate = () => (json(res, 200, {}), resolve())));
     json(res, 200, { ok: true });
   });
   t = await startTestApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_METRICS_TOKEN: TOKEN, WEFT_METRICS_PORT: '0' });
@@ -49,8 +51,12 @@ describe('/metrics', () => {
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
     expect(((await anonymous.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
-    expect((await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status).toBe(401);
-    expect((await fetch(`${base}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(405);
+    expect(
+      (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
+    ).toBe(401);
+    expect(
+      (await fetch(`${base}/metrics`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } })).status,
+    ).toBe(405);
     const port = t.app.metricsUrl()!;
     expect(port).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
     expect((await fetch(port)).status).toBe(401);
@@ -77,8 +83,18 @@ describe('/metrics', () => {
     const before = await scrape();
     const wf = await createWorkflow(t, {
       steps: [
-        { id: 'flaky', type: 'http_request', config: { url: `${server.url}/flaky` }, retry: { attempts: 2, backoffSeconds: 0.01 } },
-        { id: 'each', type: 'loop', dependsOn: ['flaky'], config: { items: '[1, 2]', step: { type: 'http_request', config: { url: `${server.url}/item` } } } },
+        {
+          id: 'flaky',
+          type: 'http_request',
+          config: { url: `${server.url}/flaky` },
+          retry: { attempts: 2, backoffSeconds: 0.01 },
+        },
+        {
+          id: 'each',
+          type: 'loop',
+          dependsOn: ['flaky'],
+          config: { items: '[1, 2]', step: { type: 'http_request', config: { url: `${server.url}/item` } } },
+        },
       ],
     });
     const run = await startRun(t, wf);
@@ -86,18 +102,37 @@ describe('/metrics', () => {
     const missing = await t.gql(`query Missing { node(id: "bm9wZTpub3Bl") { id } }`);
     expect(missing.errors ?? []).toEqual([]);
     // Refused before execution: counted with their code and type `none`.
-    const post = (body: unknown, headers: Record<string, string> = {}) => fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
-    expect((await post({ query: 'query Anonymous { viewer { __typename } }', operationName: 'Anonymous' })).status).toBe(401);
-    for (const body of [{ query: 'query Broken {', operationName: 'Broken' }, { query: 'query Invalid { noSuchField }', operationName: 'Invalid' }]) {
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      fetch(`${base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+    expect(
+      (await post({ query: 'query Anonymous { viewer { __typename } }', operationName: 'Anonymous' })).status,
+    ).toBe(401);
+    for (const body of [
+      { query: 'query Broken {', operationName: 'Broken' },
+      { query: 'query Invalid { noSuchField }', operationName: 'Invalid' },
+    ]) {
       expect(((await (await post(body, t.authHeaders)).json()) as { errors?: unknown[] }).errors?.length).toBe(1);
     }
     const refused = await fetch(`${base}/hooks/nothing-here`, { method: 'POST', body: '{}' });
     expect(refused.status).toBe(404);
 
     // A WebSocket subscription to a run held open by a gate: counted while it lasts.
-    const gated = await startRun(t, await createWorkflow(t, { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }] }));
+    const gated = await startRun(
+      t,
+      await createWorkflow(t, { steps: [{ id: 'gate', type: 'http_request', config: { url: `${server.url}/gate` } }] }),
+    );
     await until('the gated step to call', 5000, async () => openGate !== null);
-    const client = createClient({ url: `${base.replace('http', 'ws')}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
+    const client = createClient({
+      url: `${base.replace('http', 'ws')}/graphql`,
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${t.apiKey}` },
+    });
     let during: Scrape | null = null;
     const delivered = await new Promise<number>((resolve, reject) => {
       let count = 0;
@@ -121,9 +156,14 @@ describe('/metrics', () => {
 
     const after = await until('the finished runs to be counted', 5000, async () => {
       const values = await scrape();
-      return sumOf(values, 'weft_runs_finished_total', { status: 'COMPLETED' }) - sumOf(before, 'weft_runs_finished_total', { status: 'COMPLETED' }) === 2 ? values : false;
+      return sumOf(values, 'weft_runs_finished_total', { status: 'COMPLETED' }) -
+        sumOf(before, 'weft_runs_finished_total', { status: 'COMPLETED' }) ===
+        2
+        ? values
+        : false;
     });
-    const moved = (name: string, labels: Record<string, string> = {}) => sumOf(after, name, labels) - sumOf(before, name, labels);
+    const moved = (name: string, labels: Record<string, string> = {}) =>
+      sumOf(after, name, labels) - sumOf(before, name, labels);
     expect(moved('weft_runs_started_total')).toBe(2);
     expect(moved('weft_run_duration_seconds_count', { status: 'COMPLETED' })).toBe(2);
     expect(moved('weft_run_queue_wait_seconds_count')).toBe(2);
@@ -141,14 +181,28 @@ describe('/metrics', () => {
     expect(moved('weft_graphql_requests_total', { operation: 'Replay', type: 'subscription', outcome: 'OK' })).toBe(1);
     expect(moved('weft_graphql_request_duration_seconds_count', { type: 'query' })).toBeGreaterThanOrEqual(1);
     expect(moved('weft_inbound_webhooks_total', { outcome: 'refused' })).toBe(1);
-    expect(moved('weft_graphql_requests_total', { operation: 'Anonymous', type: 'none', outcome: 'UNAUTHENTICATED' })).toBe(1);
-    expect(moved('weft_graphql_requests_total', { operation: 'Broken', type: 'none', outcome: 'GRAPHQL_PARSE_FAILED' })).toBe(1);
-    expect(moved('weft_graphql_requests_total', { operation: 'Invalid', type: 'none', outcome: 'GRAPHQL_VALIDATION_FAILED' })).toBe(1);
+    expect(
+      moved('weft_graphql_requests_total', { operation: 'Anonymous', type: 'none', outcome: 'UNAUTHENTICATED' }),
+    ).toBe(1);
+    expect(
+      moved('weft_graphql_requests_total', { operation: 'Broken', type: 'none', outcome: 'GRAPHQL_PARSE_FAILED' }),
+    ).toBe(1);
+    expect(
+      moved('weft_graphql_requests_total', {
+        operation: 'Invalid',
+        type: 'none',
+        outcome: 'GRAPHQL_VALIDATION_FAILED',
+      }),
+    ).toBe(1);
     expect(moved('weft_graphql_request_duration_seconds_count', { type: 'none' })).toBe(0);
     expect(moved('weft_subscription_events_delivered_total')).toBe(delivered);
     expect(sumOf(during!, 'weft_websocket_connections')).toBe(1);
     expect(sumOf(during!, 'weft_subscriptions_active')).toBe(1);
-    await until('the socket to be counted as closed', 5000, async () => sumOf(await scrape(), 'weft_websocket_connections') === 0 || false);
+    await until(
+      'the socket to be counted as closed',
+      5000,
+      async () => sumOf(await scrape(), 'weft_websocket_connections') === 0 || false,
+    );
     expect(sumOf(await scrape(), 'weft_subscriptions_active')).toBe(0);
 
     expect(after.get('weft_runs_queued')).toBe(0);
@@ -162,10 +216,16 @@ describe('/metrics', () => {
 describe('leases', () => {
   it('counts a step taken back from a worker whose lease expired', async () => {
     const before = sumOf(await scrape(), 'weft_leases_reclaimed_total');
-    const run = await startRun(t, await createWorkflow(t, { steps: [{ id: 'held', type: 'http_request', config: { url: `${server.url}/hold` } }] }));
+    const run = await startRun(
+      t,
+      await createWorkflow(t, { steps: [{ id: 'held', type: 'http_request', config: { url: `${server.url}/hold` } }] }),
+    );
     await until('the held step to call', 5000, async () => holdCalls === 1);
     // Another (dead) worker's expired lease: the heartbeat gives the step up, the next tick reclaims it.
-    await t.db.prisma.stepRun.updateMany({ where: { runId: rawId(run), stepId: 'held' }, data: { leaseOwner: 'dead-worker', leaseExpiresAt: new Date(Date.now() - 60_000) } });
+    await t.db.prisma.stepRun.updateMany({
+      where: { runId: rawId(run), stepId: 'held' },
+      data: { leaseOwner: 'dead-worker', leaseExpiresAt: new Date(Date.now() - 60_000) },
+    });
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     expect(holdCalls).toBe(2);
     expect(sumOf(await scrape(), 'weft_leases_reclaimed_total') - before).toBe(1);

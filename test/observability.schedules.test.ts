@@ -25,7 +25,10 @@ const definition = { steps: [{ id: 'a', type: 'condition', config: { expression:
 
 async function schedule(extra: Record<string, unknown>, nextRunAt: Date): Promise<string> {
   const wf = await createWorkflow(t, definition, { status: 'ACTIVE' });
-  const res = await t.gql(`mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`, { input: { workflowId: wf, cronExpression: '0 * * * *', ...extra } });
+  const res = await t.gql(
+    `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`,
+    { input: { workflowId: wf, cronExpression: '0 * * * *', ...extra } },
+  );
   expect(res.errors).toBeUndefined();
   const id = rawId((res.data as any).createSchedule.schedule.id);
   await t.db.prisma.schedule.update({ where: { id }, data: { nextRunAt } });
@@ -36,10 +39,25 @@ describe('schedule observability', () => {
   it('counts fires, late fires, lateness and skips, and links each run to its fire span', async () => {
     const metrics = new Metrics({ workflowLabel: false, labelCap: 10 });
     const exported: ReadableSpan[] = [];
-    const exporter: SpanExporter = { export: (spans, done) => (exported.push(...spans), done({ code: 0 })), shutdown: async () => {} };
-    const tracing = createTracing({ exporter: null, url: '', headers: {}, serviceName: 'test', scheduleDelayMs: 0 }, exporter);
+    const exporter: SpanExporter = {
+      export: (spans, done) => (exported.push(...spans), done({ code: 0 })),
+      shutdown: async () => {},
+    };
+    const tracing = createTracing(
+      { exporter: null, url: '', headers: {}, serviceName: 'test', scheduleDelayMs: 0 },
+      exporter,
+    );
     let now = new Date('2031-03-01T03:00:30Z');
-    const scheduler = new Scheduler({ prisma: t.db.prisma, log: createLogger('silent'), engine: t.app.engine, bus: t.app.bus, secretsKey: null, intervalMs: 1000, now: () => now, observer: createScheduleObserver(metrics, tracing) });
+    const scheduler = new Scheduler({
+      prisma: t.db.prisma,
+      log: createLogger('silent'),
+      engine: t.app.engine,
+      bus: t.app.bus,
+      secretsKey: null,
+      intervalMs: 1000,
+      now: () => now,
+      observer: createScheduleObserver(metrics, tracing),
+    });
 
     // 01:00 and 02:00 were missed (late), 03:00 is 30 s old: LAST fires 02:00 and 03:00, skips 01:00.
     const catchUp = await schedule({ catchUp: 'LAST' }, new Date('2031-03-01T01:00:00Z'));

@@ -55,7 +55,13 @@ beforeAll(async () => {
   });
   const log = createLogger('debug', { write: (line: string) => void logLines.push(JSON.parse(line)) });
   t = await startTestApp(
-    { WEFT_ENGINE_POLL_MS: '50', OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'weft-test', OTEL_BSP_SCHEDULE_DELAY: '20' },
+    {
+      WEFT_ENGINE_POLL_MS: '50',
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
+      OTEL_SERVICE_NAME: 'weft-test',
+      OTEL_BSP_SCHEDULE_DELAY: '20',
+    },
     { log },
   );
   graphqlUrl = (await t.app.start(0, '127.0.0.1')).url;
@@ -71,13 +77,30 @@ describe('tracing', () => {
   it('exports one trace per run: the run, its step attempts (retry included) and loop iterations, linked to the operation that started it', async () => {
     const wf = await createWorkflow(t, {
       steps: [
-        { id: 'flaky', type: 'http_request', config: { url: `${steps.url}/flaky` }, retry: { attempts: 2, backoffSeconds: 0.01 } },
-        { id: 'each', type: 'loop', dependsOn: ['flaky'], config: { items: '[1, 2]', step: { type: 'http_request', config: { url: `${steps.url}/item?i={{ item }}` } } } },
+        {
+          id: 'flaky',
+          type: 'http_request',
+          config: { url: `${steps.url}/flaky` },
+          retry: { attempts: 2, backoffSeconds: 0.01 },
+        },
+        {
+          id: 'each',
+          type: 'loop',
+          dependsOn: ['flaky'],
+          config: {
+            items: '[1, 2]',
+            step: { type: 'http_request', config: { url: `${steps.url}/item?i={{ item }}` } },
+          },
+        },
       ],
     });
     const runGid = await startRun(t, wf);
     // A second run, started with the caller's traceparent, checks the link (the first takes the flaky server's only failure).
-    const linked = await t.gql(`mutation StartTraced($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`, { input: { workflowId: wf, input: {} } }, { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` });
+    const linked = await t.gql(
+      `mutation StartTraced($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`,
+      { input: { workflowId: wf, input: {} } },
+      { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
+    );
     expect(linked.errors).toBeUndefined();
     const linkedGid = (linked.data as any).runWorkflow.run.id as string;
     expect((await waitForRun(t, runGid)).status).toBe('COMPLETED');
@@ -85,7 +108,11 @@ describe('tracing', () => {
 
     const runId = rawId(linkedGid);
     const traceId = runId.replaceAll('-', '');
-    const root = await until('the run span to be exported', 10_000, async () => spans.find((s) => s.traceId === traceId && !s.parentSpanId) ?? false);
+    const root = await until(
+      'the run span to be exported',
+      10_000,
+      async () => spans.find((s) => s.traceId === traceId && !s.parentSpanId) ?? false,
+    );
     expect(contentTypes.every((c) => c.startsWith('application/json'))).toBe(true);
     expect(root.name).toBe(`run ${rawId(wf)}`);
     expect(attr(root, 'weft.run.status')).toBe('COMPLETED');
@@ -102,24 +129,35 @@ describe('tracing', () => {
     const inRun = spans.filter((s) => s.traceId === traceId);
     const byName = (name: string) => inRun.filter((s) => s.name === name);
     // The flaky step: one span per attempt, the first a retry; both children of the run.
-    const flaky = byName('step flaky').sort((a, b) => Number(attr(a, 'weft.step.attempt')) - Number(attr(b, 'weft.step.attempt')));
-    expect(flaky.map((s) => [attr(s, 'weft.step.attempt'), attr(s, 'weft.step.outcome'), attr(s, 'weft.step.type'), s.parentSpanId])).toEqual([
-      [1, 'ok', 'http_request', root.spanId],
-    ]);
+    const flaky = byName('step flaky').sort(
+      (a, b) => Number(attr(a, 'weft.step.attempt')) - Number(attr(b, 'weft.step.attempt')),
+    );
+    expect(
+      flaky.map((s) => [
+        attr(s, 'weft.step.attempt'),
+        attr(s, 'weft.step.outcome'),
+        attr(s, 'weft.step.type'),
+        s.parentSpanId,
+      ]),
+    ).toEqual([[1, 'ok', 'http_request', root.spanId]]);
     // (The first run took the flaky server's only failure.)
     const firstTrace = rawId(runGid).replaceAll('-', '');
     const firstFlaky = await until('both attempts of the first run', 10_000, async () => {
       const found = spans.filter((s) => s.traceId === firstTrace && s.name === 'step flaky');
       return found.length === 2 ? found : false;
     });
-    expect(firstFlaky.map((s) => [attr(s, 'weft.step.attempt'), attr(s, 'weft.step.outcome'), s.status?.code ?? 0]).sort()).toEqual([
+    expect(
+      firstFlaky.map((s) => [attr(s, 'weft.step.attempt'), attr(s, 'weft.step.outcome'), s.status?.code ?? 0]).sort(),
+    ).toEqual([
       [1, 'retry', 2],
       [2, 'ok', 0],
     ]);
     // The loop: one step span, an iteration span per item under it.
     const [loop] = byName('step each');
     expect(loop?.parentSpanId).toBe(root.spanId);
-    const iterations = inRun.filter((s) => s.name.startsWith('iteration ')).sort((a, b) => a.name.localeCompare(b.name));
+    const iterations = inRun
+      .filter((s) => s.name.startsWith('iteration '))
+      .sort((a, b) => a.name.localeCompare(b.name));
     expect(iterations.map((s) => [s.name, s.parentSpanId, attr(s, 'weft.loop.index')])).toEqual([
       ['iteration 0', loop!.spanId, 0],
       ['iteration 1', loop!.spanId, 1],
@@ -134,11 +172,16 @@ describe('tracing', () => {
     expect(sent.map((r) => r.path.split('?')[0]).sort()).toEqual(['/flaky', '/item', '/item']);
     const flakyCall = sent.find((r) => r.path === '/flaky')!;
     expect(flakyCall.headers.traceparent).toBe(`00-${traceId}-${flaky[0]!.spanId}-01`);
-    for (const call of sent.filter((r) => r.path.startsWith('/item'))) expect(iterations.map((i) => `00-${traceId}-${i.spanId}-01`)).toContain(call.headers.traceparent);
+    for (const call of sent.filter((r) => r.path.startsWith('/item')))
+      expect(iterations.map((i) => `00-${traceId}-${i.spanId}-01`)).toContain(call.headers.traceparent);
   });
 
   it('writes the run, step, attempt, workflow, workspace and trace ids on every log line of a run, and the operation name on request lines; the completion webhook carries the run trace', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'one', type: 'http_request', config: { url: `${steps.url}/item` } }] }, { webhooksEnabled: true, webhookUrl: `${steps.url}/done` });
+    const wf = await createWorkflow(
+      t,
+      { steps: [{ id: 'one', type: 'http_request', config: { url: `${steps.url}/item` } }] },
+      { webhooksEnabled: true, webhookUrl: `${steps.url}/done` },
+    );
     const runGid = await startRun(t, wf);
     expect((await waitForRun(t, runGid)).status).toBe('COMPLETED');
     const runId = rawId(runGid);
@@ -147,18 +190,45 @@ describe('tracing', () => {
       return mine.some((l) => l.msg === 'run finished') ? mine : false;
     });
     const step = lines.find((l) => l.msg === 'step attempt finished');
-    expect(step).toMatchObject({ runId, stepId: 'one', attempt: 1, workflowId: rawId(wf), workspaceId: t.workspaceId, traceId: runId.replaceAll('-', ''), outcome: 'completed', type: 'http_request' });
-    expect(lines.find((l) => l.msg === 'run finished')).toMatchObject({ runId, workflowId: rawId(wf), workspaceId: t.workspaceId, traceId: runId.replaceAll('-', ''), status: 'COMPLETED' });
+    expect(step).toMatchObject({
+      runId,
+      stepId: 'one',
+      attempt: 1,
+      workflowId: rawId(wf),
+      workspaceId: t.workspaceId,
+      traceId: runId.replaceAll('-', ''),
+      outcome: 'completed',
+      type: 'http_request',
+    });
+    expect(lines.find((l) => l.msg === 'run finished')).toMatchObject({
+      runId,
+      workflowId: rawId(wf),
+      workspaceId: t.workspaceId,
+      traceId: runId.replaceAll('-', ''),
+      status: 'COMPLETED',
+    });
 
     // The completion webhook carries the run's root span as traceparent.
-    const done = await until('the completion webhook', 5000, async () => steps.requests.find((r) => r.path === '/done') ?? false);
+    const done = await until(
+      'the completion webhook',
+      5000,
+      async () => steps.requests.find((r) => r.path === '/done') ?? false,
+    );
     expect(done.headers.traceparent).toBe(`00-${runId.replaceAll('-', '')}-${runRootSpanId(runId)}-01`);
 
     // A request over the real port: its log line names the operation.
-    const response = await fetch(graphqlUrl, { method: 'POST', headers: { ...t.authHeaders, 'content-type': 'application/json' }, body: JSON.stringify({ query: 'query WhoAmI { viewer { __typename } }' }) });
+    const response = await fetch(graphqlUrl, {
+      method: 'POST',
+      headers: { ...t.authHeaders, 'content-type': 'application/json' },
+      body: JSON.stringify({ query: 'query WhoAmI { viewer { __typename } }' }),
+    });
     const body = (await response.json()) as { errors?: unknown };
     expect(body.errors).toBeUndefined();
-    const request = await until('the request line', 5000, async () => logLines.find((l) => l.msg === 'request' && l.operationName === 'WhoAmI') ?? false);
+    const request = await until(
+      'the request line',
+      5000,
+      async () => logLines.find((l) => l.msg === 'request' && l.operationName === 'WhoAmI') ?? false,
+    );
     expect(request).toMatchObject({ method: 'POST', status: 200 });
   });
 });

@@ -6,7 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
-import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, processData, ROOT, startProcessRun, startWeftProcess } from './helpers/process.ts';
+import {
+  isolatedDatabaseEnv,
+  PROCESS_ADMIN_KEY,
+  processData,
+  ROOT,
+  startProcessRun,
+  startWeftProcess,
+} from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -22,7 +29,9 @@ function snippet(): string {
   return match[1]!;
 }
 
-it('resumes with `after` across a server kill and restart, delivering the stored log exactly once', { timeout: 240_000 }, async () => {
+it('resumes with `after` across a server kill and restart, delivering the stored log exactly once', {
+  timeout: 240_000,
+}, async () => {
   const env = { ...(await isolatedDatabaseEnv(cleanups)), WEFT_ENGINE_POLL_MS: '100', WEFT_STEP_LEASE_MS: '1500' };
   let weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => weft.stop('SIGKILL'));
@@ -37,7 +46,13 @@ it('resumes with `after` across a server kill and restart, delivering the stored
   writeFileSync(file, code.replace("'ws://localhost:4000/graphql'", JSON.stringify(weft.url.replace('http', 'ws'))));
   process.env.WEFT_API_KEY = PROCESS_ADMIN_KEY;
   cleanups.push(() => void delete process.env.WEFT_API_KEY);
-  const { watchRun } = (await import(pathToFileURL(file).href)) as { watchRun: (runId: string, onEvent: (e: { seq: number; type: string; cursor: string }) => void, options?: { onLive?: () => void }) => Promise<void> };
+  const { watchRun } = (await import(pathToFileURL(file).href)) as {
+    watchRun: (
+      runId: string,
+      onEvent: (e: { seq: number; type: string; cursor: string }) => void,
+      options?: { onLive?: () => void },
+    ) => Promise<void>;
+  };
 
   const steps = [
     { id: 'begin', type: 'condition', config: { expression: 'true' } },
@@ -54,9 +69,21 @@ it('resumes with `after` across a server kill and restart, delivering the stored
   const beforeKill = delivered.length;
   expect(await weft.stop('SIGKILL')).toBe(null);
   weft = await startWeftProcess({ ...env, PORT: port }, { timeoutMs: 120_000 });
-  await Promise.race([watching, new Promise((_, reject) => setTimeout(() => reject(new Error(`the snippet did not end within 60 s (${delivered.length} events)`)), 60_000).unref())]);
+  await Promise.race([
+    watching,
+    new Promise((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`the snippet did not end within 60 s (${delivered.length} events)`)),
+        60_000,
+      ).unref(),
+    ),
+  ]);
 
-  const stored = await processData(weft, 'query($id: ID!) { run(id: $id) { status events(first: 200) { edges { cursor node { seq type } } } } }', { id: runId });
+  const stored = await processData(
+    weft,
+    'query($id: ID!) { run(id: $id) { status events(first: 200) { edges { cursor node { seq type } } } } }',
+    { id: runId },
+  );
   expect(stored.run.status).toBe('COMPLETED');
   const log = stored.run.events.edges as { cursor: string; node: { seq: number; type: string } }[];
   expect(delivered.map((e) => `${e.seq}:${e.type}`)).toEqual(log.map((e) => `${e.node.seq}:${e.node.type}`));

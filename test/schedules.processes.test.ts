@@ -23,21 +23,33 @@ it.runIf(onPostgres)('fires each due time exactly once with two processes', { ti
     cleanups.push(() => p.stop('SIGKILL'));
   }
   const [a] = processes as [WeftProcess];
-  const workflowId = await createWorkflowAt(a.url, { name: 'every second', definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] } });
-  const created = await postGraphQL(a.url, 'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }', {
-    input: { workflowId, cronExpression: '* * * * * *' },
+  const workflowId = await createWorkflowAt(a.url, {
+    name: 'every second',
+    definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
   });
+  const created = await postGraphQL(
+    a.url,
+    'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }',
+    {
+      input: { workflowId, cronExpression: '* * * * * *' },
+    },
+  );
   const scheduleGid = created.data.createSchedule.schedule.id;
 
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   cleanups.push(() => client.end());
-  const fired = async () => Number((await client.query(`SELECT count(*) FROM "ScheduleTick" WHERE status = 'FIRED'`)).rows[0].count);
+  const fired = async () =>
+    Number((await client.query(`SELECT count(*) FROM "ScheduleTick" WHERE status = 'FIRED'`)).rows[0].count);
   await until('five fired ticks', 30_000, async () => (await fired()) >= 5, 200);
-  await postGraphQL(a.url, 'mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }', { input: { id: scheduleGid } });
+  await postGraphQL(a.url, 'mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }', {
+    input: { id: scheduleGid },
+  });
   await new Promise((r) => setTimeout(r, 500));
 
-  const ticks = (await client.query(`SELECT "scheduledFor", status, "runId" FROM "ScheduleTick" ORDER BY "scheduledFor"`)).rows;
+  const ticks = (
+    await client.query(`SELECT "scheduledFor", status, "runId" FROM "ScheduleTick" ORDER BY "scheduledFor"`)
+  ).rows;
   const runs = (await client.query(`SELECT id, "idempotencyKey" FROM "Run" WHERE "scheduleId" IS NOT NULL`)).rows;
   const firedTicks = ticks.filter((x) => x.status === 'FIRED');
   expect(firedTicks.length).toBeGreaterThanOrEqual(5);

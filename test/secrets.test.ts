@@ -12,7 +12,9 @@ import { ofType } from './helpers/typename.ts';
 let t: TestApp;
 let server: LoopbackServer;
 beforeAll(async () => {
-  server = await startLoopbackServer((req, res) => json(res, 200, { echoed: req.headers['x-api-key'], body: req.body }));
+  server = await startLoopbackServer((req, res) =>
+    json(res, 200, { echoed: req.headers['x-api-key'], body: req.body }),
+  );
   t = await startTestApp({ WEFT_ENGINE_POLL_MS: '50' });
   await t.app.engine.start();
 });
@@ -33,35 +35,64 @@ it('encrypts with AES-256-GCM bound to the name', () => {
   expect(() => parseKey('short')).toThrow(/32 bytes/);
 });
 
-const SET_SECRET = graphql(`mutation SecretsSet($input: SetSecretInput!) { setSecret(input: $input) { __typename ... on SecretPayload { secret { name } } ... on ValidationError { problems { path message } } } }`);
+const SET_SECRET = graphql(
+  `mutation SecretsSet($input: SetSecretInput!) { setSecret(input: $input) { __typename ... on SecretPayload { secret { name } } ... on ValidationError { problems { path message } } } }`,
+);
 
 it('uses a secret in a step without it ever appearing in the API, events, logs or the database in clear', async () => {
   const set = await t.gql(SET_SECRET, { input: { name: 'API_TOKEN', value: SECRET } });
   expect(ofType(set.data?.setSecret, 'SecretPayload').secret.name).toBe('API_TOKEN');
   const bad = await t.gql(SET_SECRET, { input: { name: '1bad name', value: '' } });
-  expect(ofType(bad.data?.setSecret, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual(['input.name', 'input.value']);
+  expect(ofType(bad.data?.setSecret, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual([
+    'input.name',
+    'input.value',
+  ]);
   const row = await t.db.prisma.secret.findFirstOrThrow({ where: { name: 'API_TOKEN' } });
   expect(row.ciphertext).not.toContain(SECRET);
 
   const wf = await createWorkflow(t, {
     steps: [
-      { id: 'call', type: 'http_request', config: { method: 'POST', url: `${server.url}/x`, headers: { 'x-api-key': '{{ secrets.API_TOKEN }}' }, body: { token: '{{ secrets.API_TOKEN }}' } } },
-      { id: 'each', type: 'loop', config: { items: '[1, 2]', step: { type: 'http_request', config: { url: `${server.url}/loop?k={{ secrets.API_TOKEN }}` } } } },
+      {
+        id: 'call',
+        type: 'http_request',
+        config: {
+          method: 'POST',
+          url: `${server.url}/x`,
+          headers: { 'x-api-key': '{{ secrets.API_TOKEN }}' },
+          body: { token: '{{ secrets.API_TOKEN }}' },
+        },
+      },
+      {
+        id: 'each',
+        type: 'loop',
+        config: {
+          items: '[1, 2]',
+          step: { type: 'http_request', config: { url: `${server.url}/loop?k={{ secrets.API_TOKEN }}` } },
+        },
+      },
     ],
   });
   const run = await startRun(t, wf);
   expect((await waitForRun(t, run)).status).toBe('COMPLETED');
   expect(server.requests.filter((r) => r.headers['x-api-key'] === SECRET)).toHaveLength(1); // the step really used it
 
-  const everything = await t.gql(graphql(`query SecretsEverything($id: ID!) { run(id: $id) { output stepRuns { input output logs error iterations { input output } } events(first: 100) { edges { node { data } } } } secrets { name } }`), { id: run });
+  const everything = await t.gql(
+    graphql(
+      `query SecretsEverything($id: ID!) { run(id: $id) { output stepRuns { input output logs error iterations { input output } } events(first: 100) { edges { node { data } } } } secrets { name } }`,
+    ),
+    { id: run },
+  );
   expect(everything.errors).toBeUndefined();
   expect(JSON.stringify(everything.data)).not.toContain(SECRET);
   expect(everything.data?.secrets).toEqual([{ name: 'API_TOKEN' }]);
-  const stored = JSON.stringify({
-    steps: await t.db.prisma.stepRun.findMany({ where: { runId: rawId(run) } }),
-    events: await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run) } }),
-    run: await t.db.prisma.run.findUnique({ where: { id: rawId(run) } }),
-  }, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+  const stored = JSON.stringify(
+    {
+      steps: await t.db.prisma.stepRun.findMany({ where: { runId: rawId(run) } }),
+      events: await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run) } }),
+      run: await t.db.prisma.run.findUnique({ where: { id: rawId(run) } }),
+    },
+    (_k, v) => (typeof v === 'bigint' ? String(v) : v),
+  );
   expect(stored).not.toContain(SECRET);
   expect(stored).toContain('[sensitive]');
 });
@@ -70,7 +101,14 @@ it('uses a secret in a step without it ever appearing in the API, events, logs o
 // Secrets that are not written character for character: changed case, URL-encoded, JSON-escaped,
 // base64 (also inside a longer base64 string), hex — and values computed from a secret.
 
-const ALPHABETS = ['abcdefghijklmnopqrstuvwxyz', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', '0123456789', '"\\/% +=&?#:@', 'éü漢字🙂', '-_.~'];
+const ALPHABETS = [
+  'abcdefghijklmnopqrstuvwxyz',
+  'ABCDEFGHIJKLMNOPQRSTUVWXYZ',
+  '0123456789',
+  '"\\/% +=&?#:@',
+  'éü漢字🙂',
+  '-_.~',
+];
 
 /** Every form the issue found leaking, for one value, inside some surrounding text. */
 function leakedForms(secret: string, random: () => number): [string, string][] {
@@ -111,31 +149,60 @@ it('scrubs every generated secret in each of its common encodings from what is r
       const shown = JSON.stringify(recorded);
       // What must be gone is the encoded secret (the distinctive middle of a base64 form).
       const needle = form.startsWith('inside') ? text.slice(4, -4) : text;
-      if (shown.includes(needle) || recorded.log.includes(text)) failures.push(`${form} of ${JSON.stringify(secret)}: ${shown.slice(0, 200)}`);
+      if (shown.includes(needle) || recorded.log.includes(text))
+        failures.push(`${form} of ${JSON.stringify(secret)}: ${shown.slice(0, 200)}`);
     }
   }
   expect(failures.slice(0, 10)).toEqual([]);
 });
 
 it('refuses secrets shorter than 8 characters', async () => {
-  const set = async (value: string) => (await t.gql(SET_SECRET, { input: { name: 'SHORTISH', value } })).data?.setSecret;
+  const set = async (value: string) =>
+    (await t.gql(SET_SECRET, { input: { name: 'SHORTISH', value } })).data?.setSecret;
   for (const value of ['a', 'abc', '1234567', '🙂🙂🙂🙂🙂🙂🙂']) {
-    expect(ofType(await set(value), 'ValidationError').problems, value).toEqual([{ path: ['input', 'value'], message: expect.stringMatching(/at least 8 characters/) }]);
+    expect(ofType(await set(value), 'ValidationError').problems, value).toEqual([
+      { path: ['input', 'value'], message: expect.stringMatching(/at least 8 characters/) },
+    ]);
   }
   ofType(await set('12345678'), 'SecretPayload');
 });
 
 it('records values computed from a secret as redacted, and scrubs echoed encodings, in every read path', async () => {
   const TRICKY = 'Tr1cky "se\\cret/ %value+ü';
-  await t.gql('mutation($i: SetSecretInput!) { setSecret(input: $i) { __typename } }', { i: { name: 'TRICKY', value: TRICKY } });
+  await t.gql('mutation($i: SetSecretInput!) { setSecret(input: $i) { __typename } }', {
+    i: { name: 'TRICKY', value: TRICKY },
+  });
   const quiet = await startLoopbackServer((_req, res) => json(res, 200, { ok: true }));
   try {
     const wf = await createWorkflow(t, {
       steps: [
         // The peer echoes what it got: the output holds the secret upper-cased, base64'd, URL- and JSON-encoded.
-        { id: 'echo', type: 'http_request', config: { method: 'POST', url: `${server.url}/e?q={{ $encodeUrlComponent(secrets.TRICKY) }}`, headers: { 'x-api-key': '{{ $uppercase(secrets.TRICKY) }}' }, body: { b64: '{{ $base64encode(secrets.TRICKY) }}', raw: 'prefix {{ secrets.TRICKY }} suffix' } } },
+        {
+          id: 'echo',
+          type: 'http_request',
+          config: {
+            method: 'POST',
+            url: `${server.url}/e?q={{ $encodeUrlComponent(secrets.TRICKY) }}`,
+            headers: { 'x-api-key': '{{ $uppercase(secrets.TRICKY) }}' },
+            body: { b64: '{{ $base64encode(secrets.TRICKY) }}', raw: 'prefix {{ secrets.TRICKY }} suffix' },
+          },
+        },
         // Values derived from the secret that no encoding of it would find: recorded redacted as a whole.
-        { id: 'derived', type: 'http_request', config: { method: 'POST', url: `${quiet.url}/q`, body: { part: '{{ $substring(secrets.TRICKY, 1, 6) }}', chars: '{{ $split(secrets.TRICKY, "") }}', all: '{{ $string($) }}', whole: '{{ secrets }}', fine: '{{ input.who }}' } } },
+        {
+          id: 'derived',
+          type: 'http_request',
+          config: {
+            method: 'POST',
+            url: `${quiet.url}/q`,
+            body: {
+              part: '{{ $substring(secrets.TRICKY, 1, 6) }}',
+              chars: '{{ $split(secrets.TRICKY, "") }}',
+              all: '{{ $string($) }}',
+              whole: '{{ secrets }}',
+              fine: '{{ input.who }}',
+            },
+          },
+        },
       ],
     });
     const run = await startRun(t, wf, { who: 'visible input' });
@@ -144,29 +211,55 @@ it('records values computed from a secret as redacted, and scrubs echoed encodin
 
     const forbidden = [...leakedForms(TRICKY, prng(1)).map(([, text]) => text), 'r1cky ', 'cky "s'];
     const check = (where: string, text: string) => {
-      for (const form of forbidden) expect(text.toLowerCase().includes(form.toLowerCase()), `${where} shows ${JSON.stringify(form)}`).toBe(false);
+      for (const form of forbidden)
+        expect(text.toLowerCase().includes(form.toLowerCase()), `${where} shows ${JSON.stringify(form)}`).toBe(false);
     };
-    const read = await t.gql(graphql(`query SecretsRead($id: ID!) { run(id: $id) { output stepRuns { input output logs error } events(first: 100) { edges { node { data } } } } }`), { id: run });
+    const read = await t.gql(
+      graphql(
+        `query SecretsRead($id: ID!) { run(id: $id) { output stepRuns { input output logs error } events(first: 100) { edges { node { data } } } } }`,
+      ),
+      { id: run },
+    );
     expect(read.errors).toBeUndefined();
     check('the GraphQL run', JSON.stringify(read.data));
-    const derived = read.data?.run?.stepRuns.find((s) => String((s.input as { url?: string } | null)?.url).endsWith('/q'));
-    expect((derived?.input as { body?: unknown } | undefined)?.body).toEqual({ part: '[sensitive]', chars: '[sensitive]', all: '[sensitive]', whole: '[sensitive]', fine: 'visible input' });
+    const derived = read.data?.run?.stepRuns.find((s) =>
+      String((s.input as { url?: string } | null)?.url).endsWith('/q'),
+    );
+    expect((derived?.input as { body?: unknown } | undefined)?.body).toEqual({
+      part: '[sensitive]',
+      chars: '[sensitive]',
+      all: '[sensitive]',
+      whole: '[sensitive]',
+      fine: 'visible input',
+    });
 
     const base = (await t.app.start(0, '127.0.0.1')).url.replace('/graphql', '');
     const exported = await fetch(`${base}/api/runs/${encodeURIComponent(run)}/export`, { headers: t.authHeaders });
     expect(exported.status).toBe(200);
     check('the run export', await exported.text());
-    const download = await fetch(`${base}/api/runs/${encodeURIComponent(run)}/steps/echo/output`, { headers: t.authHeaders });
+    const download = await fetch(`${base}/api/runs/${encodeURIComponent(run)}/steps/echo/output`, {
+      headers: t.authHeaders,
+    });
     expect(download.status).toBe(200);
     check('the step download', await download.text());
-    const sse = await fetch(`${base}/graphql`, { method: 'POST', headers: { ...t.authHeaders, 'content-type': 'application/json', accept: 'text/event-stream' }, body: JSON.stringify({ query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type data } }', variables: { id: run } }) });
+    const sse = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { ...t.authHeaders, 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({
+        query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type data } }',
+        variables: { id: run },
+      }),
+    });
     const streamed = await sse.text(); // the stream completes after the terminal event
     expect(streamed).toContain('RUN_COMPLETED');
     check('events over SSE', streamed);
-    const stored = JSON.stringify({
-      steps: await t.db.prisma.stepRun.findMany({ where: { runId: rawId(run) } }),
-      events: await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run) } }),
-    }, (_k, v) => (typeof v === 'bigint' ? String(v) : v));
+    const stored = JSON.stringify(
+      {
+        steps: await t.db.prisma.stepRun.findMany({ where: { runId: rawId(run) } }),
+        events: await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run) } }),
+      },
+      (_k, v) => (typeof v === 'bigint' ? String(v) : v),
+    );
     check('the database', stored);
   } finally {
     await quiet.close();

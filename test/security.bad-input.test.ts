@@ -27,28 +27,64 @@ const STEP = { id: 's', type: 'condition', config: { expression: 'true' } };
 
 async function objectsOf(headers: Record<string, string> | undefined, into: Record<string, string>) {
   const gql = (query: string, variables?: Record<string, unknown>) => t.gql(query, variables, headers);
-  const wf = (await gql(`mutation { createWorkflow(input: { name: "n-${Math.random()}", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id currentVersion { id } } } } }`)).data as any;
+  const wf = (
+    await gql(
+      `mutation { createWorkflow(input: { name: "n-${Math.random()}", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id currentVersion { id } } } } }`,
+    )
+  ).data as any;
   into.Workflow = wf.createWorkflow.workflow.id;
   into.Version = wf.createWorkflow.workflow.currentVersion.id;
-  const run = (await gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', { w: into.Workflow })).data as any;
+  const run = (
+    await gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', {
+      w: into.Workflow,
+    })
+  ).data as any;
   into.Run = run.runWorkflow.run.id;
   await waitForRun(t, into.Run!);
-  const details = (await gql('query($r: ID!) { run(id: $r) { stepRuns { id } events(first: 1) { edges { node { id } } } } }', { r: into.Run })).data as any;
+  const details = (
+    await gql('query($r: ID!) { run(id: $r) { stepRuns { id } events(first: 1) { edges { node { id } } } } }', {
+      r: into.Run,
+    })
+  ).data as any;
   into.StepRun = details.run.stepRuns[0].id;
   into.RunEvent = details.run.events.edges[0].node.id;
-  const group = (await gql(`mutation { createTagGroup(input: { name: "g-${Math.random()}" }) { ... on TagGroupPayload { tagGroup { id } } } }`)).data as any;
+  const group = (
+    await gql(
+      `mutation { createTagGroup(input: { name: "g-${Math.random()}" }) { ... on TagGroupPayload { tagGroup { id } } } }`,
+    )
+  ).data as any;
   into.TagGroup = group.createTagGroup.tagGroup.id;
-  const tag = (await gql(`mutation { createTag(input: { name: "t-${Math.random()}" }) { ... on TagPayload { tag { id } } } }`)).data as any;
+  const tag = (
+    await gql(`mutation { createTag(input: { name: "t-${Math.random()}" }) { ... on TagPayload { tag { id } } } }`)
+  ).data as any;
   into.Tag = tag.createTag.tag.id;
-  const schedule = (await gql('mutation($w: ID!) { createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }', { w: into.Workflow })).data as any;
+  const schedule = (
+    await gql(
+      'mutation($w: ID!) { createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }',
+      { w: into.Workflow },
+    )
+  ).data as any;
   into.Schedule = schedule.createSchedule.schedule.id;
-  const key = (await gql(`mutation { createApiKey(input: { name: "k", scopes: [READ] }) { ... on CreateApiKeyPayload { apiKey { id } } } }`)).data as any;
+  const key = (
+    await gql(
+      `mutation { createApiKey(input: { name: "k", scopes: [READ] }) { ... on CreateApiKeyPayload { apiKey { id } } } }`,
+    )
+  ).data as any;
   into.ApiKey = key.createApiKey.apiKey.id;
   const viewer = (await gql('{ viewer { workspace { id } } }')).data as any;
   into.Workspace = viewer.viewer.workspace.id;
-  const template = (await gql('mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "tpl", category: "x" }) { ... on TemplatePayload { template { id } } } }', { w: into.Workflow })).data as any;
+  const template = (
+    await gql(
+      'mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "tpl", category: "x" }) { ... on TemplatePayload { template { id } } } }',
+      { w: into.Workflow },
+    )
+  ).data as any;
   into.Template = template.createTemplateFromWorkflow.template.id;
-  const agent = (await gql(`mutation { createAgent(input: { name: "a-${Math.random().toString(36).slice(2)}", model: "m" }) { ... on AgentPayload { agent { id } } } }`)).data as any;
+  const agent = (
+    await gql(
+      `mutation { createAgent(input: { name: "a-${Math.random().toString(36).slice(2)}", model: "m" }) { ... on AgentPayload { agent { id } } } }`,
+    )
+  ).data as any;
   into.Agent = agent.createAgent.agent.id;
 }
 
@@ -76,9 +112,28 @@ afterAll(async () => {
 const errorLines = () => logged.lines.filter((line) => line.level >= 50);
 
 async function post(body: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...t.authHeaders, ...headers }, body });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      ...t.authHeaders,
+      ...headers,
+    },
+    body,
+  });
   const text = await res.text();
-  return { status: res.status, text, json: (() => { try { return JSON.parse(text); } catch { return null; } })() };
+  return {
+    status: res.status,
+    text,
+    json: (() => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        return null;
+      }
+    })(),
+  };
 }
 
 const raw = (request: string | Buffer[]) => sendRawHttp(url, request);
@@ -88,8 +143,25 @@ const STACK = /\bat [\w.<>]+ \(|node_modules|\.[jt]s:\d+|TypeError|SyntaxError|U
 describe('ids the caller cannot see', () => {
   it('node and nodes answer null, without an error or an error log, for every Node type', async () => {
     const schema = (await t.gql('{ __schema { types { name kind interfaces { name } } } }')).data as any;
-    const nodeTypes: string[] = schema.__schema.types.filter((type: any) => type.kind === 'OBJECT' && type.interfaces?.some((i: any) => i.name === 'Node')).map((type: any) => type.name);
-    expect(nodeTypes.sort()).toEqual(['Agent', 'ApiKey', 'Run', 'RunEvent', 'Schedule', 'StepRun', 'Tag', 'TagGroup', 'Template', 'Upload', 'User', 'Version', 'Workflow', 'Workspace']);
+    const nodeTypes: string[] = schema.__schema.types
+      .filter((type: any) => type.kind === 'OBJECT' && type.interfaces?.some((i: any) => i.name === 'Node'))
+      .map((type: any) => type.name);
+    expect(nodeTypes.sort()).toEqual([
+      'Agent',
+      'ApiKey',
+      'Run',
+      'RunEvent',
+      'Schedule',
+      'StepRun',
+      'Tag',
+      'TagGroup',
+      'Template',
+      'Upload',
+      'User',
+      'Version',
+      'Workflow',
+      'Workspace',
+    ]);
 
     const invisible: [string, string][] = [];
     for (const type of nodeTypes) {
@@ -100,9 +172,11 @@ describe('ids the caller cannot see', () => {
       invisible.push([`${type}: nil uuid`, gid(type, '00000000-0000-0000-0000-000000000000')]);
       if (theirs[type] && type !== 'Template') invisible.push([`${type}: another workspace's`, theirs[type]!]);
       // Revoked keys stay visible to admins (apiKeys(includeRevoked)); every other deletion removes the row.
-      if (deleted[type] && type !== 'ApiKey' && type !== 'Workspace') invisible.push([`${type}: deleted`, deleted[type]!]);
+      if (deleted[type] && type !== 'ApiKey' && type !== 'Workspace')
+        invisible.push([`${type}: deleted`, deleted[type]!]);
     }
-    for (const typename of ['Secret', 'Nope', 'Viewer', 'WorkflowVersion', 'Query', 'PageInfo']) invisible.push([`${typename}: not a Node type`, gid(typename, crypto.randomUUID())]);
+    for (const typename of ['Secret', 'Nope', 'Viewer', 'WorkflowVersion', 'Query', 'PageInfo'])
+      invisible.push([`${typename}: not a Node type`, gid(typename, crypto.randomUUID())]);
 
     const before = errorLines().length;
     const failures: string[] = [];
@@ -138,7 +212,10 @@ describe('ids the caller cannot see', () => {
   });
 
   it('takes a raw UUID where an id of that type is expected', async () => {
-    const res = await t.gql('query($r: ID!, $w: ID!) { run(id: $r) { id } workflow(id: $w) { id } }', { r: rawId(own.Run!), w: rawId(own.Workflow!) });
+    const res = await t.gql('query($r: ID!, $w: ID!) { run(id: $r) { id } workflow(id: $w) { id } }', {
+      r: rawId(own.Run!),
+      w: rawId(own.Workflow!),
+    });
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({ run: { id: own.Run }, workflow: { id: own.Workflow } });
     // Another workspace's raw UUID is as absent as ever.
@@ -159,23 +236,95 @@ function withNul(seed: number): string {
 type NulCase = { what: string; query: string; variables: (nul: string) => Record<string, unknown> };
 
 const NUL_CASES: NulCase[] = [
-  { what: 'workflow name', query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { name: nul, definition: { steps: [STEP] } } }) },
-  { what: 'workflow description', query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { name: 'ok', description: nul, definition: { steps: [STEP] } } }) },
-  { what: 'definition config string', query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { name: 'ok', definition: { steps: [{ ...STEP, config: { expression: `"${nul}" = "x"` } }] } } }) },
-  { what: 'definition key', query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { name: 'ok', definition: { steps: [{ ...STEP, config: { expression: 'true', [nul]: 1 } }] } } }) },
-  { what: 'workflow metadata', query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { name: 'ok', metadata: { note: nul }, definition: { steps: [STEP] } } }) },
-  { what: 'patch name', query: 'mutation($i: PatchWorkflowInput!) { patchWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { id: own.Workflow, name: nul } }) },
-  { what: 'tag name', query: 'mutation($i: CreateTagInput!) { createTag(input: $i) { __typename } }', variables: (nul) => ({ i: { name: nul } }) },
-  { what: 'tag group name', query: 'mutation($i: CreateTagGroupInput!) { createTagGroup(input: $i) { __typename } }', variables: (nul) => ({ i: { name: nul } }) },
-  { what: 'API key name', query: 'mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { __typename } }', variables: (nul) => ({ i: { name: nul, scopes: ['READ'] } }) },
-  { what: 'secret value', query: 'mutation($i: SetSecretInput!) { setSecret(input: $i) { __typename } }', variables: (nul) => ({ i: { name: 'NUL_SECRET', value: `long-enough-${nul}` } }) },
-  { what: 'run input value', query: 'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { workflowId: own.Workflow, input: { text: nul } } }) },
-  { what: 'run input key', query: 'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename } }', variables: (nul) => ({ i: { workflowId: own.Workflow, input: { [nul]: 'x' } } }) },
-  { what: 'workflow search', query: 'query($s: String) { workflows(filter: { search: $s }) { totalCount } }', variables: (nul) => ({ s: nul }) },
-  { what: 'tag search', query: 'query($s: String) { tags(search: $s) { totalCount } }', variables: (nul) => ({ s: nul }) },
-  { what: 'template search', query: 'query($s: String) { templates(search: $s) { edges { node { id } } } }', variables: (nul) => ({ s: nul }) },
-  { what: 'schedule timezone', query: 'mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { __typename } }', variables: (nul) => ({ i: { workflowId: own.Workflow, cronExpression: '0 0 * * *', timezone: nul } }) },
-  { what: 'validated definition', query: 'query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid } }', variables: (nul) => ({ d: { steps: [{ ...STEP, id: nul }] } }) },
+  {
+    what: 'workflow name',
+    query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: nul, definition: { steps: [STEP] } } }),
+  },
+  {
+    what: 'workflow description',
+    query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: 'ok', description: nul, definition: { steps: [STEP] } } }),
+  },
+  {
+    what: 'definition config string',
+    query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({
+      i: { name: 'ok', definition: { steps: [{ ...STEP, config: { expression: `"${nul}" = "x"` } }] } },
+    }),
+  },
+  {
+    what: 'definition key',
+    query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({
+      i: { name: 'ok', definition: { steps: [{ ...STEP, config: { expression: 'true', [nul]: 1 } }] } },
+    }),
+  },
+  {
+    what: 'workflow metadata',
+    query: 'mutation($i: CreateWorkflowInput!) { createWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: 'ok', metadata: { note: nul }, definition: { steps: [STEP] } } }),
+  },
+  {
+    what: 'patch name',
+    query: 'mutation($i: PatchWorkflowInput!) { patchWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { id: own.Workflow, name: nul } }),
+  },
+  {
+    what: 'tag name',
+    query: 'mutation($i: CreateTagInput!) { createTag(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: nul } }),
+  },
+  {
+    what: 'tag group name',
+    query: 'mutation($i: CreateTagGroupInput!) { createTagGroup(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: nul } }),
+  },
+  {
+    what: 'API key name',
+    query: 'mutation($i: CreateApiKeyInput!) { createApiKey(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: nul, scopes: ['READ'] } }),
+  },
+  {
+    what: 'secret value',
+    query: 'mutation($i: SetSecretInput!) { setSecret(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { name: 'NUL_SECRET', value: `long-enough-${nul}` } }),
+  },
+  {
+    what: 'run input value',
+    query: 'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { workflowId: own.Workflow, input: { text: nul } } }),
+  },
+  {
+    what: 'run input key',
+    query: 'mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { workflowId: own.Workflow, input: { [nul]: 'x' } } }),
+  },
+  {
+    what: 'workflow search',
+    query: 'query($s: String) { workflows(filter: { search: $s }) { totalCount } }',
+    variables: (nul) => ({ s: nul }),
+  },
+  {
+    what: 'tag search',
+    query: 'query($s: String) { tags(search: $s) { totalCount } }',
+    variables: (nul) => ({ s: nul }),
+  },
+  {
+    what: 'template search',
+    query: 'query($s: String) { templates(search: $s) { edges { node { id } } } }',
+    variables: (nul) => ({ s: nul }),
+  },
+  {
+    what: 'schedule timezone',
+    query: 'mutation($i: CreateScheduleInput!) { createSchedule(input: $i) { __typename } }',
+    variables: (nul) => ({ i: { workflowId: own.Workflow, cronExpression: '0 0 * * *', timezone: nul } }),
+  },
+  {
+    what: 'validated definition',
+    query: 'query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid } }',
+    variables: (nul) => ({ d: { steps: [{ ...STEP, id: nul }] } }),
+  },
 ];
 
 describe('U+0000 in any string', () => {
@@ -187,21 +336,40 @@ describe('U+0000 in any string', () => {
       for (let seed = 0; seed < 6; seed++) {
         const res = await post(JSON.stringify({ query: c.query, variables: c.variables(withNul(seed + index)) }));
         const error = res.json?.errors?.[0];
-        if (res.status >= 500 || error?.extensions?.code !== 'VALIDATION_FAILED' || !error.extensions.problems?.[0]?.path?.length) failures.push(`${c.what} #${seed}: ${res.status} ${res.text.slice(0, 300)}`);
+        if (
+          res.status >= 500 ||
+          error?.extensions?.code !== 'VALIDATION_FAILED' ||
+          !error.extensions.problems?.[0]?.path?.length
+        )
+          failures.push(`${c.what} #${seed}: ${res.status} ${res.text.slice(0, 300)}`);
       }
     }
     // As a literal in the document (the \u0000 escape of GraphQL strings).
-    for (const literal of ['mutation { createTag(input: { name: "a\\u0000b" }) { __typename } }', '{ workflows(filter: { search: "\\u0000" }) { totalCount } }', 'query { validateWorkflowDefinition(definition: { steps: [{ id: "x\\u0000" }] }) { valid } }']) {
+    for (const literal of [
+      'mutation { createTag(input: { name: "a\\u0000b" }) { __typename } }',
+      '{ workflows(filter: { search: "\\u0000" }) { totalCount } }',
+      'query { validateWorkflowDefinition(definition: { steps: [{ id: "x\\u0000" }] }) { valid } }',
+    ]) {
       const res = await post(JSON.stringify({ query: literal }));
-      if (res.json?.errors?.[0]?.extensions?.code !== 'VALIDATION_FAILED') failures.push(`literal ${literal}: ${res.text.slice(0, 300)}`);
+      if (res.json?.errors?.[0]?.extensions?.code !== 'VALIDATION_FAILED')
+        failures.push(`literal ${literal}: ${res.text.slice(0, 300)}`);
     }
     expect(failures).toEqual([]);
     // Over graphql-ws the same refusal.
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${t.apiKey}` },
+    });
     try {
       const result = await new Promise<any>((resolve, reject) => {
         let value: unknown;
-        client.subscribe({ query: NUL_CASES[6]!.query, variables: NUL_CASES[6]!.variables('x\u0000') }, { next: (v) => (value = v), error: (e) => resolve({ errors: e }), complete: () => resolve(value) });
+        client.subscribe(
+          { query: NUL_CASES[6]!.query, variables: NUL_CASES[6]!.variables('x\u0000') },
+          { next: (v) => (value = v), error: (e) => resolve({ errors: e }), complete: () => resolve(value) },
+        );
         setTimeout(() => reject(new Error('no answer over graphql-ws')), 10_000);
       });
       expect(JSON.stringify(result)).toContain('VALIDATION_FAILED');
@@ -214,10 +382,19 @@ describe('U+0000 in any string', () => {
 
   it('is refused in an inbound webhook body with a 422, starting nothing', async () => {
     const wf = await createWorkflow(t, { steps: [STEP] }, { triggerType: 'WEBHOOK' });
-    const rotated = (await t.gql('mutation($id: ID!) { rotateWebhookSecret(input: { workflowId: $id }) { ... on WebhookSecretPayload { secret path } } }', { id: wf })).data as any;
+    const rotated = (
+      await t.gql(
+        'mutation($id: ID!) { rotateWebhookSecret(input: { workflowId: $id }) { ... on WebhookSecretPayload { secret path } } }',
+        { id: wf },
+      )
+    ).data as any;
     const { secret, path } = rotated.rotateWebhookSecret;
     for (const body of ['{"a":"\\u0000"}', '{"\\u0000":1}', '["x\\u0000y"]']) {
-      const res = await fetch(url.replace('/graphql', path), { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` }, body });
+      const res = await fetch(url.replace('/graphql', path), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${secret}` },
+        body,
+      });
       expect(res.status, body).toBe(422);
       expect((await res.json()).errors[0].extensions).toMatchObject({ code: 'VALIDATION_FAILED' });
     }
@@ -249,7 +426,9 @@ describe('deep nesting', () => {
       }
     }
     // 100 levels are fine.
-    const ok = await post(`{"query":"query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid } }","variables":{"d":${deepObject(99)}}}`);
+    const ok = await post(
+      `{"query":"query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid } }","variables":{"d":${deepObject(99)}}}`,
+    );
     expect(ok.json.errors).toBeUndefined();
     expect(await databaseFingerprint(t.db.prisma)).toEqual(before);
   });
@@ -269,7 +448,11 @@ describe('deep nesting', () => {
       }
     }
     // Braces inside strings and comments do not count.
-    const quoted = await post(JSON.stringify({ query: `# ${'{'.repeat(500)}\n{ workflows(filter: { search: "${'{['.repeat(90)}" }) { totalCount } }` }));
+    const quoted = await post(
+      JSON.stringify({
+        query: `# ${'{'.repeat(500)}\n{ workflows(filter: { search: "${'{['.repeat(90)}" }) { totalCount } }`,
+      }),
+    );
     expect(quoted.json.errors).toBeUndefined();
   });
 });
@@ -278,16 +461,40 @@ describe('deep nesting', () => {
 
 describe('malformed HTTP', () => {
   it('answers malformed percent-encoding in REST paths with a JSON 4xx', async () => {
-    const paths = ['/api/runs/%ZZ/export', '/api/runs/%E0%A4%A/export', `/api/runs/${encodeURIComponent(own.Run!)}/steps/%C0/output`, '/api/runs/%/export', '/hooks/%ZZ', '/hooks/%E0%A4%A', '/hooks/%', '/hooks/signals/%ZZ', '/hooks/signals/%E0%A4%A'];
+    const paths = [
+      '/api/runs/%ZZ/export',
+      '/api/runs/%E0%A4%A/export',
+      `/api/runs/${encodeURIComponent(own.Run!)}/steps/%C0/output`,
+      '/api/runs/%/export',
+      '/hooks/%ZZ',
+      '/hooks/%E0%A4%A',
+      '/hooks/%',
+      '/hooks/signals/%ZZ',
+      '/hooks/signals/%E0%A4%A',
+    ];
     for (const path of paths) {
-      const res = await fetch(url.replace('/graphql', path), { method: path.startsWith('/hooks') ? 'POST' : 'GET', headers: { ...t.authHeaders, 'content-type': 'application/json' }, body: path.startsWith('/hooks') ? '{}' : undefined });
+      const res = await fetch(url.replace('/graphql', path), {
+        method: path.startsWith('/hooks') ? 'POST' : 'GET',
+        headers: { ...t.authHeaders, 'content-type': 'application/json' },
+        body: path.startsWith('/hooks') ? '{}' : undefined,
+      });
       expect(res.status, path).toBe(404);
       expect((await res.json()).errors[0].extensions.code, path).toBe('NOT_FOUND');
     }
   });
 
   it('answers any request target and Host header without a 5xx or a stack trace', async () => {
-    const targets = ['http://evil.example/graphql', 'http://evil.example:99999/graphql', 'https://[::1/graphql', 'http://a b/graphql', '//evil/graphql', '*', 'http://evil.example/healthz', '/graphql?%ZZ', 'ftp://x/graphql'];
+    const targets = [
+      'http://evil.example/graphql',
+      'http://evil.example:99999/graphql',
+      'https://[::1/graphql',
+      'http://a b/graphql',
+      '//evil/graphql',
+      '*',
+      'http://evil.example/healthz',
+      '/graphql?%ZZ',
+      'ftp://x/graphql',
+    ];
     const hosts = ['evil.example', 'a b', '[::1', 'x:99999', '', '%'];
     const body = '{"query":"{ __typename }"}';
     const failures: string[] = [];
@@ -296,7 +503,8 @@ describe('malformed HTTP', () => {
         for (const method of ['GET', 'POST']) {
           const request = `${method} ${target} HTTP/1.1\r\nHost: ${host}\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nContent-Length: ${method === 'POST' ? body.length : 0}\r\nConnection: close\r\n\r\n${method === 'POST' ? body : ''}`;
           const res = await raw(request);
-          if (res.status >= 500 || res.status === -1 || STACK.test(res.text)) failures.push(`${method} ${target} Host: ${host} → ${res.status} ${res.text.slice(0, 200)}`);
+          if (res.status >= 500 || res.status === -1 || STACK.test(res.text))
+            failures.push(`${method} ${target} Host: ${host} → ${res.status} ${res.text.slice(0, 200)}`);
         }
       }
     }
@@ -305,7 +513,9 @@ describe('malformed HTTP', () => {
 
   it('refuses malformed JSON in GET parameters with 400 BAD_REQUEST', async () => {
     for (const params of ['variables={{', 'variables=%7B', 'extensions={{', 'variables=[1', 'variables=nul']) {
-      const res = await fetch(`${url}?query=${encodeURIComponent('{ __typename }')}&${params}`, { headers: { ...t.authHeaders, 'x-weft-csrf': '1' } });
+      const res = await fetch(`${url}?query=${encodeURIComponent('{ __typename }')}&${params}`, {
+        headers: { ...t.authHeaders, 'x-weft-csrf': '1' },
+      });
       expect(res.status, params).toBe(400);
       expect((await res.json()).errors[0].extensions.code, params).toBe('BAD_REQUEST');
     }
@@ -317,11 +527,24 @@ describe('malformed HTTP', () => {
     const requests: [string, unknown, number, number][] = [
       ['GRAPHQL_PARSE_FAILED', { query: '{ workflows { totalCount }' }, 400, 200],
       ['GRAPHQL_VALIDATION_FAILED', { query: '{ nope }' }, 400, 200],
-      ['BAD_USER_INPUT', { query: 'query($n: Int!) { workflows(first: $n) { totalCount } }', variables: { n: 'ten' } }, 400, 400],
+      [
+        'BAD_USER_INPUT',
+        { query: 'query($n: Int!) { workflows(first: $n) { totalCount } }', variables: { n: 'ten' } },
+        400,
+        400,
+      ],
     ];
     for (const [code, body, graphqlResponseStatus, jsonStatus] of requests) {
-      for (const [accept, status] of [['application/graphql-response+json', graphqlResponseStatus], ['application/json', jsonStatus], ['', jsonStatus]] as const) {
-        const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(accept ? { accept } : {}), ...t.authHeaders }, body: JSON.stringify(body) });
+      for (const [accept, status] of [
+        ['application/graphql-response+json', graphqlResponseStatus],
+        ['application/json', jsonStatus],
+        ['', jsonStatus],
+      ] as const) {
+        const res = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...(accept ? { accept } : {}), ...t.authHeaders },
+          body: JSON.stringify(body),
+        });
         expect(res.status, `${code} with Accept: ${accept || '(none)'}`).toBe(status);
         expect((await res.json()).errors[0].extensions.code).toBe(code);
       }
@@ -335,7 +558,11 @@ describe('the body limit, whatever the framing', () => {
   it('refuses a chunked body over WEFT_MAX_BODY_BYTES with 413 and executes nothing', async () => {
     const name = `chunked-${Date.now()}`;
     const start = `{"query":"mutation { createTag(input: { name: \\"${name}\\" }) { __typename } } #`;
-    const chunks: Buffer[] = [Buffer.from(`POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`)];
+    const chunks: Buffer[] = [
+      Buffer.from(
+        `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+      ),
+    ];
     const piece = (text: string) => Buffer.from(`${Buffer.byteLength(text).toString(16)}\r\n${text}\r\n`);
     chunks.push(piece(start));
     for (let sent = 0; sent < 3 * 1024 * 1024; sent += 64 * 1024) chunks.push(piece('x'.repeat(64 * 1024)));
@@ -345,7 +572,13 @@ describe('the body limit, whatever the framing', () => {
     expect(res.text).toContain('PAYLOAD_TOO_LARGE');
     expect(await t.db.prisma.tag.count({ where: { name } })).toBe(0);
     // Under the limit, chunked still works.
-    const small = await raw([Buffer.from(`POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`), piece('{"query":"{ __typename }"}'), Buffer.from('0\r\n\r\n')]);
+    const small = await raw([
+      Buffer.from(
+        `POST /graphql HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${t.apiKey}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n`,
+      ),
+      piece('{"query":"{ __typename }"}'),
+      Buffer.from('0\r\n\r\n'),
+    ]);
     expect(small.status).toBe(200);
     expect(small.text).toContain('"__typename":"Query"');
   });
@@ -357,7 +590,15 @@ describe('the body limit, whatever the framing', () => {
     await new Promise<void>((resolve, reject) => (socket.on('open', () => resolve()), socket.on('error', reject)));
     socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${t.apiKey}` } }));
     await new Promise<void>((resolve) => socket.once('message', () => resolve()));
-    socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query: `mutation { createTag(input: { name: "${name}" }) { __typename } } # ${'x'.repeat(20 * 1024 * 1024)}` } }));
+    socket.send(
+      JSON.stringify({
+        id: '1',
+        type: 'subscribe',
+        payload: {
+          query: `mutation { createTag(input: { name: "${name}" }) { __typename } } # ${'x'.repeat(20 * 1024 * 1024)}`,
+        },
+      }),
+    );
     expect(await closed).toBe(1009);
     expect(await t.db.prisma.tag.count({ where: { name } })).toBe(0);
   });
@@ -366,16 +607,31 @@ describe('the body limit, whatever the framing', () => {
 describe('what steps return', () => {
   it('is stored even when it holds NUL characters (as U+FFFD), in outputs, keys, logs and errors', async () => {
     const peer = await startLoopbackServer((req, res) => {
-      if (req.path === '/fail') return void (res.writeHead(500, { 'content-type': 'text/plain' }), res.end('broken\u0000body'));
+      if (req.path === '/fail')
+        return void (res.writeHead(500, { 'content-type': 'text/plain' }), res.end('broken\u0000body'));
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{"text":"a\\u0000b","\\u0000key":1,"list":["\\u0000"]}');
     });
     try {
-      const wf = await createWorkflow(t, { steps: [{ id: 'get', type: 'http_request', config: { url: `${peer.url}/ok` } }, { id: 'bad', type: 'http_request', dependsOn: ['get'], retry: { attempts: 1 }, config: { url: `${peer.url}/fail` } }] });
+      const wf = await createWorkflow(t, {
+        steps: [
+          { id: 'get', type: 'http_request', config: { url: `${peer.url}/ok` } },
+          {
+            id: 'bad',
+            type: 'http_request',
+            dependsOn: ['get'],
+            retry: { attempts: 1 },
+            config: { url: `${peer.url}/fail` },
+          },
+        ],
+      });
       const run = await startRun(t, wf);
       const done = await waitForRun(t, run);
       expect(done.status).toBe('FAILED'); // 'bad' fails on its 500, and that failure is recorded too
-      const steps = await t.gql('query($id: ID!) { run(id: $id) { stepRuns { stepId status output error } events(first: 50) { edges { node { type data } } } } }', { id: run });
+      const steps = await t.gql(
+        'query($id: ID!) { run(id: $id) { stepRuns { stepId status output error } events(first: 50) { edges { node { type data } } } } }',
+        { id: run },
+      );
       expect(steps.errors).toBeUndefined();
       const byId = Object.fromEntries((steps.data as any).run.stepRuns.map((s: any) => [s.stepId, s]));
       expect(byId.get.status).toBe('COMPLETED');
@@ -395,10 +651,23 @@ describe('introspection turned off', () => {
       const closedUrl = (await closed.app.start(0, '127.0.0.1')).url;
       const http = await closed.gql('{ __schema { queryType { name } } }');
       expect(http.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
-      const client = createClient({ url: closedUrl.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${closed.apiKey}` } });
+      const client = createClient({
+        url: closedUrl.replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: { authorization: `Bearer ${closed.apiKey}` },
+      });
       try {
         const errors = await new Promise<any[]>((resolve, reject) => {
-          client.subscribe({ query: '{ __schema { types { name } } }' }, { next: (v) => resolve((v as any).errors ?? []), error: (e) => resolve(Array.isArray(e) ? e : [e]), complete: () => undefined });
+          client.subscribe(
+            { query: '{ __schema { types { name } } }' },
+            {
+              next: (v) => resolve((v as any).errors ?? []),
+              error: (e) => resolve(Array.isArray(e) ? e : [e]),
+              complete: () => undefined,
+            },
+          );
           setTimeout(() => reject(new Error('no answer')), 10_000);
         });
         expect(JSON.stringify(errors)).toMatch(/GraphQL introspection has been disabled|introspection/i);

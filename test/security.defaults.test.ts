@@ -19,7 +19,9 @@ afterAll(async () => {
 
 describe('error details', () => {
   // Two embedded databases are initialised: seconds alone, far more on a loaded machine.
-  it('are not shown without configuration, nor by npm start; development mode shows them', { timeout: 120_000 }, async () => {
+  it('are not shown without configuration, nor by npm start; development mode shows them', {
+    timeout: 120_000,
+  }, async () => {
     expect(loadConfig({}).env).toBe('production');
     const scripts = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')).scripts as Record<string, string>;
     expect(scripts.start).not.toMatch(/NODE_ENV/);
@@ -51,7 +53,10 @@ describe('Redis', () => {
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const env = await isolatedDatabaseEnv(cleanups);
     const started = Date.now();
-    const failure = await startWeftProcess({ ...env, REDIS_URL: `redis://127.0.0.1:${port}`, WEFT_REDIS_CONNECT_TIMEOUT_MS: '1500' }, 120_000).then(
+    const failure = await startWeftProcess(
+      { ...env, REDIS_URL: `redis://127.0.0.1:${port}`, WEFT_REDIS_CONNECT_TIMEOUT_MS: '1500' },
+      120_000,
+    ).then(
       (p) => (cleanups.push(() => p.stop('SIGKILL')), null),
       (error: Error) => error,
     );
@@ -64,11 +69,21 @@ describe('Redis', () => {
 });
 
 describe.skipIf(onPostgres)('key files', () => {
-  it('are written inside WEFT_HOME, never beside a data directory in a shared folder', { timeout: 90_000 }, async () => {
+  it('are written inside WEFT_HOME, never beside a data directory in a shared folder', {
+    timeout: 90_000,
+  }, async () => {
     const shared = mkdtempSync(path.join(tmpdir(), 'weft-shared-'));
     const home = mkdtempSync(path.join(tmpdir(), 'weft-home-'));
-    cleanups.push(() => rmSync(shared, { recursive: true, force: true }), () => rmSync(home, { recursive: true, force: true }));
-    const p = await startWeftProcess({ WEFT_HOME: home, WEFT_DATA_DIR: path.join(shared, 'instance-a'), WEFT_ADMIN_API_KEY: '', WEFT_SECRETS_KEY: '' });
+    cleanups.push(
+      () => rmSync(shared, { recursive: true, force: true }),
+      () => rmSync(home, { recursive: true, force: true }),
+    );
+    const p = await startWeftProcess({
+      WEFT_HOME: home,
+      WEFT_DATA_DIR: path.join(shared, 'instance-a'),
+      WEFT_ADMIN_API_KEY: '',
+      WEFT_SECRETS_KEY: '',
+    });
     cleanups.push(() => p.stop('SIGKILL'));
     expect(await p.stop('SIGTERM')).toBe(0);
     expect(readdirSync(shared).sort()).toEqual(['instance-a']); // the database only (its lock is gone)
@@ -103,7 +118,11 @@ describe('JWT claims that cannot be stored', () => {
       expect(refused.status).toBe(401);
       expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       const nulName = await signToken('bob', { claims: { name: 'Bob\u0000', email: 'b\u0000@x.test' } });
-      const ok = await t.gql('{ viewer { kind user { subject name email } } }', {}, { authorization: `Bearer ${nulName}` });
+      const ok = await t.gql(
+        '{ viewer { kind user { subject name email } } }',
+        {},
+        { authorization: `Bearer ${nulName}` },
+      );
       expect(ok.errors).toBeUndefined();
       expect((ok.data as any).viewer.user).toEqual({ subject: 'bob', name: null, email: null });
     } finally {

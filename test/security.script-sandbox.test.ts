@@ -42,10 +42,16 @@ interface Snoop {
 /** What the snoop script reached: every file, directory and port it tried must have failed, and no secret may show anywhere. */
 function expectNothingReached(snoop: Snoop | null, stdout: string, secrets: string[]) {
   if (!snoop) throw new Error(`the snoop script printed no JSON: ${stdout.slice(0, 500)}`);
-  const reached = [snoop.files, snoop.dirs, snoop.ports].flatMap((tried) => Object.entries(tried).filter(([, attempt]) => attempt.ok).map(([what, attempt]) => `${what}: ${JSON.stringify(attempt.value).slice(0, 200)}`));
+  const reached = [snoop.files, snoop.dirs, snoop.ports].flatMap((tried) =>
+    Object.entries(tried)
+      .filter(([, attempt]) => attempt.ok)
+      .map(([what, attempt]) => `${what}: ${JSON.stringify(attempt.value).slice(0, 200)}`),
+  );
   expect(reached).toEqual([]);
   for (const secret of secrets) expect(stdout).not.toContain(secret);
-  const found = Object.entries(snoop.procfs).filter(([, tried]) => tried.mem?.value === 'FOUND').map(([pid]) => pid);
+  const found = Object.entries(snoop.procfs)
+    .filter(([, tried]) => tried.mem?.value === 'FOUND')
+    .map(([pid]) => pid);
   expect(found).toEqual([]); // no readable memory holds anything marked as a server secret
 }
 
@@ -87,24 +93,67 @@ print(json.dumps({
 }))`;
     const out = await runScript({ language: 'python', source });
     const seen = out.json as Record<string, any>;
-    expect(seen).toMatchObject({ uid: 65534, gid: 65534, caps: '0000000000000000', bounding: '0000000000000000', host: 'weft-script' });
+    expect(seen).toMatchObject({
+      uid: 65534,
+      gid: 65534,
+      caps: '0000000000000000',
+      bounding: '0000000000000000',
+      host: 'weft-script',
+    });
     expect(seen.groups).toEqual([]); // no supplementary groups
     expect(seen.pids).toEqual([1, 2]); // bwrap's init and this script: nothing of the host
-    expect(seen.root.filter((name: string) => !['bin', 'dev', 'etc', 'job', 'lib', 'lib32', 'lib64', 'libx32', 'proc', 'run', 'sbin', 'tmp', 'usr'].includes(name))).toEqual([]);
-    expect(seen.writable).toEqual({ '/': false, '/etc': false, '/usr': false, '/run/weft': false, '/job': true, '/tmp': true });
+    expect(
+      seen.root.filter(
+        (name: string) =>
+          ![
+            'bin',
+            'dev',
+            'etc',
+            'job',
+            'lib',
+            'lib32',
+            'lib64',
+            'libx32',
+            'proc',
+            'run',
+            'sbin',
+            'tmp',
+            'usr',
+          ].includes(name),
+      ),
+    ).toEqual([]);
+    expect(seen.writable).toEqual({
+      '/': false,
+      '/etc': false,
+      '/usr': false,
+      '/run/weft': false,
+      '/job': true,
+      '/tmp': true,
+    });
   });
 });
 
 describe('the server stays out of reach', () => {
   it("cannot read the server's environment or memory, or any process's environ, cmdline, maps or mem that holds a secret", async () => {
     // Secrets the server process holds (here the test process runs the handler, as the engine would).
-    const secrets = ['WEFT_SECRETS_KEY', 'WEFT_ADMIN_API_KEY', 'WEFT_JWT_SECRET', 'WEFT_AGENT_API_KEY'].map((name) => [name, fakeSecret(name)] as const);
+    const secrets = ['WEFT_SECRETS_KEY', 'WEFT_ADMIN_API_KEY', 'WEFT_JWT_SECRET', 'WEFT_AGENT_API_KEY'].map(
+      (name) => [name, fakeSecret(name)] as const,
+    );
     for (const [name, value] of secrets) process.env[name] = value;
     try {
       const config = { pids: [process.pid, process.ppid] };
-      const out = await runScript({ language: 'python', source: SNOOP, maxOutputBytes: MIB, args: [JSON.stringify(config)] });
+      const out = await runScript({
+        language: 'python',
+        source: SNOOP,
+        maxOutputBytes: MIB,
+        args: [JSON.stringify(config)],
+      });
       const snoop = out.json as Snoop;
-      expectNothingReached(snoop, out.stdout, secrets.map(([, value]) => value));
+      expectNothingReached(
+        snoop,
+        out.stdout,
+        secrets.map(([, value]) => value),
+      );
       // The script's parent is the sandbox's init, whose environment is empty; the server's pid does not exist in there.
       expect(snoop.ppid).toBe(1);
       expect(snoop.procfs['1']!.environ).toMatchObject({ ok: true, value: '' });
@@ -121,17 +170,39 @@ describe('the server stays out of reach', () => {
     writeFileSync(path.join(dataDir, 'PG_VERSION'), '17\n', { mode: 0o600 });
     writeFileSync(path.join(hostFiles, 'secrets.key'), fakeSecret('secrets-key'), { mode: 0o600 });
     writeFileSync(path.join(hostFiles, 'admin-api-key'), fakeSecret('admin-key'), { mode: 0o600 });
-    const files = [path.join(dataDir, 'PG_VERSION'), path.join(hostFiles, 'secrets.key'), path.join(hostFiles, 'admin-api-key'), '/etc/shadow', '/etc/hostname', path.join(process.cwd(), 'package.json')];
+    const files = [
+      path.join(dataDir, 'PG_VERSION'),
+      path.join(hostFiles, 'secrets.key'),
+      path.join(hostFiles, 'admin-api-key'),
+      '/etc/shadow',
+      '/etc/hostname',
+      path.join(process.cwd(), 'package.json'),
+    ];
     const dirs = [dataDir, hostFiles, tmp.dir, process.cwd(), '/root', '/home', '/var', '/etc/ssl/private'];
-    const out = await runScript({ language: 'python', source: SNOOP, maxOutputBytes: MIB, args: [JSON.stringify({ files, dirs })] });
+    const out = await runScript({
+      language: 'python',
+      source: SNOOP,
+      maxOutputBytes: MIB,
+      args: [JSON.stringify({ files, dirs })],
+    });
     const snoop = out.json as Snoop;
-    expectNothingReached(snoop, out.stdout, [readFileSync(path.join(hostFiles, 'secrets.key'), 'utf8'), readFileSync(path.join(hostFiles, 'admin-api-key'), 'utf8')]);
+    expectNothingReached(snoop, out.stdout, [
+      readFileSync(path.join(hostFiles, 'secrets.key'), 'utf8'),
+      readFileSync(path.join(hostFiles, 'admin-api-key'), 'utf8'),
+    ]);
     expect(Object.values(snoop.files).map((attempt) => attempt.error)).toEqual(files.map(() => 'ENOENT'));
   });
 
   it("cannot see or touch another attempt's directory, /tmp or processes", async () => {
     const controller = new AbortController();
-    const first = scriptContext({ language: 'shell', source: 'echo secret-of-the-first > /job/mine.txt\necho secret-of-the-first > /tmp/mine.txt\nreadlink /proc/self/ns/pid\nsleep 20' }, { signal: controller.signal });
+    const first = scriptContext(
+      {
+        language: 'shell',
+        source:
+          'echo secret-of-the-first > /job/mine.txt\necho secret-of-the-first > /tmp/mine.txt\nreadlink /proc/self/ns/pid\nsleep 20',
+      },
+      { signal: controller.signal },
+    );
     const running = scriptStep.execute(first);
     try {
       const [ns] = await logLine(first, /^pid:\[\d+\]$/);
@@ -139,7 +210,12 @@ describe('the server stays out of reach', () => {
       const theirs = [path.join(root!, 'job', 'mine.txt'), path.join(root!, 'run', 'script.sh')];
       expect(readFileSync(theirs[0]!, 'utf8')).toBe('secret-of-the-first\n'); // it is there on the host
       const files = [...theirs, '/tmp/mine.txt', '/job/mine.txt'];
-      const out = await runScript({ language: 'python', source: SNOOP, maxOutputBytes: MIB, args: [JSON.stringify({ files, dirs: [root!, path.join(root!, 'job')] })] });
+      const out = await runScript({
+        language: 'python',
+        source: SNOOP,
+        maxOutputBytes: MIB,
+        args: [JSON.stringify({ files, dirs: [root!, path.join(root!, 'job')] })],
+      });
       const snoop = out.json as Snoop;
       expectNothingReached(snoop, out.stdout, ['secret-of-the-first']);
       expect(snoop.pids).toEqual([1, 2]);
@@ -152,10 +228,23 @@ describe('the server stays out of reach', () => {
 
   it('cannot connect to any loopback port of the host (PostgreSQL, Redis, a server), with or without outbound network', async () => {
     const port = Number(new URL(server.url).port);
-    for (const [what, open] of [['PostgreSQL', await listening(5432)], ['Redis', await listening(6379)], ['the test server', await listening(port)]] as const) expect(open, `${what} listens`).toBe(true);
-    const ports = [5432, 6379, port].flatMap((p) => [['127.0.0.1', p], ['::1', p], ['localhost', p]]);
+    for (const [what, open] of [
+      ['PostgreSQL', await listening(5432)],
+      ['Redis', await listening(6379)],
+      ['the test server', await listening(port)],
+    ] as const)
+      expect(open, `${what} listens`).toBe(true);
+    const ports = [5432, 6379, port].flatMap((p) => [
+      ['127.0.0.1', p],
+      ['::1', p],
+      ['localhost', p],
+    ]);
     for (const network of ['none', 'outbound']) {
-      const out = await runScript({ language: 'python', source: SNOOP, maxOutputBytes: MIB, args: [JSON.stringify({ ports })] }, {}, { WEFT_SCRIPTS_NETWORK: network });
+      const out = await runScript(
+        { language: 'python', source: SNOOP, maxOutputBytes: MIB, args: [JSON.stringify({ ports })] },
+        {},
+        { WEFT_SCRIPTS_NETWORK: network },
+      );
       const snoop = out.json as Snoop;
       expectNothingReached(snoop, out.stdout, []);
       expect(Object.keys(snoop.ports)).toHaveLength(9);
@@ -164,16 +253,25 @@ describe('the server stays out of reach', () => {
   });
 
   it('cannot use the env of an allowlisted git to run something else (GIT_CONFIG_* → core.fsmonitor)', async () => {
-    const hook = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'core.fsmonitor', GIT_CONFIG_VALUE_0: 'echo HOOK-RAN-AS-$(id -u) >&2; false' };
+    const hook = {
+      GIT_CONFIG_COUNT: '1',
+      GIT_CONFIG_KEY_0: 'core.fsmonitor',
+      GIT_CONFIG_VALUE_0: 'echo HOOK-RAN-AS-$(id -u) >&2; false',
+    };
     const source = 'git init -q\ngit status --short';
     // Without an allowlist the script may run anything anyway — and the hook is real:
     const free = await runScript({ language: 'shell', source, env: hook });
     expect(free.stderr).toContain('HOOK-RAN-AS-65534');
     // With one, the same env is refused before anything runs.
-    const c = scriptContext({ language: 'shell', source, env: hook }, { workflow: { commandAllowlist: ['git init -q', 'git status --short'] } });
+    const c = scriptContext(
+      { language: 'shell', source, env: hook },
+      { workflow: { commandAllowlist: ['git init -q', 'git status --short'] } },
+    );
     const error = await failure(scriptStep.execute(c));
     expect(error).toBeInstanceOf(NonRetriableError);
-    expect(error.message).toMatch(/^script\.env\.GIT_CONFIG_COUNT cannot be set: the workflow has a command allowlist, and then a step may set only the variables the server's WEFT_SCRIPT_ENV_ALLOW allows/);
+    expect(error.message).toMatch(
+      /^script\.env\.GIT_CONFIG_COUNT cannot be set: the workflow has a command allowlist, and then a step may set only the variables the server's WEFT_SCRIPT_ENV_ALLOW allows/,
+    );
     expect(c.lines).toEqual([]);
   });
 });
@@ -233,15 +331,31 @@ print(json.dumps(out))`,
       outbound,
     );
     const seen = (await scriptStep.execute(c)) as { json: Record<string, string> };
-    expect(seen.json['http://10.1.2.3/']).toBe('403 Outbound request to 10.1.2.3 refused: 10.1.2.3 is a private address. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).');
-    expect(seen.json['http://169.254.169.254/latest/meta-data/']).toMatch(/^403 Outbound request to 169\.254\.169\.254 refused: 169\.254\.169\.254 is a linkLocal address/);
-    expect(c.lines).toContain('network: HTTP request to 10.1.2.3:80: Outbound request to 10.1.2.3 refused: 10.1.2.3 is a private address. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).');
+    expect(seen.json['http://10.1.2.3/']).toBe(
+      '403 Outbound request to 10.1.2.3 refused: 10.1.2.3 is a private address. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).',
+    );
+    expect(seen.json['http://169.254.169.254/latest/meta-data/']).toMatch(
+      /^403 Outbound request to 169\.254\.169\.254 refused: 169\.254\.169\.254 is a linkLocal address/,
+    );
+    expect(c.lines).toContain(
+      'network: HTTP request to 10.1.2.3:80: Outbound request to 10.1.2.3 refused: 10.1.2.3 is a private address. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).',
+    );
 
     // Without "loopback" in WEFT_OUTBOUND_ALLOW the test server is refused too, as a literal and by a name resolving to it.
     const before = server.requests.length;
-    const strict = await runScript({ language: 'python', source: FETCH, args: [server.url.replace('127.0.0.1', 'localhost'), 'localhost', new URL(server.url).port] }, {}, { WEFT_SCRIPTS_NETWORK: 'outbound', WEFT_OUTBOUND_ALLOW: '' });
+    const strict = await runScript(
+      {
+        language: 'python',
+        source: FETCH,
+        args: [server.url.replace('127.0.0.1', 'localhost'), 'localhost', new URL(server.url).port],
+      },
+      {},
+      { WEFT_SCRIPTS_NETWORK: 'outbound', WEFT_OUTBOUND_ALLOW: '' },
+    );
     const refused = strict.json as Record<string, string>;
-    expect(refused.viaProxy).toMatch(/^HTTP 403: Outbound request to localhost refused: (127\.0\.0\.1|::1) is a loopback address/);
+    expect(refused.viaProxy).toMatch(
+      /^HTTP 403: Outbound request to localhost refused: (127\.0\.0\.1|::1) is a loopback address/,
+    );
     expect(refused.viaConnect).toMatch(/Tunnel connection failed: 403/);
     expect(server.requests.length).toBe(before);
   });
@@ -251,7 +365,8 @@ print(json.dumps(out))`,
     const out = await runScript({ language: 'python', source: FETCH, args: args() });
     const seen = out.json as Record<string, string>;
     expect(seen.proxy).toBeNull();
-    for (const how of ['viaProxy', 'direct', 'socket', 'viaConnect'] as const) expect(seen[how], how).toMatch(/Error|refused|unreachable/i);
+    for (const how of ['viaProxy', 'direct', 'socket', 'viaConnect'] as const)
+      expect(seen[how], how).toMatch(/Error|refused|unreachable/i);
     expect(server.requests.length).toBe(before);
   });
 });
@@ -269,12 +384,17 @@ describe('start-up', () => {
     );
     // Present but unable to sandbox (here: a program that always fails).
     const broken = await failure(probeSandbox({ ...settings, bwrapPath: '/bin/false' }));
-    expect(broken.message).toMatch(/^Script steps are enabled \(WEFT_SCRIPTS_ENABLED=true\), but bubblewrap \(\/bin\/false\) could not run a script in a sandbox \(exit code 1\)\. It needs bubblewrap 0\.8 or later; unprivileged user namespaces .* or turn script steps off with WEFT_SCRIPTS_ENABLED=false\.$/);
+    expect(broken.message).toMatch(
+      /^Script steps are enabled \(WEFT_SCRIPTS_ENABLED=true\), but bubblewrap \(\/bin\/false\) could not run a script in a sandbox \(exit code 1\)\. It needs bubblewrap 0\.8 or later; unprivileged user namespaces .* or turn script steps off with WEFT_SCRIPTS_ENABLED=false\.$/,
+    );
     // Run by root, bwrap runs as uid 65534, which must reach the attempt directories.
-    if (process.getuid?.() === 0) expect(broken.message).toContain(`a temporary directory (${tmpdir()}) that uid 65534 can traverse`);
+    if (process.getuid?.() === 0)
+      expect(broken.message).toContain(`a temporary directory (${tmpdir()}) that uid 65534 can traverse`);
   });
 
-  it('is probed when a process that executes steps starts, and only with scripts enabled', { timeout: 120_000 }, async () => {
+  it('is probed when a process that executes steps starts, and only with scripts enabled', {
+    timeout: 120_000,
+  }, async () => {
     const enabled = await startTestApp({ WEFT_SCRIPTS_ENABLED: 'true', WEFT_BWRAP_PATH: '/nonexistent/bwrap' });
     try {
       expect(await failure(enabled.app.start(0))).toBeInstanceOf(SandboxUnavailableError);
@@ -293,9 +413,13 @@ describe('start-up', () => {
     const cleanups: (() => unknown)[] = [];
     try {
       const env = await isolatedDatabaseEnv(cleanups);
-      const error = await failure(startWeftProcess({ ...env, WEFT_SCRIPTS_ENABLED: 'true', WEFT_BWRAP_PATH: '/nonexistent/bwrap' }, 180_000));
+      const error = await failure(
+        startWeftProcess({ ...env, WEFT_SCRIPTS_ENABLED: 'true', WEFT_BWRAP_PATH: '/nonexistent/bwrap' }, 180_000),
+      );
       expect(error.message).toMatch(/^Weft exited with 2 before listening:/);
-      expect(error.message).toContain('bubblewrap (bwrap), the sandbox every script runs in, was not found at WEFT_BWRAP_PATH=/nonexistent/bwrap');
+      expect(error.message).toContain(
+        'bubblewrap (bwrap), the sandbox every script runs in, was not found at WEFT_BWRAP_PATH=/nonexistent/bwrap',
+      );
       expect(error.message).not.toMatch(/\n\s+at /); // no stack trace
     } finally {
       for (const cleanup of cleanups.reverse()) await cleanup();
@@ -304,7 +428,9 @@ describe('start-up', () => {
 });
 
 describe('through a real Weft process and the GraphQL API', () => {
-  it('a script step of a workflow finds none of the server’s secrets, files or ports', { timeout: 300_000 }, async () => {
+  it('a script step of a workflow finds none of the server’s secrets, files or ports', {
+    timeout: 300_000,
+  }, async () => {
     const cleanups: (() => unknown)[] = [];
     try {
       const env = await isolatedDatabaseEnv(cleanups);
@@ -317,50 +443,98 @@ describe('through a real Weft process and the GraphQL API', () => {
         // On the embedded database the key is a file beside the data directory; on PostgreSQL, this variable.
         ...(dataDir ? {} : { WEFT_SECRETS_KEY: randomBytes(32).toString('hex') }),
       };
-      const adminKeyFile = dataDir ? path.join(path.dirname(dataDir), 'admin-api-key') : path.join(keyDir, 'admin-api-key');
-      const weft = await startWeftProcess({
-        ...env,
-        ...secrets,
-        WEFT_JWT_ISSUER: 'https://issuer.test',
-        WEFT_JWT_AUDIENCE: 'weft',
-        WEFT_ADMIN_API_KEY: '', // first start: the admin key is created and written to its file
-        WEFT_ADMIN_KEY_FILE: adminKeyFile,
-        WEFT_SCRIPTS_ENABLED: 'true',
-        WEFT_ENGINE_POLL_MS: '50',
-      }, 180_000);
+      const adminKeyFile = dataDir
+        ? path.join(path.dirname(dataDir), 'admin-api-key')
+        : path.join(keyDir, 'admin-api-key');
+      const weft = await startWeftProcess(
+        {
+          ...env,
+          ...secrets,
+          WEFT_JWT_ISSUER: 'https://issuer.test',
+          WEFT_JWT_AUDIENCE: 'weft',
+          WEFT_ADMIN_API_KEY: '', // first start: the admin key is created and written to its file
+          WEFT_ADMIN_KEY_FILE: adminKeyFile,
+          WEFT_SCRIPTS_ENABLED: 'true',
+          WEFT_ENGINE_POLL_MS: '50',
+        },
+        180_000,
+      );
       cleanups.push(() => weft.stop('SIGKILL'));
       const apiKey = readFileSync(adminKeyFile, 'utf8').trim();
       const port = Number(new URL(weft.url).port);
-      const files = [adminKeyFile, ...(dataDir ? [path.join(path.dirname(dataDir), 'secrets.key'), path.join(dataDir, 'PG_VERSION')] : [])];
+      const files = [
+        adminKeyFile,
+        ...(dataDir ? [path.join(path.dirname(dataDir), 'secrets.key'), path.join(dataDir, 'PG_VERSION')] : []),
+      ];
       for (const file of files) readFileSync(file); // they exist on the host
-      const snoopConfig = { files, dirs: dataDir ? [dataDir] : [], ports: [['127.0.0.1', port], ['127.0.0.1', 5432], ['127.0.0.1', 6379]], pids: [weft.child.pid!] };
+      const snoopConfig = {
+        files,
+        dirs: dataDir ? [dataDir] : [],
+        ports: [
+          ['127.0.0.1', port],
+          ['127.0.0.1', 5432],
+          ['127.0.0.1', 6379],
+        ],
+        pids: [weft.child.pid!],
+      };
 
       const created = await postGraphQL(
         weft.url,
         'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on ValidationError { problems { path message } } } }',
-        { input: { name: 'snoop', definition: { steps: [{ id: 'snoop', type: 'script', timeoutSeconds: 60, config: { language: 'python', source: SNOOP, maxOutputBytes: MIB, args: '{{ [$string(input)] }}' } }] } } },
+        {
+          input: {
+            name: 'snoop',
+            definition: {
+              steps: [
+                {
+                  id: 'snoop',
+                  type: 'script',
+                  timeoutSeconds: 60,
+                  config: { language: 'python', source: SNOOP, maxOutputBytes: MIB, args: '{{ [$string(input)] }}' },
+                },
+              ],
+            },
+          },
+        },
         apiKey,
       );
       expect(created.errors).toBeUndefined();
       const workflowId = created.data.createWorkflow.workflow.id as string;
-      const started = await postGraphQL(weft.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId, input: snoopConfig } }, apiKey);
+      const started = await postGraphQL(
+        weft.url,
+        'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
+        { input: { workflowId, input: snoopConfig } },
+        apiKey,
+      );
       expect(started.errors).toBeUndefined();
       const runId = started.data.runWorkflow.run.id as string;
       let last: unknown;
       const run = await until('the run to finish', 60_000, async () => {
-        const res = await postGraphQL(weft.url, 'query($id: ID!) { run(id: $id) { status stepRuns { stepId status output error logs } } }', { id: runId }, apiKey);
+        const res = await postGraphQL(
+          weft.url,
+          'query($id: ID!) { run(id: $id) { status stepRuns { stepId status output error logs } } }',
+          { id: runId },
+          apiKey,
+        );
         expect(res.errors).toBeUndefined();
         last = res.data.run;
         return ['COMPLETED', 'FAILED'].includes(res.data.run.status) ? res.data.run : false;
       }).catch((error: Error) => {
-        const logs = weft.output().split('\n').filter((line) => !line.includes('"msg":"request"'));
+        const logs = weft
+          .output()
+          .split('\n')
+          .filter((line) => !line.includes('"msg":"request"'));
         throw new Error(`${error.message}: ${JSON.stringify(last)}\n${logs.join('\n').slice(-3000)}`);
       });
       const step = run.stepRuns[0];
       expect(step.error).toBeNull();
       expect(run.status).toBe('COMPLETED');
       const snoop = step.output.json as Snoop;
-      const everything = [...Object.values(secrets), apiKey, ...(dataDir ? [readFileSync(path.join(path.dirname(dataDir), 'secrets.key'), 'utf8')] : [])];
+      const everything = [
+        ...Object.values(secrets),
+        apiKey,
+        ...(dataDir ? [readFileSync(path.join(path.dirname(dataDir), 'secrets.key'), 'utf8')] : []),
+      ];
       expectNothingReached(snoop, step.output.stdout as string, everything);
       expect(snoop.uid).toBe(65534);
       expect(snoop.procfs[String(weft.child.pid)]?.environ).toEqual({ ok: false, error: 'ENOENT' });

@@ -36,14 +36,26 @@ describe('HTTP', () => {
 
   it('echoes the request id, or makes one', async () => {
     const body = JSON.stringify({ query: '{ workflows { totalCount } }' });
-    const given = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-123', ...t.authHeaders }, body });
+    const given = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-request-id': 'req-123', ...t.authHeaders },
+      body,
+    });
     expect(given.headers.get('x-request-id')).toBe('req-123');
-    const made = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...t.authHeaders }, body });
+    const made = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...t.authHeaders },
+      body,
+    });
     expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('refuses bodies over WEFT_MAX_BODY_BYTES with 413', async () => {
-    const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: `{ workflows { totalCount } } # ${'x'.repeat(5000)}` }) });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ workflows { totalCount } } # ${'x'.repeat(5000)}` }),
+    });
     expect(res.status).toBe(413);
     expect((await res.json()).errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
   });
@@ -65,11 +77,20 @@ describe('HTTP', () => {
 
 describe('streaming transports', () => {
   it('executes operations over graphql-ws', async () => {
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: true,
+      connectionParams: { authorization: `Bearer ${t.apiKey}` },
+    });
     try {
       const result = await new Promise<unknown>((resolve, reject) => {
         let value: unknown;
-        client.subscribe({ query: '{ workflows { totalCount } }' }, { next: (v) => (value = v), error: reject, complete: () => resolve(value) });
+        client.subscribe(
+          { query: '{ workflows { totalCount } }' },
+          { next: (v) => (value = v), error: reject, complete: () => resolve(value) },
+        );
       });
       expect(result).toEqual({ data: { workflows: { totalCount: 0 } } });
     } finally {

@@ -8,7 +8,6 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-
 it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout: 120_000 }, async () => {
   const env = await isolatedDatabaseEnv(cleanups);
 
@@ -17,7 +16,9 @@ it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout
   const created = await postGraphQL(
     first.url,
     'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id name } } } }',
-    { input: { name: 'Survives restarts', definition: { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] } } },
+    {
+      input: { name: 'Survives restarts', definition: { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] } },
+    },
   );
   const id = created.data.createWorkflow.workflow.id as string;
   expect(await first.stop('SIGTERM')).toBe(0);
@@ -27,17 +28,25 @@ it('keeps a created workflow across a restart and exits 0 on SIGTERM', { timeout
   const second = await startWeftProcess(env);
   cleanups.push(() => void second.stop('SIGKILL'));
   expect(second.output()).toContain('database schema up to date');
-  const fetched = await postGraphQL(second.url, 'query($id: ID!) { workflow(id: $id) { id name currentVersion { number } } }', { id });
+  const fetched = await postGraphQL(
+    second.url,
+    'query($id: ID!) { workflow(id: $id) { id name currentVersion { number } } }',
+    { id },
+  );
   expect(fetched.data.workflow).toEqual({ id, name: 'Survives restarts', currentVersion: { number: 1 } });
   const ready = await fetch(second.url.replace('/graphql', '/readyz'));
   expect(ready.status).toBe(200);
   expect(await second.stop('SIGINT')).toBe(0);
 });
 
-it.runIf(!onPostgres)('refuses a second process on the same embedded data directory', { timeout: 120_000 }, async () => {
-  const env = await isolatedDatabaseEnv(cleanups);
-  const first = await startWeftProcess(env);
-  cleanups.push(() => void first.stop('SIGKILL'));
-  await expect(startWeftProcess(env)).rejects.toThrow(/is in use by process/);
-  expect(await first.stop()).toBe(0);
-});
+it.runIf(!onPostgres)(
+  'refuses a second process on the same embedded data directory',
+  { timeout: 120_000 },
+  async () => {
+    const env = await isolatedDatabaseEnv(cleanups);
+    const first = await startWeftProcess(env);
+    cleanups.push(() => void first.stop('SIGKILL'));
+    await expect(startWeftProcess(env)).rejects.toThrow(/is in use by process/);
+    expect(await first.stop()).toBe(0);
+  },
+);

@@ -12,7 +12,9 @@ import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, startRun, waitForRun } from './helpers/runs.ts';
 
-const RunUpdated = graphql(`subscription FreshDataRunUpdated($id: ID!) { runUpdated(runId: $id) { status stepRuns { stepId status iterations { status } } } }`);
+const RunUpdated = graphql(
+  `subscription FreshDataRunUpdated($id: ID!) { runUpdated(runId: $id) { status stepRuns { stepId status iterations { status } } } }`,
+);
 
 let t: TestApp;
 let url: string;
@@ -32,12 +34,29 @@ afterAll(async () => {
   await upstream?.close();
 });
 
-it('resolves every runUpdated push afresh: the last one shows every loop iteration finished', { timeout: 60_000 }, async () => {
+it('resolves every runUpdated push afresh: the last one shows every loop iteration finished', {
+  timeout: 60_000,
+}, async () => {
   const workflowId = await createWorkflow(t, {
-    steps: [{ id: 'each', type: 'loop', config: { items: '[1, 2, 3, 4, 5, 6]', concurrency: 1, step: { type: 'http_request', config: { url: `${upstream.url}/items/{{ item }}` } } } }],
+    steps: [
+      {
+        id: 'each',
+        type: 'loop',
+        config: {
+          items: '[1, 2, 3, 4, 5, 6]',
+          concurrency: 1,
+          step: { type: 'http_request', config: { url: `${upstream.url}/items/{{ item }}` } },
+        },
+      },
+    ],
   });
   const runId = await startRun(t, workflowId);
-  const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${t.apiKey}` } });
+  const client = createClient({
+    url: url.replace('http', 'ws'),
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${t.apiKey}` },
+  });
   // Finished iterations of the loop step; 0 before the step has a row (a QUEUED run has none).
   const pushes: { status: string; done: number }[] = [];
   try {
@@ -49,7 +68,10 @@ it('resolves every runUpdated push afresh: the last one shows every loop iterati
             if (value.errors || !value.data) return reject(new Error(JSON.stringify(value.errors)));
             const run = value.data.runUpdated;
             const loop = run.stepRuns.find((s) => s.stepId === 'each');
-            pushes.push({ status: run.status, done: loop ? loop.iterations.filter((i) => i.status === 'COMPLETED').length : 0 });
+            pushes.push({
+              status: run.status,
+              done: loop ? loop.iterations.filter((i) => i.status === 'COMPLETED').length : 0,
+            });
           },
           error: reject,
           complete: resolve,
@@ -63,5 +85,6 @@ it('resolves every runUpdated push afresh: the last one shows every loop iterati
   expect(pushes.length).toBeGreaterThan(2);
   expect(pushes.at(-1)).toEqual({ status: 'COMPLETED', done: 6 });
   // Never backwards: each push shows at least as many finished iterations as the one before.
-  for (let i = 1; i < pushes.length; i++) expect(pushes[i]!.done, `push ${i}`).toBeGreaterThanOrEqual(pushes[i - 1]!.done);
+  for (let i = 1; i < pushes.length; i++)
+    expect(pushes[i]!.done, `push ${i}`).toBeGreaterThanOrEqual(pushes[i - 1]!.done);
 });

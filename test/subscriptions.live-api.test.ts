@@ -10,7 +10,10 @@ import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
 const INTERVAL_MS = 200;
-const live = useLiveApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_RUN_UPDATED_INTERVAL_MS: String(INTERVAL_MS) }, { ok: true, headers: 'x'.repeat(2000) });
+const live = useLiveApp(
+  { WEFT_ENGINE_POLL_MS: '50', WEFT_RUN_UPDATED_INTERVAL_MS: String(INTERVAL_MS) },
+  { ok: true, headers: 'x'.repeat(2000) },
+);
 let t: TestApp;
 let url: string;
 let gates: (() => void)[];
@@ -20,12 +23,37 @@ beforeAll(() => {
 });
 
 async function stored(runId: string) {
-  return (await t.db.prisma.runEvent.findMany({ where: { runId: rawId(runId) }, orderBy: { seq: 'asc' } })).map((e) => ({ seq: e.seq, type: e.type, id: e.id, stepId: e.stepId, iteration: e.iteration }));
+  return (await t.db.prisma.runEvent.findMany({ where: { runId: rawId(runId) }, orderBy: { seq: 'asc' } })).map(
+    (e) => ({ seq: e.seq, type: e.type, id: e.id, stepId: e.stepId, iteration: e.iteration }),
+  );
 }
 
-const gated = () => ({ steps: [{ id: 'a', type: 'http_request', config: { url: `${live.server.url}/fast` } }, { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${live.server.url}/gate` } }] });
-const instant = () => ({ steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'b', type: 'condition', dependsOn: ['a'], config: { expression: 'true' } }] });
-const loop = (n: number, path = 'fast', concurrency = 4) => ({ steps: [{ id: 'each', type: 'loop', config: { items: `[1..${n}]`, concurrency, step: { type: 'http_request', config: { url: `${live.server.url}/${path}?i={{ item }}` } } } }, { id: 'after', type: 'condition', dependsOn: ['each'], config: { expression: 'true' } }] });
+const gated = () => ({
+  steps: [
+    { id: 'a', type: 'http_request', config: { url: `${live.server.url}/fast` } },
+    { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${live.server.url}/gate` } },
+  ],
+});
+const instant = () => ({
+  steps: [
+    { id: 'a', type: 'condition', config: { expression: 'true' } },
+    { id: 'b', type: 'condition', dependsOn: ['a'], config: { expression: 'true' } },
+  ],
+});
+const loop = (n: number, path = 'fast', concurrency = 4) => ({
+  steps: [
+    {
+      id: 'each',
+      type: 'loop',
+      config: {
+        items: `[1..${n}]`,
+        concurrency,
+        step: { type: 'http_request', config: { url: `${live.server.url}/${path}?i={{ item }}` } },
+      },
+    },
+    { id: 'after', type: 'condition', dependsOn: ['each'], config: { expression: 'true' } },
+  ],
+});
 
 const EVENTS = `subscription($runId: ID!, $after: String, $filter: RunEventFilter) { runEvents(runId: $runId, after: $after, filter: $filter) { seq cursor type stepId iteration data } }`;
 const STREAM = `subscription($runId: ID!, $after: String, $filter: RunEventFilter) { runEventStream(runId: $runId, after: $after, filter: $filter) { __typename ... on RunEvent { seq type } ... on RunEventsCaughtUp { cursor seq runStatus } } }`;
@@ -35,13 +63,19 @@ describe('one event cursor', () => {
     const run = await startRun(t, await createWorkflow(t, instant()));
     await waitForRun(t, run);
     const log = await stored(run);
-    const page = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 3, after: $after) { totalCount edges { cursor node { seq cursor } } pageInfo { endCursor hasNextPage } } } }`, { id: run });
+    const page = await t.gql<any, any>(
+      `query($id: ID!, $after: String) { run(id: $id) { events(first: 3, after: $after) { totalCount edges { cursor node { seq cursor } } pageInfo { endCursor hasNextPage } } } }`,
+      { id: run },
+    );
     expect(page.errors).toBeUndefined();
     const edges = page.data.run.events.edges;
     expect(edges.map((e: any) => e.cursor)).toEqual(['1', '2', '3']);
     expect(edges.map((e: any) => e.node.cursor)).toEqual(['1', '2', '3']);
     expect(page.data.run.events.totalCount).toBe(log.length);
-    const next = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 200, after: $after) { edges { node { seq } } } } }`, { id: run, after: page.data.run.events.pageInfo.endCursor });
+    const next = await t.gql<any, any>(
+      `query($id: ID!, $after: String) { run(id: $id) { events(first: 200, after: $after) { edges { node { seq } } } } }`,
+      { id: run, after: page.data.run.events.pageInfo.endCursor },
+    );
     expect(next.errors).toBeUndefined();
     expect(next.data.run.events.edges.map((e: any) => e.node.seq)).toEqual(log.slice(3).map((e) => e.seq));
     // The connection's cursor goes straight into the subscription.
@@ -49,7 +83,7 @@ describe('one event cursor', () => {
     expect(rest.map((r) => r.runEvents.seq)).toEqual(log.slice(3).map((e) => e.seq));
   });
 
-  it('still accepts the connection cursors of earlier versions (deprecated), and refuses other runs\' with VALIDATION_FAILED', async () => {
+  it("still accepts the connection cursors of earlier versions (deprecated), and refuses other runs' with VALIDATION_FAILED", async () => {
     const run = await startRun(t, await createWorkflow(t, instant()));
     const other = await startRun(t, await createWorkflow(t, instant()));
     await waitForRun(t, run);
@@ -58,7 +92,10 @@ describe('one event cursor', () => {
     const legacy = (id: bigint) => encodeBase64(`GPC:${encodeCursorChunk(id)}`);
     const rest = await subscribe<any>(wsClient(), EVENTS, { runId: run, after: legacy(log[1]!.id) }).done;
     expect(rest.map((r) => r.runEvents.seq)).toEqual(log.slice(2).map((e) => e.seq));
-    const page = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { node { seq } } } } }`, { id: run, after: legacy(log[1]!.id) });
+    const page = await t.gql<any, any>(
+      `query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { node { seq } } } } }`,
+      { id: run, after: legacy(log[1]!.id) },
+    );
     expect(page.errors).toBeUndefined();
     expect(page.data.run.events.edges.map((e: any) => e.node.seq)).toEqual([3, 4]);
 
@@ -68,9 +105,15 @@ describe('one event cursor', () => {
     const tooBig = await subscribe(wsClient(), EVENTS, { runId: run, after: '9999999999' }).done.catch((e) => e);
     expect(tooBig.errors[0].extensions.code).toBe('VALIDATION_FAILED');
     // A legacy cursor whose row id is beyond the bigint column (found by review: it reached SQL).
-    const legacyTooBig = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { cursor } } } }`, { id: run, after: legacy(99_999_999_999_999_999_999n) });
+    const legacyTooBig = await t.gql<any, any>(
+      `query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { cursor } } } }`,
+      { id: run, after: legacy(99_999_999_999_999_999_999n) },
+    );
     expect(legacyTooBig.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
-    const bad = await t.gql<any, any>(`query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { cursor } } } }`, { id: run, after: 'not a cursor' });
+    const bad = await t.gql<any, any>(
+      `query($id: ID!, $after: String) { run(id: $id) { events(first: 2, after: $after) { edges { cursor } } } }`,
+      { id: run, after: 'not a cursor' },
+    );
     expect(bad.status).toBeLessThan(500);
     expect(bad.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
     expect(bad.errors?.[0]?.extensions?.problems).toEqual([expect.objectContaining({ path: ['events', 'after'] })]);
@@ -82,7 +125,9 @@ describe('the caught-up marker (runEventStream)', () => {
     const run = await startRun(t, await createWorkflow(t, gated()));
     await until('step b to be in flight', 10_000, async () => gates.length === 1);
     const sub = subscribe<any>(wsClient(), STREAM, { runId: run });
-    await until('the marker', 10_000, async () => sub.results.some((r) => r.runEventStream.__typename === 'RunEventsCaughtUp'));
+    await until('the marker', 10_000, async () =>
+      sub.results.some((r) => r.runEventStream.__typename === 'RunEventsCaughtUp'),
+    );
     const before = sub.results.length;
     for (const open of gates.splice(0)) open();
     const items = (await sub.done).map((r) => r.runEventStream);
@@ -115,9 +160,13 @@ describe('the caught-up marker (runEventStream)', () => {
     await reader.cancel();
     for (const open of gates.splice(0)) open();
     await waitForRun(t, run);
-    const rest = (await subscribe<any>(wsClient(), STREAM, { runId: run, after: marker.cursor }).done).map((r) => r.runEventStream);
+    const rest = (await subscribe<any>(wsClient(), STREAM, { runId: run, after: marker.cursor }).done).map(
+      (r) => r.runEventStream,
+    );
     const replayed = items().filter((i) => i.__typename === 'RunEvent');
-    expect([...replayed, ...rest].map((e) => `${e.seq}:${e.type}`)).toEqual((await stored(run)).map((e) => `${e.seq}:${e.type}`));
+    expect([...replayed, ...rest].map((e) => `${e.seq}:${e.type}`)).toEqual(
+      (await stored(run)).map((e) => `${e.seq}:${e.type}`),
+    );
     // The run finished during the gap: the resumed stream is all replay and ends without a marker.
     expect(rest.every((i) => i.__typename === 'RunEvent')).toBe(true);
   });
@@ -128,22 +177,36 @@ describe('the caught-up marker (runEventStream)', () => {
     const last = (await stored(run)).at(-1)!.seq;
     const sub = subscribe<any>(wsClient(), STREAM, { runId: run, after: String(last) });
     await until('the marker', 10_000, async () => sub.results.length > 0);
-    expect(sub.results[0].runEventStream).toEqual({ __typename: 'RunEventsCaughtUp', cursor: String(last), seq: last, runStatus: 'RUNNING' });
+    expect(sub.results[0].runEventStream).toEqual({
+      __typename: 'RunEventsCaughtUp',
+      cursor: String(last),
+      seq: last,
+      runStatus: 'RUNNING',
+    });
   });
 });
 
 describe('filters on runEvents', () => {
   it('delivers only the asked types and steps, without iterations or bulky data, and still completes', async () => {
     const run = await startRun(t, await createWorkflow(t, loop(6)));
-    const sub = subscribe<any>(wsClient(), EVENTS, { runId: run, filter: { types: ['STEP_STARTED', 'STEP_COMPLETED'], iterations: false, includeData: false } });
+    const sub = subscribe<any>(wsClient(), EVENTS, {
+      runId: run,
+      filter: { types: ['STEP_STARTED', 'STEP_COMPLETED'], iterations: false, includeData: false },
+    });
     const got = (await sub.done).map((r) => r.runEvents);
-    const expected = (await stored(run)).filter((e) => ['STEP_STARTED', 'STEP_COMPLETED'].includes(e.type) && e.iteration === null);
-    expect(got.map((e) => `${e.seq}:${e.type}:${e.stepId}`)).toEqual(expected.map((e) => `${e.seq}:${e.type}:${e.stepId}`));
+    const expected = (await stored(run)).filter(
+      (e) => ['STEP_STARTED', 'STEP_COMPLETED'].includes(e.type) && e.iteration === null,
+    );
+    expect(got.map((e) => `${e.seq}:${e.type}:${e.stepId}`)).toEqual(
+      expected.map((e) => `${e.seq}:${e.type}:${e.stepId}`),
+    );
     expect(got.length).toBe(4);
     for (const e of got) expect(e.data?.output).toBeUndefined();
     expect(got.find((e) => e.type === 'STEP_COMPLETED').data.attempt).toBe(1);
 
-    const one = (await subscribe<any>(wsClient(), EVENTS, { runId: run, filter: { stepIds: ['each'] } }).done).map((r) => r.runEvents);
+    const one = (await subscribe<any>(wsClient(), EVENTS, { runId: run, filter: { stepIds: ['each'] } }).done).map(
+      (r) => r.runEvents,
+    );
     expect(one.length).toBe((await stored(run)).filter((e) => e.stepId === 'each').length);
     expect(one.some((e) => e.iteration !== null)).toBe(true);
     expect(one.find((e) => e.type === 'STEP_COMPLETED' && e.iteration !== null).data.output.status).toBe(200);
@@ -155,7 +218,16 @@ describe('typed event payloads', () => {
     const run = await startRun(t, await createWorkflow(t, loop(2)));
     const urql = new UrqlClient({
       url,
-      exchanges: [fetchExchange, subscriptionExchange({ forwardSubscription: (request) => ({ subscribe: (sink) => ({ unsubscribe: wsClient().subscribe({ ...request, query: request.query ?? '' }, sink) }) }) })],
+      exchanges: [
+        fetchExchange,
+        subscriptionExchange({
+          forwardSubscription: (request) => ({
+            subscribe: (sink) => ({
+              unsubscribe: wsClient().subscribe({ ...request, query: request.query ?? '' }, sink),
+            }),
+          }),
+        }),
+      ],
       fetchOptions: { headers: t.authHeaders },
     });
     const query = `subscription($runId: ID!) { runEvents(runId: $runId) { seq type data payload { __typename type
@@ -165,24 +237,36 @@ describe('typed event payloads', () => {
       const got: any[] = [];
       const timer = setTimeout(() => reject(new Error('urql subscription did not finish')), 15_000);
       const { unsubscribe } = urql.subscription(query, { runId: run }).subscribe((result) => {
-        if (result.error) return clearTimeout(timer), reject(result.error);
+        if (result.error) return (clearTimeout(timer), reject(result.error));
         got.push(result.data.runEvents);
-        if (result.data.runEvents.type === 'RUN_COMPLETED') (clearTimeout(timer), unsubscribe(), resolve(got));
+        if (result.data.runEvents.type === 'RUN_COMPLETED') clearTimeout(timer), unsubscribe(), resolve(got);
       });
     });
     const byType = (type: string) => items.filter((e) => e.type === type);
-    expect(byType('RUN_QUEUED')[0].payload).toEqual({ __typename: 'RunQueuedPayload', type: 'RUN_QUEUED', trigger: 'MANUAL', version: 1 });
-    for (const e of byType('STEP_STARTED')) expect(e.payload).toMatchObject({ __typename: 'StepStartedPayload', attempt: 1 });
+    expect(byType('RUN_QUEUED')[0].payload).toEqual({
+      __typename: 'RunQueuedPayload',
+      type: 'RUN_QUEUED',
+      trigger: 'MANUAL',
+      version: 1,
+    });
+    for (const e of byType('STEP_STARTED'))
+      expect(e.payload).toMatchObject({ __typename: 'StepStartedPayload', attempt: 1 });
     const completed = byType('STEP_COMPLETED');
     expect(completed.length).toBe(4);
     for (const e of completed) {
       expect(e.payload.__typename).toBe('StepCompletedPayload');
       expect(e.payload.output).toEqual(e.data.output);
     }
-    expect(byType('RUN_COMPLETED')[0].payload).toMatchObject({ __typename: 'RunFinishedPayload', status: 'COMPLETED', error: null });
+    expect(byType('RUN_COMPLETED')[0].payload).toMatchObject({
+      __typename: 'RunFinishedPayload',
+      status: 'COMPLETED',
+      error: null,
+    });
     for (const e of items) expect(e.payload.__typename).not.toBe('OtherEventPayload');
     // The schema says what is deprecated.
-    const introspection = await t.gql<any, any>(`{ __type(name: "RunEvent") { fields(includeDeprecated: true) { name isDeprecated } } }`);
+    const introspection = await t.gql<any, any>(
+      `{ __type(name: "RunEvent") { fields(includeDeprecated: true) { name isDeprecated } } }`,
+    );
     expect(introspection.data.__type.fields.find((f: any) => f.name === 'data').isDeprecated).toBe(true);
   });
 });
@@ -217,7 +301,11 @@ describe('runUpdated, coalesced', () => {
   it(`pushes at most once per ${INTERVAL_MS} ms and always ends with the final state`, async () => {
     const run = await startRun(t, await createWorkflow(t, loop(40, 'fast', 1)));
     const started = Date.now();
-    const results = await subscribe<any>(wsClient(), `subscription($runId: ID!) { runUpdated(runId: $runId) { id status stepRuns { stepId status } } }`, { runId: run }).done;
+    const results = await subscribe<any>(
+      wsClient(),
+      `subscription($runId: ID!) { runUpdated(runId: $runId) { id status stepRuns { stepId status } } }`,
+      { runId: run },
+    ).done;
     const elapsed = Date.now() - started;
     const events = (await stored(run)).length;
     expect(events).toBeGreaterThan(80);
@@ -240,22 +328,56 @@ describe('run feeds', () => {
     await waitForRun(t, first);
     // snapshot: 1 sends the finished first run as soon as each feed listens: then no transition can be missed.
     const client = wsClient();
-    const feed = subscribe<any>(client, `subscription($filter: RunFeedFilter) { runsFeed(filter: $filter, snapshot: 1) { id status } }`, { filter: { workflowIds: [wf] } });
-    const perWorkflow = subscribe<any>(client, `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id, snapshot: 1) { id status } }`, { id: wf });
-    const onlyDone = subscribe<any>(client, `subscription($filter: RunFeedFilter) { runsFeed(filter: $filter, snapshot: 1) { id status } }`, { filter: { workflowIds: [wf], status: ['COMPLETED'] } });
-    await until('the snapshots', 10_000, async () => [feed, perWorkflow, onlyDone].every((s) => s.results.length === 1));
-    for (const s of [feed, perWorkflow, onlyDone]) expect(Object.values(s.results[0]!)[0]).toEqual({ id: first, status: 'COMPLETED' });
+    const feed = subscribe<any>(
+      client,
+      `subscription($filter: RunFeedFilter) { runsFeed(filter: $filter, snapshot: 1) { id status } }`,
+      { filter: { workflowIds: [wf] } },
+    );
+    const perWorkflow = subscribe<any>(
+      client,
+      `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id, snapshot: 1) { id status } }`,
+      { id: wf },
+    );
+    const onlyDone = subscribe<any>(
+      client,
+      `subscription($filter: RunFeedFilter) { runsFeed(filter: $filter, snapshot: 1) { id status } }`,
+      { filter: { workflowIds: [wf], status: ['COMPLETED'] } },
+    );
+    await until('the snapshots', 10_000, async () =>
+      [feed, perWorkflow, onlyDone].every((s) => s.results.length === 1),
+    );
+    for (const s of [feed, perWorkflow, onlyDone])
+      expect(Object.values(s.results[0]!)[0]).toEqual({ id: first, status: 'COMPLETED' });
     const runs = [await startRun(t, wf), await startRun(t, wf)];
     for (const run of runs) await waitForRun(t, run);
-    await until('the feeds to see both completions', 10_000, async () => [feed, perWorkflow, onlyDone].every((s) => s.results.filter((r) => (Object.values(r)[0] as { status: string }).status === 'COMPLETED').length === 3));
+    await until('the feeds to see both completions', 10_000, async () =>
+      [feed, perWorkflow, onlyDone].every(
+        (s) => s.results.filter((r) => (Object.values(r)[0] as { status: string }).status === 'COMPLETED').length === 3,
+      ),
+    );
     await new Promise((r) => setTimeout(r, 200));
     for (const run of runs) {
-      expect(feed.results.map((r) => r.runsFeed).filter((r) => r.id === run).map((r) => r.status)).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
-      expect(perWorkflow.results.map((r) => r.workflowRunsUpdated).filter((r) => r.id === run).map((r) => r.status)).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
+      expect(
+        feed.results
+          .map((r) => r.runsFeed)
+          .filter((r) => r.id === run)
+          .map((r) => r.status),
+      ).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
+      expect(
+        perWorkflow.results
+          .map((r) => r.workflowRunsUpdated)
+          .filter((r) => r.id === run)
+          .map((r) => r.status),
+      ).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']);
     }
     const done = onlyDone.results.map((r) => r.runsFeed);
     expect(done[0]).toEqual({ id: first, status: 'COMPLETED' });
-    expect(done.slice(1).map((r) => r.id).sort()).toEqual([...runs].sort());
+    expect(
+      done
+        .slice(1)
+        .map((r) => r.id)
+        .sort(),
+    ).toEqual([...runs].sort());
     expect(done.every((r) => r.status === 'COMPLETED')).toBe(true);
   });
 
@@ -266,18 +388,42 @@ describe('run feeds', () => {
     const sub = subscribe<any>(wsClient(), FEED, { filter: { workflowIds: [wf] }, snapshot: 10 });
     await until('the snapshot', 10_000, async () => sub.results.some((r) => r.runFeed.kind === 'SNAPSHOT_END'));
     expect(sub.results.map((r) => r.runFeed.kind)).toEqual(['SNAPSHOT', 'SNAPSHOT_END']);
-    expect(sub.results[0].runFeed).toMatchObject({ runId: old, status: 'COMPLETED', run: { id: old, status: 'COMPLETED' } });
+    expect(sub.results[0].runFeed).toMatchObject({
+      runId: old,
+      status: 'COMPLETED',
+      run: { id: old, status: 'COMPLETED' },
+    });
     const run = await startRun(t, wf);
     await waitForRun(t, run);
-    const deleted = await t.gql<any, any>(`mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }`, { input: { runId: old } });
+    const deleted = await t.gql<any, any>(`mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }`, {
+      input: { runId: old },
+    });
     expect(deleted.errors).toBeUndefined();
     await until('the deletion notice', 10_000, async () => sub.results.some((r) => r.runFeed.kind === 'DELETED'));
     const messages = sub.results.map((r) => r.runFeed).slice(2);
     const log = await stored(run);
     expect(messages).toEqual([
-      { kind: 'TRANSITION', runId: run, status: 'QUEUED', seq: log.find((e) => e.type === 'RUN_QUEUED')!.seq, run: { id: run, status: 'QUEUED' } },
-      { kind: 'TRANSITION', runId: run, status: 'RUNNING', seq: log.find((e) => e.type === 'RUN_STARTED')!.seq, run: { id: run, status: 'RUNNING' } },
-      { kind: 'TRANSITION', runId: run, status: 'COMPLETED', seq: log.find((e) => e.type === 'RUN_COMPLETED')!.seq, run: { id: run, status: 'COMPLETED' } },
+      {
+        kind: 'TRANSITION',
+        runId: run,
+        status: 'QUEUED',
+        seq: log.find((e) => e.type === 'RUN_QUEUED')!.seq,
+        run: { id: run, status: 'QUEUED' },
+      },
+      {
+        kind: 'TRANSITION',
+        runId: run,
+        status: 'RUNNING',
+        seq: log.find((e) => e.type === 'RUN_STARTED')!.seq,
+        run: { id: run, status: 'RUNNING' },
+      },
+      {
+        kind: 'TRANSITION',
+        runId: run,
+        status: 'COMPLETED',
+        seq: log.find((e) => e.type === 'RUN_COMPLETED')!.seq,
+        run: { id: run, status: 'COMPLETED' },
+      },
       { kind: 'DELETED', runId: old, status: 'COMPLETED', seq: null, run: null },
     ]);
   });

@@ -7,20 +7,41 @@ import { subscribe, useLiveApp } from './helpers/live.ts';
 import { until } from './helpers/wait.ts';
 
 const FLUSH_MS = 100;
-const live = useLiveApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_SCRIPTS_ENABLED: 'true', WEFT_STEP_LOG_FLUSH_MS: String(FLUSH_MS) });
+const live = useLiveApp({
+  WEFT_ENGINE_POLL_MS: '50',
+  WEFT_SCRIPTS_ENABLED: 'true',
+  WEFT_STEP_LOG_FLUSH_MS: String(FLUSH_MS),
+});
 
 const LOGS = `subscription($runId: ID!, $filter: RunEventFilter) { runEvents(runId: $runId, filter: $filter) { seq type createdAt payload { __typename ... on StepLogPayload { lines live } } } }`;
 
-const script = (source: string) => ({ steps: [{ id: 'work', type: 'script', timeoutSeconds: 60, config: { language: 'python', source } }] });
+const script = (source: string) => ({
+  steps: [{ id: 'work', type: 'script', timeoutSeconds: 60, config: { language: 'python', source } }],
+});
 
 describe('live step logs', () => {
-  it('streams a running script\'s lines in batches while it runs, and stores each line once, in order', async () => {
+  it("streams a running script's lines in batches while it runs, and stores each line once, in order", async () => {
     const { t } = live;
-    const run = await startRun(t, await createWorkflow(t, script('import time\nfor i in range(6):\n    print(f"line {i}", flush=True)\n    time.sleep(0.4)\n')));
-    const sub = subscribe<any>(live.wsClient(), LOGS, { runId: run, filter: { types: ['STEP_LOG', 'STEP_COMPLETED'], stepIds: ['work'] } }, 30_000);
+    const run = await startRun(
+      t,
+      await createWorkflow(
+        t,
+        script('import time\nfor i in range(6):\n    print(f"line {i}", flush=True)\n    time.sleep(0.4)\n'),
+      ),
+    );
+    const sub = subscribe<any>(
+      live.wsClient(),
+      LOGS,
+      { runId: run, filter: { types: ['STEP_LOG', 'STEP_COMPLETED'], stepIds: ['work'] } },
+      30_000,
+    );
     // A line is visible, stored and published, while the script is still running.
-    await until('a live batch with the first line', 20_000, async () => sub.results.some((r) => r.runEvents.payload.live === true && r.runEvents.payload.lines.includes('line 0')));
-    const row = await t.db.prisma.stepRun.findFirstOrThrow({ where: { runId: rawId(run), stepId: 'work', iteration: -1 } });
+    await until('a live batch with the first line', 20_000, async () =>
+      sub.results.some((r) => r.runEvents.payload.live === true && r.runEvents.payload.lines.includes('line 0')),
+    );
+    const row = await t.db.prisma.stepRun.findFirstOrThrow({
+      where: { runId: rawId(run), stepId: 'work', iteration: -1 },
+    });
     expect(row.status).toBe('RUNNING');
     expect(row.logs).toMatch(/line 0\n/);
 
@@ -44,10 +65,19 @@ describe('live step logs', () => {
   it('bounds the batches of a chatty script: one event per interval at most, each of at most 200 lines', async () => {
     const { t } = live;
     const started = Date.now();
-    const run = await startRun(t, await createWorkflow(t, script('import sys, time\nfor i in range(450):\n    print(f"n{i}")\nsys.stdout.flush()\ntime.sleep(0.6)\n')));
+    const run = await startRun(
+      t,
+      await createWorkflow(
+        t,
+        script('import sys, time\nfor i in range(450):\n    print(f"n{i}")\nsys.stdout.flush()\ntime.sleep(0.6)\n'),
+      ),
+    );
     expect((await waitForRun(t, run, undefined, 30_000)).status).toBe('COMPLETED');
     const elapsed = Date.now() - started;
-    const logs = await t.db.prisma.runEvent.findMany({ where: { runId: rawId(run), type: 'STEP_LOG' }, orderBy: { seq: 'asc' } });
+    const logs = await t.db.prisma.runEvent.findMany({
+      where: { runId: rawId(run), type: 'STEP_LOG' },
+      orderBy: { seq: 'asc' },
+    });
     const lines = logs.flatMap((e) => (e.data as { lines: string[] }).lines);
     expect(lines.filter((l) => /^n\d+$/.test(l))).toEqual(Array.from({ length: 450 }, (_, i) => `n${i}`));
     const sizes = logs.map((e) => (e.data as { lines: string[] }).lines.length);

@@ -25,14 +25,30 @@ beforeAll(() => {
 });
 
 /** Collects every result of one subscription until it completes (bounded). */
-const collect = <T,>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): Promise<T[]> => subscribe<T>(client, query, variables, timeoutMs).done;
+const collect = <T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = 15_000,
+): Promise<T[]> => subscribe<T>(client, query, variables, timeoutMs).done;
 
 const EVENTS = `subscription($runId: ID!, $after: String) { runEvents(runId: $runId, after: $after) { seq type stepId } }`;
-const gated = () => ({ steps: [{ id: 'a', type: 'http_request', config: { url: `${server.url}/fast` } }, { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/gate` } }, { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/fast` } }] });
-
+const gated = () => ({
+  steps: [
+    { id: 'a', type: 'http_request', config: { url: `${server.url}/fast` } },
+    { id: 'b', type: 'http_request', dependsOn: ['a'], config: { url: `${server.url}/gate` } },
+    { id: 'c', type: 'http_request', dependsOn: ['b'], config: { url: `${server.url}/fast` } },
+  ],
+});
 
 async function storedSeqs(runId: string) {
-  return (await t.db.prisma.runEvent.findMany({ where: { runId: rawId(runId) }, orderBy: { seq: 'asc' }, select: { seq: true, type: true } })).map((e) => `${e.seq}:${e.type}`);
+  return (
+    await t.db.prisma.runEvent.findMany({
+      where: { runId: rawId(runId) },
+      orderBy: { seq: 'asc' },
+      select: { seq: true, type: true },
+    })
+  ).map((e) => `${e.seq}:${e.type}`);
 }
 
 describe('runEvents over graphql-ws', () => {
@@ -53,12 +69,26 @@ describe('runEvents over graphql-ws', () => {
     const run = await startRun(t, wf);
     await waitForRun(t, run);
     const all = await storedSeqs(run);
-    const rest = (await collect<{ runEvents: { seq: number; type: string } }>(wsClient(), EVENTS, { runId: run, after: '2' })).map((r) => `${r.runEvents.seq}:${r.runEvents.type}`);
+    const rest = (
+      await collect<{ runEvents: { seq: number; type: string } }>(wsClient(), EVENTS, { runId: run, after: '2' })
+    ).map((r) => `${r.runEvents.seq}:${r.runEvents.type}`);
     expect(rest).toEqual(all.slice(2));
   });
 
   it('has no gap and no duplicate for subscribers joining while events are produced', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'each', type: 'loop', config: { items: '[1..40]', concurrency: 4, step: { type: 'http_request', config: { url: `${server.url}/fast?i={{ item }}` } } } }] });
+    const wf = await createWorkflow(t, {
+      steps: [
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: '[1..40]',
+            concurrency: 4,
+            step: { type: 'http_request', config: { url: `${server.url}/fast?i={{ item }}` } },
+          },
+        },
+      ],
+    });
     const run = await startRun(t, wf);
     const client = wsClient();
     const streams: Promise<{ runEvents: { seq: number; type: string } }[]>[] = [];
@@ -72,7 +102,7 @@ describe('runEvents over graphql-ws', () => {
     for (const events of results) expect(events.map((r) => `${r.runEvents.seq}:${r.runEvents.type}`)).toEqual(stored);
   });
 
-  it('refuses other workspaces\' and unknown runs with NOT_FOUND, and bad cursors with VALIDATION_FAILED', async () => {
+  it("refuses other workspaces' and unknown runs with NOT_FOUND, and bad cursors with VALIDATION_FAILED", async () => {
     const missing = Buffer.from('Run:00000000-0000-7000-8000-000000000000').toString('base64');
     const error = await collect(wsClient(), EVENTS, { runId: missing }).catch((e) => e);
     expect(error.errors[0].extensions.code).toBe('NOT_FOUND');
@@ -102,24 +132,44 @@ describe('runUpdated and the run feeds', () => {
     const run = await startRun(t, wf);
     await until('step b to be in flight', 10_000, () => gates.length === 1);
     const client = wsClient();
-    const updates = collect<{ runUpdated: { __typename: string; id: string; status: string } }>(client, `subscription($runId: ID!) { runUpdated(runId: $runId) { __typename id status } }`, { runId: run });
+    const updates = collect<{ runUpdated: { __typename: string; id: string; status: string } }>(
+      client,
+      `subscription($runId: ID!) { runUpdated(runId: $runId) { __typename id status } }`,
+      { runId: run },
+    );
     const feed: { runsFeed: { id: string; status: string } }[] = [];
     const perWorkflow: { workflowRunsUpdated: { id: string; status: string } }[] = [];
     const allBefore = listeners.all();
-    client.subscribe({ query: `subscription { runsFeed { id status } }` }, { next: (v) => feed.push(v.data as never), error: () => undefined, complete: () => undefined });
-    client.subscribe({ query: `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id) { id status } }`, variables: { id: wf } }, { next: (v) => perWorkflow.push(v.data as never), error: () => undefined, complete: () => undefined });
-    await until('runUpdated and both feeds to be registered', 10_000, () => listeners.forRun(rawId(run)) === 1 && listeners.all() - allBefore === 2);
+    client.subscribe(
+      { query: `subscription { runsFeed { id status } }` },
+      { next: (v) => feed.push(v.data as never), error: () => undefined, complete: () => undefined },
+    );
+    client.subscribe(
+      { query: `subscription($id: ID!) { workflowRunsUpdated(workflowId: $id) { id status } }`, variables: { id: wf } },
+      { next: (v) => perWorkflow.push(v.data as never), error: () => undefined, complete: () => undefined },
+    );
+    await until(
+      'runUpdated and both feeds to be registered',
+      10_000,
+      () => listeners.forRun(rawId(run)) === 1 && listeners.all() - allBefore === 2,
+    );
     for (const g of gates.splice(0)) g();
     const received = (await updates).map((u) => u.runUpdated);
     expect(received[0]).toMatchObject({ __typename: 'Run', id: run, status: 'RUNNING' });
     expect(received.at(-1)).toMatchObject({ id: run, status: 'COMPLETED' });
-    await until('the feeds to see the completion', 10_000, () => feed.some((f) => f.runsFeed.status === 'COMPLETED') && perWorkflow.some((f) => f.workflowRunsUpdated.status === 'COMPLETED'));
+    await until(
+      'the feeds to see the completion',
+      10_000,
+      () =>
+        feed.some((f) => f.runsFeed.status === 'COMPLETED') &&
+        perWorkflow.some((f) => f.workflowRunsUpdated.status === 'COMPLETED'),
+    );
     expect(feed.every((f) => f.runsFeed.id === run)).toBe(true);
   });
 });
 
 describe('runEvents over SSE', () => {
-  it('streams a run\'s events as Server-Sent Events and ends the stream', async () => {
+  it("streams a run's events as Server-Sent Events and ends the stream", async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
     const run = await startRun(t, wf);
     await waitForRun(t, run);
@@ -141,7 +191,17 @@ describe('the event stream itself', () => {
     const stream = runEventStream({ prisma: t.db.prisma, bus, runId: rawId(run), after: 1_000_000, maxBuffer: 5 });
     const first = stream.next(); // starts the stream; it waits for live events
     await until('the stream to listen for live events', 10_000, () => local.forRun(rawId(run)) === 1);
-    const fake = (seq: number) => ({ id: BigInt(seq), workspaceId: t.workspaceId, runId: rawId(run), seq, type: 'STEP_LOG', stepId: 'b', iteration: null, data: null, createdAt: new Date() });
+    const fake = (seq: number) => ({
+      id: BigInt(seq),
+      workspaceId: t.workspaceId,
+      runId: rawId(run),
+      seq,
+      type: 'STEP_LOG',
+      stepId: 'b',
+      iteration: null,
+      data: null,
+      createdAt: new Date(),
+    });
     bus.publish(Array.from({ length: 20 }, (_, i) => fake(1_000_001 + i)));
     const delivered: number[] = [];
     const error = await (async () => {
@@ -166,9 +226,19 @@ describe('the event stream itself', () => {
     const total = 50_000;
     await t.db.prisma.runEvent.updateMany({ where: { runId, type: 'RUN_COMPLETED' }, data: { type: 'STEP_LOG' } });
     for (let start = 0; start < total; start += 5000) {
-      await t.db.prisma.runEvent.createMany({ data: Array.from({ length: Math.min(5000, total - start) }, (_, i) => ({ workspaceId: t.workspaceId, runId, seq: base + start + i + 1, type: 'STEP_LOG', stepId: 'a' })) });
+      await t.db.prisma.runEvent.createMany({
+        data: Array.from({ length: Math.min(5000, total - start) }, (_, i) => ({
+          workspaceId: t.workspaceId,
+          runId,
+          seq: base + start + i + 1,
+          type: 'STEP_LOG',
+          stepId: 'a',
+        })),
+      });
     }
-    await t.db.prisma.runEvent.create({ data: { workspaceId: t.workspaceId, runId, seq: base + total + 1, type: 'RUN_COMPLETED' } });
+    await t.db.prisma.runEvent.create({
+      data: { workspaceId: t.workspaceId, runId, seq: base + total + 1, type: 'RUN_COMPLETED' },
+    });
     await t.db.prisma.run.update({ where: { id: runId }, data: { lastEventSeq: base + total + 1 } });
 
     const pages: number[] = [];

@@ -18,7 +18,11 @@ const q = async (query: string, variables?: Record<string, unknown>) => (await t
 it('ships at least five built-in templates, each a valid definition', () => {
   expect(BUILTIN_TEMPLATES.length).toBeGreaterThanOrEqual(5);
   expect(new Set(BUILTIN_TEMPLATES.map((x) => x.category)).size).toBeGreaterThanOrEqual(5);
-  for (const template of BUILTIN_TEMPLATES) expect({ name: template.name, problems: validateDefinition(template.definition) }).toEqual({ name: template.name, problems: [] });
+  for (const template of BUILTIN_TEMPLATES)
+    expect({ name: template.name, problems: validateDefinition(template.definition) }).toEqual({
+      name: template.name,
+      problems: [],
+    });
 });
 
 it('lists templates with filters and installs one as a workflow', async () => {
@@ -27,25 +31,48 @@ it('lists templates with filters and installs one as a workflow', async () => {
   const monitoring = await q(`{ templates(first: 50, category: "monitoring") { edges { node { name } } } }`);
   expect(monitoring.templates.edges.map((e: any) => e.node.name)).toEqual(['Scheduled health check']);
   const etl = all.templates.edges.find((e: any) => e.node.name === 'Paginated ETL').node;
-  const installed = await q(`mutation($input: InstallTemplateInput!) { installTemplate(input: $input) { ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`, { input: { templateId: etl.id, name: 'My ETL' } });
-  expect(installed.installTemplate.workflow).toMatchObject({ name: 'My ETL', latestVersion: 1, definition: BUILTIN_TEMPLATES.find((x) => x.name === 'Paginated ETL')!.definition });
+  const installed = await q(
+    `mutation($input: InstallTemplateInput!) { installTemplate(input: $input) { ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`,
+    { input: { templateId: etl.id, name: 'My ETL' } },
+  );
+  expect(installed.installTemplate.workflow).toMatchObject({
+    name: 'My ETL',
+    latestVersion: 1,
+    definition: BUILTIN_TEMPLATES.find((x) => x.name === 'Paginated ETL')!.definition,
+  });
   const viaNode = await q(`query($id: ID!) { node(id: $id) { ... on Template { name isBuiltin } } }`, { id: etl.id });
   expect(viaNode.node).toEqual({ name: 'Paginated ETL', isBuiltin: true });
 });
 
 it('saves a workflow as a workspace template, lists it, and deletes it; built-ins cannot be deleted', async () => {
-  const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] }, { description: 'mine' });
-  const saved = await q(`mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`, { input: { workflowId: wf, name: 'Nap', category: 'utility' } });
+  const wf = await createWorkflow(
+    t,
+    { steps: [{ id: 'w', type: 'wait', config: { seconds: 1 } }] },
+    { description: 'mine' },
+  );
+  const saved = await q(
+    `mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`,
+    { input: { workflowId: wf, name: 'Nap', category: 'utility' } },
+  );
   const template = saved.createTemplateFromWorkflow.template;
   expect(template).toMatchObject({ name: 'Nap', category: 'utility', description: 'mine', isBuiltin: false });
   const own = await q(`{ templates(first: 50, isBuiltin: false) { edges { node { name } } } }`);
   expect(own.templates.edges.map((e: any) => e.node.name)).toEqual(['Nap']);
-  const bad = await q(`mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on ValidationError { problems { path } } } }`, { input: { workflowId: wf, category: 'Not Valid' } });
+  const bad = await q(
+    `mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on ValidationError { problems { path } } } }`,
+    { input: { workflowId: wf, category: 'Not Valid' } },
+  );
   expect(bad.createTemplateFromWorkflow.problems).toEqual([{ path: ['input', 'category'] }]);
   const builtinId = (await q(`{ templates(first: 1) { edges { node { id } } } }`)).templates.edges[0].node.id;
-  const refused = await q(`mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on ValidationError { code message } } }`, { input: { id: builtinId } });
+  const refused = await q(
+    `mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on ValidationError { code message } } }`,
+    { input: { id: builtinId } },
+  );
   expect(refused.deleteTemplate.message).toMatch(/built-in templates cannot be deleted/);
-  const deleted = await q(`mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`, { input: { id: template.id } });
+  const deleted = await q(
+    `mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`,
+    { input: { id: template.id } },
+  );
   // deletedId is every delete payload's field; the entity-named one stays, deprecated.
   expect(deleted.deleteTemplate).toEqual({ deletedId: template.id, deletedTemplateId: template.id });
 });

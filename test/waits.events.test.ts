@@ -41,25 +41,29 @@ async function untilStep(runId: string, stepId: string, status: string, timeoutM
   for (;;) {
     const step = (await stepsOf(t, runId))[stepId];
     if (step?.status === status) return step;
-    if (Date.now() > deadline) throw new Error(`step ${stepId} still ${step?.status} after ${timeoutMs} ms (wanted ${status})`);
+    if (Date.now() > deadline)
+      throw new Error(`step ${stepId} still ${step?.status} after ${timeoutMs} ms (wanted ${status})`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
 
 describe('validation', () => {
   it('reports misplaced and inconsistent wait fields with their paths', async () => {
-    const res = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } } }`, {
-      d: {
-        steps: [
-          { id: 'a', type: 'wait', config: { seconds: 1, match: 'payload.x' } },
-          { id: 'b', type: 'wait', config: { event: 'go', seconds: 2 } },
-          { id: 'c', type: 'wait', config: { event: 'go', onTimeout: { branch: 'd' } } },
-          { id: 'd', type: 'condition', config: { expression: 'true' } },
-          { id: 'e', type: 'wait', config: { condition: 'payload.(' } },
-          { id: 'f', type: 'wait', config: { event: 'bad name!', onTimeout: 'explode' } },
-        ],
+    const res = await t.gql(
+      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } } }`,
+      {
+        d: {
+          steps: [
+            { id: 'a', type: 'wait', config: { seconds: 1, match: 'payload.x' } },
+            { id: 'b', type: 'wait', config: { event: 'go', seconds: 2 } },
+            { id: 'c', type: 'wait', config: { event: 'go', onTimeout: { branch: 'd' } } },
+            { id: 'd', type: 'condition', config: { expression: 'true' } },
+            { id: 'e', type: 'wait', config: { condition: 'payload.(' } },
+            { id: 'f', type: 'wait', config: { event: 'bad name!', onTimeout: 'explode' } },
+          ],
+        },
       },
-    });
+    );
     expect(res.errors).toBeUndefined();
     const result = (res.data as any).validateWorkflowDefinition;
     expect(result.valid).toBe(false);
@@ -78,7 +82,12 @@ describe('events', () => {
     const wf = await createWorkflow(t, {
       steps: [
         { id: 'first', type: 'wait', config: { seconds: 1 } },
-        { id: 'go', type: 'wait', dependsOn: ['first'], config: { event: 'order.paid', match: 'payload.order = $$.input.order' } },
+        {
+          id: 'go',
+          type: 'wait',
+          dependsOn: ['first'],
+          config: { event: 'order.paid', match: 'payload.order = $$.input.order' },
+        },
       ],
     });
     const runId = await startRun(t, wf, { order: 'B' });
@@ -89,21 +98,34 @@ describe('events', () => {
     const run = await waitForRun(t, runId);
     expect(run.status).toBe('COMPLETED');
     const go = (await stepsOf(t, runId)).go!;
-    expect(go.output).toMatchObject({ event: { name: 'order.paid', payload: { order: 'B', amount: 12 }, source: 'SIGNAL_RUN' }, timedOut: false });
+    expect(go.output).toMatchObject({
+      event: { name: 'order.paid', payload: { order: 'B', amount: 12 }, source: 'SIGNAL_RUN' },
+      timedOut: false,
+    });
     const events = await eventsOf(t, runId);
     expect(events.filter((e) => e.type === 'SIGNAL_BUFFERED')).toHaveLength(2);
-    expect(events.filter((e) => e.type === 'SIGNAL_DELIVERED').map((e) => [e.stepId, (e.data as any).name])).toEqual([['go', 'order.paid']]);
+    expect(events.filter((e) => e.type === 'SIGNAL_DELIVERED').map((e) => [e.stepId, (e.data as any).name])).toEqual([
+      ['go', 'order.paid'],
+    ]);
     // The unmatched event is still there for a later wait, and the delivered one is never delivered again.
     expect(await t.db.prisma.signalDelivery.count({ where: { runId: rawId(runId) } })).toBe(1);
   });
 
   it('keeps an event sent to a run that is still QUEUED for the wait it starts later', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'go' } }] }, { maxConcurrentRuns: 1 });
+    const wf = await createWorkflow(
+      t,
+      { steps: [{ id: 'w', type: 'wait', config: { event: 'go' } }] },
+      { maxConcurrentRuns: 1 },
+    );
     const first = await startRun(t, wf);
     await untilStep(first, 'w', 'WAITING');
     const queued = await startRun(t, wf);
     expect((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(queued) } })).status).toBe('QUEUED');
-    expect(await signal(queued, 'go', { for: 'second' })).toMatchObject({ deliveredTo: [], buffered: true, run: { status: 'QUEUED' } });
+    expect(await signal(queued, 'go', { for: 'second' })).toMatchObject({
+      deliveredTo: [],
+      buffered: true,
+      run: { status: 'QUEUED' },
+    });
     expect((await eventsOf(t, queued)).map((e) => e.type)).toEqual(['RUN_QUEUED', 'SIGNAL_BUFFERED']);
     expect(await signal(first, 'go', { for: 'first' })).toMatchObject({ deliveredTo: ['w'] });
     expect((await waitForRun(t, queued)).status).toBe('COMPLETED');
@@ -119,11 +141,15 @@ describe('events', () => {
     await waitForRun(t, runId);
     expect(await signal(runId, 'ping', {})).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
     const bad = await t.gql(SIGNAL_RUN, { input: { runId, name: '', payload: 1 } });
-    expect((bad.data as any).signalRun.problems).toEqual([{ path: ['input', 'name'], message: expect.stringMatching(/event name/) }]);
+    expect((bad.data as any).signalRun.problems).toEqual([
+      { path: ['input', 'name'], message: expect.stringMatching(/event name/) },
+    ]);
   });
 
   it('sendEvent releases every waiting run whose match fits, and not runs created after it', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'deploy.done', match: "payload.env = 'prod'" } }] });
+    const wf = await createWorkflow(t, {
+      steps: [{ id: 'w', type: 'wait', config: { event: 'deploy.done', match: "payload.env = 'prod'" } }],
+    });
     const a = await startRun(t, wf);
     const b = await startRun(t, wf);
     await untilStep(a, 'w', 'WAITING');
@@ -139,24 +165,35 @@ describe('events', () => {
     await untilStep(later, 'w', 'WAITING'); // the earlier workspace event is not for it
     await new Promise((r) => setTimeout(r, 200));
     expect((await stepsOf(t, later)).w!.status).toBe('WAITING');
-    await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, { input: { runId: later } });
+    await t.gql(`mutation($input: RunIdInput!) { cancelRun(input: $input) { __typename } }`, {
+      input: { runId: later },
+    });
   });
 
   it('a condition wait is re-evaluated on every event the run receives', async () => {
-    const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { condition: '$exists(payload.total) and payload.total >= input.min' } }] });
+    const wf = await createWorkflow(t, {
+      steps: [
+        { id: 'w', type: 'wait', config: { condition: '$exists(payload.total) and payload.total >= input.min' } },
+      ],
+    });
     const runId = await startRun(t, wf, { min: 10 });
     await untilStep(runId, 'w', 'WAITING');
     await signal(runId, 'tick', { total: 3 });
     expect((await stepsOf(t, runId)).w!.status).toBe('WAITING');
     await signal(runId, 'tick', { total: 12 });
     await waitForRun(t, runId);
-    expect((await stepsOf(t, runId)).w!.output).toMatchObject({ conditionMet: true, event: { name: 'tick', payload: { total: 12 } } });
+    expect((await stepsOf(t, runId)).w!.output).toMatchObject({
+      conditionMet: true,
+      event: { name: 'tick', payload: { total: 12 } },
+    });
   });
 });
 
 describe('timeouts', () => {
   it('fails, continues, or takes the timeout branch', async () => {
-    const fail = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'never', timeoutSeconds: 0.3 } }] });
+    const fail = await createWorkflow(t, {
+      steps: [{ id: 'w', type: 'wait', config: { event: 'never', timeoutSeconds: 0.3 } }],
+    });
     const cont = await createWorkflow(t, {
       steps: [
         { id: 'w', type: 'wait', config: { event: 'never', timeoutSeconds: 0.3, onTimeout: 'continue' } },
@@ -165,23 +202,39 @@ describe('timeouts', () => {
     });
     const branch = await createWorkflow(t, {
       steps: [
-        { id: 'w', type: 'wait', config: { event: 'answer', timeoutSeconds: '{{ input.timeout }}', onTimeout: { branch: 'escalate' } } },
+        {
+          id: 'w',
+          type: 'wait',
+          config: { event: 'answer', timeoutSeconds: '{{ input.timeout }}', onTimeout: { branch: 'escalate' } },
+        },
         { id: 'escalate', type: 'condition', dependsOn: ['w'], config: { expression: '"escalated"' } },
         { id: 'proceed', type: 'condition', dependsOn: ['w'], config: { expression: 'steps.w.output.event.payload' } },
       ],
     });
-    const [f, c, timedOut, answered] = [await startRun(t, fail), await startRun(t, cont), await startRun(t, branch, { timeout: 0.3 }), await startRun(t, branch, { timeout: 30 })];
+    const [f, c, timedOut, answered] = [
+      await startRun(t, fail),
+      await startRun(t, cont),
+      await startRun(t, branch, { timeout: 0.3 }),
+      await startRun(t, branch, { timeout: 30 }),
+    ];
 
     const failed = await waitForRun(t, f);
     expect(failed.status).toBe('FAILED');
-    expect((await stepsOf(t, f)).w!.error).toMatchObject({ name: 'WaitTimeoutError', message: expect.stringMatching(/Timed out after \d+ s waiting for event 'never'/) });
+    expect((await stepsOf(t, f)).w!.error).toMatchObject({
+      name: 'WaitTimeoutError',
+      message: expect.stringMatching(/Timed out after \d+ s waiting for event 'never'/),
+    });
 
     expect((await waitForRun(t, c)).status).toBe('COMPLETED');
     expect((await stepsOf(t, c)).after!.output).toEqual({ result: true });
 
     expect((await waitForRun(t, timedOut)).status).toBe('COMPLETED');
     const took = await stepsOf(t, timedOut);
-    expect([took.w!.output, took.escalate!.status, took.proceed!.status]).toEqual([{ event: null, timedOut: true, branch: 'escalate' }, 'COMPLETED', 'SKIPPED']);
+    expect([took.w!.output, took.escalate!.status, took.proceed!.status]).toEqual([
+      { event: null, timedOut: true, branch: 'escalate' },
+      'COMPLETED',
+      'SKIPPED',
+    ]);
 
     await untilStep(answered, 'w', 'WAITING');
     await signal(answered, 'answer', 'yes');
@@ -195,17 +248,32 @@ describe('polling', () => {
   const definition = (job: string, timeoutSeconds: number) => ({
     steps: [
       { id: 'check', type: 'http_request', config: { url: `${server.url}/status?job=${job}` } },
-      { id: 'w', type: 'wait', dependsOn: ['check'], config: { condition: "steps.check.output.body.state = 'done'", pollSeconds: 1, pollStep: 'check', timeoutSeconds } },
+      {
+        id: 'w',
+        type: 'wait',
+        dependsOn: ['check'],
+        config: {
+          condition: "steps.check.output.body.state = 'done'",
+          pollSeconds: 1,
+          pollStep: 'check',
+          timeoutSeconds,
+        },
+      },
     ],
   });
 
-  it("re-runs the named http_request step's request every pollSeconds until the condition holds", { timeout: 30_000 }, async () => {
+  it("re-runs the named http_request step's request every pollSeconds until the condition holds", {
+    timeout: 30_000,
+  }, async () => {
     doneAfter.set('a', 3);
     const runId = await startRun(t, await createWorkflow(t, definition('a', 30)));
     const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
     expect(run.status).toBe('COMPLETED');
     const steps = await stepsOf(t, runId);
-    expect(steps.w!.output).toMatchObject({ conditionMet: true, poll: { status: 200, body: { job: 'a', state: 'done', asked: 3 } } });
+    expect(steps.w!.output).toMatchObject({
+      conditionMet: true,
+      poll: { status: 200, body: { job: 'a', state: 'done', asked: 3 } },
+    });
     expect(steps.check!.output).toMatchObject({ body: { state: 'pending', asked: 1 } }); // the step's own result is left as it was
     expect(server.hits('/status')).toBeGreaterThanOrEqual(3);
     const logs = (await eventsOf(t, runId)).filter((e) => e.type === 'STEP_LOG' && e.stepId === 'w');
@@ -216,22 +284,39 @@ describe('polling', () => {
     const runId = await startRun(t, await createWorkflow(t, definition('never', 1.5)));
     const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 20_000);
     expect(run.status).toBe('FAILED');
-    expect((await stepsOf(t, runId)).w!.error).toMatchObject({ name: 'WaitTimeoutError', message: expect.stringMatching(/waiting for its condition/) });
+    expect((await stepsOf(t, runId)).w!.error).toMatchObject({
+      name: 'WaitTimeoutError',
+      message: expect.stringMatching(/waiting for its condition/),
+    });
   });
 
   it('validates pollSeconds and pollStep together, and pollStep as an http_request step', async () => {
-    const res = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`, {
-      d: { steps: [{ id: 'c', type: 'condition', config: { expression: '1' } }, { id: 'w', type: 'wait', config: { condition: 'true', pollSeconds: 5, pollStep: 'c' } }, { id: 'x', type: 'wait', config: { condition: 'true', pollSeconds: 5 } }] },
-    });
+    const res = await t.gql(
+      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`,
+      {
+        d: {
+          steps: [
+            { id: 'c', type: 'condition', config: { expression: '1' } },
+            { id: 'w', type: 'wait', config: { condition: 'true', pollSeconds: 5, pollStep: 'c' } },
+            { id: 'x', type: 'wait', config: { condition: 'true', pollSeconds: 5 } },
+          ],
+        },
+      },
+    );
     expect((res.data as any).validateWorkflowDefinition.errors).toEqual([
       { path: ['steps', '2', 'config', 'pollStep'], message: 'is required: pollSeconds and pollStep go together' },
-      { path: ['steps', '1', 'config', 'pollStep'], message: "Step 'c' is a condition step; pollStep must name an http_request step" },
+      {
+        path: ['steps', '1', 'config', 'pollStep'],
+        message: "Step 'c' is a condition step; pollStep must name an http_request step",
+      },
     ]);
   });
 });
 
 describe('durability of workspace events', () => {
-  it('offers again a workspace event whose fan-out was interrupted, and forgets expired events', { timeout: 30_000 }, async () => {
+  it('offers again a workspace event whose fan-out was interrupted, and forgets expired events', {
+    timeout: 30_000,
+  }, async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'w', type: 'wait', config: { event: 'stranded' } }] });
     const runId = await startRun(t, wf);
     await untilStep(runId, 'w', 'WAITING');
@@ -239,11 +324,33 @@ describe('durability of workspace events', () => {
     // As if sendEvent had stored the event and its process died before offering it to any run.
     await t.db.prisma.run.update({ where: { id: rawId(runId) }, data: { createdAt: new Date(old.getTime() - 1000) } });
     // One statement, so that no maintenance pass sees one row without the other.
-    const expired = { id: crypto.randomUUID(), workspaceId: t.workspaceId, name: 'gone', source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() - 1000), fannedOutAt: old };
-    await t.db.prisma.signal.createMany({ data: [expired, { workspaceId: t.workspaceId, name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT', createdAt: old, expiresAt: new Date(Date.now() + 60_000) }] });
+    const expired = {
+      id: crypto.randomUUID(),
+      workspaceId: t.workspaceId,
+      name: 'gone',
+      source: 'SEND_EVENT',
+      createdAt: old,
+      expiresAt: new Date(Date.now() - 1000),
+      fannedOutAt: old,
+    };
+    await t.db.prisma.signal.createMany({
+      data: [
+        expired,
+        {
+          workspaceId: t.workspaceId,
+          name: 'stranded',
+          payload: { n: 1 },
+          source: 'SEND_EVENT',
+          createdAt: old,
+          expiresAt: new Date(Date.now() + 60_000),
+        },
+      ],
+    });
     const run = await waitForRun(t, runId, ['COMPLETED', 'FAILED', 'CANCELLED'], 15_000);
     expect(run.status).toBe('COMPLETED');
-    expect((await stepsOf(t, runId)).w!.output).toMatchObject({ event: { name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT' } });
+    expect((await stepsOf(t, runId)).w!.output).toMatchObject({
+      event: { name: 'stranded', payload: { n: 1 }, source: 'SEND_EVENT' },
+    });
     expect(await t.db.prisma.signal.findUnique({ where: { id: expired.id } })).toBeNull();
     expect(await t.db.prisma.signal.count({ where: { name: 'stranded', fannedOutAt: null } })).toBe(0);
   });

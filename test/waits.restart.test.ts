@@ -14,27 +14,46 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-it('releases an approval through its token URL after the server was killed and restarted', { timeout: 300_000 }, async () => {
+it('releases an approval through its token URL after the server was killed and restarted', {
+  timeout: 300_000,
+}, async () => {
   const received: { approveUrl: string }[] = [];
   const approver = await startLoopbackServer((req, res) => {
     received.push(JSON.parse(req.body));
     json(res, 200, {});
   });
   cleanups.push(() => approver.close());
-  const env = { ...(await isolatedDatabaseEnv(cleanups)), WEFT_ENGINE_POLL_MS: '100', WEFT_PUBLIC_URL: 'https://approvals.example.com', ...(onPostgres ? { WEFT_SECRETS_KEY: randomBytes(32).toString('hex') } : {}) };
+  const env = {
+    ...(await isolatedDatabaseEnv(cleanups)),
+    WEFT_ENGINE_POLL_MS: '100',
+    WEFT_PUBLIC_URL: 'https://approvals.example.com',
+    ...(onPostgres ? { WEFT_SECRETS_KEY: randomBytes(32).toString('hex') } : {}),
+  };
 
   // A generous start-up bound, as the other restart tests: the first start creates the embedded database.
   let weft: WeftProcess = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => void weft.stop('SIGKILL'));
   const definition = BUILTIN_TEMPLATES.find((x) => x.name === 'Approval')!.definition;
-  const created = await postGraphQL(weft.url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', { input: { name: 'approve me', definition } });
+  const created = await postGraphQL(
+    weft.url,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }',
+    { input: { name: 'approve me', definition } },
+  );
   const workflowId = created.data.createWorkflow.workflow.id;
-  const started = await postGraphQL(weft.url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', {
-    input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject: 'ship it', timeoutSeconds: 3600 } },
-  });
+  const started = await postGraphQL(
+    weft.url,
+    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
+    {
+      input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject: 'ship it', timeoutSeconds: 3600 } },
+    },
+  );
   const runId = started.data.runWorkflow.run.id as string;
   const stepStatus = async (stepId: string) => {
-    const res = await postGraphQL(weft.url, 'query($id: ID!) { run(id: $id) { status output stepRuns { stepId status } } }', { id: runId });
+    const res = await postGraphQL(
+      weft.url,
+      'query($id: ID!) { run(id: $id) { status output stepRuns { stepId status } } }',
+      { id: runId },
+    );
     return { run: res.data.run, status: res.data.run.stepRuns.find((s: any) => s.stepId === stepId)?.status };
   };
   await until('the approval step to wait', 30_000, async () => (await stepStatus('approval')).status === 'WAITING');
@@ -44,7 +63,11 @@ it('releases an approval through its token URL after the server was killed and r
   expect(await weft.stop('SIGKILL')).toBe(null);
   weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   const origin = new URL(weft.url).origin;
-  const answer = await fetch(`${origin}${approveUrl.pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ approved: true }) });
+  const answer = await fetch(`${origin}${approveUrl.pathname}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ approved: true }),
+  });
   expect(answer.status).toBe(200);
   const run = await until('the run to finish', 30_000, async () => {
     const { run } = await stepStatus('decide');

@@ -45,7 +45,11 @@ async function startWeft(): Promise<void> {
 }
 
 async function gql(query: string, variables: Record<string, unknown>) {
-  const res = await fetch(`${base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(`${base}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await res.json()) as { data?: any; errors?: unknown };
   expect(body.errors).toBeUndefined();
   return body.data;
@@ -54,7 +58,16 @@ async function gql(query: string, variables: Record<string, unknown>) {
 beforeAll(async () => {
   database = await openTestDatabase();
   const workspaceId = await ensureDefaultWorkspace(database.db.prisma);
-  apiKey = (await createApiKey(database.db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null })).key;
+  apiKey = (
+    await createApiKey(database.db.prisma, {
+      workspaceId,
+      name: 'test admin',
+      scopes: [...PERMISSIONS],
+      role: 'ADMIN',
+      createdById: null,
+      expiresAt: null,
+    })
+  ).key;
   approver = await startLoopbackServer((req, res) => {
     received.push(JSON.parse(req.body));
     json(res, 200, { ok: true });
@@ -70,23 +83,50 @@ afterAll(async () => {
 
 async function startApproval(subject: string, timeoutSeconds: number): Promise<{ runId: string; approveUrl: string }> {
   const template = BUILTIN_TEMPLATES.find((x) => x.name === 'Approval')!;
-  const created = await gql(`mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on ValidationError { problems { path message } } } }`, {
-    input: { name: `approval ${subject}`, definition: template.definition },
-  });
+  const created = await gql(
+    `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on ValidationError { problems { path message } } } }`,
+    {
+      input: { name: `approval ${subject}`, definition: template.definition },
+    },
+  );
   const workflowId = created.createWorkflow.workflow.id;
-  const started = await gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`, {
-    input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject, timeoutSeconds } },
-  });
+  const started = await gql(
+    `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`,
+    {
+      input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject, timeoutSeconds } },
+    },
+  );
   const runId = started.runWorkflow.run.id as string;
-  const message = await until(`the approval request for ${subject}`, 15_000, async () => received.find((r) => r.subject === subject) ?? false);
-  await until(`${subject}: the approval step to wait`, 15_000, async () => (await database.db.prisma.stepRun.findFirst({ where: { runId: rawId(runId), stepId: 'approval', status: 'WAITING' } })) ?? false);
+  const message = await until(
+    `the approval request for ${subject}`,
+    15_000,
+    async () => received.find((r) => r.subject === subject) ?? false,
+  );
+  await until(
+    `${subject}: the approval step to wait`,
+    15_000,
+    async () =>
+      (await database.db.prisma.stepRun.findFirst({
+        where: { runId: rawId(runId), stepId: 'approval', status: 'WAITING' },
+      })) ?? false,
+  );
   return { runId, approveUrl: message.approveUrl };
 }
 
-const post = (path: string, body: string, method = 'POST') => fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: method === 'GET' ? undefined : body });
+const post = (path: string, body: string, method = 'POST') =>
+  fetch(`${base}${path}`, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: method === 'GET' ? undefined : body,
+  });
 
 async function runOf(runId: string) {
-  return (await gql(`query($id: ID!) { run(id: $id) { status output stepRuns { stepId status input output } events(first: 200) { edges { node { type stepId data } } } } }`, { id: runId })).run;
+  return (
+    await gql(
+      `query($id: ID!) { run(id: $id) { status output stepRuns { stepId status input output } events(first: 200) { edges { node { type stepId data } } } } }`,
+      { id: runId },
+    )
+  ).run;
 }
 
 it('an approval sent before a restart is released by its token route after it', { timeout: 90_000 }, async () => {
@@ -122,7 +162,11 @@ it('an approval sent before a restart is released by its token route after it', 
   expect(run.status).toBe('COMPLETED');
   expect(run.output).toEqual({ approved: true, answer: { approved: true, by: 'ana' }, timedOut: false });
   const steps = Object.fromEntries(run.stepRuns.map((s: any) => [s.stepId, s]));
-  expect([steps.approval.output.event.source, steps.decide.status, steps.expired.status]).toEqual(['WAIT_TOKEN', 'COMPLETED', 'SKIPPED']);
+  expect([steps.approval.output.event.source, steps.decide.status, steps.expired.status]).toEqual([
+    'WAIT_TOKEN',
+    'COMPLETED',
+    'SKIPPED',
+  ]);
   const types = run.events.edges.map((e: any) => e.node.type);
   expect(types).toContain('SIGNAL_DELIVERED');
 
@@ -141,5 +185,9 @@ it('a token whose step timed out answers 409, and the timeout branch ran', { tim
   expect([steps.decide, steps.expired]).toEqual(['SKIPPED', 'COMPLETED']);
   const late = await post(new URL(approveUrl).pathname, JSON.stringify({ approved: true }));
   const body = (await late.json()) as any;
-  expect([late.status, body.errors[0].extensions.code, body.errors[0].message]).toEqual([409, 'CONFLICT', "Step 'approval' is not waiting (it is COMPLETED)"]);
+  expect([late.status, body.errors[0].extensions.code, body.errors[0].message]).toEqual([
+    409,
+    'CONFLICT',
+    "Step 'approval' is not waiting (it is COMPLETED)",
+  ]);
 });

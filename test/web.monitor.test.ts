@@ -6,7 +6,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { bearer, JWT_ENV, signToken } from './helpers/auth.ts';
 import { useBrowser } from './helpers/browser.ts';
-import { documentMarked, eventSummary, expectAllNodes, markDocument, nodeStatuses, SHOWN, signIn } from './helpers/monitor.ts';
+import {
+  documentMarked,
+  eventSummary,
+  expectAllNodes,
+  markDocument,
+  nodeStatuses,
+  SHOWN,
+  signIn,
+} from './helpers/monitor.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
 const browser = useBrowser();
@@ -53,10 +61,33 @@ describe('monitor', { timeout: 120_000 }, () => {
   });
 
   it('lists workflows with search, status and tag filters, and draws a workflow created through the API', async () => {
-    const billing = await createWorkflow(t, DIAMOND, { name: 'Nightly billing', tags: ['finance'], status: 'ACTIVE', description: 'Invoices every customer' });
-    await createWorkflow(t, { steps: [{ id: 'only', type: 'condition', config: { expression: 'true' } }] }, { name: 'Ingest orders' });
-    await gqlOk(`mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on Error { message } } }`, { input: { workflowId: billing, name: 'Every night', cronExpression: '0 2 * * *', timezone: 'Europe/Paris', inputData: { name: 'nightly' } } });
-    await gqlOk(`mutation($input: SetReleaseLabelInput!) { setReleaseLabel(input: $input) { __typename ... on Error { message } } }`, { input: { workflowId: billing, label: 'production', version: 1 } });
+    const billing = await createWorkflow(t, DIAMOND, {
+      name: 'Nightly billing',
+      tags: ['finance'],
+      status: 'ACTIVE',
+      description: 'Invoices every customer',
+    });
+    await createWorkflow(
+      t,
+      { steps: [{ id: 'only', type: 'condition', config: { expression: 'true' } }] },
+      { name: 'Ingest orders' },
+    );
+    await gqlOk(
+      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on Error { message } } }`,
+      {
+        input: {
+          workflowId: billing,
+          name: 'Every night',
+          cronExpression: '0 2 * * *',
+          timezone: 'Europe/Paris',
+          inputData: { name: 'nightly' },
+        },
+      },
+    );
+    await gqlOk(
+      `mutation($input: SetReleaseLabelInput!) { setReleaseLabel(input: $input) { __typename ... on Error { message } } }`,
+      { input: { workflowId: billing, label: 'production', version: 1 } },
+    );
 
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
@@ -77,7 +108,9 @@ describe('monitor', { timeout: 120_000 }, () => {
 
     await table.getByRole('link', { name: 'Nightly billing' }).click();
     await p.page.getByRole('group', { name: 'DAG of Nightly billing' }).waitFor();
-    await expect.poll(() => nodeStatuses(p.page), SHOWN).toEqual({ plan: 'DEFINED', pause: 'DEFINED', check: 'DEFINED', finish: 'DEFINED' });
+    await expect
+      .poll(() => nodeStatuses(p.page), SHOWN)
+      .toEqual({ plan: 'DEFINED', pause: 'DEFINED', check: 'DEFINED', finish: 'DEFINED' });
     await p.page.getByRole('list', { name: 'Versions' }).getByText('v1').waitFor();
     await p.page.getByRole('list', { name: 'Release labels' }).getByText('→ v1').waitFor();
     const schedule = p.page.getByRole('list', { name: 'Schedules' });
@@ -93,7 +126,11 @@ describe('monitor', { timeout: 120_000 }, () => {
   it('starts a run from the form generated from the input schema and watches every node turn COMPLETED without reloading', async () => {
     const workflowId = await createWorkflow(t, DIAMOND, {
       name: 'Greeter',
-      inputSchema: { type: 'object', properties: { name: { type: 'string', title: 'Name' }, times: { type: 'integer', title: 'Times' } }, required: ['name'] },
+      inputSchema: {
+        type: 'object',
+        properties: { name: { type: 'string', title: 'Name' }, times: { type: 'integer', title: 'Times' } },
+        required: ['name'],
+      },
     });
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
@@ -114,7 +151,9 @@ describe('monitor', { timeout: 120_000 }, () => {
     await expectAllNodes(p.page, 'COMPLETED', 4);
     await p.page.getByRole('heading', { name: /^Run / }).locator('..').getByText('COMPLETED').waitFor();
     const events = await eventsOf(t, runId);
-    await expect.poll(() => eventSummary(p.page), SHOWN).toBe(`${events.length} events · last #${events.length} · complete`);
+    await expect
+      .poll(() => eventSummary(p.page), SHOWN)
+      .toBe(`${events.length} events · last #${events.length} · complete`);
     expect(await documentMarked(p.page)).toBe(true);
     const run = await waitForRun(t, runId);
     expect(run.input).toEqual({ name: 'Ada', times: 3 });
@@ -159,7 +198,18 @@ describe('monitor', { timeout: 120_000 }, () => {
     const workflowId = await createWorkflow(t, DIAMOND, { name: 'Versioned' });
     await gqlOk(
       `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on Error { code message } } }`,
-      { input: { id: workflowId, commitMessage: 'Wait longer, then notify', definition: { steps: { pause: { config: { seconds: 5 } }, notify: { type: 'condition', dependsOn: ['finish'], config: { expression: 'true' } } } } } },
+      {
+        input: {
+          id: workflowId,
+          commitMessage: 'Wait longer, then notify',
+          definition: {
+            steps: {
+              pause: { config: { seconds: 5 } },
+              notify: { type: 'condition', dependsOn: ['finish'], config: { expression: 'true' } },
+            },
+          },
+        },
+      },
     );
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
@@ -176,8 +226,12 @@ describe('monitor', { timeout: 120_000 }, () => {
     await summary.getByText('Wait longer, then notify').waitFor();
     const before = p.page.getByLabel('pause in v1');
     const after = p.page.getByLabel('pause in v2');
-    await expect.poll(() => before.locator('.diff-removed').allInnerTexts(), SHOWN).toEqual([expect.stringContaining('"seconds": 1.5')]);
-    await expect.poll(() => after.locator('.diff-added').allInnerTexts(), SHOWN).toEqual([expect.stringContaining('"seconds": 5')]);
+    await expect
+      .poll(() => before.locator('.diff-removed').allInnerTexts(), SHOWN)
+      .toEqual([expect.stringContaining('"seconds": 1.5')]);
+    await expect
+      .poll(() => after.locator('.diff-added').allInnerTexts(), SHOWN)
+      .toEqual([expect.stringContaining('"seconds": 5')]);
     await p.page.getByLabel('notify in v2').getByText('"id": "notify"').waitFor();
     expect(await p.page.locator('[data-diff="unchanged"]').count()).toBe(0);
     await p.page.getByRole('button', { name: 'Show 3 unchanged steps' }).click();
@@ -186,25 +240,41 @@ describe('monitor', { timeout: 120_000 }, () => {
   });
 
   it('says what went wrong and what to do: not found, forbidden, revoked credential', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'hold', type: 'wait', config: { seconds: 120 } }] }, { name: 'Long wait' });
+    const workflowId = await createWorkflow(
+      t,
+      { steps: [{ id: 'hold', type: 'wait', config: { seconds: 120 } }] },
+      { name: 'Long wait' },
+    );
     const runId = await startRun(t, workflowId);
-    const created = await gqlOk(`mutation { createApiKey(input: { name: "viewer", scopes: [READ] }) { ... on CreateApiKeyPayload { key apiKey { id } } } }`);
+    const created = await gqlOk(
+      `mutation { createApiKey(input: { name: "viewer", scopes: [READ] }) { ... on CreateApiKeyPayload { key apiKey { id } } } }`,
+    );
     const viewerKey = created.createApiKey.key as string;
 
     const p = await browser.open();
     await signIn(p.page, t.base, viewerKey);
-    await p.page.goto(`${t.base}/runs/${encodeURIComponent(Buffer.from('Run:01a2b3c4-0000-7000-8000-000000000000').toString('base64'))}`);
+    await p.page.goto(
+      `${t.base}/runs/${encodeURIComponent(Buffer.from('Run:01a2b3c4-0000-7000-8000-000000000000').toString('base64'))}`,
+    );
     await p.page.getByRole('alert').getByRole('heading', { name: 'Not found' }).waitFor();
-    await p.page.getByRole('alert').getByText(/no run with this id in this workspace/).waitFor();
+    await p.page
+      .getByRole('alert')
+      .getByText(/no run with this id in this workspace/)
+      .waitFor();
 
     await p.page.goto(`${t.base}/runs/${encodeURIComponent(runId)}`);
     await p.page.getByRole('button', { name: 'Step hold: WAITING' }).waitFor();
     await p.page.getByRole('button', { name: 'Cancel run' }).click();
     await p.page.getByRole('alert').getByRole('heading', { name: 'Not allowed' }).waitFor();
-    await p.page.getByRole('alert').getByText(/Ask a workspace admin/).waitFor();
+    await p.page
+      .getByRole('alert')
+      .getByText(/Ask a workspace admin/)
+      .waitFor();
     expect((await waitForRun(t, runId, ['RUNNING'])).status).toBe('RUNNING');
 
-    await gqlOk(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, { id: created.createApiKey.apiKey.id });
+    await gqlOk(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, {
+      id: created.createApiKey.apiKey.id,
+    });
     await p.page.getByRole('link', { name: 'Workflows' }).click();
     await p.page.getByRole('alert').getByRole('heading', { name: 'Your credential was not accepted' }).waitFor();
     await p.page.getByRole('button', { name: 'Sign in again' }).click();
@@ -217,9 +287,17 @@ describe('monitor', { timeout: 120_000 }, () => {
     const token = await signToken('ada', { claims: { name: 'Ada Lovelace' } });
     const workspaces: Record<string, string> = {};
     for (const name of ['Analytical engine', 'Side project']) {
-      const created = await gqlOk(`mutation($name: String!) { createWorkspace(input: { name: $name }) { ... on WorkspacePayload { workspace { id } } } }`, { name }, bearer(token));
+      const created = await gqlOk(
+        `mutation($name: String!) { createWorkspace(input: { name: $name }) { ... on WorkspacePayload { workspace { id } } } }`,
+        { name },
+        bearer(token),
+      );
       workspaces[name] = created.createWorkspace.workspace.id;
-      await gqlOk(`mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename } }`, { input: { name: `${name} workflow`, definition: DIAMOND } }, { ...bearer(token), 'x-workspace-id': workspaces[name]! });
+      await gqlOk(
+        `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename } }`,
+        { input: { name: `${name} workflow`, definition: DIAMOND } },
+        { ...bearer(token), 'x-workspace-id': workspaces[name]! },
+      );
     }
 
     const p = await browser.open();

@@ -7,7 +7,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { signedInScript, useBrowser } from './helpers/browser.ts';
-import { eventSummary, } from './helpers/monitor.ts';
+import { eventSummary } from './helpers/monitor.ts';
 import { ROOT } from './helpers/process.ts';
 import { createWorkflow, rawId, startRun, waitForRun } from './helpers/runs.ts';
 
@@ -24,7 +24,10 @@ const BUDGET_BYTES = 250 * 1024;
 /** The scripts index.html loads before anything else: its entry and the chunks it preloads. */
 function initialScripts(): string[] {
   const html = readFileSync(path.join(DIST, 'index.html'), 'utf8');
-  const urls = [...html.matchAll(/<script[^>]+src="([^"]+\.js)"/g), ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g)].map((m) => m[1]!);
+  const urls = [
+    ...html.matchAll(/<script[^>]+src="([^"]+\.js)"/g),
+    ...html.matchAll(/<link[^>]+rel="modulepreload"[^>]+href="([^"]+\.js)"/g),
+  ].map((m) => m[1]!);
   return [...new Set(urls)];
 }
 
@@ -37,14 +40,21 @@ describe('monitor budgets', { timeout: 120_000 }, () => {
       return { url, raw: bytes.length, gzip: gzipSync(bytes, { level: 9 }).length };
     });
     const total = sizes.reduce((sum, s) => sum + s.gzip, 0);
-    console.log(`monitor initial JavaScript: ${sizes.map((s) => `${path.basename(s.url)} ${(s.gzip / 1024).toFixed(1)} KB`).join(', ')}; total ${(total / 1024).toFixed(1)} KB gzipped (${(sizes.reduce((sum, s) => sum + s.raw, 0) / 1024).toFixed(0)} KB raw), budget 250 KB`);
+    console.log(
+      `monitor initial JavaScript: ${sizes.map((s) => `${path.basename(s.url)} ${(s.gzip / 1024).toFixed(1)} KB`).join(', ')}; total ${(total / 1024).toFixed(1)} KB gzipped (${(sizes.reduce((sum, s) => sum + s.raw, 0) / 1024).toFixed(0)} KB raw), budget 250 KB`,
+    );
     expect(total).toBeLessThanOrEqual(BUDGET_BYTES);
     // The playground (Monaco) and the graph layout are not part of it.
     expect(readFileSync(path.join(DIST, 'index.html'), 'utf8')).not.toMatch(/monaco|playground|dagre/);
   });
 
   it('paints the run page quickly with a warm server (measured and printed)', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }, { id: 'b', type: 'condition', dependsOn: ['a'], config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [
+        { id: 'a', type: 'condition', config: { expression: 'true' } },
+        { id: 'b', type: 'condition', dependsOn: ['a'], config: { expression: 'true' } },
+      ],
+    });
     const runId = await startRun(t, workflowId);
     await waitForRun(t, runId);
     const url = `${t.base}/runs/${encodeURIComponent(runId)}`;
@@ -60,13 +70,19 @@ describe('monitor budgets', { timeout: 120_000 }, () => {
       fcp: performance.getEntriesByName('first-contentful-paint')[0]?.startTime ?? null,
       dag: performance.now(),
     }));
-    console.log(`run page: first contentful paint ${timing.fcp?.toFixed(0)} ms, DAG with statuses drawn by ${timing.dag.toFixed(0)} ms (cold browser cache, warm server)`);
+    console.log(
+      `run page: first contentful paint ${timing.fcp?.toFixed(0)} ms, DAG with statuses drawn by ${timing.dag.toFixed(0)} ms (cold browser cache, warm server)`,
+    );
     expect(timing.fcp).not.toBeNull();
     browser.expectClean(p);
   });
 
-  it('streams a run with 50,000 events into a virtualised log that stays responsive', { timeout: 300_000 }, async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'chatty', type: 'condition', config: { expression: 'true' } }] });
+  it('streams a run with 50,000 events into a virtualised log that stays responsive', {
+    timeout: 300_000,
+  }, async () => {
+    const workflowId = await createWorkflow(t, {
+      steps: [{ id: 'chatty', type: 'condition', config: { expression: 'true' } }],
+    });
     const runId = await startRun(t, workflowId);
     await waitForRun(t, runId);
     const total = await withManyEvents(runId, 50_000);
@@ -76,7 +92,9 @@ describe('monitor budgets', { timeout: 120_000 }, () => {
     const p = await browser.open({ init: signedInScript(t.apiKey) + observeLongTasks });
     const started = Date.now();
     await p.page.goto(`${t.base}/runs/${encodeURIComponent(runId)}`);
-    await expect.poll(() => eventSummary(p.page), { timeout: 240_000, interval: 250 }).toBe(`${total.toLocaleString('en-US')} events · last #${total} · complete`);
+    await expect
+      .poll(() => eventSummary(p.page), { timeout: 240_000, interval: 250 })
+      .toBe(`${total.toLocaleString('en-US')} events · last #${total} · complete`);
     const streamedMs = Date.now() - started;
 
     // Only what is in view (plus a little overscan) exists in the page.
@@ -94,7 +112,9 @@ describe('monitor budgets', { timeout: 120_000 }, () => {
     await p.page.locator('[data-seq="1"]').waitFor();
     expect(await p.page.getByLabel('Follow').isChecked()).toBe(true); // our own scrolling, not the reader's
     const longest = await p.page.evaluate(() => (window as unknown as { longest: number }).longest);
-    console.log(`50,000 events: ${total} streamed and shown in ${streamedMs} ms; ${rows} rows in the page; step panel opened in ${panelMs} ms; longest main-thread task ${longest.toFixed(0)} ms`);
+    console.log(
+      `50,000 events: ${total} streamed and shown in ${streamedMs} ms; ${rows} rows in the page; step panel opened in ${panelMs} ms; longest main-thread task ${longest.toFixed(0)} ms`,
+    );
     expect(await p.page.locator('.event-row').count()).toBeLessThan(100);
     browser.expectClean(p);
   });

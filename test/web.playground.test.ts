@@ -21,13 +21,22 @@ async function replaceEditorText(page: Page, editor: string, value: string) {
   await page.context().grantPermissions(['clipboard-read', 'clipboard-write']);
   // On a loaded machine a keystroke can reach the editor before it has focus (the paste then
   // lands beside the old text): check what the editor shows, and do it again if needed.
-  const shown = async () => (await text(page, editor)).split('\n').filter((line) => !/^\d+$/.test(line)).join('\n').trim();
+  const shown = async () =>
+    (await text(page, editor))
+      .split('\n')
+      .filter((line) => !/^\d+$/.test(line))
+      .join('\n')
+      .trim();
   for (let attempt = 1; attempt <= 3; attempt++) {
     await page.evaluate((v) => navigator.clipboard.writeText(v), value);
     await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('ControlOrMeta+V');
-    const pasted = await until(`${editor} to show the pasted text`, 2000, async () => (await shown()) === value || false).catch(() => false);
+    const pasted = await until(
+      `${editor} to show the pasted text`,
+      2000,
+      async () => (await shown()) === value || false,
+    ).catch(() => false);
     if (pasted) return;
   }
   throw new Error(`the editor ${editor} shows ${JSON.stringify(await shown())} instead of ${JSON.stringify(value)}`);
@@ -40,7 +49,12 @@ const run = (page: Page) => page.getByRole('button', { name: 'Execute query (Ctr
 
 describe('playground', { timeout: 120_000 }, () => {
   it('loads without any other host, welcomes with how to authenticate, and runs a query and a subscription with the Headers tab', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'decide', type: 'condition', config: { expression: '1 = 1' } }, { id: 'then', type: 'condition', dependsOn: ['decide'], config: { expression: 'steps.decide.output.result' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [
+        { id: 'decide', type: 'condition', config: { expression: '1 = 1' } },
+        { id: 'then', type: 'condition', dependsOn: ['decide'], config: { expression: 'steps.decide.output.result' } },
+      ],
+    });
     const runId = await startRun(t, workflowId);
     await waitForRun(t, runId);
     const events = await eventsOf(t, runId);
@@ -50,8 +64,12 @@ describe('playground', { timeout: 120_000 }, () => {
     const response = await page.goto(`${t.base}/graphql`);
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toContain("default-src 'self'");
-    await expect.poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 }).toMatch(/Welcome to the Weft GraphQL playground/);
-    await expect.poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 }).toMatch(/"Authorization": "Bearer weft_live_…"/);
+    await expect
+      .poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 })
+      .toMatch(/Welcome to the Weft GraphQL playground/);
+    await expect
+      .poll(() => text(page, '.graphiql-query-editor'), { timeout: 15_000 })
+      .toMatch(/"Authorization": "Bearer weft_live_…"/);
 
     // The welcome query runs as it is, once the key is in the Headers tab.
     await page.getByRole('button', { name: 'Headers', exact: true }).click();
@@ -61,7 +79,11 @@ describe('playground', { timeout: 120_000 }, () => {
     expect(await text(page, RESULT)).not.toMatch(/errors/);
 
     // A subscription over graphql-ws with the same headers: replays the run's events and completes.
-    await replaceEditorText(page, '.graphiql-query-editor', `subscription { runEvents(runId: "${runId}") { seq type } }`);
+    await replaceEditorText(
+      page,
+      '.graphiql-query-editor',
+      `subscription { runEvents(runId: "${runId}") { seq type } }`,
+    );
     await run(page);
     await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/RUN_COMPLETED/);
     expect(await text(page, RESULT)).toMatch(new RegExp(`"seq":\\s*${events.length}\\b`));

@@ -5,7 +5,13 @@
 import { afterAll, expect, it } from 'vitest';
 import { useBrowser, signedInScript } from './helpers/browser.ts';
 import { documentMarked, eventSummary, expectAllNodes, markDocument, SHOWN, signIn } from './helpers/monitor.ts';
-import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import {
+  isolatedDatabaseEnv,
+  PROCESS_ADMIN_KEY,
+  postGraphQL,
+  startWeftProcess,
+  type WeftProcess,
+} from './helpers/process.ts';
 
 const browser = useBrowser();
 const cleanups: (() => unknown)[] = [];
@@ -19,27 +25,37 @@ async function gql(weft: WeftProcess, query: string, variables?: Record<string, 
   return res.data;
 }
 
-it('reconnects after a restart mid-run and continues the event log without a gap or a duplicate', { timeout: 360_000 }, async () => {
+it('reconnects after a restart mid-run and continues the event log without a gap or a duplicate', {
+  timeout: 360_000,
+}, async () => {
   const env = await isolatedDatabaseEnv(cleanups);
   let weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => weft.stop('SIGKILL'));
   const { origin, port } = new URL(weft.url);
 
-  const created = await gql(weft, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-    input: {
-      name: 'Across restarts',
-      definition: {
-        steps: [
-          { id: 'begin', type: 'condition', config: { expression: 'true' } },
-          { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 25 } },
-          { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-          { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
-          { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
-        ],
+  const created = await gql(
+    weft,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }',
+    {
+      input: {
+        name: 'Across restarts',
+        definition: {
+          steps: [
+            { id: 'begin', type: 'condition', config: { expression: 'true' } },
+            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 25 } },
+            { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+            { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
+            { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
+          ],
+        },
       },
     },
-  });
-  const started = await gql(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
+  );
+  const started = await gql(
+    weft,
+    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
+    { input: { workflowId: created.createWorkflow.workflow.id } },
+  );
   const runId = started.runWorkflow.run.id as string;
 
   const p = await browser.open();
@@ -57,7 +73,10 @@ it('reconnects after a restart mid-run and continues the event log without a gap
   await p.page.getByRole('status').getByText('Reconnecting…').waitFor({ timeout: 30_000 });
   await other.page.getByRole('link', { name: 'Workflows' }).click();
   await other.page.getByRole('alert').getByRole('heading', { name: 'Weft cannot be reached' }).waitFor();
-  await other.page.getByRole('alert').getByText(/Check that Weft is running/).waitFor();
+  await other.page
+    .getByRole('alert')
+    .getByText(/Check that Weft is running/)
+    .waitFor();
 
   weft = await startWeftProcess({ ...env, PORT: port }, { timeoutMs: 120_000 });
   await other.page.getByRole('button', { name: 'Retry' }).click();
@@ -65,14 +84,22 @@ it('reconnects after a restart mid-run and continues the event log without a gap
 
   await p.page.getByRole('status').getByText('Live').waitFor({ timeout: 30_000 });
   await expectAllNodes(p.page, 'COMPLETED', 5, 60_000);
-  const stored = await gql(weft, 'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq } } } } }', { id: runId });
+  const stored = await gql(
+    weft,
+    'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq } } } } }',
+    { id: runId },
+  );
   expect(stored.run.status).toBe('COMPLETED');
   const total = stored.run.events.totalCount as number;
-  expect(stored.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
+  expect(stored.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq)).toEqual(
+    Array.from({ length: total }, (_, i) => i + 1),
+  );
   // Every event once: as many as the server has, the last seq equal to that count.
   await expect.poll(() => eventSummary(p.page), SHOWN).toBe(`${total} events · last #${total} · complete`);
   expect(before).not.toBe(`${total} events · last #${total} · complete`);
-  const seqs = await p.page.locator('[data-seq]').evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
+  const seqs = await p.page
+    .locator('[data-seq]')
+    .evaluateAll((rows) => rows.map((r) => Number(r.getAttribute('data-seq'))));
   expect(new Set(seqs).size).toBe(seqs.length);
   expect(await documentMarked(p.page)).toBe(true);
   // While the server was down the browser logged its failed connection attempts; nothing else.

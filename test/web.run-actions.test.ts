@@ -5,7 +5,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { useBrowser } from './helpers/browser.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { documentMarked, eventSummary, expectAllNodes, markDocument, nodeStatuses, SHOWN, signIn } from './helpers/monitor.ts';
+import {
+  documentMarked,
+  eventSummary,
+  expectAllNodes,
+  markDocument,
+  nodeStatuses,
+  SHOWN,
+  signIn,
+} from './helpers/monitor.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
 const browser = useBrowser();
@@ -15,7 +23,9 @@ let healthy = false;
 beforeAll(async () => {
   t = await startServedTestApp();
   // An upstream that refuses (404, which fails a step at once) until the test repairs it.
-  upstream = await startLoopbackServer((_req, res) => (healthy ? json(res, 200, { ok: true }) : json(res, 404, { error: 'not yet' })));
+  upstream = await startLoopbackServer((_req, res) =>
+    healthy ? json(res, 200, { ok: true }) : json(res, 404, { error: 'not yet' }),
+  );
 });
 afterAll(async () => {
   await upstream?.close();
@@ -26,7 +36,13 @@ const runUrl = (runId: string) => `${t.base}/runs/${encodeURIComponent(runId)}`;
 
 describe('run actions', { timeout: 120_000 }, () => {
   it('cancels a long run from the page', async () => {
-    const workflowId = await createWorkflow(t, { steps: [{ id: 'start', type: 'condition', config: { expression: 'true' } }, { id: 'hold', type: 'wait', dependsOn: ['start'], config: { seconds: 600 } }, { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } }] });
+    const workflowId = await createWorkflow(t, {
+      steps: [
+        { id: 'start', type: 'condition', config: { expression: 'true' } },
+        { id: 'hold', type: 'wait', dependsOn: ['start'], config: { seconds: 600 } },
+        { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+      ],
+    });
     const runId = await startRun(t, workflowId);
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
@@ -38,10 +54,14 @@ describe('run actions', { timeout: 120_000 }, () => {
 
     await p.page.getByRole('button', { name: 'Cancel run' }).click();
     await p.page.getByRole('status').getByText('Cancelled: unfinished steps were stopped.').waitFor();
-    await expect.poll(() => nodeStatuses(p.page), SHOWN).toEqual({ start: 'COMPLETED', hold: 'CANCELLED', after: 'CANCELLED' });
+    await expect
+      .poll(() => nodeStatuses(p.page), SHOWN)
+      .toEqual({ start: 'COMPLETED', hold: 'CANCELLED', after: 'CANCELLED' });
     expect((await waitForRun(t, runId)).status).toBe('CANCELLED');
     const events = await eventsOf(t, runId);
-    await expect.poll(() => eventSummary(p.page), SHOWN).toBe(`${events.length} events · last #${events.length} · complete`);
+    await expect
+      .poll(() => eventSummary(p.page), SHOWN)
+      .toBe(`${events.length} events · last #${events.length} · complete`);
     await p.page.getByRole('button', { name: 'Cancel run' }).waitFor({ state: 'detached' });
     expect(await documentMarked(p.page)).toBe(true);
     browser.expectClean(p);
@@ -62,8 +82,13 @@ describe('run actions', { timeout: 120_000 }, () => {
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
     await p.page.goto(runUrl(runId));
-    await expect.poll(() => nodeStatuses(p.page), SHOWN).toEqual({ prepare: 'COMPLETED', fetch: 'FAILED', report: 'SKIPPED' });
-    await p.page.getByLabel('Run error').getByText(/Step 'fetch' failed/).waitFor();
+    await expect
+      .poll(() => nodeStatuses(p.page), SHOWN)
+      .toEqual({ prepare: 'COMPLETED', fetch: 'FAILED', report: 'SKIPPED' });
+    await p.page
+      .getByLabel('Run error')
+      .getByText(/Step 'fetch' failed/)
+      .waitFor();
     await p.page.getByRole('button', { name: 'Step fetch: FAILED' }).click();
     await p.page.getByLabel('Step fetch').locator('details', { hasText: 'Error' }).getByText(/404/).waitFor();
     await markDocument(p.page);
@@ -77,7 +102,9 @@ describe('run actions', { timeout: 120_000 }, () => {
     // The event log carried on after the failure: every event once, in order.
     const events = await eventsOf(t, runId);
     expect(events.map((e) => e.type)).toContain('RUN_RESUMED');
-    await expect.poll(() => eventSummary(p.page), SHOWN).toBe(`${events.length} events · last #${events.length} · complete`);
+    await expect
+      .poll(() => eventSummary(p.page), SHOWN)
+      .toBe(`${events.length} events · last #${events.length} · complete`);
     expect(await documentMarked(p.page)).toBe(true);
 
     await p.page.getByLabel('Retry strategy').selectOption('ALL_STEPS');
@@ -99,7 +126,17 @@ describe('run actions', { timeout: 120_000 }, () => {
   it("shows a loop's progress as its iterations finish", async () => {
     healthy = true;
     const workflowId = await createWorkflow(t, {
-      steps: [{ id: 'each', type: 'loop', config: { items: '[1, 2, 3, 4, 5, 6]', concurrency: 1, step: { type: 'http_request', config: { url: `${upstream.url}/items/{{ item }}` } } } }],
+      steps: [
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: '[1, 2, 3, 4, 5, 6]',
+            concurrency: 1,
+            step: { type: 'http_request', config: { url: `${upstream.url}/items/{{ item }}` } },
+          },
+        },
+      ],
     });
     const p = await browser.open();
     await signIn(p.page, t.base, t.apiKey);
@@ -108,8 +145,17 @@ describe('run actions', { timeout: 120_000 }, () => {
     await p.page.getByRole('button', { name: /^Step each/ }).click();
     await p.page.getByLabel('Step each').getByText('6/6 iterations finished').waitFor({ timeout: 30_000 });
     expect(await p.page.getByRole('progressbar', { name: 'Loop progress' }).getAttribute('aria-valuenow')).toBe('6');
-    await expect.poll(async () => p.page.locator('[data-step="each"]').textContent(), SHOWN).toMatch(/COMPLETED · 6\/6/);
-    expect(upstream.requests.filter((r) => r.path.startsWith('/items/')).map((r) => r.path)).toEqual(['/items/1', '/items/2', '/items/3', '/items/4', '/items/5', '/items/6']);
+    await expect
+      .poll(async () => p.page.locator('[data-step="each"]').textContent(), SHOWN)
+      .toMatch(/COMPLETED · 6\/6/);
+    expect(upstream.requests.filter((r) => r.path.startsWith('/items/')).map((r) => r.path)).toEqual([
+      '/items/1',
+      '/items/2',
+      '/items/3',
+      '/items/4',
+      '/items/5',
+      '/items/6',
+    ]);
     browser.expectClean(p);
   });
 });

@@ -23,7 +23,9 @@ describe('web apps', () => {
       expect(res.status, route).toBe(200);
       expect(res.headers.get('content-type')).toBe('text/html;charset=utf-8');
       expect(res.headers.get('cache-control')).toBe('no-cache');
-      expect(res.headers.get('content-security-policy')).toMatch(/default-src 'self'.*script-src 'self'.*frame-ancestors 'none'/);
+      expect(res.headers.get('content-security-policy')).toMatch(
+        /default-src 'self'.*script-src 'self'.*frame-ancestors 'none'/,
+      );
       expect(res.headers.get('x-content-type-options')).toBe('nosniff');
       const html = await res.text();
       expect(html).toMatch(/<div id="root">/);
@@ -46,11 +48,20 @@ describe('web apps', () => {
   });
 
   it('answers 404 for missing files and API-looking paths, and never leaves the build folder', async () => {
-    for (const route of ['/assets/missing-abc123.js', '/api/nothing', '/hooks/nothing', '/../package.json', '/%2e%2e/package.json', '/assets/..%2f..%2fpackage.json', '/.built']) {
+    for (const route of [
+      '/assets/missing-abc123.js',
+      '/api/nothing',
+      '/hooks/nothing',
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/assets/..%2f..%2fpackage.json',
+      '/.built',
+    ]) {
       const res = await fetch(t.base + route);
       const body = await res.text();
       expect(body, route).not.toMatch(/"dependencies"/);
-      if (res.status === 200) expect(body, route).toMatch(/<div id="root">/); // the monitor, for a client route
+      if (res.status === 200)
+        expect(body, route).toMatch(/<div id="root">/); // the monitor, for a client route
       else expect(res.status, route).toBe(404);
     }
     expect((await fetch(`${t.base}/api/nothing`)).status).toBe(404);
@@ -58,16 +69,24 @@ describe('web apps', () => {
   });
 
   it('keeps /graphql an API for anything but a browser page request', async () => {
-    const get = await fetch(`${t.base}/graphql?query=${encodeURIComponent('{ viewer { kind } }')}`, { headers: { ...t.authHeaders, 'x-weft-csrf': '1', accept: 'application/json' } });
+    const get = await fetch(`${t.base}/graphql?query=${encodeURIComponent('{ viewer { kind } }')}`, {
+      headers: { ...t.authHeaders, 'x-weft-csrf': '1', accept: 'application/json' },
+    });
     expect(await get.json()).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
-    const post = await fetch(`${t.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...t.authHeaders }, body: JSON.stringify({ query: '{ viewer { kind } }' }) });
+    const post = await fetch(`${t.base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...t.authHeaders },
+      body: JSON.stringify({ query: '{ viewer { kind } }' }),
+    });
     expect(await post.json()).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
     const other = await fetch(`${t.base}/anything`, { method: 'POST' });
     expect(other.status).toBe(404);
     expect((await other.json()).errors[0].extensions.code).toBe('NOT_FOUND');
   });
 
-  it('says clearly at / and /graphql that the web apps are not built when the build is missing', { timeout: 120_000 }, async () => {
+  it('says clearly at / and /graphql that the web apps are not built when the build is missing', {
+    timeout: 120_000,
+  }, async () => {
     const empty = mkdtempSync(path.join(tmpdir(), 'weft-web-'));
     const other = await startServedTestApp({ WEFT_WEB_DIR: empty });
     try {
@@ -78,7 +97,11 @@ describe('web apps', () => {
       }
       const playground = await fetch(`${other.base}/graphql`, { headers: { accept: 'text/html' } });
       expect(playground.status).toBe(503);
-      const api = await fetch(`${other.base}/graphql`, { method: 'POST', headers: { 'content-type': 'application/json', ...other.authHeaders }, body: JSON.stringify({ query: '{ viewer { kind } }' }) });
+      const api = await fetch(`${other.base}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...other.authHeaders },
+        body: JSON.stringify({ query: '{ viewer { kind } }' }),
+      });
       expect(await api.json()).toEqual({ data: { viewer: { kind: 'API_KEY' } } });
     } finally {
       await other.close();
@@ -86,7 +109,9 @@ describe('web apps', () => {
     }
   });
 
-  it('turns the monitor off with WEFT_MONITOR=false (/ then leads to the playground)', { timeout: 120_000 }, async () => {
+  it('turns the monitor off with WEFT_MONITOR=false (/ then leads to the playground)', {
+    timeout: 120_000,
+  }, async () => {
     const other = await startServedTestApp({ WEFT_MONITOR: 'false' });
     try {
       const res = await fetch(`${other.base}/`, { redirect: 'manual' });

@@ -64,10 +64,20 @@ describe('concurrent patches of one workflow', () => {
   it('all succeed with consecutive version numbers, each building on the one before, and none is lost', async () => {
     const n = 20;
     const id = await createWorkflow(t, manySteps(n));
-    const results = await Promise.all(range(0, n - 1).map((i) => patch({ id, commitMessage: `patch ${i}`, definition: { steps: { [`s${i}`]: { config: { url: `http://127.0.0.1/patched-${i}` } } } } })));
+    const results = await Promise.all(
+      range(0, n - 1).map((i) =>
+        patch({
+          id,
+          commitMessage: `patch ${i}`,
+          definition: { steps: { [`s${i}`]: { config: { url: `http://127.0.0.1/patched-${i}` } } } },
+        }),
+      ),
+    );
     expect(results.map((r) => r.__typename)).toEqual(Array(n).fill('WorkflowPayload'));
     // Each patch saw the state the previous one committed: its latestVersion is unique.
-    expect(results.map((r) => (r.__typename === 'WorkflowPayload' ? r.workflow.latestVersion : 0)).sort((a, b) => a - b)).toEqual(range(2, n + 1));
+    expect(
+      results.map((r) => (r.__typename === 'WorkflowPayload' ? r.workflow.latestVersion : 0)).sort((a, b) => a - b),
+    ).toEqual(range(2, n + 1));
 
     const { latestVersion, versions } = await versionsOf(id);
     expect(versions.map((v) => v.number)).toEqual(range(1, n + 1));
@@ -80,12 +90,21 @@ describe('concurrent patches of one workflow', () => {
 
   it('lets exactly one of many strict patches on the same base through; the others get CONFLICT and write nothing', async () => {
     const id = await createWorkflow(t, manySteps(2));
-    const results = await Promise.all(range(1, 8).map((i) => patch({ id, baseVersion: 1, strict: true, definition: { steps: { s0: { name: `n${i}` } } } })));
+    const results = await Promise.all(
+      range(1, 8).map((i) =>
+        patch({ id, baseVersion: 1, strict: true, definition: { steps: { s0: { name: `n${i}` } } } }),
+      ),
+    );
     const ok = results.filter((r) => r.__typename === 'WorkflowPayload');
     const conflicts = results.filter((r) => r.__typename !== 'WorkflowPayload');
     expect(ok).toHaveLength(1);
     expect(conflicts).toHaveLength(7);
-    for (const conflict of conflicts) expect(conflict).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT', message: expect.stringMatching(/baseVersion 1 is stale: the latest version is 2/) });
+    for (const conflict of conflicts)
+      expect(conflict).toMatchObject({
+        __typename: 'ConflictError',
+        code: 'CONFLICT',
+        message: expect.stringMatching(/baseVersion 1 is stale: the latest version is 2/),
+      });
     const { latestVersion, versions } = await versionsOf(id);
     expect(versions.map((v) => v.number)).toEqual([1, 2]);
     expect(latestVersion).toBe(2);
@@ -95,22 +114,47 @@ describe('concurrent patches of one workflow', () => {
     const id = await createWorkflow(t, manySteps(3));
     const UPDATED = { steps: [step('s0'), step('s1'), step('s2'), step('u')] };
     const jobs = [
-      ...range(0, 2).map((i) => patch({ id, definition: { steps: { [`s${i}`]: { name: `p${i}` } } } }).then((r) => r.__typename)),
-      t.gql(Update, { input: { id, name: 'updated', definition: UPDATED, changeSummary: 'put' } }).then((r) => r.data!.updateWorkflow.__typename),
+      ...range(0, 2).map((i) =>
+        patch({ id, definition: { steps: { [`s${i}`]: { name: `p${i}` } } } }).then((r) => r.__typename),
+      ),
+      t
+        .gql(Update, { input: { id, name: 'updated', definition: UPDATED, changeSummary: 'put' } })
+        .then((r) => r.data!.updateWorkflow.__typename),
       t.gql(Rollback, { input: { id, version: 1 } }).then((r) => r.data!.rollbackWorkflow.__typename),
-      t.gql(SetLabel, { input: { workflowId: id, label: 'production', version: 1 } }).then((r) => r.data!.setReleaseLabel.__typename),
-      patch({ id, releaseLabels: ['staging'], definition: { steps: { extra: { type: 'wait', config: { seconds: 1 } } } } }).then((r) => r.__typename),
+      t
+        .gql(SetLabel, { input: { workflowId: id, label: 'production', version: 1 } })
+        .then((r) => r.data!.setReleaseLabel.__typename),
+      patch({
+        id,
+        releaseLabels: ['staging'],
+        definition: { steps: { extra: { type: 'wait', config: { seconds: 1 } } } },
+      }).then((r) => r.__typename),
       patch({ id, metadata: { touched: true } }).then((r) => r.__typename), // settings only: no version
     ];
     const typenames = await Promise.all(jobs);
-    expect(typenames).toEqual(['WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload', 'WorkflowPayload']);
+    expect(typenames).toEqual([
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+      'WorkflowPayload',
+    ]);
     const { latestVersion, versions } = await versionsOf(id);
     // 1 initial + 3 patches + update + rollback + labelled patch = 7 versions.
     expect(versions.map((v) => v.number)).toEqual(range(1, 7));
     expect(latestVersion).toBe(7);
-    const labels = await t.db.prisma.releaseLabel.findMany({ where: { workflowId: rawId(id) }, include: { version: true }, orderBy: { label: 'asc' } });
+    const labels = await t.db.prisma.releaseLabel.findMany({
+      where: { workflowId: rawId(id) },
+      include: { version: true },
+      orderBy: { label: 'asc' },
+    });
     // 'staging' moved to the version its patch created: the first one with the added step.
-    const withExtra = versions.find((v) => (v.definition as { steps: { id: string }[] }).steps.some((s) => s.id === 'extra'))!;
+    const withExtra = versions.find((v) =>
+      (v.definition as { steps: { id: string }[] }).steps.some((s) => s.id === 'extra'),
+    )!;
     expect(labels.map((l) => [l.label, l.version.number])).toEqual([
       ['production', 1],
       ['staging', withExtra.number],
@@ -119,7 +163,11 @@ describe('concurrent patches of one workflow', () => {
 
   it('keeps the histories of different workflows apart', async () => {
     const ids = await Promise.all([createWorkflow(t, manySteps(5)), createWorkflow(t, manySteps(5))]);
-    await Promise.all(ids.flatMap((id) => range(0, 4).map((i) => patch({ id, definition: { steps: { [`s${i}`]: { name: `x${i}` } } } }))));
+    await Promise.all(
+      ids.flatMap((id) =>
+        range(0, 4).map((i) => patch({ id, definition: { steps: { [`s${i}`]: { name: `x${i}` } } } })),
+      ),
+    );
     for (const id of ids) {
       const { latestVersion, versions } = await versionsOf(id);
       expect(versions.map((v) => v.number)).toEqual(range(1, 6));

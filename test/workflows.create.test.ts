@@ -58,7 +58,9 @@ async function counts() {
 
 describe('createWorkflow', () => {
   it('creates a DRAFT workflow with version 1 and returns it', async () => {
-    const res = await t.gql(CreateWorkflow, { input: { name: '  Fetch and notify ', description: 'demo', definition: { steps } } });
+    const res = await t.gql(CreateWorkflow, {
+      input: { name: '  Fetch and notify ', description: 'demo', definition: { steps } },
+    });
     expect(res.errors).toBeUndefined();
     const result = res.data!.createWorkflow;
     if (result.__typename !== 'CreateWorkflowPayload') throw new Error(`unexpected ${result.__typename}`);
@@ -83,10 +85,22 @@ describe('createWorkflow', () => {
     ['an empty name', { name: '', definition: { steps } }, ['input', 'name']],
     ['a blank name', { name: '   ', definition: { steps } }, ['input', 'name']],
     ['a name over 200 characters', { name: 'x'.repeat(201), definition: { steps } }, ['input', 'name']],
-    ['a description over 5000 characters', { name: 'ok', description: 'd'.repeat(5001), definition: { steps } }, ['input', 'description']],
+    [
+      'a description over 5000 characters',
+      { name: 'ok', description: 'd'.repeat(5001), definition: { steps } },
+      ['input', 'description'],
+    ],
     ['a definition that is not an object', { name: 'ok', definition: 'steps' }, ['input', 'definition']],
-    ['a definition whose steps are not a list', { name: 'ok', definition: { steps: 3 } }, ['input', 'definition', 'steps']],
-    ['an unknown step type', { name: 'ok', definition: { steps: [{ id: 'a', type: 'teleport', config: {} }] } }, ['input', 'definition', 'steps', '0', 'type']],
+    [
+      'a definition whose steps are not a list',
+      { name: 'ok', definition: { steps: 3 } },
+      ['input', 'definition', 'steps'],
+    ],
+    [
+      'an unknown step type',
+      { name: 'ok', definition: { steps: [{ id: 'a', type: 'teleport', config: {} }] } },
+      ['input', 'definition', 'steps', '0', 'type'],
+    ],
   ];
 
   for (const [what, input, path] of badInputs) {
@@ -95,7 +109,8 @@ describe('createWorkflow', () => {
       const typed = await t.gql(CreateWorkflow, { input: input as never });
       expect(typed.errors).toBeUndefined();
       const result = typed.data!.createWorkflow;
-      if (result.__typename !== 'ValidationError') throw new Error(`expected ValidationError, got ${result.__typename}`);
+      if (result.__typename !== 'ValidationError')
+        throw new Error(`expected ValidationError, got ${result.__typename}`);
       expect(result.code).toBe('VALIDATION_FAILED');
       expect(result.problems.map((p) => p.path)).toContainEqual(path);
 
@@ -103,14 +118,27 @@ describe('createWorkflow', () => {
       const untyped = await t.gql(CreateWorkflowUntyped, { input: input as never });
       expect(untyped.errors).toHaveLength(1);
       expect(untyped.errors![0]!.extensions).toMatchObject({ code: 'VALIDATION_FAILED' });
-      expect((untyped.errors![0]!.extensions!.problems as { path: string[] }[]).map((p) => p.path)).toContainEqual(path);
+      expect((untyped.errors![0]!.extensions!.problems as { path: string[] }[]).map((p) => p.path)).toContainEqual(
+        path,
+      );
       expect(untyped.errors![0]!.path).toEqual(['createWorkflow']);
       expect(await counts()).toEqual(before);
     });
   }
 
   it('reports every problem at once', async () => {
-    const res = await t.gql(CreateWorkflow, { input: { name: '', description: 'd'.repeat(5001), definition: { steps: [{ id: 'a', type: 'nope' }, { id: 'a', type: 'wait' }] } } });
+    const res = await t.gql(CreateWorkflow, {
+      input: {
+        name: '',
+        description: 'd'.repeat(5001),
+        definition: {
+          steps: [
+            { id: 'a', type: 'nope' },
+            { id: 'a', type: 'wait' },
+          ],
+        },
+      },
+    });
     const result = res.data!.createWorkflow;
     if (result.__typename !== 'ValidationError') throw new Error('expected ValidationError');
     expect(result.problems.map((p) => p.path.join('.'))).toEqual([
@@ -156,7 +184,9 @@ describe('workflow(id) and node(id)', () => {
     if (result.__typename !== 'CreateWorkflowPayload') throw new Error('create failed');
     const res = await t.gql(NodeQuery, { id: result.workflow.id });
     expect(res.data?.node).toEqual({ __typename: 'Workflow', id: result.workflow.id, name: 'By node' });
-    const missing = await t.gql(NodeQuery, { id: Buffer.from('Workflow:00000000-0000-7000-8000-000000000000').toString('base64') });
+    const missing = await t.gql(NodeQuery, {
+      id: Buffer.from('Workflow:00000000-0000-7000-8000-000000000000').toString('base64'),
+    });
     expect(missing.data?.node).toBeNull();
   });
 });
@@ -164,11 +194,24 @@ describe('workflow(id) and node(id)', () => {
 describe('workflows connection', () => {
   beforeAll(async () => {
     for (const name of ['alpha', 'beta', 'gamma', 'delta', 'epsilon']) {
-      await t.gql(CreateWorkflow, { input: { name: `list-${name}`, description: name === 'gamma' ? 'the Third one' : null, definition: { steps }, status: name === 'beta' ? 'ACTIVE' : null } });
+      await t.gql(CreateWorkflow, {
+        input: {
+          name: `list-${name}`,
+          description: name === 'gamma' ? 'the Third one' : null,
+          definition: { steps },
+          status: name === 'beta' ? 'ACTIVE' : null,
+        },
+      });
     }
   });
 
-  const listPage = (after: string | null) => t.gql(ListWorkflows, { first: 2, after, filter: { search: 'list-' }, orderBy: { field: 'NAME', direction: 'ASC' } });
+  const listPage = (after: string | null) =>
+    t.gql(ListWorkflows, {
+      first: 2,
+      after,
+      filter: { search: 'list-' },
+      orderBy: { field: 'NAME', direction: 'ASC' },
+    });
 
   it('pages with cursors and reports totalCount', async () => {
     const seen: string[] = [];

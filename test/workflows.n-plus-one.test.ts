@@ -15,9 +15,14 @@ beforeAll(async () => {
   const seed = async (name: string, versions: number, i: number) => {
     const wf = await prisma.workflow.create({ data: { workspaceId, name, latestVersion: versions } });
     const definition = { steps: [{ id: 'w', type: 'wait', config: { seconds: i } }] };
-    await prisma.workflowVersion.createMany({ data: Array.from({ length: versions }, (_, n) => ({ workspaceId, workflowId: wf.id, number: n + 1, definition })) });
-    await prisma.workflowTag.createMany({ data: tags.slice(0, 1 + (i % 3)).map((tag) => ({ workspaceId, workflowId: wf.id, tagId: tag.id })) });
-    if (i % 2 === 0) await prisma.run.create({ data: { workspaceId, workflowId: wf.id, definition, status: 'COMPLETED' } });
+    await prisma.workflowVersion.createMany({
+      data: Array.from({ length: versions }, (_, n) => ({ workspaceId, workflowId: wf.id, number: n + 1, definition })),
+    });
+    await prisma.workflowTag.createMany({
+      data: tags.slice(0, 1 + (i % 3)).map((tag) => ({ workspaceId, workflowId: wf.id, tagId: tag.id })),
+    });
+    if (i % 2 === 0)
+      await prisma.run.create({ data: { workspaceId, workflowId: wf.id, definition, status: 'COMPLETED' } });
   };
   for (let i = 0; i < 100; i++) await seed(`wf-${String(i).padStart(3, '0')}`, 3, i);
   // The history dimension: a long version history must not cost more statements than a short one.
@@ -28,7 +33,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const LIST = graphql(`query NPlusOneWorkflows($first: Int!, $search: String!) { workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
+const LIST =
+  graphql(`query NPlusOneWorkflows($first: Int!, $search: String!) { workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
   totalCount
   edges { node { id name tags { name group { name } } currentVersion { number } runsCount lastRunStatus lastRunAt
     versions(first: 5) { totalCount edges { node { number changeSummary } } } } } } }`);
@@ -55,13 +61,21 @@ async function statementsFor(search: string, first: number, versions: number) {
   expect(res.errors).toBeUndefined();
   const edges = res.data!.workflows.edges;
   expect(edges).toHaveLength(first);
-  expect(edges[0]!.node).toMatchObject({ currentVersion: { number: versions }, runsCount: 1, lastRunStatus: 'COMPLETED', versions: { totalCount: versions } });
+  expect(edges[0]!.node).toMatchObject({
+    currentVersion: { number: versions },
+    runsCount: 1,
+    lastRunStatus: 'COMPLETED',
+    versions: { totalCount: versions },
+  });
   expect(edges[0]!.node.versions.edges).toHaveLength(Math.min(5, versions));
   expect(edges[1]!.node.runsCount).toBe(0);
   expect(edges[2]!.node.tags.map((x) => x.name)).toEqual(['a', 'b', 'c']);
   // Authentication's key lookup (and its once-a-minute lastUsedAt write) is per request, not per row.
   // Sorted: on a PostgreSQL pool the batched loads run concurrently, in no fixed order.
-  return statements.filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.trim()) && !s.includes('"ApiKey"')).map(normalise).sort();
+  return statements
+    .filter((s) => !/^(BEGIN|COMMIT|ROLLBACK)/i.test(s.trim()) && !s.includes('"ApiKey"'))
+    .map(normalise)
+    .sort();
 }
 
 it('issues the same few statements for 10 and for 100 workflows, and for 1 and for 20 versions each', async () => {

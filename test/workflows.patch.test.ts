@@ -41,7 +41,12 @@ afterAll(async () => {
   await t?.close();
 });
 
-const step = (id: string, url: string, dependsOn?: string[]) => ({ id, type: 'http_request', config: { method: 'GET', url, headers: { a: '1' } }, ...(dependsOn ? { dependsOn } : {}) });
+const step = (id: string, url: string, dependsOn?: string[]) => ({
+  id,
+  type: 'http_request',
+  config: { method: 'GET', url, headers: { a: '1' } },
+  ...(dependsOn ? { dependsOn } : {}),
+});
 const base = () => ({ steps: [step('fetch', 'http://127.0.0.1/a'), step('notify', 'http://127.0.0.1/n', ['fetch'])] });
 
 async function patchRaw(input: PatchWorkflowInput) {
@@ -52,12 +57,14 @@ async function patchRaw(input: PatchWorkflowInput) {
 
 async function patchOk(input: PatchWorkflowInput) {
   const result = await patchRaw(input);
-  if (result.__typename !== 'WorkflowPayload') throw new Error(`expected WorkflowPayload, got ${JSON.stringify(result)}`);
+  if (result.__typename !== 'WorkflowPayload')
+    throw new Error(`expected WorkflowPayload, got ${JSON.stringify(result)}`);
   return result.workflow;
 }
 
 function problemsOf(result: PatchResult) {
-  if (result.__typename !== 'ValidationError') throw new Error(`expected ValidationError, got ${JSON.stringify(result)}`);
+  if (result.__typename !== 'ValidationError')
+    throw new Error(`expected ValidationError, got ${JSON.stringify(result)}`);
   return result.problems;
 }
 
@@ -80,7 +87,13 @@ async function snapshot(workflowId: string) {
 
 describe('definition patches: steps merged by id', () => {
   it('adds, updates (config deep-merged, dependsOn replaced) and removes steps, dropping dependencies on removed steps', async () => {
-    const id = await createWorkflow(t, { steps: [...base().steps, step('audit', 'http://127.0.0.1/audit', ['fetch', 'notify']), step('log', 'http://127.0.0.1/log', ['notify'])] });
+    const id = await createWorkflow(t, {
+      steps: [
+        ...base().steps,
+        step('audit', 'http://127.0.0.1/audit', ['fetch', 'notify']),
+        step('log', 'http://127.0.0.1/log', ['notify']),
+      ],
+    });
     const wf = await patchOk({
       id,
       commitMessage: 'Point fetch at v2',
@@ -98,15 +111,30 @@ describe('definition patches: steps merged by id', () => {
     // Unmentioned steps keep their place; new steps go at the end.
     expect(def.steps.map((s) => s.id)).toEqual(['fetch', 'audit', 'log', 'added']);
     const steps = stepsById(def);
-    expect(steps.fetch).toEqual({ id: 'fetch', type: 'http_request', name: 'Fetch', config: { method: 'GET', url: 'http://127.0.0.1/b', headers: { b: '2' } } });
+    expect(steps.fetch).toEqual({
+      id: 'fetch',
+      type: 'http_request',
+      name: 'Fetch',
+      config: { method: 'GET', url: 'http://127.0.0.1/b', headers: { b: '2' } },
+    });
     expect(steps.audit.dependsOn).toEqual(['fetch']); // replaced, then the removed 'notify' dropped
     expect(steps.log).not.toHaveProperty('dependsOn'); // its only dependency was removed
     expect(steps.added).toEqual({ id: 'added', type: 'wait', config: { seconds: 1 }, dependsOn: ['fetch'] });
   });
 
   it('removes a step field set to null and replaces top-level fields', async () => {
-    const id = await createWorkflow(t, { steps: [{ ...step('fetch', 'http://127.0.0.1/a'), when: 'input.go', retry: { attempts: 3 } }], maxParallelSteps: 2 });
-    const wf = await patchOk({ id, definition: { steps: { fetch: { when: null, retry: { attempts: 5, backoffSeconds: 2 } } }, maxParallelSteps: null, output: { body: '{{ steps.fetch.output.body }}' } } });
+    const id = await createWorkflow(t, {
+      steps: [{ ...step('fetch', 'http://127.0.0.1/a'), when: 'input.go', retry: { attempts: 3 } }],
+      maxParallelSteps: 2,
+    });
+    const wf = await patchOk({
+      id,
+      definition: {
+        steps: { fetch: { when: null, retry: { attempts: 5, backoffSeconds: 2 } } },
+        maxParallelSteps: null,
+        output: { body: '{{ steps.fetch.output.body }}' },
+      },
+    });
     const def = wf.currentVersion.definition as Def;
     expect(def.steps[0]).not.toHaveProperty('when');
     expect(def.steps[0]!.retry).toEqual({ attempts: 5, backoffSeconds: 2 });
@@ -117,7 +145,12 @@ describe('definition patches: steps merged by id', () => {
   it('versions input and output schemas: the field wins over definition.inputSchema, null removes it', async () => {
     const id = await createWorkflow(t, base());
     const schema = { type: 'object', properties: { itemId: { type: 'string' } }, required: ['itemId'] };
-    const wf = await patchOk({ id, inputSchema: schema, outputSchema: { type: 'object' }, definition: { inputSchema: { type: 'string' } } });
+    const wf = await patchOk({
+      id,
+      inputSchema: schema,
+      outputSchema: { type: 'object' },
+      definition: { inputSchema: { type: 'string' } },
+    });
     expect(wf).toMatchObject({ latestVersion: 2, inputSchema: schema, outputSchema: { type: 'object' } });
     expect(wf.currentVersion.definition).toMatchObject({ inputSchema: schema, outputSchema: { type: 'object' } });
     const removed = await patchOk({ id, inputSchema: null });
@@ -128,7 +161,14 @@ describe('definition patches: steps merged by id', () => {
 
 describe('only the fields present are applied', () => {
   it('keeps absent fields, clears null ones, and merges metadata key by key', async () => {
-    const id = await createWorkflow(t, base(), { description: 'keep me', metadata: { team: 'data', owner: 'ann', tier: 1 }, maxConcurrentRuns: 4, webhookUrl: 'https://hooks.example.com/x', commandAllowlist: ['echo *'], tags: ['etl'] });
+    const id = await createWorkflow(t, base(), {
+      description: 'keep me',
+      metadata: { team: 'data', owner: 'ann', tier: 1 },
+      maxConcurrentRuns: 4,
+      webhookUrl: 'https://hooks.example.com/x',
+      commandAllowlist: ['echo *'],
+      tags: ['etl'],
+    });
     const a = await patchOk({ id, name: 'patched', metadata: { owner: null, tier: 2, region: 'eu' } });
     expect(a).toMatchObject({
       name: 'patched',
@@ -140,11 +180,35 @@ describe('only the fields present are applied', () => {
       tags: [{ name: 'etl' }],
       latestVersion: 1, // no definition change: no new version
     });
-    const b = await patchOk({ id, description: null, metadata: null, maxConcurrentRuns: null, commandAllowlist: null, tags: ['ops', 'etl'], status: 'ACTIVE', concurrency: { key: 'input.customerId', limit: 2 } });
-    expect(b).toMatchObject({ description: null, metadata: null, maxConcurrentRuns: null, commandAllowlist: [], status: 'ACTIVE', webhookUrl: 'https://hooks.example.com/x', concurrency: { key: 'input.customerId', limit: 2, strategy: 'QUEUE' }, latestVersion: 1 });
+    const b = await patchOk({
+      id,
+      description: null,
+      metadata: null,
+      maxConcurrentRuns: null,
+      commandAllowlist: null,
+      tags: ['ops', 'etl'],
+      status: 'ACTIVE',
+      concurrency: { key: 'input.customerId', limit: 2 },
+    });
+    expect(b).toMatchObject({
+      description: null,
+      metadata: null,
+      maxConcurrentRuns: null,
+      commandAllowlist: [],
+      status: 'ACTIVE',
+      webhookUrl: 'https://hooks.example.com/x',
+      concurrency: { key: 'input.customerId', limit: 2, strategy: 'QUEUE' },
+      latestVersion: 1,
+    });
     expect(b.tags.map((tag) => tag.name).sort()).toEqual(['etl', 'ops']);
     const read = await t.gql(Read, { id });
-    expect(read.data!.workflow).toEqual({ name: 'patched', description: null, status: 'ACTIVE', metadata: null, latestVersion: 1 });
+    expect(read.data!.workflow).toEqual({
+      name: 'patched',
+      description: null,
+      status: 'ACTIVE',
+      metadata: null,
+      latestVersion: 1,
+    });
     // Metadata patched after being cleared starts from an empty object.
     expect((await patchOk({ id, metadata: { a: 1, b: null } })).metadata).toEqual({ a: 1 });
   });
@@ -153,16 +217,38 @@ describe('only the fields present are applied', () => {
 describe('baseVersion, strict and release labels', () => {
   it('patches an older base version, moves release labels to the new version, and refuses a stale base with strict', async () => {
     const id = await createWorkflow(t, base());
-    await patchOk({ id, releaseLabels: ['staging'], definition: { steps: { fetch: { config: { url: 'http://127.0.0.1/v2' } } } } });
-    const fromOne = await patchOk({ id, baseVersion: 1, releaseLabels: ['staging', 'production'], definition: { steps: { notify: { config: { url: 'http://127.0.0.1/n2' } } } } });
-    expect(fromOne.currentVersion).toMatchObject({ number: 3, baseVersion: 1, releaseLabels: ['production', 'staging'] });
-    expect(fromOne.releaseLabels).toEqual([{ label: 'production', version: { number: 3 } }, { label: 'staging', version: { number: 3 } }]);
+    await patchOk({
+      id,
+      releaseLabels: ['staging'],
+      definition: { steps: { fetch: { config: { url: 'http://127.0.0.1/v2' } } } },
+    });
+    const fromOne = await patchOk({
+      id,
+      baseVersion: 1,
+      releaseLabels: ['staging', 'production'],
+      definition: { steps: { notify: { config: { url: 'http://127.0.0.1/n2' } } } },
+    });
+    expect(fromOne.currentVersion).toMatchObject({
+      number: 3,
+      baseVersion: 1,
+      releaseLabels: ['production', 'staging'],
+    });
+    expect(fromOne.releaseLabels).toEqual([
+      { label: 'production', version: { number: 3 } },
+      { label: 'staging', version: { number: 3 } },
+    ]);
     const steps = stepsById(fromOne.currentVersion.definition);
     expect(steps.fetch.config.url).toBe('http://127.0.0.1/a'); // from version 1: version 2's change is not carried over
     expect(steps.notify.config.url).toBe('http://127.0.0.1/n2');
 
     const before = await snapshot(id);
-    const stale = await patchRaw({ id, baseVersion: 2, strict: true, name: 'never', definition: { steps: { fetch: { name: 'x' } } } });
+    const stale = await patchRaw({
+      id,
+      baseVersion: 2,
+      strict: true,
+      name: 'never',
+      definition: { steps: { fetch: { name: 'x' } } },
+    });
     expect(stale).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
     expect(stale.__typename === 'ConflictError' && stale.message).toMatch(/latest version is 3/);
     expect(await snapshot(id)).toEqual(before);
@@ -175,9 +261,15 @@ describe('baseVersion, strict and release labels', () => {
     const id = await createWorkflow(t, base());
     const before = await snapshot(id);
     const missing = problemsOf(await patchRaw({ id, baseVersion: 7, definition: { steps: { fetch: { name: 'x' } } } }));
-    expect(missing).toEqual([{ path: ['input', 'baseVersion'], message: 'version 7 does not exist (the latest is 1)', stepId: null }]);
-    expect(paths(problemsOf(await patchRaw({ id, baseVersion: 0, definition: { steps: {} } })))).toEqual(['input.baseVersion']);
-    expect(paths(problemsOf(await patchRaw({ id, releaseLabels: ['staging'], name: 'x' })))).toEqual(['input.releaseLabels']);
+    expect(missing).toEqual([
+      { path: ['input', 'baseVersion'], message: 'version 7 does not exist (the latest is 1)', stepId: null },
+    ]);
+    expect(paths(problemsOf(await patchRaw({ id, baseVersion: 0, definition: { steps: {} } })))).toEqual([
+      'input.baseVersion',
+    ]);
+    expect(paths(problemsOf(await patchRaw({ id, releaseLabels: ['staging'], name: 'x' })))).toEqual([
+      'input.releaseLabels',
+    ]);
     expect(await snapshot(id)).toEqual(before);
   });
 });
@@ -215,7 +307,9 @@ describe('bad patches: every problem, by path, nothing written', () => {
         'input.definition.steps.notify.id',
       ].sort(),
     );
-    expect(problems.find((p) => p.path.join('.') === 'input.definition.stepz')?.message).toMatch(/Unknown field 'stepz'/);
+    expect(problems.find((p) => p.path.join('.') === 'input.definition.stepz')?.message).toMatch(
+      /Unknown field 'stepz'/,
+    );
     expect(await snapshot(id)).toEqual(before);
   });
 
@@ -227,11 +321,15 @@ describe('bad patches: every problem, by path, nothing written', () => {
         id,
         name: '',
         inputSchema: { type: 'no-such-type' },
-        definition: { steps: { extra: { type: 'teleport', config: {} }, notify: { dependsOn: ['ghost'] }, gone: null } },
+        definition: {
+          steps: { extra: { type: 'teleport', config: {} }, notify: { dependsOn: ['ghost'] }, gone: null },
+        },
       }),
     );
     // A schema problem may point inside the schema (input.inputSchema.type): compare the prefix.
-    expect(problems.map((p) => [p.path.slice(0, p.path[1] === 'inputSchema' ? 2 : undefined).join('.'), p.stepId ?? null])).toEqual(
+    expect(
+      problems.map((p) => [p.path.slice(0, p.path[1] === 'inputSchema' ? 2 : undefined).join('.'), p.stepId ?? null]),
+    ).toEqual(
       expect.arrayContaining([
         ['input.name', null],
         ['input.inputSchema', null],
@@ -240,7 +338,9 @@ describe('bad patches: every problem, by path, nothing written', () => {
         ['input.definition.steps.notify.dependsOn.0', 'notify'],
       ]),
     );
-    expect(problems.find((p) => p.stepId === 'notify')?.message).toBe("Step 'notify' depends on 'ghost' which doesn't exist");
+    expect(problems.find((p) => p.stepId === 'notify')?.message).toBe(
+      "Step 'notify' depends on 'ghost' which doesn't exist",
+    );
     expect(problems).toHaveLength(5);
     expect(await snapshot(id)).toEqual(before);
   });
@@ -254,21 +354,39 @@ describe('bad patches: every problem, by path, nothing written', () => {
     expect(await snapshot(id)).toEqual(before);
   });
 
-  it('answers NOT_FOUND for unknown ids and for another workspace\'s workflow, which stays untouched', async () => {
+  it("answers NOT_FOUND for unknown ids and for another workspace's workflow, which stays untouched", async () => {
     const other = await t.db.prisma.workspace.create({ data: { name: 'Other', slug: `other-${Date.now()}` } });
-    const theirs = await t.db.prisma.workflow.create({ data: { workspaceId: other.id, name: 'theirs', latestVersion: 1 } });
-    await t.db.prisma.workflowVersion.create({ data: { workspaceId: other.id, workflowId: theirs.id, number: 1, definition: base() } });
-    for (const id of [gid('Workflow', theirs.id), gid('Workflow', '00000000-0000-7000-8000-000000000000'), 'not-a-global-id', gid('Tag', theirs.id)]) {
+    const theirs = await t.db.prisma.workflow.create({
+      data: { workspaceId: other.id, name: 'theirs', latestVersion: 1 },
+    });
+    await t.db.prisma.workflowVersion.create({
+      data: { workspaceId: other.id, workflowId: theirs.id, number: 1, definition: base() },
+    });
+    for (const id of [
+      gid('Workflow', theirs.id),
+      gid('Workflow', '00000000-0000-7000-8000-000000000000'),
+      'not-a-global-id',
+      gid('Tag', theirs.id),
+    ]) {
       const result = await patchRaw({ id, name: 'mine now', definition: { steps: { fetch: { name: 'x' } } } });
       expect(result).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
     }
-    expect(await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: theirs.id } })).toMatchObject({ name: 'theirs', latestVersion: 1 });
+    expect(await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: theirs.id } })).toMatchObject({
+      name: 'theirs',
+      latestVersion: 1,
+    });
     expect(await t.db.prisma.workflowVersion.count({ where: { workflowId: theirs.id } })).toBe(1);
   });
 
   it('raises the failure as a GraphQL error with extensions.code when the error branch is not selected', async () => {
     const id = await createWorkflow(t, base());
-    const res = await t.gql(`mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { ... on WorkflowPayload { workflow { id } } } }`, { input: { id, definition: { steps: { nope: null } } } });
-    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'VALIDATION_FAILED', problems: [{ path: ['input', 'definition', 'steps', 'nope'] }] });
+    const res = await t.gql(
+      `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { ... on WorkflowPayload { workflow { id } } } }`,
+      { input: { id, definition: { steps: { nope: null } } } },
+    );
+    expect(res.errors?.[0]?.extensions).toMatchObject({
+      code: 'VALIDATION_FAILED',
+      problems: [{ path: ['input', 'definition', 'steps', 'nope'] }],
+    });
   });
 });

@@ -32,7 +32,11 @@ let peer: LoopbackServer;
 function peers(req: RecordedRequest, res: ServerResponse) {
   if (req.path === '/v1/chat/completions') {
     const body = JSON.parse(req.body) as { model: string; messages: { content: string }[] };
-    return json(res, 200, { model: body.model, choices: [{ message: { content: `Posted summary of: ${body.messages.at(-1)!.content}` } }], usage: { total_tokens: 9 } });
+    return json(res, 200, {
+      model: body.model,
+      choices: [{ message: { content: `Posted summary of: ${body.messages.at(-1)!.content}` } }],
+      usage: { total_tokens: 9 },
+    });
   }
   if (req.path === '/data') return json(res, 200, { rows: [1, 2, 3] });
   json(res, 404, { error: 'not found' });
@@ -51,25 +55,38 @@ afterAll(async () => {
 const CREATE = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id name triggerType tags { name } definition } } ... on ValidationError { problems { path message } } } }`;
 
 describe("the reference docs' example definition", () => {
-  it('is saved in canonical form and runs end to end, started by name with the seed\'s trigger label', async () => {
+  it("is saved in canonical form and runs end to end, started by name with the seed's trigger label", async () => {
     const body = seedCreateBody();
     expect(body.definition.name).toBe('Fetch and notify'); // the page as it is, not a copy edited to suit Weft
     // The one change: api.example.com is a loopback peer here (no test reaches the internet).
     const definition = JSON.parse(JSON.stringify(body.definition).replaceAll('https://api.example.com', peer.url));
-    const agent = await t.gql(`mutation { createAgent(input: { name: "agent_123", model: "notifier", systemPrompt: "You post summaries to Slack." }) { __typename } }`);
+    const agent = await t.gql(
+      `mutation { createAgent(input: { name: "agent_123", model: "notifier", systemPrompt: "You post summaries to Slack." }) { __typename } }`,
+    );
     expect(agent.errors).toBeUndefined();
     expect((agent.data as any).createAgent.__typename).toBe('AgentPayload');
 
-    const res = await t.gql(CREATE, { input: { definition, triggerType: body.trigger_type.toUpperCase(), tags: body.tags } });
+    const res = await t.gql(CREATE, {
+      input: { definition, triggerType: body.trigger_type.toUpperCase(), tags: body.tags },
+    });
     expect(res.errors).toBeUndefined();
     const created = (res.data as any).createWorkflow;
     expect(created.__typename).toBe('CreateWorkflowPayload');
-    expect(created.workflow).toMatchObject({ name: 'Fetch and notify', triggerType: 'MANUAL', tags: [{ name: 'notifications' }] });
+    expect(created.workflow).toMatchObject({
+      name: 'Fetch and notify',
+      triggerType: 'MANUAL',
+      tags: [{ name: 'notifications' }],
+    });
     // Stored in one form: camelCase fields, the name on the workflow rather than in the version.
     expect(created.workflow.definition).toEqual({
       steps: [
         { id: 'fetch', type: 'http_request', config: { method: 'GET', url: `${peer.url}/data` } },
-        { id: 'notify', type: 'agent_task', config: { agentId: 'agent_123', goal: 'Summarize the fetched data and post to Slack' }, dependsOn: ['fetch'] },
+        {
+          id: 'notify',
+          type: 'agent_task',
+          config: { agentId: 'agent_123', goal: 'Summarize the fetched data and post to Slack' },
+          dependsOn: ['fetch'],
+        },
       ],
     });
 
@@ -81,13 +98,21 @@ describe("the reference docs' example definition", () => {
     );
     expect(started.errors).toBeUndefined();
     const queued = (started.data as any).runWorkflow;
-    expect(queued.run).toMatchObject({ trigger: 'MANUAL', triggerLabel: 'manual', workflow: { id: created.workflow.id } });
+    expect(queued.run).toMatchObject({
+      trigger: 'MANUAL',
+      triggerLabel: 'manual',
+      workflow: { id: created.workflow.id },
+    });
     const finished = await waitForRun(t, queued.run.id);
     expect(finished.status).toBe('COMPLETED');
     expect(finished.triggerLabel).toBe('manual');
     const steps = await stepsOf(t, queued.run.id);
     expect((steps.fetch!.output as any).body).toEqual({ rows: [1, 2, 3] });
-    expect(steps.notify!.output).toMatchObject({ answer: 'Posted summary of: Summarize the fetched data and post to Slack', model: 'notifier', agent: { name: 'agent_123' } });
+    expect(steps.notify!.output).toMatchObject({
+      answer: 'Posted summary of: Summarize the fetched data and post to Slack',
+      model: 'notifier',
+      agent: { name: 'agent_123' },
+    });
     expect(peer.requests.map((r) => r.path)).toEqual(['/data', '/v1/chat/completions']);
     const queuedEvent = (await eventsOf(t, queued.run.id)).find((e) => e.type === 'RUN_QUEUED')!;
     expect(queuedEvent.data).toMatchObject({ trigger: 'MANUAL', triggerLabel: 'manual' });
@@ -98,39 +123,114 @@ describe("the reference docs' example definition", () => {
       name: 'Spellings',
       max_parallel_steps: 2,
       steps: [
-        { id: 'a', type: 'http_request', timeout_seconds: 5, retry: { attempts: 2, backoff_seconds: 1 }, config: { url: `${peer.url}/data`, expected_status: 200, headers: { x_custom_header: 'kept' }, body: { user_field: 1 } } },
-        { id: 'b', type: 'loop', depends_on: ['a'], config: { items: '[1]', max_items: 5, step: { type: 'agent_task', timeout_seconds: 9, config: { goal: 'x', max_tokens: 5, model: 'm' } } } },
+        {
+          id: 'a',
+          type: 'http_request',
+          timeout_seconds: 5,
+          retry: { attempts: 2, backoff_seconds: 1 },
+          config: {
+            url: `${peer.url}/data`,
+            expected_status: 200,
+            headers: { x_custom_header: 'kept' },
+            body: { user_field: 1 },
+          },
+        },
+        {
+          id: 'b',
+          type: 'loop',
+          depends_on: ['a'],
+          config: {
+            items: '[1]',
+            max_items: 5,
+            step: { type: 'agent_task', timeout_seconds: 9, config: { goal: 'x', max_tokens: 5, model: 'm' } },
+          },
+        },
       ],
     };
-    const check = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } normalizedDefinition } }`, { d: definition });
+    const check = await t.gql(
+      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } normalizedDefinition } }`,
+      { d: definition },
+    );
     expect(check.errors).toBeUndefined();
     const result = (check.data as any).validateWorkflowDefinition;
     expect(result.errors).toEqual([]);
     expect(result.normalizedDefinition).toEqual({
       maxParallelSteps: 2,
       steps: [
-        { id: 'a', type: 'http_request', timeoutSeconds: 5, retry: { attempts: 2, backoffSeconds: 1 }, config: { url: `${peer.url}/data`, expectedStatus: 200, headers: { x_custom_header: 'kept' }, body: { user_field: 1 } } },
-        { id: 'b', type: 'loop', dependsOn: ['a'], config: { items: '[1]', maxItems: 5, step: { type: 'agent_task', timeoutSeconds: 9, config: { goal: 'x', maxTokens: 5, model: 'm' } } } },
+        {
+          id: 'a',
+          type: 'http_request',
+          timeoutSeconds: 5,
+          retry: { attempts: 2, backoffSeconds: 1 },
+          config: {
+            url: `${peer.url}/data`,
+            expectedStatus: 200,
+            headers: { x_custom_header: 'kept' },
+            body: { user_field: 1 },
+          },
+        },
+        {
+          id: 'b',
+          type: 'loop',
+          dependsOn: ['a'],
+          config: {
+            items: '[1]',
+            maxItems: 5,
+            step: { type: 'agent_task', timeoutSeconds: 9, config: { goal: 'x', maxTokens: 5, model: 'm' } },
+          },
+        },
       ],
     });
 
-    const both = await t.gql(CREATE, { input: { name: 'Other name', definition: { ...definition, steps: [{ ...definition.steps[0], timeoutSeconds: 6 }] } } });
+    const both = await t.gql(CREATE, {
+      input: {
+        name: 'Other name',
+        definition: { ...definition, steps: [{ ...definition.steps[0], timeoutSeconds: 6 }] },
+      },
+    });
     expect((both.data as any).createWorkflow.problems).toEqual([
-      { path: ['input', 'definition', 'name'], message: "differs from input.name ('Other name'): give the workflow's name in one place" },
-      { path: ['input', 'definition', 'steps', '0', 'timeout_seconds'], message: "'timeout_seconds' is another spelling of 'timeoutSeconds', which is also given: keep one" },
+      {
+        path: ['input', 'definition', 'name'],
+        message: "differs from input.name ('Other name'): give the workflow's name in one place",
+      },
+      {
+        path: ['input', 'definition', 'steps', '0', 'timeout_seconds'],
+        message: "'timeout_seconds' is another spelling of 'timeoutSeconds', which is also given: keep one",
+      },
     ]);
-    const numbered = await t.gql(`query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`, { d: { ...definition, name: 5 } });
-    expect((numbered.data as any).validateWorkflowDefinition.errors).toEqual([{ path: ['name'], message: "must be a string (the workflow's name)" }]);
+    const numbered = await t.gql(
+      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`,
+      { d: { ...definition, name: 5 } },
+    );
+    expect((numbered.data as any).validateWorkflowDefinition.errors).toEqual([
+      { path: ['name'], message: "must be a string (the workflow's name)" },
+    ]);
     const nameless = await t.gql(CREATE, { input: { definition: { steps: definition.steps } } });
-    expect((nameless.data as any).createWorkflow.problems).toEqual([{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]);
+    expect((nameless.data as any).createWorkflow.problems).toEqual([
+      { path: ['input', 'name'], message: "is required (or give it as the definition's name)" },
+    ]);
   });
 
   it('accepts the same spellings in a patch, which may address the workflow by name', async () => {
     const name = `Patched ${Math.random().toString(36).slice(2, 8)}`;
-    await createWorkflow(t, { steps: [{ id: 'a', type: 'http_request', config: { url: `${peer.url}/data` } }] }, { name });
+    await createWorkflow(
+      t,
+      { steps: [{ id: 'a', type: 'http_request', config: { url: `${peer.url}/data` } }] },
+      { name },
+    );
     const res = await t.gql(
       `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { latestVersion definition } } ... on ValidationError { problems { path message } } } }`,
-      { input: { id: name.toLowerCase(), definition: { steps: { a: { config: { expected_status: 200 } }, b: { type: 'agent_task', depends_on: ['a'], config: { goal: 'x', max_tokens: 3 } } } } } },
+      {
+        input: {
+          id: name.toLowerCase(),
+          definition: {
+            steps: {
+              a: { config: { expected_status: 200 } },
+              b: { type: 'agent_task', depends_on: ['a'], config: { goal: 'x', max_tokens: 3 } },
+            },
+          },
+        },
+      },
     );
     expect(res.errors).toBeUndefined();
     expect((res.data as any).patchWorkflow.workflow).toEqual({
@@ -143,16 +243,25 @@ describe("the reference docs' example definition", () => {
       },
     });
     const patchProblems = async (definition: unknown) => {
-      const res = await t.gql(`mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { id: name, definition } });
+      const res = await t.gql(
+        `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+        { input: { id: name, definition } },
+      );
       expect(res.errors).toBeUndefined();
       return (res.data as any).patchWorkflow.problems;
     };
     expect(await patchProblems({ steps: { b: { depends_on: [], dependsOn: ['a'] } } })).toEqual([
-      { path: ['input', 'definition', 'steps', 'b', 'depends_on'], message: "'depends_on' is another spelling of 'dependsOn', which is also given: keep one" },
+      {
+        path: ['input', 'definition', 'steps', 'b', 'depends_on'],
+        message: "'depends_on' is another spelling of 'dependsOn', which is also given: keep one",
+      },
     ]);
     // A changed step's config is mapped by the type of the step in the base version.
     expect(await patchProblems({ steps: { b: { config: { max_tokens: 4, maxTokens: 5 } } } })).toEqual([
-      { path: ['input', 'definition', 'steps', 'b', 'config', 'max_tokens'], message: "'max_tokens' is another spelling of 'maxTokens', which is also given: keep one" },
+      {
+        path: ['input', 'definition', 'steps', 'b', 'config', 'max_tokens'],
+        message: "'max_tokens' is another spelling of 'maxTokens', which is also given: keep one",
+      },
     ]);
     expect(await t.db.prisma.workflowVersion.count({ where: { workflow: { name } } })).toBe(2);
   });
@@ -161,17 +270,30 @@ describe("the reference docs' example definition", () => {
 describe('workflows by name', () => {
   it('finds a unique name in any case, and says which workflows share an ambiguous one', async () => {
     const name = `Twin ${Math.random().toString(36).slice(2, 8)}`;
-    const first = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name });
+    const first = await createWorkflow(
+      t,
+      { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
+      { name },
+    );
     const found = await t.gql(`query($id: ID!) { workflow(id: $id) { id name } }`, { id: name.toUpperCase() });
     expect(found.errors).toBeUndefined();
     expect((found.data as any).workflow).toEqual({ id: first, name });
 
-    const second = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] }, { name: name.toLowerCase() });
+    const second = await createWorkflow(
+      t,
+      { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
+      { name: name.toLowerCase() },
+    );
     const ambiguous = await t.gql(`query($id: ID!) { workflow(id: $id) { id } }`, { id: name });
     expect(ambiguous.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
-    expect(ambiguous.errors?.[0]?.message).toContain(`the name '${name}' is ambiguous: 2 workflows are called that (case-insensitively): ${first}, ${second}. Use the workflow's id`);
+    expect(ambiguous.errors?.[0]?.message).toContain(
+      `the name '${name}' is ambiguous: 2 workflows are called that (case-insensitively): ${first}, ${second}. Use the workflow's id`,
+    );
 
-    const run = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`, { input: { workflowId: name } });
+    const run = await t.gql(
+      `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+      { input: { workflowId: name } },
+    );
     expect(run.errors).toBeUndefined();
     expect((run.data as any).runWorkflow.problems[0].path).toEqual(['input', 'workflowId']);
     const missing = await t.gql(`query { workflow(id: "no such workflow") { id } }`);
@@ -187,12 +309,21 @@ describe('trigger labels', () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
     const run = await startRun(t, wf, {}, { triggerLabel: 'nightly-sync' });
     const row = await waitForRun(t, run);
-    expect({ trigger: row.trigger, triggerLabel: row.triggerLabel }).toEqual({ trigger: 'MANUAL', triggerLabel: 'nightly-sync' });
+    expect({ trigger: row.trigger, triggerLabel: row.triggerLabel }).toEqual({
+      trigger: 'MANUAL',
+      triggerLabel: 'nightly-sync',
+    });
     const plain = await waitForRun(t, await startRun(t, wf));
     expect(plain.triggerLabel).toBeNull();
     for (const bad of ['', 'x'.repeat(101), 'a\nb']) {
-      const res = await t.gql(`mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`, { input: { workflowId: wf, triggerLabel: bad } });
-      expect((res.data as any).runWorkflow).toEqual({ __typename: 'ValidationError', problems: [{ path: ['input', 'triggerLabel'] }] });
+      const res = await t.gql(
+        `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+        { input: { workflowId: wf, triggerLabel: bad } },
+      );
+      expect((res.data as any).runWorkflow).toEqual({
+        __typename: 'ValidationError',
+        problems: [{ path: ['input', 'triggerLabel'] }],
+      });
     }
     expect(await t.db.prisma.run.count({ where: { workflowId: rawId(wf) } })).toBe(2);
   });

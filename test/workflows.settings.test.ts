@@ -41,7 +41,12 @@ const schema = { type: 'object', properties: { customerId: { type: 'string' } },
 
 async function counts() {
   const p = t.db.prisma;
-  return { workflows: await p.workflow.count(), versions: await p.workflowVersion.count(), tags: await p.tag.count(), workflowTags: await p.workflowTag.count() };
+  return {
+    workflows: await p.workflow.count(),
+    versions: await p.workflowVersion.count(),
+    tags: await p.tag.count(),
+    workflowTags: await p.workflowTag.count(),
+  };
 }
 
 describe('createWorkflow settings', () => {
@@ -82,15 +87,30 @@ describe('createWorkflow settings', () => {
       lastRunAt: null,
       lastRunStatus: null,
     });
-    const stored = await t.db.prisma.workflowVersion.findFirstOrThrow({ where: { workflowId: rawId(result.workflow.id) } });
+    const stored = await t.db.prisma.workflowVersion.findFirstOrThrow({
+      where: { workflowId: rawId(result.workflow.id) },
+    });
     expect(stored.definition).toMatchObject({ inputSchema: schema });
   });
 
   it('defaults: no tags, no schemas, no limits, strategy QUEUE', async () => {
-    const res = await t.gql(Create, { input: { name: 'defaults', definition: { steps }, concurrency: { key: 'input.x', limit: 3 } } });
+    const res = await t.gql(Create, {
+      input: { name: 'defaults', definition: { steps }, concurrency: { key: 'input.x', limit: 3 } },
+    });
     const result = res.data!.createWorkflow;
     if (result.__typename !== 'CreateWorkflowPayload') throw new Error(JSON.stringify(res));
-    expect(result.workflow).toMatchObject({ tags: [], inputSchema: null, outputSchema: null, metadata: null, webhooksEnabled: false, hasWebhookSecret: false, commandAllowlist: [], postRunChecks: [], maxConcurrentRuns: null, concurrency: { strategy: 'QUEUE' } });
+    expect(result.workflow).toMatchObject({
+      tags: [],
+      inputSchema: null,
+      outputSchema: null,
+      metadata: null,
+      webhooksEnabled: false,
+      hasWebhookSecret: false,
+      commandAllowlist: [],
+      postRunChecks: [],
+      maxConcurrentRuns: null,
+      concurrency: { strategy: 'QUEUE' },
+    });
   });
 
   it('refuses bad settings with every problem by path and writes nothing', async () => {
@@ -134,34 +154,62 @@ describe('createWorkflow settings', () => {
 
 describe('workflows connection', () => {
   beforeAll(async () => {
-    await createWorkflow(t, { steps }, { name: 'list-a billing', tags: ['list-billing'], status: 'ACTIVE', triggerType: 'SCHEDULE' });
-    await createWorkflow(t, { steps }, { name: 'list-b billing', tags: ['list-billing', 'list-ops'], triggerType: 'WEBHOOK', description: 'Invoices' });
+    await createWorkflow(
+      t,
+      { steps },
+      { name: 'list-a billing', tags: ['list-billing'], status: 'ACTIVE', triggerType: 'SCHEDULE' },
+    );
+    await createWorkflow(
+      t,
+      { steps },
+      { name: 'list-b billing', tags: ['list-billing', 'list-ops'], triggerType: 'WEBHOOK', description: 'Invoices' },
+    );
     await createWorkflow(t, { steps }, { name: 'list-c', tags: ['list-ops'], status: 'ACTIVE', inputSchema: schema });
   });
 
-  async function listNames(filter: Record<string, unknown>, orderBy?: { field: 'NAME' | 'CREATED_AT' | 'UPDATED_AT'; direction: 'ASC' | 'DESC' }) {
-    const res = await t.gql(List, { first: 50, filter: { search: 'list-', ...filter }, ...(orderBy ? { orderBy } : {}) });
+  async function listNames(
+    filter: Record<string, unknown>,
+    orderBy?: { field: 'NAME' | 'CREATED_AT' | 'UPDATED_AT'; direction: 'ASC' | 'DESC' },
+  ) {
+    const res = await t.gql(List, {
+      first: 50,
+      filter: { search: 'list-', ...filter },
+      ...(orderBy ? { orderBy } : {}),
+    });
     expect(res.errors).toBeUndefined();
     return { totalCount: res.data!.workflows.totalCount, names: res.data!.workflows.edges.map((e) => e.node.name) };
   }
 
   it('filters by tag name or tag global id, status, trigger type and text, combined', async () => {
-    expect(await listNames({ tag: 'list-billing' }, { field: 'NAME', direction: 'ASC' })).toEqual({ totalCount: 2, names: ['list-a billing', 'list-b billing'] });
+    expect(await listNames({ tag: 'list-billing' }, { field: 'NAME', direction: 'ASC' })).toEqual({
+      totalCount: 2,
+      names: ['list-a billing', 'list-b billing'],
+    });
     const ops = await t.db.prisma.tag.findFirstOrThrow({ where: { workspaceId: t.workspaceId, name: 'list-ops' } });
     const opsId = gid('Tag', ops.id);
-    expect(await listNames({ tag: opsId }, { field: 'NAME', direction: 'DESC' })).toEqual({ totalCount: 2, names: ['list-c', 'list-b billing'] });
+    expect(await listNames({ tag: opsId }, { field: 'NAME', direction: 'DESC' })).toEqual({
+      totalCount: 2,
+      names: ['list-c', 'list-b billing'],
+    });
     expect(await listNames({ tag: 'list-ops', status: ['ACTIVE'] })).toEqual({ totalCount: 1, names: ['list-c'] });
-    expect(await listNames({ triggerType: ['SCHEDULE', 'WEBHOOK'] }, { field: 'NAME', direction: 'ASC' })).toEqual({ totalCount: 2, names: ['list-a billing', 'list-b billing'] });
+    expect(await listNames({ triggerType: ['SCHEDULE', 'WEBHOOK'] }, { field: 'NAME', direction: 'ASC' })).toEqual({
+      totalCount: 2,
+      names: ['list-a billing', 'list-b billing'],
+    });
     expect(await listNames({ search: 'invoices' })).toEqual({ totalCount: 1, names: ['list-b billing'] });
     expect(await listNames({ tag: 'no-such-tag' })).toEqual({ totalCount: 0, names: [] });
   });
 
   it('orders by creation time, newest first by default', async () => {
     expect((await listNames({})).names).toEqual(['list-c', 'list-b billing', 'list-a billing']);
-    expect((await listNames({}, { field: 'CREATED_AT', direction: 'ASC' })).names).toEqual(['list-a billing', 'list-b billing', 'list-c']);
+    expect((await listNames({}, { field: 'CREATED_AT', direction: 'ASC' })).names).toEqual([
+      'list-a billing',
+      'list-b billing',
+      'list-c',
+    ]);
   });
 
-  it('shows each workflow\'s input schema from its current version', async () => {
+  it("shows each workflow's input schema from its current version", async () => {
     const res = await t.gql(List, { first: 50, filter: { search: 'list-c' } });
     expect(res.data!.workflows.edges.map((e) => e.node.inputSchema)).toEqual([schema]);
   });

@@ -37,10 +37,20 @@ const LONE_RUNS = 50;
 type Scope = Parameters<typeof runWorkflow>[0];
 
 /** For every step: its start minus the finish of its last dependency (or the run's start). */
-async function latencies(prisma: import('../../src/db/client.ts').PrismaClient, steps: { id: string; dependsOn: string[] }[], runIds?: string[]): Promise<number[]> {
+async function latencies(
+  prisma: import('../../src/db/client.ts').PrismaClient,
+  steps: { id: string; dependsOn: string[] }[],
+  runIds?: string[],
+): Promise<number[]> {
   const where = runIds ? { runId: { in: runIds } } : {};
-  const rows = await prisma.stepRun.findMany({ where, select: { runId: true, stepId: true, startedAt: true, finishedAt: true } });
-  const runs = await prisma.run.findMany({ where: runIds ? { id: { in: runIds } } : {}, select: { id: true, startedAt: true } });
+  const rows = await prisma.stepRun.findMany({
+    where,
+    select: { runId: true, stepId: true, startedAt: true, finishedAt: true },
+  });
+  const runs = await prisma.run.findMany({
+    where: runIds ? { id: { in: runIds } } : {},
+    select: { id: true, startedAt: true },
+  });
   const runStart = new Map(runs.map((r) => [r.id, r.startedAt!.getTime()]));
   const byRun = new Map<string, Map<string, { startedAt: number; finishedAt: number }>>();
   for (const r of rows) {
@@ -51,7 +61,9 @@ async function latencies(prisma: import('../../src/db/client.ts').PrismaClient, 
   const result: number[] = [];
   for (const [runId, byStep] of byRun) {
     for (const s of steps) {
-      const ready = s.dependsOn.length ? Math.max(...s.dependsOn.map((d) => byStep.get(d)!.finishedAt)) : runStart.get(runId)!;
+      const ready = s.dependsOn.length
+        ? Math.max(...s.dependsOn.map((d) => byStep.get(d)!.finishedAt))
+        : runStart.get(runId)!;
       result.push(byStep.get(s.id)!.startedAt - ready);
     }
   }
@@ -65,7 +77,13 @@ function cpuMs(): number {
 }
 
 /** Queues `count` runs, starts the engine, waits until all of them finished; wall time and CPU. */
-async function runBatch(app: App, scope: Scope, workflowId: string, count: number, db: Database): Promise<{ elapsedS: number; cpuMs: number }> {
+async function runBatch(
+  app: App,
+  scope: Scope,
+  workflowId: string,
+  count: number,
+  db: Database,
+): Promise<{ elapsedS: number; cpuMs: number }> {
   const finishedBefore = await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
   console.log(`queueing ${count} runs of a 10-step DAG…`);
   for (let i = 0; i < count; i++) await runWorkflow(scope, { workflowId, input: {} });
@@ -77,7 +95,8 @@ async function runBatch(app: App, scope: Scope, workflowId: string, count: numbe
   const deadline = Date.now() + 15 * 60_000;
   while (done < count) {
     await new Promise((r) => setTimeout(r, 250));
-    done = (await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } })) - finishedBefore;
+    done =
+      (await db.prisma.run.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } })) - finishedBefore;
     if (performance.now() - lastReport > 5000) {
       console.log(`  ${done}/${count} runs finished (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       lastReport = performance.now();
@@ -118,7 +137,9 @@ async function main() {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        resourceSpans: { scopeSpans: { spans: unknown[] }[] }[];
+      };
       for (const r of body.resourceSpans) for (const s of r.scopeSpans) spansReceived += s.spans.length;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end('{}');
@@ -145,11 +166,28 @@ async function main() {
   const log = createLogger(config.logLevel);
   const app = buildApp({ config, db, log });
 
-  const step = (id: string, dependsOn: string[] = []) => ({ id, type: 'http_request', config: { url: target }, dependsOn });
+  const step = (id: string, dependsOn: string[] = []) => ({
+    id,
+    type: 'http_request',
+    config: { url: target },
+    dependsOn,
+  });
   const definition = {
-    steps: [step('a'), ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])), ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])), step('d', ['c1', 'c2', 'c3', 'c4'])],
+    steps: [
+      step('a'),
+      ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])),
+      ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])),
+      step('d', ['c1', 'c2', 'c3', 'c4']),
+    ],
   };
-  const scope = { prisma: db.prisma, workspaceId, actor: SYSTEM_ACTOR, engine: app.engine, bus: app.bus, secretsKey: null };
+  const scope = {
+    prisma: db.prisma,
+    workspaceId,
+    actor: SYSTEM_ACTOR,
+    engine: app.engine,
+    bus: app.bus,
+    secretsKey: null,
+  };
   const workflow = await createWorkflow(scope, { name: 'bench', definition, status: 'ACTIVE' });
 
   const untraced = await runBatch(app, scope, workflow.id, RUNS, db);
@@ -173,9 +211,19 @@ async function main() {
   await app.engine.stop(5000);
 
   // The same batch with tracing on: a second app on the same database, exporting to the receiver.
-  const tracedConfig = loadConfig({ ...baseEnv, OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_BSP_SCHEDULE_DELAY: '200' });
+  const tracedConfig = loadConfig({
+    ...baseEnv,
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl,
+    OTEL_BSP_SCHEDULE_DELAY: '200',
+  });
   const tracedApp = buildApp({ config: tracedConfig, db, log });
-  const traced = await runBatch(tracedApp, { ...scope, engine: tracedApp.engine, bus: tracedApp.bus }, workflow.id, TRACED_RUNS, db);
+  const traced = await runBatch(
+    tracedApp,
+    { ...scope, engine: tracedApp.engine, bus: tracedApp.bus },
+    workflow.id,
+    TRACED_RUNS,
+    db,
+  );
   await tracedApp.engine.stop(5000);
   await tracedApp.tracing.shutdown();
   receiver.close();
@@ -208,11 +256,26 @@ async function main() {
     ['steps/s', ((RUNS * definition.steps.length) / elapsedS).toFixed(0)],
     ['runs/s', (RUNS / elapsedS).toFixed(1)],
     ['dependency→start p50 / p99, saturated', `${percentile(loaded, 50)} / ${percentile(loaded, 99)} ms`],
-    [`dependency→start p50 / p99, ${LONE_RUNS} runs one at a time`, `${percentile(unloaded, 50)} / ${percentile(unloaded, 99)} ms`],
-    ['tracing off: steps/s, Node CPU per step', `${((RUNS * steps) / untraced.elapsedS).toFixed(0)}, ${perStep(untraced, RUNS).toFixed(3)} ms`],
-    [`tracing on (${TRACED_RUNS} runs, ${spansReceived} spans exported): steps/s, Node CPU per step`, `${((TRACED_RUNS * steps) / traced.elapsedS).toFixed(0)}, ${perStep(traced, TRACED_RUNS).toFixed(3)} ms`],
-    ['tracing cost (Node CPU per step, on vs off)', `${(((perStep(traced, TRACED_RUNS) - perStep(untraced, RUNS)) / perStep(untraced, RUNS)) * 100).toFixed(1)}%`],
-    [`bare INSERT+UPDATE ×${statements} (20 conns)`, `${floorS.toFixed(2)} s (${((statements * 2) / floorS).toFixed(0)} stmt/s)`],
+    [
+      `dependency→start p50 / p99, ${LONE_RUNS} runs one at a time`,
+      `${percentile(unloaded, 50)} / ${percentile(unloaded, 99)} ms`,
+    ],
+    [
+      'tracing off: steps/s, Node CPU per step',
+      `${((RUNS * steps) / untraced.elapsedS).toFixed(0)}, ${perStep(untraced, RUNS).toFixed(3)} ms`,
+    ],
+    [
+      `tracing on (${TRACED_RUNS} runs, ${spansReceived} spans exported): steps/s, Node CPU per step`,
+      `${((TRACED_RUNS * steps) / traced.elapsedS).toFixed(0)}, ${perStep(traced, TRACED_RUNS).toFixed(3)} ms`,
+    ],
+    [
+      'tracing cost (Node CPU per step, on vs off)',
+      `${(((perStep(traced, TRACED_RUNS) - perStep(untraced, RUNS)) / perStep(untraced, RUNS)) * 100).toFixed(1)}%`,
+    ],
+    [
+      `bare INSERT+UPDATE ×${statements} (20 conns)`,
+      `${floorS.toFixed(2)} s (${((statements * 2) / floorS).toFixed(0)} stmt/s)`,
+    ],
     ['engine time / bare time', `${(elapsedS / floorS).toFixed(1)}×`],
   ];
   const width = Math.max(...table.map((r) => r[0]!.length));

@@ -60,7 +60,14 @@ async function graphileCeiling(count: number): Promise<number> {
   await pool.query(`SELECT graphile_worker.add_job('bench_noop', '{}'::json) FROM generate_series(1, $1)`, [count]);
   let done = 0;
   const started = performance.now();
-  const runner = await run({ pgPool: pool, concurrency: Number(CONCURRENCY), noHandleSignals: true, pollInterval: 200, logger: new Logger(() => () => {}), taskList: { bench_noop: async () => void done++ } });
+  const runner = await run({
+    pgPool: pool,
+    concurrency: Number(CONCURRENCY),
+    noHandleSignals: true,
+    pollInterval: 200,
+    logger: new Logger(() => () => {}),
+    taskList: { bench_noop: async () => void done++ },
+  });
   await waitFor('the bare jobs', 10 * 60_000, async () => done >= count);
   const seconds = (performance.now() - started) / 1000;
   await runner.stop();
@@ -69,7 +76,11 @@ async function graphileCeiling(count: number): Promise<number> {
 }
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'worker'], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
   return new Promise((resolve, reject) => {
@@ -104,13 +115,30 @@ async function main() {
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const target = `http://127.0.0.1:${(server.address() as AddressInfo).port}/noop`;
-  const step = (id: string, dependsOn: string[] = []) => ({ id, type: 'http_request', config: { url: target }, dependsOn });
+  const step = (id: string, dependsOn: string[] = []) => ({
+    id,
+    type: 'http_request',
+    config: { url: target },
+    dependsOn,
+  });
   const definition = {
-    steps: [step('a'), ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])), ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])), step('d', ['c1', 'c2', 'c3', 'c4'])],
+    steps: [
+      step('a'),
+      ...[1, 2, 3, 4].map((i) => step(`b${i}`, ['a'])),
+      ...[1, 2, 3, 4].map((i) => step(`c${i}`, [`b${i}`])),
+      step('d', ['c1', 'c2', 'c3', 'c4']),
+    ],
   };
   // Runs are only queued here: the engine handle does nothing, the workers start them.
   const idle = { notify() {}, abortRun() {}, advance: async () => undefined };
-  const scope = { prisma: db.prisma, workspaceId, actor: SYSTEM_ACTOR, engine: idle, bus: createMemoryEventBus(), secretsKey: null };
+  const scope = {
+    prisma: db.prisma,
+    workspaceId,
+    actor: SYSTEM_ACTOR,
+    engine: idle,
+    bus: createMemoryEventBus(),
+    secretsKey: null,
+  };
 
   console.log(`graphile-worker ceiling: ${RUNS * STEPS_PER_RUN} no-op jobs…`);
   const ceiling = await graphileCeiling(RUNS * STEPS_PER_RUN);
@@ -131,7 +159,8 @@ async function main() {
     console.log(`${workers} worker(s): queueing ${RUNS} runs of a ${STEPS_PER_RUN}-step DAG…`);
     for (let i = 0; i < RUNS; i++) await runWorkflow(scope, { workflowId: workflow.id, input: {} });
     const children = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
-    const finished = () => db.prisma.run.count({ where: { workflowId: workflow.id, status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
+    const finished = () =>
+      db.prisma.run.count({ where: { workflowId: workflow.id, status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
     await waitFor(`${workers} worker(s) to finish`, 15 * 60_000, async () => (await finished()) >= RUNS);
     const [span] = await db.prisma.$queryRaw<{ seconds: number; failed: bigint }[]>`
       SELECT EXTRACT(EPOCH FROM (max(s."finishedAt") - min(r."startedAt")))::float8 AS seconds,
@@ -139,17 +168,26 @@ async function main() {
       FROM "Run" r JOIN "StepRun" s ON s."runId" = r.id WHERE r."workflowId" = ${workflow.id}::uuid`;
     if (Number(span!.failed) > 0) throw new Error(`${span!.failed} runs did not complete`);
     results.push({ workers, seconds: span!.seconds, stepsPerSecond: (RUNS * STEPS_PER_RUN) / span!.seconds });
-    await Promise.all(children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))));
+    await Promise.all(
+      children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))),
+    );
   }
 
   const single = results.find((r) => r.workers === 1)?.stepsPerSecond ?? results[0]!.stepsPerSecond;
   const rows = [
     ['topology', 'steps/s', 'vs 1 worker', 'vs ceiling'],
     [`graphile-worker bare no-op jobs (1 runner, concurrency ${CONCURRENCY})`, ceiling.toFixed(0), '', '1.00'],
-    ...results.map((r) => [`weft worker ×${r.workers} (${RUNS * STEPS_PER_RUN} steps in ${r.seconds.toFixed(1)} s)`, r.stepsPerSecond.toFixed(0), `${(r.stepsPerSecond / single).toFixed(2)}×`, (r.stepsPerSecond / ceiling).toFixed(2)]),
+    ...results.map((r) => [
+      `weft worker ×${r.workers} (${RUNS * STEPS_PER_RUN} steps in ${r.seconds.toFixed(1)} s)`,
+      r.stepsPerSecond.toFixed(0),
+      `${(r.stepsPerSecond / single).toFixed(2)}×`,
+      (r.stepsPerSecond / ceiling).toFixed(2),
+    ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  console.log(`\n${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}`);
+  console.log(
+    `\n${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}`,
+  );
 
   await db.close();
   server.close();

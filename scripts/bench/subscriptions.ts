@@ -33,11 +33,26 @@ function rssMb(pid: number): number {
 
 async function startWeft(): Promise<{ url: string; pid: number; stop: () => void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'weft-bench-'));
-  const env: Record<string, string> = { WEFT_ADMIN_API_KEY: ADMIN_KEY, WEFT_RATE_LIMIT_PER_MINUTE: '0', PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'warn', NODE_ENV: 'production', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000', WEFT_ENGINE_POLL_MS: '100', WEFT_OUTBOUND_ALLOW: 'loopback' };
+  const env: Record<string, string> = {
+    WEFT_ADMIN_API_KEY: ADMIN_KEY,
+    WEFT_RATE_LIMIT_PER_MINUTE: '0',
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    NODE_ENV: 'production',
+    WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000',
+    WEFT_ENGINE_POLL_MS: '100',
+    WEFT_OUTBOUND_ALLOW: 'loopback',
+  };
   if (process.env.BENCH_DATABASE_URL) env.DATABASE_URL = process.env.BENCH_DATABASE_URL;
   else env.WEFT_HOME = dir;
   env.LOG_LEVEL = 'info';
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: root, env, stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('Weft did not start')), 60_000);
@@ -54,7 +69,11 @@ async function startWeft(): Promise<{ url: string; pid: number; stop: () => void
 }
 
 async function gql(url: string, query: string, variables: Record<string, unknown>) {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` }, body: JSON.stringify({ query, variables }) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${ADMIN_KEY}` },
+    body: JSON.stringify({ query, variables }),
+  });
   return (await res.json()) as { data: any };
 }
 
@@ -65,16 +84,44 @@ interface Result {
 }
 
 /** Subscribes `perRun` clients to each run, releases the runs, waits for every stream to complete. */
-async function scenario(url: string, target: string, gate: { open: () => void }, runs: number, perRun: number): Promise<Result & { rss: number }> {
-  const wf = await gql(url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }', {
-    input: {
-      name: `bench-${runs}x${perRun}`,
-      definition: { steps: [{ id: 'gate', type: 'http_request', config: { url: `${target}/gate` } }, { id: 'each', type: 'loop', dependsOn: ['gate'], config: { items: `[1..${ITEMS}]`, concurrency: 4, step: { type: 'http_request', config: { url: `${target}/fast` } } } }] },
+async function scenario(
+  url: string,
+  target: string,
+  gate: { open: () => void },
+  runs: number,
+  perRun: number,
+): Promise<Result & { rss: number }> {
+  const wf = await gql(
+    url,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }',
+    {
+      input: {
+        name: `bench-${runs}x${perRun}`,
+        definition: {
+          steps: [
+            { id: 'gate', type: 'http_request', config: { url: `${target}/gate` } },
+            {
+              id: 'each',
+              type: 'loop',
+              dependsOn: ['gate'],
+              config: {
+                items: `[1..${ITEMS}]`,
+                concurrency: 4,
+                step: { type: 'http_request', config: { url: `${target}/fast` } },
+              },
+            },
+          ],
+        },
+      },
     },
-  });
+  );
   const runIds: string[] = [];
   for (let i = 0; i < runs; i++) {
-    const started = await gql(url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }', { input: { workflowId: wf.data.createWorkflow.workflow.id } });
+    const started = await gql(
+      url,
+      'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
+      { input: { workflowId: wf.data.createWorkflow.workflow.id } },
+    );
     runIds.push(started.data.runWorkflow.run.id);
   }
   const latencies: number[] = [];
@@ -82,12 +129,20 @@ async function scenario(url: string, target: string, gate: { open: () => void },
   const clients: Client[] = [];
   const done: Promise<void>[] = [];
   for (let c = 0; c < runs * perRun; c++) {
-    const client = createClient({ url: url.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { authorization: `Bearer ${ADMIN_KEY}` } });
+    const client = createClient({
+      url: url.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      connectionParams: { authorization: `Bearer ${ADMIN_KEY}` },
+    });
     clients.push(client);
     done.push(
       new Promise((resolve, reject) => {
         client.subscribe(
-          { query: 'subscription($id: ID!) { runEvents(runId: $id) { seq createdAt } }', variables: { id: runIds[c % runs] } },
+          {
+            query: 'subscription($id: ID!) { runEvents(runId: $id) { seq createdAt } }',
+            variables: { id: runIds[c % runs] },
+          },
           {
             next: (value) => {
               messages++;
@@ -124,14 +179,18 @@ async function bareBroadcast(sockets: number, perSocket: number, bytes: number):
   const latencies: number[] = [];
   let messages = 0;
   const clients = await Promise.all(
-    Array.from({ length: sockets }, () => new Promise<WebSocket>((resolve) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-      ws.on('message', (data) => {
-        messages++;
-        latencies.push(Date.now() - Number(JSON.parse(String(data)).t));
-      });
-      ws.on('open', () => resolve(ws));
-    })),
+    Array.from(
+      { length: sockets },
+      () =>
+        new Promise<WebSocket>((resolve) => {
+          const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+          ws.on('message', (data) => {
+            messages++;
+            latencies.push(Date.now() - Number(JSON.parse(String(data)).t));
+          });
+          ws.on('open', () => resolve(ws));
+        }),
+    ),
   );
   const padding = 'x'.repeat(Math.max(0, bytes - 40));
   const started = performance.now();
@@ -180,7 +239,13 @@ async function main() {
 
     const rows = [
       ['scenario', 'messages', 'seconds', 'msg/s', 'p50 ms', 'p99 ms', 'server RSS MB'],
-      ...([[`1 run × ${SUBSCRIBERS}`, one], ['100 runs × 10', many], [`bare ws broadcast ×${SUBSCRIBERS}`, floor]] as const).map(([name, r]) => [
+      ...(
+        [
+          [`1 run × ${SUBSCRIBERS}`, one],
+          ['100 runs × 10', many],
+          [`bare ws broadcast ×${SUBSCRIBERS}`, floor],
+        ] as const
+      ).map(([name, r]) => [
         name,
         String(r.messages),
         r.seconds.toFixed(2),

@@ -42,7 +42,8 @@ export async function loadSchemaEngine(datamodel: { path: string; content: strin
 /** SQL that turns the `from` datamodel (or an empty database) into the `to` datamodel. */
 export async function diffDatamodels(engine: WasmSchemaEngine, from: string | null, to: string): Promise<string> {
   const result = await engine.diff({
-    from: from === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: from }] },
+    from:
+      from === null ? { tag: 'empty' } : { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: from }] },
     to: { tag: 'schemaDatamodel', files: [{ path: 'schema.prisma', content: to }] },
     script: true,
     exitCode: null,

@@ -34,10 +34,14 @@ export interface AgentInput {
 }
 
 /** The settings a step uses: what the engine needs of an agent. */
-export type AgentSettings = Pick<Agent, 'id' | 'name' | 'model' | 'fallbackModels' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'outputSchema'>;
+export type AgentSettings = Pick<
+  Agent,
+  'id' | 'name' | 'model' | 'fallbackModels' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'outputSchema'
+>;
 
 function checkModel(model: unknown, path: Path): Problem[] {
-  if (typeof model !== 'string' || model.trim().length === 0) return [{ path, message: 'must be a non-empty model id' }];
+  if (typeof model !== 'string' || model.trim().length === 0)
+    return [{ path, message: 'must be a non-empty model id' }];
   if (model.length > MAX_MODEL) return [{ path, message: `must be at most ${MAX_MODEL} characters` }];
   return [];
 }
@@ -47,12 +51,17 @@ function agentProblems(input: AgentInput, has: (key: keyof AgentInput) => boolea
   const problems: Problem[] = [];
   const at = (key: string): Path => ['input', key];
   if (has('name') && input.name !== null && (typeof input.name !== 'string' || !AGENT_NAME_PATTERN.test(input.name))) {
-    problems.push({ path: at('name'), message: 'must be 1–100 characters: letters, digits, space, ".", "_" or "-", starting with a letter or digit' });
+    problems.push({
+      path: at('name'),
+      message: 'must be 1–100 characters: letters, digits, space, ".", "_" or "-", starting with a letter or digit',
+    });
   }
   if (has('model') && input.model !== null) problems.push(...checkModel(input.model, at('model')));
   if (has('fallbackModels') && input.fallbackModels != null) {
-    if (input.fallbackModels.length > MAX_FALLBACK_MODELS) problems.push({ path: at('fallbackModels'), message: `must list at most ${MAX_FALLBACK_MODELS} models` });
-    for (const [i, m] of input.fallbackModels.entries()) problems.push(...checkModel(m, ['input', 'fallbackModels', i]));
+    if (input.fallbackModels.length > MAX_FALLBACK_MODELS)
+      problems.push({ path: at('fallbackModels'), message: `must list at most ${MAX_FALLBACK_MODELS} models` });
+    for (const [i, m] of input.fallbackModels.entries())
+      problems.push(...checkModel(m, ['input', 'fallbackModels', i]));
   }
   if (has('systemPrompt') && input.systemPrompt != null && input.systemPrompt.length > MAX_SYSTEM_PROMPT) {
     problems.push({ path: at('systemPrompt'), message: `must be at most ${MAX_SYSTEM_PROMPT} characters` });
@@ -60,10 +69,15 @@ function agentProblems(input: AgentInput, has: (key: keyof AgentInput) => boolea
   if (has('temperature') && input.temperature != null && !(input.temperature >= 0 && input.temperature <= 2)) {
     problems.push({ path: at('temperature'), message: 'must be a number from 0 to 2' });
   }
-  if (has('maxTokens') && input.maxTokens != null && !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1 && input.maxTokens <= MAX_TOKENS)) {
+  if (
+    has('maxTokens') &&
+    input.maxTokens != null &&
+    !(Number.isInteger(input.maxTokens) && input.maxTokens >= 1 && input.maxTokens <= MAX_TOKENS)
+  ) {
     problems.push({ path: at('maxTokens'), message: `must be an integer from 1 to ${MAX_TOKENS}` });
   }
-  if (has('outputSchema') && input.outputSchema != null) problems.push(...jsonSchemaProblems(input.outputSchema, at('outputSchema'), false));
+  if (has('outputSchema') && input.outputSchema != null)
+    problems.push(...jsonSchemaProblems(input.outputSchema, at('outputSchema'), false));
   return problems;
 }
 
@@ -81,19 +95,30 @@ function data(input: AgentInput, has: (key: keyof AgentInput) => boolean) {
 
 /** The unique index on (workspaceId, nameKey) is the backstop of the name check. */
 function nameTaken(error: unknown, name: string): ValidationError | null {
-  return (error as { code?: string }).code === 'P2002' ? ValidationError.single(['input', 'name'], `an agent named '${name}' already exists in this workspace (names are unique regardless of case)`) : null;
+  return (error as { code?: string }).code === 'P2002'
+    ? ValidationError.single(
+        ['input', 'name'],
+        `an agent named '${name}' already exists in this workspace (names are unique regardless of case)`,
+      )
+    : null;
 }
 
-const presentIn = (input: object) => (key: string) => Object.hasOwn(input, key) && (input as Record<string, unknown>)[key] !== undefined;
+const presentIn = (input: object) => (key: string) =>
+  Object.hasOwn(input, key) && (input as Record<string, unknown>)[key] !== undefined;
 
 export async function createAgent(scope: ServiceScope, input: AgentInput) {
   const has = presentIn(input);
   const problems = agentProblems(input, has);
-  for (const key of ['name', 'model'] as const) if (!has(key) || input[key] == null) problems.push({ path: ['input', key], message: 'is required' });
+  for (const key of ['name', 'model'] as const)
+    if (!has(key) || input[key] == null) problems.push({ path: ['input', key], message: 'is required' });
   if (problems.length) throw new ValidationError(problems);
   try {
     return await scope.prisma.agent.create({
-      data: { workspaceId: scope.workspaceId, ...data(input, has), createdById: scope.actor.kind === 'user' ? scope.actor.id : null } as Prisma.AgentUncheckedCreateInput,
+      data: {
+        workspaceId: scope.workspaceId,
+        ...data(input, has),
+        createdById: scope.actor.kind === 'user' ? scope.actor.id : null,
+      } as Prisma.AgentUncheckedCreateInput,
     });
   } catch (error) {
     throw nameTaken(error, input.name!) ?? error;
@@ -104,10 +129,15 @@ export async function createAgent(scope: ServiceScope, input: AgentInput) {
 export async function updateAgent(scope: ServiceScope, id: string, input: AgentInput) {
   const has = presentIn(input);
   const problems = agentProblems(input, has);
-  for (const key of ['name', 'model'] as const) if (Object.hasOwn(input, key) && input[key] === null) problems.push({ path: ['input', key], message: 'cannot be null' });
+  for (const key of ['name', 'model'] as const)
+    if (Object.hasOwn(input, key) && input[key] === null)
+      problems.push({ path: ['input', key], message: 'cannot be null' });
   if (problems.length) throw new ValidationError(problems);
   try {
-    const { count } = await scope.prisma.agent.updateMany({ where: { id, workspaceId: scope.workspaceId }, data: data(input, has) });
+    const { count } = await scope.prisma.agent.updateMany({
+      where: { id, workspaceId: scope.workspaceId },
+      data: data(input, has),
+    });
     if (count === 0) throw new NotFoundError('Agent', id);
   } catch (error) {
     throw nameTaken(error, input.name ?? '') ?? error;
@@ -134,10 +164,16 @@ export function agentIdOf(reference: string): string | null {
 }
 
 /** The agents `references` resolve to in a workspace, by reference; unknown ones are absent. */
-export async function findAgents(prisma: Pick<PrismaClient, 'agent'>, workspaceId: string, references: string[]): Promise<Map<string, AgentSettings>> {
+export async function findAgents(
+  prisma: Pick<PrismaClient, 'agent'>,
+  workspaceId: string,
+  references: string[],
+): Promise<Map<string, AgentSettings>> {
   if (references.length === 0) return new Map();
   const ids = references.map(agentIdOf).filter((id): id is string => id !== null);
-  const rows = await prisma.agent.findMany({ where: { workspaceId, OR: [{ id: { in: ids } }, { nameKey: { in: references.map((r) => r.toLowerCase()) } }] } });
+  const rows = await prisma.agent.findMany({
+    where: { workspaceId, OR: [{ id: { in: ids } }, { nameKey: { in: references.map((r) => r.toLowerCase()) } }] },
+  });
   const found = new Map<string, AgentSettings>();
   for (const reference of references) {
     const id = agentIdOf(reference);
@@ -154,8 +190,12 @@ export function agentReferences(definition: unknown): { reference: unknown; path
     if (!isPlainObject(step) || !isPlainObject(step.config)) return [];
     const stepId = typeof step.id === 'string' ? step.id : null;
     const inner = step.type === 'loop' && isPlainObject(step.config.step) ? step.config.step : null;
-    if (step.type === 'agent_task' && step.config.agentId !== undefined) return [{ reference: step.config.agentId, path: ['steps', index, 'config', 'agentId'], stepId }];
-    if (inner?.type === 'agent_task' && isPlainObject(inner.config) && inner.config.agentId !== undefined) return [{ reference: inner.config.agentId, path: ['steps', index, 'config', 'step', 'config', 'agentId'], stepId }];
+    if (step.type === 'agent_task' && step.config.agentId !== undefined)
+      return [{ reference: step.config.agentId, path: ['steps', index, 'config', 'agentId'], stepId }];
+    if (inner?.type === 'agent_task' && isPlainObject(inner.config) && inner.config.agentId !== undefined)
+      return [
+        { reference: inner.config.agentId, path: ['steps', index, 'config', 'step', 'config', 'agentId'], stepId },
+      ];
     return [];
   });
 }
@@ -164,10 +204,20 @@ export function agentReferences(definition: unknown): { reference: unknown; path
  * Save-time check: every literal agentId names an agent of the workspace. A `{{ }}` template
  * can only be checked when the step runs. Paths are relative to the definition.
  */
-export async function agentReferenceProblems(prisma: Pick<PrismaClient, 'agent'>, workspaceId: string, definition: unknown): Promise<Problem[]> {
-  const refs = agentReferences(definition).filter((r): r is typeof r & { reference: string } => typeof r.reference === 'string' && !r.reference.includes('{{'));
+export async function agentReferenceProblems(
+  prisma: Pick<PrismaClient, 'agent'>,
+  workspaceId: string,
+  definition: unknown,
+): Promise<Problem[]> {
+  const refs = agentReferences(definition).filter(
+    (r): r is typeof r & { reference: string } => typeof r.reference === 'string' && !r.reference.includes('{{'),
+  );
   const found = await findAgents(prisma, workspaceId, [...new Set(refs.map((r) => r.reference))]);
   return refs
     .filter((r) => !found.has(r.reference))
-    .map((r) => ({ path: r.path, message: `No agent '${r.reference}' in this workspace (give an agent's id or name; create it with createAgent)`, stepId: r.stepId }));
+    .map((r) => ({
+      path: r.path,
+      message: `No agent '${r.reference}' in this workspace (give an agent's id or name; create it with createAgent)`,
+      stepId: r.stepId,
+    }));
 }

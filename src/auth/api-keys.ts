@@ -80,7 +80,10 @@ export async function findActiveApiKey(prisma: PrismaClient, key: string, now = 
     apiKey.lastUsedAt = now;
     // Conditional so concurrent requests do not all write; losing this write is harmless.
     await prisma.apiKey.updateMany({
-      where: { id: apiKey.id, OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }] },
+      where: {
+        id: apiKey.id,
+        OR: [{ lastUsedAt: null }, { lastUsedAt: { lt: new Date(now.getTime() - LAST_USED_RESOLUTION_MS) } }],
+      },
       data: { lastUsedAt: now },
     });
   }

@@ -29,7 +29,14 @@ export async function ensureAdminAccess(prisma: PrismaClient, opts: BootstrapOpt
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('weft:bootstrap-admin-key'))`;
     const [keys, members] = await Promise.all([tx.apiKey.count(), tx.workspaceMember.count()]);
     if (keys > 0 || members > 0) return null;
-    return createApiKey(tx, { workspaceId: opts.workspaceId, name: 'Bootstrap admin key', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
+    return createApiKey(tx, {
+      workspaceId: opts.workspaceId,
+      name: 'Bootstrap admin key',
+      scopes: [...PERMISSIONS],
+      role: 'ADMIN',
+      createdById: null,
+      expiresAt: null,
+    });
   });
   if (!created) return null;
   if (opts.keyFile) {
@@ -43,7 +50,9 @@ export async function ensureAdminAccess(prisma: PrismaClient, opts: BootstrapOpt
       '',
       `    ${created.key}`,
       '',
-      opts.keyFile ? `  It is also in ${opts.keyFile} (readable only by you).` : '  Store it now: it cannot be shown again (revoke it and create another if lost).',
+      opts.keyFile
+        ? `  It is also in ${opts.keyFile} (readable only by you).`
+        : '  Store it now: it cannot be shown again (revoke it and create another if lost).',
       '  Send it as "Authorization: Bearer <key>" (in GraphiQL: the Headers tab).',
       '',
     ].join('\n'),
@@ -55,11 +64,23 @@ export async function ensureAdminAccess(prisma: PrismaClient, opts: BootstrapOpt
 async function ensureConfiguredKey(prisma: PrismaClient, opts: BootstrapOptions): Promise<void> {
   const existing = await prisma.apiKey.findUnique({ where: { hash: hashApiKey(opts.configuredKey!) } });
   if (existing) {
-    if (existing.revokedAt) opts.log.warn({ apiKeyId: existing.id }, 'WEFT_ADMIN_API_KEY was revoked; it stays revoked');
+    if (existing.revokedAt)
+      opts.log.warn({ apiKeyId: existing.id }, 'WEFT_ADMIN_API_KEY was revoked; it stays revoked');
     return;
   }
   try {
-    await createApiKey(prisma, { workspaceId: opts.workspaceId, name: 'Admin key (WEFT_ADMIN_API_KEY)', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null }, opts.configuredKey!);
+    await createApiKey(
+      prisma,
+      {
+        workspaceId: opts.workspaceId,
+        name: 'Admin key (WEFT_ADMIN_API_KEY)',
+        scopes: [...PERMISSIONS],
+        role: 'ADMIN',
+        createdById: null,
+        expiresAt: null,
+      },
+      opts.configuredKey!,
+    );
   } catch (error) {
     // Another process starting at the same moment created it.
     if ((error as { code?: string }).code !== 'P2002') throw error;

@@ -23,15 +23,28 @@ export function createJwtVerifier(jwt: NonNullable<Config['auth']['jwt']>): JwtV
     const secret = new TextEncoder().encode(jwt.secret);
     verify = (token) => jwtVerify(token, secret, { ...options, algorithms: ['HS256'] });
   } else {
-    const keys: JWTVerifyGetKey = /^https?:\/\//.test(jwt.jwks!) ? createRemoteJWKSet(new URL(jwt.jwks!)) : createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks!, 'utf8')));
+    const keys: JWTVerifyGetKey = /^https?:\/\//.test(jwt.jwks!)
+      ? createRemoteJWKSet(new URL(jwt.jwks!))
+      : createLocalJWKSet(JSON.parse(readFileSync(jwt.jwks!, 'utf8')));
     // Asymmetric algorithms only: a JWKS never holds the shared secret HS256 would need.
-    verify = (token) => jwtVerify(token, keys, { ...options, algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'] });
+    verify = (token) =>
+      jwtVerify(token, keys, {
+        ...options,
+        algorithms: ['RS256', 'RS384', 'RS512', 'PS256', 'ES256', 'ES384', 'EdDSA'],
+      });
   }
   return async (token) => {
     const { payload } = await verify(token);
     // A NUL cannot be stored (PostgreSQL text): such a subject is unusable, such a profile claim ignored.
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255 || payload.sub.includes('\u0000')) throw new Error('token has no usable sub claim');
-    const text = (value: unknown) => (typeof value === 'string' && value.length <= 320 && !value.includes('\u0000') ? value : null);
+    if (
+      typeof payload.sub !== 'string' ||
+      payload.sub.length === 0 ||
+      payload.sub.length > 255 ||
+      payload.sub.includes('\u0000')
+    )
+      throw new Error('token has no usable sub claim');
+    const text = (value: unknown) =>
+      typeof value === 'string' && value.length <= 320 && !value.includes('\u0000') ? value : null;
     return { subject: payload.sub, email: text(payload.email), name: text(payload.name) };
   };
 }

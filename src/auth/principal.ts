@@ -52,8 +52,17 @@ function bearerToken(authorization: string | null): string | null {
   return /^\S+$/.test(authorization) && !/^(Basic|Bearer)$/i.test(authorization) ? authorization : null;
 }
 
-export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifier | null; log: Logger; apiKeyCacheMs?: number }): Authenticate {
-  async function asApiKey(key: string, requested: string | null | undefined, rawRequested: string | null): Promise<Principal> {
+export function createAuthenticator(deps: {
+  prisma: PrismaClient;
+  jwt: JwtVerifier | null;
+  log: Logger;
+  apiKeyCacheMs?: number;
+}): Authenticate {
+  async function asApiKey(
+    key: string,
+    requested: string | null | undefined,
+    rawRequested: string | null,
+  ): Promise<Principal> {
     const apiKey = await findActiveApiKey(deps.prisma, key, new Date(), deps.apiKeyCacheMs ?? 0);
     if (!apiKey) throw new UnauthenticatedError('Invalid API key: it is unknown, revoked or expired');
     if (requested !== undefined && requested !== apiKey.workspaceId) throw notYourWorkspace(rawRequested!);
@@ -68,8 +77,15 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
     };
   }
 
-  async function asUser(token: string, requested: string | null | undefined, rawRequested: string | null): Promise<Principal> {
-    if (!deps.jwt) throw new UnauthenticatedError('Invalid credentials: not a Weft API key, and JWT authentication is not configured');
+  async function asUser(
+    token: string,
+    requested: string | null | undefined,
+    rawRequested: string | null,
+  ): Promise<Principal> {
+    if (!deps.jwt)
+      throw new UnauthenticatedError(
+        'Invalid credentials: not a Weft API key, and JWT authentication is not configured',
+      );
     let identity: VerifiedIdentity;
     try {
       identity = await deps.jwt(token);
@@ -80,7 +96,8 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
     // Read first: most requests come from known users whose profile has not changed, and they
     // should not cost a write.
     const known = await deps.prisma.user.findUnique({ where: { externalId: identity.subject } });
-    const changed = known && ((identity.email && identity.email !== known.email) || (identity.name && identity.name !== known.name));
+    const changed =
+      known && ((identity.email && identity.email !== known.email) || (identity.name && identity.name !== known.name));
     const user =
       known && !changed
         ? known
@@ -95,7 +112,10 @@ export function createAuthenticator(deps: { prisma: PrismaClient; jwt: JwtVerifi
               if (error.code !== 'P2002') throw error;
               return deps.prisma.user.findUniqueOrThrow({ where: { externalId: identity.subject } });
             });
-    const memberships = await deps.prisma.workspaceMember.findMany({ where: { userId: user.id }, orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }] });
+    const memberships = await deps.prisma.workspaceMember.findMany({
+      where: { userId: user.id },
+      orderBy: [{ isDefault: 'desc' }, { createdAt: 'asc' }],
+    });
     const membership = requested === undefined ? memberships[0] : memberships.find((m) => m.workspaceId === requested);
     if (requested !== undefined && !membership) throw notYourWorkspace(rawRequested!);
     return {

@@ -62,7 +62,13 @@ return wait
  * The shared limiter. If Redis cannot be reached the request is allowed (and the failure
  * logged): the limit protects the service, it must not take it down with Redis.
  */
-export function createRedisRateLimiter(redis: Redis, prefix: string, perMinute: number, burst: number, log: Logger): RateLimiter {
+export function createRedisRateLimiter(
+  redis: Redis,
+  prefix: string,
+  perMinute: number,
+  burst: number,
+  log: Logger,
+): RateLimiter {
   if (perMinute === 0) return UNLIMITED;
   const perMs = String(perMinute / 60_000);
   return {

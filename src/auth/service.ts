@@ -7,7 +7,6 @@ import { createApiKey, forgetApiKey } from './api-keys.ts';
 import { isPermission, type Permission } from './permissions.ts';
 import { inWorkspace } from '../ids.ts';
 
-
 export interface CreateApiKeyInput {
   name: string;
   scopes: string[];
@@ -17,13 +16,16 @@ export interface CreateApiKeyInput {
 export async function createWorkspaceApiKey(ctx: PrincipalScope, input: CreateApiKeyInput, now = new Date()) {
   const problems: Problem[] = [];
   const name = input.name.trim();
-  if (name.length === 0 || name.length > 100) problems.push({ path: ['input', 'name'], message: 'must be 1 to 100 characters' });
+  if (name.length === 0 || name.length > 100)
+    problems.push({ path: ['input', 'name'], message: 'must be 1 to 100 characters' });
   const scopes = [...new Set(input.scopes)];
   if (scopes.length === 0) problems.push({ path: ['input', 'scopes'], message: 'must name at least one scope' });
-  if (input.expiresAt && input.expiresAt <= now) problems.push({ path: ['input', 'expiresAt'], message: 'must be in the future' });
+  if (input.expiresAt && input.expiresAt <= now)
+    problems.push({ path: ['input', 'expiresAt'], message: 'must be in the future' });
   if (problems.length) throw new ValidationError(problems);
   const beyond = scopes.filter((scope) => !isPermission(scope) || !ctx.principal.permissions.has(scope));
-  if (beyond.length) throw new ForbiddenError(`A key cannot have scopes you do not hold yourself: ${beyond.join(', ').toUpperCase()}`);
+  if (beyond.length)
+    throw new ForbiddenError(`A key cannot have scopes you do not hold yourself: ${beyond.join(', ').toUpperCase()}`);
   return createApiKey(ctx.prisma, {
     workspaceId: ctx.workspaceId,
     name,
@@ -36,7 +38,10 @@ export async function createWorkspaceApiKey(ctx: PrincipalScope, input: CreateAp
 
 /** Revokes a key of the workspace; revoking a revoked key changes nothing and returns it. */
 export async function revokeWorkspaceApiKey(ctx: PrincipalScope, id: string, now = new Date()) {
-  await ctx.prisma.apiKey.updateMany({ where: { id, workspaceId: ctx.workspaceId, revokedAt: null }, data: { revokedAt: now } });
+  await ctx.prisma.apiKey.updateMany({
+    where: { id, workspaceId: ctx.workspaceId, revokedAt: null },
+    data: { revokedAt: now },
+  });
   forgetApiKey(id);
   const key = await ctx.prisma.apiKey.findFirst({ where: inWorkspace(id, ctx) });
   if (!key) throw new NotFoundError('ApiKey', id);

@@ -59,7 +59,8 @@ export function validateChecks(checks: PostRunCheckInput[], path: (string | numb
     if (!check.name.trim() || check.name.length > 200) problem('name', 'must be 1–200 characters');
     if (check.id != null && (ids.has(check.id) || !check.id)) problem('id', 'must be unique within the list');
     if (check.id) ids.add(check.id);
-    if (check.description != null && check.description.length > MAX_TEXT) problem('description', `must be at most ${MAX_TEXT} characters`);
+    if (check.description != null && check.description.length > MAX_TEXT)
+      problem('description', `must be at most ${MAX_TEXT} characters`);
     const type = typeOf(check);
     if (type === 'expression') {
       if (!check.expression) problem('expression', 'is required for an expression check');
@@ -69,7 +70,8 @@ export function validateChecks(checks: PostRunCheckInput[], path: (string | numb
       }
     }
     if (type === 'run_attachment_exists') problems.push(...attachmentCheckProblems(check, at));
-    if (type === 'check_prompt' && (!check.checkPrompt?.trim() || check.checkPrompt.length > MAX_TEXT)) problem('checkPrompt', `is required for a check_prompt check (1–${MAX_TEXT} characters)`);
+    if (type === 'check_prompt' && (!check.checkPrompt?.trim() || check.checkPrompt.length > MAX_TEXT))
+      problem('checkPrompt', `is required for a check_prompt check (1–${MAX_TEXT} characters)`);
   });
   return problems;
 }
@@ -79,7 +81,8 @@ function attachmentCheckProblems(check: PostRunCheckInput, at: (...rest: string[
   const problem = (field: string, message: string) => problems.push({ path: at(field), message });
   const mode = check.fileTargetMode ?? 'exact';
   if (mode === 'exact' && !check.fileNames?.length) problem('fileNames', 'must name at least one file in exact mode');
-  if (check.fileNames?.some((name) => !name || name.length > 255)) problem('fileNames', 'must be file names of 1–255 characters');
+  if (check.fileNames?.some((name) => !name || name.length > 255))
+    problem('fileNames', 'must be file names of 1–255 characters');
   if (mode === 'regex') {
     if (!check.fileNameRegex) problem('fileNameRegex', 'is required in regex mode');
     else {
@@ -91,12 +94,17 @@ function attachmentCheckProblems(check: PostRunCheckInput, at: (...rest: string[
     }
   }
   if (mode === 'loop') {
-    if (!check.loopInput || !VALUE_REF.test(check.loopInput)) problem('loopInput', 'must name the list to loop over, e.g. input.regions or output.items');
-    if (!check.loopItemFilenameTemplate?.trim()) problem('loopItemFilenameTemplate', 'is required in loop mode, e.g. "report-{{ item }}.pdf"');
+    if (!check.loopInput || !VALUE_REF.test(check.loopInput))
+      problem('loopInput', 'must name the list to loop over, e.g. input.regions or output.items');
+    if (!check.loopItemFilenameTemplate?.trim())
+      problem('loopItemFilenameTemplate', 'is required in loop mode, e.g. "report-{{ item }}.pdf"');
   }
-  if (check.expectedMatchCount != null && (!Number.isInteger(check.expectedMatchCount) || check.expectedMatchCount < 0)) problem('expectedMatchCount', 'must be a whole number, 0 or more');
-  if (check.expectedMatchCount != null && check.expectedMatchCountRef != null) problem('expectedMatchCountRef', 'give expectedMatchCount or expectedMatchCountRef, not both');
-  if (check.expectedMatchCountRef != null && !VALUE_REF.test(check.expectedMatchCountRef)) problem('expectedMatchCountRef', 'must reference a value, e.g. input.expected or output.count');
+  if (check.expectedMatchCount != null && (!Number.isInteger(check.expectedMatchCount) || check.expectedMatchCount < 0))
+    problem('expectedMatchCount', 'must be a whole number, 0 or more');
+  if (check.expectedMatchCount != null && check.expectedMatchCountRef != null)
+    problem('expectedMatchCountRef', 'give expectedMatchCount or expectedMatchCountRef, not both');
+  if (check.expectedMatchCountRef != null && !VALUE_REF.test(check.expectedMatchCountRef))
+    problem('expectedMatchCountRef', 'must reference a value, e.g. input.expected or output.count');
   return problems;
 }
 
@@ -108,7 +116,15 @@ export function reconcileChecks(previous: unknown, checks: PostRunCheckInput[], 
     const existing = check.id ? before.get(check.id) : undefined;
     const { id: _id, type, ...fields } = check;
     const kept = Object.fromEntries(Object.entries(fields).filter(([, value]) => value != null));
-    return { ...kept, name: check.name, id: existing?.id ?? check.id ?? randomUUID(), type: typeOf({ type }), order, createdAt: existing?.createdAt ?? stamp, updatedAt: stamp } as StoredCheck;
+    return {
+      ...kept,
+      name: check.name,
+      id: existing?.id ?? check.id ?? randomUUID(),
+      type: typeOf({ type }),
+      order,
+      createdAt: existing?.createdAt ?? stamp,
+      updatedAt: stamp,
+    } as StoredCheck;
   });
 }
 

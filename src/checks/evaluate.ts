@@ -32,7 +32,8 @@ export interface CheckResult {
 export function valueAt(reference: string, context: { input: unknown; output: unknown }): unknown {
   const [root, ...keys] = reference.split('.');
   let value: unknown = root === 'input' ? context.input : context.output;
-  for (const key of keys) value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+  for (const key of keys)
+    value = value !== null && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
   return value;
 }
 
@@ -41,11 +42,16 @@ function expectedCount(check: StoredCheck, context: { input: unknown; output: un
   if (check.expectedMatchCountRef == null) return null;
   const value = valueAt(check.expectedMatchCountRef, context);
   const count = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0) return `${check.expectedMatchCountRef} is ${JSON.stringify(value) ?? 'missing'}, not a whole number`;
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 0)
+    return `${check.expectedMatchCountRef} is ${JSON.stringify(value) ?? 'missing'}, not a whole number`;
   return count;
 }
 
-async function attachmentCheck(check: StoredCheck, filenames: string[], context: Record<string, unknown> & { input: unknown; output: unknown }): Promise<Omit<CheckResult, 'id' | 'name' | 'type'>> {
+async function attachmentCheck(
+  check: StoredCheck,
+  filenames: string[],
+  context: Record<string, unknown> & { input: unknown; output: unknown },
+): Promise<Omit<CheckResult, 'id' | 'name' | 'type'>> {
   const expected = expectedCount(check, context);
   if (typeof expected === 'string') return { status: 'FAILED', passed: false, reason: expected };
   const mode = check.fileTargetMode ?? 'exact';
@@ -59,7 +65,8 @@ async function attachmentCheck(check: StoredCheck, filenames: string[], context:
       const items = valueAt(check.loopInput ?? '', context);
       if (!Array.isArray(items)) return { status: 'FAILED', passed: false, reason: `${check.loopInput} is not a list` };
       wanted = [];
-      for (const [index, item] of items.entries()) wanted.push(String(await renderTemplates(check.loopItemFilenameTemplate ?? '', { ...context, item, index })));
+      for (const [index, item] of items.entries())
+        wanted.push(String(await renderTemplates(check.loopItemFilenameTemplate ?? '', { ...context, item, index })));
     } else wanted = check.fileNames ?? [];
     const set = new Set(wanted);
     matched = filenames.filter((name) => set.has(name));
@@ -74,14 +81,35 @@ async function attachmentCheck(check: StoredCheck, filenames: string[], context:
       : wanted
         ? `missing: ${missing.join(', ')}`
         : `no attachment matches /${check.fileNameRegex}/`;
-  return { status: passed ? 'PASSED' : 'FAILED', passed, ...(reason ? { reason } : {}), matched, ...(wanted ? { missing } : {}), expected, found };
+  return {
+    status: passed ? 'PASSED' : 'FAILED',
+    passed,
+    ...(reason ? { reason } : {}),
+    matched,
+    ...(wanted ? { missing } : {}),
+    expected,
+    found,
+  };
 }
 
-export async function evaluateChecks(tx: Tx, run: { id: string }, checksValue: unknown, context: Record<string, unknown> & { input: unknown; output: unknown }): Promise<CheckResult[]> {
+export async function evaluateChecks(
+  tx: Tx,
+  run: { id: string },
+  checksValue: unknown,
+  context: Record<string, unknown> & { input: unknown; output: unknown },
+): Promise<CheckResult[]> {
   const checks = storedChecks(checksValue);
   if (!checks.length) return [];
   const needsFiles = checks.some((check) => check.type === 'run_attachment_exists');
-  const filenames = needsFiles ? (await tx.upload.findMany({ where: { runId: run.id, kind: 'ATTACHMENT' }, select: { filename: true }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })).map((row) => row.filename) : [];
+  const filenames = needsFiles
+    ? (
+        await tx.upload.findMany({
+          where: { runId: run.id, kind: 'ATTACHMENT' },
+          select: { filename: true },
+          orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+        })
+      ).map((row) => row.filename)
+    : [];
   const results: CheckResult[] = [];
   for (const check of checks) {
     const base = { id: check.id, name: check.name, type: check.type };
@@ -96,7 +124,14 @@ export async function evaluateChecks(tx: Tx, run: { id: string }, checksValue: u
       }
     } catch (error) {
       const message = coerceError(error).message;
-      results.push({ ...base, ...(check.expression ? { expression: check.expression } : {}), status: 'FAILED', passed: false, error: message, reason: message });
+      results.push({
+        ...base,
+        ...(check.expression ? { expression: check.expression } : {}),
+        status: 'FAILED',
+        passed: false,
+        error: message,
+        reason: message,
+      });
     }
   }
   return results;

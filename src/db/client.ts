@@ -56,9 +56,16 @@ export async function openDatabase(config: DatabaseConfig, options: OpenOptions 
 
 function createPrisma(adapter: ConstructorParameters<typeof PrismaClient>[0]['adapter'], options: OpenOptions) {
   const listeners = new Set<(event: QueryEvent) => void>();
-  const prisma = new PrismaClient({ adapter, ...(options.observeQueries ? { log: [{ emit: 'event', level: 'query' }] } : {}) } as ConstructorParameters<typeof PrismaClient>[0]);
+  const prisma = new PrismaClient({
+    adapter,
+    ...(options.observeQueries ? { log: [{ emit: 'event', level: 'query' }] } : {}),
+  } as ConstructorParameters<typeof PrismaClient>[0]);
   if (options.observeQueries) {
-    (prisma as unknown as { $on(e: 'query', cb: (e: { query: string; params: string; duration: number }) => void): void }).$on('query', (e) => {
+    (
+      prisma as unknown as {
+        $on(e: 'query', cb: (e: { query: string; params: string; duration: number }) => void): void;
+      }
+    ).$on('query', (e) => {
       for (const listener of listeners) listener({ query: e.query, params: e.params, durationMs: Number(e.duration) });
     });
   }
@@ -78,7 +85,9 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
     // corrupt it, so refuse clearly instead.
     lock = acquireDataDirLock(dataDir);
   }
-  const pglite = dataDir ? new PGlite(dataDir) : new PGlite(options.pgliteImage ? { loadDataDir: options.pgliteImage } : {});
+  const pglite = dataDir
+    ? new PGlite(dataDir)
+    : new PGlite(options.pgliteImage ? { loadDataDir: options.pgliteImage } : {});
   try {
     await pglite.waitReady;
   } catch (error) {
@@ -87,7 +96,7 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
   }
   const { prisma, onQuery } = createPrisma(new PrismaPGlite(pglite), options);
   const session: SqlSession = {
-    query: async <T,>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
+    query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
     exec: async (sql: string) => void (await pglite.exec(sql)),
   };
   return {
@@ -104,19 +113,31 @@ async function openPglite(dataDir: string | null, options: OpenOptions): Promise
   };
 }
 
-async function openPostgres(config: Extract<DatabaseConfig, { kind: 'postgres' }>, options: OpenOptions): Promise<Database> {
+async function openPostgres(
+  config: Extract<DatabaseConfig, { kind: 'postgres' }>,
+  options: OpenOptions,
+): Promise<Database> {
   // pg's defaults are max 10 and connectionTimeoutMillis 0 (wait forever): be explicit.
-  const poolConfig = { connectionString: config.url, max: config.poolMax, connectionTimeoutMillis: config.connectTimeoutMs, idleTimeoutMillis: 30_000 };
+  const poolConfig = {
+    connectionString: config.url,
+    max: config.poolMax,
+    connectionTimeoutMillis: config.connectTimeoutMs,
+    idleTimeoutMillis: 30_000,
+  };
   // Our own pool (the adapter ends it on $disconnect) so that its usage can be reported as metrics.
   const pool = new pg.Pool(poolConfig);
   const { prisma, onQuery } = createPrisma(new PrismaPg(pool, { disposeExternalPool: true }), options);
-  const poolStats = () => ({ inUse: pool.totalCount - pool.idleCount, idle: pool.idleCount, waiting: pool.waitingCount });
-  const withSession = async <T,>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
+  const poolStats = () => ({
+    inUse: pool.totalCount - pool.idleCount,
+    idle: pool.idleCount,
+    waiting: pool.waitingCount,
+  });
+  const withSession = async <T>(fn: (session: SqlSession) => Promise<T>): Promise<T> => {
     const client = new pg.Client({ connectionString: config.url, connectionTimeoutMillis: config.connectTimeoutMs });
     await client.connect();
     try {
       return await fn({
-        query: async <R,>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
+        query: async <R>(sql: string, params?: unknown[]) => (await client.query(sql, params)).rows as R[],
         exec: async (sql: string) => void (await client.query(sql)),
       });
     } finally {

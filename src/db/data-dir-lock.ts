@@ -23,7 +23,9 @@ export function acquireDataDirLock(dataDir: string): DataDirLock {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     const holder = Number(readFileSync(file, 'utf8').trim());
     if (Number.isInteger(holder) && holder !== process.pid && isAlive(holder)) {
-      throw new Error(`The embedded database ${dataDir} is in use by process ${holder}. Stop it, or set WEFT_DATA_DIR to another directory.`);
+      throw new Error(
+        `The embedded database ${dataDir} is in use by process ${holder}. Stop it, or set WEFT_DATA_DIR to another directory.`,
+      );
     }
     // A stale lock from a process that died without cleaning up.
     writeFileSync(file, String(process.pid));

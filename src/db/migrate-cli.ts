@@ -13,7 +13,9 @@ try {
     console.log(pending.length ? `Pending on ${target}:\n  ${pending.join('\n  ')}` : `${target} is up to date.`);
     process.exitCode = pending.length ? 1 : 0;
   } else {
-    const applied = await migrate(db, { onApplied: (name, ms) => console.log(`applied ${name} (${ms.toFixed(0)} ms)`) });
+    const applied = await migrate(db, {
+      onApplied: (name, ms) => console.log(`applied ${name} (${ms.toFixed(0)} ms)`),
+    });
     console.log(applied.length ? `${applied.length} migration(s) applied to ${target}.` : `${target} is up to date.`);
   }
 } finally {

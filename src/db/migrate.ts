@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
 )`;
 
 async function appliedRows(session: SqlSession): Promise<AppliedRow[]> {
-  const exists = await session.query<{ exists: boolean }>(`SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS exists`);
+  const exists = await session.query<{ exists: boolean }>(
+    `SELECT to_regclass('"_prisma_migrations"') IS NOT NULL AS exists`,
+  );
   if (!exists[0]?.exists) return [];
   return session.query<AppliedRow>(
     `SELECT migration_name, checksum, finished_at, rolled_back_at FROM "_prisma_migrations" WHERE rolled_back_at IS NULL ORDER BY started_at`,
@@ -85,11 +87,15 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
       const applied = new Map((await appliedRows(session)).map((r) => [r.migration_name, r]));
       for (const [name, row] of applied) {
         if (!row.finished_at) {
-          throw new MigrationError(`Migration ${name} was started but never finished (recorded by another tool). Resolve it by hand before starting Weft.`);
+          throw new MigrationError(
+            `Migration ${name} was started but never finished (recorded by another tool). Resolve it by hand before starting Weft.`,
+          );
         }
         const file = files.find((f) => f.name === name);
         if (file && file.checksum !== row.checksum) {
-          throw new MigrationError(`Migration ${name} was changed after it was applied (checksum mismatch). Never edit an applied migration: add a new one.`);
+          throw new MigrationError(
+            `Migration ${name} was changed after it was applied (checksum mismatch). Never edit an applied migration: add a new one.`,
+          );
         }
       }
       const done: string[] = [];
@@ -106,7 +112,9 @@ export async function migrate(db: Database, options: MigrateOptions = {}): Promi
           await session.exec('COMMIT');
         } catch (error) {
           await session.exec('ROLLBACK');
-          throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${coerceError(error).message}`, { cause: error });
+          throw new MigrationError(`Migration ${file.name} failed and was rolled back: ${coerceError(error).message}`, {
+            cause: error,
+          });
         }
         done.push(file.name);
         options.onApplied?.(file.name, performance.now() - started);

@@ -4,17 +4,44 @@
 // for a worker), and finish the run when nothing is left. Callers commit, then publish the
 // returned events and dispatch the returned claims — the database is always ahead of the
 // outside world, never behind it.
-import { Prisma, } from '../generated/prisma/client.ts';
-import { appendEvents, } from '../events/log.ts';
-import { evaluateExpression, renderTemplatesForRecord, } from './expressions.ts';
-import { finalizeRun, } from './finalize.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { appendEvents } from '../events/log.ts';
+import { evaluateExpression, renderTemplatesForRecord } from './expressions.ts';
+import { finalizeRun } from './finalize.ts';
 import { readiness } from './graph.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
-import { buildClaim, claimConfig, expressionContextOf, loadRunState, lockAndReadRun, setStep, stepById, type AdvanceOptions, type AdvanceResult, type Loaded, type StepOutcome } from './run-state.ts';
+import {
+  buildClaim,
+  claimConfig,
+  expressionContextOf,
+  loadRunState,
+  lockAndReadRun,
+  setStep,
+  stepById,
+  type AdvanceOptions,
+  type AdvanceResult,
+  type Loaded,
+  type StepOutcome,
+} from './run-state.ts';
 import { coerceError } from '../errors.ts';
-import { applySignal, bufferedEvent, claimPoll, pollCompleted, startSignalWait, storeSignal, wakeSignalWait } from './signal-waits.ts';
-import { branchSkipReason, isPollDue, isPollingWait, isResumeWait, isSignalWait, type SignalChange } from './signals.ts';
+import {
+  applySignal,
+  bufferedEvent,
+  claimPoll,
+  pollCompleted,
+  startSignalWait,
+  storeSignal,
+  wakeSignalWait,
+} from './signal-waits.ts';
+import {
+  branchSkipReason,
+  isPollDue,
+  isPollingWait,
+  isResumeWait,
+  isSignalWait,
+  type SignalChange,
+} from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -39,41 +66,71 @@ function errorJson(message: string, extra: Record<string, unknown> = {}) {
   return { message, ...extra };
 }
 
-async function applyCompletion(tx: Tx, state: Loaded, change: Extract<RunChange, { kind: 'completion' }>, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
-    const row = [...state.rows.values()].find((r) => r.id === change.stepRunId);
-    // A completion is recorded only by the worker that holds the step's current attempt:
-    // a late result after cancellation, reclaim or another worker's retry is dropped, so a
-    // step is never recorded twice.
-    if (row?.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
-    const step = stepById(state.run.definition, row.stepId);
-    if (isPollingWait(step)) return pollCompleted(tx, state, row, step!, change.outcome, opts.now, timers);
-    const base = { leaseOwner: null, leaseExpiresAt: null };
-    const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
-    if (change.logs?.length) {
-      const lines = change.logs.map((line) => state.redact(line));
-      await setStep(tx, state, row, { logs: `${row.logs}${lines.join('\n')}\n` });
-      state.events.push({ type: 'STEP_LOG', stepId: row.stepId, data: { lines, attempt: row.attempt } });
-    }
-    if (change.outcome.ok) {
-      const output = state.redact(change.outcome.output ?? null);
-      await setStep(tx, state, row, { ...base, status: 'COMPLETED', output: output as Prisma.InputJsonValue, error: Prisma.DbNull, finishedAt: opts.now });
-      state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output, attempt: row.attempt, durationMs } });
-      return;
-    }
-    const policy = retryPolicyOf(step ?? {});
-    const error = errorJson(state.redact(change.outcome.message), { name: change.outcome.name ?? 'Error', attempt: row.attempt, retryable: change.outcome.retryable });
-    if (change.outcome.retryable && row.attempt < policy.attempts) {
-      const wakeAt = new Date(opts.now.getTime() + backoffMs(policy, row.attempt + 1));
-      await setStep(tx, state, row, { ...base, status: 'RETRYING', error, wakeAt });
-      state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { error, attempt: row.attempt, nextAttempt: row.attempt + 1, nextAttemptAt: wakeAt.toISOString() } });
-      timers.push({ stepRunId: row.id, runId: row.runId, at: wakeAt });
-      return;
-    }
-    await setStep(tx, state, row, { ...base, status: 'FAILED', error, finishedAt: opts.now });
-    state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt, durationMs } });
+async function applyCompletion(
+  tx: Tx,
+  state: Loaded,
+  change: Extract<RunChange, { kind: 'completion' }>,
+  opts: AdvanceOptions,
+  timers: AdvanceResult['timers'],
+): Promise<void> {
+  const row = [...state.rows.values()].find((r) => r.id === change.stepRunId);
+  // A completion is recorded only by the worker that holds the step's current attempt:
+  // a late result after cancellation, reclaim or another worker's retry is dropped, so a
+  // step is never recorded twice.
+  if (row?.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
+  const step = stepById(state.run.definition, row.stepId);
+  if (isPollingWait(step)) return pollCompleted(tx, state, row, step!, change.outcome, opts.now, timers);
+  const base = { leaseOwner: null, leaseExpiresAt: null };
+  const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
+  if (change.logs?.length) {
+    const lines = change.logs.map((line) => state.redact(line));
+    await setStep(tx, state, row, { logs: `${row.logs}${lines.join('\n')}\n` });
+    state.events.push({ type: 'STEP_LOG', stepId: row.stepId, data: { lines, attempt: row.attempt } });
+  }
+  if (change.outcome.ok) {
+    const output = state.redact(change.outcome.output ?? null);
+    await setStep(tx, state, row, {
+      ...base,
+      status: 'COMPLETED',
+      output: output as Prisma.InputJsonValue,
+      error: Prisma.DbNull,
+      finishedAt: opts.now,
+    });
+    state.events.push({
+      type: 'STEP_COMPLETED',
+      stepId: row.stepId,
+      data: { output, attempt: row.attempt, durationMs },
+    });
+    return;
+  }
+  const policy = retryPolicyOf(step ?? {});
+  const error = errorJson(state.redact(change.outcome.message), {
+    name: change.outcome.name ?? 'Error',
+    attempt: row.attempt,
+    retryable: change.outcome.retryable,
+  });
+  if (change.outcome.retryable && row.attempt < policy.attempts) {
+    const wakeAt = new Date(opts.now.getTime() + backoffMs(policy, row.attempt + 1));
+    await setStep(tx, state, row, { ...base, status: 'RETRYING', error, wakeAt });
+    state.events.push({
+      type: 'STEP_RETRYING',
+      stepId: row.stepId,
+      data: { error, attempt: row.attempt, nextAttempt: row.attempt + 1, nextAttemptAt: wakeAt.toISOString() },
+    });
+    timers.push({ stepRunId: row.id, runId: row.runId, at: wakeAt });
+    return;
+  }
+  await setStep(tx, state, row, { ...base, status: 'FAILED', error, finishedAt: opts.now });
+  state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt, durationMs } });
 }
 
-async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
+async function applyChange(
+  tx: Tx,
+  state: Loaded,
+  change: RunChange,
+  opts: AdvanceOptions,
+  timers: AdvanceResult['timers'],
+): Promise<void> {
   switch (change.kind) {
     case 'none':
       return;
@@ -84,23 +141,51 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
         if (!row.wakeAt || row.wakeAt > opts.now) continue;
         if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
-        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId))) await wakeSignalWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
+        else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId)))
+          await wakeSignalWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
         else if (row.status === 'WAITING') {
-          await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: { waitedUntil: row.wakeAt.toISOString() }, finishedAt: opts.now });
-          state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt } });
+          await setStep(tx, state, row, {
+            status: 'COMPLETED',
+            wakeAt: null,
+            output: { waitedUntil: row.wakeAt.toISOString() },
+            finishedAt: opts.now,
+          });
+          state.events.push({
+            type: 'STEP_COMPLETED',
+            stepId: row.stepId,
+            data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt },
+          });
         }
       }
       return;
     case 'reclaim':
-      for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id) && r.status === 'RUNNING' && (change.attempts?.[r.id] ?? r.attempt) === r.attempt)) {
+      for (const row of [...state.rows.values()].filter(
+        (r) =>
+          change.stepRunIds.includes(r.id) &&
+          r.status === 'RUNNING' &&
+          (change.attempts?.[r.id] ?? r.attempt) === r.attempt,
+      )) {
         const policy = retryPolicyOf(stepById(state.run.definition, row.stepId) ?? {});
         if (row.attempt >= policy.attempts + EXTRA_ATTEMPTS_FOR_INTERRUPTIONS) {
-          const error = errorJson(`Step was interrupted ${row.attempt} times (${change.reason}); giving up`, { name: 'InterruptedError', attempt: row.attempt });
-          await setStep(tx, state, row, { status: 'FAILED', error, leaseOwner: null, leaseExpiresAt: null, finishedAt: opts.now });
+          const error = errorJson(`Step was interrupted ${row.attempt} times (${change.reason}); giving up`, {
+            name: 'InterruptedError',
+            attempt: row.attempt,
+          });
+          await setStep(tx, state, row, {
+            status: 'FAILED',
+            error,
+            leaseOwner: null,
+            leaseExpiresAt: null,
+            finishedAt: opts.now,
+          });
           state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt } });
         } else {
           await setStep(tx, state, row, { status: 'PENDING', leaseOwner: null, leaseExpiresAt: null });
-          state.events.push({ type: 'STEP_RETRYING', stepId: row.stepId, data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 } });
+          state.events.push({
+            type: 'STEP_RETRYING',
+            stepId: row.stepId,
+            data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 },
+          });
         }
       }
       return;
@@ -111,7 +196,12 @@ async function applyChange(tx: Tx, state: Loaded, change: RunChange, opts: Advan
       const row = state.rows.get(change.stepId);
       if (row?.status === 'WAITING') {
         const output = { resumedAt: opts.now.toISOString(), data: change.data ?? null };
-        await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: output as Prisma.InputJsonValue, finishedAt: opts.now });
+        await setStep(tx, state, row, {
+          status: 'COMPLETED',
+          wakeAt: null,
+          output: output as Prisma.InputJsonValue,
+          finishedAt: opts.now,
+        });
         state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output, attempt: row.attempt } });
       }
       return;
@@ -134,9 +224,15 @@ function waitUntil(config: Record<string, unknown>, now: Date): Date | null | Er
  * Decides every PENDING top-level step that can be decided now, repeatedly, until nothing
  * changes (a condition evaluated in this pass can make its dependents ready in the next).
  */
-async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: AdvanceResult): Promise<{ paused: boolean }> {
+async function decideSteps(
+  tx: Tx,
+  state: Loaded,
+  opts: AdvanceOptions,
+  result: AdvanceResult,
+): Promise<{ paused: boolean }> {
   const { definition } = state.run;
-  const maxParallel = typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
+  const maxParallel =
+    typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
   let capacity = opts.capacity;
   let paused = false;
   const stepsById = new Map(definition.steps.map((s) => [s.id, s]));
@@ -151,7 +247,11 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
       if (ready === 'WAIT') continue;
       if (ready === 'SKIP' || ready === 'BLOCKED') {
         const reason = ready === 'SKIP' ? 'all dependencies were skipped' : 'a dependency failed or was cancelled';
-        await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now, error: ready === 'BLOCKED' ? { message: reason } : undefined });
+        await setStep(tx, state, row, {
+          status: 'SKIPPED',
+          finishedAt: opts.now,
+          error: ready === 'BLOCKED' ? { message: reason } : undefined,
+        });
         state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason } });
         changed = true;
         continue;
@@ -174,8 +274,21 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         if (step.type === 'condition') {
           const value = await evaluateExpression(String(step.config?.expression ?? ''), context);
           const output = { result: value ?? null };
-          await setStep(tx, state, row, { status: 'COMPLETED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, output: state.redact(output) as Prisma.InputJsonValue });
-          state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } }, { type: 'STEP_COMPLETED', stepId: step.id, data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 } });
+          await setStep(tx, state, row, {
+            status: 'COMPLETED',
+            attempt: row.attempt + 1,
+            startedAt: opts.now,
+            finishedAt: opts.now,
+            output: state.redact(output) as Prisma.InputJsonValue,
+          });
+          state.events.push(
+            { type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } },
+            {
+              type: 'STEP_COMPLETED',
+              stepId: step.id,
+              data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 },
+            },
+          );
           changed = true;
           continue;
         }
@@ -188,14 +301,25 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
           const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
           const until = waitUntil(value as Record<string, unknown>, opts.now);
           if (until instanceof Error) throw until;
-          await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, wakeAt: until, input: state.redact(recorded) as Prisma.InputJsonValue });
-          state.events.push({ type: 'STEP_WAITING', stepId: step.id, data: until ? { until: until.toISOString() } : { untilResumed: true } });
+          await setStep(tx, state, row, {
+            status: 'WAITING',
+            attempt: row.attempt + 1,
+            startedAt: opts.now,
+            wakeAt: until,
+            input: state.redact(recorded) as Prisma.InputJsonValue,
+          });
+          state.events.push({
+            type: 'STEP_WAITING',
+            stepId: step.id,
+            data: until ? { until: until.toISOString() } : { untilResumed: true },
+          });
           if (until) result.timers.push({ stepRunId: row.id, runId: state.run.id, at: until });
           else paused = true;
           changed = true;
           continue;
         }
-        if (!WORKER_STEP_TYPES.has(step.type) && !isPollDue(row, step)) throw new Error(`Unknown step type ${step.type}`);
+        if (!WORKER_STEP_TYPES.has(step.type) && !isPollDue(row, step))
+          throw new Error(`Unknown step type ${step.type}`);
         if (running >= maxParallel) continue;
         if (capacity <= 0) {
           result.starved = true;
@@ -227,8 +351,18 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
         changed = true;
       } catch (error) {
         // Expression and config errors cannot be fixed by retrying.
-        const failure = errorJson(state.redact(coerceError(error).message), { name: 'ExpressionError', attempt: row.attempt + 1, retryable: false });
-        await setStep(tx, state, row, { status: 'FAILED', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: opts.now, error: failure });
+        const failure = errorJson(state.redact(coerceError(error).message), {
+          name: 'ExpressionError',
+          attempt: row.attempt + 1,
+          retryable: false,
+        });
+        await setStep(tx, state, row, {
+          status: 'FAILED',
+          attempt: row.attempt + 1,
+          startedAt: opts.now,
+          finishedAt: opts.now,
+          error: failure,
+        });
         state.events.push({ type: 'STEP_FAILED', stepId: step.id, data: { error: failure, attempt: row.attempt + 1 } });
         changed = true;
       }
@@ -239,27 +373,44 @@ async function decideSteps(tx: Tx, state: Loaded, opts: AdvanceOptions, result: 
 
 /** Some step still waits for resumeRun (a wait for an event or a condition does not pause the run). */
 function allRowsWaitingForResume(state: Loaded): boolean {
-  return [...state.rows.values()].some((r) => r.status === 'WAITING' && r.wakeAt === null && isResumeWait(stepById(state.run.definition, r.stepId)));
+  return [...state.rows.values()].some(
+    (r) => r.status === 'WAITING' && r.wakeAt === null && isResumeWait(stepById(state.run.definition, r.stepId)),
+  );
 }
 
 /**
  * Applies `change` to the run and moves it as far forward as possible. Must run inside a
  * transaction; locks the run row first so concurrent advances of one run serialise.
  */
-export async function advanceRun(tx: Tx, runId: string, change: RunChange, opts: AdvanceOptions): Promise<AdvanceResult> {
+export async function advanceRun(
+  tx: Tx,
+  runId: string,
+  change: RunChange,
+  opts: AdvanceOptions,
+): Promise<AdvanceResult> {
   const result: AdvanceResult = { events: [], claims: [], timers: [], finished: null, starved: false };
   // A new signal is stored under the run's lock, whatever the run's status: a QUEUED run's waits
   // receive it when they start.
   if (change.kind === 'signal' && change.send) {
     if (!(await lockAndReadRun(tx, runId))) return result;
     // A token's signal is for its one step: stored only if that step is still waiting for it.
-    if (change.stepId && !(await tx.stepRun.findFirst({ where: { runId, stepId: change.stepId, iteration: TOP_LEVEL, status: 'WAITING' }, select: { id: true } }))) return result;
+    if (
+      change.stepId &&
+      !(await tx.stepRun.findFirst({
+        where: { runId, stepId: change.stepId, iteration: TOP_LEVEL, status: 'WAITING' },
+        select: { id: true },
+      }))
+    )
+      return result;
     change = { ...change, signalId: await storeSignal(tx, runId, change.send) };
   }
   const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) {
     // A QUEUED run keeps the signal for its waits; the log says it arrived.
-    if (change.kind === 'signal' && change.send) result.events = await appendEvents(tx, { id: runId, workspaceId: change.send.workspaceId }, [bufferedEvent(change.signalId!, change.send)]);
+    if (change.kind === 'signal' && change.send)
+      result.events = await appendEvents(tx, { id: runId, workspaceId: change.send.workspaceId }, [
+        bufferedEvent(change.signalId!, change.send),
+      ]);
     return result;
   }
   const run = state.run;

@@ -20,16 +20,28 @@ export interface TakeOptions {
   publicUrl?: string;
 }
 
-export async function takeDispatchedClaim(tx: Prisma.TransactionClient, runId: string, stepRunId: string, attempt: number, opts: TakeOptions): Promise<StepClaim | null> {
+export async function takeDispatchedClaim(
+  tx: Prisma.TransactionClient,
+  runId: string,
+  stepRunId: string,
+  attempt: number,
+  opts: TakeOptions,
+): Promise<StepClaim | null> {
   const state = await loadRunState(tx, runId, opts.secretsKey, opts.publicUrl);
   if (!state) return null;
   const row = [...state.rows.values()].find((r) => r.id === stepRunId);
   if (row?.status !== 'RUNNING' || row.attempt !== attempt || row.leaseOwner !== null) return null;
   const step = state.run.definition.steps.find((s) => s.id === row.stepId);
   if (!step) return null;
-  const leased = await tx.stepRun.update({ where: { id: row.id }, data: { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) } });
+  const leased = await tx.stepRun.update({
+    where: { id: row.id },
+    data: { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) },
+  });
   const context = expressionContextOf(state);
   // A polling wait executes its poll step's request, recorded as the wait's own attempt.
   const target = executedStep(state.run.definition.steps, step);
-  return { ...buildClaim(state, leased, target, (await claimConfig(target, context)).config, context), stepId: step.id };
+  return {
+    ...buildClaim(state, leased, target, (await claimConfig(target, context)).config, context),
+    stepId: step.id,
+  };
 }

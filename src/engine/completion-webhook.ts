@@ -14,21 +14,53 @@ import { coerceError } from '../errors.ts';
 const ATTEMPTS = 3;
 const TIMEOUT_MS = 10_000;
 
-export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventBus, run: FinishedRun, log: Logger, fetch: OutboundFetch, secretsKey: Buffer | null): Promise<void> {
+export async function deliverCompletionWebhook(
+  prisma: PrismaClient,
+  bus: EventBus,
+  run: FinishedRun,
+  log: Logger,
+  fetch: OutboundFetch,
+  secretsKey: Buffer | null,
+): Promise<void> {
   if (!run.workflowId) return;
-  const workflow = await prisma.workflow.findUnique({ where: { id: run.workflowId }, select: { webhooksEnabled: true, webhookUrl: true, webhookSecret: true } });
+  const workflow = await prisma.workflow.findUnique({
+    where: { id: run.workflowId },
+    select: { webhooksEnabled: true, webhookUrl: true, webhookSecret: true },
+  });
   if (!workflow?.webhooksEnabled || !workflow.webhookUrl) return;
   // Global ids, like every id the API shows, so that `run(id:)` and `workflow(id:)` take them as they are.
-  const body = JSON.stringify({ event: 'run.finished', runId: encodeGlobalID('Run', run.runId), workflowId: encodeGlobalID('Workflow', run.workflowId), status: run.status, output: run.output, error: run.error, finishedAt: new Date().toISOString() });
+  const body = JSON.stringify({
+    event: 'run.finished',
+    runId: encodeGlobalID('Run', run.runId),
+    workflowId: encodeGlobalID('Workflow', run.workflowId),
+    status: run.status,
+    output: run.output,
+    error: run.error,
+    finishedAt: new Date().toISOString(),
+  });
   let lastError = '';
   for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
     const timestamp = Math.floor(Date.now() / 1000);
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'idempotency-key': `${run.runId}:completion` };
-    if (workflow.webhookSecret) Object.assign(headers, signWebhookPayload(openValue(secretsKey, WEBHOOK_SECRET_LABEL, workflow.webhookSecret), timestamp, body));
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'idempotency-key': `${run.runId}:completion`,
+    };
+    if (workflow.webhookSecret)
+      Object.assign(
+        headers,
+        signWebhookPayload(openValue(secretsKey, WEBHOOK_SECRET_LABEL, workflow.webhookSecret), timestamp, body),
+      );
     try {
-      const res = await fetch(workflow.webhookUrl, { method: 'POST', headers, body, signal: AbortSignal.timeout(TIMEOUT_MS), redirect: 'manual' });
+      const res = await fetch(workflow.webhookUrl, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(TIMEOUT_MS),
+        redirect: 'manual',
+      });
       await res.body?.cancel();
-      if (res.ok) return record(prisma, bus, run, 'WEBHOOK_DELIVERED', { url: workflow.webhookUrl, status: res.status, attempt });
+      if (res.ok)
+        return record(prisma, bus, run, 'WEBHOOK_DELIVERED', { url: workflow.webhookUrl, status: res.status, attempt });
       lastError = `HTTP ${res.status}`;
       if (res.status < 500 && res.status !== 429) break;
     } catch (error) {
@@ -41,7 +73,15 @@ export async function deliverCompletionWebhook(prisma: PrismaClient, bus: EventB
   await record(prisma, bus, run, 'WEBHOOK_FAILED', { url: workflow.webhookUrl, error: lastError });
 }
 
-async function record(prisma: PrismaClient, bus: EventBus, run: FinishedRun, type: 'WEBHOOK_DELIVERED' | 'WEBHOOK_FAILED', data: Record<string, unknown>) {
-  const events = await prisma.$transaction((tx) => appendEvents(tx, { id: run.runId, workspaceId: run.workspaceId }, [{ type, data }]));
+async function record(
+  prisma: PrismaClient,
+  bus: EventBus,
+  run: FinishedRun,
+  type: 'WEBHOOK_DELIVERED' | 'WEBHOOK_FAILED',
+  data: Record<string, unknown>,
+) {
+  const events = await prisma.$transaction((tx) =>
+    appendEvents(tx, { id: run.runId, workspaceId: run.workspaceId }, [{ type, data }]),
+  );
   bus.publish(events);
 }

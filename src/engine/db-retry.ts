@@ -6,7 +6,10 @@ const MAX_ATTEMPTS = 5;
 function isRetryable(error: unknown): boolean {
   const e = error as { code?: string; meta?: { code?: string }; cause?: { code?: string }; message?: string };
   const code = e?.code === 'P2034' ? '40001' : (e?.meta?.code ?? e?.cause?.code ?? e?.code);
-  return (code !== undefined && RETRYABLE_PG_CODES.has(code)) || /deadlock detected|could not serialize/i.test(e?.message ?? '');
+  return (
+    (code !== undefined && RETRYABLE_PG_CODES.has(code)) ||
+    /deadlock detected|could not serialize/i.test(e?.message ?? '')
+  );
 }
 
 export async function retrying<T>(fn: () => Promise<T>): Promise<T> {

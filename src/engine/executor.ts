@@ -110,7 +110,14 @@ export class Engine implements DispatchHost {
     }
     this.pollTimer = setInterval(() => this.notify(), this.opts.pollIntervalMs);
     this.notify();
-    this.track(judgeLeftoverChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agentsFor: (workspaceId) => agentResolver(this.opts.prisma, workspaceId) }));
+    this.track(
+      judgeLeftoverChecks({
+        prisma: this.opts.prisma,
+        bus: this.opts.bus,
+        env: this.opts.stepEnv,
+        agentsFor: (workspaceId) => agentResolver(this.opts.prisma, workspaceId),
+      }),
+    );
   }
 
   /** Something changed (a run was queued, a slot freed): look for work soon. */
@@ -126,12 +133,15 @@ export class Engine implements DispatchHost {
 
   /** Aborts this process's in-flight work of a run (after cancelRun committed). */
   abortRun(runId: string): void {
-    for (const entry of this.inFlight.values()) if (entry.runId === runId) entry.controller.abort(new Error('Run was cancelled'));
+    for (const entry of this.inFlight.values())
+      if (entry.runId === runId) entry.controller.abort(new Error('Run was cancelled'));
   }
 
   /** Applies a change to a run and acts on the result (publish, dispatch, timers). */
   advance(runId: string, change: RunChange): Promise<AdvanceResult> {
-    return this.opts.observer ? this.opts.observer.withinRun(runId, () => this.advanceNow(runId, change)) : this.advanceNow(runId, change);
+    return this.opts.observer
+      ? this.opts.observer.withinRun(runId, () => this.advanceNow(runId, change))
+      : this.advanceNow(runId, change);
   }
 
   private async advanceNow(runId: string, change: RunChange): Promise<AdvanceResult> {
@@ -156,9 +166,29 @@ export class Engine implements DispatchHost {
     this.opts.observer?.advanced(change, result);
     if (result.finished) {
       this.notify(); // a concurrency slot is free
-      this.track(deliverCompletionWebhook(this.opts.prisma, this.opts.bus, result.finished, this.opts.log, this.opts.stepEnv.fetch, this.opts.secretsKey));
+      this.track(
+        deliverCompletionWebhook(
+          this.opts.prisma,
+          this.opts.bus,
+          result.finished,
+          this.opts.log,
+          this.opts.stepEnv.fetch,
+          this.opts.secretsKey,
+        ),
+      );
       // check_prompt checks were recorded PENDING: a model judges them now, outside any transaction.
-      if (result.finished.pendingChecks) this.track(judgePendingChecks({ prisma: this.opts.prisma, bus: this.opts.bus, env: this.opts.stepEnv, agents: agentResolver(this.opts.prisma, result.finished.workspaceId) }, result.finished.runId));
+      if (result.finished.pendingChecks)
+        this.track(
+          judgePendingChecks(
+            {
+              prisma: this.opts.prisma,
+              bus: this.opts.bus,
+              env: this.opts.stepEnv,
+              agents: agentResolver(this.opts.prisma, result.finished.workspaceId),
+            },
+            result.finished.runId,
+          ),
+        );
     }
     return result;
   }
@@ -215,12 +245,21 @@ export class Engine implements DispatchHost {
       // Every live worker sees the same dead lease at about the same time: only the first
       // takeover counts (the others find a newer attempt and leave it alone).
       const attempts = Object.fromEntries(dead.filter((d) => d.runId === runId).map((d) => [d.id, d.attempt]));
-      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'worker died (its liveness lock was released)', attempts });
+      await this.advance(runId, {
+        kind: 'reclaim',
+        stepRunIds: ids,
+        reason: 'worker died (its liveness lock was released)',
+        attempts,
+      });
     }
     const orphans = await this.opts.dispatcher.orphanedClaims(this.now(), this.opts.leaseMs);
     for (const [runId, ids] of groupByRun(orphans)) {
       this.opts.log.warn({ runId, steps: ids.length }, 'reclaiming steps whose job was lost');
-      await this.advance(runId, { kind: 'reclaim', stepRunIds: ids, reason: 'lease expired (the worker that took the job stopped before starting it)' });
+      await this.advance(runId, {
+        kind: 'reclaim',
+        stepRunIds: ids,
+        reason: 'lease expired (the worker that took the job stopped before starting it)',
+      });
     }
   }
 
@@ -233,8 +272,13 @@ export class Engine implements DispatchHost {
     if (now.getTime() < this.nextSignalMaintenance) return;
     this.nextSignalMaintenance = now.getTime() + SIGNAL_MAINTENANCE_MS;
     await this.opts.prisma.signal.deleteMany({ where: { expiresAt: { lt: now } } });
-    const stranded = await this.opts.prisma.signal.findMany({ where: { runId: null, fannedOutAt: null, createdAt: { lt: new Date(now.getTime() - SIGNAL_MAINTENANCE_MS) } }, select: { id: true, workspaceId: true }, take: 20 });
-    for (const signal of stranded) await fanOutSignal(this.opts.prisma, (runId, change) => this.advance(runId, change), signal);
+    const stranded = await this.opts.prisma.signal.findMany({
+      where: { runId: null, fannedOutAt: null, createdAt: { lt: new Date(now.getTime() - SIGNAL_MAINTENANCE_MS) } },
+      select: { id: true, workspaceId: true },
+      take: 20,
+    });
+    for (const signal of stranded)
+      await fanOutSignal(this.opts.prisma, (runId, change) => this.advance(runId, change), signal);
   }
 
   private async wakeDue(): Promise<void> {
@@ -263,7 +307,15 @@ export class Engine implements DispatchHost {
   async runDispatched(runId: string, stepRunId: string, attempt: number): Promise<void> {
     if (this.stopped) throw new Error('worker is shutting down'); // graphile retries the job elsewhere
     const claim = await retrying(() =>
-      this.opts.prisma.$transaction((tx) => takeDispatchedClaim(tx, runId, stepRunId, attempt, { workerId: this.opts.workerId, leaseMs: this.opts.leaseMs, now: this.now(), secretsKey: this.opts.secretsKey, publicUrl: this.opts.publicUrl?.() })),
+      this.opts.prisma.$transaction((tx) =>
+        takeDispatchedClaim(tx, runId, stepRunId, attempt, {
+          workerId: this.opts.workerId,
+          leaseMs: this.opts.leaseMs,
+          now: this.now(),
+          secretsKey: this.opts.secretsKey,
+          publicUrl: this.opts.publicUrl?.(),
+        }),
+      ),
     );
     if (claim) await this.execute(claim);
   }
@@ -279,22 +331,49 @@ export class Engine implements DispatchHost {
           // Work aborted by a shutdown is handed back, not counted as a failed attempt.
           return this.stopped && controller.signal.aborted
             ? this.advance(claim.runId, { kind: 'reclaim', stepRunIds: [claim.stepRunId], reason: 'worker shut down' })
-            : this.advance(claim.runId, { kind: 'completion', stepRunId: claim.stepRunId, attempt: claim.attempt, outcome: result.outcome, logs: result.logs });
+            : this.advance(claim.runId, {
+                kind: 'completion',
+                stepRunId: claim.stepRunId,
+                attempt: claim.attempt,
+                outcome: result.outcome,
+                logs: result.logs,
+              });
         })
         .then(() => undefined)
-        .catch((error) => this.opts.log.error({ err: error, runId: claim.runId, stepId: claim.stepId }, 'recording a step result failed; the lease will expire and the step be retried'));
-    const done = (observed ? observed.within(attempt) : attempt())
-      .finally(() => this.inFlight.delete(claim.stepRunId));
+        .catch((error) =>
+          this.opts.log.error(
+            { err: error, runId: claim.runId, stepId: claim.stepId },
+            'recording a step result failed; the lease will expire and the step be retried',
+          ),
+        );
+    const done = (observed ? observed.within(attempt) : attempt()).finally(() => this.inFlight.delete(claim.stepRunId));
     this.inFlight.set(claim.stepRunId, { runId: claim.runId, controller, done });
     return done;
   }
 
   /** Runs one attempt of a claimed step; never throws. */
   private async run(claim: StepClaim, controller: AbortController): Promise<{ outcome: StepOutcome; logs: string[] }> {
-    const liveLog = createLiveLog({ prisma: this.opts.prisma, bus: this.opts.bus, claim, workerId: this.opts.workerId, flushMs: this.opts.stepLogFlushMs ?? 250, onError: (error) => this.opts.log.warn({ err: error, runId: claim.runId, stepId: claim.stepId }, 'could not write live step logs; they are kept for the step result') });
+    const liveLog = createLiveLog({
+      prisma: this.opts.prisma,
+      bus: this.opts.bus,
+      claim,
+      workerId: this.opts.workerId,
+      flushMs: this.opts.stepLogFlushMs ?? 250,
+      onError: (error) =>
+        this.opts.log.warn(
+          { err: error, runId: claim.runId, stepId: claim.stepId },
+          'could not write live step logs; they are kept for the step result',
+        ),
+    });
     const timeoutMs = timeoutMsOf(claim.step);
-    const timeout = setTimeout(() => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)), timeoutMs);
-    const heartbeat = setInterval(() => this.track(this.renewLease(claim, controller)), Math.max(50, Math.min(1000, this.opts.leaseMs / 3)));
+    const timeout = setTimeout(
+      () => controller.abort(new Error(`Step timed out after ${timeoutMs / 1000} s`)),
+      timeoutMs,
+    );
+    const heartbeat = setInterval(
+      () => this.track(this.renewLease(claim, controller)),
+      Math.max(50, Math.min(1000, this.opts.leaseMs / 3)),
+    );
     try {
       const ctx: StepContext = {
         runId: claim.runId,
@@ -307,18 +386,26 @@ export class Engine implements DispatchHost {
         workflow: { commandAllowlist: claim.commandAllowlist },
         idempotencyKey: `${claim.runId}:${claim.stepId}`,
         agents: agentResolver(this.opts.prisma, claim.workspaceId),
-        files: this.opts.files ? stepFiles({ prisma: this.opts.prisma, bus: this.opts.bus, files: this.opts.files }, claim) : undefined,
+        files: this.opts.files
+          ? stepFiles({ prisma: this.opts.prisma, bus: this.opts.bus, files: this.opts.files }, claim)
+          : undefined,
       };
       let output =
         claim.type === 'loop'
           ? await runLoop(ctx, claim, { prisma: this.opts.prisma, bus: this.opts.bus, now: () => this.now() })
           : await this.handlerFor(claim.type).execute(ctx);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (ctx.files && claim.workflowId && declaresFiles(output) && (await this.exportsFiles(claim.workflowId))) output = await exportDeclaredFiles(output, ctx.files, (url) => ctx.env.fetch(url, { signal: controller.signal }));
+      if (ctx.files && claim.workflowId && declaresFiles(output) && (await this.exportsFiles(claim.workflowId)))
+        output = await exportDeclaredFiles(output, ctx.files, (url) =>
+          ctx.env.fetch(url, { signal: controller.signal }),
+        );
       return { outcome: { ok: true, output }, logs: await liveLog.close() };
     } catch (error) {
       const err = coerceError(error);
-      return { outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) }, logs: await liveLog.close() };
+      return {
+        outcome: { ok: false, message: err.message, name: err.name, retryable: !(err instanceof NonRetriableError) },
+        logs: await liveLog.close(),
+      };
     } finally {
       clearTimeout(timeout);
       clearInterval(heartbeat);
@@ -327,7 +414,10 @@ export class Engine implements DispatchHost {
 
   /** includesFileExports of a workflow (asked only when an output declares files). */
   private async exportsFiles(workflowId: string): Promise<boolean> {
-    const workflow = await this.opts.prisma.workflow.findUnique({ where: { id: workflowId }, select: { includesFileExports: true } });
+    const workflow = await this.opts.prisma.workflow.findUnique({
+      where: { id: workflowId },
+      select: { includesFileExports: true },
+    });
     return workflow?.includesFileExports ?? false;
   }
 
@@ -358,7 +448,8 @@ export class Engine implements DispatchHost {
     if (!this.opts.runsWork) return void (await Promise.allSettled([...this.background]));
     await this.opts.dispatcher.stop(async () => {
       const deadline = Date.now() + timeoutMs;
-      while (this.inFlight.size > 0 && Date.now() < deadline) await Promise.race([...[...this.inFlight.values()].map((f) => f.done), sleep(50)]);
+      while (this.inFlight.size > 0 && Date.now() < deadline)
+        await Promise.race([...[...this.inFlight.values()].map((f) => f.done), sleep(50)]);
       const leftovers = [...this.inFlight.values()];
       for (const entry of leftovers) entry.controller.abort(new Error('Worker is shutting down'));
       await Promise.allSettled(leftovers.map((entry) => entry.done));
@@ -372,7 +463,11 @@ function agentResolver(prisma: PrismaClient, workspaceId: string): NonNullable<S
   const seen = new Map<string, Promise<AgentSettings | null>>();
   return {
     resolve(reference) {
-      if (!seen.has(reference)) seen.set(reference, findAgents(prisma, workspaceId, [reference]).then((found) => found.get(reference) ?? null));
+      if (!seen.has(reference))
+        seen.set(
+          reference,
+          findAgents(prisma, workspaceId, [reference]).then((found) => found.get(reference) ?? null),
+        );
       return seen.get(reference)!;
     },
   };

@@ -34,13 +34,19 @@ const SOURCE_IN_MESSAGES = 200;
  * before a run fails on it. A unit test checks that every name is a real function.
  */
 export const JSONATA_FUNCTIONS = new Set(
-  ('sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad match contains ' +
+  (
+    'sum count max min average string substring substringBefore substringAfter lowercase uppercase length trim pad match contains ' +
     'replace split join formatNumber formatBase formatInteger parseInteger number floor ceil round abs sqrt power random boolean not ' +
     'map zip filter single reduce sift keys lookup append exists spread merge reverse each error assert type sort shuffle distinct ' +
-    'base64encode base64decode encodeUrlComponent encodeUrl decodeUrlComponent decodeUrl eval toMillis fromMillis clone now millis').split(' '),
+    'base64encode base64decode encodeUrlComponent encodeUrl decodeUrlComponent decodeUrl eval toMillis fromMillis clone now millis'
+  ).split(' '),
 );
 
-const options = { timeout: EXPRESSION_LIMITS.timeoutMs, stack: EXPRESSION_LIMITS.maxDepth, sequence: EXPRESSION_LIMITS.maxSequence } as jsonata.JsonataOptions;
+const options = {
+  timeout: EXPRESSION_LIMITS.timeoutMs,
+  stack: EXPRESSION_LIMITS.maxDepth,
+  sequence: EXPRESSION_LIMITS.maxSequence,
+} as jsonata.JsonataOptions;
 const cache = new Map<string, jsonata.Expression>();
 
 /** Compiles (or takes from the LRU cache) one expression; throws JSONata's parse error. */
@@ -87,9 +93,11 @@ function unknownFunction(ast: unknown): { name: string; position?: number } | nu
     }
     if (!node || typeof node !== 'object') return;
     const n = node as AstNode;
-    if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable') called.push({ name: String(n.procedure.value), position: n.procedure.position });
+    if ((n.type === 'function' || n.type === 'partial') && n.procedure?.type === 'variable')
+      called.push({ name: String(n.procedure.value), position: n.procedure.position });
     if (n.type === 'bind' && n.lhs?.type === 'variable') bound.add(String(n.lhs.value));
-    if (n.type === 'lambda') for (const arg of n.arguments ?? []) if (arg.type === 'variable') bound.add(String(arg.value));
+    if (n.type === 'lambda')
+      for (const arg of n.arguments ?? []) if (arg.type === 'variable') bound.add(String(arg.value));
     for (const child of Object.values(n)) if (child && typeof child === 'object') walk(child);
   };
   walk(ast);
@@ -115,7 +123,13 @@ export function referencedSteps(source: string): string[] {
     }
     if (!node || typeof node !== 'object') return;
     const n = node as AstNode & { steps?: AstNode[] };
-    if (n.type === 'path' && n.steps?.[0]?.type === 'name' && n.steps[0].value === 'steps' && n.steps[1]?.type === 'name') found.add(String(n.steps[1].value));
+    if (
+      n.type === 'path' &&
+      n.steps?.[0]?.type === 'name' &&
+      n.steps[0].value === 'steps' &&
+      n.steps[1]?.type === 'name'
+    )
+      found.add(String(n.steps[1].value));
     for (const child of Object.values(n)) if (child && typeof child === 'object') walk(child);
   };
   walk(ast);
@@ -132,7 +146,8 @@ export function checkExpression(source: string): string | null {
     return describe(error);
   }
   const unknown = unknownFunction(expression.ast());
-  if (unknown) return `Unknown function $${unknown.name}${typeof unknown.position === 'number' ? ` (at position ${unknown.position})` : ''}`;
+  if (unknown)
+    return `Unknown function $${unknown.name}${typeof unknown.position === 'number' ? ` (at position ${unknown.position})` : ''}`;
   return null;
 }
 
@@ -234,10 +249,14 @@ async function renderString(text: string, context: ExpressionContext, deadline: 
   const { matches } = scanTemplates(text);
   if (matches.length === 0) return text;
   const evaluate = (source: string) => {
-    if (Date.now() > deadline) throw new ExpressionError(`Templates took longer than ${EXPRESSION_LIMITS.renderBudgetMs} ms to render (at ${quoted(source)})`);
+    if (Date.now() > deadline)
+      throw new ExpressionError(
+        `Templates took longer than ${EXPRESSION_LIMITS.renderBudgetMs} ms to render (at ${quoted(source)})`,
+      );
     return evaluateExpression(source, context);
   };
-  if (matches.length === 1 && matches[0]!.start === 0 && matches[0]!.end === text.length) return evaluate(matches[0]!.source);
+  if (matches.length === 1 && matches[0]!.start === 0 && matches[0]!.end === text.length)
+    return evaluate(matches[0]!.source);
   let result = '';
   let last = 0;
   for (const match of matches) {
@@ -264,9 +283,13 @@ function watchSecrets(context: ExpressionContext) {
       return secrets;
     },
   });
-  return { context: watched, read: () => read, reset: () => {
+  return {
+    context: watched,
+    read: () => read,
+    reset: () => {
       read = false;
-    } };
+    },
+  };
 }
 
 interface Rendered {
@@ -330,7 +353,8 @@ type Path = (string | number)[];
 function eachString(value: unknown, path: Path, visit: (text: string, path: Path) => void): void {
   if (typeof value === 'string') visit(value, path);
   else if (Array.isArray(value)) for (const [i, v] of value.entries()) eachString(v, [...path, i], visit);
-  else if (value && typeof value === 'object') for (const [k, v] of Object.entries(value)) eachString(v, [...path, k], visit);
+  else if (value && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) eachString(v, [...path, k], visit);
 }
 
 /** Every `{{ expr }}` found in a value, with its path (for validation). */

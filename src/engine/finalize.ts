@@ -46,12 +46,18 @@ export async function finalizeRun(
 
   if (status === 'COMPLETED') {
     try {
-      output = run.definition.output !== undefined ? await renderTemplates(run.definition.output, context) : outputOf(run.definition, topLevel);
+      output =
+        run.definition.output !== undefined
+          ? await renderTemplates(run.definition.output, context)
+          : outputOf(run.definition, topLevel);
       if (run.definition.outputSchema) {
         const validate = compileJsonSchema(run.definition.outputSchema);
         if (!validate(output)) {
           status = 'FAILED';
-          error = { message: `Run output does not match the output schema: ${ajv.errorsText(validate.errors)}`, name: 'OutputSchemaError' };
+          error = {
+            message: `Run output does not match the output schema: ${ajv.errorsText(validate.errors)}`,
+            name: 'OutputSchemaError',
+          };
         }
       }
     } catch (failure) {
@@ -60,11 +66,22 @@ export async function finalizeRun(
     }
   } else {
     const failed = topLevel.filter((r) => r.status === 'FAILED').map((r) => r.stepId);
-    error = { message: failed.length ? `Step${failed.length > 1 ? 's' : ''} ${failed.map((id) => `'${id}'`).join(', ')} failed` : 'Run was cancelled', failedSteps: failed };
+    error = {
+      message: failed.length
+        ? `Step${failed.length > 1 ? 's' : ''} ${failed.map((id) => `'${id}'`).join(', ')} failed`
+        : 'Run was cancelled',
+      failedSteps: failed,
+    };
   }
 
-  const workflow = run.workflowId ? await tx.workflow.findUnique({ where: { id: run.workflowId }, select: { postRunChecks: true } }) : null;
-  const checks = await evaluateChecks(tx, run, workflow?.postRunChecks, { ...context, output, run: { ...context.run, status } });
+  const workflow = run.workflowId
+    ? await tx.workflow.findUnique({ where: { id: run.workflowId }, select: { postRunChecks: true } })
+    : null;
+  const checks = await evaluateChecks(tx, run, workflow?.postRunChecks, {
+    ...context,
+    output,
+    run: { ...context.run, status },
+  });
   output = redact(output);
   error = redact(error);
   await tx.run.update({
@@ -78,6 +95,17 @@ export async function finalizeRun(
     },
   });
   if (checks.length) events.push({ type: 'RUN_CHECKS', data: { checks } });
-  events.push({ type: status === 'COMPLETED' ? 'RUN_COMPLETED' : status === 'FAILED' ? 'RUN_FAILED' : 'RUN_CANCELLED', data: { status, output, error } });
-  return { runId: run.id, workspaceId: run.workspaceId, workflowId: run.workflowId, status, output, error, pendingChecks: checks.some((check) => check.status === 'PENDING') };
+  events.push({
+    type: status === 'COMPLETED' ? 'RUN_COMPLETED' : status === 'FAILED' ? 'RUN_FAILED' : 'RUN_CANCELLED',
+    data: { status, output, error },
+  });
+  return {
+    runId: run.id,
+    workspaceId: run.workspaceId,
+    workflowId: run.workflowId,
+    status,
+    output,
+    error,
+    pendingChecks: checks.some((check) => check.status === 'PENDING'),
+  };
 }

@@ -17,7 +17,8 @@ export function finalSteps(steps: StepDefinition[]): StepDefinition[] {
 /** The given steps and everything that (transitively) depends on them. */
 export function downstreamOf(steps: StepDefinition[], roots: Iterable<string>): Set<string> {
   const dependents = new Map<string, string[]>();
-  for (const step of steps) for (const dep of dependenciesOf(step)) dependents.set(dep, [...(dependents.get(dep) ?? []), step.id]);
+  for (const step of steps)
+    for (const dep of dependenciesOf(step)) dependents.set(dep, [...(dependents.get(dep) ?? []), step.id]);
   const result = new Set<string>();
   const queue = [...roots];
   while (queue.length) {

@@ -52,24 +52,28 @@ export function createLiveLog(opts: LiveLogOptions): LiveLog {
         UPDATE "StepRun" SET logs = logs || ${`${redacted.join('\n')}\n`}
         WHERE id = ${claim.stepRunId}::uuid AND status = 'RUNNING' AND attempt = ${claim.attempt} AND "leaseOwner" = ${opts.workerId}`;
       if (held === 0) return [];
-      return appendEvents(tx, { id: claim.runId, workspaceId: claim.workspaceId }, [{ type: 'STEP_LOG', stepId: claim.stepId, data: { lines: redacted, attempt: claim.attempt, live: true } }]);
+      return appendEvents(tx, { id: claim.runId, workspaceId: claim.workspaceId }, [
+        { type: 'STEP_LOG', stepId: claim.stepId, data: { lines: redacted, attempt: claim.attempt, live: true } },
+      ]);
     });
     opts.bus.publish(events);
   };
 
-  const timer = !LIVE_LOG_STEP_TYPES.has(claim.type) ? undefined : setInterval(() => {
-    if (pending.length === 0 || closed) return;
-    const batch = pending.slice(0, maxLines);
-    pending = pending.slice(batch.length);
-    // Chained, so batches are written in order and close() can wait for the last one.
-    // A batch that could not be written goes back to the front: the step's result keeps it.
-    writing = writing
-      .then(() => write(batch))
-      .catch((error: unknown) => {
-        pending = [...batch, ...pending];
-        opts.onError(error);
-      });
-  }, opts.flushMs);
+  const timer = !LIVE_LOG_STEP_TYPES.has(claim.type)
+    ? undefined
+    : setInterval(() => {
+        if (pending.length === 0 || closed) return;
+        const batch = pending.slice(0, maxLines);
+        pending = pending.slice(batch.length);
+        // Chained, so batches are written in order and close() can wait for the last one.
+        // A batch that could not be written goes back to the front: the step's result keeps it.
+        writing = writing
+          .then(() => write(batch))
+          .catch((error: unknown) => {
+            pending = [...batch, ...pending];
+            opts.onError(error);
+          });
+      }, opts.flushMs);
 
   return {
     log(line) {

@@ -28,7 +28,9 @@ interface InnerStep {
 }
 
 function clampInt(value: unknown, fallback: number, min: number, max: number): number {
-  return typeof value === 'number' && Number.isFinite(value) ? Math.min(max, Math.max(min, Math.floor(value))) : fallback;
+  return typeof value === 'number' && Number.isFinite(value)
+    ? Math.min(max, Math.max(min, Math.floor(value)))
+    : fallback;
 }
 
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -42,20 +44,32 @@ function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
 export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps): Promise<unknown[]> {
   const config = claim.config;
   const items = await evaluateExpression(String(config.items ?? ''), claim.expressionContext);
-  if (!Array.isArray(items)) throw new NonRetriableError(`loop.items must evaluate to a list, got ${items === null ? 'null' : typeof items}`);
+  if (!Array.isArray(items))
+    throw new NonRetriableError(`loop.items must evaluate to a list, got ${items === null ? 'null' : typeof items}`);
   const maxItems = clampInt(config.maxItems, LOOP_DEFAULT_MAX_ITEMS, 1, LOOP_HARD_MAX_ITEMS);
-  if (items.length > maxItems) throw new NonRetriableError(`loop has ${items.length} items, more than maxItems ${maxItems}`);
+  if (items.length > maxItems)
+    throw new NonRetriableError(`loop has ${items.length} items, more than maxItems ${maxItems}`);
   const inner = config.step as InnerStep | undefined;
   const handler = inner ? stepHandlers[inner.type as keyof typeof stepHandlers] : undefined;
-  if (!inner || !handler) throw new NonRetriableError(`loop.step.type must be one of ${Object.keys(stepHandlers).join(', ')}`);
+  if (!inner || !handler)
+    throw new NonRetriableError(`loop.step.type must be one of ${Object.keys(stepHandlers).join(', ')}`);
   const concurrency = clampInt(config.concurrency, 1, 1, 50);
   const run = { id: claim.runId, workspaceId: claim.workspaceId };
 
   await deps.prisma.stepRun.createMany({
-    data: items.map((_, index) => ({ workspaceId: claim.workspaceId, runId: claim.runId, stepId: claim.stepId, iteration: index, type: inner.type })),
+    data: items.map((_, index) => ({
+      workspaceId: claim.workspaceId,
+      runId: claim.runId,
+      stepId: claim.stepId,
+      iteration: index,
+      type: inner.type,
+    })),
     skipDuplicates: true,
   });
-  const rows = await deps.prisma.stepRun.findMany({ where: { runId: claim.runId, stepId: claim.stepId, iteration: { gte: 0, lt: items.length } }, orderBy: { iteration: 'asc' } });
+  const rows = await deps.prisma.stepRun.findMany({
+    where: { runId: claim.runId, stepId: claim.stepId, iteration: { gte: 0, lt: items.length } },
+    orderBy: { iteration: 'asc' },
+  });
   const outputs: unknown[] = items.map(() => null);
   const todo: { id: string; index: number; attempt: number }[] = [];
   for (const row of rows) {
@@ -77,18 +91,44 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
   const runIteration = async (item: { id: string; index: number; attempt: number }) => {
     for (let attempt = item.attempt + 1; ; attempt++) {
       const base = { stepId: claim.stepId, iteration: item.index };
-      await record(item.id, { status: 'RUNNING', attempt, startedAt: deps.now(), error: undefined }, { type: 'STEP_STARTED', ...base, data: { attempt } });
+      await record(
+        item.id,
+        { status: 'RUNNING', attempt, startedAt: deps.now(), error: undefined },
+        { type: 'STEP_STARTED', ...base, data: { attempt } },
+      );
       const controller = new AbortController();
       const onAbort = () => controller.abort(ctx.signal.reason);
       ctx.signal.addEventListener('abort', onAbort, { once: true });
-      const timer = setTimeout(() => controller.abort(new Error(`Iteration timed out after ${timeoutMsOf(inner) / 1000} s`)), timeoutMsOf(inner));
+      const timer = setTimeout(
+        () => controller.abort(new Error(`Iteration timed out after ${timeoutMsOf(inner) / 1000} s`)),
+        timeoutMsOf(inner),
+      );
       try {
         const scope = { ...claim.expressionContext, item: items[item.index], index: item.index };
         const rendered = (await renderTemplates(inner.config ?? {}, scope)) as Record<string, unknown>;
-        const output = await inChildSpan(`iteration ${item.index}`, { 'weft.step.id': claim.stepId, 'weft.step.type': inner.type, 'weft.loop.index': item.index, 'weft.step.attempt': attempt }, () =>
-          handler.execute({ ...ctx, config: rendered, signal: controller.signal, attempt, idempotencyKey: `${ctx.idempotencyKey}:${item.index}`, files: ctx.files?.forIteration(item.index) }),
+        const output = await inChildSpan(
+          `iteration ${item.index}`,
+          {
+            'weft.step.id': claim.stepId,
+            'weft.step.type': inner.type,
+            'weft.loop.index': item.index,
+            'weft.step.attempt': attempt,
+          },
+          () =>
+            handler.execute({
+              ...ctx,
+              config: rendered,
+              signal: controller.signal,
+              attempt,
+              idempotencyKey: `${ctx.idempotencyKey}:${item.index}`,
+              files: ctx.files?.forIteration(item.index),
+            }),
         );
-        await record(item.id, { status: 'COMPLETED', output: (output ?? null) as Prisma.InputJsonValue, finishedAt: deps.now() }, { type: 'STEP_COMPLETED', ...base, data: { output: output ?? null, attempt } });
+        await record(
+          item.id,
+          { status: 'COMPLETED', output: (output ?? null) as Prisma.InputJsonValue, finishedAt: deps.now() },
+          { type: 'STEP_COMPLETED', ...base, data: { output: output ?? null, attempt } },
+        );
         outputs[item.index] = output ?? null;
         return;
       } catch (error) {
@@ -96,11 +136,19 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
         const retryable = !(err instanceof NonRetriableError) && !ctx.signal.aborted;
         const info = { message: err.message, name: err.name, attempt, retryable };
         if (retryable && attempt < policy.attempts) {
-          await record(item.id, { status: 'RETRYING', error: info }, { type: 'STEP_RETRYING', ...base, data: { error: info, attempt, nextAttempt: attempt + 1 } });
+          await record(
+            item.id,
+            { status: 'RETRYING', error: info },
+            { type: 'STEP_RETRYING', ...base, data: { error: info, attempt, nextAttempt: attempt + 1 } },
+          );
           await abortableSleep(backoffMs(policy, attempt + 1), ctx.signal);
           continue;
         }
-        await record(item.id, { status: 'FAILED', error: info, finishedAt: deps.now() }, { type: 'STEP_FAILED', ...base, data: { error: info, attempt } });
+        await record(
+          item.id,
+          { status: 'FAILED', error: info, finishedAt: deps.now() },
+          { type: 'STEP_FAILED', ...base, data: { error: info, attempt } },
+        );
         throw new Error(`Iteration ${item.index} failed: ${err.message}`, { cause: err });
       } finally {
         clearTimeout(timer);

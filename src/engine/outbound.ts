@@ -81,7 +81,9 @@ export interface OutboundPolicy {
 }
 
 function refused(host: string, reason: string) {
-  return new OutboundBlockedError(`Outbound request to ${host} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).`);
+  return new OutboundBlockedError(
+    `Outbound request to ${host} refused: ${reason}. Allow it with WEFT_OUTBOUND_ALLOW (e.g. "loopback", "private", a CIDR or the host name).`,
+  );
 }
 
 export function createOutboundPolicy(allow: string[]): OutboundPolicy {
@@ -112,7 +114,8 @@ type LookupCallback = (error: Error | null, address: string | ResolvedAddress[],
 export function policyLookup(policy: OutboundPolicy) {
   return (hostname: string, options: { all?: boolean }, callback: LookupCallback) => {
     policy.resolve(hostname).then(
-      (addresses) => (options.all ? callback(null, addresses) : callback(null, addresses[0]!.address, addresses[0]!.family)),
+      (addresses) =>
+        options.all ? callback(null, addresses) : callback(null, addresses[0]!.address, addresses[0]!.family),
       (error: Error) => callback(error, []),
     );
   };
@@ -126,24 +129,36 @@ export function createOutboundFetch(allow: string[] | OutboundPolicy): OutboundF
     let url = new URL(String(input));
     let options = { ...init };
     for (let hop = 0; ; hop++) {
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new OutboundBlockedError(`Outbound request refused: only http and https URLs are allowed (got ${url.protocol})`);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:')
+        throw new OutboundBlockedError(
+          `Outbound request refused: only http and https URLs are allowed (got ${url.protocol})`,
+        );
       // Literal IPs skip DNS (and so the agent's lookup): check them before connecting.
       if (ipaddr.isValid(url.hostname.replace(/^\[|\]$/g, ''))) await policy.resolve(url.hostname);
       let response: Response;
       try {
-        response = (await undiciFetch(url, { ...(options as object), redirect: 'manual', dispatcher: agent } as never)) as unknown as Response;
+        response = (await undiciFetch(url, {
+          ...(options as object),
+          redirect: 'manual',
+          dispatcher: agent,
+        } as never)) as unknown as Response;
       } catch (error) {
         const cause = (error as { cause?: unknown }).cause;
         if (cause instanceof OutboundBlockedError) throw cause;
         throw error;
       }
       const location = response.headers.get('location');
-      if (response.status < 300 || response.status >= 400 || !location || (init.redirect ?? 'follow') !== 'follow') return response;
-      if (hop >= MAX_REDIRECTS) throw new NonRetriableError(`Too many redirects (more than ${MAX_REDIRECTS}) from ${String(input)}`);
+      if (response.status < 300 || response.status >= 400 || !location || (init.redirect ?? 'follow') !== 'follow')
+        return response;
+      if (hop >= MAX_REDIRECTS)
+        throw new NonRetriableError(`Too many redirects (more than ${MAX_REDIRECTS}) from ${String(input)}`);
       await response.body?.cancel();
       url = new URL(location, url);
       // 303 (and 301/302 for POST, as browsers do) turn into a GET without a body.
-      if (response.status === 303 || ((response.status === 301 || response.status === 302) && (options.method ?? 'GET').toUpperCase() === 'POST')) {
+      if (
+        response.status === 303 ||
+        ((response.status === 301 || response.status === 302) && (options.method ?? 'GET').toUpperCase() === 'POST')
+      ) {
         options = { ...options, method: 'GET', body: undefined };
       }
     }

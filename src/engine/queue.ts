@@ -18,7 +18,11 @@ interface ConcurrencySetting {
   limit?: number;
 }
 
-export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, now: Date): Promise<{ runIds: string[]; events: StoredEvent[] }> {
+export async function startQueuedRuns(
+  prisma: PrismaClient,
+  limits: RunLimits,
+  now: Date,
+): Promise<{ runIds: string[]; events: StoredEvent[] }> {
   return prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${STARTER_LOCK})`;
     const running = await tx.run.count({ where: { status: 'RUNNING' } });
@@ -43,7 +47,11 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
     if (queued.length === 0) return { runIds: [], events: [] };
 
     const workflowIds = [...new Set(queued.map((r) => r.workflowId).filter((id): id is string => !!id))];
-    const active = await tx.run.groupBy({ by: ['workflowId', 'concurrencyKey'], where: { status: 'RUNNING', workflowId: { in: workflowIds } }, _count: { _all: true } });
+    const active = await tx.run.groupBy({
+      by: ['workflowId', 'concurrencyKey'],
+      where: { status: 'RUNNING', workflowId: { in: workflowIds } },
+      _count: { _all: true },
+    });
     const perWorkflow = new Map<string, number>();
     const perKey = new Map<string, number>();
     for (const row of active) {
@@ -52,10 +60,17 @@ export async function startQueuedRuns(prisma: PrismaClient, limits: RunLimits, n
     }
 
     // A schedule with overlap BUFFER_ONE keeps its next run QUEUED while the previous one runs.
-    const bufferedSchedules = [...new Set(queued.filter((r) => r.schedule?.overlap === 'BUFFER_ONE').map((r) => r.scheduleId!))];
+    const bufferedSchedules = [
+      ...new Set(queued.filter((r) => r.schedule?.overlap === 'BUFFER_ONE').map((r) => r.scheduleId!)),
+    ];
     const busySchedules = new Set(
       bufferedSchedules.length
-        ? (await tx.run.findMany({ where: { scheduleId: { in: bufferedSchedules }, status: { in: [...STARTED_RUN] } }, select: { scheduleId: true } })).map((r) => r.scheduleId!)
+        ? (
+            await tx.run.findMany({
+              where: { scheduleId: { in: bufferedSchedules }, status: { in: [...STARTED_RUN] } },
+              select: { scheduleId: true },
+            })
+          ).map((r) => r.scheduleId!)
         : [],
     );
 

@@ -50,7 +50,16 @@ function base64Cores(bytes: Buffer): string[] {
  */
 export function encodedForms(value: string): { text: string[]; exact: string[] } {
   const json = JSON.stringify(value).slice(1, -1);
-  const text = [value, encodeURIComponent(value), encodeURI(value), encodeURIComponent(value).replaceAll('%20', '+'), json, json.replaceAll('/', '\\/'), JSON.stringify(json).slice(1, -1), Buffer.from(value).toString('hex')];
+  const text = [
+    value,
+    encodeURIComponent(value),
+    encodeURI(value),
+    encodeURIComponent(value).replaceAll('%20', '+'),
+    json,
+    json.replaceAll('/', '\\/'),
+    JSON.stringify(json).slice(1, -1),
+    Buffer.from(value).toString('hex'),
+  ];
   const exact = base64Cores(Buffer.from(value));
   return {
     text: [...new Set(text)].filter((form, i) => i === 0 || form.length >= MIN_ENCODED_LENGTH),
@@ -76,7 +85,11 @@ export function createRedactor(values: string[]): Redactor {
     for (const form of forms.text) text.add(form);
     for (const form of forms.exact) exact.add(form);
   }
-  const pattern = (forms: Set<string>) => [...forms].sort((a, b) => b.length - a.length).map(escapeRegExp).join('|');
+  const pattern = (forms: Set<string>) =>
+    [...forms]
+      .sort((a, b) => b.length - a.length)
+      .map(escapeRegExp)
+      .join('|');
   const textPattern = text.size ? new RegExp(pattern(text), 'gi') : null;
   const exactPattern = exact.size ? new RegExp(pattern(exact), 'g') : null;
   const scrubText = (value: string) => {
@@ -92,12 +105,14 @@ export function createRedactor(values: string[]): Redactor {
     }
     return value;
   };
-  return <T,>(value: T) => scrub(value) as T;
+  return <T>(value: T) => scrub(value) as T;
 }
 
 /** The run input as shown to users: sensitive properties replaced by the marker. */
 export function redactInput(inputSchema: unknown, input: unknown): unknown {
   const props = (inputSchema as { properties?: Record<string, { sensitive?: unknown }> } | undefined)?.properties;
   if (!props || typeof input !== 'object' || input === null || Array.isArray(input)) return input;
-  return Object.fromEntries(Object.entries(input).map(([k, v]) => [k, props[k]?.sensitive === true && v != null ? REDACTED : v]));
+  return Object.fromEntries(
+    Object.entries(input).map(([k, v]) => [k, props[k]?.sensitive === true && v != null ? REDACTED : v]),
+  );
 }

@@ -103,11 +103,19 @@ export function stepById(definition: WorkflowDefinition, stepId: string): StepDe
   return definition.steps.find((s) => s.id === stepId);
 }
 
-export function expressionContextOf(state: Pick<Loaded, 'run' | 'rows' | 'secrets'> & { signalRefs?: Loaded['signalRefs'] }): ExpressionContext {
+export function expressionContextOf(
+  state: Pick<Loaded, 'run' | 'rows' | 'secrets'> & { signalRefs?: Loaded['signalRefs'] },
+): ExpressionContext {
   const steps: Record<string, { output: unknown; status: StepStatus; signal?: unknown }> = {};
-  for (const row of state.rows.values()) if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
+  for (const row of state.rows.values())
+    if (row.iteration === TOP_LEVEL) steps[row.stepId] = { output: row.output ?? null, status: row.status };
   for (const [id, signal] of Object.entries(state.signalRefs ?? {})) if (steps[id]) steps[id].signal = signal;
-  return { input: state.run.input ?? {}, steps, run: { id: state.run.id, workflowId: state.run.workflowId }, secrets: state.secrets };
+  return {
+    input: state.run.input ?? {},
+    steps,
+    run: { id: state.run.id, workflowId: state.run.workflowId },
+    secrets: state.secrets,
+  };
 }
 
 export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
@@ -119,13 +127,20 @@ export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.
  * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
  * is gone or no longer active (a PAUSED run still records its other steps' results).
  */
-export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | null, publicUrl = ''): Promise<Loaded | undefined> {
+export async function loadRunState(
+  tx: Tx,
+  runId: string,
+  secretsKey: Buffer | null,
+  publicUrl = '',
+): Promise<Loaded | undefined> {
   const run = await lockAndReadRun(tx, runId);
   if (!run || (run.status !== 'RUNNING' && run.status !== 'PAUSED')) return undefined;
   const definition = run.definition;
   const rows = await tx.stepRun.findMany({ where: { runId, iteration: TOP_LEVEL } });
   // Secrets are decrypted only for runs whose definition refers to them.
-  const secrets = JSON.stringify(definition).includes('secrets.') ? await loadSecrets(tx, run.workspaceId, secretsKey) : {};
+  const secrets = JSON.stringify(definition).includes('secrets.')
+    ? await loadSecrets(tx, run.workspaceId, secretsKey)
+    : {};
   const signalRefs = signalRefsOf(definition.steps, run.id, secretsKey, publicUrl);
   return {
     run: { ...run, definition, commandAllowlist: run.commandAllowlist ?? [] },
@@ -134,7 +149,11 @@ export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | n
     // Every secret, however short (setSecret refuses new ones under 8 characters; older ones are
     // still hidden, at the price of over-redaction, rather than shown).
     // Wait tokens too: they are credentials, whatever step their URL is rendered into.
-    redact: createRedactor([...sensitiveValues(definition.inputSchema, run.input), ...Object.values(secrets), ...Object.values(signalRefs).flatMap((r) => (r ? [r.token] : []))]),
+    redact: createRedactor([
+      ...sensitiveValues(definition.inputSchema, run.input),
+      ...Object.values(secrets),
+      ...Object.values(signalRefs).flatMap((r) => (r ? [r.token] : [])),
+    ]),
     secrets,
     signalRefs,
   };
@@ -144,13 +163,36 @@ export async function loadRunState(tx: Tx, runId: string, secretsKey: Buffer | n
  * The config a worker executes, templates rendered (a loop renders per item, later), and the copy
  * to record, in which values computed from secrets are redacted as a whole.
  */
-export async function claimConfig(step: StepDefinition, context: ExpressionContext): Promise<{ config: Record<string, unknown>; recorded: Record<string, unknown> }> {
+export async function claimConfig(
+  step: StepDefinition,
+  context: ExpressionContext,
+): Promise<{ config: Record<string, unknown>; recorded: Record<string, unknown> }> {
   if (step.type === 'loop') return { config: step.config ?? {}, recorded: step.config ?? {} };
   const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
   return { config: value as Record<string, unknown>, recorded: recorded as Record<string, unknown> };
 }
 
 /** Everything a worker needs to execute one attempt of a claimed step. */
-export function buildClaim(state: Loaded, row: StepRun, step: StepDefinition, config: Record<string, unknown>, context: ExpressionContext): StepClaim {
-  return { stepRunId: row.id, runId: state.run.id, workspaceId: state.run.workspaceId, workflowId: state.run.workflowId, stepId: step.id, attempt: row.attempt, claimedAt: row.startedAt, type: step.type, config, step, expressionContext: context, commandAllowlist: state.run.commandAllowlist, redact: state.redact };
+export function buildClaim(
+  state: Loaded,
+  row: StepRun,
+  step: StepDefinition,
+  config: Record<string, unknown>,
+  context: ExpressionContext,
+): StepClaim {
+  return {
+    stepRunId: row.id,
+    runId: state.run.id,
+    workspaceId: state.run.workspaceId,
+    workflowId: state.run.workflowId,
+    stepId: step.id,
+    attempt: row.attempt,
+    claimedAt: row.startedAt,
+    type: step.type,
+    config,
+    step,
+    expressionContext: context,
+    commandAllowlist: state.run.commandAllowlist,
+    redact: state.redact,
+  };
 }

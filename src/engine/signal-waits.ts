@@ -6,37 +6,109 @@ import type { StepDefinition } from '../workflows/definition.ts';
 import type { SignalWaitConfig } from '../workflows/wait-config.ts';
 import type { NewEvent } from '../events/log.ts';
 import { renderTemplatesForRecord, type ExpressionContext } from './expressions.ts';
-import { buildClaim, claimConfig, expressionContextOf, setStep, type AdvanceOptions, type AdvanceResult, type Loaded, type StepClaim, type StepOutcome } from './run-state.ts';
-import { armToken, deadlineOf, eventOutput, executedStep, isPollingWait, isSignalWait, nextPollAt, pendingSignals, recordDelivery, releases, timeoutAt, timeoutOutcome, type NewSignal, type SignalChange, type StoredSignal } from './signals.ts';
+import {
+  buildClaim,
+  claimConfig,
+  expressionContextOf,
+  setStep,
+  type AdvanceOptions,
+  type AdvanceResult,
+  type Loaded,
+  type StepClaim,
+  type StepOutcome,
+} from './run-state.ts';
+import {
+  armToken,
+  deadlineOf,
+  eventOutput,
+  executedStep,
+  isPollingWait,
+  isSignalWait,
+  nextPollAt,
+  pendingSignals,
+  recordDelivery,
+  releases,
+  timeoutAt,
+  timeoutOutcome,
+  type NewSignal,
+  type SignalChange,
+  type StoredSignal,
+} from './signals.ts';
 
 type Tx = Prisma.TransactionClient;
 
 export async function storeSignal(tx: Tx, runId: string, send: NewSignal): Promise<string> {
   const created = await tx.signal.create({
-    data: { workspaceId: send.workspaceId, runId, name: send.name, payload: (send.payload ?? Prisma.DbNull) as Prisma.InputJsonValue, source: send.source, expiresAt: send.expiresAt },
+    data: {
+      workspaceId: send.workspaceId,
+      runId,
+      name: send.name,
+      payload: (send.payload ?? Prisma.DbNull) as Prisma.InputJsonValue,
+      source: send.source,
+      expiresAt: send.expiresAt,
+    },
     select: { id: true },
   });
   return created.id;
 }
 
-async function complete(tx: Tx, state: Loaded, row: StepRun, output: Record<string, unknown>, now: Date): Promise<void> {
+async function complete(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  output: Record<string, unknown>,
+  now: Date,
+): Promise<void> {
   const recorded = state.redact(output);
-  await setStep(tx, state, row, { status: 'COMPLETED', wakeAt: null, output: recorded as Prisma.InputJsonValue, finishedAt: now });
+  await setStep(tx, state, row, {
+    status: 'COMPLETED',
+    wakeAt: null,
+    output: recorded as Prisma.InputJsonValue,
+    finishedAt: now,
+  });
   const durationMs = row.startedAt ? now.getTime() - row.startedAt.getTime() : null;
-  state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output: recorded, attempt: row.attempt, durationMs } });
+  state.events.push({
+    type: 'STEP_COMPLETED',
+    stepId: row.stepId,
+    data: { output: recorded, attempt: row.attempt, durationMs },
+  });
 }
 
 async function fail(tx: Tx, state: Loaded, row: StepRun, error: Record<string, unknown>, now: Date): Promise<void> {
-  await setStep(tx, state, row, { status: 'FAILED', wakeAt: null, error: error as Prisma.InputJsonValue, finishedAt: now });
+  await setStep(tx, state, row, {
+    status: 'FAILED',
+    wakeAt: null,
+    error: error as Prisma.InputJsonValue,
+    finishedAt: now,
+  });
   state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt } });
 }
 
 /** A match or condition that throws fails its step (it cannot be fixed by waiting longer). */
-async function releasesOrFails(tx: Tx, state: Loaded, row: StepRun, config: SignalWaitConfig, signal: StoredSignal | null, context: ExpressionContext, now: Date): Promise<boolean | 'failed'> {
+async function releasesOrFails(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  config: SignalWaitConfig,
+  signal: StoredSignal | null,
+  context: ExpressionContext,
+  now: Date,
+): Promise<boolean | 'failed'> {
   try {
     return await releases(config, signal, context);
   } catch (error) {
-    await fail(tx, state, row, { message: state.redact((error as Error).message), name: 'ExpressionError', attempt: row.attempt, retryable: false }, now);
+    await fail(
+      tx,
+      state,
+      row,
+      {
+        message: state.redact((error as Error).message),
+        name: 'ExpressionError',
+        attempt: row.attempt,
+        retryable: false,
+      },
+      now,
+    );
     return 'failed';
   }
 }
@@ -47,7 +119,15 @@ async function releasesOrFails(tx: Tx, state: Loaded, row: StepRun, config: Sign
  * condition wait completes at once when its condition is already true. Otherwise the step waits,
  * with its timeout as its wake-up time (none: until an event releases it).
  */
-export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, context: ExpressionContext, opts: AdvanceOptions, timers: AdvanceResult['timers']): Promise<void> {
+export async function startSignalWait(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  step: StepDefinition,
+  context: ExpressionContext,
+  opts: AdvanceOptions,
+  timers: AdvanceResult['timers'],
+): Promise<void> {
   const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
   const rendered = value as Record<string, unknown>;
   const deadline = timeoutAt(rendered, opts.now);
@@ -56,8 +136,22 @@ export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step:
   // The deadline is recorded with the input: a polling wait's wake-up time is its next poll.
   const input = { ...(state.redact(recorded) as Record<string, unknown>), timeoutAt: deadline?.toISOString() ?? null };
   const wakeAt = isPollingWait(step) ? nextPollAt(config, opts.now, deadline) : deadline;
-  await setStep(tx, state, row, { status: 'WAITING', attempt: row.attempt + 1, startedAt: opts.now, finishedAt: null, wakeAt, input: input as Prisma.InputJsonValue });
-  state.events.push({ type: 'STEP_WAITING', stepId: step.id, data: { ...(typeof config.event === 'string' ? { event: config.event } : { condition: config.condition }), timeoutAt: deadline?.toISOString() ?? null } });
+  await setStep(tx, state, row, {
+    status: 'WAITING',
+    attempt: row.attempt + 1,
+    startedAt: opts.now,
+    finishedAt: null,
+    wakeAt,
+    input: input as Prisma.InputJsonValue,
+  });
+  state.events.push({
+    type: 'STEP_WAITING',
+    stepId: step.id,
+    data: {
+      ...(typeof config.event === 'string' ? { event: config.event } : { condition: config.condition }),
+      timeoutAt: deadline?.toISOString() ?? null,
+    },
+  });
   const waiting = state.rows.get(step.id)!;
   if (typeof config.event === 'string') {
     await armToken(tx, state.run, step.id, opts.secretsKey);
@@ -84,13 +178,17 @@ export async function startSignalWait(tx: Tx, state: Loaded, row: StepRun, step:
  */
 export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, now: Date): Promise<void> {
   if (!change.signalId) return;
-  const stored = await tx.signal.findUnique({ where: { id: change.signalId }, select: { id: true, runId: true, name: true, payload: true, source: true, createdAt: true, expiresAt: true } });
+  const stored = await tx.signal.findUnique({
+    where: { id: change.signalId },
+    select: { id: true, runId: true, name: true, payload: true, source: true, createdAt: true, expiresAt: true },
+  });
   // Not checked against expiresAt here: a signal sent with retainSeconds 0 is offered once, at
   // once; maintenance deletes expired signals before offering any again.
   if (!stored) return;
   // A workspace event reaches the runs that existed when it was sent, a run's signal only that run.
   if (stored.runId ? stored.runId !== state.run.id : stored.createdAt < state.run.createdAt) return;
-  if (await tx.signalDelivery.findUnique({ where: { signalId_runId: { signalId: stored.id, runId: state.run.id } } })) return;
+  if (await tx.signalDelivery.findUnique({ where: { signalId_runId: { signalId: stored.id, runId: state.run.id } } }))
+    return;
   const signal: StoredSignal = stored;
   const context = expressionContextOf(state);
   let taken: string | null = null;
@@ -100,14 +198,21 @@ export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, n
     const config = step.config as SignalWaitConfig;
     if (typeof config.event === 'string') {
       if (taken) continue;
-      const released = change.stepId ? signal.name === config.event : await releasesOrFails(tx, state, row, config, signal, context, now);
+      const released = change.stepId
+        ? signal.name === config.event
+        : await releasesOrFails(tx, state, row, config, signal, context, now);
       if (released !== true) continue;
       await recordDelivery(tx, state.run.id, step.id, signal, state.events);
       await complete(tx, state, row, eventOutput(signal), now);
-      if (change.stepId) await tx.waitToken.updateMany({ where: { runId: state.run.id, stepId: step.id }, data: { usedAt: now } });
+      if (change.stepId)
+        await tx.waitToken.updateMany({ where: { runId: state.run.id, stepId: step.id }, data: { usedAt: now } });
       taken = step.id;
     } else if ((await releasesOrFails(tx, state, row, config, signal, context, now)) === true) {
-      state.events.push({ type: 'SIGNAL_DELIVERED', stepId: step.id, data: { signalId: signal.id, name: signal.name, source: signal.source } });
+      state.events.push({
+        type: 'SIGNAL_DELIVERED',
+        stepId: step.id,
+        data: { signalId: signal.id, name: signal.name, source: signal.source },
+      });
       await complete(tx, state, row, { ...eventOutput(signal), conditionMet: true }, now);
     }
   }
@@ -116,23 +221,49 @@ export async function applySignal(tx: Tx, state: Loaded, change: SignalChange, n
 
 /** The run event of a signal kept for a wait that starts later. */
 export function bufferedEvent(signalId: string, signal: { name: string; source: string; expiresAt: Date }): NewEvent {
-  return { type: 'SIGNAL_BUFFERED', data: { signalId, name: signal.name, source: signal.source, expiresAt: signal.expiresAt.toISOString() } };
+  return {
+    type: 'SIGNAL_BUFFERED',
+    data: { signalId, name: signal.name, source: signal.source, expiresAt: signal.expiresAt.toISOString() },
+  };
 }
 
 /** A signal wait's wake-up time came: its timeout, or (polling) its next poll, handed back to be claimed. */
-export async function wakeSignalWait(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, now: Date): Promise<void> {
+export async function wakeSignalWait(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  step: StepDefinition,
+  now: Date,
+): Promise<void> {
   const deadline = deadlineOf(row);
-  if (isPollingWait(step) && (!deadline || now < deadline)) return void (await setStep(tx, state, row, { status: 'PENDING', wakeAt: null }));
+  if (isPollingWait(step) && (!deadline || now < deadline))
+    return void (await setStep(tx, state, row, { status: 'PENDING', wakeAt: null }));
   return timeOutWait(tx, state, row, step, now);
 }
 
 /** Claims a poll: the wait step runs its poll step's request (rendered now) on a worker. */
-export async function claimPoll(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, context: ExpressionContext, opts: AdvanceOptions): Promise<StepClaim> {
+export async function claimPoll(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  step: StepDefinition,
+  context: ExpressionContext,
+  opts: AdvanceOptions,
+): Promise<StepClaim> {
   const target = executedStep(state.run.definition.steps, step);
   const { config } = await claimConfig(target, context);
   const attempt = row.attempt + 1;
-  await setStep(tx, state, row, { status: 'RUNNING', attempt, leaseOwner: opts.leaseOnClaim ? opts.workerId : null, leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null });
-  state.events.push({ type: 'STEP_LOG', stepId: step.id, data: { lines: [`poll: running the request of '${target.id}'`], attempt } });
+  await setStep(tx, state, row, {
+    status: 'RUNNING',
+    attempt,
+    leaseOwner: opts.leaseOnClaim ? opts.workerId : null,
+    leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null,
+  });
+  state.events.push({
+    type: 'STEP_LOG',
+    stepId: step.id,
+    data: { lines: [`poll: running the request of '${target.id}'`], attempt },
+  });
   return { ...buildClaim(state, state.rows.get(step.id)!, target, config, context), stepId: step.id };
 }
 
@@ -141,7 +272,15 @@ export async function claimPoll(tx: Tx, state: Loaded, row: StepRun, step: StepD
  * True completes the wait (output `poll`: that output); otherwise it waits for the next poll, or
  * times out. A failed poll is logged and counts as "not yet".
  */
-export async function pollCompleted(tx: Tx, state: Loaded, row: StepRun, step: StepDefinition, outcome: StepOutcome, now: Date, timers: AdvanceResult['timers']): Promise<void> {
+export async function pollCompleted(
+  tx: Tx,
+  state: Loaded,
+  row: StepRun,
+  step: StepDefinition,
+  outcome: StepOutcome,
+  now: Date,
+  timers: AdvanceResult['timers'],
+): Promise<void> {
   const config = step.config as SignalWaitConfig;
   await setStep(tx, state, row, { status: 'WAITING', leaseOwner: null, leaseExpiresAt: null });
   const waiting = state.rows.get(step.id)!;
@@ -151,9 +290,20 @@ export async function pollCompleted(tx: Tx, state: Loaded, row: StepRun, step: S
     steps[config.pollStep!] = { ...steps[config.pollStep!], output: outcome.output };
     const released = await releasesOrFails(tx, state, waiting, config, null, context, now);
     if (released === 'failed') return;
-    if (released) return complete(tx, state, waiting, { event: null, timedOut: false, conditionMet: true, poll: outcome.output ?? null }, now);
+    if (released)
+      return complete(
+        tx,
+        state,
+        waiting,
+        { event: null, timedOut: false, conditionMet: true, poll: outcome.output ?? null },
+        now,
+      );
   } else {
-    state.events.push({ type: 'STEP_LOG', stepId: step.id, data: { lines: [state.redact(`poll failed: ${outcome.message}`)], attempt: row.attempt } });
+    state.events.push({
+      type: 'STEP_LOG',
+      stepId: step.id,
+      data: { lines: [state.redact(`poll failed: ${outcome.message}`)], attempt: row.attempt },
+    });
   }
   const deadline = deadlineOf(row);
   if (deadline && now >= deadline) return timeOutWait(tx, state, waiting, step, now);

@@ -40,7 +40,12 @@ export function isSignalWait(step: Pick<StepDefinition, 'type' | 'config'> | und
 /** A condition wait that re-runs an http_request step's request every `pollSeconds`. */
 export function isPollingWait(step: Pick<StepDefinition, 'type' | 'config'> | undefined): boolean {
   const config = step?.config ?? {};
-  return step?.type === 'wait' && typeof config.condition === 'string' && typeof config.pollStep === 'string' && typeof config.pollSeconds === 'number';
+  return (
+    step?.type === 'wait' &&
+    typeof config.condition === 'string' &&
+    typeof config.pollStep === 'string' &&
+    typeof config.pollSeconds === 'number'
+  );
 }
 
 /**
@@ -92,7 +97,12 @@ export function hashToken(token: string): string {
 }
 
 /** `steps.<id>.signal` of every event wait: `{ url, token }` (null without a secrets key). */
-export function signalRefsOf(steps: StepDefinition[], runId: string, secretsKey: Buffer | null, publicUrl: string): Record<string, { url: string; token: string } | null> {
+export function signalRefsOf(
+  steps: StepDefinition[],
+  runId: string,
+  secretsKey: Buffer | null,
+  publicUrl: string,
+): Record<string, { url: string; token: string } | null> {
   const refs: Record<string, { url: string; token: string } | null> = {};
   for (const step of steps) {
     if (!isSignalWait(step) || typeof step.config.event !== 'string') continue;
@@ -112,11 +122,24 @@ export interface WaitRun {
 
 /** The step's output when an event released it: the event itself. */
 export function eventOutput(signal: StoredSignal): Record<string, unknown> {
-  return { event: { id: signal.id, name: signal.name, payload: signal.payload ?? null, source: signal.source, receivedAt: signal.createdAt.toISOString() }, timedOut: false };
+  return {
+    event: {
+      id: signal.id,
+      name: signal.name,
+      payload: signal.payload ?? null,
+      source: signal.source,
+      receivedAt: signal.createdAt.toISOString(),
+    },
+    timedOut: false,
+  };
 }
 
 /** Does this signal release this wait? Event name and `match` for event waits; the condition otherwise. */
-export async function releases(config: SignalWaitConfig, signal: StoredSignal | null, context: ExpressionContext): Promise<boolean> {
+export async function releases(
+  config: SignalWaitConfig,
+  signal: StoredSignal | null,
+  context: ExpressionContext,
+): Promise<boolean> {
   const event = signal ? { name: signal.name, payload: signal.payload ?? null, source: signal.source } : null;
   const scope = { ...context, event, payload: event?.payload ?? null };
   if (typeof config.event === 'string') {
@@ -146,16 +169,27 @@ export async function pendingSignals(tx: Tx, run: WaitRun, name: string, now: Da
 }
 
 /** Records that `signal` was delivered to `stepId` (at most once per run: the key says so). */
-export async function recordDelivery(tx: Tx, runId: string, stepId: string, signal: StoredSignal, events: NewEvent[]): Promise<void> {
+export async function recordDelivery(
+  tx: Tx,
+  runId: string,
+  stepId: string,
+  signal: StoredSignal,
+  events: NewEvent[],
+): Promise<void> {
   await tx.signalDelivery.create({ data: { signalId: signal.id, runId, stepId } });
-  events.push({ type: 'SIGNAL_DELIVERED', stepId, data: { signalId: signal.id, name: signal.name, source: signal.source } });
+  events.push({
+    type: 'SIGNAL_DELIVERED',
+    stepId,
+    data: { signalId: signal.id, name: signal.name, source: signal.source },
+  });
 }
 
 /** The deadline of a signal wait, from its rendered `timeoutSeconds` (null: none). */
 export function timeoutAt(rendered: Record<string, unknown>, startedAt: Date): Date | null | Error {
   const seconds = rendered.timeoutSeconds;
   if (seconds === undefined || seconds === null) return null;
-  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0) return new Error(`wait.timeoutSeconds must be a non-negative number of seconds, got ${JSON.stringify(seconds)}`);
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds) || seconds < 0)
+    return new Error(`wait.timeoutSeconds must be a non-negative number of seconds, got ${JSON.stringify(seconds)}`);
   return new Date(startedAt.getTime() + seconds * 1000);
 }
 
@@ -164,26 +198,48 @@ export type TimeoutOutcome =
   | { status: 'COMPLETED'; output: Record<string, unknown> };
 
 /** What a signal wait becomes when its timeout passes (`onTimeout`, default "fail"). */
-export function timeoutOutcome(config: SignalWaitConfig, row: Pick<StepRun, 'startedAt' | 'attempt'>, now: Date): TimeoutOutcome {
+export function timeoutOutcome(
+  config: SignalWaitConfig,
+  row: Pick<StepRun, 'startedAt' | 'attempt'>,
+  now: Date,
+): TimeoutOutcome {
   const onTimeout: OnTimeout = config.onTimeout ?? 'fail';
   const what = typeof config.event === 'string' ? `event '${config.event}'` : 'its condition';
   const waited = row.startedAt ? Math.round((now.getTime() - row.startedAt.getTime()) / 1000) : 0;
-  if (onTimeout === 'fail') return { status: 'FAILED', error: { message: `Timed out after ${waited} s waiting for ${what}`, name: 'WaitTimeoutError', attempt: row.attempt, retryable: false } };
-  return { status: 'COMPLETED', output: { event: null, timedOut: true, ...(typeof onTimeout === 'object' ? { branch: onTimeout.branch } : {}) } };
+  if (onTimeout === 'fail')
+    return {
+      status: 'FAILED',
+      error: {
+        message: `Timed out after ${waited} s waiting for ${what}`,
+        name: 'WaitTimeoutError',
+        attempt: row.attempt,
+        retryable: false,
+      },
+    };
+  return {
+    status: 'COMPLETED',
+    output: { event: null, timedOut: true, ...(typeof onTimeout === 'object' ? { branch: onTimeout.branch } : {}) },
+  };
 }
 
 /**
  * A step after a wait with a timeout branch: the branch runs only when the wait timed out, its
  * other dependents only when it did not. Returns why the step is skipped, or null.
  */
-export function branchSkipReason(step: StepDefinition, stepsById: Map<string, StepDefinition>, outputOf: (id: string) => unknown): string | null {
+export function branchSkipReason(
+  step: StepDefinition,
+  stepsById: Map<string, StepDefinition>,
+  outputOf: (id: string) => unknown,
+): string | null {
   for (const dep of step.dependsOn ?? []) {
     const wait = stepsById.get(dep);
     const onTimeout = wait?.type === 'wait' ? (wait.config as SignalWaitConfig).onTimeout : undefined;
     if (typeof onTimeout !== 'object' || !onTimeout) continue;
     const timedOut = (outputOf(dep) as { timedOut?: unknown } | null)?.timedOut === true;
-    if (timedOut && step.id !== onTimeout.branch) return `'${dep}' timed out: only its timeout branch '${onTimeout.branch}' runs`;
-    if (!timedOut && step.id === onTimeout.branch) return `'${dep}' was released before its timeout: its timeout branch does not run`;
+    if (timedOut && step.id !== onTimeout.branch)
+      return `'${dep}' timed out: only its timeout branch '${onTimeout.branch}' runs`;
+    if (!timedOut && step.id === onTimeout.branch)
+      return `'${dep}' was released before its timeout: its timeout branch does not run`;
   }
   return null;
 }
@@ -193,7 +249,11 @@ export async function armToken(tx: Tx, run: WaitRun, stepId: string, secretsKey:
   const token = waitToken(secretsKey, run.id, stepId);
   if (!token) return;
   const tokenHash = hashToken(token);
-  await tx.waitToken.upsert({ where: { runId_stepId: { runId: run.id, stepId } }, create: { tokenHash, workspaceId: run.workspaceId, runId: run.id, stepId }, update: { tokenHash, usedAt: null } });
+  await tx.waitToken.upsert({
+    where: { runId_stepId: { runId: run.id, stepId } },
+    create: { tokenHash, workspaceId: run.workspaceId, runId: run.id, stepId },
+    update: { tokenHash, usedAt: null },
+  });
 }
 
 /**
@@ -201,10 +261,18 @@ export async function armToken(tx: Tx, run: WaitRun, stepId: string, secretsKey:
  * time, then marks it fanned out. A crash in between leaves fannedOutAt empty and the engine's
  * maintenance pass offers it again: delivery is recorded per run, so no run receives it twice.
  */
-export async function fanOutSignal(prisma: PrismaClient, advance: (runId: string, change: { kind: 'signal'; signalId: string }) => Promise<unknown>, signal: { id: string; workspaceId: string }): Promise<number> {
+export async function fanOutSignal(
+  prisma: PrismaClient,
+  advance: (runId: string, change: { kind: 'signal'; signalId: string }) => Promise<unknown>,
+  signal: { id: string; workspaceId: string },
+): Promise<number> {
   // PENDING waits too: one starting in a transaction that read the pending signals before this
   // one committed would otherwise miss it; advancing its run waits for that transaction (run lock).
-  const rows = await prisma.stepRun.findMany({ where: { workspaceId: signal.workspaceId, status: { in: ['PENDING', 'WAITING'] }, type: 'wait', iteration: -1 }, select: { runId: true }, distinct: ['runId'] });
+  const rows = await prisma.stepRun.findMany({
+    where: { workspaceId: signal.workspaceId, status: { in: ['PENDING', 'WAITING'] }, type: 'wait', iteration: -1 },
+    select: { runId: true },
+    distinct: ['runId'],
+  });
   for (const { runId } of rows) await advance(runId, { kind: 'signal', signalId: signal.id });
   await prisma.signal.update({ where: { id: signal.id }, data: { fannedOutAt: new Date() } });
   return rows.length;

@@ -33,7 +33,12 @@ function legacyRowId(value: string): bigint | null {
  * The seq a cursor designates in a run's log (0 for none). `path` is where the argument sits,
  * for the VALIDATION_FAILED error a malformed cursor (or another run's legacy cursor) gets.
  */
-export async function resolveEventCursor(prisma: PrismaClient, runId: string, value: string | null | undefined, path: (string | number)[]): Promise<number> {
+export async function resolveEventCursor(
+  prisma: PrismaClient,
+  runId: string,
+  value: string | null | undefined,
+  path: (string | number)[],
+): Promise<number> {
   if (value == null || value === '') return 0;
   if (SEQ.test(value)) {
     // RunEvent.seq is a 32-bit integer: a larger number is no event's cursor (and would fail in SQL).

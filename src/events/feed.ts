@@ -52,13 +52,16 @@ export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
   const workflows = opts.filter?.workflowIds?.length ? new Set(opts.filter.workflowIds) : null;
   const previews = opts.filter?.includePreviews ?? true;
   const matches = (run: { workflowId: string | null; isPreview: boolean }, status: RunStatus | null) =>
-    (previews || !run.isPreview) && (!workflows || (run.workflowId !== null && workflows.has(run.workflowId))) && (!statuses || (status !== null && statuses.has(status)));
+    (previews || !run.isPreview) &&
+    (!workflows || (run.workflowId !== null && workflows.has(run.workflowId))) &&
+    (!statuses || (status !== null && statuses.has(status)));
   const maxBuffer = opts.maxBuffer ?? 10_000;
 
   return new Repeater<FeedMessage>(async (push, stop) => {
     const live = inbox<StoredEvent>(maxBuffer, stop);
     const unsubscribe = opts.bus.subscribeAll((event) => {
-      if (event.workspaceId === opts.workspaceId && (STATUS_REACHED[event.type] || event.type === RUN_DELETED_NOTICE)) live.push(event);
+      if (event.workspaceId === opts.workspaceId && (STATUS_REACHED[event.type] || event.type === RUN_DELETED_NOTICE))
+        live.push(event);
     });
     // Per unfinished run: the last seq and status delivered (or read in the snapshot), so each
     // transition goes out once. Finished and deleted runs are forgotten (no later transition
@@ -67,13 +70,25 @@ export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
     try {
       if (opts.snapshot) {
         const runs = await opts.prisma.run.findMany({
-          where: { workspaceId: opts.workspaceId, ...(previews ? {} : { isPreview: false }), ...(workflows ? { workflowId: { in: [...workflows] } } : {}), ...(statuses ? { status: { in: [...statuses] } } : {}) },
+          where: {
+            workspaceId: opts.workspaceId,
+            ...(previews ? {} : { isPreview: false }),
+            ...(workflows ? { workflowId: { in: [...workflows] } } : {}),
+            ...(statuses ? { status: { in: [...statuses] } } : {}),
+          },
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
           take: opts.snapshot,
         });
         for (const run of runs) {
           seen.set(run.id, { seq: run.lastEventSeq, status: run.status });
-          await push({ kind: 'SNAPSHOT', runId: run.id, status: run.status, run, seq: run.lastEventSeq, at: run.updatedAt });
+          await push({
+            kind: 'SNAPSHOT',
+            runId: run.id,
+            status: run.status,
+            run,
+            seq: run.lastEventSeq,
+            at: run.updatedAt,
+          });
         }
         await push({ kind: 'SNAPSHOT_END', runId: null, status: null, run: null, seq: null, at: new Date() });
       }
@@ -87,8 +102,17 @@ export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
         if (event.type === RUN_DELETED_NOTICE) {
           seen.delete(event.runId);
           const data = (event.data ?? {}) as { workflowId?: string | null; isPreview?: boolean; status?: RunStatus };
-          if (matches({ workflowId: data.workflowId ?? null, isPreview: data.isPreview ?? false }, data.status ?? null)) {
-            await push({ kind: 'DELETED', runId: event.runId, status: data.status ?? null, run: null, seq: null, at: event.createdAt });
+          if (
+            matches({ workflowId: data.workflowId ?? null, isPreview: data.isPreview ?? false }, data.status ?? null)
+          ) {
+            await push({
+              kind: 'DELETED',
+              runId: event.runId,
+              status: data.status ?? null,
+              run: null,
+              seq: null,
+              at: event.createdAt,
+            });
           }
           continue;
         }
@@ -99,7 +123,14 @@ export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
         else seen.set(event.runId, { seq: event.seq, status });
         const run = await opts.prisma.run.findUnique({ where: { id: event.runId } });
         if (!run || !matches(run, status)) continue;
-        await push({ kind: 'TRANSITION', runId: run.id, status, run: { ...run, status }, seq: event.seq, at: event.createdAt });
+        await push({
+          kind: 'TRANSITION',
+          runId: run.id,
+          status,
+          run: { ...run, status },
+          seq: event.seq,
+          at: event.createdAt,
+        });
       }
     } finally {
       unsubscribe();

@@ -25,7 +25,9 @@ export interface EventFilter {
 
 function withoutBulkyData(event: StoredEvent): StoredEvent {
   if (!event.data || typeof event.data !== 'object' || Array.isArray(event.data)) return event;
-  const data = Object.fromEntries(Object.entries(event.data as Record<string, unknown>).filter(([key]) => !BULKY_DATA_KEYS.includes(key)));
+  const data = Object.fromEntries(
+    Object.entries(event.data as Record<string, unknown>).filter(([key]) => !BULKY_DATA_KEYS.includes(key)),
+  );
   return { ...event, data };
 }
 
@@ -35,7 +37,10 @@ export function eventFilter(input: EventFilterInput | null | undefined): EventFi
   const iterations = input?.iterations ?? true;
   const includeData = input?.includeData ?? true;
   return {
-    matches: (event) => (!types || types.has(event.type)) && (!steps || (event.stepId !== null && steps.has(event.stepId))) && (iterations || event.iteration === null),
+    matches: (event) =>
+      (!types || types.has(event.type)) &&
+      (!steps || (event.stepId !== null && steps.has(event.stepId))) &&
+      (iterations || event.iteration === null),
     shape: includeData ? (event) => event : withoutBulkyData,
   };
 }

@@ -62,7 +62,11 @@ type Tx = Prisma.TransactionClient;
  * out (the UPDATE takes the run's row lock, so numbers are gap-free and in commit order). The
  * statement has the same shape for any number of events, so its plan is prepared once.
  */
-export async function appendEvents(tx: Tx, run: { id: string; workspaceId: string }, events: NewEvent[]): Promise<StoredEvent[]> {
+export async function appendEvents(
+  tx: Tx,
+  run: { id: string; workspaceId: string },
+  events: NewEvent[],
+): Promise<StoredEvent[]> {
   if (events.length === 0) return [];
   const rows = await tx.$queryRaw<StoredEvent[]>`
     WITH counter AS (

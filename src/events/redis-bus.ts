@@ -20,7 +20,9 @@ function encode(events: StoredEvent[]): string {
 }
 
 function decode(message: string): StoredEvent[] {
-  return (JSON.parse(message) as (Omit<StoredEvent, 'id' | 'createdAt'> & { id: string; createdAt: string })[]).map((e) => ({ ...e, id: BigInt(e.id), createdAt: new Date(e.createdAt) }));
+  return (JSON.parse(message) as (Omit<StoredEvent, 'id' | 'createdAt'> & { id: string; createdAt: string })[]).map(
+    (e) => ({ ...e, id: BigInt(e.id), createdAt: new Date(e.createdAt) }),
+  );
 }
 
 export function createRedisEventBus(url: string, prefix: string, log: Logger): RedisEventBus {
@@ -28,7 +30,10 @@ export function createRedisEventBus(url: string, prefix: string, log: Logger): R
   const local = createMemoryEventBus();
   const publisher = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 3 });
   const subscriber = new Redis(url, { lazyConnect: false });
-  for (const [name, client] of [['publisher', publisher], ['subscriber', subscriber]] as const) {
+  for (const [name, client] of [
+    ['publisher', publisher],
+    ['subscriber', subscriber],
+  ] as const) {
     client.on('error', (error) => log.error({ err: error, client: name }, 'redis error'));
   }
   subscriber.on('message', (_channel, message) => {
@@ -44,7 +49,9 @@ export function createRedisEventBus(url: string, prefix: string, log: Logger): R
     ready,
     publish(events) {
       if (events.length === 0) return;
-      publisher.publish(channel, encode(events)).catch((error) => log.error({ err: error }, 'could not publish run events to redis'));
+      publisher
+        .publish(channel, encode(events))
+        .catch((error) => log.error({ err: error }, 'could not publish run events to redis'));
     },
     subscribe: local.subscribe,
     subscribeAll: local.subscribeAll,

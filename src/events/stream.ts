@@ -81,14 +81,18 @@ export function inbox<T>(maxBuffer: number, stop: Promise<unknown>) {
     },
     shift: () => items.shift(),
     /** Resolves when something arrives or the consumer stops (at once if either already happened). */
-    wait: (): Promise<void> => (stopped || items.length > 0 || overflow ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve))),
+    wait: (): Promise<void> =>
+      stopped || items.length > 0 || overflow ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve)),
   };
 }
 
 export const slow = (maxBuffer: number, after?: number) =>
-  new GraphQLError(`Subscriber is too slow: more than ${maxBuffer} events were waiting${after !== undefined ? `; resubscribe with after: "${after}"` : ''}`, {
-    extensions: { code: 'SLOW_CONSUMER', ...(after !== undefined ? { after: String(after) } : {}) },
-  });
+  new GraphQLError(
+    `Subscriber is too slow: more than ${maxBuffer} events were waiting${after !== undefined ? `; resubscribe with after: "${after}"` : ''}`,
+    {
+      extensions: { code: 'SLOW_CONSUMER', ...(after !== undefined ? { after: String(after) } : {}) },
+    },
+  );
 
 export function runEventStream(opts: StreamOptions): Repeater<StoredEvent> {
   return stream(opts, false) as Repeater<StoredEvent>;
@@ -114,7 +118,11 @@ function stream(opts: StreamOptions, markCaughtUp: boolean): Repeater<StoredEven
     /** Delivers stored events after `last` (below `before`, if given); true when the terminal event was delivered. */
     const replay = async (before = Infinity): Promise<boolean> => {
       for (;;) {
-        const page = await opts.prisma.runEvent.findMany({ where: { runId: opts.runId, seq: { gt: last, lt: before === Infinity ? undefined : before } }, orderBy: { seq: 'asc' }, take: pageSize });
+        const page = await opts.prisma.runEvent.findMany({
+          where: { runId: opts.runId, seq: { gt: last, lt: before === Infinity ? undefined : before } },
+          orderBy: { seq: 'asc' },
+          take: pageSize,
+        });
         for (const event of page) {
           if (live.stopped) return true;
           last = event.seq;
@@ -127,7 +135,10 @@ function stream(opts: StreamOptions, markCaughtUp: boolean): Repeater<StoredEven
 
     try {
       if (await replay()) return;
-      const run = await opts.prisma.run.findUnique({ where: { id: opts.runId }, select: { status: true, lastEventSeq: true } });
+      const run = await opts.prisma.run.findUnique({
+        where: { id: opts.runId },
+        select: { status: true, lastEventSeq: true },
+      });
       if (!run || (FINISHED.has(run.status) && last >= run.lastEventSeq)) return;
       // Events committed after our replay read are already in the live inbox (we listened
       // first), so everything from here on is live.
@@ -153,7 +164,11 @@ function stream(opts: StreamOptions, markCaughtUp: boolean): Repeater<StoredEven
 }
 
 /** Live run-level events (queued, started, paused, resumed, finished…) matching a filter. */
-export function runChanges(bus: EventBus, filter: (event: StoredEvent) => boolean, maxBuffer = 10_000): Repeater<StoredEvent> {
+export function runChanges(
+  bus: EventBus,
+  filter: (event: StoredEvent) => boolean,
+  maxBuffer = 10_000,
+): Repeater<StoredEvent> {
   return new Repeater<StoredEvent>(async (push, stop) => {
     const live = inbox<StoredEvent>(maxBuffer, stop);
     const unsubscribe = bus.subscribeAll((event) => {

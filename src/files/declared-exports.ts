@@ -20,7 +20,12 @@ export function declaresFiles(value: unknown, depth = 0): boolean {
   return Object.values(value).some((item) => declaresFiles(item, depth + 1));
 }
 
-async function store(declared: Record<string, unknown>, files: StepFiles, fetch: (url: string) => Promise<Response>, path: string) {
+async function store(
+  declared: Record<string, unknown>,
+  files: StepFiles,
+  fetch: (url: string) => Promise<Response>,
+  path: string,
+) {
   const name = declared.name;
   if (typeof name !== 'string' || !name.trim()) throw new NonRetriableError(`${path}.$file.name must be a file name`);
   const contentType = typeof declared.contentType === 'string' ? declared.contentType : null;
@@ -30,13 +35,20 @@ async function store(declared: Record<string, unknown>, files: StepFiles, fetch:
   if (typeof declared.url === 'string') {
     const response = await fetch(declared.url);
     if (!response.ok || !response.body) throw new Error(`${path}.$file.url answered ${response.status}`);
-    return files.attach(Readable.fromWeb(response.body as never), { filename: name, contentType: contentType ?? response.headers.get('content-type') });
+    return files.attach(Readable.fromWeb(response.body as never), {
+      filename: name,
+      contentType: contentType ?? response.headers.get('content-type'),
+    });
   }
   throw new NonRetriableError(`${path}.$file needs base64 or url`);
 }
 
 /** The output with each declared file stored and replaced by its info. */
-export async function exportDeclaredFiles(value: unknown, files: StepFiles, fetch: (url: string) => Promise<Response>): Promise<unknown> {
+export async function exportDeclaredFiles(
+  value: unknown,
+  files: StepFiles,
+  fetch: (url: string) => Promise<Response>,
+): Promise<unknown> {
   let count = 0;
   const walk = async (item: unknown, path: string, depth: number): Promise<unknown> => {
     if (depth > MAX_DEPTH) return item;

@@ -15,7 +15,11 @@ export interface GcResult {
   deleted: number;
 }
 
-export async function collectGarbage(prisma: PrismaClient, store: ObjectStore, options: { graceMs?: number; now?: Date } = {}): Promise<GcResult> {
+export async function collectGarbage(
+  prisma: PrismaClient,
+  store: ObjectStore,
+  options: { graceMs?: number; now?: Date } = {},
+): Promise<GcResult> {
   const cutoff = (options.now ?? new Date()).getTime() - (options.graceMs ?? GC_GRACE_MS);
   let scanned = 0;
   let deleted = 0;
@@ -23,7 +27,15 @@ export async function collectGarbage(prisma: PrismaClient, store: ObjectStore, o
   const flush = async () => {
     if (!batch.length) return;
     const shas = [...new Set(batch.map((b) => b.sha))];
-    const named = new Set((await prisma.upload.findMany({ where: { sha256: { in: shas } }, select: { sha256: true }, distinct: ['sha256'] })).map((r) => r.sha256));
+    const named = new Set(
+      (
+        await prisma.upload.findMany({
+          where: { sha256: { in: shas } },
+          select: { sha256: true },
+          distinct: ['sha256'],
+        })
+      ).map((r) => r.sha256),
+    );
     for (const item of batch) {
       if (named.has(item.sha)) continue;
       await store.delete(item.key);
@@ -43,7 +55,10 @@ export async function collectGarbage(prisma: PrismaClient, store: ObjectStore, o
 }
 
 /** Removes staging files (uploads in flight) left by a crash, once older than the grace period. */
-export async function sweepStaging(stagingDir: string, options: { graceMs?: number; now?: Date } = {}): Promise<number> {
+export async function sweepStaging(
+  stagingDir: string,
+  options: { graceMs?: number; now?: Date } = {},
+): Promise<number> {
   const cutoff = (options.now ?? new Date()).getTime() - (options.graceMs ?? GC_GRACE_MS);
   let removed = 0;
   for (const name of await readdir(stagingDir).catch(() => [] as string[])) {

@@ -19,13 +19,19 @@ export interface Staged {
 
 export class TooLargeError extends WeftError {
   constructor(limit: number) {
-    super('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${limit} bytes (WEFT_MAX_UPLOAD_BYTES)`, { limit });
+    super('PAYLOAD_TOO_LARGE', `The file is larger than the limit of ${limit} bytes (WEFT_MAX_UPLOAD_BYTES)`, {
+      limit,
+    });
     this.name = 'TooLargeError';
   }
 }
 
 /** Streams `source` into a staged temporary file; throws TooLargeError past `maxBytes`. */
-export async function stage(source: Readable | AsyncIterable<Uint8Array>, stagingDir: string, maxBytes: number): Promise<Staged> {
+export async function stage(
+  source: Readable | AsyncIterable<Uint8Array>,
+  stagingDir: string,
+  maxBytes: number,
+): Promise<Staged> {
   await mkdir(stagingDir, { recursive: true });
   const file = path.join(stagingDir, `${randomUUID()}.part`);
   const hash = createHash('sha256');

@@ -17,7 +17,8 @@ export class LocalObjectStore implements ObjectStore {
 
   private pathOf(key: string): string {
     const full = path.resolve(this.root, key);
-    if (!full.startsWith(this.root + path.sep)) throw new Error(`object key ${JSON.stringify(key)} is outside the store`);
+    if (!full.startsWith(this.root + path.sep))
+      throw new Error(`object key ${JSON.stringify(key)} is outside the store`);
     return full;
   }
 

@@ -4,7 +4,13 @@
 // the default because most self-hosted stores need it.
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { ObjectInfo, ObjectStore } from './store.ts';
 
@@ -32,7 +38,10 @@ export class S3ObjectStore implements ObjectStore {
       region: settings.region,
       endpoint: settings.endpoint ?? undefined,
       forcePathStyle: settings.forcePathStyle,
-      credentials: settings.accessKeyId && settings.secretAccessKey ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey } : undefined,
+      credentials:
+        settings.accessKeyId && settings.secretAccessKey
+          ? { accessKeyId: settings.accessKeyId, secretAccessKey: settings.secretAccessKey }
+          : undefined,
     });
   }
 
@@ -42,12 +51,23 @@ export class S3ObjectStore implements ObjectStore {
 
   async putFile(key: string, sourcePath: string): Promise<void> {
     // Up to 2 parts in flight: bounded memory (2 × 8 MiB) whatever the file's size.
-    const upload = new Upload({ client: this.client, params: { Bucket: this.settings.bucket, Key: this.full(key), Body: createReadStream(sourcePath) }, partSize: PART_SIZE, queueSize: 2 });
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.settings.bucket, Key: this.full(key), Body: createReadStream(sourcePath) },
+      partSize: PART_SIZE,
+      queueSize: 2,
+    });
     await upload.done();
   }
 
   async get(key: string, range?: { start: number; end: number }): Promise<Readable> {
-    const answer = await this.client.send(new GetObjectCommand({ Bucket: this.settings.bucket, Key: this.full(key), Range: range ? `bytes=${range.start}-${range.end}` : undefined }));
+    const answer = await this.client.send(
+      new GetObjectCommand({
+        Bucket: this.settings.bucket,
+        Key: this.full(key),
+        Range: range ? `bytes=${range.start}-${range.end}` : undefined,
+      }),
+    );
     return answer.Body as Readable;
   }
 
@@ -69,9 +89,20 @@ export class S3ObjectStore implements ObjectStore {
   async *list(): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.settings.bucket, Prefix: this.full('sha256/'), ContinuationToken: token }));
+      const page = await this.client.send(
+        new ListObjectsV2Command({
+          Bucket: this.settings.bucket,
+          Prefix: this.full('sha256/'),
+          ContinuationToken: token,
+        }),
+      );
       for (const item of page.Contents ?? []) {
-        if (item.Key) yield { key: item.Key.slice(this.settings.prefix.length), size: item.Size ?? 0, modifiedAt: item.LastModified ?? new Date(0) };
+        if (item.Key)
+          yield {
+            key: item.Key.slice(this.settings.prefix.length),
+            size: item.Size ?? 0,
+            modifiedAt: item.LastModified ?? new Date(0),
+          };
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

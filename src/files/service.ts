@@ -41,12 +41,14 @@ const MAX_FILENAME = 255;
 export function cleanFilename(name: string, path: (string | number)[] = ['filename']): string {
   const base = name.replaceAll('\\', '/').split('/').pop() ?? '';
   const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim();
-  if (!cleaned || cleaned === '.' || cleaned === '..') throw ValidationError.single(path, 'must be a file name (not empty, not a path)');
+  if (!cleaned || cleaned === '.' || cleaned === '..')
+    throw ValidationError.single(path, 'must be a file name (not empty, not a path)');
   if (cleaned.length > MAX_FILENAME) throw ValidationError.single(path, `must be at most ${MAX_FILENAME} characters`);
   return cleaned;
 }
 
-const CONTENT_TYPE = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"]*"|[a-z0-9!#$&^_.+-]+))*$/i;
+const CONTENT_TYPE =
+  /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(\s*;\s*[a-z0-9!#$&^_.+-]+=("[^"]*"|[a-z0-9!#$&^_.+-]+))*$/i;
 
 /** A content type as sent, when it is a well-formed media type; application/octet-stream otherwise. */
 export function cleanContentType(value: string | null | undefined): string {
@@ -56,7 +58,11 @@ export function cleanContentType(value: string | null | undefined): string {
 
 export class QuotaExceededError extends WeftError {
   constructor(quota: number, used: number, size: number) {
-    super('QUOTA_EXCEEDED', `The workspace's files would take ${used + size} bytes, more than its quota of ${quota} bytes (WEFT_WORKSPACE_QUOTA_BYTES)`, { quota, used, size });
+    super(
+      'QUOTA_EXCEEDED',
+      `The workspace's files would take ${used + size} bytes, more than its quota of ${quota} bytes (WEFT_WORKSPACE_QUOTA_BYTES)`,
+      { quota, used, size },
+    );
     this.name = 'QuotaExceededError';
   }
 }
@@ -76,12 +82,18 @@ export async function storeFile(
   files: FileStorage,
   source: Readable | AsyncIterable<Uint8Array>,
   file: NewFile,
-  options: { declaredSize?: number; /** More writes committed with the row (an attachment's run event). */ alongside?: (tx: Prisma.TransactionClient, row: Upload) => Promise<void> } = {},
+  options: {
+    declaredSize?: number /** More writes committed with the row (an attachment's run event). */;
+    alongside?: (tx: Prisma.TransactionClient, row: Upload) => Promise<void>;
+  } = {},
 ): Promise<Upload> {
   const declaredSize = options.declaredSize;
   const filename = cleanFilename(file.filename);
   if (file.workflowId) {
-    const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(file.workflowId, scope), select: { id: true } });
+    const workflow = await scope.prisma.workflow.findFirst({
+      where: inWorkspace(file.workflowId, scope),
+      select: { id: true },
+    });
     if (!workflow) throw new NotFoundError('Workflow', file.workflowId);
   }
   const quota = files.workspaceQuotaBytes;
@@ -131,7 +143,14 @@ export function downloadPath(id: string): string {
 
 /** A file as REST answers, step outputs and run events show it (`id` is the global ID). */
 export function fileInfo(row: Upload): StepFileInfo {
-  return { id: encodeGlobalID('Upload', row.id), filename: row.filename, contentType: row.contentType, size: Number(row.size), sha256: row.sha256, downloadUrl: downloadPath(row.id) };
+  return {
+    id: encodeGlobalID('Upload', row.id),
+    filename: row.filename,
+    contentType: row.contentType,
+    size: Number(row.size),
+    sha256: row.sha256,
+    downloadUrl: downloadPath(row.id),
+  };
 }
 
 /** A file of the caller's workspace, or NOT_FOUND (also for another workspace's file). */
@@ -142,7 +161,11 @@ export async function findFile(scope: Pick<FileScope, 'prisma' | 'workspaceId'>,
 }
 
 /** Opens a file's bytes (whole, or an inclusive range already checked against its size). */
-export function openFile(files: FileStorage, row: Pick<Upload, 'sha256'>, range?: { start: number; end: number }): Promise<Readable> {
+export function openFile(
+  files: FileStorage,
+  row: Pick<Upload, 'sha256'>,
+  range?: { start: number; end: number },
+): Promise<Readable> {
   return files.store.get(objectKey(row.sha256), range);
 }
 

@@ -33,7 +33,9 @@ export function createFileStorage(config: FilesConfig): FileStorageHandle {
         running = sweepStaging(stagingDir)
           .then(() => collectGarbage(prisma, store))
           .then((result) => result.deleted && log.info(result, 'collected unreferenced files'))
-          .catch((error) => log.warn({ err: error }, 'file garbage collection failed; it runs again at the next interval'))
+          .catch((error) =>
+            log.warn({ err: error }, 'file garbage collection failed; it runs again at the next interval'),
+          )
           .finally(() => (running = undefined));
       };
       timer = setInterval(sweep, config.gcIntervalMs);

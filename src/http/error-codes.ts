@@ -33,7 +33,9 @@ export function errorCodesPlugin(): Plugin {
             throw new GraphQLError(error.message, { extensions });
           }
           if (!(error instanceof SyntaxError)) throw error;
-          throw new GraphQLError('The "variables" and "extensions" parameters must be JSON objects', { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+          throw new GraphQLError('The "variables" and "extensions" parameters must be JSON objects', {
+            extensions: { code: 'BAD_REQUEST', http: { status: 400 } },
+          });
         }
       });
     },
@@ -56,7 +58,9 @@ export function errorCodesPlugin(): Plugin {
         // Unmasked errors raised while resolving a field by a library (e.g. the relay plugin's
         // "Invalid global ID" while decoding an argument) are about the caller's input.
         if (e.path) return withCode(e, 'BAD_USER_INPUT');
-        return withCode(e, /^Syntax Error/.test(e.message) ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED', { http: { status: 400 } });
+        return withCode(e, /^Syntax Error/.test(e.message) ? 'GRAPHQL_PARSE_FAILED' : 'GRAPHQL_VALIDATION_FAILED', {
+          http: { status: 400 },
+        });
       });
       setResult({ ...result, errors });
     },

@@ -22,7 +22,6 @@ export function matchExportRoute(path: string): { runRef: string; stepId: string
   return { runRef, stepId };
 }
 
-
 function send(res: ServerResponse, status: number, body: unknown, filename?: string) {
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (filename) headers['content-disposition'] = `attachment; filename="${filename}"`;
@@ -32,16 +31,27 @@ function send(res: ServerResponse, status: number, body: unknown, filename?: str
 
 const notFound = (res: ServerResponse, what: string) => sendError(res, 'NOT_FOUND', `${what} was not found`);
 
-export async function handleExport(res: ServerResponse, route: { runRef: string; stepId: string | null }, scope: { prisma: PrismaClient; workspaceId: string }) {
+export async function handleExport(
+  res: ServerResponse,
+  route: { runRef: string; stepId: string | null },
+  scope: { prisma: PrismaClient; workspaceId: string },
+) {
   const runId = idFromPathSegment(route.runRef, 'Run');
   const run = runId ? await scope.prisma.run.findFirst({ where: inWorkspace(runId, scope) }) : null;
   if (!run) return notFound(res, `Run ${JSON.stringify(route.runRef)}`);
   const inputSchema = (run.definition as { inputSchema?: unknown }).inputSchema;
 
   if (route.stepId !== null) {
-    const step = await scope.prisma.stepRun.findFirst({ where: { runId: run.id, stepId: route.stepId, iteration: -1 } });
+    const step = await scope.prisma.stepRun.findFirst({
+      where: { runId: run.id, stepId: route.stepId, iteration: -1 },
+    });
     if (!step) return notFound(res, `Step ${JSON.stringify(route.stepId)} of this run`);
-    return send(res, 200, { runId: route.runRef, stepId: step.stepId, status: step.status, output: step.output }, `run-${run.id}-${step.stepId}.json`);
+    return send(
+      res,
+      200,
+      { runId: route.runRef, stepId: step.stepId, status: step.status, output: step.output },
+      `run-${run.id}-${step.stepId}.json`,
+    );
   }
   const [steps, events] = await Promise.all([
     scope.prisma.stepRun.findMany({ where: { runId: run.id }, orderBy: [{ iteration: 'asc' }, { createdAt: 'asc' }] }),

@@ -17,7 +17,12 @@ const MAX_KEY_LENGTH = 255;
 
 function canonical(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(canonical);
-  if (value && typeof value === 'object') return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, canonical((value as Record<string, unknown>)[k])]),
+    );
   return value;
 }
 
@@ -39,11 +44,19 @@ export function idempotencyPlugin(): Plugin<Context> {
       const operation = getOperationAST(args.document, args.operationName ?? undefined);
       if (operation?.operation !== 'mutation') return;
       if (key.length === 0 || key.length > MAX_KEY_LENGTH) {
-        setResultAndStopExecution(errorResult('VALIDATION_FAILED', `Idempotency-Key must be 1–${MAX_KEY_LENGTH} characters`));
+        setResultAndStopExecution(
+          errorResult('VALIDATION_FAILED', `Idempotency-Key must be 1–${MAX_KEY_LENGTH} characters`),
+        );
         return;
       }
       const requestHash = createHash('sha256')
-        .update(JSON.stringify({ query: print(args.document), operationName: args.operationName ?? null, variables: canonical(args.variableValues ?? {}) }))
+        .update(
+          JSON.stringify({
+            query: print(args.document),
+            operationName: args.operationName ?? null,
+            variables: canonical(args.variableValues ?? {}),
+          }),
+        )
         .digest('hex');
       const claimed = await claim(ctx, key, requestHash);
       if (claimed !== 'claimed') {
@@ -54,14 +67,24 @@ export function idempotencyPlugin(): Plugin<Context> {
       return {
         async onExecuteDone({ result }) {
           if (!('data' in result) && !('errors' in result)) return; // streamed results are not stored
-          const unexpected = (result as ExecutionResult).errors?.some((e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR' || !e.extensions?.code);
+          const unexpected = (result as ExecutionResult).errors?.some(
+            (e) => e.extensions?.code === 'INTERNAL_SERVER_ERROR' || !e.extensions?.code,
+          );
           if (unexpected) {
             // Let a retry run again rather than replaying a failure that was not the request's fault.
             await ctx.prisma.idempotencyRecord.deleteMany({ where: { workspaceId: ctx.workspaceId, key } });
             return;
           }
-          const response = JSON.parse(JSON.stringify({ data: (result as ExecutionResult).data ?? null, ...((result as ExecutionResult).errors ? { errors: (result as ExecutionResult).errors } : {}) }));
-          await ctx.prisma.idempotencyRecord.update({ where: { workspaceId_key: { workspaceId: ctx.workspaceId, key } }, data: { response: response as Prisma.InputJsonValue } });
+          const response = JSON.parse(
+            JSON.stringify({
+              data: (result as ExecutionResult).data ?? null,
+              ...((result as ExecutionResult).errors ? { errors: (result as ExecutionResult).errors } : {}),
+            }),
+          );
+          await ctx.prisma.idempotencyRecord.update({
+            where: { workspaceId_key: { workspaceId: ctx.workspaceId, key } },
+            data: { response: response as Prisma.InputJsonValue },
+          });
         },
       };
     },
@@ -78,7 +101,9 @@ async function claim(ctx: Context, key: string, requestHash: string): Promise<Cl
   const where = { workspaceId_key: { workspaceId: ctx.workspaceId, key } };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      await ctx.prisma.idempotencyRecord.create({ data: { workspaceId: ctx.workspaceId, key, requestHash, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS) } });
+      await ctx.prisma.idempotencyRecord.create({
+        data: { workspaceId: ctx.workspaceId, key, requestHash, expiresAt: new Date(Date.now() + IDEMPOTENCY_TTL_MS) },
+      });
       return 'claimed';
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
@@ -90,9 +115,17 @@ async function claim(ctx: Context, key: string, requestHash: string): Promise<Cl
       continue;
     }
     if (existing.requestHash !== requestHash) {
-      return { result: errorResult('CONFLICT', 'This Idempotency-Key was already used with a different request (operation or variables). Use a new key for a new request.') };
+      return {
+        result: errorResult(
+          'CONFLICT',
+          'This Idempotency-Key was already used with a different request (operation or variables). Use a new key for a new request.',
+        ),
+      };
     }
-    if (existing.response === null) return { result: errorResult('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry later.') };
+    if (existing.response === null)
+      return {
+        result: errorResult('CONFLICT', 'A request with this Idempotency-Key is still in progress; retry later.'),
+      };
     return { result: existing.response as ExecutionResult, replayed: true };
   }
   return { result: errorResult('CONFLICT', 'Could not claim this Idempotency-Key; retry later.') };

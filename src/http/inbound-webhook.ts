@@ -29,7 +29,6 @@ export function matchInboundWebhook(method: string | undefined, path: string): s
   return match ? decodePathSegment(match[1]!) : undefined;
 }
 
-
 function sameSecret(given: string, secret: string): boolean {
   const a = Buffer.from(given);
   const b = Buffer.from(secret);
@@ -47,17 +46,31 @@ export interface InboundDeps {
 export async function handleInboundWebhook(req: IncomingMessage, res: ServerResponse, ref: string, deps: InboundDeps) {
   const id = idFromPathSegment(ref, 'Workflow');
   const workflow = id ? await deps.prisma.workflow.findUnique({ where: { id } }) : null;
-  if (workflow?.triggerType !== 'WEBHOOK') return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
+  if (workflow?.triggerType !== 'WEBHOOK')
+    return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
   const raw = await readBody(req, deps.maxBodyBytes);
-  if (raw === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+  if (raw === null)
+    return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, {
+      headers: { connection: 'close' },
+    });
   const body = raw.toString('utf8');
 
-  const secret = workflow.inboundSecret ? openValue(deps.secretsKey, INBOUND_SECRET_LABEL, workflow.inboundSecret) : null;
+  const secret = workflow.inboundSecret
+    ? openValue(deps.secretsKey, INBOUND_SECRET_LABEL, workflow.inboundSecret)
+    : null;
   const header = (name: string) => (req.headers[name] as string | undefined) ?? '';
   const bearer = /^Bearer (.+)$/.exec(header('authorization'))?.[1] ?? header('x-weft-token');
   const signature = header('x-weft-signature');
-  const authorized = !!secret && ((bearer && sameSecret(bearer, secret)) || (signature && verifyWebhookSignature(secret, header('x-weft-timestamp'), body, signature)));
-  if (!authorized) return sendError(res, 'UNAUTHENTICATED', 'Missing or invalid webhook credentials: send the workflow\'s secret as a Bearer token, or sign the body (X-Weft-Timestamp, X-Weft-Signature)');
+  const authorized =
+    !!secret &&
+    ((bearer && sameSecret(bearer, secret)) ||
+      (signature && verifyWebhookSignature(secret, header('x-weft-timestamp'), body, signature)));
+  if (!authorized)
+    return sendError(
+      res,
+      'UNAUTHENTICATED',
+      "Missing or invalid webhook credentials: send the workflow's secret as a Bearer token, or sign the body (X-Weft-Timestamp, X-Weft-Signature)",
+    );
 
   let input: unknown;
   try {
@@ -70,8 +83,20 @@ export async function handleInboundWebhook(req: IncomingMessage, res: ServerResp
   const key = header('idempotency-key');
   try {
     const run = await runWorkflow(
-      { prisma: deps.prisma, workspaceId: workflow.workspaceId, actor: SYSTEM_ACTOR, engine: deps.engine, bus: deps.bus, secretsKey: deps.secretsKey },
-      { workflowId: workflow.id, input, trigger: 'WEBHOOK', idempotencyKey: key ? `webhook:${workflow.id}:${key}` : null },
+      {
+        prisma: deps.prisma,
+        workspaceId: workflow.workspaceId,
+        actor: SYSTEM_ACTOR,
+        engine: deps.engine,
+        bus: deps.bus,
+        secretsKey: deps.secretsKey,
+      },
+      {
+        workflowId: workflow.id,
+        input,
+        trigger: 'WEBHOOK',
+        idempotencyKey: key ? `webhook:${workflow.id}:${key}` : null,
+      },
     );
     return sendJson(res, 202, { runId: encodeGlobalID('Run', run.id), status: run.status });
   } catch (failure) {

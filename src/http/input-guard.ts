@@ -46,7 +46,8 @@ export function jsonInputProblems(value: unknown, root: (string | number)[] = []
     const entries = Object.entries(current);
     for (let i = entries.length - 1; i >= 0; i--) {
       const [key, child] = entries[i]!;
-      if (key.includes(NUL)) problems.push({ path: [...path, key.replaceAll(NUL, '\\u0000')], message: `key ${NUL_MESSAGE}` });
+      if (key.includes(NUL))
+        problems.push({ path: [...path, key.replaceAll(NUL, '\\u0000')], message: `key ${NUL_MESSAGE}` });
       else stack.push([child, [...path, key]]);
     }
   }
@@ -71,7 +72,8 @@ function documentProblems(document: DocumentNode): Problem[] {
   const problems: Problem[] = [];
   visit(document, {
     StringValue(node, _key, _parent, _path, ancestors) {
-      if (problems.length < MAX_PROBLEMS && node.value.includes(NUL)) problems.push({ path: literalPath(ancestors), message: NUL_MESSAGE });
+      if (problems.length < MAX_PROBLEMS && node.value.includes(NUL))
+        problems.push({ path: literalPath(ancestors), message: NUL_MESSAGE });
     },
   });
   return problems;
@@ -115,9 +117,12 @@ export function inputGuardPlugin(): Plugin {
       const nesting = documentNesting(text);
       if (nesting <= MAX_DOCUMENT_NESTING) return;
       setParseFn(() => {
-        throw new GraphQLError(`Syntax Error: the document is nested ${nesting} levels deep; at most ${MAX_DOCUMENT_NESTING} are accepted`, {
-          extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
-        });
+        throw new GraphQLError(
+          `Syntax Error: the document is nested ${nesting} levels deep; at most ${MAX_DOCUMENT_NESTING} are accepted`,
+          {
+            extensions: { code: 'GRAPHQL_PARSE_FAILED', http: { status: 400 } },
+          },
+        );
       });
     },
     onExecute({ args, setResultAndStopExecution }) {

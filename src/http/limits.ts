@@ -26,7 +26,10 @@ function withCode(plugin: Plugin, code: string): Plugin {
         return parse(payload);
       } catch (error) {
         if (error instanceof GraphQLError) {
-          throw new GraphQLError(`${error.message}: send the ${CSRF_HEADER} header (any value) with GET and form requests`, { extensions: { ...error.extensions, code } });
+          throw new GraphQLError(
+            `${error.message}: send the ${CSRF_HEADER} header (any value) with GET and form requests`,
+            { extensions: { ...error.extensions, code } },
+          );
         }
         throw error;
       }
@@ -41,13 +44,23 @@ export function hardeningPlugins(limits: QueryLimits): Plugin[] {
       // __typename aliases count too (graphql-armor exempts them by default): a flood is a flood.
       maxAliases: { n: limits.maxAliases, exposeLimits: true, allowList: [] },
       maxTokens: { n: limits.maxTokens, exposeLimits: true },
-      costLimit: { maxCost: limits.maxCost, objectCost: 2, scalarCost: 1, depthCostFactor: 1.5, ignoreIntrospection: true, exposeLimits: true },
+      costLimit: {
+        maxCost: limits.maxCost,
+        objectCost: 2,
+        scalarCost: 1,
+        depthCostFactor: 1.5,
+        ignoreIntrospection: true,
+        exposeLimits: true,
+      },
       maxDirectives: { n: 50 },
       // Field suggestions ("Did you mean …?") help people exploring the API in GraphiQL; they
       // reveal nothing the (enabled-by-default) introspection does not.
       blockFieldSuggestion: { enabled: !limits.introspection },
     }) as Plugin,
-    withCode(useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }), 'CSRF_HEADER_REQUIRED'),
+    withCode(
+      useCSRFPrevention({ requestHeaders: [CSRF_HEADER, 'x-graphql-yoga-csrf', 'apollo-require-preflight'] }),
+      'CSRF_HEADER_REQUIRED',
+    ),
   ];
   if (!limits.introspection) plugins.push(disableIntrospection());
   return plugins;

@@ -30,12 +30,30 @@ export function sendJson(res: ServerResponse, status: number, body: unknown, hea
 }
 
 /** An error answer; the status is the code's unless given. */
-export function sendError(res: ServerResponse, code: string, message: string, options: { status?: number; details?: Record<string, unknown>; headers?: Record<string, string> } = {}) {
-  sendJson(res, options.status ?? statusOfCode(code), { errors: [{ message, extensions: { code, ...options.details } }] }, options.headers);
+export function sendError(
+  res: ServerResponse,
+  code: string,
+  message: string,
+  options: { status?: number; details?: Record<string, unknown>; headers?: Record<string, string> } = {},
+) {
+  sendJson(
+    res,
+    options.status ?? statusOfCode(code),
+    { errors: [{ message, extensions: { code, ...options.details } }] },
+    options.headers,
+  );
 }
 
 /** A WeftError as a REST answer (its own HTTP status and headers when it carries them). */
 export function sendWeftError(res: ServerResponse, error: WeftError) {
-  const { http, ...details } = error.extensions as { http?: { status?: number; headers?: Record<string, string> }; code: string };
-  sendJson(res, http?.status ?? statusOfCode(error.code), { errors: [{ message: error.message, extensions: details }] }, http?.headers);
+  const { http, ...details } = error.extensions as {
+    http?: { status?: number; headers?: Record<string, string> };
+    code: string;
+  };
+  sendJson(
+    res,
+    http?.status ?? statusOfCode(error.code),
+    { errors: [{ message: error.message, extensions: details }] },
+    http?.headers,
+  );
 }

@@ -36,7 +36,10 @@ export interface RouteDeps {
   stopping: () => boolean;
   readiness: () => Promise<Readiness>;
   /** The same authentication and rate limit as GraphQL: the caller's workspace, or the error to send. */
-  authorize: (req: IncomingMessage, permission: Permission) => Promise<{ workspaceId: string; actor: Actor } | WeftError>;
+  authorize: (
+    req: IncomingMessage,
+    permission: Permission,
+  ) => Promise<{ workspaceId: string; actor: Actor } | WeftError>;
   prisma: PrismaClient;
   engine: EngineHandle;
   bus: EventBus;
@@ -70,7 +73,8 @@ export function createRoutes(deps: RouteDeps): Route[] {
     route({
       everyRole: true,
       match: exactPath('/healthz'),
-      handle: (_req, res) => sendJson(res, deps.stopping() ? 503 : 200, { status: deps.stopping() ? 'stopping' : 'ok' }),
+      handle: (_req, res) =>
+        sendJson(res, deps.stopping() ? 503 : 200, { status: deps.stopping() ? 'stopping' : 'ok' }),
     }),
     route({
       everyRole: true,
@@ -81,17 +85,28 @@ export function createRoutes(deps: RouteDeps): Route[] {
         else sendJson(res, 503, { status: 'not ready', reason: ready.reason, role: deps.role });
       },
     }),
-    route({ everyRole: true, match: exactPath('/metrics'), handle: (req, res) => serveMetrics(req, res, deps.metrics, deps.metricsToken, 'main') }),
+    route({
+      everyRole: true,
+      match: exactPath('/metrics'),
+      handle: (req, res) => serveMetrics(req, res, deps.metrics, deps.metricsToken, 'main'),
+    }),
     route<string | null>({
       match: (_req, path) => matchWaitTokenRoute(path),
-      handle: (req, res, token) => handleWaitToken(req, res, token, { prisma: deps.prisma, engine: deps.engine, maxBodyBytes: deps.maxBodyBytes }),
+      handle: (req, res, token) =>
+        handleWaitToken(req, res, token, { prisma: deps.prisma, engine: deps.engine, maxBodyBytes: deps.maxBodyBytes }),
     }),
     route<string | null>({
       match: (req, path) => matchInboundWebhook(req.method, path),
       handle: (req, res, hook) =>
         observeInboundWebhook(req, res, deps, async () => {
           if (hook === null) return sendError(res, 'NOT_FOUND', 'No webhook-triggered workflow at this address');
-          return handleInboundWebhook(req, res, hook, { prisma: deps.prisma, engine: deps.engine, bus: deps.bus, maxBodyBytes: deps.maxBodyBytes, secretsKey: deps.secretsKey });
+          return handleInboundWebhook(req, res, hook, {
+            prisma: deps.prisma,
+            engine: deps.engine,
+            bus: deps.bus,
+            maxBodyBytes: deps.maxBodyBytes,
+            secretsKey: deps.secretsKey,
+          });
         }),
     }),
     route({
@@ -129,7 +144,13 @@ async function serveGraphQL(deps: RouteDeps, req: IncomingMessage, res: ServerRe
     const multipart = /^multipart\/form-data/i.test(req.headers['content-type'] ?? '');
     const limit = multipart ? deps.maxBodyBytes + deps.graphqlUploadLimitBytes : deps.maxBodyBytes;
     const body = await readBody(req, limit);
-    if (body === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Request body is larger than ${limit} bytes${multipart ? ' (send large files with PUT /api/uploads)' : ''}`, { headers: { connection: 'close' } });
+    if (body === null)
+      return sendError(
+        res,
+        'PAYLOAD_TOO_LARGE',
+        `Request body is larger than ${limit} bytes${multipart ? ' (send large files with PUT /api/uploads)' : ''}`,
+        { headers: { connection: 'close' } },
+      );
     // The fetch-API adapter uses a body a framework already read instead of the consumed stream.
     if (body.length > 0) (req as IncomingMessage & { body?: Buffer }).body = body;
   }
@@ -139,7 +160,8 @@ async function serveGraphQL(deps: RouteDeps, req: IncomingMessage, res: ServerRe
 
 /** Every page that is not a route is the monitor's (a file of its build or one of its client routes); API-like paths are not. */
 function serveFallback(deps: RouteDeps, req: IncomingMessage, res: ServerResponse, path: string) {
-  const page = (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/hooks/');
+  const page =
+    (req.method === 'GET' || req.method === 'HEAD') && !path.startsWith('/api/') && !path.startsWith('/hooks/');
   if (page && deps.monitor) return deps.web.serveMonitor(req, res);
   if (page && path === '/' && deps.graphiql) {
     res.writeHead(302, { location: '/graphql' });
@@ -150,7 +172,12 @@ function serveFallback(deps: RouteDeps, req: IncomingMessage, res: ServerRespons
 }
 
 /** Answers one request: the first route that matches, else GraphQL's playground or the monitor. */
-export async function handleRequest(routes: Route[], deps: RouteDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function handleRequest(
+  routes: Route[],
+  deps: RouteDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const target = normaliseRequestTarget(req);
   if (!target) return sendError(res, 'BAD_REQUEST', 'The request target is not a valid URL path');
   const path = target.pathname;
@@ -163,6 +190,11 @@ export async function handleRequest(routes: Route[], deps: RouteDeps, req: Incom
     }
   }
   // A worker serves its health endpoints and metrics only: no API, no webhooks.
-  if (!deps.serveApi) return sendError(res, 'NOT_FOUND', 'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz, /readyz and /metrics only');
+  if (!deps.serveApi)
+    return sendError(
+      res,
+      'NOT_FOUND',
+      'This Weft process is a worker (WEFT_ROLE=worker): it serves /healthz, /readyz and /metrics only',
+    );
   return serveFallback(deps, req, res, path);
 }

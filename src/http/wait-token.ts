@@ -33,11 +33,26 @@ export interface WaitTokenDeps {
   maxBodyBytes: number;
 }
 
-export async function handleWaitToken(req: IncomingMessage, res: ServerResponse, token: string | null, deps: WaitTokenDeps) {
-  if (req.method !== 'POST') return sendError(res, 'METHOD_NOT_ALLOWED', 'Send the event with POST (a GET, as e-mail scanners make, never releases a step)', { headers: { allow: 'POST' } });
-  if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token)) return sendError(res, 'NOT_FOUND', 'Unknown or already used wait token');
+export async function handleWaitToken(
+  req: IncomingMessage,
+  res: ServerResponse,
+  token: string | null,
+  deps: WaitTokenDeps,
+) {
+  if (req.method !== 'POST')
+    return sendError(
+      res,
+      'METHOD_NOT_ALLOWED',
+      'Send the event with POST (a GET, as e-mail scanners make, never releases a step)',
+      { headers: { allow: 'POST' } },
+    );
+  if (!token || !/^[A-Za-z0-9_-]{20,100}$/.test(token))
+    return sendError(res, 'NOT_FOUND', 'Unknown or already used wait token');
   const raw = await readBody(req, deps.maxBodyBytes);
-  if (raw === null) return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, { headers: { connection: 'close' } });
+  if (raw === null)
+    return sendError(res, 'PAYLOAD_TOO_LARGE', `Body larger than ${deps.maxBodyBytes} bytes`, {
+      headers: { connection: 'close' },
+    });
   let payload: unknown;
   try {
     const body = raw.toString('utf8');
@@ -49,5 +64,9 @@ export async function handleWaitToken(req: IncomingMessage, res: ServerResponse,
   if (problems.length) return sendWeftError(res, new ValidationError(problems));
   const delivered = await deliverByToken(deps.prisma, deps.engine, token, payload);
   if (!delivered.ok) return sendError(res, delivered.code, delivered.message);
-  return sendJson(res, 200, { runId: encodeGlobalID('Run', delivered.runId), stepId: delivered.stepId, status: 'DELIVERED' });
+  return sendJson(res, 200, {
+    runId: encodeGlobalID('Run', delivered.runId),
+    stepId: delivered.stepId,
+    status: 'DELIVERED',
+  });
 }

@@ -57,7 +57,10 @@ export function createWebApps(dir: string): WebApps {
       etag: true,
       gzip: false,
       setHeaders(res, pathname) {
-        res.setHeader('Cache-Control', pathname.startsWith('/assets/') ? `public, max-age=${YEAR_SECONDS}, immutable` : 'no-cache');
+        res.setHeader(
+          'Cache-Control',
+          pathname.startsWith('/assets/') ? `public, max-age=${YEAR_SECONDS}, immutable` : 'no-cache',
+        );
         setSecurityHeaders(res);
       },
     }) as Handler;
@@ -83,7 +86,9 @@ export function createWebApps(dir: string): WebApps {
       const serve = files();
       if (!serve) return notBuilt(res);
       // sirv reads only the URL and the conditional/range headers of the request it is given.
-      serve({ url: '/playground.html', headers: req.headers, method: req.method } as IncomingMessage, res, () => notBuilt(res));
+      serve({ url: '/playground.html', headers: req.headers, method: req.method } as IncomingMessage, res, () =>
+        notBuilt(res),
+      );
     },
     serveMonitor(req, res) {
       const serve = files();

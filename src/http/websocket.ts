@@ -6,7 +6,13 @@
 // - a slow consumer (more than maxBufferedBytes unsent) is disconnected with close code 4413
 //   and a reason, instead of letting its backlog grow in server memory.
 import type { Server } from 'node:http';
-import { GraphQLError, type DocumentNode, type ExecutionArgs, type execute as graphqlExecute, type subscribe as graphqlSubscribe } from 'graphql';
+import {
+  GraphQLError,
+  type DocumentNode,
+  type ExecutionArgs,
+  type execute as graphqlExecute,
+  type subscribe as graphqlSubscribe,
+} from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -15,7 +21,9 @@ import { credentialsOf, type Context } from '../context.ts';
 import type { Logger } from '../logger.ts';
 
 /** graphql-ws runs the operation with the envelop's own execute/subscribe, carried in rootValue (yoga's recipe). */
-type EnvelopedArgs = ExecutionArgs & { rootValue: { execute: typeof graphqlExecute; subscribe: typeof graphqlSubscribe } };
+type EnvelopedArgs = ExecutionArgs & {
+  rootValue: { execute: typeof graphqlExecute; subscribe: typeof graphqlSubscribe };
+};
 
 export interface WebSocketOptions {
   /** Largest message accepted (WEFT_MAX_BODY_BYTES, as for HTTP bodies); a larger one closes the socket with 1009. */
@@ -34,7 +42,14 @@ export interface WebSocketObserver {
   slowConsumerClosed(): void;
 }
 
-export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<Record<string, unknown>, Context>, options: WebSocketOptions, log: Logger, authenticate: Authenticate, observer?: WebSocketObserver) {
+export function attachGraphQLWebSocket(
+  server: Server,
+  yoga: YogaServerInstance<Record<string, unknown>, Context>,
+  options: WebSocketOptions,
+  log: Logger,
+  authenticate: Authenticate,
+  observer?: WebSocketObserver,
+) {
   const wsServer = new WebSocketServer({ server, path: '/graphql', maxPayload: options.maxMessageBytes });
   const active = new WeakMap<object, Set<string>>();
   const alive = new WeakMap<WebSocket, boolean>();
@@ -76,9 +91,19 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
         const ids = active.get(ctx) ?? new Set<string>();
         active.set(ctx, ids);
         if (ids.size >= options.maxSubscriptionsPerConnection) {
-          return [new GraphQLError(`At most ${options.maxSubscriptionsPerConnection} operations may be active on one connection`, { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } })];
+          return [
+            new GraphQLError(
+              `At most ${options.maxSubscriptionsPerConnection} operations may be active on one connection`,
+              { extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' } },
+            ),
+          ];
         }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({ ...ctx, req: ctx.extra.request, socket: ctx.extra.socket, params });
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
         let document: DocumentNode;
         try {
           document = parse(params.query);
@@ -93,9 +118,20 @@ export function attachGraphQLWebSocket(server: Server, yoga: YogaServerInstance<
           contextValue = await contextFactory();
         } catch (error) {
           ids.delete(id);
-          return [error instanceof GraphQLError ? error : new GraphQLError('Could not authenticate this operation', { extensions: { code: 'UNAUTHENTICATED' } })];
+          return [
+            error instanceof GraphQLError
+              ? error
+              : new GraphQLError('Could not authenticate this operation', { extensions: { code: 'UNAUTHENTICATED' } }),
+          ];
         }
-        return { schema, operationName: params.operationName, document, variableValues: params.variables, contextValue, rootValue: { execute, subscribe } };
+        return {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue,
+          rootValue: { execute, subscribe },
+        };
       },
       onNext: (ctx) => {
         const socket = ctx.extra.socket as WebSocket;

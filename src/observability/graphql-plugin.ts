@@ -55,7 +55,8 @@ function begin(args: ExecutionArgs, metrics: Metrics, tracing: Tracing) {
   });
   const started = performance.now();
   return {
-    scoped: <T>(fn: () => T): T => withScope({ fields: { operationName: name }, span: span?.spanContext() ?? null, tracer: tracing.tracer }, fn),
+    scoped: <T>(fn: () => T): T =>
+      withScope({ fields: { operationName: name }, span: span?.spanContext() ?? null, tracer: tracing.tracer }, fn),
     done(result: unknown) {
       const outcome = outcomeOf(result);
       metrics.graphqlOperation(name, type, outcome, (performance.now() - started) / 1000);
@@ -76,7 +77,12 @@ export function observabilityPlugin(metrics: Metrics, tracing: Tracing): Plugin 
     // never reaches onExecute: count it here with its error code, type `none`.
     onResultProcess({ request, result }) {
       if (executed.has(request) || isAsyncIterable(result)) return;
-      metrics.graphqlOperation(requestedNames.get(request), 'none', outcomeOf(Array.isArray(result) ? result[0] : result), null);
+      metrics.graphqlOperation(
+        requestedNames.get(request),
+        'none',
+        outcomeOf(Array.isArray(result) ? result[0] : result),
+        null,
+      );
     },
     onExecute({ args, executeFn, setExecuteFn }) {
       const op = begin(args, metrics, tracing);

@@ -16,13 +16,28 @@ function sameSecret(a: string, b: string): boolean {
  * Answers a /metrics request. `token` null on the main port means metrics are not served there
  * (404 naming the settings); on the metrics port it means no token is asked for.
  */
-export async function serveMetrics(req: IncomingMessage, res: ServerResponse, metrics: Metrics, token: string | null, where: 'main' | 'metrics-port'): Promise<void> {
-  if (req.method !== 'GET' && req.method !== 'HEAD') return sendError(res, 'METHOD_NOT_ALLOWED', 'GET /metrics', { headers: { allow: 'GET, HEAD' } });
-  if (where === 'main' && token === null) return sendError(res, 'NOT_FOUND', 'Metrics are not served on this port: set WEFT_METRICS_TOKEN (bearer token for /metrics here) or WEFT_METRICS_PORT (a listener of their own)');
+export async function serveMetrics(
+  req: IncomingMessage,
+  res: ServerResponse,
+  metrics: Metrics,
+  token: string | null,
+  where: 'main' | 'metrics-port',
+): Promise<void> {
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return sendError(res, 'METHOD_NOT_ALLOWED', 'GET /metrics', { headers: { allow: 'GET, HEAD' } });
+  if (where === 'main' && token === null)
+    return sendError(
+      res,
+      'NOT_FOUND',
+      'Metrics are not served on this port: set WEFT_METRICS_TOKEN (bearer token for /metrics here) or WEFT_METRICS_PORT (a listener of their own)',
+    );
   if (token !== null) {
     const header = req.headers.authorization ?? '';
     const given = header.startsWith('Bearer ') ? header.slice(7).trim() : '';
-    if (!given || !sameSecret(given, token)) return sendError(res, 'UNAUTHENTICATED', 'GET /metrics needs Authorization: Bearer <WEFT_METRICS_TOKEN>', { headers: { 'www-authenticate': 'Bearer realm="weft-metrics"' } });
+    if (!given || !sameSecret(given, token))
+      return sendError(res, 'UNAUTHENTICATED', 'GET /metrics needs Authorization: Bearer <WEFT_METRICS_TOKEN>', {
+        headers: { 'www-authenticate': 'Bearer realm="weft-metrics"' },
+      });
   }
   const { body, contentType } = await metrics.text();
   res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
@@ -35,7 +50,10 @@ export interface MetricsServer {
 }
 
 /** The WEFT_METRICS_PORT listener: /metrics and nothing else. */
-export async function startMetricsServer(metrics: Metrics, options: { host: string; port: number; token: string | null }): Promise<MetricsServer> {
+export async function startMetricsServer(
+  metrics: Metrics,
+  options: { host: string; port: number; token: string | null },
+): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path !== '/metrics') return sendError(res, 'NOT_FOUND', 'This port serves /metrics only');

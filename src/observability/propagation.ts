@@ -24,9 +24,18 @@ export function withTraceparent(fetch: Fetch): Fetch {
  * Handles an inbound webhook inside a span continuing the sender's `traceparent` (runs it starts
  * link to that span), and counts it as accepted (2xx) or refused when the answer is sent.
  */
-export function observeInboundWebhook(req: IncomingMessage, res: ServerResponse, deps: { metrics: Metrics; tracing: Tracing }, handle: () => Promise<void>): Promise<void> {
+export function observeInboundWebhook(
+  req: IncomingMessage,
+  res: ServerResponse,
+  deps: { metrics: Metrics; tracing: Tracing },
+  handle: () => Promise<void>,
+): Promise<void> {
   const header = req.headers.traceparent;
-  const span = deps.tracing.startSpan('webhook.inbound', { parent: parseTraceparent(typeof header === 'string' ? header : null), kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method ?? 'POST' } });
+  const span = deps.tracing.startSpan('webhook.inbound', {
+    parent: parseTraceparent(typeof header === 'string' ? header : null),
+    kind: SpanKind.SERVER,
+    attributes: { 'http.request.method': req.method ?? 'POST' },
+  });
   res.once('finish', () => {
     const accepted = res.statusCode < 400;
     deps.metrics.inboundWebhook(accepted);

@@ -16,7 +16,10 @@ export interface ScheduleObserver {
 export function createScheduleObserver(metrics: Metrics, tracing: Tracing): ScheduleObserver {
   return {
     async within(scheduleId, at, fn) {
-      const span = tracing.startSpan('schedule.fire', { kind: SpanKind.PRODUCER, attributes: { 'weft.schedule.id': scheduleId, 'weft.schedule.fire_time': at.toISOString() } });
+      const span = tracing.startSpan('schedule.fire', {
+        kind: SpanKind.PRODUCER,
+        attributes: { 'weft.schedule.id': scheduleId, 'weft.schedule.fire_time': at.toISOString() },
+      });
       if (!span) return fn();
       try {
         return await withScope({ span: span.spanContext(), tracer: tracing.tracer }, fn);

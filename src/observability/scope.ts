@@ -33,7 +33,10 @@ export function currentScope(): Scope | undefined {
 }
 
 /** Runs `fn` with `fields` added to (and `span` replacing, when given) the current scope. */
-export function withScope<T>(patch: { fields?: LogFields; span?: SpanContext | null; tracer?: Tracer | null }, fn: () => T): T {
+export function withScope<T>(
+  patch: { fields?: LogFields; span?: SpanContext | null; tracer?: Tracer | null },
+  fn: () => T,
+): T {
   const outer = storage.getStore();
   const span = patch.span !== undefined ? patch.span : (outer?.span ?? null);
   const fields = { ...outer?.fields, ...patch.fields, ...(span ? { traceId: span.traceId } : {}) };

@@ -8,10 +8,27 @@
 // itself is written when the run finishes (start = createdAt), linked to the request, schedule
 // tick or inbound webhook that created the run (Run.traceParent).
 import { createHash, randomBytes } from 'node:crypto';
-import { context as otelContext, trace, SpanKind, SpanStatusCode, TraceFlags, type Attributes, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import {
+  context as otelContext,
+  trace,
+  SpanKind,
+  SpanStatusCode,
+  TraceFlags,
+  type Attributes,
+  type Link,
+  type Span,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, ConsoleSpanExporter, TracerProvider, type IdGenerator, type SpanExporter } from '@opentelemetry/sdk-trace';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  TracerProvider,
+  type IdGenerator,
+  type SpanExporter,
+} from '@opentelemetry/sdk-trace';
 import { parseTraceparent } from './scope.ts';
 
 export interface TracingConfig {
@@ -34,10 +51,20 @@ export interface Tracing {
   readonly enabled: boolean;
   readonly tracer: Tracer | null;
   /** A span under `parent` (or a new trace); null when tracing is off. */
-  startSpan(name: string, options: { parent?: SpanContext | null; attributes?: Attributes; kind?: SpanKind; links?: Link[] }): Span | null;
+  startSpan(
+    name: string,
+    options: { parent?: SpanContext | null; attributes?: Attributes; kind?: SpanKind; links?: Link[] },
+  ): Span | null;
   /** The span context of a run's root span (the parent of its step attempts). */
   runContext(runId: string): SpanContext | null;
-  stepAttempt(claim: { runId: string; stepId: string; type: string; attempt: number; workflowId?: string | null; workspaceId: string }): StepAttemptSpan | null;
+  stepAttempt(claim: {
+    runId: string;
+    stepId: string;
+    type: string;
+    attempt: number;
+    workflowId?: string | null;
+    workspaceId: string;
+  }): StepAttemptSpan | null;
   runFinished(run: FinishedRunTrace): void;
   /** Sends what is buffered and stops (app.stop). */
   shutdown(): Promise<void>;
@@ -91,7 +118,11 @@ const OFF: Tracing = {
 
 export function createTracing(config: TracingConfig, exporterOverride?: SpanExporter): Tracing {
   if (!config.exporter && !exporterOverride) return OFF;
-  const exporter: SpanExporter = exporterOverride ?? (config.exporter === 'console' ? new ConsoleSpanExporter() : (new OTLPTraceExporter({ url: config.url, headers: config.headers }) as unknown as SpanExporter));
+  const exporter: SpanExporter =
+    exporterOverride ??
+    (config.exporter === 'console'
+      ? new ConsoleSpanExporter()
+      : (new OTLPTraceExporter({ url: config.url, headers: config.headers }) as unknown as SpanExporter));
   const ids = new PresetIdGenerator();
   const provider = new TracerProvider({
     resource: resourceFromAttributes({ 'service.name': config.serviceName }),
@@ -102,9 +133,23 @@ export function createTracing(config: TracingConfig, exporterOverride?: SpanExpo
 
   const startSpan = (name: string, options: Parameters<Tracing['startSpan']>[1]): Span => {
     const parent = options.parent ? trace.setSpanContext(otelContext.active(), options.parent) : otelContext.active();
-    return tracer.startSpan(name, { attributes: options.attributes, kind: options.kind ?? SpanKind.INTERNAL, links: options.links, root: !options.parent }, parent);
+    return tracer.startSpan(
+      name,
+      {
+        attributes: options.attributes,
+        kind: options.kind ?? SpanKind.INTERNAL,
+        links: options.links,
+        root: !options.parent,
+      },
+      parent,
+    );
   };
-  const runContext = (runId: string): SpanContext => ({ traceId: runTraceId(runId), spanId: runRootSpanId(runId), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  const runContext = (runId: string): SpanContext => ({
+    traceId: runTraceId(runId),
+    spanId: runRootSpanId(runId),
+    traceFlags: TraceFlags.SAMPLED,
+    isRemote: true,
+  });
 
   return {
     enabled: true,
@@ -114,7 +159,14 @@ export function createTracing(config: TracingConfig, exporterOverride?: SpanExpo
     stepAttempt(claim) {
       const span = startSpan(`step ${claim.stepId}`, {
         parent: runContext(claim.runId),
-        attributes: { 'weft.run.id': claim.runId, 'weft.step.id': claim.stepId, 'weft.step.type': claim.type, 'weft.step.attempt': claim.attempt, 'weft.workspace.id': claim.workspaceId, ...(claim.workflowId ? { 'weft.workflow.id': claim.workflowId } : {}) },
+        attributes: {
+          'weft.run.id': claim.runId,
+          'weft.step.id': claim.stepId,
+          'weft.step.type': claim.type,
+          'weft.step.attempt': claim.attempt,
+          'weft.workspace.id': claim.workspaceId,
+          ...(claim.workflowId ? { 'weft.workflow.id': claim.workflowId } : {}),
+        },
       });
       return {
         context: span.spanContext(),
@@ -131,12 +183,21 @@ export function createTracing(config: TracingConfig, exporterOverride?: SpanExpo
       const root = tracer.startSpan(`run ${run.workflowId ?? 'preview'}`, {
         root: true,
         startTime: run.createdAt,
-        attributes: { 'weft.run.id': run.runId, 'weft.run.status': run.status, 'weft.workspace.id': run.workspaceId, ...(run.workflowId ? { 'weft.workflow.id': run.workflowId } : {}) },
+        attributes: {
+          'weft.run.id': run.runId,
+          'weft.run.status': run.status,
+          'weft.workspace.id': run.workspaceId,
+          ...(run.workflowId ? { 'weft.workflow.id': run.workflowId } : {}),
+        },
         links: origin ? [{ context: origin, attributes: { 'weft.link': 'started by' } }] : [],
       });
       ids.preset = null;
       if (run.startedAt) {
-        const queued = tracer.startSpan('run queued', { startTime: run.createdAt, attributes: { 'weft.run.id': run.runId } }, trace.setSpan(otelContext.active(), root));
+        const queued = tracer.startSpan(
+          'run queued',
+          { startTime: run.createdAt, attributes: { 'weft.run.id': run.runId } },
+          trace.setSpan(otelContext.active(), root),
+        );
         queued.end(run.startedAt);
       }
       if (run.status !== 'COMPLETED') root.setStatus({ code: SpanStatusCode.ERROR, message: run.status });

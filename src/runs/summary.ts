@@ -10,7 +10,10 @@ interface SummaryRow {
   p95: number | null;
 }
 
-export async function runsSummary(scope: { prisma: PrismaClient; workspaceId: string }, window: { workflowId: string | null; since: Date; until: Date }) {
+export async function runsSummary(
+  scope: { prisma: PrismaClient; workspaceId: string },
+  window: { workflowId: string | null; since: Date; until: Date },
+) {
   const rows = await scope.prisma.$queryRaw<SummaryRow[]>`
     WITH runs AS (
       SELECT status, EXTRACT(EPOCH FROM ("finishedAt" - "startedAt")) * 1000 AS ms

@@ -22,12 +22,19 @@ export function isValidTimezone(timezone: string): boolean {
 
 export function checkSchedule(cronExpression: string, timezone: string, path: (string | number)[]): Problem[] {
   const problems: Problem[] = [];
-  if (!isValidTimezone(timezone)) problems.push({ path: [...path, 'timezone'], message: `Unknown time zone '${timezone}'; use an IANA name such as "Europe/Berlin" or "UTC"` });
+  if (!isValidTimezone(timezone))
+    problems.push({
+      path: [...path, 'timezone'],
+      message: `Unknown time zone '${timezone}'; use an IANA name such as "Europe/Berlin" or "UTC"`,
+    });
   try {
     const cron = new Cron(cronExpression, { timezone: problems.length ? 'UTC' : timezone, paused: true });
     if (!cron.nextRun(new Date())) problems.push({ path: [...path, 'cronExpression'], message: 'never fires' });
   } catch (error) {
-    problems.push({ path: [...path, 'cronExpression'], message: `Invalid cron expression: ${coerceError(error).message.replace(/^CronPattern: /, '')} (5 fields: minute hour day month weekday, or 6 with seconds first)` });
+    problems.push({
+      path: [...path, 'cronExpression'],
+      message: `Invalid cron expression: ${coerceError(error).message.replace(/^CronPattern: /, '')} (5 fields: minute hour day month weekday, or 6 with seconds first)`,
+    });
   }
   return problems;
 }
@@ -35,11 +42,27 @@ export function checkSchedule(cronExpression: string, timezone: string, path: (s
 /** Offset of `timezone` from UTC at `at`, in minutes. */
 function offsetMinutes(timezone: string, at: Date): number {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: timezone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: timezone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      second: '2-digit',
+    })
       .formatToParts(at)
       .map((p) => [p.type, p.value]),
   );
-  const asUtc = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  const asUtc = Date.UTC(
+    Number(parts.year),
+    Number(parts.month) - 1,
+    Number(parts.day),
+    Number(parts.hour),
+    Number(parts.minute),
+    Number(parts.second),
+  );
   return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
 }
 
@@ -78,7 +101,13 @@ export function nextFireTimes(cronExpression: string, timezone: string, after: D
 }
 
 /** Fire times in (from, to], oldest first, at most `limit`. */
-export function fireTimesBetween(cronExpression: string, timezone: string, from: Date, to: Date, limit: number): Date[] {
+export function fireTimesBetween(
+  cronExpression: string,
+  timezone: string,
+  from: Date,
+  to: Date,
+  limit: number,
+): Date[] {
   const times: Date[] = [];
   let cursor = from;
   while (times.length < limit) {

@@ -79,7 +79,11 @@ export class Scheduler {
   async tick(): Promise<void> {
     const now = this.now();
     await this.recover(now);
-    const due = await this.opts.prisma.schedule.findMany({ where: { enabled: true, nextRunAt: { lte: now } }, orderBy: { nextRunAt: 'asc' }, take: 100 });
+    const due = await this.opts.prisma.schedule.findMany({
+      where: { enabled: true, nextRunAt: { lte: now } },
+      orderBy: { nextRunAt: 'asc' },
+      take: 100,
+    });
     for (const schedule of due) await this.process(schedule, now);
   }
 
@@ -90,7 +94,10 @@ export class Scheduler {
 
   private async process(schedule: ScheduleRow, now: Date): Promise<void> {
     const first = schedule.nextRunAt!;
-    const times = [first, ...fireTimesBetween(schedule.cronExpression, schedule.timezone, first, now, MAX_FIRES_PER_TICK - 1)];
+    const times = [
+      first,
+      ...fireTimesBetween(schedule.cronExpression, schedule.timezone, first, now, MAX_FIRES_PER_TICK - 1),
+    ];
     const lateAfter = this.opts.lateAfterMs ?? Math.max(60_000, 3 * this.opts.intervalMs);
     const late = times.filter((t) => now.getTime() - t.getTime() > lateAfter);
     const onTime = times.filter((t) => now.getTime() - t.getTime() <= lateAfter);
@@ -98,24 +105,48 @@ export class Scheduler {
     const fire: Date[] = [...onTime];
     const skip: { at: Date; reason: string }[] = [];
     for (const [i, at] of late.entries()) {
-      const keep = schedule.catchUp === 'ALL' ? now.getTime() - at.getTime() <= window : schedule.catchUp === 'LAST' ? i === late.length - 1 : false;
+      const keep =
+        schedule.catchUp === 'ALL'
+          ? now.getTime() - at.getTime() <= window
+          : schedule.catchUp === 'LAST'
+            ? i === late.length - 1
+            : false;
       if (keep) fire.push(at);
-      else skip.push({ at, reason: schedule.catchUp === 'ALL' ? `missed while Weft was not running; older than the catch-up window (${schedule.catchUpWindowSeconds} s)` : `missed while Weft was not running (catch-up ${schedule.catchUp})` });
+      else
+        skip.push({
+          at,
+          reason:
+            schedule.catchUp === 'ALL'
+              ? `missed while Weft was not running; older than the catch-up window (${schedule.catchUpWindowSeconds} s)`
+              : `missed while Weft was not running (catch-up ${schedule.catchUp})`,
+        });
     }
     fire.sort((a, b) => a.getTime() - b.getTime());
 
     if (skip.length) {
       const recorded = await this.opts.prisma.scheduleTick.createMany({
-        data: skip.slice(-MAX_SKIPPED_TICKS_RECORDED).map((s) => ({ workspaceId: schedule.workspaceId, scheduleId: schedule.id, scheduledFor: s.at, status: 'SKIPPED' as const, reason: s.reason })),
+        data: skip.slice(-MAX_SKIPPED_TICKS_RECORDED).map((s) => ({
+          workspaceId: schedule.workspaceId,
+          scheduleId: schedule.id,
+          scheduledFor: s.at,
+          status: 'SKIPPED' as const,
+          reason: s.reason,
+        })),
         skipDuplicates: true,
       });
       this.opts.observer?.skipped(recorded.count, 'missed'); // only those this process recorded first
     }
-    for (const at of fire) await (this.opts.observer ? this.opts.observer.within(schedule.id, at, () => this.fire(schedule, at)) : this.fire(schedule, at));
+    for (const at of fire)
+      await (this.opts.observer
+        ? this.opts.observer.within(schedule.id, at, () => this.fire(schedule, at))
+        : this.fire(schedule, at));
 
     // Advance with compare-and-set: if another process already moved it, leave theirs.
     const next = firstFireAfter(schedule.cronExpression, schedule.timezone, now);
-    await this.opts.prisma.schedule.updateMany({ where: { id: schedule.id, nextRunAt: first }, data: { nextRunAt: next } });
+    await this.opts.prisma.schedule.updateMany({
+      where: { id: schedule.id, nextRunAt: first },
+      data: { nextRunAt: next },
+    });
   }
 
   private async fire(schedule: ScheduleRow, at: Date): Promise<void> {
@@ -126,23 +157,41 @@ export class Scheduler {
     if (claimed.count === 0) return; // another process owns this fire
     const tickWhere = { scheduleId_scheduledFor: { scheduleId: schedule.id, scheduledFor: at } };
 
-    const active = await this.opts.prisma.run.findMany({ where: { scheduleId: schedule.id, status: { in: [...ACTIVE_RUN] } }, select: { id: true, status: true }, orderBy: { createdAt: 'asc' } });
+    const active = await this.opts.prisma.run.findMany({
+      where: { scheduleId: schedule.id, status: { in: [...ACTIVE_RUN] } },
+      select: { id: true, status: true },
+      orderBy: { createdAt: 'asc' },
+    });
     if (active.length) {
       const skipReason =
-        schedule.overlap === 'SKIP' ? `skipped: the previous run is still ${active[0]!.status} (overlap SKIP)` : schedule.overlap === 'BUFFER_ONE' && active.some((r) => r.status === 'QUEUED') ? 'skipped: one run is already buffered (overlap BUFFER_ONE)' : null;
+        schedule.overlap === 'SKIP'
+          ? `skipped: the previous run is still ${active[0]!.status} (overlap SKIP)`
+          : schedule.overlap === 'BUFFER_ONE' && active.some((r) => r.status === 'QUEUED')
+            ? 'skipped: one run is already buffered (overlap BUFFER_ONE)'
+            : null;
       if (skipReason) {
         this.opts.observer?.skipped(1, 'overlap');
-        await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { status: 'SKIPPED', reason: skipReason } });
+        await this.opts.prisma.scheduleTick.update({
+          where: tickWhere,
+          data: { status: 'SKIPPED', reason: skipReason },
+        });
         return;
       }
       if (schedule.overlap === 'CANCEL_OTHER') {
-        for (const run of active) await cancelRun(this.scope(schedule.workspaceId), run.id).catch((error) => (error instanceof ConflictError ? undefined : Promise.reject(error)));
+        for (const run of active)
+          await cancelRun(this.scope(schedule.workspaceId), run.id).catch((error) =>
+            error instanceof ConflictError ? undefined : Promise.reject(error),
+          );
       }
     }
     await this.startRun(schedule, at, tickWhere);
   }
 
-  private async startRun(schedule: Pick<ScheduleRow, 'id' | 'workspaceId' | 'workflowId' | 'inputData'>, at: Date, tickWhere: { scheduleId_scheduledFor: { scheduleId: string; scheduledFor: Date } }) {
+  private async startRun(
+    schedule: Pick<ScheduleRow, 'id' | 'workspaceId' | 'workflowId' | 'inputData'>,
+    at: Date,
+    tickWhere: { scheduleId_scheduledFor: { scheduleId: string; scheduledFor: Date } },
+  ) {
     try {
       const run = await runWorkflow(this.scope(schedule.workspaceId), {
         workflowId: schedule.workflowId,
@@ -153,10 +202,17 @@ export class Scheduler {
       });
       this.opts.observer?.fired(at, this.now(), this.opts.lateAfterMs ?? Math.max(60_000, 3 * this.opts.intervalMs));
       await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { runId: run.id } });
-      await this.opts.prisma.schedule.update({ where: { id: schedule.id }, data: { lastRunAt: at, lastRunId: run.id } });
+      await this.opts.prisma.schedule.update({
+        where: { id: schedule.id },
+        data: { lastRunAt: at, lastRunId: run.id },
+      });
     } catch (error) {
-      const reason = error instanceof WeftError ? `${error.code}: ${error.message}` : `could not start the run: ${coerceError(error).message}`;
-      if (!(error instanceof WeftError)) this.opts.log.error({ err: error, scheduleId: schedule.id }, 'schedule fire failed');
+      const reason =
+        error instanceof WeftError
+          ? `${error.code}: ${error.message}`
+          : `could not start the run: ${coerceError(error).message}`;
+      if (!(error instanceof WeftError))
+        this.opts.log.error({ err: error, scheduleId: schedule.id }, 'schedule fire failed');
       await this.opts.prisma.scheduleTick.update({ where: tickWhere, data: { status: 'FAILED', reason } });
     }
   }
@@ -169,7 +225,9 @@ export class Scheduler {
       take: 100,
     });
     for (const tick of orphans) {
-      await this.startRun(tick.schedule, tick.scheduledFor, { scheduleId_scheduledFor: { scheduleId: tick.scheduleId, scheduledFor: tick.scheduledFor } });
+      await this.startRun(tick.schedule, tick.scheduledFor, {
+        scheduleId_scheduledFor: { scheduleId: tick.scheduleId, scheduledFor: tick.scheduledFor },
+      });
     }
   }
 }

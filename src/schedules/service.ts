@@ -23,11 +23,20 @@ function check(input: ScheduleInput, current?: { cronExpression: string; timezon
   const problems: Problem[] = [];
   const cron = input.cronExpression ?? current?.cronExpression ?? '';
   const timezone = input.timezone ?? current?.timezone ?? 'UTC';
-  if (input.cronExpression !== undefined || input.timezone !== undefined || !current) problems.push(...checkSchedule(cron, timezone, ['input']));
-  if (input.inputData != null && !isPlainObject(input.inputData)) problems.push({ path: ['input', 'inputData'], message: 'must be a JSON object' });
-  if (input.name != null && (input.name.length === 0 || input.name.length > 200)) problems.push({ path: ['input', 'name'], message: 'must be 1–200 characters' });
-  if (input.catchUpWindowSeconds != null && (input.catchUpWindowSeconds < 1 || input.catchUpWindowSeconds > MAX_CATCH_UP_WINDOW_SECONDS)) {
-    problems.push({ path: ['input', 'catchUpWindowSeconds'], message: `must be between 1 and ${MAX_CATCH_UP_WINDOW_SECONDS} (7 days)` });
+  if (input.cronExpression !== undefined || input.timezone !== undefined || !current)
+    problems.push(...checkSchedule(cron, timezone, ['input']));
+  if (input.inputData != null && !isPlainObject(input.inputData))
+    problems.push({ path: ['input', 'inputData'], message: 'must be a JSON object' });
+  if (input.name != null && (input.name.length === 0 || input.name.length > 200))
+    problems.push({ path: ['input', 'name'], message: 'must be 1–200 characters' });
+  if (
+    input.catchUpWindowSeconds != null &&
+    (input.catchUpWindowSeconds < 1 || input.catchUpWindowSeconds > MAX_CATCH_UP_WINDOW_SECONDS)
+  ) {
+    problems.push({
+      path: ['input', 'catchUpWindowSeconds'],
+      message: `must be between 1 and ${MAX_CATCH_UP_WINDOW_SECONDS} (7 days)`,
+    });
   }
   return problems;
 }
@@ -36,7 +45,12 @@ export function firstFireAfter(cronExpression: string, timezone: string, after: 
   return nextFireTimes(cronExpression, timezone, after, 1)[0] ?? null;
 }
 
-export async function createSchedule(scope: ServiceScope, workflowId: string, input: ScheduleInput & { cronExpression: string }, now = new Date()) {
+export async function createSchedule(
+  scope: ServiceScope,
+  workflowId: string,
+  input: ScheduleInput & { cronExpression: string },
+  now = new Date(),
+) {
   const problems = check(input);
   if (problems.length) throw new ValidationError(problems);
   const workflow = await scope.prisma.workflow.findFirst({ where: inWorkspace(workflowId, scope) });

@@ -58,11 +58,20 @@ export const builder = new SchemaBuilder<BuilderTypes>({
     authorizeOnSubscribe: true,
     authScopes: (ctx) => {
       const can = ctx.principal.permissions;
-      return { authenticated: true, user: ctx.principal.kind === 'user', read: can.has('read'), write: can.has('write'), run: can.has('run'), admin: can.has('admin') };
+      return {
+        authenticated: true,
+        user: ctx.principal.kind === 'user',
+        read: can.has('read'),
+        write: can.has('write'),
+        run: can.has('run'),
+        admin: can.has('admin'),
+      };
     },
     unauthorizedError: (_parent, ctx, info) => {
       const held = [...ctx.principal.permissions].join(', ') || 'none';
-      return new ForbiddenError(`Not allowed to use ${info.parentType.name}.${info.fieldName} (your permissions in this workspace: ${held})`);
+      return new ForbiddenError(
+        `Not allowed to use ${info.parentType.name}.${info.fieldName} (your permissions in this workspace: ${held})`,
+      );
     },
   },
   defaultFieldNullability: false,
@@ -86,7 +95,8 @@ export const builder = new SchemaBuilder<BuilderTypes>({
     // not the relay plugin's "has not been implemented" error (only malformed IDs are errors).
     nodeQueryOptions: {
       description: 'Fetches any object by its global ID; null when it does not exist in your workspace.',
-      resolve: (_root, args, _ctx, info, resolveNode) => (isNodeType(info.schema, args.id.typename) ? resolveNode(args.id) : null),
+      resolve: (_root, args, _ctx, info, resolveNode) =>
+        isNodeType(info.schema, args.id.typename) ? resolveNode(args.id) : null,
     },
     nodesQueryOptions: {
       description: 'Fetches several objects by their global IDs, in order; null for each one that does not exist.',
@@ -109,14 +119,22 @@ export const builder = new SchemaBuilder<BuilderTypes>({
 builder.addScalarType('DateTime', DateTimeResolver, {});
 builder.addScalarType('JSON', JSONResolver, {});
 builder.scalarType('File', {
-  description: 'A file sent with the GraphQL multipart request spec (a multipart/form-data request with operations, map and the files). Input only.',
+  description:
+    'A file sent with the GraphQL multipart request spec (a multipart/form-data request with operations, map and the files). Input only.',
   serialize: () => {
     throw new Error('File is an input-only scalar');
   },
   parseValue: (value) => {
     // Duck-typed: yoga's fetch layer hands over its own File implementation, not Node's.
     const file = value as Partial<File> | null;
-    if (file && typeof file === 'object' && typeof file.name === 'string' && typeof file.stream === 'function' && typeof file.size === 'number') return value as File;
+    if (
+      file &&
+      typeof file === 'object' &&
+      typeof file.name === 'string' &&
+      typeof file.stream === 'function' &&
+      typeof file.size === 'number'
+    )
+      return value as File;
     throw new TypeError('File must be a file of a multipart request (see the GraphQL multipart request spec)');
   },
 });

@@ -16,7 +16,14 @@ export function deletePayload(name: string, description: string, legacyField?: s
     description,
     fields: (t) => ({
       deletedId: t.exposeID('deletedId', { description: 'Global ID of the deleted object.' }),
-      ...(legacyField ? { [legacyField]: t.exposeID('deletedId', { description: 'Global ID of the deleted object.', deprecationReason: 'Use deletedId, which every delete payload has.' }) } : {}),
+      ...(legacyField
+        ? {
+            [legacyField]: t.exposeID('deletedId', {
+              description: 'Global ID of the deleted object.',
+              deprecationReason: 'Use deletedId, which every delete payload has.',
+            }),
+          }
+        : {}),
     }),
   });
 }

@@ -23,10 +23,13 @@ export function describeGeneratedTypes(schema: GraphQLSchema): GraphQLSchema {
     if (!type.description) {
       if (type.name === 'PageInfo') type.description = 'Relay pagination information for a connection page.';
       else if (type.name === 'Node') type.description = 'An object with a global ID, fetchable with the `node` query.';
-      else if (type.name.endsWith('ConnectionEdge')) type.description = `An edge of ${type.name.replace(/Edge$/, '')}: a cursor and an item.`;
-      else if (type.name.endsWith('Connection')) type.description = 'A page of items (Relay cursor connection, at most 200 per page).';
+      else if (type.name.endsWith('ConnectionEdge'))
+        type.description = `An edge of ${type.name.replace(/Edge$/, '')}: a cursor and an item.`;
+      else if (type.name.endsWith('Connection'))
+        type.description = 'A page of items (Relay cursor connection, at most 200 per page).';
       else if (type instanceof GraphQLUnionType && type.name.endsWith('Result')) {
-        type.description = 'The outcome of a mutation: its payload on success, otherwise one of the typed errors (all implement `Error`).';
+        type.description =
+          'The outcome of a mutation: its payload on success, otherwise one of the typed errors (all implement `Error`).';
       }
     }
     if (type instanceof GraphQLObjectType || type instanceof GraphQLInterfaceType) {

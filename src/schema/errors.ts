@@ -22,10 +22,15 @@ export const ProblemRef = builder.objectRef<Problem>('Problem').implement({
   fields: (t) => ({
     message: t.exposeString('message', { description: 'What is wrong.' }),
     path: t.stringList({
-      description: 'Where, as path segments from the root of the input (array indexes as strings), e.g. ["input", "definition", "steps", "1", "dependsOn", "0"].',
+      description:
+        'Where, as path segments from the root of the input (array indexes as strings), e.g. ["input", "definition", "steps", "1", "dependsOn", "0"].',
       resolve: (p) => p.path.map(String),
     }),
-    stepId: t.string({ nullable: true, description: 'The step the problem is about, for workflow definitions.', resolve: (p) => p.stepId ?? null }),
+    stepId: t.string({
+      nullable: true,
+      description: 'The step the problem is about, for workflow definitions.',
+      resolve: (p) => p.stepId ?? null,
+    }),
   }),
 });
 
@@ -35,7 +40,11 @@ builder.objectType(ValidationError, {
   interfaces: [ErrorInterface],
   isTypeOf: (value) => value instanceof ValidationError,
   fields: (t) => ({
-    problems: t.field({ type: [ProblemRef], description: 'Every problem found, each with its path.', resolve: (e) => e.problems }),
+    problems: t.field({
+      type: [ProblemRef],
+      description: 'Every problem found, each with its path.',
+      resolve: (e) => e.problems,
+    }),
   }),
 });
 
@@ -65,7 +74,11 @@ export function mutationErrors(name: string) {
   return { types: MUTATION_ERRORS, directResult: true, union: { name } } as const;
 }
 
-function selectsTypeCondition(set: SelectionSetNode | undefined, names: Set<string>, fragments: Record<string, FragmentDefinitionNode>): boolean {
+function selectsTypeCondition(
+  set: SelectionSetNode | undefined,
+  names: Set<string>,
+  fragments: Record<string, FragmentDefinitionNode>,
+): boolean {
   if (!set) return false;
   return set.selections.some((selection) => {
     if (selection.kind === Kind.INLINE_FRAGMENT) {
@@ -74,7 +87,10 @@ function selectsTypeCondition(set: SelectionSetNode | undefined, names: Set<stri
     }
     if (selection.kind === Kind.FRAGMENT_SPREAD) {
       const fragment = fragments[selection.name.value];
-      return !!fragment && (names.has(fragment.typeCondition.name.value) || selectsTypeCondition(fragment.selectionSet, names, fragments));
+      return (
+        !!fragment &&
+        (names.has(fragment.typeCondition.name.value) || selectsTypeCondition(fragment.selectionSet, names, fragments))
+      );
     }
     return false;
   });

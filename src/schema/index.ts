@@ -22,6 +22,9 @@ import './auth.ts';
 import './file.ts';
 
 builder.queryType({ description: 'Read access to your workspace.', authScopes: { read: true } });
-builder.mutationType({ description: 'Changes. Each mutation is one transaction: it applies whole or not at all.', authScopes: { write: true } });
+builder.mutationType({
+  description: 'Changes. Each mutation is one transaction: it applies whole or not at all.',
+  authScopes: { write: true },
+});
 
 export const schema = describeGeneratedTypes(builder.toSchema({ sortSchema: true }));

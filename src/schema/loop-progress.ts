@@ -20,7 +20,10 @@ const LoopProgressRef = builder.objectRef<LoopProgress>('LoopProgress').implemen
     done: t.exposeInt('done', { description: 'Iterations COMPLETED.' }),
     failed: t.exposeInt('failed', { description: 'Iterations FAILED.' }),
     running: t.exposeInt('running', { description: 'Iterations RUNNING or RETRYING.' }),
-    pending: t.int({ description: 'Iterations not started yet (or cancelled/skipped): total − done − failed − running.', resolve: (p) => p.total - p.done - p.failed - p.running }),
+    pending: t.int({
+      description: 'Iterations not started yet (or cancelled/skipped): total − done − failed − running.',
+      resolve: (p) => p.total - p.done - p.failed - p.running,
+    }),
   }),
 });
 
@@ -28,7 +31,8 @@ builder.prismaObjectField('StepRun', 'loopProgress', (t) =>
   t.loadable({
     type: LoopProgressRef,
     nullable: true,
-    description: 'For a loop step: how many iterations there are and how many are done, failed and running (null for other steps and for iterations).',
+    description:
+      'For a loop step: how many iterations there are and how many are done, failed and running (null for other steps and for iterations).',
     load: async (keys: string[], ctx) => {
       const pairs = keys.map((k) => k.split('|') as [string, string]);
       const rows = await ctx.prisma.stepRun.groupBy({

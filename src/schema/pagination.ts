@@ -12,7 +12,11 @@ export function checkPageSize(args: { first?: number | null; last?: number | nul
     const value = args[key];
     if (value == null) continue;
     if (value < 0) throw ValidationError.single([key], 'must not be negative');
-    if (value > MAX_PAGE_SIZE) throw ValidationError.single([key], `must be at most ${MAX_PAGE_SIZE} (got ${value}); page through results with "after"`);
+    if (value > MAX_PAGE_SIZE)
+      throw ValidationError.single(
+        [key],
+        `must be at most ${MAX_PAGE_SIZE} (got ${value}); page through results with "after"`,
+      );
   }
 }
 
@@ -20,5 +24,6 @@ export function checkPageSize(args: { first?: number | null; last?: number | nul
 export const MAX_SEARCH_LENGTH = 200;
 
 export function checkSearch(value: string | null | undefined, path: string[]): void {
-  if (value != null && value.length > MAX_SEARCH_LENGTH) throw ValidationError.single(path, `must be at most ${MAX_SEARCH_LENGTH} characters (got ${value.length})`);
+  if (value != null && value.length > MAX_SEARCH_LENGTH)
+    throw ValidationError.single(path, `must be at most ${MAX_SEARCH_LENGTH} characters (got ${value.length})`);
 }

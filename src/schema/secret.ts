@@ -16,33 +16,45 @@ const SecretInfoRef = builder.objectRef<Pick<Secret, 'name' | 'createdAt' | 'upd
 builder.queryFields((t) => ({
   secrets: t.field({
     type: [SecretInfoRef],
-    description: 'Names of your workspace\'s secrets (values are write-only).',
-    resolve: (_r, _a, ctx) => ctx.prisma.secret.findMany({ where: { workspaceId: ctx.workspaceId }, select: { name: true, createdAt: true, updatedAt: true }, orderBy: { name: 'asc' } }),
+    description: "Names of your workspace's secrets (values are write-only).",
+    resolve: (_r, _a, ctx) =>
+      ctx.prisma.secret.findMany({
+        where: { workspaceId: ctx.workspaceId },
+        select: { name: true, createdAt: true, updatedAt: true },
+        orderBy: { name: 'asc' },
+      }),
   }),
 }));
 
-const SecretPayload = builder.objectRef<{ secret: Pick<Secret, 'name' | 'createdAt' | 'updatedAt'> }>('SecretPayload').implement({
-  description: 'The secret (without its value).',
-  fields: (t) => ({ secret: t.field({ type: SecretInfoRef, description: 'The secret.', resolve: (p) => p.secret }) }),
-});
+const SecretPayload = builder
+  .objectRef<{ secret: Pick<Secret, 'name' | 'createdAt' | 'updatedAt'> }>('SecretPayload')
+  .implement({
+    description: 'The secret (without its value).',
+    fields: (t) => ({ secret: t.field({ type: SecretInfoRef, description: 'The secret.', resolve: (p) => p.secret }) }),
+  });
 
 builder.mutationFields((t) => ({
   setSecret: t.field({
     skipTypeScopes: true,
     authScopes: { admin: true },
     type: SecretPayload,
-    description: 'Creates or replaces a workspace secret. The value is encrypted at rest (AES-256-GCM) and never returned, logged or recorded in runs.',
+    description:
+      'Creates or replaces a workspace secret. The value is encrypted at rest (AES-256-GCM) and never returned, logged or recorded in runs.',
     args: {
       input: t.arg({
         type: builder.inputType('SetSecretInput', {
           description: 'A secret name and its value.',
-          fields: (f) => ({ name: f.string({ required: true, description: 'Letters, digits and _, e.g. API_TOKEN.' }), value: f.string({ required: true, description: 'The value (at most 64 KiB).' }) }),
+          fields: (f) => ({
+            name: f.string({ required: true, description: 'Letters, digits and _, e.g. API_TOKEN.' }),
+            value: f.string({ required: true, description: 'The value (at most 64 KiB).' }),
+          }),
         }),
         required: true,
       }),
     },
     errors: mutationErrors('SetSecretResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ secret: await setSecret(ctx, input.name, input.value) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({ secret: await setSecret(ctx, input.name, input.value) })),
   }),
   deleteSecret: t.field({
     skipTypeScopes: true,
@@ -52,8 +64,17 @@ builder.mutationFields((t) => ({
       fields: (f) => ({ deletedName: f.exposeString('deletedName', { description: 'Its name.' }) }),
     }),
     description: 'Deletes a workspace secret; runs referring to it fail until it is set again.',
-    args: { input: t.arg({ type: builder.inputType('DeleteSecretInput', { description: 'The secret to delete.', fields: (f) => ({ name: f.string({ required: true, description: 'Its name.' }) }) }), required: true }) },
+    args: {
+      input: t.arg({
+        type: builder.inputType('DeleteSecretInput', {
+          description: 'The secret to delete.',
+          fields: (f) => ({ name: f.string({ required: true, description: 'Its name.' }) }),
+        }),
+        required: true,
+      }),
+    },
     errors: mutationErrors('DeleteSecretResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteSecret(ctx, input.name), { deletedName: input.name })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => (await deleteSecret(ctx, input.name), { deletedName: input.name })),
   }),
 }));

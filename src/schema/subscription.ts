@@ -22,21 +22,35 @@ async function findRun(ctx: Context, globalId: string) {
 }
 
 const RunEventFilter = builder.inputType('RunEventFilter', {
-  description: 'Which events of a run to deliver; all given filters must match. The stream still ends after the run\'s terminal event, delivered or not.',
+  description:
+    "Which events of a run to deliver; all given filters must match. The stream still ends after the run's terminal event, delivered or not.",
   fields: (t) => ({
     types: t.field({ type: [RunEventTypeEnum], description: 'Only these event types.' }),
     stepIds: t.stringList({ description: 'Only events of these steps (run-level events are left out).' }),
-    iterations: t.boolean({ description: 'false: leave out the events of loop iterations (the loop step\'s own events stay). Default true.' }),
-    includeData: t.boolean({ description: 'false: leave out bulky details — output, input, log lines, check results — from `payload` and `data`. Default true.' }),
+    iterations: t.boolean({
+      description: "false: leave out the events of loop iterations (the loop step's own events stay). Default true.",
+    }),
+    includeData: t.boolean({
+      description:
+        'false: leave out bulky details — output, input, log lines, check results — from `payload` and `data`. Default true.',
+    }),
   }),
 });
 
 const CaughtUpRef = builder.objectRef<CaughtUp>('RunEventsCaughtUp').implement({
-  description: 'Marks the end of the replay: every stored event after your cursor has been delivered; what follows is live.',
+  description:
+    'Marks the end of the replay: every stored event after your cursor has been delivered; what follows is live.',
   fields: (t) => ({
-    cursor: t.string({ description: 'The last event read (delivered or filtered out): resume from it with `after`.', resolve: (m) => eventCursor(m.seq) }),
+    cursor: t.string({
+      description: 'The last event read (delivered or filtered out): resume from it with `after`.',
+      resolve: (m) => eventCursor(m.seq),
+    }),
     seq: t.exposeInt('seq', { description: 'The same as a seq (0 when the run has no event after your cursor yet).' }),
-    runStatus: t.field({ type: RunStatusEnum, description: 'The run\'s status at that point.', resolve: (m) => m.status }),
+    runStatus: t.field({
+      type: RunStatusEnum,
+      description: "The run's status at that point.",
+      resolve: (m) => m.status,
+    }),
   }),
 });
 
@@ -49,7 +63,10 @@ const RunEventStreamItem = builder.unionType('RunEventStreamItem', {
 const RunFeedFilter = builder.inputType('RunFeedFilter', {
   description: 'Which runs a feed reports; all given filters must match.',
   fields: (t) => ({
-    status: t.field({ type: [RunStatusEnum], description: 'Only transitions to (and snapshot runs in) these statuses.' }),
+    status: t.field({
+      type: [RunStatusEnum],
+      description: 'Only transitions to (and snapshot runs in) these statuses.',
+    }),
     workflowIds: t.idList({ description: 'Only runs of these workflows (global IDs).' }),
     includePreviews: t.boolean({ description: 'Include preview runs (default true).' }),
   }),
@@ -69,21 +86,51 @@ const RunFeedMessageRef = builder.objectRef<FeedMessage>('RunFeedMessage').imple
   description: 'One message of runFeed.',
   fields: (t) => ({
     kind: t.field({ type: RunFeedMessageKind, description: 'What it reports.', resolve: (m) => m.kind }),
-    runId: t.id({ nullable: true, description: 'Global ID of the run (null for SNAPSHOT_END).', resolve: (m) => (m.runId ? encodeGlobalID('Run', m.runId) : null) }),
-    status: t.field({ type: RunStatusEnum, nullable: true, description: 'The status the transition reached (TRANSITION), the run\'s status (SNAPSHOT) or the status it had (DELETED).', resolve: (m) => m.status }),
-    run: t.field({ type: RunRef, nullable: true, description: 'The run, its status being `status` (null for DELETED and SNAPSHOT_END).', resolve: (m) => m.run }),
-    seq: t.int({ nullable: true, description: 'The seq of the run event behind a TRANSITION (the run\'s last seq for SNAPSHOT).', resolve: (m) => m.seq }),
+    runId: t.id({
+      nullable: true,
+      description: 'Global ID of the run (null for SNAPSHOT_END).',
+      resolve: (m) => (m.runId ? encodeGlobalID('Run', m.runId) : null),
+    }),
+    status: t.field({
+      type: RunStatusEnum,
+      nullable: true,
+      description:
+        "The status the transition reached (TRANSITION), the run's status (SNAPSHOT) or the status it had (DELETED).",
+      resolve: (m) => m.status,
+    }),
+    run: t.field({
+      type: RunRef,
+      nullable: true,
+      description: 'The run, its status being `status` (null for DELETED and SNAPSHOT_END).',
+      resolve: (m) => m.run,
+    }),
+    seq: t.int({
+      nullable: true,
+      description: "The seq of the run event behind a TRANSITION (the run's last seq for SNAPSHOT).",
+      resolve: (m) => m.seq,
+    }),
     at: t.field({ type: 'DateTime', description: 'When it happened.', resolve: (m) => m.at }),
   }),
 });
 
-type FeedArgs = { filter?: { status?: Run['status'][] | null; workflowIds?: (string | number)[] | null; includePreviews?: boolean | null } | null; snapshot?: number | null };
+type FeedArgs = {
+  filter?: {
+    status?: Run['status'][] | null;
+    workflowIds?: (string | number)[] | null;
+    includePreviews?: boolean | null;
+  } | null;
+  snapshot?: number | null;
+};
 
 function feedOptions(ctx: Context, args: FeedArgs, workflowId?: string) {
   const snapshot = args.snapshot ?? 0;
   if (snapshot < 0 || snapshot > 200) throw ValidationError.single(['snapshot'], 'must be between 0 and 200');
   const workflowIds = args.filter?.workflowIds?.map((id) => parseGlobalId(String(id), 'Workflow'));
-  const filter: FeedFilter = { statuses: args.filter?.status, includePreviews: args.filter?.includePreviews, workflowIds: workflowId ? [workflowId] : workflowIds };
+  const filter: FeedFilter = {
+    statuses: args.filter?.status,
+    includePreviews: args.filter?.includePreviews,
+    workflowIds: workflowId ? [workflowId] : workflowIds,
+  };
   return { prisma: ctx.prisma, bus: ctx.bus, workspaceId: ctx.workspaceId, filter, snapshot };
 }
 
@@ -143,7 +190,10 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
   });
 }
 
-builder.subscriptionType({ description: 'Live updates. Available over graphql-ws (WebSocket) and Server-Sent Events on /graphql.', authScopes: { read: true } });
+builder.subscriptionType({
+  description: 'Live updates. Available over graphql-ws (WebSocket) and Server-Sent Events on /graphql.',
+  authScopes: { read: true },
+});
 
 type FieldBuilder = Parameters<Parameters<typeof builder.subscriptionFields>[0]>[0];
 
@@ -152,21 +202,34 @@ const runIdArg = (t: FieldBuilder) => t.arg.id({ required: true, description: 'G
 /** The arguments of runEvents and runEventStream. */
 const eventStreamArgs = (t: FieldBuilder) => ({
   runId: runIdArg(t),
-  after: t.arg.string({ description: 'Deliver only events after this event cursor: a seq ("42", RunEvent.seq or RunEvent.cursor); a Run.events edge cursor is accepted too.' }),
+  after: t.arg.string({
+    description:
+      'Deliver only events after this event cursor: a seq ("42", RunEvent.seq or RunEvent.cursor); a Run.events edge cursor is accepted too.',
+  }),
   filter: t.arg({ type: RunEventFilter, description: 'Deliver only some events (default: all).' }),
 });
 
-async function openEventStream<T>(ctx: Context, args: { runId: string | number; after?: string | null; filter?: unknown }, open: (opts: StreamOptions) => T): Promise<T> {
+async function openEventStream<T>(
+  ctx: Context,
+  args: { runId: string | number; after?: string | null; filter?: unknown },
+  open: (opts: StreamOptions) => T,
+): Promise<T> {
   const run = await findRun(ctx, String(args.runId));
   const after = await resolveEventCursor(ctx.prisma, run.id, args.after, ['after']);
-  return open({ prisma: ctx.prisma, bus: ctx.bus, runId: run.id, after, filter: args.filter as EventFilterInput | null });
+  return open({
+    prisma: ctx.prisma,
+    bus: ctx.bus,
+    runId: run.id,
+    after,
+    filter: args.filter as EventFilterInput | null,
+  });
 }
 
 builder.subscriptionFields((t) => ({
   runEvents: t.field({
     type: RunEventRef,
     description:
-      'Every event of a run, in order: first the stored ones after `after` (all of them without it), then live ones, with no gap and no duplicate even while events are being produced. Completes after the run\'s terminal event (RUN_COMPLETED, RUN_FAILED or RUN_CANCELLED). To resume after a disconnect, pass the cursor of the last event received as `after`. runEventStream is the same with a marker where the replay ends.',
+      "Every event of a run, in order: first the stored ones after `after` (all of them without it), then live ones, with no gap and no duplicate even while events are being produced. Completes after the run's terminal event (RUN_COMPLETED, RUN_FAILED or RUN_CANCELLED). To resume after a disconnect, pass the cursor of the last event received as `after`. runEventStream is the same with a marker where the replay ends.",
     args: eventStreamArgs(t),
     subscribe: (_root, args, ctx) => openEventStream(ctx, args, runEventStream),
     resolve: (event) => event as never,
@@ -181,18 +244,22 @@ builder.subscriptionFields((t) => ({
   }),
   runUpdated: t.field({
     type: RunRef,
-    description: 'The run (with __typename and id, so normalized caches update) now and whenever it changes — coalesced: at most one push per WEFT_RUN_UPDATED_INTERVAL_MS (default 250 ms), always ending with its final state; completes when it finishes.',
+    description:
+      'The run (with __typename and id, so normalized caches update) now and whenever it changes — coalesced: at most one push per WEFT_RUN_UPDATED_INTERVAL_MS (default 250 ms), always ending with its final state; completes when it finishes.',
     args: { runId: runIdArg(t) },
     subscribe: async (_root, args, ctx) => coalescedRun(ctx, await findRun(ctx, String(args.runId))),
     resolve: (run) => run,
   }),
   workflowRunsUpdated: t.field({
     type: RunRef,
-    description: 'Runs of one workflow, once per transition (queued, started, paused, resumed, finished) with the status it reached. runFeed also reports deletions.',
+    description:
+      'Runs of one workflow, once per transition (queued, started, paused, resumed, finished) with the status it reached. runFeed also reports deletions.',
     args: {
       workflowId: t.arg.id({ required: true, description: 'Global ID of the workflow.' }),
       filter: t.arg({ type: RunFeedFilter, description: 'Only some runs (its workflowIds is ignored here).' }),
-      snapshot: t.arg.int({ description: 'First send up to this many of the newest matching runs as they are now (0–200, default 0).' }),
+      snapshot: t.arg.int({
+        description: 'First send up to this many of the newest matching runs as they are now (0–200, default 0).',
+      }),
     },
     subscribe: async (_root, args, ctx) => {
       const workflowId = parseGlobalId(String(args.workflowId), 'Workflow');
@@ -204,20 +271,26 @@ builder.subscriptionFields((t) => ({
   }),
   runsFeed: t.field({
     type: RunRef,
-    description: 'Every run of your workspace (previews included unless filtered), once per transition (queued, started, paused, resumed, finished) with the status it reached — for dashboards. runFeed also reports deletions and the end of the snapshot.',
+    description:
+      'Every run of your workspace (previews included unless filtered), once per transition (queued, started, paused, resumed, finished) with the status it reached — for dashboards. runFeed also reports deletions and the end of the snapshot.',
     args: {
       filter: t.arg({ type: RunFeedFilter, description: 'Only some runs.' }),
-      snapshot: t.arg.int({ description: 'First send up to this many of the newest matching runs as they are now (0–200, default 0).' }),
+      snapshot: t.arg.int({
+        description: 'First send up to this many of the newest matching runs as they are now (0–200, default 0).',
+      }),
     },
     subscribe: (_root, args, ctx) => feedRuns(ctx, args as FeedArgs),
     resolve: (run) => run,
   }),
   runFeed: t.field({
     type: RunFeedMessageRef,
-    description: 'The runs of your workspace as messages: an optional snapshot (SNAPSHOT… then SNAPSHOT_END), then each TRANSITION once with the status it reached, and DELETED when a run is deleted.',
+    description:
+      'The runs of your workspace as messages: an optional snapshot (SNAPSHOT… then SNAPSHOT_END), then each TRANSITION once with the status it reached, and DELETED when a run is deleted.',
     args: {
       filter: t.arg({ type: RunFeedFilter, description: 'Only some runs.' }),
-      snapshot: t.arg.int({ description: 'First send up to this many of the newest matching runs (0–200, default 0), then SNAPSHOT_END.' }),
+      snapshot: t.arg.int({
+        description: 'First send up to this many of the newest matching runs (0–200, default 0), then SNAPSHOT_END.',
+      }),
     },
     subscribe: (_root, args, ctx) => runFeed(feedOptions(ctx, args as FeedArgs)),
     resolve: (message) => message,

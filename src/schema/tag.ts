@@ -1,13 +1,21 @@
 // Tag and TagGroup types, their queries and mutations, and Workflow.tags.
 import type { Tag, TagGroup, Workflow } from '../generated/prisma/client.ts';
-import { changeWorkflowTags, createTag, createTagGroup, deleteTag, deleteTagGroup, updateTag, updateTagGroup, type TagFields } from '../tags/service.ts';
+import {
+  changeWorkflowTags,
+  createTag,
+  createTagGroup,
+  deleteTag,
+  deleteTagGroup,
+  updateTag,
+  updateTagGroup,
+  type TagFields,
+} from '../tags/service.ts';
 import { builder } from './builder.ts';
 import { DeleteInput, DeletedPayload } from './delete.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { inWorkspace, parseGlobalId } from '../ids.ts';
 import { checkPageSize, checkSearch } from './pagination.ts';
 import { WorkflowRef } from './workflow.ts';
-
 
 export const TagGroupRef = builder.prismaNode('TagGroup', {
   nullable: true,
@@ -20,7 +28,10 @@ export const TagGroupRef = builder.prismaNode('TagGroup', {
     color: t.exposeString('color', { nullable: true, description: 'Hex color, e.g. #1f6feb.' }),
     emoji: t.exposeString('emoji', { nullable: true, description: 'An emoji shown with the group.' }),
     order: t.exposeInt('order', { description: 'Sort position (ascending).' }),
-    tags: t.relation('tags', { description: 'Tags in this group.', query: { orderBy: [{ order: 'asc' }, { name: 'asc' }] } }),
+    tags: t.relation('tags', {
+      description: 'Tags in this group.',
+      query: { orderBy: [{ order: 'asc' }, { name: 'asc' }] },
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When it was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When it last changed.' }),
   }),
@@ -37,13 +48,19 @@ export const TagRef = builder.prismaNode('Tag', {
     color: t.exposeString('color', { nullable: true, description: 'Hex color, e.g. #1f6feb.' }),
     emoji: t.exposeString('emoji', { nullable: true, description: 'An emoji shown with the tag.' }),
     order: t.exposeInt('order', { description: 'Sort position (ascending).' }),
-    isArchived: t.exposeBoolean('isArchived', { description: 'Archived tags are hidden from `tags` unless includeArchived.' }),
+    isArchived: t.exposeBoolean('isArchived', {
+      description: 'Archived tags are hidden from `tags` unless includeArchived.',
+    }),
     group: t.relation('group', { nullable: true, description: 'The group the tag belongs to.' }),
     workflowCount: t.loadable({
       type: 'Int',
       description: 'Number of workflows with this tag.',
       load: async (ids: string[], ctx) => {
-        const rows = await ctx.prisma.workflowTag.groupBy({ by: ['tagId'], where: { tagId: { in: ids } }, _count: { _all: true } });
+        const rows = await ctx.prisma.workflowTag.groupBy({
+          by: ['tagId'],
+          where: { tagId: { in: ids } },
+          _count: { _all: true },
+        });
         const counts = new Map(rows.map((r) => [r.tagId, r._count._all]));
         return ids.map((id) => counts.get(id) ?? 0);
       },
@@ -57,9 +74,10 @@ export const TagRef = builder.prismaNode('Tag', {
 builder.prismaObjectField('Workflow', 'tags', (t) =>
   t.field({
     type: [TagRef],
-    description: 'The workflow\'s tags, by order then name.',
+    description: "The workflow's tags, by order then name.",
     select: (_args, _ctx, nested) => ({ tags: { select: { tag: nested({ select: { order: true, name: true } }) } } }),
-    resolve: (workflow) => (workflow.tags.map((wt) => wt.tag) as Tag[]).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name)),
+    resolve: (workflow) =>
+      (workflow.tags.map((wt) => wt.tag) as Tag[]).sort((a, b) => a.order - b.order || a.name.localeCompare(b.name)),
   }),
 );
 
@@ -73,20 +91,34 @@ builder.queryFields((t) => ({
       includeArchived: t.arg.boolean({ description: 'Include archived tags (default false).' }),
       search: t.arg.string({ description: 'Case-insensitive search in the name.' }),
     },
-    totalCount: (_p, args, ctx) => (checkPageSize(args), ctx.prisma.tag.count({ where: tagWhere(ctx.workspaceId, args) })),
+    totalCount: (_p, args, ctx) => (
+      checkPageSize(args), ctx.prisma.tag.count({ where: tagWhere(ctx.workspaceId, args) })
+    ),
     resolve: (query, _root, args, ctx) => {
       checkPageSize(args);
-      return ctx.prisma.tag.findMany({ ...query, where: tagWhere(ctx.workspaceId, args), orderBy: [{ order: 'asc' }, { name: 'asc' }, { id: 'asc' }] });
+      return ctx.prisma.tag.findMany({
+        ...query,
+        where: tagWhere(ctx.workspaceId, args),
+        orderBy: [{ order: 'asc' }, { name: 'asc' }, { id: 'asc' }],
+      });
     },
   }),
   tagGroups: t.prismaField({
     type: ['TagGroup'],
     description: 'Tag groups of your workspace, by order then name.',
-    resolve: (query, _root, _args, ctx) => ctx.prisma.tagGroup.findMany({ ...query, where: { workspaceId: ctx.workspaceId }, orderBy: [{ order: 'asc' }, { name: 'asc' }] }),
+    resolve: (query, _root, _args, ctx) =>
+      ctx.prisma.tagGroup.findMany({
+        ...query,
+        where: { workspaceId: ctx.workspaceId },
+        orderBy: [{ order: 'asc' }, { name: 'asc' }],
+      }),
   }),
 }));
 
-function tagWhere(workspaceId: string, args: { groupId?: string | number | null; includeArchived?: boolean | null; search?: string | null }) {
+function tagWhere(
+  workspaceId: string,
+  args: { groupId?: string | number | null; includeArchived?: boolean | null; search?: string | null },
+) {
   checkSearch(args.search, ['search']);
   return {
     workspaceId,
@@ -96,18 +128,21 @@ function tagWhere(workspaceId: string, args: { groupId?: string | number | null;
   };
 }
 
-
 const TagPayload = builder.objectRef<{ tag: Tag }>('TagPayload').implement({
   description: 'The tag after the change.',
   fields: (t) => ({ tag: t.field({ type: TagRef, description: 'The tag.', resolve: (p) => p.tag }) }),
 });
 const TagGroupPayload = builder.objectRef<{ tagGroup: TagGroup }>('TagGroupPayload').implement({
   description: 'The tag group after the change.',
-  fields: (t) => ({ tagGroup: t.field({ type: TagGroupRef, description: 'The tag group.', resolve: (p) => p.tagGroup }) }),
+  fields: (t) => ({
+    tagGroup: t.field({ type: TagGroupRef, description: 'The tag group.', resolve: (p) => p.tagGroup }),
+  }),
 });
 const WorkflowTagsPayload = builder.objectRef<{ workflow: Workflow }>('WorkflowTagsPayload').implement({
   description: 'The workflow with its tags after the change.',
-  fields: (t) => ({ workflow: t.field({ type: WorkflowRef, description: 'The workflow.', resolve: (p) => p.workflow }) }),
+  fields: (t) => ({
+    workflow: t.field({ type: WorkflowRef, description: 'The workflow.', resolve: (p) => p.workflow }),
+  }),
 });
 
 type Builder = Parameters<NonNullable<Parameters<typeof builder.inputType>[1]['fields']>>[0];
@@ -121,20 +156,35 @@ const tagFields = (t: Builder, requireName: boolean) => ({
 
 const CreateTagInput = builder.inputType('CreateTagInput', {
   description: 'A new tag.',
-  fields: (t) => ({ ...tagFields(t, true), groupId: t.id({ description: 'Global ID of its group.' }), isArchived: t.boolean({ description: 'Create it archived.' }) }),
+  fields: (t) => ({
+    ...tagFields(t, true),
+    groupId: t.id({ description: 'Global ID of its group.' }),
+    isArchived: t.boolean({ description: 'Create it archived.' }),
+  }),
 });
 const UpdateTagInput = builder.inputType('UpdateTagInput', {
   description: 'Changes to a tag; only the fields present are applied (groupId: null removes it from its group).',
-  fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the tag.' }), ...tagFields(t, false), groupId: t.id({ description: 'Global ID of its new group.' }), isArchived: t.boolean({ description: 'Archive or restore.' }) }),
+  fields: (t) => ({
+    id: t.id({ required: true, description: 'Global ID of the tag.' }),
+    ...tagFields(t, false),
+    groupId: t.id({ description: 'Global ID of its new group.' }),
+    isArchived: t.boolean({ description: 'Archive or restore.' }),
+  }),
 });
-const CreateTagGroupInput = builder.inputType('CreateTagGroupInput', { description: 'A new tag group.', fields: (t) => tagFields(t, true) });
+const CreateTagGroupInput = builder.inputType('CreateTagGroupInput', {
+  description: 'A new tag group.',
+  fields: (t) => tagFields(t, true),
+});
 const UpdateTagGroupInput = builder.inputType('UpdateTagGroupInput', {
   description: 'Changes to a tag group; only the fields present are applied.',
   fields: (t) => ({ id: t.id({ required: true, description: 'Global ID of the group.' }), ...tagFields(t, false) }),
 });
 const WorkflowTagsInput = builder.inputType('WorkflowTagsInput', {
   description: 'A workflow and tags to add or remove.',
-  fields: (t) => ({ workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }), tagIds: t.idList({ required: true, description: 'Global IDs of the tags.' }) }),
+  fields: (t) => ({
+    workflowId: t.id({ required: true, description: 'Global ID of the workflow.' }),
+    tagIds: t.idList({ required: true, description: 'Global IDs of the tags.' }),
+  }),
 });
 
 function tagInput<T extends { groupId?: string | number | null }>(input: T): TagFields {
@@ -150,42 +200,67 @@ builder.mutationFields((t) => ({
     description: 'Creates a tag.',
     args: { input: t.arg({ type: CreateTagInput, required: true }) },
     errors: mutationErrors('CreateTagResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tag: await createTag(ctx, tagInput(input) as TagFields & { name: string }) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        tag: await createTag(ctx, tagInput(input) as TagFields & { name: string }),
+      })),
   }),
   updateTag: t.field({
     type: TagPayload,
     description: 'Changes a tag (only the fields present).',
     args: { input: t.arg({ type: UpdateTagInput, required: true }) },
     errors: mutationErrors('UpdateTagResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tag: await updateTag(ctx, parseGlobalId(String(input.id), 'Tag'), tagInput({ ...input, id: undefined })) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        tag: await updateTag(ctx, parseGlobalId(String(input.id), 'Tag'), tagInput({ ...input, id: undefined })),
+      })),
   }),
   deleteTag: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag (its workflows lose it).',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteTagResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTag(ctx, parseGlobalId(String(input.id), 'Tag')), { deletedId: String(input.id) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(
+        info,
+        async () => (await deleteTag(ctx, parseGlobalId(String(input.id), 'Tag')), { deletedId: String(input.id) }),
+      ),
   }),
   createTagGroup: t.field({
     type: TagGroupPayload,
     description: 'Creates a tag group.',
     args: { input: t.arg({ type: CreateTagGroupInput, required: true }) },
     errors: mutationErrors('CreateTagGroupResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tagGroup: await createTagGroup(ctx, input as TagFields & { name: string }) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        tagGroup: await createTagGroup(ctx, input as TagFields & { name: string }),
+      })),
   }),
   updateTagGroup: t.field({
     type: TagGroupPayload,
     description: 'Changes a tag group (only the fields present).',
     args: { input: t.arg({ type: UpdateTagGroupInput, required: true }) },
     errors: mutationErrors('UpdateTagGroupResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ tagGroup: await updateTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup'), { ...input, id: undefined } as TagFields) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        tagGroup: await updateTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup'), {
+          ...input,
+          id: undefined,
+        } as TagFields),
+      })),
   }),
   deleteTagGroup: t.field({
     type: DeletedPayload,
     description: 'Deletes a tag group; its tags stay, without a group.',
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteTagGroupResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup')), { deletedId: String(input.id) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(
+        info,
+        async () => (
+          await deleteTagGroup(ctx, parseGlobalId(String(input.id), 'TagGroup')), { deletedId: String(input.id) }
+        ),
+      ),
   }),
   assignTags: t.field({
     type: WorkflowTagsPayload,
@@ -193,7 +268,14 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: WorkflowTagsInput, required: true }) },
     errors: mutationErrors('AssignTagsResult'),
     resolve: (_r, { input }, ctx, info) =>
-      withTypedErrors(info, async () => ({ workflow: await changeWorkflowTags(ctx, parseGlobalId(String(input.workflowId), 'Workflow'), input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')), 'assign') })),
+      withTypedErrors(info, async () => ({
+        workflow: await changeWorkflowTags(
+          ctx,
+          parseGlobalId(String(input.workflowId), 'Workflow'),
+          input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')),
+          'assign',
+        ),
+      })),
   }),
   unassignTags: t.field({
     type: WorkflowTagsPayload,
@@ -201,6 +283,13 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: WorkflowTagsInput, required: true }) },
     errors: mutationErrors('UnassignTagsResult'),
     resolve: (_r, { input }, ctx, info) =>
-      withTypedErrors(info, async () => ({ workflow: await changeWorkflowTags(ctx, parseGlobalId(String(input.workflowId), 'Workflow'), input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')), 'unassign') })),
+      withTypedErrors(info, async () => ({
+        workflow: await changeWorkflowTags(
+          ctx,
+          parseGlobalId(String(input.workflowId), 'Workflow'),
+          input.tagIds.map((id) => parseGlobalId(String(id), 'Tag')),
+          'unassign',
+        ),
+      })),
   }),
 }));

@@ -3,7 +3,13 @@
 import { resolveArrayConnection } from '@pothos/plugin-relay';
 import type { Workflow } from '../generated/prisma/client.ts';
 import type { TemplateData } from '../templates/builtin.ts';
-import { createTemplateFromWorkflow, deleteTemplate, findTemplate, installTemplate, listTemplates } from '../templates/service.ts';
+import {
+  createTemplateFromWorkflow,
+  deleteTemplate,
+  findTemplate,
+  installTemplate,
+  listTemplates,
+} from '../templates/service.ts';
 import { builder } from './builder.ts';
 import { mutationErrors, withTypedErrors } from './errors.ts';
 import { isUuid, parseGlobalId } from '../ids.ts';
@@ -24,8 +30,17 @@ builder.node(TemplateRef, {
     tags: t.exposeStringList('tags', { description: 'Keywords.' }),
     isBuiltin: t.exposeBoolean('isBuiltin', { description: 'Shipped with Weft (cannot be deleted).' }),
     definition: t.field({ type: 'JSON', description: 'The workflow definition.', resolve: (t) => t.definition }),
-    inputSchema: t.field({ type: 'JSON', nullable: true, description: 'JSON Schema of the input its workflows expect.', resolve: (t) => (t.definition.inputSchema as unknown) ?? null }),
-    createdAt: t.field({ type: 'DateTime', description: 'When it was created (built-ins: when shipped).', resolve: (t) => t.createdAt }),
+    inputSchema: t.field({
+      type: 'JSON',
+      nullable: true,
+      description: 'JSON Schema of the input its workflows expect.',
+      resolve: (t) => (t.definition.inputSchema as unknown) ?? null,
+    }),
+    createdAt: t.field({
+      type: 'DateTime',
+      description: 'When it was created (built-ins: when shipped).',
+      resolve: (t) => t.createdAt,
+    }),
   }),
 });
 
@@ -35,7 +50,7 @@ builder.queryFields((t) => ({
     description: 'Templates available to your workspace: built-in ones first, then your own (newest first).',
     args: {
       category: t.arg.string({ description: 'Only this category.' }),
-      isBuiltin: t.arg.boolean({ description: 'Only built-in (true) or only your workspace\'s (false).' }),
+      isBuiltin: t.arg.boolean({ description: "Only built-in (true) or only your workspace's (false)." }),
       search: t.arg.string({ description: 'Case-insensitive search in name and description.' }),
     },
     resolve: async (_root, args, ctx) => {
@@ -46,14 +61,21 @@ builder.queryFields((t) => ({
   }),
 }));
 
-
 const InstalledPayload = builder.objectRef<{ workflow: Workflow }>('InstallTemplatePayload').implement({
   description: 'The workflow created from the template.',
-  fields: (t) => ({ workflow: t.field({ type: WorkflowRef, description: 'The new workflow (version 1 holds the template\'s definition).', resolve: (p) => p.workflow }) }),
+  fields: (t) => ({
+    workflow: t.field({
+      type: WorkflowRef,
+      description: "The new workflow (version 1 holds the template's definition).",
+      resolve: (p) => p.workflow,
+    }),
+  }),
 });
 const TemplatePayload = builder.objectRef<{ template: TemplateData }>('TemplatePayload').implement({
   description: 'The saved template.',
-  fields: (t) => ({ template: t.field({ type: TemplateRef, description: 'The template.', resolve: (p) => p.template }) }),
+  fields: (t) => ({
+    template: t.field({ type: TemplateRef, description: 'The template.', resolve: (p) => p.template }),
+  }),
 });
 const DeleteTemplatePayload = deletePayload('DeleteTemplatePayload', 'The template was deleted.', 'deletedTemplateId');
 
@@ -66,27 +88,33 @@ builder.mutationFields((t) => ({
     args: {
       input: t.arg({
         type: builder.inputType('InstallTemplateInput', {
-          description: 'The template and the new workflow\'s name.',
-          fields: (f) => ({ templateId: f.id({ required: true, description: 'Global ID of the template.' }), name: f.string({ description: 'Name of the workflow (default: the template\'s).' }) }),
+          description: "The template and the new workflow's name.",
+          fields: (f) => ({
+            templateId: f.id({ required: true, description: 'Global ID of the template.' }),
+            name: f.string({ description: "Name of the workflow (default: the template's)." }),
+          }),
         }),
         required: true,
       }),
     },
     errors: mutationErrors('InstallTemplateResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => ({ workflow: await installTemplate(ctx, { templateId: templateId(input.templateId), name: input.name }) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(info, async () => ({
+        workflow: await installTemplate(ctx, { templateId: templateId(input.templateId), name: input.name }),
+      })),
   }),
   createTemplateFromWorkflow: t.field({
     type: TemplatePayload,
-    description: 'Saves a workflow\'s current definition as a template of your workspace.',
+    description: "Saves a workflow's current definition as a template of your workspace.",
     args: {
       input: t.arg({
         type: builder.inputType('CreateTemplateFromWorkflowInput', {
           description: 'The workflow and how to file the template.',
           fields: (f) => ({
             workflowId: f.id({ required: true, description: 'Global ID of the workflow.' }),
-            name: f.string({ description: 'Template name (default: the workflow\'s).' }),
+            name: f.string({ description: "Template name (default: the workflow's)." }),
             category: f.string({ required: true, description: 'Lower-case category, e.g. "data".' }),
-            description: f.string({ description: 'What it does (default: the workflow\'s description).' }),
+            description: f.string({ description: "What it does (default: the workflow's description)." }),
             tags: f.stringList({ description: 'Keywords.' }),
           }),
         }),
@@ -95,13 +123,22 @@ builder.mutationFields((t) => ({
     },
     errors: mutationErrors('CreateTemplateFromWorkflowResult'),
     resolve: (_r, { input }, ctx, info) =>
-      withTypedErrors(info, async () => ({ template: await createTemplateFromWorkflow(ctx, { ...input, workflowId: parseGlobalId(String(input.workflowId), 'Workflow') }) })),
+      withTypedErrors(info, async () => ({
+        template: await createTemplateFromWorkflow(ctx, {
+          ...input,
+          workflowId: parseGlobalId(String(input.workflowId), 'Workflow'),
+        }),
+      })),
   }),
   deleteTemplate: t.field({
     type: DeleteTemplatePayload,
-    description: 'Deletes one of your workspace\'s templates (built-ins cannot be deleted).',
+    description: "Deletes one of your workspace's templates (built-ins cannot be deleted).",
     args: { input: t.arg({ type: DeleteInput, required: true }) },
     errors: mutationErrors('DeleteTemplateResult'),
-    resolve: (_r, { input }, ctx, info) => withTypedErrors(info, async () => (await deleteTemplate(ctx, templateId(input.id)), { deletedId: String(input.id) })),
+    resolve: (_r, { input }, ctx, info) =>
+      withTypedErrors(
+        info,
+        async () => (await deleteTemplate(ctx, templateId(input.id)), { deletedId: String(input.id) }),
+      ),
   }),
 }));

@@ -12,7 +12,10 @@ export class SecretsKeyError extends Error {
 /** Accepts 32 bytes as 64 hex characters or base64. */
 export function parseKey(value: string): Buffer {
   const key = /^[0-9a-f]{64}$/i.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
-  if (key.length !== 32) throw new SecretsKeyError('WEFT_SECRETS_KEY must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)');
+  if (key.length !== 32)
+    throw new SecretsKeyError(
+      'WEFT_SECRETS_KEY must be 32 bytes, as 64 hex characters or base64 (e.g. `openssl rand -hex 32`)',
+    );
   return key;
 }
 
@@ -26,12 +29,19 @@ export function parseKey(value: string): Buffer {
  * this data directory's secrets were encrypted with, so it is carried over (copied, not moved: the
  * old directory may be shared with other instances that still use it).
  */
-export function localKey(file: string, legacyFile: string | null, log?: { warn(obj: object, msg: string): void }): Buffer {
+export function localKey(
+  file: string,
+  legacyFile: string | null,
+  log?: { warn(obj: object, msg: string): void },
+): Buffer {
   if (!existsSync(file)) {
     mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
     if (legacyFile && legacyFile !== file && existsSync(legacyFile)) {
       writeFileSync(file, readFileSync(legacyFile, 'utf8'), { mode: 0o600, flag: 'wx' });
-      log?.warn({ from: legacyFile, to: file }, 'secrets key copied from its old place beside the data directory; delete the old file once no other Weft instance uses it');
+      log?.warn(
+        { from: legacyFile, to: file },
+        'secrets key copied from its old place beside the data directory; delete the old file once no other Weft instance uses it',
+      );
     } else {
       writeFileSync(file, randomBytes(32).toString('hex'), { mode: 0o600, flag: 'wx' });
     }
@@ -45,12 +55,15 @@ export function encryptSecret(key: Buffer, name: string, plaintext: string): str
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(name));
   const ciphertext = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv, cipher.getAuthTag(), ciphertext].map((part) => (typeof part === 'string' ? part : part.toString('base64url'))).join('.');
+  return ['v1', iv, cipher.getAuthTag(), ciphertext]
+    .map((part) => (typeof part === 'string' ? part : part.toString('base64url')))
+    .join('.');
 }
 
 export function decryptSecret(key: Buffer, name: string, stored: string): string {
   const [version, iv, tag, ciphertext] = stored.split('.');
-  if (version !== 'v1' || !iv || !tag || ciphertext === undefined) throw new SecretsKeyError(`Secret '${name}' is not in a known format`);
+  if (version !== 'v1' || !iv || !tag || ciphertext === undefined)
+    throw new SecretsKeyError(`Secret '${name}' is not in a known format`);
   const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
   decipher.setAAD(Buffer.from(name));
   decipher.setAuthTag(Buffer.from(tag, 'base64url'));

@@ -15,15 +15,28 @@ const MAX_VALUE_BYTES = 64 * 1024;
 export const MIN_SECRET_LENGTH = 8;
 
 function requireKey(key: Buffer | null): Buffer {
-  if (!key) throw new WeftError('VALIDATION_FAILED', 'Secrets are not configured on this server: set WEFT_SECRETS_KEY (32 bytes, e.g. `openssl rand -hex 32`).');
+  if (!key)
+    throw new WeftError(
+      'VALIDATION_FAILED',
+      'Secrets are not configured on this server: set WEFT_SECRETS_KEY (32 bytes, e.g. `openssl rand -hex 32`).',
+    );
   return key;
 }
 
 export async function setSecret(scope: ServiceScope, name: string, value: string) {
   const problems = [];
-  if (!NAME.test(name)) problems.push({ path: ['input', 'name'], message: 'must be letters, digits and _ (not starting with a digit), at most 128 characters' });
-  if ([...value].length < MIN_SECRET_LENGTH) problems.push({ path: ['input', 'value'], message: `must be at least ${MIN_SECRET_LENGTH} characters long (shorter secrets cannot be reliably redacted from what runs record)` });
-  else if (Buffer.byteLength(value) > MAX_VALUE_BYTES) problems.push({ path: ['input', 'value'], message: `must be at most ${MAX_VALUE_BYTES / 1024} KiB` });
+  if (!NAME.test(name))
+    problems.push({
+      path: ['input', 'name'],
+      message: 'must be letters, digits and _ (not starting with a digit), at most 128 characters',
+    });
+  if ([...value].length < MIN_SECRET_LENGTH)
+    problems.push({
+      path: ['input', 'value'],
+      message: `must be at least ${MIN_SECRET_LENGTH} characters long (shorter secrets cannot be reliably redacted from what runs record)`,
+    });
+  else if (Buffer.byteLength(value) > MAX_VALUE_BYTES)
+    problems.push({ path: ['input', 'value'], message: `must be at most ${MAX_VALUE_BYTES / 1024} KiB` });
   if (problems.length) throw new ValidationError(problems);
   const ciphertext = encryptSecret(requireKey(scope.secretsKey), name, value);
   return scope.prisma.secret.upsert({
@@ -39,7 +52,11 @@ export async function deleteSecret(scope: ServiceScope, name: string) {
 }
 
 /** Every secret of a workspace, decrypted (for the engine only). */
-export async function loadSecrets(prisma: Pick<PrismaClient, 'secret'>, workspaceId: string, key: Buffer | null): Promise<Record<string, string>> {
+export async function loadSecrets(
+  prisma: Pick<PrismaClient, 'secret'>,
+  workspaceId: string,
+  key: Buffer | null,
+): Promise<Record<string, string>> {
   const rows = await prisma.secret.findMany({ where: { workspaceId } });
   if (rows.length === 0) return {};
   const usable = requireKey(key);

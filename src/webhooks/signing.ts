@@ -20,7 +20,14 @@ export function signWebhookPayload(secret: string, timestamp: number, body: stri
 }
 
 /** True when `signature` is the HMAC of this timestamp and body, and the timestamp is within `toleranceSeconds` of now. */
-export function verifyWebhookSignature(secret: string, timestamp: string, body: string, signature: string, toleranceSeconds = 300, nowSeconds = Date.now() / 1000): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  timestamp: string,
+  body: string,
+  signature: string,
+  toleranceSeconds = 300,
+  nowSeconds = Date.now() / 1000,
+): boolean {
   if (!/^\d{1,12}$/.test(timestamp)) return false;
   const ts = Number(timestamp);
   if (Math.abs(nowSeconds - ts) > toleranceSeconds) return false;

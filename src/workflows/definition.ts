@@ -4,10 +4,22 @@
 // root and the step it concerns. It runs on every save, so everything it can prepare (the step
 // config schemas, compiled expressions) is prepared once and reused.
 import { createAjv } from '../ajv.ts';
-import { checkExpression, findTemplates, findUnclosedTemplates, isWholeTemplate, referencedSteps } from '../engine/expressions.ts';
+import {
+  checkExpression,
+  findTemplates,
+  findUnclosedTemplates,
+  isWholeTemplate,
+  referencedSteps,
+} from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import { waitExpressions, waitReferenceProblems } from './wait-config.ts';
-import { closestName, timeoutSecondsSchema, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
+import {
+  closestName,
+  timeoutSecondsSchema,
+  unknownFieldMessage,
+  validateRetry,
+  validateStepConfig,
+} from './step-configs.ts';
 import { STEP_TYPES, type StepType } from './step-types.ts';
 import { isPlainObject } from '../json.ts';
 import { coerceError } from '../errors.ts';
@@ -87,28 +99,45 @@ function templateProblems(value: unknown, path: Path, stepId: string | null): Pr
   const problems: Problem[] = [];
   for (const t of findTemplates(value)) {
     const error = checkExpression(t.source);
-    if (error) problems.push({ path: [...path, ...t.path], message: `Invalid expression {{ ${t.source} }}: ${error}`, stepId });
+    if (error)
+      problems.push({ path: [...path, ...t.path], message: `Invalid expression {{ ${t.source} }}: ${error}`, stepId });
   }
   for (const at of findUnclosedTemplates(value)) {
-    problems.push({ path: [...path, ...at], message: "'{{' has no closing '}}' (to write a literal '{{', use {{ \"{{\" }})", stepId });
+    problems.push({
+      path: [...path, ...at],
+      message: "'{{' has no closing '}}' (to write a literal '{{', use {{ \"{{\" }})",
+      stepId,
+    });
   }
   return problems;
 }
 
 /** Expressions in a step's config: whole-expression fields, and templates everywhere else. */
-function configExpressionProblems(type: StepType, config: Record<string, unknown>, path: Path, stepId: string | null): Problem[] {
+function configExpressionProblems(
+  type: StepType,
+  config: Record<string, unknown>,
+  path: Path,
+  stepId: string | null,
+): Problem[] {
   switch (type) {
     case 'condition':
-      return config.expression === undefined ? [] : expressionProblems(config.expression, [...path, 'expression'], stepId, 'condition expression');
+      return config.expression === undefined
+        ? []
+        : expressionProblems(config.expression, [...path, 'expression'], stepId, 'condition expression');
     case 'loop': {
       const inner = isPlainObject(config.step) ? config.step.config : undefined;
       return [
-        ...(config.items === undefined ? [] : expressionProblems(config.items, [...path, 'items'], stepId, 'loop items expression')),
+        ...(config.items === undefined
+          ? []
+          : expressionProblems(config.items, [...path, 'items'], stepId, 'loop items expression')),
         ...templateProblems(inner, [...path, 'step', 'config'], stepId),
       ];
     }
     case 'wait':
-      return [...waitExpressions(config, path).flatMap((e) => expressionProblems(e.source, e.path, stepId, e.what)), ...templateProblems(config, path, stepId)];
+      return [
+        ...waitExpressions(config, path).flatMap((e) => expressionProblems(e.source, e.path, stepId, e.what)),
+        ...templateProblems(config, path, stepId),
+      ];
     default:
       return templateProblems(config, path, stepId);
   }
@@ -124,21 +153,33 @@ const schemaChecker = createAjv({
   allErrors: true,
   strict: false,
   addUsedSchema: false,
-  logger: { log: () => undefined, warn: (...args: unknown[]) => void compileWarnings.push(args.map(String).join(' ')), error: () => undefined },
+  logger: {
+    log: () => undefined,
+    warn: (...args: unknown[]) => void compileWarnings.push(args.map(String).join(' ')),
+    error: () => undefined,
+  },
 });
 schemaChecker.addKeyword({ keyword: 'sensitive', schemaType: 'boolean' });
 
 const DRAFT_2020_12 = 'https://json-schema.org/draft/2020-12/schema';
 
 function pointerToSegments(pointer: string): string[] {
-  return pointer.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 export function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObject: boolean): Problem[] {
   if (schema === undefined) return [];
   if (!isPlainObject(schema)) return [{ path, message: 'must be a JSON Schema object' }];
   if (schema.$schema !== undefined && String(schema.$schema).replace(/#$/, '') !== DRAFT_2020_12) {
-    return [{ path: [...path, '$schema'], message: `must be ${DRAFT_2020_12} (or left out): Weft checks JSON Schema draft 2020-12` }];
+    return [
+      {
+        path: [...path, '$schema'],
+        message: `must be ${DRAFT_2020_12} (or left out): Weft checks JSON Schema draft 2020-12`,
+      },
+    ];
   }
   let metaValid: boolean;
   try {
@@ -154,7 +195,10 @@ export function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObje
       if (seen.has(e.instancePath)) return [];
       seen.add(e.instancePath);
       const at = pointerToSegments(e.instancePath);
-      const message = e.keyword === 'enum' ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}` : (e.message ?? 'is invalid');
+      const message =
+        e.keyword === 'enum'
+          ? `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+          : (e.message ?? 'is invalid');
       return [{ path: [...path, ...at], message: `is not a valid JSON Schema: ${message}` }];
     });
   }
@@ -175,10 +219,18 @@ export function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObje
     // 'unknown format "emial" ignored in schema at path "#/properties/e"'
     const format = /^unknown format "(.*)" ignored in schema at path "#(.*)"$/.exec(warning);
     if (!format) return { path, message: `is not a valid JSON Schema: ${warning}` };
-    return { path: [...path, ...pointerToSegments(format[2]!), 'format'], message: `Unknown format ${JSON.stringify(format[1])}` };
+    return {
+      path: [...path, ...pointerToSegments(format[2]!), 'format'],
+      message: `Unknown format ${JSON.stringify(format[1])}`,
+    };
   });
   const type = schema.type;
-  if (mustDescribeObject && type !== undefined && type !== 'object' && !(Array.isArray(type) && type.includes('object'))) {
+  if (
+    mustDescribeObject &&
+    type !== undefined &&
+    type !== 'object' &&
+    !(Array.isArray(type) && type.includes('object'))
+  ) {
     problems.push({ path: [...path, 'type'], message: "must be 'object': the run input is always a JSON object" });
   }
   return problems;
@@ -187,7 +239,13 @@ export function jsonSchemaProblems(schema: unknown, path: Path, mustDescribeObje
 // ── Steps ────────────────────────────────────────────────────────────────────────────────
 
 function numberInRange(value: unknown, min: number, max: number, integer: boolean): boolean {
-  return typeof value === 'number' && Number.isFinite(value) && value >= min && value <= max && (!integer || Number.isInteger(value));
+  return (
+    typeof value === 'number' &&
+    Number.isFinite(value) &&
+    value >= min &&
+    value <= max &&
+    (!integer || Number.isInteger(value))
+  );
 }
 
 function typeProblems(type: unknown, path: Path, stepId: string | null): Problem[] {
@@ -195,7 +253,13 @@ function typeProblems(type: unknown, path: Path, stepId: string | null): Problem
   const known = `one of ${STEP_TYPES.join(', ')}`;
   if (type === undefined) return [{ path, message: `is required: ${known}`, stepId }];
   const closest = typeof type === 'string' ? closestName(type, STEP_TYPES) : null;
-  return [{ path, message: `Unknown step type ${JSON.stringify(type)}; expected ${known}${closest ? ` (did you mean '${closest}'?)` : ''}`, stepId }];
+  return [
+    {
+      path,
+      message: `Unknown step type ${JSON.stringify(type)}; expected ${known}${closest ? ` (did you mean '${closest}'?)` : ''}`,
+      stepId,
+    },
+  ];
 }
 
 function validateStep(step: Record<string, unknown>, index: number): Problem[] {
@@ -204,10 +268,18 @@ function validateStep(step: Record<string, unknown>, index: number): Problem[] {
   const problems: Problem[] = unknownKeys(step, STEP_KEYS, path, stepId);
   if (step.id === undefined) problems.push({ path: [...path, 'id'], message: 'is required', stepId });
   else if (typeof step.id !== 'string' || !STEP_ID_PATTERN.test(step.id)) {
-    problems.push({ path: [...path, 'id'], message: `${JSON.stringify(step.id)} is not a valid step id: letters, digits, _ or -, starting with a letter, at most 64 characters`, stepId });
+    problems.push({
+      path: [...path, 'id'],
+      message: `${JSON.stringify(step.id)} is not a valid step id: letters, digits, _ or -, starting with a letter, at most 64 characters`,
+      stepId,
+    });
   }
   if (step.name !== undefined && (typeof step.name !== 'string' || step.name.length > MAX_STEP_NAME)) {
-    problems.push({ path: [...path, 'name'], message: `must be a string of at most ${MAX_STEP_NAME} characters`, stepId });
+    problems.push({
+      path: [...path, 'name'],
+      message: `must be a string of at most ${MAX_STEP_NAME} characters`,
+      stepId,
+    });
   }
   problems.push(...typeProblems(step.type, [...path, 'type'], stepId));
   const type = STEP_TYPES.includes(step.type as StepType) ? (step.type as StepType) : null;
@@ -221,20 +293,36 @@ function validateStep(step: Record<string, unknown>, index: number): Problem[] {
   }
   if (step.dependsOn !== undefined) {
     const dependsOn: unknown = step.dependsOn;
-    if (!Array.isArray(dependsOn)) problems.push({ path: [...path, 'dependsOn'], message: 'must be a list of step ids', stepId });
+    if (!Array.isArray(dependsOn))
+      problems.push({ path: [...path, 'dependsOn'], message: 'must be a list of step ids', stepId });
     else {
       const listed = new Set<string>();
       dependsOn.forEach((dep, i) => {
-        if (typeof dep !== 'string') problems.push({ path: [...path, 'dependsOn', i], message: 'must be a step id (a string)', stepId });
-        else if (listed.has(dep)) problems.push({ path: [...path, 'dependsOn', i], message: `'${dep}' is listed more than once`, stepId });
+        if (typeof dep !== 'string')
+          problems.push({ path: [...path, 'dependsOn', i], message: 'must be a step id (a string)', stepId });
+        else if (listed.has(dep))
+          problems.push({ path: [...path, 'dependsOn', i], message: `'${dep}' is listed more than once`, stepId });
         listed.add(dep as string);
       });
     }
   }
-  if (step.when !== undefined) problems.push(...expressionProblems(step.when, [...path, 'when'], stepId, '`when` expression'));
+  if (step.when !== undefined)
+    problems.push(...expressionProblems(step.when, [...path, 'when'], stepId, '`when` expression'));
   if (step.retry !== undefined) problems.push(...validateRetry(step.retry, [...path, 'retry'], stepId));
-  if (step.timeoutSeconds !== undefined && !numberInRange(step.timeoutSeconds, timeoutSecondsSchema.minimum as number, timeoutSecondsSchema.maximum as number, false)) {
-    problems.push({ path: [...path, 'timeoutSeconds'], message: `must be ${timeoutSecondsSchema.description}`, stepId });
+  if (
+    step.timeoutSeconds !== undefined &&
+    !numberInRange(
+      step.timeoutSeconds,
+      timeoutSecondsSchema.minimum as number,
+      timeoutSecondsSchema.maximum as number,
+      false,
+    )
+  ) {
+    problems.push({
+      path: [...path, 'timeoutSeconds'],
+      message: `must be ${timeoutSecondsSchema.description}`,
+      stepId,
+    });
   }
   return problems;
 }
@@ -280,10 +368,16 @@ function tangledComponents(ids: string[], deps: Map<string, string[]>): string[]
  * tangle are followed. A dense tangle has exponentially many cycles, so the search is bounded
  * in count and in work (`complete` is false then) and every tangle gets at least one cycle.
  */
-export function findCycles(steps: { id: string; dependsOn: string[] }[], limit = MAX_CYCLES_REPORTED): { cycles: string[][]; complete: boolean } {
+export function findCycles(
+  steps: { id: string; dependsOn: string[] }[],
+  limit = MAX_CYCLES_REPORTED,
+): { cycles: string[][]; complete: boolean } {
   const order = new Map(steps.map((s, i) => [s.id, i]));
   const deps = new Map(steps.map((s) => [s.id, [...new Set(s.dependsOn)].filter((d) => order.has(d) && d !== s.id)]));
-  const components = tangledComponents(steps.map((s) => s.id), deps).map((c) => c.sort((a, b) => order.get(a)! - order.get(b)!));
+  const components = tangledComponents(
+    steps.map((s) => s.id),
+    deps,
+  ).map((c) => c.sort((a, b) => order.get(a)! - order.get(b)!));
   components.sort((a, b) => order.get(a[0]!)! - order.get(b[0]!)!);
   const cycles: string[][] = [];
   let complete = true;
@@ -296,7 +390,10 @@ export function findCycles(steps: { id: string; dependsOn: string[] }[], limit =
       // paths that cannot lead back to it are never followed.
       const later = component.filter((id) => order.get(id)! >= order.get(start)!);
       const laterSet = new Set(later);
-      const around = tangledComponents(later, new Map(later.map((id) => [id, deps.get(id)!.filter((d) => laterSet.has(d))]))).find((c) => c.includes(start));
+      const around = tangledComponents(
+        later,
+        new Map(later.map((id) => [id, deps.get(id)!.filter((d) => laterSet.has(d))])),
+      ).find((c) => c.includes(start));
       if (!around) continue;
       const members = new Set(around);
       const path = [start];
@@ -344,14 +441,20 @@ function expressionsOf(step: Record<string, unknown>, path: Path): { path: Path;
   const config = isPlainObject(step.config) ? step.config : {};
   const sources = findTemplates(config).map((t) => ({ path: [...path, 'config', ...t.path], source: t.source }));
   if (typeof step.when === 'string') sources.push({ path: [...path, 'when'], source: step.when });
-  if (step.type === 'condition' && typeof config.expression === 'string') sources.push({ path: [...path, 'config', 'expression'], source: config.expression });
-  if (step.type === 'loop' && typeof config.items === 'string') sources.push({ path: [...path, 'config', 'items'], source: config.items });
+  if (step.type === 'condition' && typeof config.expression === 'string')
+    sources.push({ path: [...path, 'config', 'expression'], source: config.expression });
+  if (step.type === 'loop' && typeof config.items === 'string')
+    sources.push({ path: [...path, 'config', 'items'], source: config.items });
   if (step.type === 'wait') sources.push(...waitExpressions(config, [...path, 'config']));
   return sources;
 }
 
 /** `steps.<id>` references to steps the definition does not have (a typo would otherwise read null at run time). */
-function referenceProblems(definition: Record<string, unknown>, steps: unknown[], indexOf: Map<string, number>): Problem[] {
+function referenceProblems(
+  definition: Record<string, unknown>,
+  steps: unknown[],
+  indexOf: Map<string, number>,
+): Problem[] {
   const problems: Problem[] = [];
   const check = (sources: { path: Path; source: string }[], stepId: string | null) => {
     for (const { path, source } of sources) {
@@ -363,7 +466,11 @@ function referenceProblems(definition: Record<string, unknown>, steps: unknown[]
   steps.forEach((step, index) => {
     if (isPlainObject(step)) check(expressionsOf(step, ['steps', index]), typeof step.id === 'string' ? step.id : null);
   });
-  if (definition.output !== undefined) check(findTemplates(definition.output).map((t) => ({ path: ['output', ...t.path], source: t.source })), null);
+  if (definition.output !== undefined)
+    check(
+      findTemplates(definition.output).map((t) => ({ path: ['output', ...t.path], source: t.source })),
+      null,
+    );
   return problems;
 }
 
@@ -376,16 +483,34 @@ function dependencyProblems(steps: unknown[], indexOf: Map<string, number>): Pro
     const dependsOn = Array.isArray(step.dependsOn) ? step.dependsOn : [];
     dependsOn.forEach((dep, i) => {
       if (typeof dep !== 'string') return;
-      if (dep === id) problems.push({ path: ['steps', index, 'dependsOn', i], message: `Step '${id}' depends on itself`, stepId: id });
-      else if (!indexOf.has(dep)) problems.push({ path: ['steps', index, 'dependsOn', i], message: `Step '${id}' depends on '${dep}' which doesn't exist`, stepId: id });
+      if (dep === id)
+        problems.push({
+          path: ['steps', index, 'dependsOn', i],
+          message: `Step '${id}' depends on itself`,
+          stepId: id,
+        });
+      else if (!indexOf.has(dep))
+        problems.push({
+          path: ['steps', index, 'dependsOn', i],
+          message: `Step '${id}' depends on '${dep}' which doesn't exist`,
+          stepId: id,
+        });
     });
     graph.push({ id, dependsOn: dependsOn.filter((d): d is string => typeof d === 'string') });
   });
   const { cycles, complete } = findCycles(graph);
   for (const cycle of cycles) {
-    problems.push({ path: ['steps', indexOf.get(cycle[0]!)!, 'dependsOn'], message: `Cycle detected: ${cycle.join(' → ')}`, stepId: cycle[0]! });
+    problems.push({
+      path: ['steps', indexOf.get(cycle[0]!)!, 'dependsOn'],
+      message: `Cycle detected: ${cycle.join(' → ')}`,
+      stepId: cycle[0]!,
+    });
   }
-  if (!complete) problems.push({ path: ['steps'], message: `There may be more dependency cycles than the ${cycles.length} listed; fix these first` });
+  if (!complete)
+    problems.push({
+      path: ['steps'],
+      message: `There may be more dependency cycles than the ${cycles.length} listed; fix these first`,
+    });
   return problems;
 }
 
@@ -400,7 +525,8 @@ export function validateDefinition(definition: unknown): Problem[] {
   else if (!Array.isArray(steps)) problems.push({ path: ['steps'], message: 'must be a list of steps' });
   else {
     if (steps.length === 0) problems.push({ path: ['steps'], message: 'must contain at least one step' });
-    if (steps.length > MAX_STEPS) problems.push({ path: ['steps'], message: `must contain at most ${MAX_STEPS} steps (got ${steps.length})` });
+    if (steps.length > MAX_STEPS)
+      problems.push({ path: ['steps'], message: `must contain at most ${MAX_STEPS} steps (got ${steps.length})` });
     const indexOf = new Map<string, number>();
     steps.forEach((step, index) => {
       if (!isPlainObject(step)) {
@@ -409,7 +535,8 @@ export function validateDefinition(definition: unknown): Problem[] {
       }
       problems.push(...validateStep(step, index));
       if (typeof step.id !== 'string') return;
-      if (indexOf.has(step.id)) problems.push({ path: ['steps', index, 'id'], message: `Duplicate step id '${step.id}'`, stepId: step.id });
+      if (indexOf.has(step.id))
+        problems.push({ path: ['steps', index, 'id'], message: `Duplicate step id '${step.id}'`, stepId: step.id });
       else indexOf.set(step.id, index);
     });
     problems.push(...dependencyProblems(steps, indexOf));
@@ -419,7 +546,10 @@ export function validateDefinition(definition: unknown): Problem[] {
   problems.push(...jsonSchemaProblems(definition.inputSchema, ['inputSchema'], true));
   problems.push(...jsonSchemaProblems(definition.outputSchema, ['outputSchema'], false));
   if (definition.output !== undefined) problems.push(...templateProblems(definition.output, ['output'], null));
-  if (definition.maxParallelSteps !== undefined && !numberInRange(definition.maxParallelSteps, 1, MAX_PARALLEL_STEPS, true)) {
+  if (
+    definition.maxParallelSteps !== undefined &&
+    !numberInRange(definition.maxParallelSteps, 1, MAX_PARALLEL_STEPS, true)
+  ) {
     problems.push({ path: ['maxParallelSteps'], message: `must be an integer from 1 to ${MAX_PARALLEL_STEPS}` });
   }
   return problems;

@@ -43,10 +43,14 @@ export function diffDefinitions(from: unknown, to: unknown): DefinitionDiff {
   const after = stepsById(to);
   const added = [...after.keys()].filter((id) => !before.has(id));
   const removed = [...before.keys()].filter((id) => !after.has(id));
-  const modified = [...after.keys()].filter((id) => before.has(id) && !isDeepStrictEqual(before.get(id), after.get(id)));
+  const modified = [...after.keys()].filter(
+    (id) => before.has(id) && !isDeepStrictEqual(before.get(id), after.get(id)),
+  );
   const keyedFrom = keyed(from);
   const keyedTo = keyed(to);
-  const changedFields = [...new Set([...Object.keys(keyedFrom), ...Object.keys(keyedTo)])].filter((key) => key !== 'steps' && !isDeepStrictEqual(keyedFrom[key], keyedTo[key])).sort();
+  const changedFields = [...new Set([...Object.keys(keyedFrom), ...Object.keys(keyedTo)])]
+    .filter((key) => key !== 'steps' && !isDeepStrictEqual(keyedFrom[key], keyedTo[key]))
+    .sort();
   const parts = [
     added.length ? `added ${plural(added.length, 'step')}` : null,
     removed.length ? `removed ${plural(removed.length, 'step')}` : null,

@@ -13,7 +13,10 @@ export function inboundWebhookPath(workflowId: string): string {
 }
 
 /** Creates or replaces the workflow's inbound secret; the old one stops working at once. */
-export async function rotateWebhookSecret(scope: ServiceScope, workflowId: string): Promise<{ secret: string; path: string }> {
+export async function rotateWebhookSecret(
+  scope: ServiceScope,
+  workflowId: string,
+): Promise<{ secret: string; path: string }> {
   const secret = `whsec_${randomBytes(24).toString('base64url')}`;
   const { count } = await scope.prisma.workflow.updateMany({
     where: { id: workflowId, workspaceId: scope.workspaceId },

@@ -9,7 +9,11 @@ import { idFromPathSegment } from '../ids.ts';
 /** How many of the workflows sharing a name the error lists. */
 const LISTED = 5;
 
-export async function resolveWorkflowId(scope: { prisma: Pick<PrismaClient, '$queryRaw'>; workspaceId: string }, idOrName: string, path: (string | number)[]): Promise<string> {
+export async function resolveWorkflowId(
+  scope: { prisma: Pick<PrismaClient, '$queryRaw'>; workspaceId: string },
+  idOrName: string,
+  path: (string | number)[],
+): Promise<string> {
   const id = idFromPathSegment(idOrName, 'Workflow');
   if (id) return id;
   const name = idOrName.trim();

@@ -7,7 +7,9 @@ import { isPlainObject } from '../json.ts';
 
 /** Problems with a metadata patch (a JSON object or null). */
 export function checkMetadataPatch(patch: unknown, path: (string | number)[]): Problem[] {
-  return patch === null || isPlainObject(patch) ? [] : [{ path, message: 'must be a JSON object (or null to clear all metadata)' }];
+  return patch === null || isPlainObject(patch)
+    ? []
+    : [{ path, message: 'must be a JSON object (or null to clear all metadata)' }];
 }
 
 /** The metadata after applying `patch`; null when everything was cleared. */

@@ -27,20 +27,35 @@ type Path = (string | number)[];
 
 /** Problems with the shape of a patch, found before any version is read. */
 export function checkDefinitionPatch(patch: unknown, path: Path): Problem[] {
-  if (!isPlainObject(patch)) return [{ path, message: 'must be an object like { steps: { <stepId>: { …fields } | null } }' }];
+  if (!isPlainObject(patch))
+    return [{ path, message: 'must be an object like { steps: { <stepId>: { …fields } | null } }' }];
   const problems: Problem[] = Object.keys(patch)
     .filter((key) => !(DEFINITION_PATCH_KEYS as readonly string[]).includes(key))
-    .map((key) => ({ path: [...path, key], message: `Unknown field '${key}'; a definition patch may contain ${DEFINITION_PATCH_KEYS.join(', ')}` }));
+    .map((key) => ({
+      path: [...path, key],
+      message: `Unknown field '${key}'; a definition patch may contain ${DEFINITION_PATCH_KEYS.join(', ')}`,
+    }));
   if (!Object.hasOwn(patch, 'steps')) return problems;
   if (!isPlainObject(patch.steps)) {
-    problems.push({ path: [...path, 'steps'], message: 'must be an object keyed by step id, e.g. { fetch: { config: { url: "…" } }, old: null } (not a list)' });
+    problems.push({
+      path: [...path, 'steps'],
+      message: 'must be an object keyed by step id, e.g. { fetch: { config: { url: "…" } }, old: null } (not a list)',
+    });
     return problems;
   }
   for (const [id, change] of Object.entries(patch.steps)) {
     if (change !== null && !isPlainObject(change)) {
-      problems.push({ path: [...path, 'steps', id], message: 'must be an object (adds or updates the step) or null (removes it)', stepId: id });
+      problems.push({
+        path: [...path, 'steps', id],
+        message: 'must be an object (adds or updates the step) or null (removes it)',
+        stepId: id,
+      });
     } else if (change && change.id != null && change.id !== id) {
-      problems.push({ path: [...path, 'steps', id, 'id'], message: `Steps cannot be renamed by a patch: set '${id}' to null and add the step under its new id`, stepId: id });
+      problems.push({
+        path: [...path, 'steps', id, 'id'],
+        message: `Steps cannot be renamed by a patch: set '${id}' to null and add the step under its new id`,
+        stepId: id,
+      });
     }
   }
   return problems;
@@ -82,7 +97,12 @@ export function applyDefinitionPatch(base: WorkflowDefinition, patch: Definition
   for (const [id, change] of Object.entries(patch.steps ?? {})) {
     const index = steps.findIndex((s) => s.id === id);
     if (change === null) {
-      if (index < 0) problems.push({ path: ['steps', id], message: `Cannot remove step '${id}': the base version has no such step`, stepId: id });
+      if (index < 0)
+        problems.push({
+          path: ['steps', id],
+          message: `Cannot remove step '${id}': the base version has no such step`,
+          stepId: id,
+        });
       else removed.add(id);
     } else if (index < 0) {
       steps.push(deepMerge({ id }, { ...change, id }) as StepDefinition);

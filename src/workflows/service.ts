@@ -74,23 +74,29 @@ const SCHEMA_KEYS = ['inputSchema', 'outputSchema'] as const;
 
 export function checkName(name: unknown, path: Path): Problem[] {
   if (typeof name !== 'string' || name.trim().length === 0) return [{ path, message: 'must not be empty' }];
-  if (name.trim().length > NAME_MAX) return [{ path, message: `must be at most ${NAME_MAX} characters (got ${name.trim().length})` }];
+  if (name.trim().length > NAME_MAX)
+    return [{ path, message: `must be at most ${NAME_MAX} characters (got ${name.trim().length})` }];
   return [];
 }
 
 export function checkDescription(description: unknown, path: Path): Problem[] {
   if (description == null) return [];
   if (typeof description !== 'string') return [{ path, message: 'must be a string' }];
-  if (description.length > DESCRIPTION_MAX) return [{ path, message: `must be at most ${DESCRIPTION_MAX} characters (got ${description.length})` }];
+  if (description.length > DESCRIPTION_MAX)
+    return [{ path, message: `must be at most ${DESCRIPTION_MAX} characters (got ${description.length})` }];
   return [];
 }
 
 function checkChangeSummary(summary: string | null | undefined, path: Path): Problem[] {
-  return summary != null && summary.length > CHANGE_SUMMARY_MAX ? [{ path, message: `must be at most ${CHANGE_SUMMARY_MAX} characters (got ${summary.length})` }] : [];
+  return summary != null && summary.length > CHANGE_SUMMARY_MAX
+    ? [{ path, message: `must be at most ${CHANGE_SUMMARY_MAX} characters (got ${summary.length})` }]
+    : [];
 }
 
 function checkLabel(label: string, path: Path): Problem[] {
-  return LABEL_PATTERN.test(label) ? [] : [{ path, message: 'must match ^[a-z0-9][a-z0-9._-]{0,62}$ (lower case, e.g. "production")' }];
+  return LABEL_PATTERN.test(label)
+    ? []
+    : [{ path, message: 'must match ^[a-z0-9][a-z0-9._-]{0,62}$ (lower case, e.g. "production")' }];
 }
 
 function checkVersionNumber(number: number | null | undefined, path: Path): Problem[] {
@@ -121,7 +127,10 @@ function withSchemas(definition: unknown, input: { inputSchema?: unknown; output
  * Create and update (PUT) validate a whole workflow the same way: the definition in canonical
  * form (spellings.ts), with its name moved to the workflow, and every agent it names existing.
  */
-async function checkWholeWorkflow<T extends CreateWorkflowInput & { changeSummary?: string | null }>(scope: ServiceScope, raw: T): Promise<{ input: T & { name: string }; definition: unknown }> {
+async function checkWholeWorkflow<T extends CreateWorkflowInput & { changeSummary?: string | null }>(
+  scope: ServiceScope,
+  raw: T,
+): Promise<{ input: T & { name: string }; definition: unknown }> {
   const normalised = normaliseDefinition(raw.definition);
   const named = nameOf(raw.name, normalised.name);
   const input = { ...raw, name: named.name };
@@ -136,9 +145,14 @@ async function checkWholeWorkflow<T extends CreateWorkflowInput & { changeSummar
   return { input: input as T & { name: string }, definition };
 }
 
-function wholeWorkflowProblems(input: CreateWorkflowInput & { changeSummary?: string | null }, definition: unknown): Problem[] {
+function wholeWorkflowProblems(
+  input: CreateWorkflowInput & { changeSummary?: string | null },
+  definition: unknown,
+): Problem[] {
   return [
-    ...(input.name != null ? checkName(input.name, ['input', 'name']) : [{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]),
+    ...(input.name != null
+      ? checkName(input.name, ['input', 'name'])
+      : [{ path: ['input', 'name'], message: "is required (or give it as the definition's name)" }]),
     ...checkDescription(input.description, ['input', 'description']),
     ...definitionProblems(validateDefinition(definition), input),
     ...validateSettings(input, ['input']),
@@ -170,7 +184,8 @@ function findVersion(tx: Tx, workflowId: string, number: number) {
 
 async function versionOf(tx: Tx, workflow: Workflow, number: number, path: Path) {
   const version = await findVersion(tx, workflow.id, number);
-  if (!version) throw ValidationError.single(path, `version ${number} does not exist (the latest is ${workflow.latestVersion})`);
+  if (!version)
+    throw ValidationError.single(path, `version ${number} does not exist (the latest is ${workflow.latestVersion})`);
   return version;
 }
 
@@ -178,13 +193,34 @@ async function versionOf(tx: Tx, workflow: Workflow, number: number, path: Path)
  * Inserts version latestVersion + 1. The caller holds the row lock and sets
  * Workflow.latestVersion to the returned number in its final update.
  */
-function appendVersion(tx: Tx, scope: ServiceScope, workflow: Workflow, definition: unknown, changeSummary: string | null, baseVersion: number | null) {
+function appendVersion(
+  tx: Tx,
+  scope: ServiceScope,
+  workflow: Workflow,
+  definition: unknown,
+  changeSummary: string | null,
+  baseVersion: number | null,
+) {
   return tx.workflowVersion.create({
-    data: { workspaceId: scope.workspaceId, workflowId: workflow.id, number: workflow.latestVersion + 1, definition: definition as Prisma.InputJsonValue, changeSummary, baseVersion, createdById: actorId(scope) },
+    data: {
+      workspaceId: scope.workspaceId,
+      workflowId: workflow.id,
+      number: workflow.latestVersion + 1,
+      definition: definition as Prisma.InputJsonValue,
+      changeSummary,
+      baseVersion,
+      createdById: actorId(scope),
+    },
   });
 }
 
-async function moveLabels(tx: Tx, scope: ServiceScope, workflowId: string, labels: string[], versionId: string): Promise<void> {
+async function moveLabels(
+  tx: Tx,
+  scope: ServiceScope,
+  workflowId: string,
+  labels: string[],
+  versionId: string,
+): Promise<void> {
   for (const label of new Set(labels)) {
     await tx.releaseLabel.upsert({
       where: { workflowId_label: { workflowId, label } },
@@ -213,7 +249,14 @@ export async function createWorkflow(scope: ServiceScope, raw: CreateWorkflowInp
       } as Prisma.WorkflowCreateInput,
     });
     await tx.workflowVersion.create({
-      data: { workspaceId: scope.workspaceId, workflowId: workflow.id, number: 1, definition: definition as Prisma.InputJsonValue, changeSummary: 'Initial version', createdById: actorId(scope) },
+      data: {
+        workspaceId: scope.workspaceId,
+        workflowId: workflow.id,
+        number: 1,
+        definition: definition as Prisma.InputJsonValue,
+        changeSummary: 'Initial version',
+        createdById: actorId(scope),
+      },
     });
     if (input.tags?.length) await setWorkflowTags(tx, scope.workspaceId, workflow.id, input.tags);
     return workflow;
@@ -226,7 +269,9 @@ export async function updateWorkflow(scope: ServiceScope, raw: UpdateWorkflowInp
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
     const latest = await versionOf(tx, workflow, workflow.latestVersion, ['input', 'id']);
-    const version = isDeepStrictEqual(latest.definition, definition) ? null : await appendVersion(tx, scope, workflow, definition, input.changeSummary ?? null, workflow.latestVersion);
+    const version = isDeepStrictEqual(latest.definition, definition)
+      ? null
+      : await appendVersion(tx, scope, workflow, definition, input.changeSummary ?? null, workflow.latestVersion);
     await setWorkflowTags(tx, scope.workspaceId, workflow.id, input.tags ?? []);
     return tx.workflow.update({
       where: { id: workflow.id },
@@ -243,12 +288,18 @@ export async function updateWorkflow(scope: ServiceScope, raw: UpdateWorkflowInp
 }
 
 /** The definition patch of a patchWorkflow input, with the schema fields folded in; null when none. */
-function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean, problems: Problem[]): DefinitionPatch | null {
+function definitionPatchOf(
+  input: PatchWorkflowInput,
+  has: (key: keyof PatchWorkflowInput) => boolean,
+  problems: Problem[],
+): DefinitionPatch | null {
   const schemaFields = SCHEMA_KEYS.filter((key) => has(key));
   if (!has('definition') && schemaFields.length === 0) return null;
   // Seed spellings are mapped here already so that the shape check knows them; config fields
   // are mapped again once the base version tells the type of each changed step.
-  const early = isPlainObject(input.definition) ? normalisePatch(input.definition, () => undefined) : { patch: {}, problems: [] };
+  const early = isPlainObject(input.definition)
+    ? normalisePatch(input.definition, () => undefined)
+    : { patch: {}, problems: [] };
   problems.push(...early.problems.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] })));
   const patch: Record<string, unknown> = { ...early.patch };
   for (const key of schemaFields) patch[key] = input[key]; // the field wins; null removes the schema
@@ -256,7 +307,11 @@ function definitionPatchOf(input: PatchWorkflowInput, has: (key: keyof PatchWork
 }
 
 /** Every problem of a patch that can be found without reading the workflow. */
-function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWorkflowInput) => boolean, createsVersion: boolean): Problem[] {
+function patchInputProblems(
+  input: PatchWorkflowInput,
+  has: (key: keyof PatchWorkflowInput) => boolean,
+  createsVersion: boolean,
+): Problem[] {
   const problems: Problem[] = [
     ...(has('name') ? checkName(input.name, ['input', 'name']) : []),
     ...(has('description') ? checkDescription(input.description, ['input', 'description']) : []),
@@ -268,14 +323,23 @@ function patchInputProblems(input: PatchWorkflowInput, has: (key: keyof PatchWor
     ...checkChangeSummary(input.commitMessage, ['input', 'commitMessage']),
   ];
   for (const key of ['status', 'triggerType'] as const) {
-    if (has(key) && input[key] === null) problems.push({ path: ['input', key], message: 'cannot be null; leave the field out to keep the current value' });
+    if (has(key) && input[key] === null)
+      problems.push({ path: ['input', key], message: 'cannot be null; leave the field out to keep the current value' });
   }
   if (has('definition')) {
-    if (input.definition === null) problems.push({ path: ['input', 'definition'], message: 'cannot be null: a workflow always has a definition; leave the field out to keep it' });
+    if (input.definition === null)
+      problems.push({
+        path: ['input', 'definition'],
+        message: 'cannot be null: a workflow always has a definition; leave the field out to keep it',
+      });
     else problems.push(...checkDefinitionPatch(input.definition, ['input', 'definition']));
   }
   if (input.releaseLabels?.length && !createsVersion) {
-    problems.push({ path: ['input', 'releaseLabels'], message: 'release labels move to the version this patch creates: give a definition patch too, or use setReleaseLabel' });
+    problems.push({
+      path: ['input', 'releaseLabels'],
+      message:
+        'release labels move to the version this patch creates: give a definition patch too, or use setReleaseLabel',
+    });
   }
   return problems;
 }
@@ -291,39 +355,65 @@ export async function patchWorkflow(scope: ServiceScope, input: PatchWorkflowInp
   const problems = [...spellingProblems, ...patchInputProblems(input, has, patch !== null)];
   // Problems of the patched definition can only be found once the base version is read; if the
   // patch or its baseVersion is malformed there is nothing to apply, so report what we have now.
-  if (problems.length && (!patch || problems.some((p) => p.path[1] === 'definition' || p.path[1] === 'baseVersion'))) throw new ValidationError(problems);
+  if (problems.length && (!patch || problems.some((p) => p.path[1] === 'definition' || p.path[1] === 'baseVersion')))
+    throw new ValidationError(problems);
 
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.id);
     if (input.strict && input.baseVersion != null && input.baseVersion < workflow.latestVersion) {
-      throw new ConflictError(`baseVersion ${input.baseVersion} is stale: the latest version is ${workflow.latestVersion}. Re-read the workflow and patch again.`, { latestVersion: workflow.latestVersion });
+      throw new ConflictError(
+        `baseVersion ${input.baseVersion} is stale: the latest version is ${workflow.latestVersion}. Re-read the workflow and patch again.`,
+        { latestVersion: workflow.latestVersion },
+      );
     }
     let definition: WorkflowDefinition | null = null;
     const baseNumber = input.baseVersion ?? workflow.latestVersion;
     if (baseNumber > workflow.latestVersion) {
       // Also without a definition change: a base from the future means the caller is confused about what it read.
-      throw ValidationError.single(['input', 'baseVersion'], `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})`);
+      throw ValidationError.single(
+        ['input', 'baseVersion'],
+        `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})`,
+      );
     }
     if (patch) {
       const base = await findVersion(tx, workflow.id, baseNumber);
       if (!base) {
-        problems.push({ path: ['input', 'baseVersion'], message: `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})` });
+        problems.push({
+          path: ['input', 'baseVersion'],
+          message: `version ${baseNumber} does not exist (the latest is ${workflow.latestVersion})`,
+        });
       } else {
         const baseDefinition = base.definition as unknown as WorkflowDefinition;
-        const canonical = normalisePatch(patch as Record<string, unknown>, (id) => baseDefinition.steps.find((s) => s.id === id)?.type);
+        const canonical = normalisePatch(
+          patch as Record<string, unknown>,
+          (id) => baseDefinition.steps.find((s) => s.id === id)?.type,
+        );
         const applied = applyDefinitionPatch(baseDefinition, canonical.patch as DefinitionPatch);
         definition = applied.definition;
         const agentProblems = await agentReferenceProblems(tx, scope.workspaceId, definition);
-        problems.push(...definitionProblems([...canonical.problems, ...applied.problems, ...toPatchPaths([...validateDefinition(definition), ...agentProblems], definition)], input));
+        problems.push(
+          ...definitionProblems(
+            [
+              ...canonical.problems,
+              ...applied.problems,
+              ...toPatchPaths([...validateDefinition(definition), ...agentProblems], definition),
+            ],
+            input,
+          ),
+        );
       }
     }
     throwIfAny(problems);
 
-    const version = definition ? await appendVersion(tx, scope, workflow, definition, input.commitMessage ?? null, baseNumber) : null;
-    if (version && input.releaseLabels?.length) await moveLabels(tx, scope, workflow.id, input.releaseLabels, version.id);
+    const version = definition
+      ? await appendVersion(tx, scope, workflow, definition, input.commitMessage ?? null, baseNumber)
+      : null;
+    if (version && input.releaseLabels?.length)
+      await moveLabels(tx, scope, workflow.id, input.releaseLabels, version.id);
     if (has('tags')) await setWorkflowTags(tx, scope.workspaceId, workflow.id, input.tags ?? []);
     const settings: SettingsInput = { ...input };
-    if (has('metadata')) settings.metadata = mergeMetadata(workflow.metadata, input.metadata as Record<string, unknown> | null);
+    if (has('metadata'))
+      settings.metadata = mergeMetadata(workflow.metadata, input.metadata as Record<string, unknown> | null);
     return tx.workflow.update({
       where: { id: workflow.id },
       data: {
@@ -391,9 +481,19 @@ export async function duplicateWorkflow(scope: ServiceScope, id: string, name?: 
       },
     });
     await tx.workflowVersion.create({
-      data: { workspaceId: scope.workspaceId, workflowId: copy.id, number: 1, definition: current.definition as Prisma.InputJsonValue, changeSummary: `Duplicated from "${source.name}" version ${current.number}`, createdById: actorId(scope) },
+      data: {
+        workspaceId: scope.workspaceId,
+        workflowId: copy.id,
+        number: 1,
+        definition: current.definition as Prisma.InputJsonValue,
+        changeSummary: `Duplicated from "${source.name}" version ${current.number}`,
+        createdById: actorId(scope),
+      },
     });
-    if (source.tags.length) await tx.workflowTag.createMany({ data: source.tags.map((t) => ({ workflowId: copy.id, tagId: t.tagId, workspaceId: scope.workspaceId })) });
+    if (source.tags.length)
+      await tx.workflowTag.createMany({
+        data: source.tags.map((t) => ({ workflowId: copy.id, tagId: t.tagId, workspaceId: scope.workspaceId })),
+      });
     return copy;
   });
 }
@@ -404,14 +504,27 @@ export async function rollbackWorkflow(scope: ServiceScope, id: string, versionN
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, id);
     const target = await versionOf(tx, workflow, versionNumber, ['input', 'version']);
-    const version = await appendVersion(tx, scope, workflow, target.definition, `Rollback to version ${versionNumber}`, versionNumber);
+    const version = await appendVersion(
+      tx,
+      scope,
+      workflow,
+      target.definition,
+      `Rollback to version ${versionNumber}`,
+      versionNumber,
+    );
     return tx.workflow.update({ where: { id: workflow.id }, data: { latestVersion: version.number } });
   });
 }
 
 /** Points `label` at a version, creating the label or moving it. */
-export async function setReleaseLabel(scope: ServiceScope, input: { workflowId: string; label: string; version: number }) {
-  throwIfAny([...checkLabel(input.label, ['input', 'label']), ...checkVersionNumber(input.version, ['input', 'version'])]);
+export async function setReleaseLabel(
+  scope: ServiceScope,
+  input: { workflowId: string; label: string; version: number },
+) {
+  throwIfAny([
+    ...checkLabel(input.label, ['input', 'label']),
+    ...checkVersionNumber(input.version, ['input', 'version']),
+  ]);
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.workflowId);
     const version = await versionOf(tx, workflow, input.version, ['input', 'version']);
@@ -423,8 +536,11 @@ export async function setReleaseLabel(scope: ServiceScope, input: { workflowId: 
 export async function removeReleaseLabel(scope: ServiceScope, input: { workflowId: string; label: string }) {
   return scope.prisma.$transaction(async (tx) => {
     const workflow = await lockWorkflow(tx, scope, input.workflowId);
-    const { count } = await tx.releaseLabel.deleteMany({ where: { workflowId: workflow.id, workspaceId: scope.workspaceId, label: input.label } });
-    if (count === 0) throw ValidationError.single(['input', 'label'], `this workflow has no release label '${input.label}'`);
+    const { count } = await tx.releaseLabel.deleteMany({
+      where: { workflowId: workflow.id, workspaceId: scope.workspaceId, label: input.label },
+    });
+    if (count === 0)
+      throw ValidationError.single(['input', 'label'], `this workflow has no release label '${input.label}'`);
     return workflow;
   });
 }

@@ -33,14 +33,24 @@ export interface Normalised {
 }
 
 /** Renames the snake_case keys of `value` that stand for one of `known`; a new object when any was. */
-function renameKeys(value: Fields, known: readonly string[], path: Path, stepId: string | null, problems: Problem[]): Fields {
+function renameKeys(
+  value: Fields,
+  known: readonly string[],
+  path: Path,
+  stepId: string | null,
+  problems: Problem[],
+): Fields {
   let result: Fields | null = null;
   for (const key of Object.keys(value)) {
     if (!key.includes('_')) continue;
     const target = camel(key);
     if (target === key || !known.includes(target)) continue;
     if (Object.hasOwn(value, target)) {
-      problems.push({ path: [...path, key], message: `'${key}' is another spelling of '${target}', which is also given: keep one`, stepId });
+      problems.push({
+        path: [...path, key],
+        message: `'${key}' is another spelling of '${target}', which is also given: keep one`,
+        stepId,
+      });
       // Dropped, so that validation does not report it a second time as an unknown field (the
       // problem above means nothing is saved anyway).
       result ??= { ...value };
@@ -54,15 +64,30 @@ function renameKeys(value: Fields, known: readonly string[], path: Path, stepId:
   return result ?? value;
 }
 
-function normaliseConfig(type: unknown, config: unknown, path: Path, stepId: string | null, problems: Problem[]): unknown {
+function normaliseConfig(
+  type: unknown,
+  config: unknown,
+  path: Path,
+  stepId: string | null,
+  problems: Problem[],
+): unknown {
   if (!isPlainObject(config) || !STEP_TYPES.includes(type as StepType)) return config;
   const renamed = renameKeys(config, configKeysOf(type as StepType), path, stepId, problems);
   if (type !== 'loop' || !isPlainObject(renamed.step)) return renamed;
   const inner = renameKeys(renamed.step, LOOP_STEP, [...path, 'step'], stepId, problems);
   const innerConfig = normaliseConfig(inner.type, inner.config, [...path, 'step', 'config'], stepId, problems);
-  const innerRetry = isPlainObject(inner.retry) ? renameKeys(inner.retry, RETRY, [...path, 'step', 'retry'], stepId, problems) : inner.retry;
+  const innerRetry = isPlainObject(inner.retry)
+    ? renameKeys(inner.retry, RETRY, [...path, 'step', 'retry'], stepId, problems)
+    : inner.retry;
   if (inner === renamed.step && innerConfig === inner.config && innerRetry === inner.retry) return renamed;
-  return { ...renamed, step: { ...inner, ...(inner.config === undefined ? {} : { config: innerConfig }), ...(inner.retry === undefined ? {} : { retry: innerRetry }) } };
+  return {
+    ...renamed,
+    step: {
+      ...inner,
+      ...(inner.config === undefined ? {} : { config: innerConfig }),
+      ...(inner.retry === undefined ? {} : { retry: innerRetry }),
+    },
+  };
 }
 
 /** One step's fields (also a patch's step change, whose type may come from the step it changes). */
@@ -70,9 +95,15 @@ export function normaliseStep(step: Fields, path: Path, problems: Problem[], kno
   const stepId = typeof step.id === 'string' ? step.id : null;
   const renamed = renameKeys(step, STEP, path, stepId, problems);
   const config = normaliseConfig(renamed.type ?? knownType, renamed.config, [...path, 'config'], stepId, problems);
-  const retry = isPlainObject(renamed.retry) ? renameKeys(renamed.retry, RETRY, [...path, 'retry'], stepId, problems) : renamed.retry;
+  const retry = isPlainObject(renamed.retry)
+    ? renameKeys(renamed.retry, RETRY, [...path, 'retry'], stepId, problems)
+    : renamed.retry;
   if (config === renamed.config && retry === renamed.retry) return renamed;
-  return { ...renamed, ...(renamed.config === undefined ? {} : { config }), ...(renamed.retry === undefined ? {} : { retry }) };
+  return {
+    ...renamed,
+    ...(renamed.config === undefined ? {} : { config }),
+    ...(renamed.retry === undefined ? {} : { retry }),
+  };
 }
 
 /** A whole definition in canonical form; paths of the problems are relative to it. */
@@ -80,22 +111,43 @@ export function normaliseDefinition(definition: unknown): Normalised {
   if (!isPlainObject(definition)) return { definition, problems: [] };
   const problems: Problem[] = [];
   const { name, ...rest } = definition;
-  if (name !== undefined && name !== null && typeof name !== 'string') problems.push({ path: ['name'], message: "must be a string (the workflow's name)" });
+  if (name !== undefined && name !== null && typeof name !== 'string')
+    problems.push({ path: ['name'], message: "must be a string (the workflow's name)" });
   const top = renameKeys(rest, TOP_LEVEL, [], null, problems);
-  const steps: unknown = Array.isArray(top.steps) ? top.steps.map((s: unknown, i) => (isPlainObject(s) ? normaliseStep(s, ['steps', i], problems) : s)) : top.steps;
-  const changed = Object.hasOwn(definition, 'name') || top !== rest || (Array.isArray(top.steps) && (steps as unknown[]).some((s, i) => s !== (top.steps as unknown[])[i]));
-  return { definition: changed ? { ...top, ...(top.steps === undefined ? {} : { steps }) } : definition, ...(Object.hasOwn(definition, 'name') ? { name } : {}), problems };
+  const steps: unknown = Array.isArray(top.steps)
+    ? top.steps.map((s: unknown, i) => (isPlainObject(s) ? normaliseStep(s, ['steps', i], problems) : s))
+    : top.steps;
+  const changed =
+    Object.hasOwn(definition, 'name') ||
+    top !== rest ||
+    (Array.isArray(top.steps) && (steps as unknown[]).some((s, i) => s !== (top.steps as unknown[])[i]));
+  return {
+    definition: changed ? { ...top, ...(top.steps === undefined ? {} : { steps }) } : definition,
+    ...(Object.hasOwn(definition, 'name') ? { name } : {}),
+    problems,
+  };
 }
 
 /**
  * The workflow name of an input that may also carry one inside its definition: the input's own
  * field, else the definition's; both given and different is a problem.
  */
-export function nameOf(inputName: string | null | undefined, definitionName: unknown): { name: string | null; problems: Problem[] } {
+export function nameOf(
+  inputName: string | null | undefined,
+  definitionName: unknown,
+): { name: string | null; problems: Problem[] } {
   if (definitionName === undefined || definitionName === null) return { name: inputName ?? null, problems: [] };
   if (typeof definitionName !== 'string') return { name: inputName ?? null, problems: [] }; // reported by normaliseDefinition
   if (inputName != null && inputName.trim() !== definitionName.trim()) {
-    return { name: inputName, problems: [{ path: ['input', 'definition', 'name'], message: `differs from input.name ('${inputName.trim()}'): give the workflow's name in one place` }] };
+    return {
+      name: inputName,
+      problems: [
+        {
+          path: ['input', 'definition', 'name'],
+          message: `differs from input.name ('${inputName.trim()}'): give the workflow's name in one place`,
+        },
+      ],
+    };
   }
   return { name: inputName ?? definitionName, problems: [] };
 }
@@ -104,12 +156,21 @@ export function nameOf(inputName: string | null | undefined, definitionName: unk
  * A definition patch (patchWorkflow) in canonical form: its top-level fields and each step
  * change, whose config is mapped by the step's type (given in the change, else `typeOf` it).
  */
-export function normalisePatch(patch: Fields, typeOf: (stepId: string) => unknown): { patch: Fields; problems: Problem[] } {
+export function normalisePatch(
+  patch: Fields,
+  typeOf: (stepId: string) => unknown,
+): { patch: Fields; problems: Problem[] } {
   const problems: Problem[] = [];
   const top = renameKeys(patch, TOP_LEVEL, [], null, problems);
   if (!isPlainObject(top.steps)) return { patch: top, problems };
-  const steps = Object.fromEntries(Object.entries(top.steps).map(([id, change]) => [id, isPlainObject(change) ? normaliseStep({ id, ...change }, ['steps', id], problems, typeOf(id)) : change]));
+  const steps = Object.fromEntries(
+    Object.entries(top.steps).map(([id, change]) => [
+      id,
+      isPlainObject(change) ? normaliseStep({ id, ...change }, ['steps', id], problems, typeOf(id)) : change,
+    ]),
+  );
   // normaliseStep saw the id so that problems name the step; a change without one keeps none.
-  for (const [id, change] of Object.entries(top.steps)) if (isPlainObject(change) && !Object.hasOwn(change, 'id')) delete (steps[id] as Fields).id;
+  for (const [id, change] of Object.entries(top.steps))
+    if (isPlainObject(change) && !Object.hasOwn(change, 'id')) delete (steps[id] as Fields).id;
   return { patch: { ...top, steps }, problems };
 }

@@ -13,7 +13,6 @@ import { waitConfigSchema, waitShapeProblems } from './wait-config.ts';
 type Path = (string | number)[];
 type Schema = Record<string, unknown>;
 
-
 export const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** A URL that may contain templates: literal parts must make an absolute http(s) URL. */
@@ -36,12 +35,30 @@ function isHttpUrlTemplate(text: string): boolean {
 }
 
 const template = { type: 'string', format: 'weft-template' };
-const orTemplate = (description: string, schema: Schema): Schema => ({ description: `${description}, or a {{ }} template`, anyOf: [{ description, ...schema }, template] });
-const isOrTemplate = (schema: unknown) => (schema as { anyOf?: unknown[] } | undefined)?.anyOf?.length === 2 && (schema as { anyOf: unknown[] }).anyOf[1] === template;
-const stringMap = (what: string) => orTemplate(`an object of ${what}`, { type: 'object', additionalProperties: { type: 'string', description: 'a string' } });
-const httpUrl = { type: 'string', format: 'weft-http-url', description: 'an absolute http(s) URL (it may contain {{ }} templates)' };
+const orTemplate = (description: string, schema: Schema): Schema => ({
+  description: `${description}, or a {{ }} template`,
+  anyOf: [{ description, ...schema }, template],
+});
+const isOrTemplate = (schema: unknown) =>
+  (schema as { anyOf?: unknown[] } | undefined)?.anyOf?.length === 2 &&
+  (schema as { anyOf: unknown[] }).anyOf[1] === template;
+const stringMap = (what: string) =>
+  orTemplate(`an object of ${what}`, {
+    type: 'object',
+    additionalProperties: { type: 'string', description: 'a string' },
+  });
+const httpUrl = {
+  type: 'string',
+  format: 'weft-http-url',
+  description: 'an absolute http(s) URL (it may contain {{ }} templates)',
+};
 const nonEmpty = (description: string) => ({ type: 'string', minLength: 1, description });
-const integer = (min: number, max: number, unit = '') => ({ type: 'integer', minimum: min, maximum: max, description: `an integer${unit} from ${min} to ${max}` });
+const integer = (min: number, max: number, unit = '') => ({
+  type: 'integer',
+  minimum: min,
+  maximum: max,
+  description: `an integer${unit} from ${min} to ${max}`,
+});
 const METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'];
 
 /** `retry` of a step (and of a loop's inner step). */
@@ -52,11 +69,21 @@ export const retrySchema: Schema = {
   properties: {
     attempts: integer(1, 20),
     backoffSeconds: { type: 'number', minimum: 0, maximum: 86_400, description: 'a number of seconds from 0 to 86400' },
-    maxBackoffSeconds: { type: 'number', minimum: 0, maximum: 86_400, description: 'a number of seconds from 0 to 86400' },
+    maxBackoffSeconds: {
+      type: 'number',
+      minimum: 0,
+      maximum: 86_400,
+      description: 'a number of seconds from 0 to 86400',
+    },
   },
 };
 
-export const timeoutSecondsSchema: Schema = { type: 'number', minimum: 0.001, maximum: 86_400, description: 'a number of seconds from 0.001 to 86400' };
+export const timeoutSecondsSchema: Schema = {
+  type: 'number',
+  minimum: 0.001,
+  maximum: 86_400,
+  description: 'a number of seconds from 0.001 to 86400',
+};
 
 /** The step types that do outside work; a loop's inner step is one of these. */
 const outboundSchemas = {
@@ -68,11 +95,18 @@ const outboundSchemas = {
       method: { enum: [...METHODS, ...METHODS.map((m) => m.toLowerCase())] },
       url: httpUrl,
       headers: stringMap('header names to strings'),
-      query: orTemplate('an object of strings, numbers or booleans', { type: 'object', additionalProperties: { type: ['string', 'number', 'boolean'], description: 'a string, number or boolean' } }),
+      query: orTemplate('an object of strings, numbers or booleans', {
+        type: 'object',
+        additionalProperties: { type: ['string', 'number', 'boolean'], description: 'a string, number or boolean' },
+      }),
       body: {},
       expectedStatus: {
         description: 'a status code (100–599), a non-empty list of them, or a {{ }} template',
-        anyOf: [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'array', minItems: 1, items: { type: 'integer', minimum: 100, maximum: 599 } }, template],
+        anyOf: [
+          { type: 'integer', minimum: 100, maximum: 599 },
+          { type: 'array', minItems: 1, items: { type: 'integer', minimum: 100, maximum: 599 } },
+          template,
+        ],
       },
       responseType: { enum: ['auto', 'json', 'text'] },
       maxResponseBytes: integer(1, MAX_RESPONSE_BYTES, ' (bytes)'),
@@ -80,7 +114,14 @@ const outboundSchemas = {
       form: orTemplate('an object { fields?, files? } (sent as multipart/form-data)', {
         type: 'object',
         additionalProperties: false,
-        properties: { fields: { type: 'object', description: 'an object of field names to values' }, files: { type: 'object', additionalProperties: { type: 'string', description: 'an upload id' }, description: 'an object of field names to upload ids' } },
+        properties: {
+          fields: { type: 'object', description: 'an object of field names to values' },
+          files: {
+            type: 'object',
+            additionalProperties: { type: 'string', description: 'an upload id' },
+            description: 'an object of field names to upload ids',
+          },
+        },
       }),
       saveAs: nonEmpty('a file name (the response body is stored as an attachment)'),
     },
@@ -89,7 +130,12 @@ const outboundSchemas = {
     type: 'object',
     required: ['url'],
     additionalProperties: false,
-    properties: { url: httpUrl, payload: {}, headers: stringMap('header names to strings'), secret: nonEmpty('a non-empty string') },
+    properties: {
+      url: httpUrl,
+      payload: {},
+      headers: stringMap('header names to strings'),
+      secret: nonEmpty('a non-empty string'),
+    },
   },
   script: {
     type: 'object',
@@ -97,7 +143,12 @@ const outboundSchemas = {
     additionalProperties: false,
     properties: {
       language: { enum: ['shell', 'python'] },
-      source: { type: 'string', minLength: 1, maxLength: 100_000, description: 'a non-empty string of at most 100000 characters' },
+      source: {
+        type: 'string',
+        minLength: 1,
+        maxLength: 100_000,
+        description: 'a non-empty string of at most 100000 characters',
+      },
       args: orTemplate('a list of strings', { type: 'array', items: { type: 'string', description: 'a string' } }),
       env: orTemplate('an object of variable names to strings', {
         type: 'object',
@@ -112,7 +163,12 @@ const outboundSchemas = {
           description: 'an upload id or { upload, as }',
           anyOf: [
             { type: 'string', description: 'an upload id' },
-            { type: 'object', required: ['upload'], additionalProperties: false, properties: { upload: { type: 'string' }, as: { type: 'string', minLength: 1 } } },
+            {
+              type: 'object',
+              required: ['upload'],
+              additionalProperties: false,
+              properties: { upload: { type: 'string' }, as: { type: 'string', minLength: 1 } },
+            },
           ],
         },
       }),
@@ -178,7 +234,9 @@ export function configKeysOf(type: StepType): string[] {
 const ajv = createAjv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 ajv.addFormat('weft-template', { type: 'string', validate: isWholeTemplate });
 ajv.addFormat('weft-http-url', { type: 'string', validate: isHttpUrlTemplate });
-const configValidators = Object.fromEntries(Object.entries(configSchemas).map(([type, schema]) => [type, ajv.compile(schema)])) as Record<StepType, ValidateFunction>;
+const configValidators = Object.fromEntries(
+  Object.entries(configSchemas).map(([type, schema]) => [type, ajv.compile(schema)]),
+) as Record<StepType, ValidateFunction>;
 const validateRetrySchema = ajv.compile(retrySchema);
 
 function levenshtein(a: string, b: string): number {
@@ -201,7 +259,8 @@ export function closestName(name: string, known: readonly string[]): string | nu
   let best: { name: string; distance: number } | null = null;
   for (const candidate of known) {
     const c = candidate.toLowerCase();
-    const distance = c.startsWith(lower) || lower.startsWith(c) ? Math.min(levenshtein(lower, c), 1) : levenshtein(lower, c);
+    const distance =
+      c.startsWith(lower) || lower.startsWith(c) ? Math.min(levenshtein(lower, c), 1) : levenshtein(lower, c);
     if (!best || distance < best.distance) best = { name: candidate, distance };
   }
   return best && best.distance <= Math.max(2, Math.floor(name.length / 3)) && lower.length >= 2 ? best.name : null;
@@ -227,13 +286,22 @@ function pointerToPath(pointer: string, data: unknown): Path {
 }
 
 /** ajv errors as problems: one per place, worded for people. */
-function toProblems(errors: ErrorObject[] | null | undefined, data: unknown, path: Path, stepId: string | null): Problem[] {
+function toProblems(
+  errors: ErrorObject[] | null | undefined,
+  data: unknown,
+  path: Path,
+  stepId: string | null,
+): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   // A failing anyOf also reports why each of its branches failed. Usually its own (described)
   // error says it best; but when an object or a list was given where a template was also
   // allowed, the template branch is beside the point: show what is wrong inside the value.
-  const expanded = (errors ?? []).filter((e) => e.keyword === 'anyOf' && isOrTemplate(e.parentSchema) && typeof e.data === 'object' && e.data !== null).map((e) => `${e.schemaPath}/0/`);
+  const expanded = (errors ?? [])
+    .filter(
+      (e) => e.keyword === 'anyOf' && isOrTemplate(e.parentSchema) && typeof e.data === 'object' && e.data !== null,
+    )
+    .map((e) => `${e.schemaPath}/0/`);
   for (const e of errors ?? []) {
     if (e.keyword === 'anyOf' && expanded.includes(`${e.schemaPath}/0/`)) continue;
     const branch = expanded.find((prefix) => e.schemaPath.startsWith(prefix));
@@ -277,9 +345,16 @@ export function validateStepConfig(type: StepType, config: unknown, path: Path, 
   if (type === 'loop' && config && typeof config === 'object') {
     const inner = (config as { step?: { type?: unknown; config?: unknown } }).step;
     const innerType = inner?.type as StepType | undefined;
-    if (innerType && (LOOP_STEP_TYPES as string[]).includes(innerType) && inner!.config && typeof inner!.config === 'object' && !Array.isArray(inner!.config)) {
+    if (
+      innerType &&
+      (LOOP_STEP_TYPES as string[]).includes(innerType) &&
+      inner!.config &&
+      typeof inner!.config === 'object' &&
+      !Array.isArray(inner!.config)
+    ) {
       const innerValidate = configValidators[innerType];
-      if (!innerValidate(inner!.config)) problems.push(...toProblems(innerValidate.errors, inner!.config, [...path, 'step', 'config'], stepId));
+      if (!innerValidate(inner!.config))
+        problems.push(...toProblems(innerValidate.errors, inner!.config, [...path, 'step', 'config'], stepId));
     }
   }
   return problems;

@@ -29,13 +29,19 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   const base = process.env.TEST_DATABASE_URL;
   if (!base) {
     const image = loadPgliteTemplate();
-    const db = await openDatabase({ kind: 'pglite', dataDir: null }, { observeQueries: true, ...(image ? { pgliteImage: image } : {}) });
+    const db = await openDatabase(
+      { kind: 'pglite', dataDir: null },
+      { observeQueries: true, ...(image ? { pgliteImage: image } : {}) },
+    );
     // Loaded from the migrated template this finds nothing to do; without one it migrates.
     await migrate(db);
     return { db, url: null, close: () => db.close() };
   }
   const created = await createTestDatabase(base, { fromTemplate: true });
-  const db = await openDatabase({ kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 }, { observeQueries: true });
+  const db = await openDatabase(
+    { kind: 'postgres', url: created.url, poolMax: 5, connectTimeoutMs: 10_000 },
+    { observeQueries: true },
+  );
   return {
     db,
     url: created.url,
@@ -51,7 +57,10 @@ export interface GraphQLResponse<T> extends ExecutionResult<T> {
 }
 
 /** A logger that keeps its JSON lines in memory (to check what was logged, and at which level). */
-export function memoryLogger(level = 'info'): { log: Logger; lines: { level: number; msg: string; [key: string]: unknown }[] } {
+export function memoryLogger(level = 'info'): {
+  log: Logger;
+  lines: { level: number; msg: string; [key: string]: unknown }[];
+} {
   const lines: { level: number; msg: string }[] = [];
   const log = pino({ level }, { write: (line: string) => void lines.push(JSON.parse(line)) });
   return { log, lines };
@@ -70,7 +79,11 @@ export interface TestApp {
    * Executes an operation in-process through yoga.fetch (the full HTTP pipeline, no socket),
    * as the admin key. Headers override; a header set to '' is not sent (e.g. anonymous).
    */
-  gql<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V> | DocumentNode | string, variables?: V, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;
+  gql<T, V extends Record<string, unknown>>(
+    document: TypedDocumentNode<T, V> | DocumentNode | string,
+    variables?: V,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -79,9 +92,25 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
   // Tests talk to servers on loopback, which Weft refuses by default (SSRF protection). Tests
   // change keys in the database directly and expect the next request to see it: no key cache
   // unless a test asks for one (test/auth.key-cache.test.ts).
-  const config = loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', WEFT_API_KEY_CACHE_MS: '0', WEFT_SHUTDOWN_TIMEOUT_MS: '2000', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_SECRETS_KEY: randomBytes(32).toString('hex'), ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}), ...env });
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    LOG_LEVEL: 'silent',
+    WEFT_API_KEY_CACHE_MS: '0',
+    WEFT_SHUTDOWN_TIMEOUT_MS: '2000',
+    WEFT_OUTBOUND_ALLOW: 'loopback',
+    WEFT_SECRETS_KEY: randomBytes(32).toString('hex'),
+    ...(url ? { DATABASE_URL: url, WEFT_DB_POOL_MAX: '5' } : {}),
+    ...env,
+  });
   const workspaceId = await ensureDefaultWorkspace(db.prisma);
-  const { key: apiKey } = await createApiKey(db.prisma, { workspaceId, name: 'test admin', scopes: [...PERMISSIONS], role: 'ADMIN', createdById: null, expiresAt: null });
+  const { key: apiKey } = await createApiKey(db.prisma, {
+    workspaceId,
+    name: 'test admin',
+    scopes: [...PERMISSIONS],
+    role: 'ADMIN',
+    createdById: null,
+    expiresAt: null,
+  });
   const authHeaders = { authorization: `Bearer ${apiKey}` };
   const app = buildApp({ config, db, log: options.log ?? createLogger(config.logLevel) });
   return {
@@ -93,7 +122,12 @@ export async function startTestApp(env: Record<string, string> = {}, options: { 
     authHeaders,
     async gql(document, variables, headers = {}) {
       const query = typeof document === 'string' ? document : print(document);
-      const merged = Object.entries({ 'content-type': 'application/json', accept: 'application/graphql-response+json', ...authHeaders, ...headers }).filter(([, value]) => value !== '');
+      const merged = Object.entries({
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        ...authHeaders,
+        ...headers,
+      }).filter(([, value]) => value !== '');
       const response = await app.yoga.fetch('http://weft.test/graphql', {
         method: 'POST',
         headers: Object.fromEntries(merged),

@@ -12,7 +12,16 @@ export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'test', 'screenshots');
 
 // Flags from the machine notes: no sandbox (root in a container), no GPU, nothing that phones home.
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'];
+const ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -47,7 +56,11 @@ export function useBrowser(): BrowserSession {
     if (task.result?.state === 'fail') {
       mkdirSync(SCREENSHOTS, { recursive: true });
       const name = task.name.replace(/[^a-z0-9]+/gi, '-').slice(0, 80);
-      await Promise.all(open.map((p, i) => p.page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${i}.png`), fullPage: true }).catch(() => {})));
+      await Promise.all(
+        open.map((p, i) =>
+          p.page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${i}.png`), fullPage: true }).catch(() => {}),
+        ),
+      );
     }
     await Promise.all(open.map((p) => p.context.close().catch(() => {})));
     open = [];
@@ -80,7 +93,10 @@ export function useBrowser(): BrowserSession {
     },
     expectClean(p, allow = []) {
       expect(p.blocked, 'requests to hosts other than loopback').toEqual([]);
-      expect(p.errors.filter((e) => !allow.some((re) => re.test(e))), 'console errors').toEqual([]);
+      expect(
+        p.errors.filter((e) => !allow.some((re) => re.test(e))),
+        'console errors',
+      ).toEqual([]);
     },
   };
 }

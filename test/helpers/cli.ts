@@ -16,7 +16,11 @@ export interface CliHome {
   home: string;
   config: string;
   /** Runs `weft …args`; `env` adds to (or, with '', removes from) the CLI's environment. */
-  run(args: string[], env?: Record<string, string>, options?: { timeoutMs?: number; input?: string }): Promise<CliResult>;
+  run(
+    args: string[],
+    env?: Record<string, string>,
+    options?: { timeoutMs?: number; input?: string },
+  ): Promise<CliResult>;
   remove(): void;
 }
 
@@ -28,16 +32,27 @@ export function cliHome(): CliHome {
   return {
     home,
     config,
-    run: (args, env = {}, options = {}) => runCli([CLI_MAIN, ...args], { HOME: home, WEFT_CONFIG: config, ...env }, options),
+    run: (args, env = {}, options = {}) =>
+      runCli([CLI_MAIN, ...args], { HOME: home, WEFT_CONFIG: config, ...env }, options),
     remove: () => rmSync(home, { recursive: true, force: true }),
   };
 }
 
 /** `node --import tsx <argv…>` with a minimal environment (no WEFT_* from the developer's shell). */
-export function runCli(argv: string[], env: Record<string, string>, options: { timeoutMs?: number; input?: string } = {}): Promise<CliResult> {
+export function runCli(
+  argv: string[],
+  env: Record<string, string>,
+  options: { timeoutMs?: number; input?: string } = {},
+): Promise<CliResult> {
   const { timeoutMs = 60_000, input } = options;
-  const merged = Object.fromEntries(Object.entries({ PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }).filter(([, value]) => value !== ''));
-  const child = spawn(process.execPath, ['--import', 'tsx', ...argv], { cwd: ROOT, env: merged, stdio: ['pipe', 'pipe', 'pipe'] });
+  const merged = Object.fromEntries(
+    Object.entries({ PATH: process.env.PATH ?? '', NO_COLOR: '1', ...env }).filter(([, value]) => value !== ''),
+  );
+  const child = spawn(process.execPath, ['--import', 'tsx', ...argv], {
+    cwd: ROOT,
+    env: merged,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -46,7 +61,11 @@ export function runCli(argv: string[], env: Record<string, string>, options: { t
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`weft ${argv.slice(1).join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+      reject(
+        new Error(
+          `weft ${argv.slice(1).join(' ')} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`,
+        ),
+      );
     }, timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);

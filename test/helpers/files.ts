@@ -11,18 +11,38 @@ export function filesEnv(extra: Record<string, string> = {}): Record<string, str
 }
 
 /** PUT /api/uploads in-process (yoga-less route: goes through app.fetch of a served app or raw). */
-export async function putUpload(base: string, headers: Record<string, string>, body: BodyInit, query: Record<string, string>, contentType = 'text/plain') {
-  const response = await fetch(`${base}/api/uploads?${new URLSearchParams(query)}`, { method: 'PUT', headers: { ...headers, 'content-type': contentType }, body, duplex: 'half' } as RequestInit);
+export async function putUpload(
+  base: string,
+  headers: Record<string, string>,
+  body: BodyInit,
+  query: Record<string, string>,
+  contentType = 'text/plain',
+) {
+  const response = await fetch(`${base}/api/uploads?${new URLSearchParams(query)}`, {
+    method: 'PUT',
+    headers: { ...headers, 'content-type': contentType },
+    body,
+    duplex: 'half',
+  } as RequestInit);
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
 /** uploadFile through the GraphQL multipart request spec (in-process, yoga.fetch). */
-export async function gqlUpload(t: TestApp, file: File, input: Record<string, unknown> = {}, headers: Record<string, string> = t.authHeaders) {
+export async function gqlUpload(
+  t: TestApp,
+  file: File,
+  input: Record<string, unknown> = {},
+  headers: Record<string, string> = t.authHeaders,
+) {
   const form = new FormData();
   const query = `mutation($input: UploadFileInput!) { uploadFile(input: $input) { __typename ... on UploadPayload { upload { id filename size sha256 contentType downloadUrl } } ... on Error { code message } } }`;
   form.append('operations', JSON.stringify({ query, variables: { input: { ...input, file: null } } }));
   form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
   form.append('0', file);
-  const response = await t.app.yoga.fetch('http://weft.test/graphql', { method: 'POST', headers: { ...headers, 'x-weft-csrf': '1' }, body: form });
+  const response = await t.app.yoga.fetch('http://weft.test/graphql', {
+    method: 'POST',
+    headers: { ...headers, 'x-weft-csrf': '1' },
+    body: form,
+  });
   return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
 }

@@ -14,10 +14,17 @@ export async function databaseFingerprint(prisma: PrismaClient, workspaceId?: st
   const result: Record<string, string> = {};
   for (const { table_name } of tables) {
     const where = workspaceId ? `WHERE "workspaceId" = $1::uuid` : '';
-    const [row] = await prisma.$queryRawUnsafe<{ h: string | null; n: bigint }[]>(`SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) AS h, count(*) AS n FROM "${table_name}" r ${where}`, ...(workspaceId ? [workspaceId] : []));
+    const [row] = await prisma.$queryRawUnsafe<{ h: string | null; n: bigint }[]>(
+      `SELECT md5(string_agg(r::text, '|' ORDER BY r::text)) AS h, count(*) AS n FROM "${table_name}" r ${where}`,
+      ...(workspaceId ? [workspaceId] : []),
+    );
     result[table_name] = `${row!.n}:${row!.h ?? 'empty'}`;
   }
-  const keys = await prisma.apiKey.findMany({ where: workspaceId ? { workspaceId } : {}, select: { id: true, name: true, revokedAt: true, scopes: true, expiresAt: true }, orderBy: { id: 'asc' } });
+  const keys = await prisma.apiKey.findMany({
+    where: workspaceId ? { workspaceId } : {},
+    select: { id: true, name: true, revokedAt: true, scopes: true, expiresAt: true },
+    orderBy: { id: 'asc' },
+  });
   result.ApiKey = JSON.stringify(keys);
   if (workspaceId) result.Workspace = JSON.stringify(await prisma.workspace.findUnique({ where: { id: workspaceId } }));
   return result;

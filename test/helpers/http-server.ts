@@ -17,12 +17,19 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-export async function startLoopbackServer(handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void>): Promise<LoopbackServer> {
+export async function startLoopbackServer(
+  handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void>,
+): Promise<LoopbackServer> {
   const requests: RecordedRequest[] = [];
   const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const recorded = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+    const recorded = {
+      method: req.method ?? 'GET',
+      path: req.url ?? '/',
+      headers: req.headers,
+      body: Buffer.concat(chunks).toString('utf8'),
+    };
     requests.push(recorded);
     try {
       await handler(recorded, res);

@@ -11,12 +11,15 @@ const GRACE_MS = 3000;
 
 function counts(): Map<string, number> {
   const byKind = new Map<string, number>();
-  for (const kind of process.getActiveResourcesInfo()) if (WATCHED.has(kind)) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
+  for (const kind of process.getActiveResourcesInfo())
+    if (WATCHED.has(kind)) byKind.set(kind, (byKind.get(kind) ?? 0) + 1);
   return byKind;
 }
 
 function leaked(before: Map<string, number>): string[] {
-  return [...counts()].filter(([kind, n]) => n > (before.get(kind) ?? 0)).map(([kind, n]) => `${n - (before.get(kind) ?? 0)} × ${kind}`);
+  return [...counts()]
+    .filter(([kind, n]) => n > (before.get(kind) ?? 0))
+    .map(([kind, n]) => `${n - (before.get(kind) ?? 0)} × ${kind}`);
 }
 
 let before = new Map<string, number>();
@@ -26,10 +29,16 @@ beforeAll(() => {
 });
 afterAll(async () => {
   let left: string[] = [];
-  await until(() => `the file's servers, sockets and processes to close (still open: ${left.join(', ')})`, GRACE_MS, () => {
-    left = leaked(before);
-    return left.length === 0;
-  }).catch((error: Error) => {
-    throw new Error(`${error.message}. Close what the tests start (app.close(), server.close(), process.stop()) in afterAll/afterEach.`);
+  await until(
+    () => `the file's servers, sockets and processes to close (still open: ${left.join(', ')})`,
+    GRACE_MS,
+    () => {
+      left = leaked(before);
+      return left.length === 0;
+    },
+  ).catch((error: Error) => {
+    throw new Error(
+      `${error.message}. Close what the tests start (app.close(), server.close(), process.stop()) in afterAll/afterEach.`,
+    );
   });
 });

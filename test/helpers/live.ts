@@ -34,7 +34,13 @@ export function wsClients(url: () => string, apiKey: () => string) {
   const clients: Client[] = [];
   return {
     open(): Client {
-      const client = createClient({ url: url().replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, lazy: true, connectionParams: { authorization: `Bearer ${apiKey()}` } });
+      const client = createClient({
+        url: url().replace('http', 'ws'),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        lazy: true,
+        connectionParams: { authorization: `Bearer ${apiKey()}` },
+      });
       clients.push(client);
       return client;
     },
@@ -60,11 +66,19 @@ export interface LiveApp {
 export function useLiveApp(env: Record<string, string>, body?: unknown): LiveApp {
   const live = {} as LiveApp;
   let gate: GateServer | undefined;
-  const ws = wsClients(() => live.url, () => live.t.apiKey);
+  const ws = wsClients(
+    () => live.url,
+    () => live.t.apiKey,
+  );
   beforeAll(async () => {
     gate = await startGateServer(body);
     live.t = await startTestApp(env);
-    Object.assign(live, { server: gate.server, gates: gate.gates, wsClient: ws.open, url: (await live.t.app.start(0, '127.0.0.1')).url });
+    Object.assign(live, {
+      server: gate.server,
+      gates: gate.gates,
+      wsClient: ws.open,
+      url: (await live.t.app.start(0, '127.0.0.1')).url,
+    });
   });
   afterEach(async () => {
     gate?.openAll();
@@ -79,14 +93,26 @@ export function useLiveApp(env: Record<string, string>, body?: unknown): LiveApp
 }
 
 /** Subscribes and collects every result until completion (bounded); `results` fills as they come. */
-export function subscribe<T>(client: Client, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): { results: T[]; done: Promise<T[]> } {
+export function subscribe<T>(
+  client: Client,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = 15_000,
+): { results: T[]; done: Promise<T[]> } {
   const results: T[] = [];
   const done = new Promise<T[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`subscription did not complete in ${timeoutMs} ms (${results.length} results)`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`subscription did not complete in ${timeoutMs} ms (${results.length} results)`)),
+      timeoutMs,
+    );
     client.subscribe(
       { query, variables },
       {
-        next: (value) => (value.errors ? (clearTimeout(timer), reject(Object.assign(new Error(value.errors[0]!.message), { errors: value.errors }))) : results.push(value.data as T)),
+        next: (value) =>
+          value.errors
+            ? (clearTimeout(timer),
+              reject(Object.assign(new Error(value.errors[0]!.message), { errors: value.errors })))
+            : results.push(value.data as T),
         error: (error) => (clearTimeout(timer), reject(error)),
         complete: () => (clearTimeout(timer), resolve(results)),
       },
@@ -96,11 +122,27 @@ export function subscribe<T>(client: Client, query: string, variables: Record<st
 }
 
 /** POSTs a subscription as GraphQL over SSE (text/event-stream); the response streams its events. */
-export async function postSse(url: string, headers: Record<string, string>, query: string, variables: Record<string, unknown>, timeoutMs = 15_000): Promise<Response> {
-  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers }, body: JSON.stringify({ query, variables }), signal: AbortSignal.timeout(timeoutMs) });
-  if (!/text\/event-stream/.test(res.headers.get('content-type') ?? '')) throw new Error(`not an event stream: ${res.status} ${res.headers.get('content-type')}`);
+export async function postSse(
+  url: string,
+  headers: Record<string, string>,
+  query: string,
+  variables: Record<string, unknown>,
+  timeoutMs = 15_000,
+): Promise<Response> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
+    body: JSON.stringify({ query, variables }),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  if (!/text\/event-stream/.test(res.headers.get('content-type') ?? ''))
+    throw new Error(`not an event stream: ${res.status} ${res.headers.get('content-type')}`);
   return res;
 }
 
 /** The `data` payloads of an SSE body's `next` events. */
-export const sseData = (text: string): Record<string, any>[] => [...text.matchAll(/^data: (.+)$/gm)].map((m) => JSON.parse(m[1]!)).filter((d) => d.data).map((d) => d.data);
+export const sseData = (text: string): Record<string, any>[] =>
+  [...text.matchAll(/^data: (.+)$/gm)]
+    .map((m) => JSON.parse(m[1]!))
+    .filter((d) => d.data)
+    .map((d) => d.data);

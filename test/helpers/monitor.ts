@@ -11,13 +11,17 @@ export async function signIn(page: Page, base: string, key: string) {
 
 /** The status each DAG node shows, by step id. */
 export async function nodeStatuses(page: Page): Promise<Record<string, string>> {
-  const nodes = await page.locator('[data-step]').evaluateAll((elements) => elements.map((e) => [e.getAttribute('data-step')!, e.getAttribute('data-status')!]));
+  const nodes = await page
+    .locator('[data-step]')
+    .evaluateAll((elements) => elements.map((e) => [e.getAttribute('data-step')!, e.getAttribute('data-status')!]));
   return Object.fromEntries(nodes);
 }
 
 /** Waits (bounded) until every node of the run page's DAG shows `status`. */
 export async function expectAllNodes(page: Page, status: string, count: number, timeout = 30_000) {
-  await expect.poll(async () => Object.values(await nodeStatuses(page)), { timeout, interval: 100 }).toEqual(Array(count).fill(status));
+  await expect
+    .poll(async () => Object.values(await nodeStatuses(page)), { timeout, interval: 100 })
+    .toEqual(Array(count).fill(status));
 }
 
 /** The event log's header, e.g. "12 events · last #12 · complete". */

@@ -5,7 +5,10 @@ import pg from 'pg';
 
 // One template per checkout: two worktrees running their suites on the same server at once
 // would otherwise drop and re-create each other's template (with different migrations) mid-run.
-export const TEMPLATE_DB = `weft_test_template_${createHash('sha256').update(path.resolve(import.meta.dirname, '../..')).digest('hex').slice(0, 8)}`;
+export const TEMPLATE_DB = `weft_test_template_${createHash('sha256')
+  .update(path.resolve(import.meta.dirname, '../..'))
+  .digest('hex')
+  .slice(0, 8)}`;
 
 export function databaseUrl(base: string, database: string): string {
   const url = new URL(base);
@@ -31,7 +34,9 @@ async function admin<T>(base: string, fn: (client: pg.Client) => Promise<T>): Pr
 /** Creates a fresh database (empty, or cloned from the migrated template); returns its URL and a dropper. */
 export async function createTestDatabase(base: string, options: { fromTemplate: boolean }) {
   const name = `weft_t_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await admin(base, (c) => c.query(options.fromTemplate ? `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"` : `CREATE DATABASE "${name}"`));
+  await admin(base, (c) =>
+    c.query(options.fromTemplate ? `CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"` : `CREATE DATABASE "${name}"`),
+  );
   return {
     name,
     url: databaseUrl(base, name),

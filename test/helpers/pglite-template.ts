@@ -18,11 +18,19 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
  */
 export function pgliteTemplatePath(): string {
   // The package does not export its package.json; read it from the checkout's node_modules.
-  const pgliteVersion = (JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as { version: string }).version;
+  const pgliteVersion = (
+    JSON.parse(readFileSync(path.join(ROOT, 'node_modules/@electric-sql/pglite/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   const key = createHash('sha256')
     .update(ROOT)
     .update(pgliteVersion)
-    .update(readMigrationFiles().map((f) => `${f.name}:${f.checksum}`).join('\n'))
+    .update(
+      readMigrationFiles()
+        .map((f) => `${f.name}:${f.checksum}`)
+        .join('\n'),
+    )
     .digest('hex')
     .slice(0, 16);
   return path.join(tmpdir(), 'weft-test-pglite', `${key}.tar`);
@@ -35,7 +43,7 @@ export async function ensurePgliteTemplate(): Promise<string> {
   const pglite = new PGlite();
   try {
     const session: SqlSession = {
-      query: async <T,>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
+      query: async <T>(sql: string, params?: unknown[]) => (await pglite.query<T>(sql, params)).rows,
       exec: async (sql: string) => void (await pglite.exec(sql)),
     };
     // The migrator only opens sessions; no Prisma client is needed to build the template.

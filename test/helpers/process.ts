@@ -29,11 +29,23 @@ export interface StartOptions {
 }
 
 /** Every child Weft process of the tests is started here (with PROCESS_ADMIN_KEY as WEFT_ADMIN_API_KEY). */
-export async function startWeftProcess(env: Record<string, string>, options: StartOptions | number = {}): Promise<WeftProcess> {
+export async function startWeftProcess(
+  env: Record<string, string>,
+  options: StartOptions | number = {},
+): Promise<WeftProcess> {
   const { args = [], timeoutMs = 45_000 } = typeof options === 'number' ? { timeoutMs: options } : options;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: ROOT,
-    env: withoutEmpty({ PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PORT: '0', LOG_LEVEL: 'info', NODE_ENV: 'test', WEFT_OUTBOUND_ALLOW: 'loopback', WEFT_ADMIN_API_KEY: PROCESS_ADMIN_KEY, ...env }),
+    env: withoutEmpty({
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      NODE_ENV: 'test',
+      WEFT_OUTBOUND_ALLOW: 'loopback',
+      WEFT_ADMIN_API_KEY: PROCESS_ADMIN_KEY,
+      ...env,
+    }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -83,9 +95,24 @@ function withoutEmpty(env: Record<string, string>): Record<string, string> {
  * Every GraphQL call the tests make to a child process goes through here: as PROCESS_ADMIN_KEY
  * unless another key is given. With a typed graphql() document the result is typed.
  */
-export async function postGraphQL<T, V extends Record<string, unknown>>(url: string, document: TypedDocumentNode<T, V>, variables?: V, apiKey?: string): Promise<{ data?: T | null; errors?: GraphQLFormattedError[] }>;
-export async function postGraphQL(url: string, query: string, variables?: Record<string, unknown>, apiKey?: string): Promise<{ data?: any; errors?: any[] }>;
-export async function postGraphQL(url: string, document: string | DocumentNode, variables?: Record<string, unknown>, apiKey = PROCESS_ADMIN_KEY) {
+export async function postGraphQL<T, V extends Record<string, unknown>>(
+  url: string,
+  document: TypedDocumentNode<T, V>,
+  variables?: V,
+  apiKey?: string,
+): Promise<{ data?: T | null; errors?: GraphQLFormattedError[] }>;
+export async function postGraphQL(
+  url: string,
+  query: string,
+  variables?: Record<string, unknown>,
+  apiKey?: string,
+): Promise<{ data?: any; errors?: any[] }>;
+export async function postGraphQL(
+  url: string,
+  document: string | DocumentNode,
+  variables?: Record<string, unknown>,
+  apiKey = PROCESS_ADMIN_KEY,
+) {
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
@@ -96,16 +123,35 @@ export async function postGraphQL(url: string, document: string | DocumentNode, 
 }
 
 /** Creates a workflow on a child process; returns its global id, or throws with the whole response. */
-export async function createWorkflowAt(url: string, input: { name: string; definition: unknown; [field: string]: unknown }, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
-  const res = await postGraphQL(url, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } ... on ValidationError { problems { path message } } } }', { input }, apiKey);
+export async function createWorkflowAt(
+  url: string,
+  input: { name: string; definition: unknown; [field: string]: unknown },
+  apiKey = PROCESS_ADMIN_KEY,
+): Promise<string> {
+  const res = await postGraphQL(
+    url,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } ... on ValidationError { problems { path message } } } }',
+    { input },
+    apiKey,
+  );
   const id = res.data?.createWorkflow?.workflow?.id;
   if (typeof id !== 'string') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
   return id;
 }
 
 /** Starts a run on a child process; returns the run's global id, or throws with the whole response. */
-export async function startRunAt(url: string, workflowId: string, input: unknown = {}, apiKey = PROCESS_ADMIN_KEY): Promise<string> {
-  const res = await postGraphQL(url, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId, input } }, apiKey);
+export async function startRunAt(
+  url: string,
+  workflowId: string,
+  input: unknown = {},
+  apiKey = PROCESS_ADMIN_KEY,
+): Promise<string> {
+  const res = await postGraphQL(
+    url,
+    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id } } ... on Error { code message } } }',
+    { input: { workflowId, input } },
+    apiKey,
+  );
   const id = res.data?.runWorkflow?.run?.id;
   if (typeof id !== 'string') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
   return id;
@@ -124,7 +170,11 @@ export async function isolatedDatabaseEnv(cleanups: (() => unknown)[]): Promise<
 }
 
 /** postGraphQL that throws on any GraphQL error and returns `data`. */
-export async function processData(weft: { url: string }, query: string, variables?: Record<string, unknown>): Promise<any> {
+export async function processData(
+  weft: { url: string },
+  query: string,
+  variables?: Record<string, unknown>,
+): Promise<any> {
   const res = await postGraphQL(weft.url, query, variables);
   if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
   return res.data;
@@ -132,9 +182,17 @@ export async function processData(weft: { url: string }, query: string, variable
 
 /** Creates a workflow on a child process and starts a run of it; returns the run's global id. */
 export async function startProcessRun(weft: { url: string }, name: string, definition: unknown): Promise<string> {
-  const created = await processData(weft, 'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }', { input: { name, definition } });
+  const created = await processData(
+    weft,
+    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
+    { input: { name, definition } },
+  );
   if (!created.createWorkflow.workflow) throw new Error(`createWorkflow failed: ${JSON.stringify(created)}`);
-  const started = await processData(weft, 'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }', { input: { workflowId: created.createWorkflow.workflow.id } });
+  const started = await processData(
+    weft,
+    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }',
+    { input: { workflowId: created.createWorkflow.workflow.id } },
+  );
   if (!started.runWorkflow.run) throw new Error(`runWorkflow failed: ${JSON.stringify(started)}`);
   return started.runWorkflow.run.id;
 }

@@ -21,7 +21,8 @@ export async function sendRawHttp(url: string, request: string | Buffer[]): Prom
     if (typeof request === 'string') socket.write(request);
     else
       void (async () => {
-        for (const chunk of request) if (!socket.destroyed) await new Promise<void>((done) => socket.write(chunk, () => done()));
+        for (const chunk of request)
+          if (!socket.destroyed) await new Promise<void>((done) => socket.write(chunk, () => done()));
       })();
   });
 }

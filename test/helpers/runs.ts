@@ -18,14 +18,25 @@ const RunWorkflow = graphql(`
   }
 `);
 
-export async function createWorkflow(t: TestApp, definition: unknown, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await t.gql(CreateWorkflow, { input: { name: `wf-${Math.random().toString(36).slice(2, 8)}`, definition, ...extra } });
+export async function createWorkflow(
+  t: TestApp,
+  definition: unknown,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const res = await t.gql(CreateWorkflow, {
+    input: { name: `wf-${Math.random().toString(36).slice(2, 8)}`, definition, ...extra },
+  });
   const result = res.data?.createWorkflow;
   if (result?.__typename !== 'CreateWorkflowPayload') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
   return result.workflow.id;
 }
 
-export async function startRun(t: TestApp, workflowId: string, input: unknown = {}, extra: Record<string, unknown> = {}): Promise<string> {
+export async function startRun(
+  t: TestApp,
+  workflowId: string,
+  input: unknown = {},
+  extra: Record<string, unknown> = {},
+): Promise<string> {
   const res = await t.gql(RunWorkflow, { input: { workflowId, input, ...extra } });
   const result = res.data?.runWorkflow;
   if (result?.__typename !== 'RunPayload') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
@@ -33,14 +44,24 @@ export async function startRun(t: TestApp, workflowId: string, input: unknown = 
 }
 
 /** Polls the database until the run reaches one of `statuses` (bounded). */
-export async function waitForRun(t: TestApp, runGlobalId: string, statuses: string[] = ['COMPLETED', 'FAILED', 'CANCELLED'], timeoutMs = 15_000) {
+export async function waitForRun(
+  t: TestApp,
+  runGlobalId: string,
+  statuses: string[] = ['COMPLETED', 'FAILED', 'CANCELLED'],
+  timeoutMs = 15_000,
+) {
   const id = rawId(runGlobalId);
   let last = 'unknown';
-  return until(() => `run ${id} to be ${statuses.join('|')} (still ${last})`, timeoutMs, async () => {
-    const run = await t.db.prisma.run.findUniqueOrThrow({ where: { id } });
-    last = run.status;
-    return statuses.includes(run.status) ? run : false;
-  }, 20);
+  return until(
+    () => `run ${id} to be ${statuses.join('|')} (still ${last})`,
+    timeoutMs,
+    async () => {
+      const run = await t.db.prisma.run.findUniqueOrThrow({ where: { id } });
+      last = run.status;
+      return statuses.includes(run.status) ? run : false;
+    },
+    20,
+  );
 }
 
 export async function stepsOf(t: TestApp, runGlobalId: string) {

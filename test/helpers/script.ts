@@ -18,11 +18,19 @@ export interface ScriptOutput {
 }
 
 /** A step context with scripts enabled; `vars` are server environment variables (WEFT_SCRIPTS_NETWORK…). */
-export function scriptContext(config: Record<string, unknown>, overrides: Partial<StepContext> = {}, vars: Record<string, string> = {}): ScriptTestContext {
+export function scriptContext(
+  config: Record<string, unknown>,
+  overrides: Partial<StepContext> = {},
+  vars: Record<string, string> = {},
+): ScriptTestContext {
   return stepContext(config, stepEnvFrom({ WEFT_SCRIPTS_ENABLED: 'true', ...vars }), overrides);
 }
 
-export async function runScript(config: Record<string, unknown>, overrides: Partial<StepContext> = {}, vars: Record<string, string> = {}): Promise<ScriptOutput> {
+export async function runScript(
+  config: Record<string, unknown>,
+  overrides: Partial<StepContext> = {},
+  vars: Record<string, string> = {},
+): Promise<ScriptOutput> {
   return (await scriptStep.execute(scriptContext(config, overrides, vars))) as ScriptOutput;
 }
 
@@ -47,7 +55,10 @@ export function privateTmpdir() {
   process.env.TMPDIR = dir;
   return {
     dir,
-    attempts: () => readdirSync(dir).filter((name) => name.startsWith('weft-script-')).map((name) => path.join(dir, name)),
+    attempts: () =>
+      readdirSync(dir)
+        .filter((name) => name.startsWith('weft-script-'))
+        .map((name) => path.join(dir, name)),
     restore() {
       if (previous === undefined) delete process.env.TMPDIR;
       else process.env.TMPDIR = previous;
@@ -77,11 +88,16 @@ export function processesInNamespace(ns: string): number[] {
 
 /** Waits (bounded) for a step log line matching `pattern` and returns its match. */
 export function logLine(ctx: ScriptTestContext, pattern: RegExp, timeoutMs = 10_000): Promise<RegExpExecArray> {
-  return until(`a log line matching ${pattern}`, timeoutMs, async () => {
-    for (const line of ctx.lines) {
-      const match = pattern.exec(line);
-      if (match) return match;
-    }
-    return false;
-  }, 20);
+  return until(
+    `a log line matching ${pattern}`,
+    timeoutMs,
+    async () => {
+      for (const line of ctx.lines) {
+        const match = pattern.exec(line);
+        if (match) return match;
+      }
+      return false;
+    },
+    20,
+  );
 }

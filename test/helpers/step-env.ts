@@ -14,7 +14,11 @@ export function stepEnvFrom(vars: Record<string, string> = {}): StepEnvironment 
 export type TestStepContext = StepContext & { lines: string[] };
 
 /** A handler's context for one attempt, collecting its log lines in `lines`. */
-export function stepContext(config: Record<string, unknown>, env: StepEnvironment, overrides: Partial<StepContext> = {}): TestStepContext {
+export function stepContext(
+  config: Record<string, unknown>,
+  env: StepEnvironment,
+  overrides: Partial<StepContext> = {},
+): TestStepContext {
   const lines: string[] = [];
   return {
     runId: 'run-1',

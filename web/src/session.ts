@@ -26,5 +26,7 @@ export function saveSession(session: Session | null): void {
 
 /** The headers every request of this session carries (GraphQL over HTTP, SSE, and graphql-ws connectionParams). */
 export function sessionHeaders(session: Session): Record<string, string> {
-  return session.workspaceId ? { Authorization: `Bearer ${session.token}`, 'X-Workspace-Id': session.workspaceId } : { Authorization: `Bearer ${session.token}` };
+  return session.workspaceId
+    ? { Authorization: `Bearer ${session.token}`, 'X-Workspace-Id': session.workspaceId }
+    : { Authorization: `Bearer ${session.token}` };
 }

@@ -40,7 +40,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): CliConfig {
   const file = readConfigFile(configPath(env));
   const server = env.WEFT_SERVER || file?.server;
   const apiKey = env.WEFT_API_KEY || file?.apiKey;
-  if (!server || !apiKey) throw new WeftError('UNAUTHENTICATED', `Not logged in: run \`weft login --server <url> --api-key <key>\` (or set WEFT_SERVER and WEFT_API_KEY)`);
+  if (!server || !apiKey)
+    throw new WeftError(
+      'UNAUTHENTICATED',
+      `Not logged in: run \`weft login --server <url> --api-key <key>\` (or set WEFT_SERVER and WEFT_API_KEY)`,
+    );
   return { server, apiKey };
 }
 

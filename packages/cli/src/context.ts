@@ -21,7 +21,11 @@ export function isGlobalId(value: string, type: string): boolean {
 export async function findWorkflowId(client: WeftClient, ref: string): Promise<string> {
   if (isGlobalId(ref, 'Workflow')) return ref;
   const match = await findWorkflowByName(client, ref);
-  if (!match) throw new WeftError('NOT_FOUND', `No workflow is named "${ref}" (give its exact name or its id; \`weft workflows list\` shows both)`);
+  if (!match)
+    throw new WeftError(
+      'NOT_FOUND',
+      `No workflow is named "${ref}" (give its exact name or its id; \`weft workflows list\` shows both)`,
+    );
   return match.id;
 }
 
@@ -31,11 +35,19 @@ export async function findWorkflowByName(client: WeftClient, name: string) {
   const matches = [];
   let after: string | null = null;
   do {
-    const data: Data<WeftCliWorkflowsQuery> = await client.request(WorkflowsDocument, { first: 200, after, filter: { search: name.trim() } });
+    const data: Data<WeftCliWorkflowsQuery> = await client.request(WorkflowsDocument, {
+      first: 200,
+      after,
+      filter: { search: name.trim() },
+    });
     matches.push(...data.workflows.edges.map((edge) => edge.node).filter((node) => node.name === name.trim()));
     after = data.workflows.pageInfo.hasNextPage ? (data.workflows.pageInfo.endCursor ?? null) : null;
   } while (after);
-  if (matches.length > 1) throw new WeftError('CONFLICT', `${matches.length} workflows are named "${name}": use the id instead (${matches.map((m) => m.id).join(', ')})`);
+  if (matches.length > 1)
+    throw new WeftError(
+      'CONFLICT',
+      `${matches.length} workflows are named "${name}": use the id instead (${matches.map((m) => m.id).join(', ')})`,
+    );
   return matches[0] ?? null;
 }
 

@@ -12,7 +12,9 @@ import { registerWorkflows } from './commands/workflows.ts';
 import { reportError } from './output.ts';
 
 const program = new Command('weft')
-  .description('Command line for Weft, the workflow orchestration server.\nLog in once with `weft login`; WEFT_SERVER and WEFT_API_KEY override the saved login.')
+  .description(
+    'Command line for Weft, the workflow orchestration server.\nLog in once with `weft login`; WEFT_SERVER and WEFT_API_KEY override the saved login.',
+  )
   .option('--json', 'print JSON (for scripts) instead of tables')
   .showHelpAfterError()
   .configureOutput({ outputError: (text, write) => write(text) });

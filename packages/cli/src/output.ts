@@ -13,7 +13,8 @@ export function printTable(headers: string[], rows: (string | number | null | un
   // Widths of what is seen: colour escapes take no room on the screen.
   const visible = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, '').length;
   const widths = headers.map((header, i) => Math.max(header.length, ...cells.map((row) => visible(row[i]!))));
-  const line = (row: string[]) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ');
+  const line = (row: string[]) =>
+    row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - visible(cell)))).join('  ');
   process.stdout.write(`${pc.bold(line(headers))}\n`);
   for (const row of cells) process.stdout.write(`${line(row)}\n`);
 }
@@ -22,8 +23,9 @@ export function printTable(headers: string[], rows: (string | number | null | un
 export function printFields(fields: [string, unknown][]): void {
   const width = Math.max(...fields.map(([key]) => key.length));
   for (const [key, value] of fields) {
-    const text = value == null || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value);
-    process.stdout.write(`${pc.dim((`${key}:`).padEnd(width + 1))} ${text}\n`);
+    const text =
+      value == null || value === '' ? '-' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    process.stdout.write(`${pc.dim(`${key}:`.padEnd(width + 1))} ${text}\n`);
   }
 }
 

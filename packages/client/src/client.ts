@@ -5,7 +5,15 @@ import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode } from 'graphql';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { coerceError, fromGraphQLError, typedErrorOf, WeftError } from './errors.ts';
-import { watchRun, watchRuns, type RetryOptions, type RunEvent, type RunSummary, type WatchRunOptions, type WatchRunsOptions } from './watch.ts';
+import {
+  watchRun,
+  watchRuns,
+  type RetryOptions,
+  type RunEvent,
+  type RunSummary,
+  type WatchRunOptions,
+  type WatchRunsOptions,
+} from './watch.ts';
 
 export interface ClientOptions {
   /** Weft's address: `http://localhost:4000` or its GraphQL endpoint `http://localhost:4000/graphql`. */
@@ -51,9 +59,17 @@ export interface WeftClient {
    * (code = `extensions.code`), for a typed error returned by a top-level field (code = its
    * `code`, with `problems` for validation errors), and for transport failures.
    */
-  request<TResult, TVariables>(document: TypedDocumentNode<TResult, TVariables>, variables?: NoInfer<TVariables>, options?: RequestOptions): Promise<Data<TResult>>;
+  request<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables?: NoInfer<TVariables>,
+    options?: RequestOptions,
+  ): Promise<Data<TResult>>;
   // biome-ignore lint/suspicious/noExplicitAny: an untyped document's result is the caller's to type (as graphql-request does).
-  request<TResult = any>(document: string | DocumentNode, variables?: Record<string, unknown>, options?: RequestOptions): Promise<TResult>;
+  request<TResult = any>(
+    document: string | DocumentNode,
+    variables?: Record<string, unknown>,
+    options?: RequestOptions,
+  ): Promise<TResult>;
   /** A run's events, in seq order, each exactly once, across reconnects; ends after the terminal event. */
   watchRun(runId: string, options?: WatchRunOptions): AsyncGenerator<RunEvent, void, undefined>;
   /** Every run of the workspace each time one changes (no cursor: changes during a disconnect are not replayed). */
@@ -86,7 +102,11 @@ export function createClient(options: ClientOptions): WeftClient {
   const socket = (): { client: WsClient; connections: () => number } => {
     const webSocketImpl = options.webSocketImpl ?? globalThis.WebSocket;
     // Not worth retrying: say it once instead of failing every reconnection attempt.
-    if (!webSocketImpl) throw new WeftError('NO_WEBSOCKET', 'No WebSocket implementation: use Node ≥ 22 (global WebSocket) or pass createClient({ webSocketImpl }) (e.g. the ws package)');
+    if (!webSocketImpl)
+      throw new WeftError(
+        'NO_WEBSOCKET',
+        'No WebSocket implementation: use Node ≥ 22 (global WebSocket) or pass createClient({ webSocketImpl }) (e.g. the ws package)',
+      );
     ws ??= createWsClient({
       url: url.replace(/^http/, 'ws'),
       connectionParams: authHeaders,
@@ -101,30 +121,53 @@ export function createClient(options: ClientOptions): WeftClient {
   };
 
   // biome-ignore lint/suspicious/noExplicitAny: implements both overloads above.
-  async function request(document: string | DocumentNode, variables?: Record<string, unknown>, requestOptions: RequestOptions = {}): Promise<any> {
+  async function request(
+    document: string | DocumentNode,
+    variables?: Record<string, unknown>,
+    requestOptions: RequestOptions = {},
+  ): Promise<any> {
     const query = typeof document === 'string' ? document : print(document);
-    const signal = requestOptions.signal ? AbortSignal.any([requestOptions.signal, AbortSignal.timeout(timeoutMs)]) : AbortSignal.timeout(timeoutMs);
+    const signal = requestOptions.signal
+      ? AbortSignal.any([requestOptions.signal, AbortSignal.timeout(timeoutMs)])
+      : AbortSignal.timeout(timeoutMs);
     let response: Response;
     try {
       response = await doFetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json, application/json', ...authHeaders, ...requestOptions.headers },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          ...authHeaders,
+          ...requestOptions.headers,
+        },
         body: JSON.stringify({ query, variables: variables ?? {} }),
         signal,
       });
     } catch (error) {
       const cause = coerceError(error);
-      throw new WeftError('NETWORK_ERROR', `Cannot reach Weft at ${url}: ${(cause as { cause?: { message?: string } }).cause?.message ?? cause.message}`, { cause: error });
+      throw new WeftError(
+        'NETWORK_ERROR',
+        `Cannot reach Weft at ${url}: ${(cause as { cause?: { message?: string } }).cause?.message ?? cause.message}`,
+        { cause: error },
+      );
     }
     const text = await response.text();
     let body: { data?: Record<string, unknown> | null; errors?: unknown[] };
     try {
       body = JSON.parse(text);
     } catch (error) {
-      throw new WeftError('BAD_RESPONSE', `Weft at ${url} answered HTTP ${response.status} with a body that is not JSON`, { status: response.status, cause: error });
+      throw new WeftError(
+        'BAD_RESPONSE',
+        `Weft at ${url} answered HTTP ${response.status} with a body that is not JSON`,
+        { status: response.status, cause: error },
+      );
     }
-    if (Array.isArray(body.errors) && body.errors.length) throw fromGraphQLError(body.errors[0] as object, response.status);
-    if (!body.data || typeof body.data !== 'object') throw new WeftError('BAD_RESPONSE', `Weft at ${url} answered HTTP ${response.status} without data`, { status: response.status });
+    if (Array.isArray(body.errors) && body.errors.length)
+      throw fromGraphQLError(body.errors[0] as object, response.status);
+    if (!body.data || typeof body.data !== 'object')
+      throw new WeftError('BAD_RESPONSE', `Weft at ${url} answered HTTP ${response.status} without data`, {
+        status: response.status,
+      });
     for (const value of Object.values(body.data)) {
       const typed = typedErrorOf(value);
       if (typed) throw typed;

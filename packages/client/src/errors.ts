@@ -85,10 +85,12 @@ export function coerceError(value: unknown): Error {
     const { code, reason } = value as { code: unknown; reason: unknown };
     return new Error(`connection closed (${String(code)}${reason ? `: ${String(reason)}` : ''})`);
   }
-  const message = value && typeof value === 'object' && 'message' in value ? String((value as { message: unknown }).message) : '';
+  const message =
+    value && typeof value === 'object' && 'message' in value ? String((value as { message: unknown }).message) : '';
   if (message) return new Error(message);
   // A WebSocket 'error' Event says nothing more (browsers and Node alike): the usual cause is
   // that nothing accepts connections there (yet).
-  if (value && typeof value === 'object' && 'type' in value) return new Error('cannot connect (WebSocket error; is the server running?)');
+  if (value && typeof value === 'object' && 'type' in value)
+    return new Error('cannot connect (WebSocket error; is the server running?)');
   return new Error(String(value));
 }

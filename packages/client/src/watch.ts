@@ -74,7 +74,10 @@ export interface WatchRunsOptions extends Omit<WatchRunOptions, 'after' | 'onCau
 
 export interface WatchContext {
   socket: () => { client: WsClient; connections: () => number };
-  request: <TResult, TVariables extends Record<string, unknown>>(document: TypedDocumentNode<TResult, TVariables>, variables?: TVariables) => Promise<TResult>;
+  request: <TResult, TVariables extends Record<string, unknown>>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables?: TVariables,
+  ) => Promise<TResult>;
   retry?: RetryOptions | undefined;
 }
 
@@ -88,7 +91,12 @@ type Failure = { kind: 'fatal'; error: WeftError } | { kind: 'retry'; error: Err
 
 // Close codes after which reconnecting cannot help: 4400 bad request, 4401/4403 refused
 // credentials (Weft closes with 4403), 4406 unsupported subprotocol.
-const REFUSED_CLOSE: Record<number, string> = { 4400: 'BAD_REQUEST', 4401: 'UNAUTHENTICATED', 4403: 'UNAUTHENTICATED', 4406: 'BAD_REQUEST' };
+const REFUSED_CLOSE: Record<number, string> = {
+  4400: 'BAD_REQUEST',
+  4401: 'UNAUTHENTICATED',
+  4403: 'UNAUTHENTICATED',
+  4406: 'BAD_REQUEST',
+};
 // GraphQL error codes worth another attempt; SLOW_CONSUMER at once (we resume from our cursor).
 const RETRYABLE_CODES = new Set(['INTERNAL_SERVER_ERROR', 'RATE_LIMITED', 'SERVICE_UNAVAILABLE']);
 
@@ -103,7 +111,10 @@ function classify(error: unknown): Failure {
   if (typeof code === 'number') {
     if (REFUSED_CLOSE[code]) {
       const reason = String((error as { reason?: unknown }).reason || '');
-      const message = REFUSED_CLOSE[code] === 'UNAUTHENTICATED' ? `The server refused the credential (WebSocket closed with ${code}${reason ? `: ${reason}` : ''})` : `The server refused the connection (${code}${reason ? `: ${reason}` : ''})`;
+      const message =
+        REFUSED_CLOSE[code] === 'UNAUTHENTICATED'
+          ? `The server refused the credential (WebSocket closed with ${code}${reason ? `: ${reason}` : ''})`
+          : `The server refused the connection (${code}${reason ? `: ${reason}` : ''})`;
       return { kind: 'fatal', error: new WeftError(REFUSED_CLOSE[code]!, message, { cause: error }) };
     }
     if (code === 4413) return { kind: 'now', error: coerceError(error) };
@@ -128,7 +139,11 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
  * Drives reconnection for one watch: `attempt()` runs one subscription and returns 'done' (end
  * the iteration), 'again' (resubscribe at once) or throws what broke it. Yields what attempt yields.
  */
-async function* withRetries<T>(ctx: WatchContext, options: WatchRunsOptions, attempt: (ws: WsClient) => AsyncGenerator<T, 'done' | 'again', undefined>): AsyncGenerator<T, void, undefined> {
+async function* withRetries<T>(
+  ctx: WatchContext,
+  options: WatchRunsOptions,
+  attempt: (ws: WsClient) => AsyncGenerator<T, 'done' | 'again', undefined>,
+): AsyncGenerator<T, void, undefined> {
   const maxAttempts = ctx.retry?.maxAttempts ?? 20;
   let failures = 0;
   for (;;) {
@@ -150,7 +165,11 @@ async function* withRetries<T>(ctx: WatchContext, options: WatchRunsOptions, att
     if (connections() > connectedBefore) failures = 0;
     failures++;
     if (failures > maxAttempts) {
-      throw new WeftError('NETWORK_ERROR', `Lost the connection to Weft and could not resume after ${maxAttempts} attempts: ${failure.error.message}`, { cause: failure.error });
+      throw new WeftError(
+        'NETWORK_ERROR',
+        `Lost the connection to Weft and could not resume after ${maxAttempts} attempts: ${failure.error.message}`,
+        { cause: failure.error },
+      );
     }
     const delayMs = failure.kind === 'now' && failures === 1 ? 0 : backoffMs(failures, ctx.retry);
     options.onRetry?.({ attempt: failures, delayMs, error: failure.error });
@@ -166,12 +185,21 @@ function subscribe<T>(client: WsClient, query: string, variables: Record<string,
   return { iterator, release: () => signal?.removeEventListener('abort', stop) };
 }
 
-export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOptions = {}): AsyncGenerator<RunEvent, void, undefined> {
+export function watchRun(
+  ctx: WatchContext,
+  runId: string,
+  options: WatchRunOptions = {},
+): AsyncGenerator<RunEvent, void, undefined> {
   let last = options.after ?? 0;
   const query = print(RunEventsDocument);
 
   async function* attempt(client: WsClient): AsyncGenerator<RunEvent, 'done' | 'again', undefined> {
-    const { iterator, release } = subscribe<WeftClientRunEventsSubscription>(client, query, { runId, after: last > 0 ? String(last) : null }, options.signal);
+    const { iterator, release } = subscribe<WeftClientRunEventsSubscription>(
+      client,
+      query,
+      { runId, after: last > 0 ? String(last) : null },
+      options.signal,
+    );
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw result.errors;
@@ -210,10 +238,18 @@ export function watchRun(ctx: WatchContext, runId: string, options: WatchRunOpti
  * connection is down are not replayed; `snapshot` re-sends the newest runs as they are on every
  * resubscription instead. Ends only when `signal` aborts, or throws.
  */
-export function watchRuns(ctx: WatchContext, options: WatchRunsOptions = {}): AsyncGenerator<RunSummary, void, undefined> {
+export function watchRuns(
+  ctx: WatchContext,
+  options: WatchRunsOptions = {},
+): AsyncGenerator<RunSummary, void, undefined> {
   const query = print(RunsFeedDocument);
   async function* attempt(client: WsClient): AsyncGenerator<RunSummary, 'done' | 'again', undefined> {
-    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(client, query, { snapshot: options.snapshot ?? 0, filter: options.filter ?? null }, options.signal);
+    const { iterator, release } = subscribe<WeftClientRunsFeedSubscription>(
+      client,
+      query,
+      { snapshot: options.snapshot ?? 0, filter: options.filter ?? null },
+      options.signal,
+    );
     try {
       for await (const result of iterator) {
         if (result.errors?.length) throw result.errors;

@@ -102,10 +102,20 @@ export class GraphileDispatcher implements Dispatcher {
 
   async persist(tx: Prisma.TransactionClient, result: AdvanceResult): Promise<void> {
     for (const claim of result.claims) {
-      await addJob(tx, 'weft_step', { runId: claim.runId, stepRunId: claim.stepRunId, attempt: claim.attempt }, { jobKey: `weft_step:${claim.stepRunId}:${claim.attempt}`, maxAttempts: STEP_JOB_MAX_ATTEMPTS });
+      await addJob(
+        tx,
+        'weft_step',
+        { runId: claim.runId, stepRunId: claim.stepRunId, attempt: claim.attempt },
+        { jobKey: `weft_step:${claim.stepRunId}:${claim.attempt}`, maxAttempts: STEP_JOB_MAX_ATTEMPTS },
+      );
     }
     for (const timer of result.timers) {
-      await addJob(tx, 'weft_wake', { runId: timer.runId, stepRunIds: [timer.stepRunId] }, { jobKey: `weft_wake:${timer.stepRunId}`, runAt: timer.at });
+      await addJob(
+        tx,
+        'weft_wake',
+        { runId: timer.runId, stepRunIds: [timer.stepRunId] },
+        { jobKey: `weft_wake:${timer.stepRunId}`, runAt: timer.at },
+      );
     }
   }
 
@@ -156,10 +166,19 @@ export class GraphileDispatcher implements Dispatcher {
     client.on('error', beforeHeld);
     try {
       await client.connect();
-      const [row] = (await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS held', [LIVENESS_LOCK_CLASS, this.opts.workerId])).rows;
+      const [row] = (
+        await client.query<{ held: boolean }>('SELECT pg_try_advisory_lock($1::int4, hashtext($2)) AS held', [
+          LIVENESS_LOCK_CLASS,
+          this.opts.workerId,
+        ])
+      ).rows;
       // Taken by another worker id with the same 32-bit hash: both look alive while either lives,
       // which only falls back to the lease for this one. Harmless, and rare enough to log only.
-      if (!row?.held) this.opts.log.warn({ workerId: this.opts.workerId }, 'liveness lock already held (hash collision): a crash of this worker is detected by lease expiry only');
+      if (!row?.held)
+        this.opts.log.warn(
+          { workerId: this.opts.workerId },
+          'liveness lock already held (hash collision): a crash of this worker is detected by lease expiry only',
+        );
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
@@ -233,7 +252,12 @@ export class GraphileDispatcher implements Dispatcher {
   }
 
   private async scheduleNextTick(delayMs: number): Promise<void> {
-    await addJob(this.opts.prisma, 'weft_scheduler', {}, { jobKey: 'weft_scheduler', mode: 'preserve_run_at', runAt: new Date(Date.now() + delayMs), maxAttempts: 1 });
+    await addJob(
+      this.opts.prisma,
+      'weft_scheduler',
+      {},
+      { jobKey: 'weft_scheduler', mode: 'preserve_run_at', runAt: new Date(Date.now() + delayMs), maxAttempts: 1 },
+    );
   }
 
   async stop(drain: () => Promise<void>): Promise<void> {

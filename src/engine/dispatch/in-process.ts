@@ -74,17 +74,25 @@ export class InProcessDispatcher implements Dispatcher {
     const runId = this.starved.values().next().value;
     if (runId === undefined) return;
     this.starved.delete(runId);
-    host.advance(runId, { kind: 'none' }).catch((error) => this.opts.log.error({ err: error, runId }, 'advancing a starved run failed'));
+    host
+      .advance(runId, { kind: 'none' })
+      .catch((error) => this.opts.log.error({ err: error, runId }, 'advancing a starved run failed'));
   }
 
   private wakeAt(runId: string, stepRunId: string, at: Date): void {
     const delay = at.getTime() - this.opts.now().getTime();
     if (delay > 10 * this.opts.pollIntervalMs) return; // the poller will get it
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      const host = this.host;
-      if (host && !host.isStopped()) host.advance(runId, { kind: 'wake', stepRunIds: [stepRunId] }).catch((error) => this.opts.log.error({ err: error, runId }, 'wake-up failed'));
-    }, Math.max(0, delay));
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        const host = this.host;
+        if (host && !host.isStopped())
+          host
+            .advance(runId, { kind: 'wake', stepRunIds: [stepRunId] })
+            .catch((error) => this.opts.log.error({ err: error, runId }, 'wake-up failed'));
+      },
+      Math.max(0, delay),
+    );
     this.timers.add(timer);
   }
 }

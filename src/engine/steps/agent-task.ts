@@ -11,7 +11,18 @@
 // which model answered, and why the models before it were passed over.
 import { compileJsonSchema } from '../../runs/json-schema.ts';
 import { isPlainObject } from '../../json.ts';
-import { describeUrl, excerpt, httpUrl, integerIn, isServerError, nonEmptyString, optionalString, readBodyCapped, send, statusError } from './limits.ts';
+import {
+  describeUrl,
+  excerpt,
+  httpUrl,
+  integerIn,
+  isServerError,
+  nonEmptyString,
+  optionalString,
+  readBodyCapped,
+  send,
+  statusError,
+} from './limits.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
 
 const MAX_TOKENS = 1_000_000;
@@ -23,7 +34,10 @@ interface ChatMessage {
 
 function endpoint(ctx: StepContext): URL {
   const base = ctx.env.agent.baseUrl;
-  if (!base) throw new NonRetriableError('agent_task needs an OpenAI-compatible endpoint: set WEFT_AGENT_BASE_URL on the server (with WEFT_AGENT_API_KEY and WEFT_AGENT_MODEL as needed)');
+  if (!base)
+    throw new NonRetriableError(
+      'agent_task needs an OpenAI-compatible endpoint: set WEFT_AGENT_BASE_URL on the server (with WEFT_AGENT_API_KEY and WEFT_AGENT_MODEL as needed)',
+    );
   const url = httpUrl(base, 'WEFT_AGENT_BASE_URL');
   url.pathname = `${url.pathname.replace(/\/+$/, '')}/chat/completions`;
   return url;
@@ -32,7 +46,10 @@ function endpoint(ctx: StepContext): URL {
 function messages(ctx: StepContext, system: string | undefined): ChatMessage[] {
   const goal = nonEmptyString(ctx.config.goal, 'agent_task.goal');
   const context = ctx.config.context;
-  const user = context === undefined || context === null ? goal : `${goal}\n\nContext (JSON):\n${JSON.stringify(context, null, 2)}`;
+  const user =
+    context === undefined || context === null
+      ? goal
+      : `${goal}\n\nContext (JSON):\n${JSON.stringify(context, null, 2)}`;
   return [...(system ? [{ role: 'system' as const, content: system }] : []), { role: 'user', content: user }];
 }
 
@@ -43,7 +60,10 @@ function answerOf(completion: unknown): { answer: string; model: unknown; usage:
   const message = isPlainObject(choice) ? choice.message : undefined;
   const content = isPlainObject(message) ? message.content : undefined;
   if (typeof content !== 'string') {
-    const reason = isPlainObject(choice) && typeof choice.finish_reason === 'string' ? ` (finish_reason ${choice.finish_reason})` : '';
+    const reason =
+      isPlainObject(choice) && typeof choice.finish_reason === 'string'
+        ? ` (finish_reason ${choice.finish_reason})`
+        : '';
     return `the reply has no choices[0].message.content${reason}`;
   }
   return { answer: content, model: completion.model, usage: completion.usage ?? null };
@@ -67,7 +87,10 @@ async function planOf(ctx: StepContext): Promise<Plan> {
   if (reference) {
     if (!ctx.agents) throw new NonRetriableError('agent_task.agentId: named agents are not available to this step');
     const agent = await ctx.agents.resolve(reference);
-    if (!agent) throw new NonRetriableError(`agent_task.agentId: no agent '${reference}' in this workspace (deleted or renamed since the workflow was saved?)`);
+    if (!agent)
+      throw new NonRetriableError(
+        `agent_task.agentId: no agent '${reference}' in this workspace (deleted or renamed since the workflow was saved?)`,
+      );
     return {
       // The step's own model, when it names one, is asked instead of the agent's first model.
       models: [...new Set([stepModel || agent.model, ...agent.fallbackModels])],
@@ -79,7 +102,10 @@ async function planOf(ctx: StepContext): Promise<Plan> {
     };
   }
   const model = stepModel || ctx.env.agent.model;
-  if (!model) throw new NonRetriableError('agent_task needs a model: set config.model on the step, or WEFT_AGENT_MODEL on the server');
+  if (!model)
+    throw new NonRetriableError(
+      'agent_task needs a model: set config.model on the step, or WEFT_AGENT_MODEL on the server',
+    );
   return { models: [model], system, maxTokens, temperature: null, outputSchema: null, agent: null };
 }
 
@@ -96,14 +122,20 @@ interface Answer {
 }
 
 async function ask(ctx: StepContext, url: URL, model: string, plan: Plan, chat: ChatMessage[]): Promise<Answer> {
-  const headers = new Headers({ 'content-type': 'application/json', accept: 'application/json', 'idempotency-key': ctx.idempotencyKey });
+  const headers = new Headers({
+    'content-type': 'application/json',
+    accept: 'application/json',
+    'idempotency-key': ctx.idempotencyKey,
+  });
   if (ctx.env.agent.apiKey) headers.set('authorization', `Bearer ${ctx.env.agent.apiKey}`);
   const body = JSON.stringify({
     model,
     messages: chat,
     ...(plan.maxTokens === undefined ? {} : { max_tokens: plan.maxTokens }),
     ...(plan.temperature === null ? {} : { temperature: plan.temperature }),
-    ...(plan.outputSchema ? { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: plan.outputSchema } } } : {}),
+    ...(plan.outputSchema
+      ? { response_format: { type: 'json_schema', json_schema: { name: 'output', schema: plan.outputSchema } } }
+      : {}),
   });
 
   const target = `POST ${describeUrl(url)}`;
@@ -112,7 +144,14 @@ async function ask(ctx: StepContext, url: URL, model: string, plan: Plan, chat: 
   const response = await send(ctx, url, { method: 'POST', headers, body });
   if (!response.ok) {
     ctx.log(`→ ${response.status}`);
-    throw Object.assign(await statusError(response, `Agent endpoint ${target}`, response.status === 429 || isServerError(response.status)), { status: response.status });
+    throw Object.assign(
+      await statusError(
+        response,
+        `Agent endpoint ${target}`,
+        response.status === 429 || isServerError(response.status),
+      ),
+      { status: response.status },
+    );
   }
   const text = (await readBodyCapped(response, ctx.env.maxResponseBytes, ctx.signal, url)).toString('utf8');
   let completion: unknown;
@@ -124,11 +163,19 @@ async function ask(ctx: StepContext, url: URL, model: string, plan: Plan, chat: 
   }
   const result = answerOf(completion);
   if (typeof result === 'string') throw new Error(`Agent endpoint ${target} returned no answer: ${result}`);
-  const tokens = isPlainObject(result.usage) && typeof result.usage.total_tokens === 'number' ? `, ${result.usage.total_tokens} tokens` : '';
+  const tokens =
+    isPlainObject(result.usage) && typeof result.usage.total_tokens === 'number'
+      ? `, ${result.usage.total_tokens} tokens`
+      : '';
   ctx.log(`→ answer of ${result.answer.length} characters in ${Math.round(performance.now() - started)} ms${tokens}`);
   const answered = typeof result.model === 'string' ? result.model : model;
   if (!plan.outputSchema) return { answer: result.answer, model: answered, usage: result.usage };
-  return { answer: result.answer, data: structuredAnswer(result.answer, plan.outputSchema, model), model: answered, usage: result.usage };
+  return {
+    answer: result.answer,
+    data: structuredAnswer(result.answer, plan.outputSchema, model),
+    model: answered,
+    usage: result.usage,
+  };
 }
 
 /** The answer parsed and checked against the agent's output schema (a miss is the model's failure). */
@@ -140,7 +187,10 @@ function structuredAnswer(answer: string, schema: Record<string, unknown>, model
     throw new Error(`${model} answered text that is not JSON, but the agent has an output schema: ${excerpt(answer)}`);
   }
   const validate = compileJsonSchema(schema);
-  if (!validate(data)) throw new Error(`${model} answered JSON that does not match the agent's output schema: ${validate.errors?.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`);
+  if (!validate(data))
+    throw new Error(
+      `${model} answered JSON that does not match the agent's output schema: ${validate.errors?.map((e) => `${e.instancePath || '/'} ${e.message}`).join('; ')}`,
+    );
   return data;
 }
 
@@ -155,7 +205,8 @@ export const agentTaskStep: StepHandler = {
       try {
         const answer = await ask(ctx, url, model, plan, chat);
         if (!plan.agent) return answer;
-        if (passedOver.length) ctx.log(`answered by fallback model ${model} (after ${passedOver.map((p) => p.model).join(', ')})`);
+        if (passedOver.length)
+          ctx.log(`answered by fallback model ${model} (after ${passedOver.map((p) => p.model).join(', ')})`);
         return { ...answer, agent: plan.agent, fallbacks: passedOver };
       } catch (error) {
         const next = plan.models[i + 1];

@@ -27,7 +27,30 @@ export interface AllowlistVerdict {
 /** Marks a variable inside a token; NUL cannot occur in an accepted script. */
 const VARIABLE_MARK = '\u0000';
 const SEPARATORS = new Set([';', '&&', '||', '|']);
-const RESERVED_WORDS = new Set(['if', 'then', 'else', 'elif', 'fi', 'do', 'done', 'case', 'esac', 'while', 'until', 'for', 'in', 'select', 'function', '{', '}', '!', '[[', ']]', 'time', 'coproc']);
+const RESERVED_WORDS = new Set([
+  'if',
+  'then',
+  'else',
+  'elif',
+  'fi',
+  'do',
+  'done',
+  'case',
+  'esac',
+  'while',
+  'until',
+  'for',
+  'in',
+  'select',
+  'function',
+  '{',
+  '}',
+  '!',
+  '[[',
+  ']]',
+  'time',
+  'coproc',
+]);
 
 class Refusal extends Error {}
 
@@ -61,7 +84,8 @@ function scanLines(source: string): Line[] {
     if (c === '\u0000') refuse('a NUL character');
     if (c === '`') refuse('command substitution with backquotes cannot be checked against the allowlist');
     if (c === '\\') {
-      if (next === '\n') refuse('a line continuation (backslash at the end of a line) cannot be checked against the allowlist');
+      if (next === '\n')
+        refuse('a line continuation (backslash at the end of a line) cannot be checked against the allowlist');
       current += c + (next ?? '');
       i++;
       wordStart = false;
@@ -71,8 +95,10 @@ function scanLines(source: string): Line[] {
       if (next === '(') refuse('command substitution $( ) cannot be checked against the allowlist');
       if (next === '{') refuse('${ } expansions cannot be checked against the allowlist; write "$NAME"');
       if (quote === '"' && (next === '@' || next === '*')) refuse(`"$${next}" can expand to any number of arguments`);
-      if (quote === null && next !== undefined && /[A-Za-z0-9_@*#?$!-]/.test(next)) refuse('a variable outside double quotes can split into several arguments; write "$NAME"');
-      if (quote === null && (next === "'" || next === '"')) refuse("$'…' and $\"…\" quoting cannot be checked against the allowlist");
+      if (quote === null && next !== undefined && /[A-Za-z0-9_@*#?$!-]/.test(next))
+        refuse('a variable outside double quotes can split into several arguments; write "$NAME"');
+      if (quote === null && (next === "'" || next === '"'))
+        refuse('$\'…\' and $"…" quoting cannot be checked against the allowlist');
       current += c;
       wordStart = false;
       continue;
@@ -97,7 +123,9 @@ function scanLines(source: string): Line[] {
     } else if (c === '*' || c === '?' || c === '[') {
       refuse(`the unquoted glob character '${c}' may expand to several arguments; quote it`);
     } else if (c === '{' || c === '}') {
-      refuse(`the unquoted brace '${c}' (a group or brace expansion) cannot be checked against the allowlist; quote it`);
+      refuse(
+        `the unquoted brace '${c}' (a group or brace expansion) cannot be checked against the allowlist; quote it`,
+      );
     }
     current += c;
     wordStart = /[\s;&|()<>]/.test(c);
@@ -122,7 +150,9 @@ function commandsOf(line: Line): string[][] {
     } else if (SEPARATORS.has(entry.op)) {
       commands.push([]);
     } else {
-      throw new Refusal(`${where}: the shell operator '${entry.op}' (redirection, background job, subshell or similar) cannot be checked against the allowlist`);
+      throw new Refusal(
+        `${where}: the shell operator '${entry.op}' (redirection, background job, subshell or similar) cannot be checked against the allowlist`,
+      );
     }
   }
   return commands.filter((command) => command.length > 0);
@@ -154,9 +184,14 @@ export function checkShellScript(source: string, allowlist: string[]): Allowlist
     for (const line of scanLines(source)) {
       for (const command of commandsOf(line)) {
         const name = command[0]!;
-        if (name.includes(VARIABLE_MARK)) throw new Refusal(`line ${line.number}: '${show(command)}' uses a variable as the command name`);
-        if (RESERVED_WORDS.has(name)) throw new Refusal(`line ${line.number}: '${show(command)}' is a compound command (${name}), which cannot be checked against the allowlist`);
-        if (!templates.some((template) => matches(command, template))) throw new Refusal(`line ${line.number}: '${show(command)}' matches no allowed command template`);
+        if (name.includes(VARIABLE_MARK))
+          throw new Refusal(`line ${line.number}: '${show(command)}' uses a variable as the command name`);
+        if (RESERVED_WORDS.has(name))
+          throw new Refusal(
+            `line ${line.number}: '${show(command)}' is a compound command (${name}), which cannot be checked against the allowlist`,
+          );
+        if (!templates.some((template) => matches(command, template)))
+          throw new Refusal(`line ${line.number}: '${show(command)}' matches no allowed command template`);
       }
     }
   } catch (error) {

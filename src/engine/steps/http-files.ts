@@ -28,13 +28,19 @@ export async function fileBody(ctx: StepContext): Promise<FileBody | null> {
   if (!isPlainObject(form)) throw new NonRetriableError('http_request.form must be an object { fields?, files? }');
   const data = new FormData();
   const fields = form.fields ?? {};
-  if (!isPlainObject(fields)) throw new NonRetriableError('http_request.form.fields must be an object of field names to values');
-  for (const [name, value] of Object.entries(fields)) data.append(name, typeof value === 'string' ? value : JSON.stringify(value));
+  if (!isPlainObject(fields))
+    throw new NonRetriableError('http_request.form.fields must be an object of field names to values');
+  for (const [name, value] of Object.entries(fields))
+    data.append(name, typeof value === 'string' ? value : JSON.stringify(value));
   const files = form.files ?? {};
-  if (!isPlainObject(files)) throw new NonRetriableError('http_request.form.files must be an object of field names to upload ids');
+  if (!isPlainObject(files))
+    throw new NonRetriableError('http_request.form.files must be an object of field names to upload ids');
   for (const [name, ref] of Object.entries(files)) {
     const file = await filesOf(ctx, `http_request.form.files.${name}`).open(ref, `http_request.form.files.${name}`);
-    if (file.size > MAX_FORM_FILE_BYTES) throw new NonRetriableError(`http_request.form.files.${name}: ${file.filename} is ${file.size} bytes, more than ${MAX_FORM_FILE_BYTES} a form file may have (send large files with bodyFile)`);
+    if (file.size > MAX_FORM_FILE_BYTES)
+      throw new NonRetriableError(
+        `http_request.form.files.${name}: ${file.filename} is ${file.size} bytes, more than ${MAX_FORM_FILE_BYTES} a form file may have (send large files with bodyFile)`,
+      );
     const chunks: Buffer[] = [];
     for await (const chunk of await file.read()) chunks.push(chunk as Buffer);
     data.append(name, new Blob([new Uint8Array(Buffer.concat(chunks))], { type: file.contentType }), file.filename);
@@ -45,7 +51,8 @@ export async function fileBody(ctx: StepContext): Promise<FileBody | null> {
 
 /** Stores a response body as the attachment `saveAs`. */
 export async function saveResponse(ctx: StepContext, response: Response, saveAs: unknown): Promise<StepFileInfo> {
-  if (typeof saveAs !== 'string' || !saveAs.trim()) throw new NonRetriableError('http_request.saveAs must be a file name');
+  if (typeof saveAs !== 'string' || !saveAs.trim())
+    throw new NonRetriableError('http_request.saveAs must be a file name');
   const files = filesOf(ctx, 'http_request.saveAs');
   const source = response.body ? Readable.fromWeb(response.body as never) : Readable.from([]);
   const stored = await files.attach(source, { filename: saveAs, contentType: response.headers.get('content-type') });

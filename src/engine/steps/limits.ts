@@ -23,15 +23,20 @@ function describe(value: unknown): string {
 
 /** An absolute http(s) URL without credentials (fetch refuses those, and they would be logged). */
 export function httpUrl(value: unknown, field: string): URL {
-  if (typeof value !== 'string' || !value) throw new NonRetriableError(`${field} must be a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || !value)
+    throw new NonRetriableError(`${field} must be a non-empty string, got ${describe(value)}`);
   let url: URL;
   try {
     url = new URL(value);
   } catch {
     throw new NonRetriableError(`${field} is not an absolute URL: ${excerpt(value, 200)}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NonRetriableError(`${field} must use http or https, not ${url.protocol.slice(0, -1)}`);
-  if (url.username || url.password) throw new NonRetriableError(`${field} must not contain credentials (user:password@); send them in a header instead`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new NonRetriableError(`${field} must use http or https, not ${url.protocol.slice(0, -1)}`);
+  if (url.username || url.password)
+    throw new NonRetriableError(
+      `${field} must not contain credentials (user:password@); send them in a header instead`,
+    );
   return url;
 }
 
@@ -61,7 +66,9 @@ export function headersFrom(value: unknown, field: string): Headers {
     try {
       headers.set(name, item);
     } catch {
-      throw new NonRetriableError(`${field}.${name} is not a valid HTTP header (name or value contains characters HTTP does not allow)`);
+      throw new NonRetriableError(
+        `${field}.${name} is not a valid HTTP header (name or value contains characters HTTP does not allow)`,
+      );
     }
   }
   return headers;
@@ -74,14 +81,21 @@ export function optionalString(value: unknown, field: string): string | undefine
 }
 
 export function nonEmptyString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || !value.trim()) throw new NonRetriableError(`${field} must be a non-empty string, got ${describe(value)}`);
+  if (typeof value !== 'string' || !value.trim())
+    throw new NonRetriableError(`${field} must be a non-empty string, got ${describe(value)}`);
   return value;
 }
 
 /** An integer in [min, max], or `fallback` when absent. */
 export function integerIn(value: unknown, field: string, min: number, max: number, fallback: number): number;
 export function integerIn(value: unknown, field: string, min: number, max: number): number | undefined;
-export function integerIn(value: unknown, field: string, min: number, max: number, fallback?: number): number | undefined {
+export function integerIn(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  fallback?: number,
+): number | undefined {
   if (value === undefined || value === null) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
     throw new NonRetriableError(`${field} must be an integer from ${min} to ${max}, got ${describe(value)}`);
@@ -125,11 +139,18 @@ export async function send(ctx: StepContext, url: URL, init: RequestInit): Promi
  * cap fails before reading anything). Going over is non-retriable: the same request would
  * return the same oversized body. A connection dropped mid-body is retryable.
  */
-export async function readBodyCapped(response: Response, maxBytes: number, signal: AbortSignal, url: URL): Promise<Buffer> {
+export async function readBodyCapped(
+  response: Response,
+  maxBytes: number,
+  signal: AbortSignal,
+  url: URL,
+): Promise<Buffer> {
   const declared = Number(response.headers.get('content-length') ?? Number.NaN);
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel().catch(() => undefined);
-    throw new NonRetriableError(`Response from ${describeUrl(url)} is ${declared} bytes, over the limit of ${maxBytes} bytes`);
+    throw new NonRetriableError(
+      `Response from ${describeUrl(url)} is ${declared} bytes, over the limit of ${maxBytes} bytes`,
+    );
   }
   if (!response.body) return Buffer.alloc(0);
   const chunks: Buffer[] = [];

@@ -31,7 +31,11 @@ function pinnedLookup(addresses: ResolvedAddress[]) {
     options.all ? callback(null, addresses) : callback(null, addresses[0]!.address, addresses[0]!.family);
 }
 
-export async function startSandboxProxy({ socketPath, resolve, onRefused }: SandboxProxyOptions): Promise<SandboxProxy> {
+export async function startSandboxProxy({
+  socketPath,
+  resolve,
+  onRefused,
+}: SandboxProxyOptions): Promise<SandboxProxy> {
   // Not the global agent: no connection outlives the attempt, none is shared between attempts.
   const httpAgent = new Agent({ keepAlive: false });
   const proxy = new Server({

@@ -108,8 +108,16 @@ export async function createAttemptDirs(): Promise<AttemptDirs> {
   const dirs = { root, job: path.join(root, 'job'), run: path.join(root, 'run'), etc: path.join(root, 'etc') };
   try {
     await Promise.all([dirs.job, dirs.run, dirs.etc].map((dir) => mkdir(dir, { mode: 0o700 })));
-    await Promise.all(Object.entries(GENERATED_ETC).map(([name, text]) => writeFile(path.join(dirs.etc, name), text, { mode: 0o444 })));
-    await handOver([dirs.root, dirs.job, dirs.run, dirs.etc, ...Object.keys(GENERATED_ETC).map((name) => path.join(dirs.etc, name))]);
+    await Promise.all(
+      Object.entries(GENERATED_ETC).map(([name, text]) => writeFile(path.join(dirs.etc, name), text, { mode: 0o444 })),
+    );
+    await handOver([
+      dirs.root,
+      dirs.job,
+      dirs.run,
+      dirs.etc,
+      ...Object.keys(GENERATED_ETC).map((name) => path.join(dirs.etc, name)),
+    ]);
     return dirs;
   } catch (error) {
     await removeAttemptDirs(dirs);
@@ -156,11 +164,22 @@ export interface SandboxSpec {
 
 /** bwrap's options (sent through --args) and the command line after them. */
 export function bwrapInvocation(spec: SandboxSpec): { options: string[]; command: string[] } {
-  const options = ['--unshare-all', '--unshare-user', '--disable-userns', '--die-with-parent', '--new-session', '--hostname', 'weft-script', '--cap-drop', 'ALL'];
+  const options = [
+    '--unshare-all',
+    '--unshare-user',
+    '--disable-userns',
+    '--die-with-parent',
+    '--new-session',
+    '--hostname',
+    'weft-script',
+    '--cap-drop',
+    'ALL',
+  ];
   options.push('--uid', String(SANDBOX_UID), '--gid', String(SANDBOX_GID), '--clearenv');
   for (const [name, value] of Object.entries(spec.env)) options.push('--setenv', name, value);
   options.push(...systemMounts(), '--dir', '/etc');
-  for (const name of Object.keys(GENERATED_ETC)) options.push('--ro-bind', path.join(spec.dirs.etc, name), `/etc/${name}`);
+  for (const name of Object.keys(GENERATED_ETC))
+    options.push('--ro-bind', path.join(spec.dirs.etc, name), `/etc/${name}`);
   for (const file of HOST_ETC) options.push('--ro-bind-try', file, file);
   options.push('--proc', '/proc', '--dev', '/dev', '--size', String(TMP_BYTES), '--tmpfs', '/tmp');
   options.push('--bind', spec.dirs.job, JOB_DIR, '--ro-bind', spec.dirs.run, RUN_DIR);
@@ -168,7 +187,15 @@ export function bwrapInvocation(spec: SandboxSpec): { options: string[]; command
   if (spec.network === 'outbound') {
     // The server's own Node runs the forwarder: it is there whatever the host has under /usr.
     options.push('--ro-bind', process.execPath, NODE_IN_SANDBOX);
-    command = [NODE_IN_SANDBOX, '-e', forwarderSource(), '--', String(PROXY_PORT), `${RUN_DIR}/proxy.sock`, ...spec.command];
+    command = [
+      NODE_IN_SANDBOX,
+      '-e',
+      forwarderSource(),
+      '--',
+      String(PROXY_PORT),
+      `${RUN_DIR}/proxy.sock`,
+      ...spec.command,
+    ];
   }
   options.push('--remount-ro', '/', '--chdir', JOB_DIR, '--info-fd', '4');
   // The options travel NUL-separated: a NUL inside one would start another option.
@@ -194,7 +221,12 @@ export function spawnSandbox(bwrap: string, spec: SandboxSpec): SandboxProcess {
   const { options, command } = bwrapInvocation(spec);
   const user = hostUser();
   // env {}: nothing of the server's environment reaches bwrap, which the script can read (/proc/1/environ).
-  const child = spawn(bwrap, ['--args', '3', ...command], { env: {}, detached: true, stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'], ...(user ?? {}) });
+  const child = spawn(bwrap, ['--args', '3', ...command], {
+    env: {},
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
+    ...(user ?? {}),
+  });
   const argsPipe = child.stdio[3] as Writable;
   argsPipe.on('error', () => {}); // bwrap failed before reading them: its exit says why
   argsPipe.end(options.map((option) => `${option}\0`).join(''));
@@ -219,7 +251,9 @@ export async function probeSandbox(settings: ScriptSettings, timeoutMs = 15_000)
   const bwrap = findBwrap(settings.bwrapPath);
   const off = 'or turn script steps off with WEFT_SCRIPTS_ENABLED=false';
   if (!bwrap) {
-    const where = settings.bwrapPath ? `at WEFT_BWRAP_PATH=${settings.bwrapPath}` : `in ${SCRIPT_PATH.split(':').join(', ')}`;
+    const where = settings.bwrapPath
+      ? `at WEFT_BWRAP_PATH=${settings.bwrapPath}`
+      : `in ${SCRIPT_PATH.split(':').join(', ')}`;
     throw new SandboxUnavailableError(
       `Script steps are enabled (WEFT_SCRIPTS_ENABLED=true), but bubblewrap (bwrap), the sandbox every script runs in, was not found ${where}. ` +
         `Install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora/RHEL: dnf install bubblewrap; Alpine: apk add bubblewrap) or set WEFT_BWRAP_PATH, ${off}.`,
@@ -227,21 +261,43 @@ export async function probeSandbox(settings: ScriptSettings, timeoutMs = 15_000)
   }
   const dirs = await createAttemptDirs();
   try {
-    const { child } = spawnSandbox(bwrap, { dirs, env: sandboxEnvironment(settings.network), network: settings.network, command: ['/bin/sh', '-c', 'exit 0'] });
+    const { child } = spawnSandbox(bwrap, {
+      dirs,
+      env: sandboxEnvironment(settings.network),
+      network: settings.network,
+      command: ['/bin/sh', '-c', 'exit 0'],
+    });
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
     child.stdout.resume();
     const outcome = await new Promise<string | null>((resolve) => {
-      const timer = setTimeout(() => (child.pid && process.kill(-child.pid, 'SIGKILL'), resolve(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => (child.pid && process.kill(-child.pid, 'SIGKILL'), resolve(`no answer within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       child.on('error', (error) => (clearTimeout(timer), resolve(error.message)));
-      child.on('close', (code, signal) => (clearTimeout(timer), resolve(code === 0 ? null : `${signal ? `killed by ${signal}` : `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().slice(-500)}` : ''}`)));
+      child.on(
+        'close',
+        (code, signal) => (
+          clearTimeout(timer),
+          resolve(
+            code === 0
+              ? null
+              : `${signal ? `killed by ${signal}` : `exit code ${code}`}${stderr.trim() ? `: ${stderr.trim().slice(-500)}` : ''}`,
+          )
+        ),
+      );
     });
     if (outcome === null) return;
     const needs = [
       'bubblewrap 0.8 or later',
       'unprivileged user namespaces (sysctl user.max_user_namespaces above 0; kernel.unprivileged_userns_clone=1 on older Debian kernels; on Ubuntu 23.10 and later an AppArmor profile that lets bwrap use them)',
       ...(hostUser() ? [`a temporary directory (${tmpdir()}) that uid ${SANDBOX_UID} can traverse`] : []),
-      ...(settings.network === 'outbound' && hostUser() ? [`with WEFT_SCRIPTS_NETWORK=outbound, the Node.js binary (${process.execPath}) readable by uid ${SANDBOX_UID}`] : []),
+      ...(settings.network === 'outbound' && hostUser()
+        ? [
+            `with WEFT_SCRIPTS_NETWORK=outbound, the Node.js binary (${process.execPath}) readable by uid ${SANDBOX_UID}`,
+          ]
+        : []),
     ];
     throw new SandboxUnavailableError(
       `Script steps are enabled (WEFT_SCRIPTS_ENABLED=true), but bubblewrap (${bwrap}) could not run a script in a sandbox (${outcome}). It needs ${needs.join('; ')}. Fix that, ${off}.`,

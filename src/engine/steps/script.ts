@@ -23,7 +23,17 @@ import { StringDecoder } from 'node:string_decoder';
 import { checkPythonScript, checkShellScript } from './command-allowlist.ts';
 import { isPlainObject } from '../../json.ts';
 import { integerIn, MIB } from './limits.ts';
-import { createAttemptDirs, existsInSandbox, findBwrap, handOver, removeAttemptDirs, RUN_DIR, sandboxEnvironment, spawnSandbox, type SandboxSpec } from './sandbox.ts';
+import {
+  createAttemptDirs,
+  existsInSandbox,
+  findBwrap,
+  handOver,
+  removeAttemptDirs,
+  RUN_DIR,
+  sandboxEnvironment,
+  spawnSandbox,
+  type SandboxSpec,
+} from './sandbox.ts';
 import { startSandboxProxy, type SandboxProxy } from './sandbox-proxy.ts';
 import { collectOutputFiles, makeJobDir, parseFileRefs, placeInputFiles } from './step-file-io.ts';
 import { NonRetriableError, type StepContext, type StepHandler } from './types.ts';
@@ -68,14 +78,19 @@ function parseEnv(value: unknown, ctx: StepContext): Record<string, string> {
   const allow = ctx.env.scripts.envAllow;
   const env: Record<string, string> = {};
   for (const [name, item] of Object.entries(value)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new NonRetriableError(`script.env: '${name}' is not a valid variable name (letters, digits and _, not starting with a digit)`);
-    if (reserved.includes(name)) throw new NonRetriableError(`script.env.${name} cannot be set: Weft sets ${reserved.join(', ')} itself`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new NonRetriableError(
+        `script.env: '${name}' is not a valid variable name (letters, digits and _, not starting with a digit)`,
+      );
+    if (reserved.includes(name))
+      throw new NonRetriableError(`script.env.${name} cannot be set: Weft sets ${reserved.join(', ')} itself`);
     if (allowlisted && !envAllowed(name, allow)) {
       throw new NonRetriableError(
         `script.env.${name} cannot be set: the workflow has a command allowlist, and then a step may set only the variables the server's WEFT_SCRIPT_ENV_ALLOW allows (${allow.join(', ') || 'none'}), because a variable can change what an allowed command does`,
       );
     }
-    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean') throw new NonRetriableError(`script.env.${name} must be a string, number or boolean`);
+    if (typeof item !== 'string' && typeof item !== 'number' && typeof item !== 'boolean')
+      throw new NonRetriableError(`script.env.${name} must be a string, number or boolean`);
     if (String(item).includes('\0')) throw new NonRetriableError(`script.env.${name} must not contain a NUL character`);
     env[name] = String(item);
   }
@@ -85,26 +100,47 @@ function parseEnv(value: unknown, ctx: StepContext): Record<string, string> {
 function parseConfig(ctx: StepContext): ScriptConfig {
   const { config } = ctx;
   const language = config.language;
-  if (language !== 'shell' && language !== 'python') throw new NonRetriableError(`script.language must be "shell" or "python", got ${JSON.stringify(language)}`);
+  if (language !== 'shell' && language !== 'python')
+    throw new NonRetriableError(`script.language must be "shell" or "python", got ${JSON.stringify(language)}`);
   const source = config.source;
-  if (typeof source !== 'string' || !source.trim()) throw new NonRetriableError('script.source must be a non-empty string');
-  if (source.length > MAX_SOURCE_CHARS) throw new NonRetriableError(`script.source is ${source.length} characters, more than ${MAX_SOURCE_CHARS}`);
+  if (typeof source !== 'string' || !source.trim())
+    throw new NonRetriableError('script.source must be a non-empty string');
+  if (source.length > MAX_SOURCE_CHARS)
+    throw new NonRetriableError(`script.source is ${source.length} characters, more than ${MAX_SOURCE_CHARS}`);
   const rawArgs = config.args ?? [];
-  if (!Array.isArray(rawArgs) || !rawArgs.every((a) => typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean')) {
+  if (
+    !Array.isArray(rawArgs) ||
+    !rawArgs.every((a) => typeof a === 'string' || typeof a === 'number' || typeof a === 'boolean')
+  ) {
     throw new NonRetriableError('script.args must be a list of strings');
   }
   const args = rawArgs.map(String);
   const withNul = args.findIndex((arg) => arg.includes('\0'));
   if (withNul >= 0) throw new NonRetriableError(`script.args[${withNul}] must not contain a NUL character`);
-  const configured = integerIn(config.maxOutputBytes, 'script.maxOutputBytes', 1, MAX_OUTPUT_BYTES, DEFAULT_MAX_OUTPUT_BYTES);
-  return { language, source, args, env: parseEnv(config.env, ctx), maxOutputBytes: Math.min(configured, ctx.env.maxResponseBytes) };
+  const configured = integerIn(
+    config.maxOutputBytes,
+    'script.maxOutputBytes',
+    1,
+    MAX_OUTPUT_BYTES,
+    DEFAULT_MAX_OUTPUT_BYTES,
+  );
+  return {
+    language,
+    source,
+    args,
+    env: parseEnv(config.env, ctx),
+    maxOutputBytes: Math.min(configured, ctx.env.maxResponseBytes),
+  };
 }
 
 function checkAllowlist(ctx: StepContext, script: ScriptConfig) {
   const allowlist = ctx.workflow.commandAllowlist;
-  const verdict = script.language === 'shell' ? checkShellScript(script.source, allowlist) : checkPythonScript(allowlist);
+  const verdict =
+    script.language === 'shell' ? checkShellScript(script.source, allowlist) : checkPythonScript(allowlist);
   if (verdict.allowed) return;
-  throw new NonRetriableError(`Script refused by the workflow's command allowlist: ${verdict.reason}. Allowed templates: ${allowlist.map((t) => JSON.stringify(t)).join(', ')}`);
+  throw new NonRetriableError(
+    `Script refused by the workflow's command allowlist: ${verdict.reason}. Allowed templates: ${allowlist.map((t) => JSON.stringify(t)).join(', ')}`,
+  );
 }
 
 /**
@@ -154,7 +190,8 @@ class LineLogger {
     const decoder = new StringDecoder('utf8');
     let pending = '';
     const emit = (line: string) => {
-      if (this.logged === MAX_LOGGED_LINES) this.log(`… more output is not logged (the step output keeps up to its cap)`);
+      if (this.logged === MAX_LOGGED_LINES)
+        this.log(`… more output is not logged (the step output keeps up to its cap)`);
       if (this.logged++ >= MAX_LOGGED_LINES) return;
       this.log(`${prefix}${line.length > MAX_LOGGED_LINE_CHARS ? `${line.slice(0, MAX_LOGGED_LINE_CHARS)}…` : line}`);
     };
@@ -194,7 +231,8 @@ function parseJson(stdout: string, truncated: boolean): unknown {
     // "\u0000" in the JSON is a NUL once parsed: the same rule as for the text.
     return JSON.parse(stdout, (_key, value: unknown) => {
       if (typeof value === 'string') return storable(value);
-      if (isPlainObject(value) && Object.keys(value).some((key) => key.includes('\0'))) return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), item]));
+      if (isPlainObject(value) && Object.keys(value).some((key) => key.includes('\0')))
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [storable(key), item]));
       return value;
     }) as unknown;
   } catch {
@@ -231,7 +269,10 @@ function run(ctx: StepContext, script: ScriptConfig, bwrap: string, spec: Sandbo
       const pid = sandboxPid();
       if (pid) killGroup(pid, 'SIGTERM');
       else killGroup(child.pid, 'SIGKILL');
-      killTimer = setTimeout(() => (killGroup(child.pid, 'SIGKILL'), killGroup(sandboxPid(), 'SIGKILL')), KILL_GRACE_MS);
+      killTimer = setTimeout(
+        () => (killGroup(child.pid, 'SIGKILL'), killGroup(sandboxPid(), 'SIGKILL')),
+        KILL_GRACE_MS,
+      );
     };
     ctx.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -246,9 +287,15 @@ function run(ctx: StepContext, script: ScriptConfig, bwrap: string, spec: Sandbo
       outLog.end();
       errLog.end();
       if (ctx.signal.aborted) return reject(coerceError(ctx.signal.reason));
-      if (startError) return reject(new NonRetriableError(`Could not start the script sandbox (${bwrap}): ${startError.message}`));
+      if (startError)
+        return reject(new NonRetriableError(`Could not start the script sandbox (${bwrap}): ${startError.message}`));
       const err = stderr.text();
-      if (sandboxPid() === null) return reject(new Error(`The script sandbox could not be set up (bwrap ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}): ${err.trim().slice(-500)}`));
+      if (sandboxPid() === null)
+        return reject(
+          new Error(
+            `The script sandbox could not be set up (bwrap ${code === null ? `was killed by ${signal}` : `exited with code ${code}`}): ${err.trim().slice(-500)}`,
+          ),
+        );
       if (stdout.truncated) ctx.log(`stdout was over ${script.maxOutputBytes} bytes; the rest was dropped`);
       if (stderr.truncated) ctx.log(`stderr was over ${script.maxOutputBytes} bytes; the rest was dropped`);
       const out = stdout.text();
@@ -282,15 +329,23 @@ export const scriptStep: StepHandler = {
   async execute(ctx: StepContext) {
     const settings = ctx.env.scripts;
     if (!settings.enabled) {
-      throw new NonRetriableError('Script steps are disabled on this server. To enable them, set WEFT_SCRIPTS_ENABLED=true on the server and restart it.');
+      throw new NonRetriableError(
+        'Script steps are disabled on this server. To enable them, set WEFT_SCRIPTS_ENABLED=true on the server and restart it.',
+      );
     }
     const script = parseConfig(ctx);
     const inputRefs = parseFileRefs(ctx.config.files, 'script.files');
     checkAllowlist(ctx, script);
     const interpreter = script.language === 'shell' ? '/bin/sh' : 'python3';
-    if (!existsInSandbox(interpreter)) throw new NonRetriableError(`Could not start ${interpreter}: it is not installed on the server where scripts can see it (the sandbox shows the host's /usr, /bin and /sbin)`);
+    if (!existsInSandbox(interpreter))
+      throw new NonRetriableError(
+        `Could not start ${interpreter}: it is not installed on the server where scripts can see it (the sandbox shows the host's /usr, /bin and /sbin)`,
+      );
     const bwrap = findBwrap(settings.bwrapPath);
-    if (!bwrap) throw new NonRetriableError('Could not start the script sandbox: bubblewrap (bwrap) is not installed on the server (see WEFT_SCRIPTS_ENABLED in the README)');
+    if (!bwrap)
+      throw new NonRetriableError(
+        'Could not start the script sandbox: bubblewrap (bwrap) is not installed on the server (see WEFT_SCRIPTS_ENABLED in the README)',
+      );
     if (ctx.signal.aborted) throw coerceError(ctx.signal.reason);
 
     const dirs = await createAttemptDirs();
@@ -301,7 +356,9 @@ export const scriptStep: StepHandler = {
       await writeFile(file, script.source, { mode: 0o400 });
       await handOver([file]);
       if (settings.network === 'outbound') proxy = await startProxy(ctx, dirs.run);
-      ctx.log(`running ${script.language} script (${script.source.length} characters${script.args.length ? `, ${script.args.length} arguments` : ''}) in the sandbox, network ${settings.network}`);
+      ctx.log(
+        `running ${script.language} script (${script.source.length} characters${script.args.length ? `, ${script.args.length} arguments` : ''}) in the sandbox, network ${settings.network}`,
+      );
       const env = { ...sandboxEnvironment(settings.network), ...script.env };
       // /job/input holds the step's input files, /job/output what becomes the step's attachments.
       const inputDir = path.join(dirs.job, 'input');
@@ -310,7 +367,12 @@ export const scriptStep: StepHandler = {
       const inputs = await placeInputFiles(ctx, inputRefs, inputDir, 'script.files');
       await handOver([inputDir, outputDir, ...inputs.map((input) => path.join(inputDir, input.name))]);
       if (inputs.length) ctx.log(`input files: ${inputs.map((input) => `input/${input.name}`).join(', ')}`);
-      const result = await run(ctx, script, bwrap, { dirs, env, network: settings.network, command: [interpreter, `${RUN_DIR}/${name}`, ...script.args] });
+      const result = await run(ctx, script, bwrap, {
+        dirs,
+        env,
+        network: settings.network,
+        command: [interpreter, `${RUN_DIR}/${name}`, ...script.args],
+      });
       const attachments = await collectOutputFiles(ctx, outputDir);
       return attachments.length ? { ...result, attachments } : result;
     } finally {

@@ -46,10 +46,16 @@ export interface FileRef {
 export function parseFileRefs(value: unknown, field: string): FileRef[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value)) throw new NonRetriableError(`${field} must be a list of upload ids (or { upload, as })`);
-  if (value.length > MAX_INPUT_FILES) throw new NonRetriableError(`${field} has ${value.length} files, more than ${MAX_INPUT_FILES}`);
+  if (value.length > MAX_INPUT_FILES)
+    throw new NonRetriableError(`${field} has ${value.length} files, more than ${MAX_INPUT_FILES}`);
   return value.map((item, i) => {
     if (typeof item === 'string') return { ref: item, as: null };
-    if (isPlainObject(item) && typeof item.upload === 'string' && (item.as === undefined || typeof item.as === 'string')) return { ref: item.upload, as: (item.as as string | undefined) ?? null };
+    if (
+      isPlainObject(item) &&
+      typeof item.upload === 'string' &&
+      (item.as === undefined || typeof item.as === 'string')
+    )
+      return { ref: item.upload, as: (item.as as string | undefined) ?? null };
     throw new NonRetriableError(`${field}[${i}] must be an upload id or { upload: <id>, as: <file name> }`);
   });
 }
@@ -57,12 +63,18 @@ export function parseFileRefs(value: unknown, field: string): FileRef[] {
 /** A name safe as one path component inside the sandbox's directories. */
 function safeName(name: string, field: string): string {
   const base = path.basename(name.replaceAll('\\', '/'));
-  if (!base || base === '.' || base === '..' || base.includes('\0')) throw new NonRetriableError(`${field}: ${JSON.stringify(name)} is not a usable file name`);
+  if (!base || base === '.' || base === '..' || base.includes('\0'))
+    throw new NonRetriableError(`${field}: ${JSON.stringify(name)} is not a usable file name`);
   return base;
 }
 
 /** Copies the input files into `dir` (read-only for the script); returns what was placed where. */
-export async function placeInputFiles(ctx: StepContext, refs: FileRef[], dir: string, field: string): Promise<{ name: string; file: StepFileInfo }[]> {
+export async function placeInputFiles(
+  ctx: StepContext,
+  refs: FileRef[],
+  dir: string,
+  field: string,
+): Promise<{ name: string; file: StepFileInfo }[]> {
   if (!refs.length) return [];
   const files = filesOf(ctx, field);
   const placed: { name: string; file: StepFileInfo }[] = [];
@@ -70,7 +82,10 @@ export async function placeInputFiles(ctx: StepContext, refs: FileRef[], dir: st
   for (const [i, item] of refs.entries()) {
     const file = await files.open(item.ref, `${field}[${i}]`);
     const name = safeName(item.as ?? file.filename, `${field}[${i}]`);
-    if (seen.has(name)) throw new NonRetriableError(`${field}[${i}]: two input files are named ${JSON.stringify(name)}; give one another name with { upload, as }`);
+    if (seen.has(name))
+      throw new NonRetriableError(
+        `${field}[${i}]: two input files are named ${JSON.stringify(name)}; give one another name with { upload, as }`,
+      );
     seen.add(name);
     await pipeline(await file.read(), createWriteStream(path.join(dir, name), { mode: 0o444, flags: 'wx' }));
     const { read: _read, ...info } = file;
@@ -102,7 +117,12 @@ export async function collectOutputFiles(ctx: StepContext, dir: string): Promise
     }
     const handle = await open(full, constants.O_RDONLY | constants.O_NOFOLLOW);
     try {
-      stored.push(await files.attach(handle.createReadStream({ autoClose: false }), { filename: name, contentType: contentTypeOf(name) }));
+      stored.push(
+        await files.attach(handle.createReadStream({ autoClose: false }), {
+          filename: name,
+          contentType: contentTypeOf(name),
+        }),
+      );
     } finally {
       await handle.close();
     }

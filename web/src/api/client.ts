@@ -21,10 +21,34 @@ export interface Api {
 
 // Types without an id are values inside their parent, not entities of their own.
 const EMBEDDED = [
-  'ReleaseLabel', 'WorkflowDiff', 'PageInfo', 'Viewer', 'WorkspaceMember', 'RunStatusCount', 'RunsSummary', 'ConcurrencySetting', 'PostRunCheck', 'Problem',
-  'DefinitionValidation', 'RunPayload', 'WorkflowPayload', 'CreateWorkflowPayload', 'SchedulePayload', 'ValidationError', 'NotFoundError', 'ConflictError',
-  'QueryRunsConnection', 'QueryRunsConnectionEdge', 'QueryWorkflowsConnection', 'QueryWorkflowsConnectionEdge', 'QueryTagsConnection', 'QueryTagsConnectionEdge',
-  'WorkflowVersionsConnection', 'WorkflowVersionsConnectionEdge', 'RunEventsConnection', 'RunEventsConnectionEdge',
+  'ReleaseLabel',
+  'WorkflowDiff',
+  'PageInfo',
+  'Viewer',
+  'WorkspaceMember',
+  'RunStatusCount',
+  'RunsSummary',
+  'ConcurrencySetting',
+  'PostRunCheck',
+  'Problem',
+  'DefinitionValidation',
+  'RunPayload',
+  'WorkflowPayload',
+  'CreateWorkflowPayload',
+  'SchedulePayload',
+  'ValidationError',
+  'NotFoundError',
+  'ConflictError',
+  'QueryRunsConnection',
+  'QueryRunsConnectionEdge',
+  'QueryWorkflowsConnection',
+  'QueryWorkflowsConnectionEdge',
+  'QueryTagsConnection',
+  'QueryTagsConnectionEdge',
+  'WorkflowVersionsConnection',
+  'WorkflowVersionsConnectionEdge',
+  'RunEventsConnection',
+  'RunEventsConnectionEdge',
 ];
 
 export function createApi(session: Session, origin = location.origin): Api {
@@ -38,10 +62,19 @@ export function createApi(session: Session, origin = location.origin): Api {
     preferGetMethod: false,
     // Data that changes arrives by subscription; a page opened again shows the cache at once and refreshes it.
     requestPolicy: 'cache-and-network',
-    exchanges: [cacheExchange({ schema, keys: Object.fromEntries(EMBEDDED.map((type) => [type, () => null])) }), fetchExchange, liveExchange(live)],
+    exchanges: [
+      cacheExchange({ schema, keys: Object.fromEntries(EMBEDDED.map((type) => [type, () => null])) }),
+      fetchExchange,
+      liveExchange(live),
+    ],
   });
   // The monitor never gives up on a run it shows (the header says when the connection is down).
-  const weft = createWeftClient({ url: origin, token: session.token, workspaceId: session.workspaceId ?? undefined, retry: { maxAttempts: Number.POSITIVE_INFINITY } });
+  const weft = createWeftClient({
+    url: origin,
+    token: session.token,
+    workspaceId: session.workspaceId ?? undefined,
+    retry: { maxAttempts: Number.POSITIVE_INFINITY },
+  });
   return {
     urql,
     live,

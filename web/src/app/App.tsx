@@ -50,21 +50,21 @@ function Shell() {
       <Header />
       <main className="page">
         <ErrorBoundary key={location}>
-        <Suspense fallback={<p className="loading">Loading…</p>}>
-          <Switch>
-            <Route path="/" component={() => <Redirect to="/runs" replace />} />
-            <Route path="/runs" component={RunsPage} />
-            <Route path="/runs/:id">{(params) => <RunPage id={decodeURIComponent(params.id)} />}</Route>
-            <Route path="/workflows" component={WorkflowsPage} />
-            <Route path="/workflows/:id/diff">{(params) => <DiffPage id={decodeURIComponent(params.id)} />}</Route>
-            <Route path="/workflows/:id">{(params) => <WorkflowPage id={decodeURIComponent(params.id)} />}</Route>
-            <Route>
-              <Problem error={{ code: 'NOT_FOUND', message: '' }} what="page">
-                <Link href="/runs">Go to runs</Link>
-              </Problem>
-            </Route>
-          </Switch>
-        </Suspense>
+          <Suspense fallback={<p className="loading">Loading…</p>}>
+            <Switch>
+              <Route path="/" component={() => <Redirect to="/runs" replace />} />
+              <Route path="/runs" component={RunsPage} />
+              <Route path="/runs/:id">{(params) => <RunPage id={decodeURIComponent(params.id)} />}</Route>
+              <Route path="/workflows" component={WorkflowsPage} />
+              <Route path="/workflows/:id/diff">{(params) => <DiffPage id={decodeURIComponent(params.id)} />}</Route>
+              <Route path="/workflows/:id">{(params) => <WorkflowPage id={decodeURIComponent(params.id)} />}</Route>
+              <Route>
+                <Problem error={{ code: 'NOT_FOUND', message: '' }} what="page">
+                  <Link href="/runs">Go to runs</Link>
+                </Problem>
+              </Route>
+            </Switch>
+          </Suspense>
         </ErrorBoundary>
       </main>
     </>
@@ -95,7 +95,11 @@ function Header() {
       {workspaces.length > 1 ? (
         <label className="workspace">
           Workspace{' '}
-          <select aria-label="Workspace" value={session?.workspaceId ?? viewer?.workspace?.id ?? ''} onChange={(e) => switchWorkspace(e.target.value)}>
+          <select
+            aria-label="Workspace"
+            value={session?.workspaceId ?? viewer?.workspace?.id ?? ''}
+            onChange={(e) => switchWorkspace(e.target.value)}
+          >
             {workspaces.map((w) => (
               <option key={w.id} value={w.id}>
                 {w.name}
@@ -108,8 +112,12 @@ function Header() {
           {viewer?.workspace?.name ?? ''}
         </span>
       )}
-      <span className="who" title={viewer?.kind === 'API_KEY' ? `API key ${viewer.apiKey?.prefix ?? ''}` : (viewer?.user?.email ?? '')}>
-        {viewer?.user?.name ?? viewer?.user?.email ?? viewer?.apiKey?.name ?? ''} {viewer?.role ? <small>({viewer.role.toLowerCase()})</small> : null}
+      <span
+        className="who"
+        title={viewer?.kind === 'API_KEY' ? `API key ${viewer.apiKey?.prefix ?? ''}` : (viewer?.user?.email ?? '')}
+      >
+        {viewer?.user?.name ?? viewer?.user?.email ?? viewer?.apiKey?.name ?? ''}{' '}
+        {viewer?.role ? <small>({viewer.role.toLowerCase()})</small> : null}
       </span>
       <button type="button" className="quiet" onClick={signOut}>
         Sign out
@@ -140,7 +148,16 @@ function LiveIndicator() {
     return () => clearTimeout(timer);
   }, [status]);
   return (
-    <span className={`live live-${shown}`} role="status" aria-live="polite" title={shown === 'reconnecting' ? 'The connection to Weft dropped; retrying. The page resumes where it left off.' : undefined}>
+    <span
+      className={`live live-${shown}`}
+      role="status"
+      aria-live="polite"
+      title={
+        shown === 'reconnecting'
+          ? 'The connection to Weft dropped; retrying. The page resumes where it left off.'
+          : undefined
+      }
+    >
       {LIVE_TEXT[shown]}
     </span>
   );

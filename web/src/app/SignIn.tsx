@@ -24,8 +24,16 @@ export function SignIn() {
         <h1>Weft</h1>
         <p>Sign in to watch and run your workflows.</p>
         <label htmlFor="token">API key or token</label>
-        {/* biome-ignore lint/a11y/noAutofocus: the sign-in page has one field and nothing else to do. */}
-        <input id="token" type="password" autoComplete="off" placeholder="weft_live_…" value={token} onChange={(e) => setToken(e.target.value)} autoFocus />
+        <input
+          id="token"
+          type="password"
+          autoComplete="off"
+          placeholder="weft_live_…"
+          value={token}
+          onChange={(e) => setToken(e.target.value)}
+          // biome-ignore lint/a11y/noAutofocus: the sign-in page has one field and nothing else to do.
+          autoFocus
+        />
         {error ? (
           <p className="form-error" role="alert">
             {error}
@@ -35,7 +43,8 @@ export function SignIn() {
           {busy ? 'Signing in…' : 'Sign in'}
         </button>
         <p className="hint">
-          On its first start Weft printed an admin API key on the console and wrote it to <code>.weft/admin-api-key</code>. The key is kept for this browser tab only and sent as{' '}
+          On its first start Weft printed an admin API key on the console and wrote it to{' '}
+          <code>.weft/admin-api-key</code>. The key is kept for this browser tab only and sent as{' '}
           <code>Authorization: Bearer …</code>.
         </p>
       </form>

@@ -57,7 +57,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
         const result = await candidate.urql.query(ViewerDocument, {}, { requestPolicy: 'network-only' }).toPromise();
         if (result.error) {
           const code = result.error.graphQLErrors[0]?.extensions?.code;
-          if (code === 'UNAUTHENTICATED') return 'This API key or token was not accepted: it is unknown, revoked or expired.';
+          if (code === 'UNAUTHENTICATED')
+            return 'This API key or token was not accepted: it is unknown, revoked or expired.';
           if (result.error.networkError) return `Weft did not answer at ${location.host}: is it running?`;
           return result.error.graphQLErrors[0]?.message ?? result.error.message;
         }
@@ -81,5 +82,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     [session, api, signIn, change],
   );
 
-  return <SessionContext.Provider value={value}>{api ? <Provider value={api.urql}>{children}</Provider> : children}</SessionContext.Provider>;
+  return (
+    <SessionContext.Provider value={value}>
+      {api ? <Provider value={api.urql}>{children}</Provider> : children}
+    </SessionContext.Provider>
+  );
 }

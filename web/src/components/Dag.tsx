@@ -31,7 +31,10 @@ export function stepsOf(definition: unknown): DagStep[] {
   const steps = (definition as { steps?: unknown } | null)?.steps;
   if (!Array.isArray(steps)) return [];
   return steps
-    .filter((s): s is Record<string, unknown> => typeof s === 'object' && s !== null && typeof (s as { id?: unknown }).id === 'string')
+    .filter(
+      (s): s is Record<string, unknown> =>
+        typeof s === 'object' && s !== null && typeof (s as { id?: unknown }).id === 'string',
+    )
     .map((s) => ({
       id: s.id as string,
       type: typeof s.type === 'string' ? s.type : '?',
@@ -63,7 +66,19 @@ async function layout(steps: DagStep[]): Promise<Layout> {
 }
 
 // Memoised: the run page re-renders for every batch of events, the graph only when its data changes.
-export const Dag = memo(function Dag({ steps, states, selected, onSelect, label }: { steps: DagStep[]; states?: Map<string, NodeState>; selected?: string | null; onSelect?: (stepId: string) => void; label: string }) {
+export const Dag = memo(function Dag({
+  steps,
+  states,
+  selected,
+  onSelect,
+  label,
+}: {
+  steps: DagStep[];
+  states?: Map<string, NodeState>;
+  selected?: string | null;
+  onSelect?: (stepId: string) => void;
+  label: string;
+}) {
   const key = useMemo(() => JSON.stringify(steps.map((s) => [s.id, s.dependsOn])), [steps]);
   const [drawn, setDrawn] = useState<Layout | null>(null);
   // biome-ignore lint/correctness/useExhaustiveDependencies: laid out again only when the graph's shape (`key`) changes, not on every new `steps` array.
@@ -87,14 +102,33 @@ export const Dag = memo(function Dag({ steps, states, selected, onSelect, label 
 
   return (
     <div className="dag">
-      <svg role="group" aria-label={label} width={drawn.width} height={drawn.height} viewBox={`0 0 ${drawn.width} ${drawn.height}`}>
+      <svg
+        role="group"
+        aria-label={label}
+        width={drawn.width}
+        height={drawn.height}
+        viewBox={`0 0 ${drawn.width} ${drawn.height}`}
+      >
         <defs>
-          <marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+          <marker
+            id="arrow"
+            viewBox="0 0 10 10"
+            refX="9"
+            refY="5"
+            markerWidth="7"
+            markerHeight="7"
+            orient="auto-start-reverse"
+          >
             <path d="M 0 0 L 10 5 L 0 10 z" className="dag-arrow" />
           </marker>
         </defs>
         {drawn.edges.map((edge) => (
-          <path key={`${edge.from}->${edge.to}`} className="dag-edge" markerEnd="url(#arrow)" d={edge.points.map((p, i) => `${i ? 'L' : 'M'} ${p.x} ${p.y}`).join(' ')} />
+          <path
+            key={`${edge.from}->${edge.to}`}
+            className="dag-edge"
+            markerEnd="url(#arrow)"
+            d={edge.points.map((p, i) => `${i ? 'L' : 'M'} ${p.x} ${p.y}`).join(' ')}
+          />
         ))}
         {drawn.nodes.map((node) => {
           const step = byId.get(node.id)!;

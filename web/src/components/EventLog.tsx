@@ -13,12 +13,27 @@ function summary(event: RunEvent): string {
   return text.length > 240 ? `${text.slice(0, 239)}…` : text;
 }
 
-export function EventLog({ events, version, live, onSelectStep }: { events: RunEvent[]; version: number; live: string; onSelectStep?: (stepId: string) => void }) {
+export function EventLog({
+  events,
+  version,
+  live,
+  onSelectStep,
+}: {
+  events: RunEvent[];
+  version: number;
+  live: string;
+  onSelectStep?: (stepId: string) => void;
+}) {
   const scroller = useRef<HTMLDivElement>(null);
   const [follow, setFollow] = useState(true);
   const userScroll = useRef(0);
   const count = events.length;
-  const virtualizer = useVirtualizer({ count, getScrollElement: () => scroller.current, estimateSize: () => ROW, overscan: 12 });
+  const virtualizer = useVirtualizer({
+    count,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW,
+    overscan: 12,
+  });
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `version` changes when rows are replaced in place; the view must follow the end then too.
   useEffect(() => {
@@ -49,13 +64,29 @@ export function EventLog({ events, version, live, onSelectStep }: { events: RunE
           <input type="checkbox" checked={follow} onChange={(e) => setFollow(e.target.checked)} /> Follow
         </label>
       </div>
-      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard to scroll it (WCAG 2.1.1). */}
-      <div className="event-scroller" ref={scroller} onScroll={onScroll} onWheel={markUser} onKeyDown={markUser} onPointerDown={markUser} onTouchMove={markUser} tabIndex={0} role="log" aria-label="Event log">
+      <div
+        className="event-scroller"
+        ref={scroller}
+        onScroll={onScroll}
+        onWheel={markUser}
+        onKeyDown={markUser}
+        onPointerDown={markUser}
+        onTouchMove={markUser}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must be reachable by keyboard to scroll it (WCAG 2.1.1).
+        tabIndex={0}
+        role="log"
+        aria-label="Event log"
+      >
         <div style={{ height: virtualizer.getTotalSize(), position: 'relative' }}>
           {virtualizer.getVirtualItems().map((item) => {
             const event = events[item.index]!;
             return (
-              <div key={event.seq} className={`event-row event-${event.type.toLowerCase()}`} style={{ transform: `translateY(${item.start}px)`, height: ROW }} data-seq={event.seq}>
+              <div
+                key={event.seq}
+                className={`event-row event-${event.type.toLowerCase()}`}
+                style={{ transform: `translateY(${item.start}px)`, height: ROW }}
+                data-seq={event.seq}
+              >
                 <span className="seq">#{event.seq}</span>
                 <span className="time">{new Date(event.createdAt).toLocaleTimeString()}</span>
                 <span className="type">{event.type}</span>

@@ -60,11 +60,25 @@ function errorTree(problems: Issue[]): ErrorSchema {
   return tree as ErrorSchema;
 }
 
-export default function RunDialog({ workflowId, versions, latest, onClose }: { workflowId: string; versions: number[]; latest: number; onClose: () => void }) {
+export default function RunDialog({
+  workflowId,
+  versions,
+  latest,
+  onClose,
+}: {
+  workflowId: string;
+  versions: number[];
+  latest: number;
+  onClose: () => void;
+}) {
   const [version, setVersion] = useState(latest);
-  const [{ data, error: loadError }] = useQuery({ query: VersionSchemaDocument, variables: { id: workflowId, number: version } });
+  const [{ data, error: loadError }] = useQuery({
+    query: VersionSchemaDocument,
+    variables: { id: workflowId, number: version },
+  });
   const schema = useMemo(() => {
-    const raw = (data?.workflow?.version?.definition as { inputSchema?: Record<string, unknown> } | undefined)?.inputSchema;
+    const raw = (data?.workflow?.version?.definition as { inputSchema?: Record<string, unknown> } | undefined)
+      ?.inputSchema;
     if (!raw || typeof raw !== 'object') return null;
     const { $schema: _ignored, ...rest } = raw;
     return rest as RJSFSchema;
@@ -82,7 +96,11 @@ export default function RunDialog({ workflowId, versions, latest, onClose }: { w
     setFailure(null);
     const result = await runWorkflow({ input: { workflowId, version, input } });
     const outcome = result.data?.runWorkflow;
-    if (result.error) return setFailure({ code: result.error.graphQLErrors[0]?.extensions?.code as string ?? 'NETWORK_ERROR', message: result.error.message });
+    if (result.error)
+      return setFailure({
+        code: (result.error.graphQLErrors[0]?.extensions?.code as string) ?? 'NETWORK_ERROR',
+        message: result.error.message,
+      });
     if (outcome?.__typename === 'RunPayload') return navigate(`/runs/${encodeURIComponent(outcome.run.id)}`);
     if (outcome?.__typename === 'ValidationError') return setProblems(outcome.problems);
     if (outcome && 'code' in outcome) setFailure({ code: outcome.code, message: outcome.message });
@@ -144,9 +162,17 @@ export default function RunDialog({ workflowId, versions, latest, onClose }: { w
               startFromJson();
             }}
           >
-            {!schema ? <p className="muted">This version declares no input schema: the input is any JSON object.</p> : null}
+            {!schema ? (
+              <p className="muted">This version declares no input schema: the input is any JSON object.</p>
+            ) : null}
             <label htmlFor="run-input">Input (JSON)</label>
-            <textarea id="run-input" rows={10} value={text} onChange={(e) => setText(e.target.value)} spellCheck={false} />
+            <textarea
+              id="run-input"
+              rows={10}
+              value={text}
+              onChange={(e) => setText(e.target.value)}
+              spellCheck={false}
+            />
             <SubmitCancel busy={fetching} label="Start run" busyLabel="Starting…" onCancel={onClose} />
           </form>
         ) : (

@@ -24,7 +24,15 @@ export const RunRowFragmentDoc = graphql(`
   }
 `);
 
-export function RunsTable({ runs, showWorkflow = true, empty }: { runs: RunRowFragment[]; showWorkflow?: boolean; empty: string }) {
+export function RunsTable({
+  runs,
+  showWorkflow = true,
+  empty,
+}: {
+  runs: RunRowFragment[];
+  showWorkflow?: boolean;
+  empty: string;
+}) {
   if (!runs.length) return <p className="empty">{empty}</p>;
   return (
     <table className="runs" aria-label="Runs">
@@ -51,7 +59,15 @@ export function RunsTable({ runs, showWorkflow = true, empty }: { runs: RunRowFr
             <td>
               <Status status={run.status} />
             </td>
-            {showWorkflow ? <td>{run.workflow ? <Link href={`/workflows/${encodeURIComponent(run.workflow.id)}`}>{run.workflow.name}</Link> : <em>preview</em>}</td> : null}
+            {showWorkflow ? (
+              <td>
+                {run.workflow ? (
+                  <Link href={`/workflows/${encodeURIComponent(run.workflow.id)}`}>{run.workflow.name}</Link>
+                ) : (
+                  <em>preview</em>
+                )}
+              </td>
+            ) : null}
             <td>
               {run.versionNumber ? `v${run.versionNumber}` : '—'}
               {run.label ? <span className="label-chip">{run.label}</span> : null}
@@ -62,7 +78,8 @@ export function RunsTable({ runs, showWorkflow = true, empty }: { runs: RunRowFr
             <td className="lineage">
               {run.parentRun ? (
                 <span>
-                  retry of <Link href={`/runs/${encodeURIComponent(run.parentRun.id)}`}>{shortId(run.parentRun.id)}</Link>
+                  retry of{' '}
+                  <Link href={`/runs/${encodeURIComponent(run.parentRun.id)}`}>{shortId(run.parentRun.id)}</Link>
                 </span>
               ) : null}
               {run.retries.length ? (

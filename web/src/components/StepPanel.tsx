@@ -26,7 +26,15 @@ const StepDetailsDocument = graphql(`
   }
 `);
 
-const ATTEMPT_EVENTS = new Set(['STEP_STARTED', 'STEP_COMPLETED', 'STEP_FAILED', 'STEP_RETRYING', 'STEP_CANCELLED', 'STEP_SKIPPED', 'STEP_WAITING']);
+const ATTEMPT_EVENTS = new Set([
+  'STEP_STARTED',
+  'STEP_COMPLETED',
+  'STEP_FAILED',
+  'STEP_RETRYING',
+  'STEP_CANCELLED',
+  'STEP_SKIPPED',
+  'STEP_WAITING',
+]);
 
 function Block({ title, value }: { title: string; value: unknown }) {
   if (value === null || value === undefined || value === '') return null;
@@ -38,18 +46,33 @@ function Block({ title, value }: { title: string; value: unknown }) {
   );
 }
 
-export function StepPanel({ stepRunId, status, attempt, events, actions }: { stepRunId: string; status: string; attempt: number; events: RunEvent[]; actions?: React.ReactNode }) {
+export function StepPanel({
+  stepRunId,
+  status,
+  attempt,
+  events,
+  actions,
+}: {
+  stepRunId: string;
+  status: string;
+  attempt: number;
+  events: RunEvent[];
+  actions?: React.ReactNode;
+}) {
   const [{ data, error }, refetch] = useQuery({ query: StepDetailsDocument, variables: { id: stepRunId } });
   // biome-ignore lint/correctness/useExhaustiveDependencies: a new status or attempt is the signal to refetch the step's details.
   useEffect(() => {
     refetch({ requestPolicy: 'network-only' });
   }, [status, attempt, refetch]);
   const step = data?.node?.__typename === 'StepRun' ? data.node : null;
-  if (error && !step) return <Problem error={error} what="step" retry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (error && !step)
+    return <Problem error={error} what="step" retry={() => refetch({ requestPolicy: 'network-only' })} />;
   if (!step) return <p className="loading">Loading step…</p>;
 
   const history = events.filter((e) => e.stepId === step.stepId && e.iteration == null && ATTEMPT_EVENTS.has(e.type));
-  const done = step.iterations.filter((i) => i.status === 'COMPLETED' || i.status === 'FAILED' || i.status === 'SKIPPED' || i.status === 'CANCELLED').length;
+  const done = step.iterations.filter(
+    (i) => i.status === 'COMPLETED' || i.status === 'FAILED' || i.status === 'SKIPPED' || i.status === 'CANCELLED',
+  ).length;
   return (
     <div className="step-panel" role="region" aria-label={`Step ${step.stepId}`}>
       <div className="step-head">
@@ -78,7 +101,14 @@ export function StepPanel({ stepRunId, status, attempt, events, actions }: { ste
       ) : null}
       {step.iterations.length ? (
         <div className="loop">
-          <div className="loop-progress" role="progressbar" aria-valuemin={0} aria-valuemax={step.iterations.length} aria-valuenow={done} aria-label="Loop progress">
+          <div
+            className="loop-progress"
+            role="progressbar"
+            aria-valuemin={0}
+            aria-valuemax={step.iterations.length}
+            aria-valuenow={done}
+            aria-label="Loop progress"
+          >
             <div style={{ width: `${(done / step.iterations.length) * 100}%` }} />
           </div>
           <span>
@@ -86,7 +116,11 @@ export function StepPanel({ stepRunId, status, attempt, events, actions }: { ste
           </span>
           <div className="iterations">
             {step.iterations.map((i) => (
-              <span key={i.id} className={`iteration status-${i.status.toLowerCase()}`} title={`#${i.iteration}: ${i.status} ${formatDuration(i.durationMs)}`} />
+              <span
+                key={i.id}
+                className={`iteration status-${i.status.toLowerCase()}`}
+                title={`#${i.iteration}: ${i.status} ${formatDuration(i.durationMs)}`}
+              />
             ))}
           </div>
         </div>

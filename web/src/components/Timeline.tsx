@@ -10,7 +10,17 @@ export interface TimelineStep {
   finishedAt?: string | null;
 }
 
-export const Timeline = memo(function Timeline({ steps, startedAt, finishedAt, onSelect }: { steps: TimelineStep[]; startedAt: string | null | undefined; finishedAt: string | null | undefined; onSelect?: (stepId: string) => void }) {
+export const Timeline = memo(function Timeline({
+  steps,
+  startedAt,
+  finishedAt,
+  onSelect,
+}: {
+  steps: TimelineStep[];
+  startedAt: string | null | undefined;
+  finishedAt: string | null | undefined;
+  onSelect?: (stepId: string) => void;
+}) {
   const running = !!startedAt && !finishedAt;
   const [now, setNow] = useState(Date.now());
   // A clock for the bars of running steps (display only; the data comes by subscription).
@@ -22,7 +32,11 @@ export const Timeline = memo(function Timeline({ steps, startedAt, finishedAt, o
 
   if (!startedAt) return <p className="muted">The run has not started yet.</p>;
   const start = new Date(startedAt).getTime();
-  const end = Math.max(finishedAt ? new Date(finishedAt).getTime() : now, ...steps.map((s) => (s.finishedAt ? new Date(s.finishedAt).getTime() : 0)), start + 1);
+  const end = Math.max(
+    finishedAt ? new Date(finishedAt).getTime() : now,
+    ...steps.map((s) => (s.finishedAt ? new Date(s.finishedAt).getTime() : 0)),
+    start + 1,
+  );
   const span = end - start;
   return (
     <div className="timeline" role="list" aria-label="Step timeline">
@@ -38,12 +52,17 @@ export const Timeline = memo(function Timeline({ steps, startedAt, finishedAt, o
               {from !== null && to !== null ? (
                 <div
                   className={`timeline-bar status-${step.status.toLowerCase()}`}
-                  style={{ left: `${((from - start) / span) * 100}%`, width: `${Math.max(0.5, ((to - from) / span) * 100)}%` }}
+                  style={{
+                    left: `${((from - start) / span) * 100}%`,
+                    width: `${Math.max(0.5, ((to - from) / span) * 100)}%`,
+                  }}
                   title={`${step.stepId}: ${step.status} ${formatDuration(to - from)}`}
                 />
               ) : null}
             </div>
-            <span className="timeline-duration">{from !== null && to !== null ? formatDuration(to - from) : step.status.toLowerCase()}</span>
+            <span className="timeline-duration">
+              {from !== null && to !== null ? formatDuration(to - from) : step.status.toLowerCase()}
+            </span>
           </div>
         );
       })}

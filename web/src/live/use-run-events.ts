@@ -24,7 +24,11 @@ const BATCH_MS = 50;
 export function useRunEvents(client: WeftClient | null, runId: string, generation: number): RunEventsState {
   const store = useRef<{ runId: string; events: RunEvent[] }>({ runId, events: [] });
   const [version, setVersion] = useState(0);
-  const [status, setStatus] = useState<{ caughtUp: boolean; done: boolean; error: unknown }>({ caughtUp: false, done: false, error: null });
+  const [status, setStatus] = useState<{ caughtUp: boolean; done: boolean; error: unknown }>({
+    caughtUp: false,
+    done: false,
+    error: null,
+  });
 
   // biome-ignore lint/correctness/useExhaustiveDependencies: `generation` is bumped to resubscribe after the run ended.
   useEffect(() => {

@@ -33,7 +33,9 @@ export function sideBySide(before: string, after: string): { left: Side; right: 
   const flush = (added: string[]) => {
     const rows = Math.max(pendingRemoved.length, added.length);
     for (let i = 0; i < rows; i++) {
-      left.push(i < pendingRemoved.length ? { text: pendingRemoved[i]!, kind: 'removed' } : { text: '', kind: 'blank' });
+      left.push(
+        i < pendingRemoved.length ? { text: pendingRemoved[i]!, kind: 'removed' } : { text: '', kind: 'blank' },
+      );
       right.push(i < added.length ? { text: added[i]!, kind: 'added' } : { text: '', kind: 'blank' });
     }
     pendingRemoved = [];
@@ -74,7 +76,11 @@ export default function DiffPage({ id }: { id: string }) {
   const from = Number(search.get('from') ?? 1);
   const to = Number(search.get('to') ?? 1);
   const valid = Number.isInteger(from) && Number.isInteger(to) && from > 0 && to > 0;
-  const [{ data, error, fetching }, refetch] = useQuery({ query: DiffDocument, variables: { id, from, to }, pause: !valid });
+  const [{ data, error, fetching }, refetch] = useQuery({
+    query: DiffDocument,
+    variables: { id, from, to },
+    pause: !valid,
+  });
   const [showUnchanged, setShowUnchanged] = useState(false);
   const workflow = data?.workflow;
 
@@ -84,16 +90,50 @@ export default function DiffPage({ id }: { id: string }) {
     const after = workflow.toVersion.definition as Definition;
     const stepOf = (d: Definition, stepId: string) => d.steps?.find((s) => s.id === stepId);
     const ids = [...(after.steps ?? []).map((s) => s.id), ...workflow.diff.removed];
-    const kind = (stepId: string) => (workflow.diff.added.includes(stepId) ? 'added' : workflow.diff.removed.includes(stepId) ? 'removed' : workflow.diff.modified.includes(stepId) ? 'modified' : 'unchanged');
-    const steps = ids.map((stepId) => ({ key: `step ${stepId}`, title: stepId, kind: kind(stepId), ...sideBySide(json(stepOf(before, stepId)), json(stepOf(after, stepId))) }));
-    const fields = workflow.diff.changedFields.map((field) => ({ key: `field ${field}`, title: field, kind: 'modified', ...sideBySide(json(before[field]), json(after[field])) }));
+    const kind = (stepId: string) =>
+      workflow.diff.added.includes(stepId)
+        ? 'added'
+        : workflow.diff.removed.includes(stepId)
+          ? 'removed'
+          : workflow.diff.modified.includes(stepId)
+            ? 'modified'
+            : 'unchanged';
+    const steps = ids.map((stepId) => ({
+      key: `step ${stepId}`,
+      title: stepId,
+      kind: kind(stepId),
+      ...sideBySide(json(stepOf(before, stepId)), json(stepOf(after, stepId))),
+    }));
+    const fields = workflow.diff.changedFields.map((field) => ({
+      key: `field ${field}`,
+      title: field,
+      kind: 'modified',
+      ...sideBySide(json(before[field]), json(after[field])),
+    }));
     return [...fields, ...steps];
   }, [workflow]);
 
-  if (!valid) return <Problem error={{ code: 'VALIDATION_FAILED', message: 'The link must name two version numbers, e.g. ?from=1&to=2.' }} />;
-  if (error && !workflow) return <Problem error={error} what="version" retry={() => refetch({ requestPolicy: 'network-only' })} />;
-  if (!workflow) return fetching ? <p className="loading">Loading versions…</p> : <Problem error={{ code: 'NOT_FOUND', message: '' }} what="workflow" />;
-  if (!workflow.fromVersion || !workflow.toVersion) return <Problem error={{ code: 'NOT_FOUND', message: '' }} what={`version ${workflow.fromVersion ? to : from} of this workflow`} />;
+  if (!valid)
+    return (
+      <Problem
+        error={{ code: 'VALIDATION_FAILED', message: 'The link must name two version numbers, e.g. ?from=1&to=2.' }}
+      />
+    );
+  if (error && !workflow)
+    return <Problem error={error} what="version" retry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!workflow)
+    return fetching ? (
+      <p className="loading">Loading versions…</p>
+    ) : (
+      <Problem error={{ code: 'NOT_FOUND', message: '' }} what="workflow" />
+    );
+  if (!workflow.fromVersion || !workflow.toVersion)
+    return (
+      <Problem
+        error={{ code: 'NOT_FOUND', message: '' }}
+        what={`version ${workflow.fromVersion ? to : from} of this workflow`}
+      />
+    );
 
   const hidden = rows.filter((r) => r.kind === 'unchanged').length;
   const swap = () => navigate(`/workflows/${encodeURIComponent(id)}/diff?from=${to}&to=${from}`);
@@ -111,16 +151,26 @@ export default function DiffPage({ id }: { id: string }) {
         <strong>{workflow.diff.summary}</strong>
         <ul className="plain">
           {workflow.diff.added.length ? <li className="added">Added: {workflow.diff.added.join(', ')}</li> : null}
-          {workflow.diff.removed.length ? <li className="removed">Removed: {workflow.diff.removed.join(', ')}</li> : null}
-          {workflow.diff.modified.length ? <li className="modified">Modified: {workflow.diff.modified.join(', ')}</li> : null}
-          {workflow.diff.changedFields.length ? <li className="modified">Changed fields: {workflow.diff.changedFields.join(', ')}</li> : null}
+          {workflow.diff.removed.length ? (
+            <li className="removed">Removed: {workflow.diff.removed.join(', ')}</li>
+          ) : null}
+          {workflow.diff.modified.length ? (
+            <li className="modified">Modified: {workflow.diff.modified.join(', ')}</li>
+          ) : null}
+          {workflow.diff.changedFields.length ? (
+            <li className="modified">Changed fields: {workflow.diff.changedFields.join(', ')}</li>
+          ) : null}
         </ul>
         <div className="diff-versions">
           <div>
-            <strong>v{workflow.fromVersion.number}</strong> <span className="muted">{relativeTime(workflow.fromVersion.createdAt)}</span> — {workflow.fromVersion.changeSummary ?? '(no message)'}
+            <strong>v{workflow.fromVersion.number}</strong>{' '}
+            <span className="muted">{relativeTime(workflow.fromVersion.createdAt)}</span> —{' '}
+            {workflow.fromVersion.changeSummary ?? '(no message)'}
           </div>
           <div>
-            <strong>v{workflow.toVersion.number}</strong> <span className="muted">{relativeTime(workflow.toVersion.createdAt)}</span> — {workflow.toVersion.changeSummary ?? '(no message)'}
+            <strong>v{workflow.toVersion.number}</strong>{' '}
+            <span className="muted">{relativeTime(workflow.toVersion.createdAt)}</span> —{' '}
+            {workflow.toVersion.changeSummary ?? '(no message)'}
           </div>
         </div>
       </div>

@@ -104,7 +104,9 @@ const RetryRunDocument = graphql(`
 const RESUMABLE = new Set(['PAUSED', 'FAILED', 'CANCELLED']);
 const CANCELLABLE = new Set(['QUEUED', 'RUNNING', 'PAUSED']);
 
-type Outcome = { ok: true; text: string; link?: { href: string; text: string } } | { ok: false; code: string; message: string };
+type Outcome =
+  | { ok: true; text: string; link?: { href: string; text: string } }
+  | { ok: false; code: string; message: string };
 
 export default function RunPage({ id }: { id: string }) {
   const { api } = useSession();
@@ -133,7 +135,10 @@ export default function RunPage({ id }: { id: string }) {
     const map = new Map<string, NodeState>();
     for (const step of run?.stepRuns ?? []) {
       const finished = step.iterations.filter((i) => TERMINAL_STEP.has(i.status)).length;
-      map.set(step.stepId, { status: step.status, note: step.iterations.length ? `${finished}/${step.iterations.length}` : undefined });
+      map.set(step.stepId, {
+        status: step.status,
+        note: step.iterations.length ? `${finished}/${step.iterations.length}` : undefined,
+      });
     }
     return map;
   }, [run?.stepRuns]);
@@ -144,24 +149,50 @@ export default function RunPage({ id }: { id: string }) {
   const [fromStep, setFromStep] = useState('');
   const [strategy, setStrategy] = useState<RetryStrategy>('FROM_FAILURE');
 
-  if (error && !run) return <Problem error={error} what="run" retry={() => refetch({ requestPolicy: 'network-only' })} />;
-  if (!run) return fetching ? <p className="loading">Loading run…</p> : <Problem error={{ code: 'NOT_FOUND', message: '' }} what="run" />;
+  if (error && !run)
+    return <Problem error={error} what="run" retry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!run)
+    return fetching ? (
+      <p className="loading">Loading run…</p>
+    ) : (
+      <Problem error={{ code: 'NOT_FOUND', message: '' }} what="run" />
+    );
 
   type Result = { __typename: string; code?: string; message?: string } | undefined;
-  const settle = (result: { error?: { message: string; graphQLErrors: { extensions?: Record<string, unknown> }[] }; data?: unknown }, field: string, success: (value: Record<string, unknown>) => Outcome) => {
+  const settle = (
+    result: { error?: { message: string; graphQLErrors: { extensions?: Record<string, unknown> }[] }; data?: unknown },
+    field: string,
+    success: (value: Record<string, unknown>) => Outcome,
+  ) => {
     const value = (result.data as Record<string, Result> | undefined)?.[field];
-    if (result.error) setOutcome({ ok: false, code: String(result.error.graphQLErrors[0]?.extensions?.code ?? 'NETWORK_ERROR'), message: result.error.message });
+    if (result.error)
+      setOutcome({
+        ok: false,
+        code: String(result.error.graphQLErrors[0]?.extensions?.code ?? 'NETWORK_ERROR'),
+        message: result.error.message,
+      });
     else if (value?.__typename === 'RunPayload') setOutcome(success(value as Record<string, unknown>));
     else if (value) setOutcome({ ok: false, code: value.code ?? 'UNKNOWN', message: value.message ?? '' });
   };
-  const cancel = async () => settle(await cancelRun({ runId: run.id }), 'cancelRun', () => ({ ok: true, text: 'Cancelled: unfinished steps were stopped.' }));
+  const cancel = async () =>
+    settle(await cancelRun({ runId: run.id }), 'cancelRun', () => ({
+      ok: true,
+      text: 'Cancelled: unfinished steps were stopped.',
+    }));
   const resume = async (step: string | null) =>
-    settle(await resumeRun({ runId: run.id, fromStep: step || null }), 'resumeRun', () => ({ ok: true, text: step ? `Resumed from step ${step}.` : 'Resumed from the last checkpoint.' }));
+    settle(await resumeRun({ runId: run.id, fromStep: step || null }), 'resumeRun', () => ({
+      ok: true,
+      text: step ? `Resumed from step ${step}.` : 'Resumed from the last checkpoint.',
+    }));
   const retry = async () =>
     settle(await retryRun({ runId: run.id, strategy }), 'retryRun', (payload) => {
       const retried = (payload as { run: { id: string } }).run;
       refetch({ requestPolicy: 'network-only' });
-      return { ok: true, text: `Retry started (${strategy === 'ALL_STEPS' ? 'all steps' : 'from the failure'}):`, link: { href: `/runs/${encodeURIComponent(retried.id)}`, text: `run ${shortId(retried.id)}` } };
+      return {
+        ok: true,
+        text: `Retry started (${strategy === 'ALL_STEPS' ? 'all steps' : 'from the failure'}):`,
+        link: { href: `/runs/${encodeURIComponent(retried.id)}`, text: `run ${shortId(retried.id)}` },
+      };
     });
 
   const selectedStep = run.stepRuns.find((s) => s.stepId === selected) ?? null;
@@ -176,20 +207,27 @@ export default function RunPage({ id }: { id: string }) {
         </h1>
         <Status status={run.status} />
         <span className="muted">
-          {run.workflow ? <Link href={`/workflows/${encodeURIComponent(run.workflow.id)}`}>{run.workflow.name}</Link> : 'preview'}
+          {run.workflow ? (
+            <Link href={`/workflows/${encodeURIComponent(run.workflow.id)}`}>{run.workflow.name}</Link>
+          ) : (
+            'preview'
+          )}
           {run.versionNumber ? ` v${run.versionNumber}` : ''}
-          {run.label ? ` (${run.label})` : ''} · {run.trigger.toLowerCase()} · queued {formatTime(run.createdAt)} · {formatDuration(run.durationMs)}
+          {run.label ? ` (${run.label})` : ''} · {run.trigger.toLowerCase()} · queued {formatTime(run.createdAt)} ·{' '}
+          {formatDuration(run.durationMs)}
         </span>
       </div>
       <div className="lineage">
         {run.parentRun ? (
           <span>
-            Retry of <Link href={`/runs/${encodeURIComponent(run.parentRun.id)}`}>run {shortId(run.parentRun.id)}</Link> <Status status={run.parentRun.status} />
+            Retry of <Link href={`/runs/${encodeURIComponent(run.parentRun.id)}`}>run {shortId(run.parentRun.id)}</Link>{' '}
+            <Status status={run.parentRun.status} />
           </span>
         ) : null}
         {run.retries.map((r) => (
           <span key={r.id}>
-            Retried as <Link href={`/runs/${encodeURIComponent(r.id)}`}>run {shortId(r.id)}</Link> <Status status={r.status} />
+            Retried as <Link href={`/runs/${encodeURIComponent(r.id)}`}>run {shortId(r.id)}</Link>{' '}
+            <Status status={r.status} />
           </span>
         ))}
       </div>
@@ -217,7 +255,11 @@ export default function RunPage({ id }: { id: string }) {
         ) : null}
         {TERMINAL_RUN.has(run.status) && run.workflow ? (
           <span className="group">
-            <select aria-label="Retry strategy" value={strategy} onChange={(e) => setStrategy(e.target.value as RetryStrategy)}>
+            <select
+              aria-label="Retry strategy"
+              value={strategy}
+              onChange={(e) => setStrategy(e.target.value as RetryStrategy)}
+            >
               <option value="FROM_FAILURE">from the failure</option>
               <option value="ALL_STEPS">all steps</option>
             </select>
@@ -236,7 +278,11 @@ export default function RunPage({ id }: { id: string }) {
           <Problem error={{ code: outcome.code, message: outcome.message }} what="this action" />
         )
       ) : null}
-      {run.error ? <pre className="run-error" role="region" aria-label="Run error">{json(run.error)}</pre> : null}
+      {run.error ? (
+        <pre className="run-error" role="region" aria-label="Run error">
+          {json(run.error)}
+        </pre>
+      ) : null}
 
       <div className="card">
         <Dag steps={steps} states={states} selected={selected} onSelect={setSelected} label="Run DAG" />
@@ -260,7 +306,9 @@ export default function RunPage({ id }: { id: string }) {
               }
             />
           ) : (
-            <p className="muted">Select a step in the graph, the timeline or the log to see its input, output, attempts and logs.</p>
+            <p className="muted">
+              Select a step in the graph, the timeline or the log to see its input, output, attempts and logs.
+            </p>
           )}
         </div>
         <div className="card">

@@ -31,11 +31,29 @@ export default function RunsPage() {
         <span className="count">{totalCount !== null ? `${totalCount} total` : ''}</span>
       </div>
       <div className="filters" role="search">
-        <Select label="Status filter" prefix="Status" any value={status ?? ''} options={RUN_STATUSES.map((s) => [s, s.toLowerCase()] as const)} onChange={(v) => setFilter('status', v)} />
-        <Select label="Workflow filter" prefix="Workflow" any value={workflowId ?? ''} options={names?.workflows.edges.map(({ node }) => [node.id, node.name] as const) ?? []} onChange={(v) => setFilter('workflow', v)} />
+        <Select
+          label="Status filter"
+          prefix="Status"
+          any
+          value={status ?? ''}
+          options={RUN_STATUSES.map((s) => [s, s.toLowerCase()] as const)}
+          onChange={(v) => setFilter('status', v)}
+        />
+        <Select
+          label="Workflow filter"
+          prefix="Workflow"
+          any
+          value={workflowId ?? ''}
+          options={names?.workflows.edges.map(({ node }) => [node.id, node.name] as const) ?? []}
+          onChange={(v) => setFilter('workflow', v)}
+        />
       </div>
       {error && !loaded ? <Problem error={error} what="runs" retry={refetch} /> : null}
-      {loaded ? <RunsTable runs={runs} empty="No runs match these filters yet. Start one from a workflow's page." /> : fetching ? <p className="loading">Loading runs…</p> : null}
+      {loaded ? (
+        <RunsTable runs={runs} empty="No runs match these filters yet. Start one from a workflow's page." />
+      ) : fetching ? (
+        <p className="loading">Loading runs…</p>
+      ) : null}
     </section>
   );
 }

@@ -41,8 +41,14 @@ export default function WorkflowPage({ id }: { id: string }) {
   const [to, setTo] = useState<number | null>(null);
   const live = useLiveRuns({ workflowId: id, first: 20 });
 
-  if (error && !workflow) return <Problem error={error} what="workflow" retry={() => refetch({ requestPolicy: 'network-only' })} />;
-  if (!workflow) return fetching ? <p className="loading">Loading workflow…</p> : <Problem error={{ code: 'NOT_FOUND', message: '' }} what="workflow" />;
+  if (error && !workflow)
+    return <Problem error={error} what="workflow" retry={() => refetch({ requestPolicy: 'network-only' })} />;
+  if (!workflow)
+    return fetching ? (
+      <p className="loading">Loading workflow…</p>
+    ) : (
+      <Problem error={{ code: 'NOT_FOUND', message: '' }} what="workflow" />
+    );
 
   const compareFrom = from ?? Math.max(1, workflow.latestVersion - 1);
   const compareTo = to ?? workflow.latestVersion;
@@ -55,7 +61,8 @@ export default function WorkflowPage({ id }: { id: string }) {
         <h1>{workflow.name}</h1>
         <Status status={workflow.status} />
         <span className="muted">
-          v{workflow.latestVersion} · {workflow.triggerType.toLowerCase()} · {workflow.runsCount} runs · last run {relativeTime(workflow.lastRunAt)}
+          v{workflow.latestVersion} · {workflow.triggerType.toLowerCase()} · {workflow.runsCount} runs · last run{' '}
+          {relativeTime(workflow.lastRunAt)}
         </span>
         <div className="spacer" />
         <button type="button" onClick={() => setRunning(true)}>
@@ -73,18 +80,44 @@ export default function WorkflowPage({ id }: { id: string }) {
         <div className="card">
           <h2>Versions</h2>
           <div className="compare">
-            <Select label="Compare from version" prefix="Compare v" value={compareFrom} options={versionOptions} onChange={(v) => setFrom(Number(v))} />
-            <Select label="Compare to version" prefix="with v" value={compareTo} options={versionOptions} onChange={(v) => setTo(Number(v))} />
-            <button type="button" onClick={() => navigate(diffHref(compareFrom, compareTo))} disabled={compareFrom === compareTo}>
+            <Select
+              label="Compare from version"
+              prefix="Compare v"
+              value={compareFrom}
+              options={versionOptions}
+              onChange={(v) => setFrom(Number(v))}
+            />
+            <Select
+              label="Compare to version"
+              prefix="with v"
+              value={compareTo}
+              options={versionOptions}
+              onChange={(v) => setTo(Number(v))}
+            />
+            <button
+              type="button"
+              onClick={() => navigate(diffHref(compareFrom, compareTo))}
+              disabled={compareFrom === compareTo}
+            >
               Compare
             </button>
           </div>
           <ol className="versions" aria-label="Versions">
             {versions.map((v) => (
               <li key={v.id}>
-                <strong>v{v.number}</strong> {v.releaseLabels.map((l) => <span key={l} className="label-chip">{l}</span>)} <span className="muted" title={v.createdAt}>{relativeTime(v.createdAt)}</span>
+                <strong>v{v.number}</strong>{' '}
+                {v.releaseLabels.map((l) => (
+                  <span key={l} className="label-chip">
+                    {l}
+                  </span>
+                ))}{' '}
+                <span className="muted" title={v.createdAt}>
+                  {relativeTime(v.createdAt)}
+                </span>
                 <div>{v.changeSummary ?? <span className="muted">(no message)</span>}</div>
-                {v.number > 1 ? <Link href={diffHref(v.number - 1, v.number)}>changes from v{v.number - 1}</Link> : null}
+                {v.number > 1 ? (
+                  <Link href={diffHref(v.number - 1, v.number)}>changes from v{v.number - 1}</Link>
+                ) : null}
               </li>
             ))}
           </ol>
@@ -95,7 +128,8 @@ export default function WorkflowPage({ id }: { id: string }) {
             <ul className="plain" aria-label="Release labels">
               {workflow.releaseLabels.map((l) => (
                 <li key={l.label}>
-                  <span className="label-chip">{l.label}</span> → v{l.version.number} <span className="muted">since {relativeTime(l.updatedAt)}</span>
+                  <span className="label-chip">{l.label}</span> → v{l.version.number}{' '}
+                  <span className="muted">since {relativeTime(l.updatedAt)}</span>
                 </li>
               ))}
             </ul>
@@ -107,8 +141,11 @@ export default function WorkflowPage({ id }: { id: string }) {
             <ul className="plain" aria-label="Schedules">
               {workflow.schedules.map((s) => (
                 <li key={s.id}>
-                  <strong>{s.name ?? s.cronExpression}</strong> <code>{s.cronExpression}</code> {s.timezone} {s.enabled ? null : <span className="status status-paused">PAUSED</span>}
-                  <div className="muted">Next: {s.enabled && s.upcoming.length ? s.upcoming.map(formatTime).join(' · ') : 'not scheduled'}</div>
+                  <strong>{s.name ?? s.cronExpression}</strong> <code>{s.cronExpression}</code> {s.timezone}{' '}
+                  {s.enabled ? null : <span className="status status-paused">PAUSED</span>}
+                  <div className="muted">
+                    Next: {s.enabled && s.upcoming.length ? s.upcoming.map(formatTime).join(' · ') : 'not scheduled'}
+                  </div>
                 </li>
               ))}
             </ul>
@@ -120,12 +157,21 @@ export default function WorkflowPage({ id }: { id: string }) {
 
       <div className="card">
         <h2>Recent runs</h2>
-        {live.error && !live.loaded ? <Problem error={live.error} what="runs" retry={live.refetch} /> : <RunsTable runs={live.runs} showWorkflow={false} empty="No runs yet: press Run… to start one." />}
+        {live.error && !live.loaded ? (
+          <Problem error={live.error} what="runs" retry={live.refetch} />
+        ) : (
+          <RunsTable runs={live.runs} showWorkflow={false} empty="No runs yet: press Run… to start one." />
+        )}
       </div>
 
       {running ? (
         <Suspense fallback={null}>
-          <RunDialog workflowId={workflow.id} versions={versions.map((v) => v.number)} latest={workflow.latestVersion} onClose={() => setRunning(false)} />
+          <RunDialog
+            workflowId={workflow.id}
+            versions={versions.map((v) => v.number)}
+            latest={workflow.latestVersion}
+            onClose={() => setRunning(false)}
+          />
         </Suspense>
       ) : null}
     </section>

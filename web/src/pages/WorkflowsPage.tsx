@@ -61,7 +61,10 @@ export default function WorkflowsPage() {
     return () => clearTimeout(timer);
   });
 
-  const filter = useMemo(() => ({ ...(text ? { search: text } : {}), ...(status ? { status: [status] } : {}), ...(tag ? { tag } : {}) }), [text, status, tag]);
+  const filter = useMemo(
+    () => ({ ...(text ? { search: text } : {}), ...(status ? { status: [status] } : {}), ...(tag ? { tag } : {}) }),
+    [text, status, tag],
+  );
   const [{ data, error, fetching }, refetch] = useQuery({ query: WorkflowsDocument, variables: { filter } });
   const [{ data: tags }] = useQuery({ query: TagsDocument });
 
@@ -72,13 +75,39 @@ export default function WorkflowsPage() {
         <span className="count">{data ? `${data.workflows.totalCount} total` : ''}</span>
       </div>
       <div className="filters" role="search">
-        <input type="search" aria-label="Search workflows" placeholder="Search name or description" value={typed} onChange={(e) => setTyped(e.target.value)} />
-        <Select label="Status filter" prefix="Status" any value={status ?? ''} options={STATUSES.map((s) => [s, s.toLowerCase()] as const)} onChange={(v) => setParam('status', v)} />
-        <Select label="Tag filter" prefix="Tag" any value={tag ?? ''} options={tags?.tags.edges.map(({ node }) => [node.name, node.name] as const) ?? []} onChange={(v) => setParam('tag', v)} />
+        <input
+          type="search"
+          aria-label="Search workflows"
+          placeholder="Search name or description"
+          value={typed}
+          onChange={(e) => setTyped(e.target.value)}
+        />
+        <Select
+          label="Status filter"
+          prefix="Status"
+          any
+          value={status ?? ''}
+          options={STATUSES.map((s) => [s, s.toLowerCase()] as const)}
+          onChange={(v) => setParam('status', v)}
+        />
+        <Select
+          label="Tag filter"
+          prefix="Tag"
+          any
+          value={tag ?? ''}
+          options={tags?.tags.edges.map(({ node }) => [node.name, node.name] as const) ?? []}
+          onChange={(v) => setParam('tag', v)}
+        />
       </div>
-      {error && !data ? <Problem error={error} what="workflows" retry={() => refetch({ requestPolicy: 'network-only' })} /> : null}
+      {error && !data ? (
+        <Problem error={error} what="workflows" retry={() => refetch({ requestPolicy: 'network-only' })} />
+      ) : null}
       {fetching && !data ? <p className="loading">Loading workflows…</p> : null}
-      {data && !data.workflows.edges.length ? <p className="empty">No workflow matches. Create one with the createWorkflow mutation (see the playground) or clear the filters.</p> : null}
+      {data && !data.workflows.edges.length ? (
+        <p className="empty">
+          No workflow matches. Create one with the createWorkflow mutation (see the playground) or clear the filters.
+        </p>
+      ) : null}
       {data?.workflows.edges.length ? (
         <table className="workflows" aria-label="Workflows">
           <thead>
@@ -112,7 +141,8 @@ export default function WorkflowsPage() {
                 <td>v{node.latestVersion}</td>
                 <td>{node.runsCount}</td>
                 <td>
-                  {node.lastRunStatus ? <Status status={node.lastRunStatus} /> : null} <span title={node.lastRunAt ?? ''}>{relativeTime(node.lastRunAt)}</span>
+                  {node.lastRunStatus ? <Status status={node.lastRunStatus} /> : null}{' '}
+                  <span title={node.lastRunAt ?? ''}>{relativeTime(node.lastRunAt)}</span>
                 </td>
               </tr>
             ))}

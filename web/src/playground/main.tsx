@@ -18,6 +18,13 @@ const headers = session ? JSON.stringify(sessionHeaders(session), null, 2) : PLA
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>
-    <GraphiQL fetcher={fetcher} defaultQuery={WELCOME_QUERY} defaultHeaders={headers} initialHeaders={headers} defaultEditorToolsVisibility="headers" shouldPersistHeaders={false} />
+    <GraphiQL
+      fetcher={fetcher}
+      defaultQuery={WELCOME_QUERY}
+      defaultHeaders={headers}
+      initialHeaders={headers}
+      defaultEditorToolsVisibility="headers"
+      shouldPersistHeaders={false}
+    />
   </StrictMode>,
 );

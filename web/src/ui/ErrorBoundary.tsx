@@ -19,7 +19,8 @@ export class ErrorBoundary extends Component<{ children: ReactNode }, { error: E
     // A failed download stays failed in this document (React keeps the rejected import), so
     // retrying means loading the page again.
     const retry = () => location.reload();
-    if (CHUNK_FAILED.test(error.message)) return <Problem error={{ code: 'NETWORK_ERROR', message: error.message }} retry={retry} />;
+    if (CHUNK_FAILED.test(error.message))
+      return <Problem error={{ code: 'NETWORK_ERROR', message: error.message }} retry={retry} />;
     return <Problem error={{ code: 'UNKNOWN', message: `This page failed: ${error.message}` }} retry={retry} />;
   }
 }

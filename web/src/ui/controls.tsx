@@ -15,7 +15,21 @@ export function useUrlParams(path: string): [URLSearchParams, (key: string, valu
 }
 
 /** A labelled <select>; `options` are [value, text] pairs, with "any" (empty value) first when `any` is set. */
-export function Select({ label, value, options, onChange, any = false, prefix }: { label: string; value: string | number; options: readonly (readonly [string | number, string])[]; onChange: (value: string) => void; any?: boolean; prefix?: string }) {
+export function Select({
+  label,
+  value,
+  options,
+  onChange,
+  any = false,
+  prefix,
+}: {
+  label: string;
+  value: string | number;
+  options: readonly (readonly [string | number, string])[];
+  onChange: (value: string) => void;
+  any?: boolean;
+  prefix?: string;
+}) {
   return (
     <label>
       {prefix ?? label}{' '}
@@ -32,7 +46,17 @@ export function Select({ label, value, options, onChange, any = false, prefix }:
 }
 
 /** A form's submit and cancel buttons. */
-export function SubmitCancel({ busy, label, busyLabel, onCancel }: { busy: boolean; label: string; busyLabel: string; onCancel: () => void }) {
+export function SubmitCancel({
+  busy,
+  label,
+  busyLabel,
+  onCancel,
+}: {
+  busy: boolean;
+  label: string;
+  busyLabel: string;
+  onCancel: () => void;
+}) {
   return (
     <div className="actions">
       <button type="submit" disabled={busy}>

@@ -19,29 +19,64 @@ export function errorCode(error: CombinedError | null | undefined): string | nul
 }
 
 export function explain(error: CombinedError | { code: string; message: string }, what = 'this'): Explained {
-  const code = 'code' in error ? error.code : errorCode(error) ?? 'UNKNOWN';
-  const message = 'code' in error ? error.message : (error.graphQLErrors[0]?.message ?? error.networkError?.message ?? error.message);
+  const code = 'code' in error ? error.code : (errorCode(error) ?? 'UNKNOWN');
+  const message =
+    'code' in error ? error.message : (error.graphQLErrors[0]?.message ?? error.networkError?.message ?? error.message);
   switch (code) {
     case 'NETWORK_ERROR':
-      return { code, title: 'Weft cannot be reached', advice: `The server at ${location.host} did not answer. Check that Weft is running and that your network is up, then retry.` };
+      return {
+        code,
+        title: 'Weft cannot be reached',
+        advice: `The server at ${location.host} did not answer. Check that Weft is running and that your network is up, then retry.`,
+      };
     case 'UNAUTHENTICATED':
-      return { code, title: 'Your credential was not accepted', advice: 'The API key or token is unknown, revoked or expired. Sign in again with a valid one.' };
+      return {
+        code,
+        title: 'Your credential was not accepted',
+        advice: 'The API key or token is unknown, revoked or expired. Sign in again with a valid one.',
+      };
     case 'FORBIDDEN':
-      return { code, title: 'Not allowed', advice: `Your role in this workspace does not allow ${what}. Ask a workspace admin for a role that does, or switch to another workspace. (${message})` };
+      return {
+        code,
+        title: 'Not allowed',
+        advice: `Your role in this workspace does not allow ${what}. Ask a workspace admin for a role that does, or switch to another workspace. (${message})`,
+      };
     case 'NOT_FOUND':
-      return { code, title: 'Not found', advice: `There is no ${what} with this id in this workspace. It may have been deleted, or belong to another workspace: check the link, or switch workspace.` };
+      return {
+        code,
+        title: 'Not found',
+        advice: `There is no ${what} with this id in this workspace. It may have been deleted, or belong to another workspace: check the link, or switch workspace.`,
+      };
     case 'RATE_LIMITED':
-      return { code, title: 'Too many requests', advice: 'Weft limits how often one key may call it. Wait a few seconds, then retry.' };
+      return {
+        code,
+        title: 'Too many requests',
+        advice: 'Weft limits how often one key may call it. Wait a few seconds, then retry.',
+      };
     case 'VALIDATION_FAILED':
       return { code, title: 'Invalid input', advice: message };
     case 'CONFLICT':
       return { code, title: 'Not possible right now', advice: message };
     default:
-      return { code, title: 'Something went wrong', advice: `${message} — retry, and if it keeps happening, check the server's log.` };
+      return {
+        code,
+        title: 'Something went wrong',
+        advice: `${message} — retry, and if it keeps happening, check the server's log.`,
+      };
   }
 }
 
-export function Problem({ error, what, retry, children }: { error: CombinedError | { code: string; message: string }; what?: string; retry?: () => void; children?: ReactNode }) {
+export function Problem({
+  error,
+  what,
+  retry,
+  children,
+}: {
+  error: CombinedError | { code: string; message: string };
+  what?: string;
+  retry?: () => void;
+  children?: ReactNode;
+}) {
   const { signOut } = useSession();
   const { code, title, advice } = explain(error, what);
   return (
@@ -50,9 +85,13 @@ export function Problem({ error, what, retry, children }: { error: CombinedError
       <p>{advice}</p>
       <div className="actions">
         {code === 'UNAUTHENTICATED' ? (
-          <button type="button" onClick={signOut}>Sign in again</button>
+          <button type="button" onClick={signOut}>
+            Sign in again
+          </button>
         ) : retry ? (
-          <button type="button" onClick={retry}>Retry</button>
+          <button type="button" onClick={retry}>
+            Retry
+          </button>
         ) : null}
         {children}
       </div>

@@ -9,9 +9,16 @@ const PERMISSIONS = ['READ', 'WRITE', 'RUN', 'ADMIN'] as const;
 type Permission = (typeof PERMISSIONS)[number];
 
 function scopesOf(value: string): Permission[] {
-  const list = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const wrong = list.filter((s) => !(PERMISSIONS as readonly string[]).includes(s));
-  if (wrong.length || list.length === 0) throw new WeftError('BAD_USER_INPUT', `--scopes: ${wrong.length ? `unknown ${wrong.join(', ')}` : 'none given'} (comma-separated: ${PERMISSIONS.join(', ')})`);
+  if (wrong.length || list.length === 0)
+    throw new WeftError(
+      'BAD_USER_INPUT',
+      `--scopes: ${wrong.length ? `unknown ${wrong.join(', ')}` : 'none given'} (comma-separated: ${PERMISSIONS.join(', ')})`,
+    );
   return list as Permission[];
 }
 
@@ -26,10 +33,17 @@ export function registerKeys(program: Command): void {
     .option('--expires <date>', 'expiry, ISO 8601 (e.g. 2027-01-31T00:00:00Z)')
     .action(async (options: { name: string; scopes: string; expires?: string }, command: Command) => {
       const scopes = scopesOf(options.scopes);
-      if (options.expires !== undefined && Number.isNaN(Date.parse(options.expires))) throw new WeftError('BAD_USER_INPUT', `--expires must be an ISO 8601 date (got "${options.expires}")`);
+      if (options.expires !== undefined && Number.isNaN(Date.parse(options.expires)))
+        throw new WeftError('BAD_USER_INPUT', `--expires must be an ISO 8601 date (got "${options.expires}")`);
       const client = connect();
       try {
-        const { createApiKey } = await client.request(CreateApiKeyDocument, { input: { name: options.name, scopes, ...(options.expires ? { expiresAt: new Date(options.expires).toISOString() } : {}) } });
+        const { createApiKey } = await client.request(CreateApiKeyDocument, {
+          input: {
+            name: options.name,
+            scopes,
+            ...(options.expires ? { expiresAt: new Date(options.expires).toISOString() } : {}),
+          },
+        });
         if (command.optsWithGlobals().json) return printJson(createApiKey);
         printFields([
           ['id', createApiKey.apiKey.id],

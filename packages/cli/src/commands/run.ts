@@ -13,42 +13,62 @@ export const RUN_NOT_COMPLETED_EXIT = 2;
 export function registerRun(program: Command): void {
   program
     .command('run')
-    .description('Start a run of a workflow (by name or id); --watch follows it live and exits 0 only if it COMPLETED (2 if it failed or was cancelled)')
+    .description(
+      'Start a run of a workflow (by name or id); --watch follows it live and exits 0 only if it COMPLETED (2 if it failed or was cancelled)',
+    )
     .argument('<workflow>', 'workflow name or id')
     .option('--input <json>', 'run input: JSON, @file.json, or @- for standard input', '{}')
     .option('--version <number>', 'version to run (default: the latest)')
     .option('--label <label>', 'release label whose version to run')
     .option('--idempotency-key <key>', 'runs started with the same key return the first run')
     .option('-w, --watch', 'follow the run until it finishes')
-    .action(async (ref: string, options: { input: string; version?: string; label?: string; idempotencyKey?: string; watch?: boolean }, command: Command) => {
-      const json = !!command.optsWithGlobals().json;
-      const input = parseJsonArgument(options.input, '--input');
-      if (options.version !== undefined && !/^[1-9]\d*$/.test(options.version)) throw new WeftError('BAD_USER_INPUT', `--version must be a version number such as 3 (got "${options.version}")`);
-      const client = connect();
-      try {
-        const workflowId = await findWorkflowId(client, ref);
-        const { runWorkflow } = await client.request(RunWorkflowDocument, {
-          input: {
-            workflowId,
-            input,
-            ...(options.version ? { version: Number(options.version) } : {}),
-            ...(options.label ? { label: options.label } : {}),
-            ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
-          },
-        });
-        const run = runWorkflow.run;
-        if (!options.watch) {
-          if (json) return printJson(run);
-          printFields([['run', run.id], ['workflow', run.workflow?.name], ['version', run.versionNumber], ['status', colorStatus(run.status)]]);
-          return;
+    .action(
+      async (
+        ref: string,
+        options: { input: string; version?: string; label?: string; idempotencyKey?: string; watch?: boolean },
+        command: Command,
+      ) => {
+        const json = !!command.optsWithGlobals().json;
+        const input = parseJsonArgument(options.input, '--input');
+        if (options.version !== undefined && !/^[1-9]\d*$/.test(options.version))
+          throw new WeftError(
+            'BAD_USER_INPUT',
+            `--version must be a version number such as 3 (got "${options.version}")`,
+          );
+        const client = connect();
+        try {
+          const workflowId = await findWorkflowId(client, ref);
+          const { runWorkflow } = await client.request(RunWorkflowDocument, {
+            input: {
+              workflowId,
+              input,
+              ...(options.version ? { version: Number(options.version) } : {}),
+              ...(options.label ? { label: options.label } : {}),
+              ...(options.idempotencyKey ? { idempotencyKey: options.idempotencyKey } : {}),
+            },
+          });
+          const run = runWorkflow.run;
+          if (!options.watch) {
+            if (json) return printJson(run);
+            printFields([
+              ['run', run.id],
+              ['workflow', run.workflow?.name],
+              ['version', run.versionNumber],
+              ['status', colorStatus(run.status)],
+            ]);
+            return;
+          }
+          if (!json)
+            process.stdout.write(
+              `Run ${run.id} of ${run.workflow?.name ?? workflowId} (version ${run.versionNumber ?? '?'})\n`,
+            );
+          const status = await follow(client, run.id, json);
+          if (status !== 'COMPLETED') process.exitCode = RUN_NOT_COMPLETED_EXIT;
+        } finally {
+          await client.close();
         }
-        if (!json) process.stdout.write(`Run ${run.id} of ${run.workflow?.name ?? workflowId} (version ${run.versionNumber ?? '?'})\n`);
-        const status = await follow(client, run.id, json);
-        if (status !== 'COMPLETED') process.exitCode = RUN_NOT_COMPLETED_EXIT;
-      } finally {
-        await client.close();
-      }
-    });
+      },
+    );
 }
 
 /**
@@ -58,7 +78,9 @@ export function registerRun(program: Command): void {
 export async function follow(client: WeftClient, runId: string, json: boolean, after = 0): Promise<string> {
   const startedAt = new Map<string, number>();
   const onRetry = ({ delayMs, error }: { delayMs: number; error: Error }) => {
-    process.stderr.write(pc.yellow(`connection lost: ${error.message}; reconnecting in ${formatDuration(delayMs) || '0ms'}…\n`));
+    process.stderr.write(
+      pc.yellow(`connection lost: ${error.message}; reconnecting in ${formatDuration(delayMs) || '0ms'}…\n`),
+    );
   };
   let last: RunEvent | null = null;
   for await (const event of client.watchRun(runId, { after, onRetry })) {
@@ -73,13 +95,21 @@ export async function follow(client: WeftClient, runId: string, json: boolean, a
   const status = run?.status ?? (last?.type.replace(/^RUN_/, '') || 'UNKNOWN');
   if (!json) {
     const tail = status === 'FAILED' && run?.error ? `: ${errorText(run.error)}` : '';
-    process.stdout.write(`Run ${colorStatus(status)}${run?.durationMs != null ? ` in ${formatDuration(run.durationMs)}` : ''}${tail}\n`);
+    process.stdout.write(
+      `Run ${colorStatus(status)}${run?.durationMs != null ? ` in ${formatDuration(run.durationMs)}` : ''}${tail}\n`,
+    );
   }
   return status;
 }
 
 function describeEvent(event: RunEvent, startedAt: Map<string, number>): string | null {
-  const data = (event.data ?? {}) as { durationMs?: number; error?: unknown; attempt?: number; nextAttemptAt?: string; reason?: string };
+  const data = (event.data ?? {}) as {
+    durationMs?: number;
+    error?: unknown;
+    attempt?: number;
+    nextAttemptAt?: string;
+    reason?: string;
+  };
   const step = event.stepId ? `${event.stepId}${event.iteration != null ? `[${event.iteration}]` : ''}` : '';
   const at = Date.parse(event.createdAt);
   const took = () => {
@@ -110,7 +140,9 @@ function describeEvent(event: RunEvent, startedAt: Map<string, number>): string 
     case 'SIGNAL_DELIVERED':
       return `  ${pc.cyan('✉')} ${step} received event '${String((event.data as { name?: unknown } | null)?.name)}'`;
     case 'SIGNAL_BUFFERED':
-      return pc.dim(`  ✉ event '${String((event.data as { name?: unknown } | null)?.name)}' kept for a wait that has not started`);
+      return pc.dim(
+        `  ✉ event '${String((event.data as { name?: unknown } | null)?.name)}' kept for a wait that has not started`,
+      );
     case 'STEP_CANCELLED':
       return `  ${pc.yellow('■')} ${step} cancelled`;
     default:

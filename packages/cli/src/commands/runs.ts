@@ -2,7 +2,14 @@
 import type { Command } from 'commander';
 import { WeftError, type WeftClient } from '@weft/client';
 import { connect, findWorkflowId } from '../context.ts';
-import { CancelRunDocument, ResumeRunDocument, RetryRunDocument, RunDocument, RunLastSeqDocument, RunsDocument } from '../operations.ts';
+import {
+  CancelRunDocument,
+  ResumeRunDocument,
+  RetryRunDocument,
+  RunDocument,
+  RunLastSeqDocument,
+  RunsDocument,
+} from '../operations.ts';
 import { colorStatus, errorText, formatDuration, printFields, printJson, printTable } from '../output.ts';
 import { registerRunLogs } from './logs.ts';
 import { follow, RUN_NOT_COMPLETED_EXIT } from './run.ts';
@@ -25,12 +32,23 @@ export function registerRuns(program: Command): void {
       const client = connect();
       const status = options.status ? statusesOf(options.status) : undefined;
       const workflowId = options.workflow ? await findWorkflowId(client, options.workflow) : undefined;
-      const data = await client.request(RunsDocument, { first: limitOf(options.limit), filter: { ...(status ? { status } : {}), ...(workflowId ? { workflowId } : {}) } });
+      const data = await client.request(RunsDocument, {
+        first: limitOf(options.limit),
+        filter: { ...(status ? { status } : {}), ...(workflowId ? { workflowId } : {}) },
+      });
       const nodes = data.runs.edges.map((edge) => edge.node);
       if (command.optsWithGlobals().json) return printJson({ totalCount: data.runs.totalCount, runs: nodes });
       printTable(
         ['ID', 'WORKFLOW', 'VERSION', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'],
-        nodes.map((r) => [r.id, r.workflow?.name, r.versionNumber, colorStatus(r.status), r.trigger, r.createdAt, formatDuration(r.durationMs)]),
+        nodes.map((r) => [
+          r.id,
+          r.workflow?.name,
+          r.versionNumber,
+          colorStatus(r.status),
+          r.trigger,
+          r.createdAt,
+          formatDuration(r.durationMs),
+        ]),
       );
     });
 
@@ -53,7 +71,17 @@ export function registerRuns(program: Command): void {
         ['error', errorText(run.error)],
       ]);
       process.stdout.write('\n');
-      printTable(['STEP', 'TYPE', 'STATUS', 'ATTEMPT', 'DURATION', 'ERROR'], run.stepRuns.map((s) => [s.stepId, s.type, colorStatus(s.status), s.attempt, formatDuration(s.durationMs), errorText(s.error)]));
+      printTable(
+        ['STEP', 'TYPE', 'STATUS', 'ATTEMPT', 'DURATION', 'ERROR'],
+        run.stepRuns.map((s) => [
+          s.stepId,
+          s.type,
+          colorStatus(s.status),
+          s.attempt,
+          formatDuration(s.durationMs),
+          errorText(s.error),
+        ]),
+      );
     });
 
   runs
@@ -77,7 +105,9 @@ export function registerRuns(program: Command): void {
       // The run's log continues after its earlier terminal event: follow from where it is now.
       const before = options.watch ? await client.request(RunLastSeqDocument, { id }) : null;
       const after = before?.run?.events.edges.at(-1)?.node.seq ?? 0;
-      const { resumeRun } = await client.request(ResumeRunDocument, { input: { runId: id, ...(options.fromStep ? { fromStep: options.fromStep } : {}) } });
+      const { resumeRun } = await client.request(ResumeRunDocument, {
+        input: { runId: id, ...(options.fromStep ? { fromStep: options.fromStep } : {}) },
+      });
       await reportOrFollow(client, resumeRun.run, 'Resumed', !!command.optsWithGlobals().json, !!options.watch, after);
     });
 
@@ -89,24 +119,41 @@ export function registerRuns(program: Command): void {
     .option('--steps <ids>', 'comma-separated step ids to re-run (with their downstream)')
     .option('--latest-version', "run the workflow's latest version")
     .option('-w, --watch', 'follow the new run until it finishes (exit 2 unless it COMPLETED)')
-    .action(async (id: string, options: { allSteps?: boolean; steps?: string; latestVersion?: boolean; watch?: boolean }, command: Command) => {
-      const client = connect();
-      const { retryRun } = await client.request(RetryRunDocument, {
-        input: {
-          runId: id,
-          ...(options.allSteps ? { strategy: 'ALL_STEPS' as const } : {}),
-          ...(options.steps ? { stepIds: options.steps.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
-          ...(options.latestVersion ? { useLatestVersion: true } : {}),
-        },
-      });
-      await reportOrFollow(client, retryRun.run, 'Started retry', !!command.optsWithGlobals().json, !!options.watch);
-    });
+    .action(
+      async (
+        id: string,
+        options: { allSteps?: boolean; steps?: string; latestVersion?: boolean; watch?: boolean },
+        command: Command,
+      ) => {
+        const client = connect();
+        const { retryRun } = await client.request(RetryRunDocument, {
+          input: {
+            runId: id,
+            ...(options.allSteps ? { strategy: 'ALL_STEPS' as const } : {}),
+            ...(options.steps
+              ? {
+                  stepIds: options.steps
+                    .split(',')
+                    .map((s) => s.trim())
+                    .filter(Boolean),
+                }
+              : {}),
+            ...(options.latestVersion ? { useLatestVersion: true } : {}),
+          },
+        });
+        await reportOrFollow(client, retryRun.run, 'Started retry', !!command.optsWithGlobals().json, !!options.watch);
+      },
+    );
 }
 
 function statusesOf(value: string): RunStatus[] {
-  const list = value.split(',').map((s) => s.trim().toUpperCase()).filter(Boolean);
+  const list = value
+    .split(',')
+    .map((s) => s.trim().toUpperCase())
+    .filter(Boolean);
   const wrong = list.filter((s) => !(STATUSES as readonly string[]).includes(s));
-  if (wrong.length) throw new WeftError('BAD_USER_INPUT', `--status: unknown ${wrong.join(', ')} (one of ${STATUSES.join(', ')})`);
+  if (wrong.length)
+    throw new WeftError('BAD_USER_INPUT', `--status: unknown ${wrong.join(', ')} (one of ${STATUSES.join(', ')})`);
   return list as RunStatus[];
 }
 
@@ -115,7 +162,14 @@ function report(run: { id: string; status: string }, verb: string, json: boolean
   else process.stdout.write(`${verb} run ${run.id}: ${colorStatus(run.status)}\n`);
 }
 
-async function reportOrFollow(client: WeftClient, run: { id: string; status: string }, verb: string, json: boolean, watch: boolean, after = 0): Promise<void> {
+async function reportOrFollow(
+  client: WeftClient,
+  run: { id: string; status: string },
+  verb: string,
+  json: boolean,
+  watch: boolean,
+  after = 0,
+): Promise<void> {
   if (!watch) return report(run, verb, json);
   if (!json) process.stdout.write(`${verb} run ${run.id}\n`);
   try {

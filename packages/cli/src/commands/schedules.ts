@@ -3,7 +3,13 @@ import type { Command } from 'commander';
 import { WeftError } from '@weft/client';
 import { connect, findWorkflowId, parseJsonArgument } from '../context.ts';
 import type { WeftCliScheduleFragment } from '../gql/graphql.ts';
-import { CreateScheduleDocument, PauseScheduleDocument, ResumeScheduleDocument, SchedulesDocument, WorkflowSchedulesDocument } from '../operations-admin.ts';
+import {
+  CreateScheduleDocument,
+  PauseScheduleDocument,
+  ResumeScheduleDocument,
+  SchedulesDocument,
+  WorkflowSchedulesDocument,
+} from '../operations-admin.ts';
 import { printJson, printTable } from '../output.ts';
 
 function printSchedules(schedules: WeftCliScheduleFragment[], json: boolean): void {
@@ -13,7 +19,15 @@ function printSchedules(schedules: WeftCliScheduleFragment[], json: boolean): vo
   }
   printTable(
     ['ID', 'WORKFLOW', 'NAME', 'CRON', 'TIMEZONE', 'ENABLED', 'NEXT RUN'],
-    schedules.map((s) => [s.id, s.workflow.name, s.name, s.cronExpression, s.timezone, s.enabled ? 'yes' : 'no', s.nextRunAt]),
+    schedules.map((s) => [
+      s.id,
+      s.workflow.name,
+      s.name,
+      s.cronExpression,
+      s.timezone,
+      s.enabled ? 'yes' : 'no',
+      s.nextRunAt,
+    ]),
   );
 }
 
@@ -29,11 +43,16 @@ export function registerSchedules(program: Command): void {
       try {
         const json = !!command.optsWithGlobals().json;
         if (options.workflow) {
-          const { workflow } = await client.request(WorkflowSchedulesDocument, { id: await findWorkflowId(client, options.workflow) });
+          const { workflow } = await client.request(WorkflowSchedulesDocument, {
+            id: await findWorkflowId(client, options.workflow),
+          });
           return printSchedules(workflow?.schedules ?? [], json);
         }
         const data = await client.request(SchedulesDocument, { first: 200 });
-        printSchedules(data.workflows.edges.flatMap((e) => e.node.schedules), json);
+        printSchedules(
+          data.workflows.edges.flatMap((e) => e.node.schedules),
+          json,
+        );
       } finally {
         await client.close();
       }
@@ -48,19 +67,31 @@ export function registerSchedules(program: Command): void {
     .option('--name <name>', 'display name')
     .option('--input <json>', 'run input: JSON, @file.json, or @- for standard input', '{}')
     .option('--paused', 'create it paused')
-    .action(async (options: { workflow: string; cron: string; timezone: string; name?: string; input: string; paused?: boolean }, command: Command) => {
-      const inputData = parseJsonArgument(options.input, '--input');
-      const client = connect();
-      try {
-        const workflowId = await findWorkflowId(client, options.workflow);
-        const { createSchedule } = await client.request(CreateScheduleDocument, {
-          input: { workflowId, cronExpression: options.cron, timezone: options.timezone, inputData, ...(options.name ? { name: options.name } : {}), ...(options.paused ? { enabled: false } : {}) },
-        });
-        report(createSchedule.schedule, 'Created', !!command.optsWithGlobals().json);
-      } finally {
-        await client.close();
-      }
-    });
+    .action(
+      async (
+        options: { workflow: string; cron: string; timezone: string; name?: string; input: string; paused?: boolean },
+        command: Command,
+      ) => {
+        const inputData = parseJsonArgument(options.input, '--input');
+        const client = connect();
+        try {
+          const workflowId = await findWorkflowId(client, options.workflow);
+          const { createSchedule } = await client.request(CreateScheduleDocument, {
+            input: {
+              workflowId,
+              cronExpression: options.cron,
+              timezone: options.timezone,
+              inputData,
+              ...(options.name ? { name: options.name } : {}),
+              ...(options.paused ? { enabled: false } : {}),
+            },
+          });
+          report(createSchedule.schedule, 'Created', !!command.optsWithGlobals().json);
+        } finally {
+          await client.close();
+        }
+      },
+    );
 
   for (const [name, verb, document] of [
     ['pause', 'Paused', PauseScheduleDocument],
@@ -89,5 +120,7 @@ function report(schedule: WeftCliScheduleFragment, verb: string, json: boolean):
     return;
   }
   if (!schedule) throw new WeftError('NOT_FOUND', 'No schedule');
-  process.stdout.write(`${verb} schedule ${schedule.id} (${schedule.cronExpression} ${schedule.timezone}, ${schedule.enabled ? 'enabled' : 'paused'}${schedule.nextRunAt ? `, next run ${schedule.nextRunAt}` : ''})\n`);
+  process.stdout.write(
+    `${verb} schedule ${schedule.id} (${schedule.cronExpression} ${schedule.timezone}, ${schedule.enabled ? 'enabled' : 'paused'}${schedule.nextRunAt ? `, next run ${schedule.nextRunAt}` : ''})\n`,
+  );
 }

@@ -15,14 +15,25 @@ export function registerWorkflows(program: Command): void {
     .option('--limit <n>', 'at most this many (1–200)', '50')
     .action(async (options: { search?: string; limit: string }, command: Command) => {
       const client = connect();
-      const data = await client.request(WorkflowsDocument, { first: limitOf(options.limit), ...(options.search ? { filter: { search: options.search } } : {}) });
+      const data = await client.request(WorkflowsDocument, {
+        first: limitOf(options.limit),
+        ...(options.search ? { filter: { search: options.search } } : {}),
+      });
       const nodes = data.workflows.edges.map((edge) => edge.node);
       if (command.optsWithGlobals().json) return printJson({ totalCount: data.workflows.totalCount, workflows: nodes });
       printTable(
         ['ID', 'NAME', 'STATUS', 'VERSION', 'RUNS', 'LAST RUN'],
-        nodes.map((w) => [w.id, w.name, w.status, w.latestVersion, w.runsCount, w.lastRunStatus ? `${colorStatus(w.lastRunStatus)} ${w.lastRunAt}` : null]),
+        nodes.map((w) => [
+          w.id,
+          w.name,
+          w.status,
+          w.latestVersion,
+          w.runsCount,
+          w.lastRunStatus ? `${colorStatus(w.lastRunStatus)} ${w.lastRunAt}` : null,
+        ]),
       );
-      if (data.workflows.totalCount > nodes.length) process.stdout.write(`(${nodes.length} of ${data.workflows.totalCount}; use --limit or --search)\n`);
+      if (data.workflows.totalCount > nodes.length)
+        process.stdout.write(`(${nodes.length} of ${data.workflows.totalCount}; use --limit or --search)\n`);
     });
 
   workflows
@@ -47,14 +58,19 @@ export function registerWorkflows(program: Command): void {
         ['last run', workflow.lastRunStatus ? `${workflow.lastRunStatus} at ${workflow.lastRunAt}` : null],
         ['updated', workflow.updatedAt],
       ]);
-      const steps = ((workflow.definition as { steps?: { id: string; type: string; dependsOn?: string[] }[] }).steps ?? []);
+      const steps =
+        (workflow.definition as { steps?: { id: string; type: string; dependsOn?: string[] }[] }).steps ?? [];
       process.stdout.write('\n');
-      printTable(['STEP', 'TYPE', 'DEPENDS ON'], steps.map((step) => [step.id, step.type, (step.dependsOn ?? []).join(', ')]));
+      printTable(
+        ['STEP', 'TYPE', 'DEPENDS ON'],
+        steps.map((step) => [step.id, step.type, (step.dependsOn ?? []).join(', ')]),
+      );
     });
 }
 
 export function limitOf(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 200) throw new WeftError('BAD_USER_INPUT', `--limit must be an integer from 1 to 200 (got "${value}")`);
+  if (!Number.isInteger(n) || n < 1 || n > 200)
+    throw new WeftError('BAD_USER_INPUT', `--limit must be an integer from 1 to 200 (got "${value}")`);
   return n;
 }

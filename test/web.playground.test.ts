@@ -32,14 +32,29 @@ async function replaceEditorText(page: Page, editor: string, value: string) {
     await page.locator(`${editor} .monaco-editor`).filter({ visible: true }).first().click();
     await page.keyboard.press('ControlOrMeta+A');
     await page.keyboard.press('ControlOrMeta+V');
+    // Monaco renders only the lines in view, so the visible text alone cannot tell a paste that
+    // landed beside the old text; GraphiQL keeps the whole query in localStorage (*:query).
     const pasted = await until(
       `${editor} to show the pasted text`,
       2000,
-      async () => (await shown()) === value || false,
+      async () => (await shown()) === value && (await storedQueryMatches(page, editor, value)),
     ).catch(() => false);
     if (pasted) return;
   }
   throw new Error(`the editor ${editor} shows ${JSON.stringify(await shown())} instead of ${JSON.stringify(value)}`);
+}
+
+/** For the query editor: whether the whole stored query is `value` (true where nothing is stored). */
+async function storedQueryMatches(page: Page, editor: string, value: string): Promise<boolean> {
+  if (editor !== '.graphiql-query-editor') return true;
+  const stored = await page.evaluate(() => {
+    for (let i = 0; i < localStorage.length; i++) {
+      const key = localStorage.key(i);
+      if (key?.endsWith(':query')) return localStorage.getItem(key);
+    }
+    return null;
+  });
+  return stored === null || stored.trim() === value;
 }
 
 const RESULT = '.graphiql-response';

@@ -170,7 +170,9 @@ export const WorkflowRef = builder.prismaNode('Workflow', {
     }),
     status: t.expose('status', { type: WorkflowStatusEnum, description: 'Lifecycle status.' }),
     triggerType: t.expose('triggerType', { type: TriggerTypeEnum, description: 'How runs are normally started.' }),
-    latestVersion: t.exposeInt('latestVersion', { description: 'Number of the newest version.' }),
+    // From the row the resolver has (the type's base select always loads it): a mutation's payload
+    // must say which version it created, not whatever a later concurrent patch made the newest.
+    latestVersion: t.int({ description: 'Number of the newest version.', resolve: (w) => w.latestVersion }),
     createdAt: t.expose('createdAt', { type: 'DateTime', description: 'When the workflow was created.' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime', description: 'When the workflow last changed.' }),
     currentVersion: t.field({

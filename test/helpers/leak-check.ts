@@ -7,7 +7,9 @@ import { until } from './wait.ts';
 
 /** Resource kinds a test owns and must close: listening servers, sockets, child processes. */
 const WATCHED = new Set(['TCPServerWrap', 'TCPSocketWrap', 'PipeServerWrap', 'ProcessWrap', 'TTYWrap', 'UDPWrap']);
-const GRACE_MS = 3000;
+// fetch() keeps a client socket alive for up to 4 s after its last response (undici's default)
+// unless the server closes it first; on a loaded machine a closing server can take a few seconds.
+const GRACE_MS = 10_000;
 
 function counts(): Map<string, number> {
   const byKind = new Map<string, number>();

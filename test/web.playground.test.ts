@@ -94,13 +94,24 @@ describe('playground', { timeout: 120_000 }, () => {
     expect(await text(page, RESULT)).not.toMatch(/errors/);
 
     // A subscription over graphql-ws with the same headers: replays the run's events and completes.
-    await replaceEditorText(
-      page,
-      '.graphiql-query-editor',
-      `subscription { runEvents(runId: "${runId}") { seq type } }`,
-    );
-    await run(page);
-    await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/RUN_COMPLETED/);
+    // Under load a paste can still land beside the welcome text where neither the editor's visible
+    // lines nor its stored copy show it yet; the server then cannot tell which operation to run
+    // (OPERATION_RESOLUTION_FAILURE). That is the editor, not Weft: paste again (at most 3 times).
+    let repasted = false;
+    for (let attempt = 1; ; attempt++) {
+      await replaceEditorText(
+        page,
+        '.graphiql-query-editor',
+        `subscription { runEvents(runId: "${runId}") { seq type } }`,
+      );
+      await run(page);
+      await expect
+        .poll(() => text(page, RESULT), { timeout: 15_000 })
+        .toMatch(/RUN_COMPLETED|OPERATION_RESOLUTION_FAILURE/);
+      if (!/OPERATION_RESOLUTION_FAILURE/.test(await text(page, RESULT)) || attempt === 3) break;
+      repasted = true;
+    }
+    expect(await text(page, RESULT)).toMatch(/RUN_COMPLETED/);
     expect(await text(page, RESULT)).toMatch(new RegExp(`"seq":\\s*${events.length}\\b`));
 
     // Without credentials the server refuses the socket (4403): the error is shown, no spinner.
@@ -109,7 +120,8 @@ describe('playground', { timeout: 120_000 }, () => {
     await run(page);
     await expect.poll(() => text(page, RESULT), { timeout: 15_000 }).toMatch(/4403 Forbidden/);
     expect(await text(page, RESULT)).toMatch(/"code":\s*"FORBIDDEN"/);
-    browser.expectClean(p, [/status of 401/]);
+    // A repasted subscription leaves the browser's note of the refused (400) first attempt.
+    browser.expectClean(p, repasted ? [/status of 401/, /status of 400/] : [/status of 401/]);
   });
 
   it('starts with the monitor session key in its headers', async () => {

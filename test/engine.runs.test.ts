@@ -294,6 +294,42 @@ describe('running a workflow', () => {
     });
   });
 
+  it('retries a loop iteration with the same policy, state and event as a top-level step', async () => {
+    const key = `loop${Date.now()}`;
+    const wf = await createWorkflow(t, {
+      steps: [
+        {
+          id: 'each',
+          type: 'loop',
+          config: {
+            items: 'input.ids',
+            step: {
+              type: 'http_request',
+              config: { url: `${server.url}/flaky?key=${key}-{{ item }}&failures=1` },
+              retry: { attempts: 2, backoffSeconds: 1 },
+            },
+          },
+        },
+      ],
+    });
+    const run = await startRun(t, wf, { ids: ['x'] });
+    expect((await waitForRun(t, run)).status).toBe('COMPLETED');
+    const iteration = await t.db.prisma.stepRun.findFirstOrThrow({
+      where: { runId: rawId(run), stepId: 'each', iteration: 0 },
+    });
+    expect(iteration).toMatchObject({ status: 'COMPLETED', attempt: 2, wakeAt: null });
+    const events = (await eventsOf(t, run)).filter((e) => e.iteration === 0);
+    expect(events.map((e) => e.type)).toEqual(['STEP_STARTED', 'STEP_RETRYING', 'STEP_STARTED', 'STEP_COMPLETED']);
+    const retrying = events[1]!.data as { attempt: number; nextAttempt: number; nextAttemptAt: string };
+    expect(retrying).toMatchObject({ attempt: 1, nextAttempt: 2 });
+    // The second attempt started no earlier than the recorded backoff said it would.
+    expect(events[2]!.createdAt.getTime()).toBeGreaterThanOrEqual(new Date(retrying.nextAttemptAt).getTime() - 5);
+    // Full jitter: somewhere in [0, backoffSeconds] after the failure.
+    const backoff = new Date(retrying.nextAttemptAt).getTime() - events[1]!.createdAt.getTime();
+    expect(backoff).toBeGreaterThanOrEqual(-5);
+    expect(backoff).toBeLessThanOrEqual(1050);
+  });
+
   it('cancels a run within a second: the in-flight HTTP request is aborted', async () => {
     const wf = await createWorkflow(t, {
       steps: [http('slow', '/slow'), http('after', '/item?id=never', { dependsOn: ['slow'] })],

@@ -12,12 +12,22 @@ import { readiness } from './graph.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
 import {
+  completeStep,
+  continueRun,
+  failStep,
+  moveStep,
+  pauseRun,
+  retryStepLater,
+  skipStep,
+  updateStep,
+} from './transitions.ts';
+import {
   buildClaim,
   claimConfig,
   expressionContextOf,
+  leaseOnClaim,
   loadRunState,
   lockAndReadRun,
-  setStep,
   stepById,
   type AdvanceOptions,
   type AdvanceResult,
@@ -80,27 +90,15 @@ async function applyCompletion(
   if (row?.status !== 'RUNNING' || row.attempt !== change.attempt || row.leaseOwner !== opts.workerId) return;
   const step = stepById(state.run.definition, row.stepId);
   if (isPollingWait(step)) return pollCompleted(tx, state, row, step!, change.outcome, opts.now, timers);
-  const base = { leaseOwner: null, leaseExpiresAt: null };
   const durationMs = row.startedAt ? opts.now.getTime() - row.startedAt.getTime() : null;
+  let current = row;
   if (change.logs?.length) {
     const lines = change.logs.map((line) => state.redact(line));
-    await setStep(tx, state, row, { logs: `${row.logs}${lines.join('\n')}\n` });
+    current = await updateStep(tx, state, row, { logs: `${row.logs}${lines.join('\n')}\n` });
     state.events.push({ type: 'STEP_LOG', stepId: row.stepId, data: { lines, attempt: row.attempt } });
   }
   if (change.outcome.ok) {
-    const output = state.redact(change.outcome.output ?? null);
-    await setStep(tx, state, row, {
-      ...base,
-      status: 'COMPLETED',
-      output: output as Prisma.InputJsonValue,
-      error: Prisma.DbNull,
-      finishedAt: opts.now,
-    });
-    state.events.push({
-      type: 'STEP_COMPLETED',
-      stepId: row.stepId,
-      data: { output, attempt: row.attempt, durationMs },
-    });
+    await completeStep(tx, state, current, change.outcome.output, opts.now, { durationMs });
     return;
   }
   const policy = retryPolicyOf(step ?? {});
@@ -111,17 +109,11 @@ async function applyCompletion(
   });
   if (change.outcome.retryable && row.attempt < policy.attempts) {
     const wakeAt = new Date(opts.now.getTime() + backoffMs(policy, row.attempt + 1));
-    await setStep(tx, state, row, { ...base, status: 'RETRYING', error, wakeAt });
-    state.events.push({
-      type: 'STEP_RETRYING',
-      stepId: row.stepId,
-      data: { error, attempt: row.attempt, nextAttempt: row.attempt + 1, nextAttemptAt: wakeAt.toISOString() },
-    });
+    await retryStepLater(tx, state, current, error, wakeAt);
     timers.push({ stepRunId: row.id, runId: row.runId, at: wakeAt });
     return;
   }
-  await setStep(tx, state, row, { ...base, status: 'FAILED', error, finishedAt: opts.now });
-  state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt, durationMs } });
+  await failStep(tx, state, current, error, opts.now, { durationMs });
 }
 
 async function applyChange(
@@ -140,22 +132,11 @@ async function applyChange(
     case 'wake':
       for (const row of [...state.rows.values()].filter((r) => change.stepRunIds.includes(r.id))) {
         if (!row.wakeAt || row.wakeAt > opts.now) continue;
-        if (row.status === 'RETRYING') await setStep(tx, state, row, { status: 'PENDING', wakeAt: null });
+        if (row.status === 'RETRYING') await moveStep(tx, state, row, 'PENDING', { wakeAt: null });
         else if (row.status === 'WAITING' && isSignalWait(stepById(state.run.definition, row.stepId)))
           await wakeSignalWait(tx, state, row, stepById(state.run.definition, row.stepId)!, opts.now);
-        else if (row.status === 'WAITING') {
-          await setStep(tx, state, row, {
-            status: 'COMPLETED',
-            wakeAt: null,
-            output: { waitedUntil: row.wakeAt.toISOString() },
-            finishedAt: opts.now,
-          });
-          state.events.push({
-            type: 'STEP_COMPLETED',
-            stepId: row.stepId,
-            data: { output: { waitedUntil: row.wakeAt.toISOString() }, attempt: row.attempt },
-          });
-        }
+        else if (row.status === 'WAITING')
+          await completeStep(tx, state, row, { waitedUntil: row.wakeAt.toISOString() }, opts.now);
       }
       return;
     case 'reclaim':
@@ -171,21 +152,20 @@ async function applyChange(
             name: 'InterruptedError',
             attempt: row.attempt,
           });
-          await setStep(tx, state, row, {
-            status: 'FAILED',
-            error,
-            leaseOwner: null,
-            leaseExpiresAt: null,
-            finishedAt: opts.now,
-          });
-          state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt } });
+          await failStep(tx, state, row, error, opts.now);
         } else {
-          await setStep(tx, state, row, { status: 'PENDING', leaseOwner: null, leaseExpiresAt: null });
-          state.events.push({
-            type: 'STEP_RETRYING',
-            stepId: row.stepId,
-            data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 },
-          });
+          await moveStep(
+            tx,
+            state,
+            row,
+            'PENDING',
+            { leaseOwner: null, leaseExpiresAt: null },
+            {
+              type: 'STEP_RETRYING',
+              stepId: row.stepId,
+              data: { reason: change.reason, attempt: row.attempt, nextAttempt: row.attempt + 1 },
+            },
+          );
         }
       }
       return;
@@ -194,16 +174,8 @@ async function applyChange(
       return;
     case 'resume-wait': {
       const row = state.rows.get(change.stepId);
-      if (row?.status === 'WAITING') {
-        const output = { resumedAt: opts.now.toISOString(), data: change.data ?? null };
-        await setStep(tx, state, row, {
-          status: 'COMPLETED',
-          wakeAt: null,
-          output: output as Prisma.InputJsonValue,
-          finishedAt: opts.now,
-        });
-        state.events.push({ type: 'STEP_COMPLETED', stepId: row.stepId, data: { output, attempt: row.attempt } });
-      }
+      if (row?.status === 'WAITING')
+        await completeStep(tx, state, row, { resumedAt: opts.now.toISOString(), data: change.data ?? null }, opts.now);
       return;
     }
   }
@@ -247,48 +219,31 @@ async function decideSteps(
       if (ready === 'WAIT') continue;
       if (ready === 'SKIP' || ready === 'BLOCKED') {
         const reason = ready === 'SKIP' ? 'all dependencies were skipped' : 'a dependency failed or was cancelled';
-        await setStep(tx, state, row, {
-          status: 'SKIPPED',
-          finishedAt: opts.now,
-          error: ready === 'BLOCKED' ? { message: reason } : undefined,
-        });
-        state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason } });
+        await skipStep(tx, state, row, reason, opts.now, ready === 'BLOCKED');
         changed = true;
         continue;
       }
       const context = expressionContextOf(state);
       const branchSkip = branchSkipReason(step, stepsById, (id) => state.rows.get(id)?.output ?? null);
       if (branchSkip) {
-        await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
-        state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason: branchSkip } });
+        await skipStep(tx, state, row, branchSkip, opts.now);
         changed = true;
         continue;
       }
       try {
         if (typeof step.when === 'string' && !(await evaluateExpression(step.when, context))) {
-          await setStep(tx, state, row, { status: 'SKIPPED', finishedAt: opts.now });
-          state.events.push({ type: 'STEP_SKIPPED', stepId: step.id, data: { reason: `when is false: ${step.when}` } });
+          await skipStep(tx, state, row, `when is false: ${step.when}`, opts.now);
           changed = true;
           continue;
         }
         if (step.type === 'condition') {
           const value = await evaluateExpression(String(step.config?.expression ?? ''), context);
-          const output = { result: value ?? null };
-          await setStep(tx, state, row, {
-            status: 'COMPLETED',
+          state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } });
+          await completeStep(tx, state, row, { result: value ?? null }, opts.now, {
             attempt: row.attempt + 1,
             startedAt: opts.now,
-            finishedAt: opts.now,
-            output: state.redact(output) as Prisma.InputJsonValue,
+            durationMs: 0,
           });
-          state.events.push(
-            { type: 'STEP_STARTED', stepId: step.id, data: { attempt: row.attempt + 1 } },
-            {
-              type: 'STEP_COMPLETED',
-              stepId: step.id,
-              data: { output: state.redact(output), attempt: row.attempt + 1, durationMs: 0 },
-            },
-          );
           changed = true;
           continue;
         }
@@ -301,18 +256,23 @@ async function decideSteps(
           const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
           const until = waitUntil(value as Record<string, unknown>, opts.now);
           if (until instanceof Error) throw until;
-          await setStep(tx, state, row, {
-            status: 'WAITING',
-            attempt: row.attempt + 1,
-            startedAt: opts.now,
-            wakeAt: until,
-            input: state.redact(recorded) as Prisma.InputJsonValue,
-          });
-          state.events.push({
-            type: 'STEP_WAITING',
-            stepId: step.id,
-            data: until ? { until: until.toISOString() } : { untilResumed: true },
-          });
+          await moveStep(
+            tx,
+            state,
+            row,
+            'WAITING',
+            {
+              attempt: row.attempt + 1,
+              startedAt: opts.now,
+              wakeAt: until,
+              input: state.redact(recorded) as Prisma.InputJsonValue,
+            },
+            {
+              type: 'STEP_WAITING',
+              stepId: step.id,
+              data: until ? { until: until.toISOString() } : { untilResumed: true },
+            },
+          );
           if (until) result.timers.push({ stepRunId: row.id, runId: state.run.id, at: until });
           else paused = true;
           changed = true;
@@ -334,17 +294,21 @@ async function decideSteps(
         }
         const { config, recorded } = await claimConfig(step, context);
         const attempt = row.attempt + 1;
-        await setStep(tx, state, row, {
-          status: 'RUNNING',
-          attempt,
-          startedAt: opts.now,
-          finishedAt: null,
-          error: Prisma.DbNull,
-          input: state.redact(recorded) as Prisma.InputJsonValue,
-          leaseOwner: opts.leaseOnClaim ? opts.workerId : null,
-          leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null,
-        });
-        state.events.push({ type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(recorded) } });
+        await moveStep(
+          tx,
+          state,
+          row,
+          'RUNNING',
+          {
+            attempt,
+            startedAt: opts.now,
+            finishedAt: null,
+            error: Prisma.DbNull,
+            input: state.redact(recorded) as Prisma.InputJsonValue,
+            ...leaseOnClaim(opts),
+          },
+          { type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(recorded) } },
+        );
         result.claims.push(buildClaim(state, state.rows.get(step.id)!, step, config, context));
         running++;
         capacity--;
@@ -356,14 +320,7 @@ async function decideSteps(
           attempt: row.attempt + 1,
           retryable: false,
         });
-        await setStep(tx, state, row, {
-          status: 'FAILED',
-          attempt: row.attempt + 1,
-          startedAt: opts.now,
-          finishedAt: opts.now,
-          error: failure,
-        });
-        state.events.push({ type: 'STEP_FAILED', stepId: step.id, data: { error: failure, attempt: row.attempt + 1 } });
+        await failStep(tx, state, row, failure, opts.now, { attempt: row.attempt + 1, startedAt: opts.now });
         changed = true;
       }
     }
@@ -418,8 +375,7 @@ export async function advanceRun(
   await applyChange(tx, state, change, opts, result.timers);
   let status = run.status;
   if (change.kind === 'resume-wait' && status === 'PAUSED' && !allRowsWaitingForResume(state)) {
-    await tx.run.update({ where: { id: runId }, data: { status: 'RUNNING' } });
-    state.events.push({ type: 'RUN_RESUMED', data: { stepId: change.stepId } });
+    await continueRun(tx, state, { stepId: change.stepId });
     status = 'RUNNING';
   }
   const { paused } = await decideSteps(tx, state, opts, result);
@@ -428,8 +384,7 @@ export async function advanceRun(
   if (allRows.every((r) => isStepFinished(r.status))) {
     result.finished = await finalizeRun(tx, state.run, allRows, state.redact, state.events, opts.now);
   } else if (paused && status === 'RUNNING') {
-    await tx.run.update({ where: { id: runId }, data: { status: 'PAUSED' } });
-    state.events.push({ type: 'RUN_PAUSED', data: { reason: 'waiting to be resumed' } });
+    await pauseRun(tx, state, 'waiting to be resumed');
   }
   result.events = await appendEvents(tx, state.run, state.events);
   return result;

@@ -7,6 +7,7 @@ import { renderTemplates } from './expressions.ts';
 import { finalSteps } from './graph.ts';
 import type { Redactor } from './redact.ts';
 import { finalRunStatus } from './statuses.ts';
+import { finishRun } from './transitions.ts';
 import { ajv, compileJsonSchema } from '../runs/json-schema.ts';
 import { coerceError } from '../errors.ts';
 import { evaluateChecks } from '../checks/evaluate.ts';
@@ -84,16 +85,17 @@ export async function finalizeRun(
   });
   output = redact(output);
   error = redact(error);
-  await tx.run.update({
-    where: { id: run.id },
-    data: {
-      status,
-      finishedAt: now,
+  await finishRun(
+    tx,
+    run.id,
+    status,
+    {
       output: output as Prisma.InputJsonValue,
       error: (error ?? undefined) as Prisma.InputJsonValue | undefined,
       checks: checks.length ? (checks as unknown as Prisma.InputJsonValue) : undefined,
     },
-  });
+    now,
+  );
   if (checks.length) events.push({ type: 'RUN_CHECKS', data: { checks } });
   events.push({
     type: status === 'COMPLETED' ? 'RUN_COMPLETED' : status === 'FAILED' ? 'RUN_FAILED' : 'RUN_CANCELLED',

@@ -2,9 +2,12 @@
 // concurrency. Each iteration is its own StepRun row (iteration = index), so a loop that is
 // interrupted or retried re-runs only the iterations that did not complete.
 import type { PrismaClient } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { StepStatus } from '../generated/prisma/enums.ts';
 import type { StepClaim } from './run-state.ts';
-import { appendEvents, type EventBus, type NewEvent } from '../events/log.ts';
+import type { EventBus, NewEvent } from '../events/log.ts';
+import { coerceError } from '../errors.ts';
+import { moveIteration, resetIterations, type IterationData } from './transitions.ts';
 import { evaluateExpression, renderTemplates } from './expressions.ts';
 import { backoffMs, retryPolicyOf, timeoutMsOf } from './retry.ts';
 import { stepHandlers } from './steps/registry.ts';
@@ -33,9 +36,18 @@ function clampInt(value: unknown, fallback: number, min: number, max: number): n
     : fallback;
 }
 
+interface Iteration {
+  id: string;
+  index: number;
+  attempt: number;
+  /** When its next attempt may start (a retry's backoff), or null for now. */
+  wakeAt: Date | null;
+}
+
 function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal.aborted) return reject(signal.reason);
+    if (ms <= 0) return resolve();
     const timer = setTimeout(resolve, ms);
     signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
   });
@@ -71,29 +83,47 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
     orderBy: { iteration: 'asc' },
   });
   const outputs: unknown[] = items.map(() => null);
-  const todo: { id: string; index: number; attempt: number }[] = [];
+  const todo: Iteration[] = [];
   for (const row of rows) {
     if (row.status === 'COMPLETED') outputs[row.iteration] = row.output;
-    else todo.push({ id: row.id, index: row.iteration, attempt: row.attempt });
+    // A retry's backoff recorded before this loop was interrupted is still honoured.
+    else
+      todo.push({
+        id: row.id,
+        index: row.iteration,
+        attempt: row.attempt,
+        wakeAt: row.status === 'RETRYING' ? row.wakeAt : null,
+      });
   }
   ctx.log(`loop over ${items.length} item(s), ${items.length - todo.length} already done, concurrency ${concurrency}`);
+  // Iterations interrupted, failed or cancelled by an earlier execution of this loop start over.
+  await deps.prisma.$transaction((tx) =>
+    resetIterations(
+      tx,
+      todo.map((item) => item.id),
+    ),
+  );
 
-  const record = async (id: string, data: Prisma.StepRunUpdateInput, event: NewEvent) => {
-    const events = await deps.prisma.$transaction(async (tx) => {
-      await tx.stepRun.update({ where: { id }, data: claim.redact(data) });
-      return appendEvents(tx, run, [claim.redact(event)]);
-    });
+  const record = async (id: string, index: number, to: StepStatus, data: IterationData, event: NewEvent) => {
+    const { moved, events } = await deps.prisma.$transaction((tx) =>
+      moveIteration(tx, run, id, to, claim.redact(data), claim.redact(event)),
+    );
     deps.bus.publish(events);
+    if (!moved)
+      throw new NonRetriableError(`Iteration ${index} is no longer running (the run was cancelled or resumed)`);
   };
 
   const policy = retryPolicyOf(inner);
   let failure: Error | null = null;
-  const runIteration = async (item: { id: string; index: number; attempt: number }) => {
+  const runIteration = async (item: Iteration) => {
     for (let attempt = item.attempt + 1; ; attempt++) {
       const base = { stepId: claim.stepId, iteration: item.index };
+      if (item.wakeAt) await abortableSleep(item.wakeAt.getTime() - deps.now().getTime(), ctx.signal);
       await record(
         item.id,
-        { status: 'RUNNING', attempt, startedAt: deps.now(), error: undefined },
+        item.index,
+        'RUNNING',
+        { attempt, startedAt: deps.now(), wakeAt: null },
         { type: 'STEP_STARTED', ...base, data: { attempt } },
       );
       const controller = new AbortController();
@@ -126,27 +156,39 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
         );
         await record(
           item.id,
-          { status: 'COMPLETED', output: (output ?? null) as Prisma.InputJsonValue, finishedAt: deps.now() },
+          item.index,
+          'COMPLETED',
+          { output: (output ?? null) as Prisma.InputJsonValue, error: Prisma.DbNull, finishedAt: deps.now() },
           { type: 'STEP_COMPLETED', ...base, data: { output: output ?? null, attempt } },
         );
         outputs[item.index] = output ?? null;
         return;
       } catch (error) {
-        const err = error as Error;
+        const err = coerceError(error);
         const retryable = !(err instanceof NonRetriableError) && !ctx.signal.aborted;
         const info = { message: err.message, name: err.name, attempt, retryable };
+        // The same policy, recorded state and event as a top-level step's retry (advance.ts).
         if (retryable && attempt < policy.attempts) {
+          const wakeAt = new Date(deps.now().getTime() + backoffMs(policy, attempt + 1));
           await record(
             item.id,
-            { status: 'RETRYING', error: info },
-            { type: 'STEP_RETRYING', ...base, data: { error: info, attempt, nextAttempt: attempt + 1 } },
+            item.index,
+            'RETRYING',
+            { error: info, wakeAt },
+            {
+              type: 'STEP_RETRYING',
+              ...base,
+              data: { error: info, attempt, nextAttempt: attempt + 1, nextAttemptAt: wakeAt.toISOString() },
+            },
           );
-          await abortableSleep(backoffMs(policy, attempt + 1), ctx.signal);
+          item.wakeAt = wakeAt;
           continue;
         }
         await record(
           item.id,
-          { status: 'FAILED', error: info, finishedAt: deps.now() },
+          item.index,
+          'FAILED',
+          { error: info, finishedAt: deps.now() },
           { type: 'STEP_FAILED', ...base, data: { error: info, attempt } },
         );
         throw new Error(`Iteration ${item.index} failed: ${err.message}`, { cause: err });

@@ -3,9 +3,9 @@
 // One transaction-scoped advisory lock makes the check-and-start atomic across every process
 // sharing the database, so limits hold however many workers there are.
 import type { PrismaClient } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
-import { appendEvents, type StoredEvent } from '../events/log.ts';
+import type { StoredEvent } from '../events/log.ts';
 import { STARTED_RUN } from './statuses.ts';
+import { startRun } from './transitions.ts';
 
 export interface RunLimits {
   maxConcurrentRuns: number;
@@ -85,16 +85,7 @@ export async function startQueuedRuns(
       if (run.concurrencyKey !== null && keyLimit && (perKey.get(keyId) ?? 0) >= keyLimit) continue;
       if (run.scheduleId && run.schedule?.overlap === 'BUFFER_ONE' && busySchedules.has(run.scheduleId)) continue;
 
-      const resumed = run.startedAt !== null;
-      await tx.run.update({ where: { id: run.id }, data: { status: 'RUNNING', startedAt: run.startedAt ?? now } });
-      const steps = ((run.definition as { steps?: { id: string; type: string }[] }).steps ?? []).map((s) => ({
-        workspaceId: run.workspaceId,
-        runId: run.id,
-        stepId: s.id,
-        type: s.type,
-      })) satisfies Prisma.StepRunCreateManyInput[];
-      await tx.stepRun.createMany({ data: steps, skipDuplicates: true });
-      events.push(...(await appendEvents(tx, run, [{ type: resumed ? 'RUN_RESUMED' : 'RUN_STARTED' }])));
+      events.push(...(await startRun(tx, run, now)));
       runIds.push(run.id);
       free--;
       if (run.workflowId) perWorkflow.set(run.workflowId, (perWorkflow.get(run.workflowId) ?? 0) + 1);

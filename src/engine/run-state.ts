@@ -118,11 +118,6 @@ export function expressionContextOf(
   };
 }
 
-export async function setStep(tx: Tx, state: Loaded, row: StepRun, data: Prisma.StepRunUpdateInput): Promise<void> {
-  const updated = await tx.stepRun.update({ where: { id: row.id }, data });
-  state.rows.set(updated.stepId, updated);
-}
-
 /**
  * Locks the run row and reads its top-level steps, secrets and redactor. Undefined when the run
  * is gone or no longer active (a PAUSED run still records its other steps' results).
@@ -170,6 +165,13 @@ export async function claimConfig(
   if (step.type === 'loop') return { config: step.config ?? {}, recorded: step.config ?? {} };
   const { value, recorded } = await renderTemplatesForRecord(step.config ?? {}, context);
   return { config: value as Record<string, unknown>, recorded: recorded as Record<string, unknown> };
+}
+
+/** The lease a claimed step starts with: this worker's at once (in-process dispatch), or none until a worker takes its job. */
+export function leaseOnClaim(opts: AdvanceOptions): { leaseOwner: string | null; leaseExpiresAt: Date | null } {
+  return opts.leaseOnClaim
+    ? { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) }
+    : { leaseOwner: null, leaseExpiresAt: null };
 }
 
 /** Everything a worker needs to execute one attempt of a claimed step. */

@@ -10,7 +10,7 @@ import {
   buildClaim,
   claimConfig,
   expressionContextOf,
-  setStep,
+  leaseOnClaim,
   type AdvanceOptions,
   type AdvanceResult,
   type Loaded,
@@ -34,6 +34,7 @@ import {
   type SignalChange,
   type StoredSignal,
 } from './signals.ts';
+import { completeStep, failStep, moveStep, updateStep } from './transitions.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -59,29 +60,12 @@ async function complete(
   output: Record<string, unknown>,
   now: Date,
 ): Promise<void> {
-  const recorded = state.redact(output);
-  await setStep(tx, state, row, {
-    status: 'COMPLETED',
-    wakeAt: null,
-    output: recorded as Prisma.InputJsonValue,
-    finishedAt: now,
-  });
   const durationMs = row.startedAt ? now.getTime() - row.startedAt.getTime() : null;
-  state.events.push({
-    type: 'STEP_COMPLETED',
-    stepId: row.stepId,
-    data: { output: recorded, attempt: row.attempt, durationMs },
-  });
+  await completeStep(tx, state, row, output, now, { durationMs });
 }
 
 async function fail(tx: Tx, state: Loaded, row: StepRun, error: Record<string, unknown>, now: Date): Promise<void> {
-  await setStep(tx, state, row, {
-    status: 'FAILED',
-    wakeAt: null,
-    error: error as Prisma.InputJsonValue,
-    finishedAt: now,
-  });
-  state.events.push({ type: 'STEP_FAILED', stepId: row.stepId, data: { error, attempt: row.attempt } });
+  await failStep(tx, state, row, error, now);
 }
 
 /** A match or condition that throws fails its step (it cannot be fixed by waiting longer). */
@@ -136,22 +120,21 @@ export async function startSignalWait(
   // The deadline is recorded with the input: a polling wait's wake-up time is its next poll.
   const input = { ...(state.redact(recorded) as Record<string, unknown>), timeoutAt: deadline?.toISOString() ?? null };
   const wakeAt = isPollingWait(step) ? nextPollAt(config, opts.now, deadline) : deadline;
-  await setStep(tx, state, row, {
-    status: 'WAITING',
-    attempt: row.attempt + 1,
-    startedAt: opts.now,
-    finishedAt: null,
-    wakeAt,
-    input: input as Prisma.InputJsonValue,
-  });
-  state.events.push({
-    type: 'STEP_WAITING',
-    stepId: step.id,
-    data: {
-      ...(typeof config.event === 'string' ? { event: config.event } : { condition: config.condition }),
-      timeoutAt: deadline?.toISOString() ?? null,
+  await moveStep(
+    tx,
+    state,
+    row,
+    'WAITING',
+    { attempt: row.attempt + 1, startedAt: opts.now, finishedAt: null, wakeAt, input: input as Prisma.InputJsonValue },
+    {
+      type: 'STEP_WAITING',
+      stepId: step.id,
+      data: {
+        ...(typeof config.event === 'string' ? { event: config.event } : { condition: config.condition }),
+        timeoutAt: deadline?.toISOString() ?? null,
+      },
     },
-  });
+  );
   const waiting = state.rows.get(step.id)!;
   if (typeof config.event === 'string') {
     await armToken(tx, state.run, step.id, opts.secretsKey);
@@ -237,7 +220,7 @@ export async function wakeSignalWait(
 ): Promise<void> {
   const deadline = deadlineOf(row);
   if (isPollingWait(step) && (!deadline || now < deadline))
-    return void (await setStep(tx, state, row, { status: 'PENDING', wakeAt: null }));
+    return void (await moveStep(tx, state, row, 'PENDING', { wakeAt: null }));
   return timeOutWait(tx, state, row, step, now);
 }
 
@@ -253,17 +236,14 @@ export async function claimPoll(
   const target = executedStep(state.run.definition.steps, step);
   const { config } = await claimConfig(target, context);
   const attempt = row.attempt + 1;
-  await setStep(tx, state, row, {
-    status: 'RUNNING',
-    attempt,
-    leaseOwner: opts.leaseOnClaim ? opts.workerId : null,
-    leaseExpiresAt: opts.leaseOnClaim ? new Date(opts.now.getTime() + opts.leaseMs) : null,
-  });
-  state.events.push({
-    type: 'STEP_LOG',
-    stepId: step.id,
-    data: { lines: [`poll: running the request of '${target.id}'`], attempt },
-  });
+  await moveStep(
+    tx,
+    state,
+    row,
+    'RUNNING',
+    { attempt, ...leaseOnClaim(opts) },
+    { type: 'STEP_LOG', stepId: step.id, data: { lines: [`poll: running the request of '${target.id}'`], attempt } },
+  );
   return { ...buildClaim(state, state.rows.get(step.id)!, target, config, context), stepId: step.id };
 }
 
@@ -282,7 +262,7 @@ export async function pollCompleted(
   timers: AdvanceResult['timers'],
 ): Promise<void> {
   const config = step.config as SignalWaitConfig;
-  await setStep(tx, state, row, { status: 'WAITING', leaseOwner: null, leaseExpiresAt: null });
+  await moveStep(tx, state, row, 'WAITING', { leaseOwner: null, leaseExpiresAt: null });
   const waiting = state.rows.get(step.id)!;
   if (outcome.ok) {
     const context = expressionContextOf(state);
@@ -308,7 +288,7 @@ export async function pollCompleted(
   const deadline = deadlineOf(row);
   if (deadline && now >= deadline) return timeOutWait(tx, state, waiting, step, now);
   const wakeAt = nextPollAt(config, now, deadline);
-  await setStep(tx, state, waiting, { wakeAt });
+  await updateStep(tx, state, waiting, { wakeAt });
   timers.push({ stepRunId: row.id, runId: state.run.id, at: wakeAt });
 }
 

@@ -2,13 +2,14 @@
 // new state (and its events) first; only then is the engine told, so a crash in between loses
 // nothing: the engine's poller finds the committed state on its own.
 import type { PrismaClient } from '../db/client.ts';
-import { appendEvents, RUN_DELETED_NOTICE, type NewEvent, type StoredEvent } from '../events/log.ts';
+import { appendEvents, RUN_DELETED_NOTICE, type StoredEvent } from '../events/log.ts';
 import { evaluateExpression } from '../engine/expressions.ts';
 import { downstreamOf, upstreamOf } from '../engine/graph.ts';
-import { ACTIVE_RUN, isRunFinished, isRunResumable, OPEN_STEP, TOP_LEVEL } from '../engine/statuses.ts';
+import { ACTIVE_RUN, isRunFinished, isRunResumable, TOP_LEVEL } from '../engine/statuses.ts';
 import { isResumeWait } from '../engine/signals.ts';
+import { cancelRunAndSteps, requeueRun, seedReusedSteps } from '../engine/transitions.ts';
 import { coerceError, ConflictError, NotFoundError, ValidationError } from '../errors.ts';
-import { Prisma, type RunTrigger } from '../generated/prisma/client.ts';
+import type { Prisma, RunTrigger } from '../generated/prisma/client.ts';
 import { validateDefinition, type WorkflowDefinition } from '../workflows/definition.ts';
 import type { ServiceScope } from '../scope.ts';
 import { validateRunInput } from './input.ts';
@@ -58,32 +59,6 @@ async function commitAndAnnounce<T>(
   const result = await scope.prisma.$transaction((tx) => work(tx, events));
   scope.bus.publish(events);
   return result;
-}
-
-/** Marks a run and its unfinished steps CANCELLED, inside the caller's transaction. */
-async function cancelInTx(
-  tx: Tx,
-  run: { id: string; workspaceId: string },
-  reason: string,
-  now: Date,
-): Promise<StoredEvent[]> {
-  const open = await tx.stepRun.findMany({
-    where: { runId: run.id, status: { in: [...OPEN_STEP] } },
-    select: { stepId: true, iteration: true },
-  });
-  await tx.stepRun.updateMany({
-    where: { runId: run.id, status: { in: [...OPEN_STEP] } },
-    data: { status: 'CANCELLED', finishedAt: now, leaseOwner: null, leaseExpiresAt: null, wakeAt: null },
-  });
-  await tx.run.update({
-    where: { id: run.id },
-    data: { status: 'CANCELLED', cancelRequestedAt: now, finishedAt: now, error: { message: reason } },
-  });
-  const events: NewEvent[] = open
-    .filter((s) => s.iteration === TOP_LEVEL)
-    .map((s) => ({ type: 'STEP_CANCELLED', stepId: s.stepId, data: { reason } }));
-  events.push({ type: 'RUN_CANCELLED', data: { status: 'CANCELLED', reason } });
-  return appendEvents(tx, run, events);
 }
 
 async function concurrencyKeyOf(setting: ConcurrencySetting | null, input: unknown): Promise<string | null> {
@@ -169,7 +144,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
           else {
             for (const old of active.slice(0, active.length - setting.limit + 1)) {
               events.push(
-                ...(await cancelInTx(
+                ...(await cancelRunAndSteps(
                   tx,
                   old,
                   `Cancelled by a newer run with concurrency key '${concurrencyKey}' (strategy CANCEL_IN_PROGRESS)`,
@@ -211,7 +186,7 @@ export async function runWorkflow(scope: ServiceScope, input: RunWorkflowInput) 
           },
         ])),
       );
-      if (cancelNew) events.push(...(await cancelInTx(tx, created, cancelNew, now)));
+      if (cancelNew) events.push(...(await cancelRunAndSteps(tx, created, cancelNew, now)));
       return tx.run.findUniqueOrThrow({ where: { id: created.id } });
     });
     for (const id of cancelled) scope.engine.abortRun(id);
@@ -289,7 +264,7 @@ export async function cancelRun(scope: ServiceScope, runId: string) {
       throw new ConflictError(`Run is already ${current.status}; only unfinished runs can be cancelled.`, {
         status: current.status,
       });
-    events.push(...(await cancelInTx(tx, current, 'Cancelled by request', new Date())));
+    events.push(...(await cancelRunAndSteps(tx, current, 'Cancelled by request', new Date())));
     return tx.run.findUniqueOrThrow({ where: { id: runId } });
   });
   scope.engine.abortRun(runId);
@@ -361,37 +336,12 @@ export async function resumeRun(scope: ServiceScope, runId: string, fromStep?: s
       fromStep != null
         ? downstreamOf(definition.steps, [fromStep])
         : new Set(rows.filter((r) => r.status !== 'COMPLETED').map((r) => r.stepId));
-    await tx.stepRun.updateMany({
-      where: { runId, iteration: TOP_LEVEL, stepId: { in: [...targets] } },
-      data: {
-        status: 'PENDING',
-        attempt: 0,
-        output: Prisma.DbNull,
-        error: Prisma.DbNull,
-        input: Prisma.DbNull,
-        wakeAt: null,
-        leaseOwner: null,
-        leaseExpiresAt: null,
-        startedAt: null,
-        finishedAt: null,
-      },
-    });
-    await tx.stepRun.deleteMany({ where: { runId, iteration: { gte: 0 }, stepId: { in: [...targets] } } });
-    await tx.run.update({
-      where: { id: runId },
-      data: {
-        status: 'QUEUED',
-        finishedAt: null,
-        cancelRequestedAt: null,
-        output: Prisma.DbNull,
-        error: Prisma.DbNull,
-        checks: Prisma.DbNull,
-      },
-    });
     events.push(
-      ...(await appendEvents(tx, current, [
-        { type: 'RUN_QUEUED', data: { resumed: true, fromStep: fromStep ?? null, steps: [...targets] } },
-      ])),
+      ...(await requeueRun(tx, current, [...targets], {
+        resumed: true,
+        fromStep: fromStep ?? null,
+        steps: [...targets],
+      })),
     );
     return tx.run.findUniqueOrThrow({ where: { id: runId } });
   });
@@ -473,22 +423,17 @@ export async function retryRun(
         traceParent: currentTraceparent(),
       },
     });
-    const now = new Date();
-    if (reused.size) {
-      await tx.stepRun.createMany({
-        data: [...reused].map(([stepId, output]) => ({
-          workspaceId: scope.workspaceId,
-          runId: created.id,
-          stepId,
-          type: definition.steps.find((s) => s.id === stepId)!.type,
-          status: 'COMPLETED' as const,
-          output: (output ?? null) as Prisma.InputJsonValue,
-          startedAt: now,
-          finishedAt: now,
-          logs: `reused output of run ${parent.id}\n`,
-        })),
-      });
-    }
+    await seedReusedSteps(
+      tx,
+      created,
+      [...reused].map(([stepId, output]) => ({
+        stepId,
+        type: definition.steps.find((s) => s.id === stepId)!.type,
+        output,
+      })),
+      parent.id,
+      new Date(),
+    );
     events.push(
       ...(await appendEvents(tx, created, [
         {

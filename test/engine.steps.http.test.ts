@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createOutboundFetch } from '../src/engine/outbound.ts';
 import { httpRequestStep } from '../src/engine/steps/http-request.ts';
-import { stepHandlers } from '../src/engine/steps/registry.ts';
+import { STEP_REGISTRY, stepHandlers, WORKER_STEP_TYPES } from '../src/engine/steps/registry.ts';
+import { LOOP_BODY_TYPES, STEP_TYPES } from '../src/workflows/step-types.ts';
 import { NonRetriableError, type StepContext } from '../src/engine/steps/types.ts';
 import { webhookStep } from '../src/engine/steps/webhook.ts';
 import { signWebhookPayload, verifyWebhookSignature } from '../src/webhooks/signing.ts';
@@ -66,6 +67,12 @@ describe('step handler registry', () => {
     expect(Object.keys(stepHandlers).sort()).toEqual(['agent_task', 'http_request', 'script', 'webhook']);
     expect(stepHandlers.http_request).toBe(httpRequestStep);
     expect(stepHandlers.webhook).toBe(webhookStep);
+  });
+
+  it('has one entry per step type; workers execute the outside-work types and loops', () => {
+    expect(Object.keys(STEP_REGISTRY).sort()).toEqual([...STEP_TYPES].sort());
+    expect([...WORKER_STEP_TYPES].sort()).toEqual([...LOOP_BODY_TYPES, 'loop'].sort());
+    for (const type of LOOP_BODY_TYPES) expect(STEP_REGISTRY[type].handler).toBe(stepHandlers[type]);
   });
 });
 

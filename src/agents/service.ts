@@ -8,10 +8,11 @@
 // answered (src/engine/steps/agent-task.ts). Workflow versions stay the only versioned thing.
 import type { PrismaClient } from '../db/client.ts';
 import { NotFoundError, ValidationError, type Problem } from '../errors.ts';
-import type { Agent, Prisma } from '../generated/prisma/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import { isPlainObject } from '../json.ts';
 import type { ServiceScope } from '../scope.ts';
 import { jsonSchemaProblems } from '../workflows/definition.ts';
+import type { AgentSettings } from '../engine/steps/types.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -33,11 +34,7 @@ export interface AgentInput {
   outputSchema?: unknown;
 }
 
-/** The settings a step uses: what the engine needs of an agent. */
-export type AgentSettings = Pick<
-  Agent,
-  'id' | 'name' | 'model' | 'fallbackModels' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'outputSchema'
->;
+export type { AgentSettings };
 
 function checkModel(model: unknown, path: Path): Problem[] {
   if (typeof model !== 'string' || model.trim().length === 0)

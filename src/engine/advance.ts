@@ -11,6 +11,7 @@ import { finalizeRun } from './finalize.ts';
 import { readiness } from './graph.ts';
 import { backoffMs, retryPolicyOf } from './retry.ts';
 import { isStepFinished, TOP_LEVEL } from './statuses.ts';
+import { WORKER_STEP_TYPES } from './steps/registry.ts';
 import {
   completeStep,
   continueRun,
@@ -58,9 +59,6 @@ type Tx = Prisma.TransactionClient;
 const DEFAULT_MAX_PARALLEL_STEPS = 10;
 /** An interrupted step (worker died) is retried even past its policy, but not forever. */
 const EXTRA_ATTEMPTS_FOR_INTERRUPTIONS = 3;
-
-/** Types executed by a worker (everything else is decided inside the transaction). */
-export const WORKER_STEP_TYPES = new Set(['http_request', 'webhook', 'script', 'agent_task', 'loop']);
 
 export type RunChange =
   | { kind: 'completion'; stepRunId: string; attempt: number; outcome: StepOutcome; logs?: string[] }

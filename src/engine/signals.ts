@@ -14,6 +14,7 @@ import type { StepDefinition } from '../workflows/definition.ts';
 import type { OnTimeout, SignalWaitConfig } from '../workflows/wait-config.ts';
 import { evaluateExpression, type ExpressionContext } from './expressions.ts';
 import type { NewEvent } from '../events/log.ts';
+import { SIGNAL_RECEIVING_STEP, TOP_LEVEL } from './statuses.ts';
 
 type Tx = Prisma.TransactionClient;
 
@@ -269,7 +270,12 @@ export async function fanOutSignal(
   // PENDING waits too: one starting in a transaction that read the pending signals before this
   // one committed would otherwise miss it; advancing its run waits for that transaction (run lock).
   const rows = await prisma.stepRun.findMany({
-    where: { workspaceId: signal.workspaceId, status: { in: ['PENDING', 'WAITING'] }, type: 'wait', iteration: -1 },
+    where: {
+      workspaceId: signal.workspaceId,
+      status: { in: [...SIGNAL_RECEIVING_STEP] },
+      type: 'wait',
+      iteration: TOP_LEVEL,
+    },
     select: { runId: true },
     distinct: ['runId'],
   });

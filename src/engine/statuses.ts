@@ -10,10 +10,14 @@ export const TOP_LEVEL = -1;
 export const ACTIVE_RUN = ['QUEUED', 'RUNNING', 'PAUSED'] as const satisfies readonly RunStatus[];
 /** Runs that have started and are not finished. */
 export const STARTED_RUN = ['RUNNING', 'PAUSED'] as const satisfies readonly RunStatus[];
+/** Runs that will not change again (unless resumed or retried). */
+export const FINISHED_RUN = ['COMPLETED', 'FAILED', 'CANCELLED'] as const satisfies readonly RunStatus[];
 /** Steps that are not finished. */
 export const OPEN_STEP = ['PENDING', 'RUNNING', 'WAITING', 'RETRYING'] as const satisfies readonly StepStatus[];
 /** Steps that sleep until their wakeAt (a retry's backoff, a timed wait). */
 export const SLEEPING_STEP = ['RETRYING', 'WAITING'] as const satisfies readonly StepStatus[];
+/** Steps a new signal may still release: waiting, or about to start waiting. */
+export const SIGNAL_RECEIVING_STEP = ['PENDING', 'WAITING'] as const satisfies readonly StepStatus[];
 /** The run events after which a run's log never grows (unless it is resumed or retried). */
 export const TERMINAL_EVENTS: ReadonlySet<string> = new Set(['RUN_COMPLETED', 'RUN_FAILED', 'RUN_CANCELLED']);
 

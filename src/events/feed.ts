@@ -13,6 +13,7 @@ import { RUN_DELETED_NOTICE, type EventBus, type StoredEvent } from './log.ts';
 import type { Run } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { inbox, slow } from './stream.ts';
+import { FINISHED_RUN } from '../engine/statuses.ts';
 
 /** The status each run-level event takes a run to. */
 export const STATUS_REACHED: Readonly<Record<string, RunStatus>> = {
@@ -24,7 +25,7 @@ export const STATUS_REACHED: Readonly<Record<string, RunStatus>> = {
   RUN_FAILED: 'FAILED',
   RUN_CANCELLED: 'CANCELLED',
 };
-const FINISHED = new Set<RunStatus>(['COMPLETED', 'FAILED', 'CANCELLED']);
+const FINISHED: ReadonlySet<RunStatus> = new Set(FINISHED_RUN);
 
 export interface FeedFilter {
   statuses?: readonly RunStatus[] | null;

@@ -17,9 +17,9 @@ import type { PrismaClient } from '../db/client.ts';
 import type { EventBus, StoredEvent } from './log.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { eventFilter, type EventFilterInput } from './filter.ts';
-import { TERMINAL_EVENTS } from '../engine/statuses.ts';
+import { FINISHED_RUN, TERMINAL_EVENTS } from '../engine/statuses.ts';
 
-const FINISHED = new Set(['COMPLETED', 'FAILED', 'CANCELLED']);
+const FINISHED: ReadonlySet<string> = new Set(FINISHED_RUN);
 
 export interface StreamOptions {
   prisma: PrismaClient;

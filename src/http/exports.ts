@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { PrismaClient } from '../db/client.ts';
 import { redactInput } from '../engine/redact.ts';
+import { TOP_LEVEL } from '../engine/statuses.ts';
 import { idFromPathSegment, inWorkspace } from '../ids.ts';
 import { decodePathSegment } from './request.ts';
 import { sendError } from './respond.ts';
@@ -43,7 +44,7 @@ export async function handleExport(
 
   if (route.stepId !== null) {
     const step = await scope.prisma.stepRun.findFirst({
-      where: { runId: run.id, stepId: route.stepId, iteration: -1 },
+      where: { runId: run.id, stepId: route.stepId, iteration: TOP_LEVEL },
     });
     if (!step) return notFound(res, `Step ${JSON.stringify(route.stepId)} of this run`);
     return send(

@@ -4,7 +4,7 @@
 // recorded, or buffered for a later wait — never half of either.
 import type { PrismaClient } from '../db/client.ts';
 import type { AdvanceResult } from '../engine/run-state.ts';
-import { isRunFinished } from '../engine/statuses.ts';
+import { isRunFinished, TOP_LEVEL } from '../engine/statuses.ts';
 import { fanOutSignal, hashToken } from '../engine/signals.ts';
 import type { EngineHandle, ServiceScope } from '../scope.ts';
 import { ConflictError, NotFoundError, ValidationError, type Problem } from '../errors.ts';
@@ -112,7 +112,7 @@ export async function deliverByToken(
   const run = await prisma.run.findUnique({ where: { id: row.runId }, select: { definition: true } });
   const step = (run?.definition as WorkflowDefinition | undefined)?.steps.find((s) => s.id === row.stepId);
   const stepRun = await prisma.stepRun.findFirst({
-    where: { runId: row.runId, stepId: row.stepId, iteration: -1 },
+    where: { runId: row.runId, stepId: row.stepId, iteration: TOP_LEVEL },
     select: { status: true },
   });
   const notWaiting = (status: string) => ({

@@ -1,6 +1,7 @@
 // Run, StepRun and RunEvent types with the queries and mutations that start and control runs.
 import { RUN_EVENT_TYPES } from '../events/log.ts';
 import { redactInput } from '../engine/redact.ts';
+import { TOP_LEVEL } from '../engine/statuses.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { Run, RunEvent } from '../generated/prisma/client.ts';
 import type { RunStatus, RunTrigger } from '../generated/prisma/enums.ts';
@@ -203,7 +204,7 @@ export const RunRef = builder.prismaNode('Run', {
     }),
     stepRuns: t.relation('stepRuns', {
       description: "The workflow's steps (loop iterations are under StepRun.iterations).",
-      query: { where: { iteration: -1 }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
+      query: { where: { iteration: TOP_LEVEL }, orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] },
     }),
     events: t.connection(
       {

@@ -13,13 +13,8 @@ import {
 } from '../engine/expressions.ts';
 import type { Problem } from '../errors.ts';
 import { waitExpressions, waitReferenceProblems } from './wait-config.ts';
-import {
-  closestName,
-  timeoutSecondsSchema,
-  unknownFieldMessage,
-  validateRetry,
-  validateStepConfig,
-} from './step-configs.ts';
+import { closestName, unknownFieldMessage, validateRetry, validateStepConfig } from './step-configs.ts';
+import { timeoutSecondsSchema } from './step-config-schemas.ts';
 import { STEP_TYPES, type StepType } from './step-types.ts';
 import { isPlainObject } from '../json.ts';
 import { coerceError } from '../errors.ts';

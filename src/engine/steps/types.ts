@@ -1,7 +1,7 @@
 // The contract between the executor and the step handlers that do outside work
 // (http_request, webhook, script, agent_task). Control-flow steps (condition, loop, wait) are
 // handled by the executor itself. Handlers know nothing about the database or dispatch.
-import type { AgentSettings } from '../../agents/service.ts';
+import type { Agent } from '../../generated/prisma/client.ts';
 import type { Readable } from 'node:stream';
 import type { ScriptSettings } from '../../config.ts';
 
@@ -19,6 +19,12 @@ export interface StepEnvironment {
   /** Upper bound for response/output sizes regardless of step config. */
   maxResponseBytes: number;
 }
+
+/** The settings a step uses: what the engine needs of a named agent (agents/service.ts finds them). */
+export type AgentSettings = Pick<
+  Agent,
+  'id' | 'name' | 'model' | 'fallbackModels' | 'systemPrompt' | 'temperature' | 'maxTokens' | 'outputSchema'
+>;
 
 export interface StepContext {
   runId: string;

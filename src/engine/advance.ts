@@ -26,7 +26,7 @@ import {
   buildClaim,
   claimConfig,
   expressionContextOf,
-  leaseOnClaim,
+  claimLease,
   loadRunState,
   lockAndReadRun,
   stepById,
@@ -204,6 +204,7 @@ async function decideSteps(
   const maxParallel =
     typeof definition.maxParallelSteps === 'number' ? definition.maxParallelSteps : DEFAULT_MAX_PARALLEL_STEPS;
   let capacity = opts.capacity;
+  let localSlots = opts.localSlots;
   let paused = false;
   const stepsById = new Map(definition.steps.map((s) => [s.id, s]));
   for (let changed = true; changed; ) {
@@ -283,8 +284,9 @@ async function decideSteps(
           result.starved = true;
           continue;
         }
+        const local = localSlots-- > 0;
         if (isPollDue(row, step)) {
-          result.claims.push(await claimPoll(tx, state, row, step, context, opts));
+          result.claims.push(await claimPoll(tx, state, row, step, context, opts, local));
           running++;
           capacity--;
           changed = true;
@@ -303,7 +305,7 @@ async function decideSteps(
             finishedAt: null,
             error: Prisma.DbNull,
             input: state.redact(recorded) as Prisma.InputJsonValue,
-            ...leaseOnClaim(opts),
+            ...claimLease(opts, local),
           },
           { type: 'STEP_STARTED', stepId: step.id, data: { attempt, input: state.redact(recorded) } },
         );

@@ -151,8 +151,8 @@ export class Engine implements DispatchHost {
         const advanced = await advanceRun(tx, runId, change, {
           workerId: this.opts.workerId,
           leaseMs: this.opts.leaseMs,
-          leaseOnClaim: dispatcher.leaseOnClaim,
           capacity: dispatcher.capacity(this.inFlight.size),
+          localSlots: dispatcher.localSlots(this.inFlight.size),
           now: this.now(),
           secretsKey: this.opts.secretsKey,
           publicUrl: this.opts.publicUrl?.(),

@@ -28,6 +28,8 @@ export interface StepClaim {
   attempt: number;
   /** When the step was claimed (ready for a worker): the start of its dispatch latency. */
   claimedAt: Date | null;
+  /** Leased to the claiming worker, which executes it after the commit; false: handed to the job queue. */
+  leased: boolean;
   type: string;
   config: Record<string, unknown>;
   step: StepDefinition;
@@ -50,15 +52,15 @@ export interface AdvanceResult {
 export interface AdvanceOptions {
   workerId: string;
   leaseMs: number;
-  /**
-   * In-process dispatch leases a claimed step to this process at once. With a job queue
-   * (graphile-worker) the claim is a job that any worker may pick up: the lease is taken by
-   * that worker when it starts the job (claim.ts), so a step waiting in the queue is never
-   * mistaken for one whose worker died.
-   */
-  leaseOnClaim: boolean;
-  /** How many more steps this worker may take on now. */
+  /** How many steps may be claimed now (in-process: this worker's free slots; a job queue: any number). */
   capacity: number;
+  /**
+   * How many of those claims this worker leases to itself at once and executes right after the
+   * commit (the hot path: no job, no take-over). Further claims are left unleased for the job
+   * queue (graphile-worker), whose worker takes the lease when it starts the job (claim.ts), so a
+   * step waiting in the queue is never mistaken for one whose worker died.
+   */
+  localSlots: number;
   now: Date;
   /** Decrypts workspace secrets; null when secrets are not configured. */
   secretsKey: Buffer | null;
@@ -167,9 +169,12 @@ export async function claimConfig(
   return { config: value as Record<string, unknown>, recorded: recorded as Record<string, unknown> };
 }
 
-/** The lease a claimed step starts with: this worker's at once (in-process dispatch), or none until a worker takes its job. */
-export function leaseOnClaim(opts: AdvanceOptions): { leaseOwner: string | null; leaseExpiresAt: Date | null } {
-  return opts.leaseOnClaim
+/** The lease a claimed step starts with: this worker's when it executes the step itself, or none until a worker takes its job. */
+export function claimLease(
+  opts: AdvanceOptions,
+  local: boolean,
+): { leaseOwner: string | null; leaseExpiresAt: Date | null } {
+  return local
     ? { leaseOwner: opts.workerId, leaseExpiresAt: new Date(opts.now.getTime() + opts.leaseMs) }
     : { leaseOwner: null, leaseExpiresAt: null };
 }
@@ -190,6 +195,7 @@ export function buildClaim(
     stepId: step.id,
     attempt: row.attempt,
     claimedAt: row.startedAt,
+    leased: row.leaseOwner !== null,
     type: step.type,
     config,
     step,

@@ -10,7 +10,7 @@ import {
   buildClaim,
   claimConfig,
   expressionContextOf,
-  leaseOnClaim,
+  claimLease,
   type AdvanceOptions,
   type AdvanceResult,
   type Loaded,
@@ -232,6 +232,7 @@ export async function claimPoll(
   step: StepDefinition,
   context: ExpressionContext,
   opts: AdvanceOptions,
+  local: boolean,
 ): Promise<StepClaim> {
   const target = executedStep(state.run.definition.steps, step);
   const { config } = await claimConfig(target, context);
@@ -241,7 +242,7 @@ export async function claimPoll(
     state,
     row,
     'RUNNING',
-    { attempt, ...leaseOnClaim(opts) },
+    { attempt, ...claimLease(opts, local) },
     { type: 'STEP_LOG', stepId: step.id, data: { lines: [`poll: running the request of '${target.id}'`], attempt } },
   );
   return { ...buildClaim(state, state.rows.get(step.id)!, target, config, context), stepId: step.id };

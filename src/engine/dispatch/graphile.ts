@@ -1,7 +1,10 @@
-// graphile-worker dispatch (PostgreSQL): every hand-off is a job in graphile-worker's own
-// schema, inserted with graphile_worker.add_job() INSIDE the advance transaction — a claim and
-// its job commit together or not at all, so no step is ever claimed without a job (and no job
-// exists for a claim that rolled back). Any worker process may run the job.
+// graphile-worker dispatch (PostgreSQL). A step claimed by a worker with a free slot is leased to
+// that worker in the claiming transaction and executed by it right after the commit: no job (the
+// hot path; its liveness lock below hands the step to another worker within seconds if it dies).
+// Every other hand-off is a job in graphile-worker's own schema, inserted with
+// graphile_worker.add_job() INSIDE the advance transaction — a claim and its job commit together
+// or not at all, so no unleased step is ever claimed without a job (and no job exists for a
+// claim that rolled back). Any worker process may run the job.
 //
 //   weft_step        { runId, stepRunId, attempt }  execute one claimed attempt
 //                    job key per stepRun + attempt: re-enqueueing the same attempt dedups
@@ -86,7 +89,7 @@ async function addJob(
 
 export class GraphileDispatcher implements Dispatcher {
   readonly kind = 'graphile';
-  readonly leaseOnClaim = false;
+  private host: DispatchHost | null = null;
   private pool: pg.Pool | null = null;
   private runner: Runner | null = null;
   private scheduler: ScheduleTicker | null = null;
@@ -100,8 +103,19 @@ export class GraphileDispatcher implements Dispatcher {
     return Number.MAX_SAFE_INTEGER;
   }
 
+  /**
+   * Local first: while this worker has free slots, the steps it claims are leased to it and run
+   * here right after the commit, with no job — a step costs no job insert, fetch and take-over.
+   * Its liveness lock covers a crash (leasesOfDeadWorkers). Claims beyond that, and every claim
+   * made by a process that executes no steps (the API role), go to the queue for any worker.
+   */
+  localSlots(inFlight: number): number {
+    return this.host && !this.host.isStopped() && !this.stopping ? Math.max(0, this.opts.concurrency - inFlight) : 0;
+  }
+
   async persist(tx: Prisma.TransactionClient, result: AdvanceResult): Promise<void> {
     for (const claim of result.claims) {
+      if (claim.leased) continue;
       await addJob(
         tx,
         'weft_step',
@@ -119,7 +133,10 @@ export class GraphileDispatcher implements Dispatcher {
     }
   }
 
-  afterCommit(): void {}
+  afterCommit(_runId: string, result: AdvanceResult): void {
+    const host = this.host;
+    for (const claim of result.claims) if (claim.leased && host) void host.execute(claim);
+  }
 
   /**
    * A claim is RUNNING without a lease until a worker takes its job. If that worker dies
@@ -230,6 +247,7 @@ export class GraphileDispatcher implements Dispatcher {
       },
     };
     this.stopping = false;
+    this.host = host;
     // Before the first job: a lease is only ever taken while its owner's lock is held.
     await this.holdLivenessLock();
     this.pool = new pg.Pool({ connectionString: this.opts.connectionString, max: this.opts.poolMax });

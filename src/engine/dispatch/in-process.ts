@@ -16,7 +16,6 @@ export interface InProcessOptions {
 
 export class InProcessDispatcher implements Dispatcher {
   readonly kind = 'in-process';
-  readonly leaseOnClaim = true;
   private host: DispatchHost | null = null;
   private scheduler: ScheduleTicker | null = null;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -26,6 +25,11 @@ export class InProcessDispatcher implements Dispatcher {
 
   capacity(inFlight: number): number {
     return this.host && !this.host.isStopped() ? this.opts.workerConcurrency - inFlight : 0;
+  }
+
+  /** Every claim is executed here, at once. */
+  localSlots(inFlight: number): number {
+    return this.capacity(inFlight);
   }
 
   async persist(): Promise<void> {}

@@ -29,13 +29,13 @@ export interface ScheduleTicker {
 
 export interface Dispatcher {
   readonly kind: 'in-process' | 'graphile';
-  /** See AdvanceOptions.leaseOnClaim. */
-  readonly leaseOnClaim: boolean;
   /** How many more steps advanceRun may claim now, given this process's in-flight count. */
   capacity(inFlight: number): number;
-  /** Inside the advance transaction: make the hand-off durable (graphile: insert the jobs). */
+  /** Of those, how many this process leases to itself and executes after the commit (AdvanceOptions.localSlots). */
+  localSlots(inFlight: number): number;
+  /** Inside the advance transaction: make the hand-off durable (graphile: insert the jobs of unleased claims). */
   persist(tx: Prisma.TransactionClient, result: AdvanceResult): Promise<void>;
-  /** After the commit: act in this process (in-process: run claims, set timers). */
+  /** After the commit: act in this process (execute the claims leased to it; in-process: set timers). */
   afterCommit(runId: string, result: AdvanceResult): void;
   /**
    * Claimed steps whose hand-off was lost: no worker took them within `leaseMs` although the

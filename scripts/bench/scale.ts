@@ -9,6 +9,10 @@
 //    from the first run's start to the last step's finish (database timestamps), so process
 //    start-up is not counted.
 //
+// 3. Per step, for each worker count: the workers' CPU, PostgreSQL's CPU (every postgres process on
+//    this machine) and transactions — on 2 cores more workers can only contend, so the database's
+//    cost per step is what decides the ceiling of a larger cluster; the last line projects it.
+//
 // Env: BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/weft_bench_scale,
 // created and dropped), BENCH_RUNS (300), BENCH_WORKERS ("1,2,4"), WEFT_WORKER_CONCURRENCY (50),
 // WEFT_MAX_CONCURRENT_RUNS (100).
@@ -28,6 +32,7 @@ import { SYSTEM_ACTOR } from '../../src/scope.ts';
 import { runWorkflow } from '../../src/runs/service.ts';
 import { createWorkflow } from '../../src/workflows/service.ts';
 import { ensureDefaultWorkspace } from '../../src/workspaces/service.ts';
+import { postgresCpuMs, processCpuMs, transactionCount } from './cost.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 300);
@@ -153,12 +158,26 @@ async function main() {
     WEFT_MAX_CONCURRENT_RUNS: process.env.WEFT_MAX_CONCURRENT_RUNS ?? '100',
     WEFT_ENGINE_POLL_MS: '200',
   };
-  const results: { workers: number; stepsPerSecond: number; seconds: number }[] = [];
+  const results: {
+    workers: number;
+    stepsPerSecond: number;
+    seconds: number;
+    workerCpuMs: number;
+    postgresCpuMs: number;
+    transactions: number;
+  }[] = [];
+  const transactions = () => transactionCount((sql) => db.prisma.$queryRawUnsafe(sql));
   for (const workers of WORKER_COUNTS) {
     const workflow = await createWorkflow(scope, { name: `bench-${workers}`, definition, status: 'ACTIVE' });
     console.log(`${workers} worker(s): queueing ${RUNS} runs of a ${STEPS_PER_RUN}-step DAG…`);
     for (let i = 0; i < RUNS; i++) await runWorkflow(scope, { workflowId: workflow.id, input: {} });
     const children = await Promise.all(Array.from({ length: workers }, () => startWorker(env)));
+    // Start-up is over (the runs were queued before): from here on the cost is the work's.
+    const before = {
+      workers: children.map((child) => processCpuMs(child.pid!)),
+      postgres: postgresCpuMs(),
+      transactions: await transactions(),
+    };
     const finished = () =>
       db.prisma.run.count({ where: { workflowId: workflow.id, status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } } });
     await waitFor(`${workers} worker(s) to finish`, 15 * 60_000, async () => (await finished()) >= RUNS);
@@ -167,26 +186,55 @@ async function main() {
              (SELECT count(*) FROM "Run" WHERE "workflowId" = ${workflow.id}::uuid AND status <> 'COMPLETED') AS failed
       FROM "Run" r JOIN "StepRun" s ON s."runId" = r.id WHERE r."workflowId" = ${workflow.id}::uuid`;
     if (Number(span!.failed) > 0) throw new Error(`${span!.failed} runs did not complete`);
-    results.push({ workers, seconds: span!.seconds, stepsPerSecond: (RUNS * STEPS_PER_RUN) / span!.seconds });
+    results.push({
+      workers,
+      seconds: span!.seconds,
+      stepsPerSecond: (RUNS * STEPS_PER_RUN) / span!.seconds,
+      workerCpuMs: children.reduce((sum, child, i) => sum + processCpuMs(child.pid!) - before.workers[i]!, 0),
+      postgresCpuMs: postgresCpuMs() - before.postgres,
+      transactions: (await transactions()) - before.transactions,
+    });
     await Promise.all(
       children.map((child) => new Promise((resolve) => (child.once('exit', resolve), child.kill('SIGTERM')))),
     );
   }
 
   const single = results.find((r) => r.workers === 1)?.stepsPerSecond ?? results[0]!.stepsPerSecond;
+  const steps = RUNS * STEPS_PER_RUN;
   const rows = [
-    ['topology', 'steps/s', 'vs 1 worker', 'vs ceiling'],
-    [`graphile-worker bare no-op jobs (1 runner, concurrency ${CONCURRENCY})`, ceiling.toFixed(0), '', '1.00'],
+    ['topology', 'steps/s', 'vs 1 worker', 'vs ceiling', 'worker CPU/step', 'PG CPU/step', 'xacts/step'],
+    [
+      `graphile-worker bare no-op jobs (1 runner, concurrency ${CONCURRENCY})`,
+      ceiling.toFixed(0),
+      '',
+      '1.00',
+      '',
+      '',
+      '',
+    ],
     ...results.map((r) => [
-      `weft worker ×${r.workers} (${RUNS * STEPS_PER_RUN} steps in ${r.seconds.toFixed(1)} s)`,
+      `weft worker ×${r.workers} (${steps} steps in ${r.seconds.toFixed(1)} s)`,
       r.stepsPerSecond.toFixed(0),
       `${(r.stepsPerSecond / single).toFixed(2)}×`,
       (r.stepsPerSecond / ceiling).toFixed(2),
+      `${(r.workerCpuMs / steps).toFixed(2)} ms`,
+      `${(r.postgresCpuMs / steps).toFixed(2)} ms`,
+      (r.transactions / steps).toFixed(2),
     ]),
   ];
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
   console.log(
     `\n${rows.map((r) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n')}`,
+  );
+
+  // A larger cluster is bounded by its database: the lowest PostgreSQL CPU per step measured
+  // (the least contended run) over a 16-core database, with as many worker cores as that needs.
+  const best = results.reduce((a, b) => (a.postgresCpuMs <= b.postgresCpuMs ? a : b));
+  const pgPerStep = best.postgresCpuMs / steps;
+  const projected = (16 * 1000) / pgPerStep;
+  const workerCores = (projected * (best.workerCpuMs / steps)) / 1000;
+  console.log(
+    `scale: ${results.map((r) => `${r.workers} worker${r.workers > 1 ? 's' : ''} ${r.stepsPerSecond.toFixed(0)}`).join(', ')} steps/s; projected ceiling ${projected.toFixed(0)} steps/s on a 16-core database (${pgPerStep.toFixed(2)} ms PostgreSQL CPU per step, ≈ ${workerCores.toFixed(0)} worker cores)`,
   );
 
   await db.close();

@@ -84,6 +84,7 @@ export class Engine implements DispatchHost {
   private tickAgain = false;
   private stopped = true;
   private nextSignalMaintenance = 0;
+  private nextSweep = 0;
 
   constructor(private readonly opts: EngineOptions) {}
 
@@ -208,16 +209,23 @@ export class Engine implements DispatchHost {
     try {
       do {
         this.tickAgain = false;
-        await this.reclaim({ onlyExpired: true, reason: 'lease expired (worker stopped responding)' });
-        await this.wakeDue();
-        await this.signalMaintenance();
+        // Most ticks are nudges (a run was queued, a run finished and freed a slot): they only need
+        // to start queued runs. The sweeps for lost work run at most once per poll interval.
+        const sweep = performance.now() >= this.nextSweep;
+        if (sweep) {
+          // Half an interval: the poll timer's own ticks (every interval) always sweep.
+          this.nextSweep = performance.now() + this.opts.pollIntervalMs / 2;
+          await this.reclaim({ onlyExpired: true, reason: 'lease expired (worker stopped responding)' });
+          await this.wakeDue();
+          await this.signalMaintenance();
+        }
         const started = await retrying(() => startQueuedRuns(this.opts.prisma, this.opts.limits, this.now()));
         this.opts.bus.publish(started.events);
         this.opts.observer?.runsStarted(started.runIds);
         // Claim the first steps of the started runs concurrently: their dispatch latency would
         // otherwise grow with their position in the batch.
         await Promise.all(started.runIds.map((runId) => this.advance(runId, { kind: 'none' })));
-        if (this.inFlight.size < this.opts.workerConcurrency) await this.sweepStalled();
+        if (sweep && this.inFlight.size < this.opts.workerConcurrency) await this.sweepStalled();
       } while (this.tickAgain && !this.stopped);
     } finally {
       this.ticking = false;

@@ -107,7 +107,12 @@ print(json.dumps({
     'writable': {p: writable(p) for p in ['/', '/etc', '/usr', '/run/weft', '/job', '/tmp']},
 }))`;
     const out = await runScript({ language: 'python', source });
-    const seen = out.json as Record<string, any>;
+    const seen = out.json as {
+      groups: number[];
+      pids: number[];
+      root: string[];
+      writable: Record<string, boolean>;
+    } & Record<string, unknown>;
     expect(seen).toMatchObject({
       uid: 65534,
       gid: 65534,

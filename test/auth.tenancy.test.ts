@@ -106,9 +106,10 @@ beforeAll(async () => {
     await ok('query($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }', { id: a.run })
   ).run.events.edges[0].node.id;
   a.workspace = gid('Workspace', t.workspaceId);
-  a.upload = (
-    await gqlUpload(t, new File(['alpha bytes'], 'ALPHA-file.txt'), { workflowId: a.workflow })
-  ).data.uploadFile.upload.id;
+  a.upload = ofType(
+    (await gqlUpload(t, new File(['alpha bytes'], 'ALPHA-file.txt'), { workflowId: a.workflow })).data?.uploadFile,
+    'UploadPayload',
+  ).upload.id;
 }, 60_000);
 afterAll(async () => {
   await t?.close();

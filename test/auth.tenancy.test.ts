@@ -53,7 +53,7 @@ beforeAll(async () => {
   a.workflow = await createWorkflow(t, definition, { name: 'ALPHA-workflow' });
   await ok(
     graphql(
-      `mutation TenancySetup1 ($id: ID!) { setReleaseLabel(input: { workflowId: $id, label: "production", version: 1 }) { __typename } }`,
+      `mutation TenancySetupSetReleaseLabel ($id: ID!) { setReleaseLabel(input: { workflowId: $id, label: "production", version: 1 }) { __typename } }`,
     ),
     { id: a.workflow },
   );
@@ -61,7 +61,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup2 { createTagGroup(input: { name: "ALPHA-group" }) { __typename ... on TagGroupPayload { tagGroup { id } } } }`,
+          `mutation TenancySetupCreateTagGroup { createTagGroup(input: { name: "ALPHA-group" }) { __typename ... on TagGroupPayload { tagGroup { id } } } }`,
         ),
       )
     ).createTagGroup,
@@ -71,7 +71,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup3 ($g: ID!) { createTag(input: { name: "ALPHA-tag", groupId: $g }) { __typename ... on TagPayload { tag { id } } } }`,
+          `mutation TenancySetupCreateTag ($g: ID!) { createTag(input: { name: "ALPHA-tag", groupId: $g }) { __typename ... on TagPayload { tag { id } } } }`,
         ),
         { g: a.group },
       )
@@ -80,7 +80,7 @@ beforeAll(async () => {
   ).tag.id;
   await ok(
     graphql(
-      `mutation TenancySetup4 ($w: ID!, $t: ID!) { assignTags(input: { workflowId: $w, tagIds: [$t] }) { __typename } }`,
+      `mutation TenancySetupAssignTags ($w: ID!, $t: ID!) { assignTags(input: { workflowId: $w, tagIds: [$t] }) { __typename } }`,
     ),
     {
       w: a.workflow,
@@ -91,7 +91,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup5 ($w: ID!) { createSchedule(input: { workflowId: $w, name: "ALPHA-schedule", cronExpression: "0 3 * * *", enabled: false }) { __typename ... on SchedulePayload { schedule { id } } } }`,
+          `mutation TenancySetupCreateSchedule ($w: ID!) { createSchedule(input: { workflowId: $w, name: "ALPHA-schedule", cronExpression: "0 3 * * *", enabled: false }) { __typename ... on SchedulePayload { schedule { id } } } }`,
         ),
         { w: a.workflow },
       )
@@ -102,7 +102,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup6 ($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "ALPHA-template", category: "alpha" }) { __typename ... on TemplatePayload { template { id } } } }`,
+          `mutation TenancySetupCreateTemplateFromWorkflow ($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "ALPHA-template", category: "alpha" }) { __typename ... on TemplatePayload { template { id } } } }`,
         ),
         { w: a.workflow },
       )
@@ -111,14 +111,14 @@ beforeAll(async () => {
   ).template.id;
   await ok(
     graphql(
-      `mutation TenancySetup7 { setSecret(input: { name: "ALPHA_SECRET", value: "alpha-secret-value" }) { __typename } }`,
+      `mutation TenancySetupSetSecret { setSecret(input: { name: "ALPHA_SECRET", value: "alpha-secret-value" }) { __typename } }`,
     ),
   );
   a.agent = ofType(
     (
       await ok(
         graphql(
-          `mutation TenancySetup8 { createAgent(input: { name: "ALPHA-agent", model: "alpha-model" }) { __typename ... on AgentPayload { agent { id } } } }`,
+          `mutation TenancySetupCreateAgent { createAgent(input: { name: "ALPHA-agent", model: "alpha-model" }) { __typename ... on AgentPayload { agent { id } } } }`,
         ),
       )
     ).createAgent,
@@ -128,7 +128,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup9 { createApiKey(input: { name: "ALPHA-key", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { apiKey { id } } } }`,
+          `mutation TenancySetupCreateApiKey { createApiKey(input: { name: "ALPHA-key", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { apiKey { id } } } }`,
         ),
       )
     ).createApiKey,
@@ -138,7 +138,7 @@ beforeAll(async () => {
     (
       await ok(
         graphql(
-          `mutation TenancySetup10 { addWorkspaceMember(input: { subject: "alpha-member", role: VIEWER }) { __typename ... on WorkspaceMemberPayload { userId } } }`,
+          `mutation TenancySetupAddWorkspaceMember { addWorkspaceMember(input: { subject: "alpha-member", role: VIEWER }) { __typename ... on WorkspaceMemberPayload { userId } } }`,
         ),
       )
     ).addWorkspaceMember,
@@ -147,15 +147,16 @@ beforeAll(async () => {
   a.run = await startRun(t, a.workflow, { note: 'alpha-input-value' });
   await waitForRun(t, a.run);
   a.version = (
-    await ok(graphql(`query TenancySetup11 ($id: ID!) { workflow(id: $id) { currentVersion { id } } }`), {
+    await ok(graphql(`query TenancySetupWorkflow ($id: ID!) { workflow(id: $id) { currentVersion { id } } }`), {
       id: a.workflow,
     })
   ).workflow!.currentVersion!.id;
-  a.stepRun = (await ok(graphql(`query TenancySetup12 ($id: ID!) { run(id: $id) { stepRuns { id } } }`), { id: a.run }))
-    .run!.stepRuns[0]!.id;
+  a.stepRun = (
+    await ok(graphql(`query TenancySetupRun ($id: ID!) { run(id: $id) { stepRuns { id } } }`), { id: a.run })
+  ).run!.stepRuns[0]!.id;
   a.event = (
     await ok(
-      graphql(`query TenancySetup13 ($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }`),
+      graphql(`query TenancySetupRun2 ($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }`),
       { id: a.run },
     )
   ).run!.events.edges[0]!.node.id;

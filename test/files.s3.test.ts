@@ -40,7 +40,7 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     expect(part.status).toBe(206);
     expect(await part.text()).toBe('in');
     const listed = await t.gql(
-      graphql(`query FilesS31 { uploads(first: 10) { totalCount edges { node { filename sha256 } } } }`),
+      graphql(`query FilesS3Uploads { uploads(first: 10) { totalCount edges { node { filename sha256 } } } }`),
     );
     expect(listed.errors).toBeUndefined();
     expect(listed.data?.uploads.edges.map((e) => e.node.filename)).toContain('bucket.txt');
@@ -67,7 +67,7 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     writeFileSync(tmp, 'orphan in s3');
     await t.app.files.store.putFile(objectKey(sha('orphan in s3')), tmp, 12);
     const del = await t.gql(
-      graphql(`mutation FilesS32 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+      graphql(`mutation FilesS3DeleteUpload ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
       {
         id: drop.body.upload.id,
       },

@@ -47,7 +47,7 @@ describe('uploads (local store)', () => {
 
     const res = await t.gql(
       graphql(
-        `query FilesUploads1 ($id: ID!) { node(id: $id) { __typename ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`,
+        `query FilesUploadsNode ($id: ID!) { node(id: $id) { __typename ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`,
       ),
       { id: workflowId },
     );
@@ -143,9 +143,12 @@ describe('uploads (local store)', () => {
     expect(gql.data?.uploadFile ?? null).toBeNull();
     expect(gql.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 250_000 });
     for (const r of [first, second])
-      await t.gql(graphql(`mutation FilesUploads2 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`), {
-        id: r.body.upload.id,
-      });
+      await t.gql(
+        graphql(`mutation FilesUploadsDeleteUpload ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+        {
+          id: r.body.upload.id,
+        },
+      );
   });
 
   it('keeps workspaces apart: another tenant can neither list, download nor delete', async () => {
@@ -153,18 +156,22 @@ describe('uploads (local store)', () => {
     const other = await createTenant(t, 'files-other');
     const download = await fetch(`${t.base}${put.body.upload.downloadUrl}`, { headers: other.headers });
     expect(download.status).toBe(404);
-    const listed = await t.gql(graphql(`query FilesUploads3 { uploads(first: 50) { totalCount } }`), {}, other.headers);
+    const listed = await t.gql(
+      graphql(`query FilesUploadsUploads { uploads(first: 50) { totalCount } }`),
+      {},
+      other.headers,
+    );
     expect(listed.errors).toBeUndefined();
     expect(listed.data?.uploads.totalCount).toBe(0);
     const node = await t.gql(
-      graphql(`query FilesUploads4 ($id: ID!) { node(id: $id) { id } }`),
+      graphql(`query FilesUploadsNode2 ($id: ID!) { node(id: $id) { id } }`),
       { id: put.body.upload.id },
       other.headers,
     );
     expect(node.data?.node).toBeNull();
     const deleted = await t.gql(
       graphql(
-        `mutation FilesUploads5 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`,
+        `mutation FilesUploadsDeleteUpload2 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`,
       ),
       { id: put.body.upload.id },
       other.headers,
@@ -182,7 +189,7 @@ describe('uploads (local store)', () => {
     const file = path.join(t.config.files.dir, key);
     const del = await t.gql(
       graphql(
-        `mutation FilesUploads6 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`,
+        `mutation FilesUploadsDeleteUpload3 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`,
       ),
       { id: a.body.upload.id },
     );
@@ -190,9 +197,12 @@ describe('uploads (local store)', () => {
     expect(del.data?.deleteUpload).toEqual({ __typename: 'DeleteUploadPayload', deletedId: a.body.upload.id });
     await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
     expect(existsSync(file)).toBe(true); // b still names the bytes
-    await t.gql(graphql(`mutation FilesUploads7 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`), {
-      id: b.body.upload.id,
-    });
+    await t.gql(
+      graphql(`mutation FilesUploadsDeleteUpload4 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+      {
+        id: b.body.upload.id,
+      },
+    );
     await collectGarbage(t.db.prisma, t.app.files.store); // young: within the grace period
     expect(existsSync(file)).toBe(true);
     const result = await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
@@ -210,7 +220,7 @@ describe('uploads (local store)', () => {
     const put = await putUpload(t.base, t.authHeaders, 'only this workflow', { filename: 'w.txt', workflowId: wf });
     expect(put.status).toBe(201);
     const del = await t.gql(
-      graphql(`mutation FilesUploads8 ($id: ID!) { deleteWorkflow(input: { id: $id }) { __typename } }`),
+      graphql(`mutation FilesUploadsDeleteWorkflow ($id: ID!) { deleteWorkflow(input: { id: $id }) { __typename } }`),
       { id: wf },
     );
     expect(del.errors).toBeUndefined();

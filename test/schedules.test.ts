@@ -65,7 +65,7 @@ describe('schedules through the API', () => {
     const before = await t.db.prisma.schedule.count();
     const res = await q(
       graphql(
-        `mutation Schedules1 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+        `mutation SchedulesCreateSchedule ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
       ),
       { input: { workflowId: wf, cronExpression: '61 * * * *', timezone: 'Mars/Olympus' } },
     );
@@ -83,7 +83,7 @@ describe('schedules through the API', () => {
     const wf = await createWorkflow(t, definition);
     const created = await q(
       graphql(
-        `mutation Schedules2 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id cronExpression timezone enabled nextRunAt upcoming(count: 3) overlap catchUp } } } }`,
+        `mutation SchedulesCreateSchedule2 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id cronExpression timezone enabled nextRunAt upcoming(count: 3) overlap catchUp } } } }`,
       ),
       {
         input: {
@@ -106,20 +106,20 @@ describe('schedules through the API', () => {
     expect(schedule.nextRunAt).toBe(schedule.upcoming[0]);
     const paused = await q(
       graphql(
-        `mutation Schedules3 ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+        `mutation SchedulesPauseSchedule ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
       ),
       { input: { id: schedule.id } },
     );
     expect(ofType(paused.pauseSchedule, 'SchedulePayload').schedule).toEqual({ enabled: false, nextRunAt: null });
     const resumed = await q(
       graphql(
-        `mutation Schedules4 ($input: ScheduleIdInput!) { resumeSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+        `mutation SchedulesResumeSchedule ($input: ScheduleIdInput!) { resumeSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
       ),
       { input: { id: schedule.id } },
     );
     expect(ofType(resumed.resumeSchedule, 'SchedulePayload').schedule.nextRunAt).toBe(schedule.nextRunAt);
     const listed = await q(
-      graphql(`query Schedules5 ($id: ID!) { workflow(id: $id) { schedules { id inputData } } }`),
+      graphql(`query SchedulesWorkflow ($id: ID!) { workflow(id: $id) { schedules { id inputData } } }`),
       { id: wf },
     );
     expect(listed.workflow?.schedules).toEqual([{ id: schedule.id, inputData: { dataset: 'daily' } }]);
@@ -132,7 +132,7 @@ describe('firing (injected clock)', () => {
     const wf = await createWorkflow(t, definition, { status: 'ACTIVE' });
     const res = await q(
       graphql(
-        `mutation Schedules6 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
+        `mutation SchedulesCreateSchedule3 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
       ),
       { input: { workflowId: wf, cronExpression: '0 * * * *', ...extra } },
     );
@@ -264,7 +264,7 @@ describe('real time', () => {
     const wf = await createWorkflow(t, definition);
     const res = await q(
       graphql(
-        `mutation Schedules7 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
+        `mutation SchedulesCreateSchedule4 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
       ),
       { input: { workflowId: wf, cronExpression: '* * * * * *' } },
     );
@@ -275,9 +275,14 @@ describe('real time', () => {
       async () => (await t.db.prisma.run.count({ where: { scheduleId: id, status: 'COMPLETED' } })) >= 2,
       100,
     );
-    await q(graphql(`mutation Schedules8 ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }`), {
-      input: { id: ofType(res.createSchedule, 'SchedulePayload').schedule.id },
-    });
+    await q(
+      graphql(
+        `mutation SchedulesPauseSchedule2 ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }`,
+      ),
+      {
+        input: { id: ofType(res.createSchedule, 'SchedulePayload').schedule.id },
+      },
+    );
     const ticks = await t.db.prisma.scheduleTick.findMany({ where: { scheduleId: id, status: 'FIRED' } });
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     expect(new Set(ticks.map((x) => x.scheduledFor.getTime() % 1000))).toEqual(new Set([0])); // whole seconds
@@ -298,7 +303,7 @@ describe('inbound webhooks', () => {
     );
     const rotated = await q(
       graphql(
-        `mutation Schedules9 ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename ... on WebhookSecretPayload { secret path } } }`,
+        `mutation SchedulesRotateWebhookSecret ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename ... on WebhookSecretPayload { secret path } } }`,
       ),
       { input: { workflowId: wf } },
     );
@@ -308,7 +313,9 @@ describe('inbound webhooks', () => {
     expect(stored).toMatch(/^v1\./);
     expect(stored).not.toContain(secret);
     const read = await q(
-      graphql(`query Schedules10 ($id: ID!) { workflow(id: $id) { inboundWebhookPath hasInboundWebhookSecret } }`),
+      graphql(
+        `query SchedulesWorkflow2 ($id: ID!) { workflow(id: $id) { inboundWebhookPath hasInboundWebhookSecret } }`,
+      ),
       {
         id: wf,
       },
@@ -344,7 +351,7 @@ describe('inbound webhooks', () => {
 
     await q(
       graphql(
-        `mutation Schedules11 ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename } }`,
+        `mutation SchedulesRotateWebhookSecret2 ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename } }`,
       ),
       {
         input: { workflowId: wf },

@@ -23,7 +23,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
     (
       await q(
         graphql(
-          `mutation Tags1 { createTagGroup(input: { name: "Team", color: "#112233", emoji: "👥", order: 1 }) { __typename ... on TagGroupPayload { tagGroup { id name color emoji } } } }`,
+          `mutation TagsCreateTagGroup { createTagGroup(input: { name: "Team", color: "#112233", emoji: "👥", order: 1 }) { __typename ... on TagGroupPayload { tagGroup { id name color emoji } } } }`,
         ),
       )
     ).createTagGroup,
@@ -35,7 +35,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
       (
         await q(
           graphql(
-            `mutation Tags2 ($input: CreateTagInput!) { createTag(input: $input) { __typename ... on TagPayload { tag { id name order group { name } } } } }`,
+            `mutation TagsCreateTag ($input: CreateTagInput!) { createTag(input: $input) { __typename ... on TagPayload { tag { id name order group { name } } } } }`,
           ),
           { input: { name, order, groupId: group.id, description: `${name} team` } },
         )
@@ -49,7 +49,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
   const wf = await createWorkflow(t, definition);
   const assigned = await q(
     graphql(
-      `mutation Tags3 ($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on WorkflowTagsPayload { workflow { tags { name } } } } }`,
+      `mutation TagsAssignTags ($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on WorkflowTagsPayload { workflow { tags { name } } } } }`,
     ),
     { input: { workflowId: wf, tagIds: [data.id, ops.id] } },
   );
@@ -58,7 +58,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
 
   const list = await q(
     graphql(
-      `query Tags4 { tags(first: 10) { totalCount edges { node { name workflowCount } } } tagGroups { name tags { name } } }`,
+      `query TagsTags { tags(first: 10) { totalCount edges { node { name workflowCount } } } tagGroups { name tags { name } } }`,
     ),
   );
   expect(list.tags.edges.map((e) => e.node)).toEqual([
@@ -69,18 +69,18 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
 
   await q(
     graphql(
-      `mutation Tags5 ($input: UpdateTagInput!) { updateTag(input: $input) { __typename ... on TagPayload { tag { isArchived } } } }`,
+      `mutation TagsUpdateTag ($input: UpdateTagInput!) { updateTag(input: $input) { __typename ... on TagPayload { tag { isArchived } } } }`,
     ),
     { input: { id: ops.id, isArchived: true } },
   );
-  expect((await q(graphql(`query Tags6 { tags(first: 10) { totalCount } }`))).tags.totalCount).toBe(1);
+  expect((await q(graphql(`query TagsTags2 { tags(first: 10) { totalCount } }`))).tags.totalCount).toBe(1);
   expect(
-    (await q(graphql(`query Tags7 { tags(first: 10, includeArchived: true) { totalCount } }`))).tags.totalCount,
+    (await q(graphql(`query TagsTags3 { tags(first: 10, includeArchived: true) { totalCount } }`))).tags.totalCount,
   ).toBe(2);
 
   const unassigned = await q(
     graphql(
-      `mutation Tags8 ($input: WorkflowTagsInput!) { unassignTags(input: $input) { __typename ... on WorkflowTagsPayload { workflow { tags { name } } } } }`,
+      `mutation TagsUnassignTags ($input: WorkflowTagsInput!) { unassignTags(input: $input) { __typename ... on WorkflowTagsPayload { workflow { tags { name } } } } }`,
     ),
     { input: { workflowId: wf, tagIds: [data.id] } },
   );
@@ -88,7 +88,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
 
   const deleted = await q(
     graphql(
-      `mutation Tags9 ($input: DeleteInput!) { deleteTagGroup(input: $input) { __typename ... on DeletedPayload { deletedId } } }`,
+      `mutation TagsDeleteTagGroup ($input: DeleteInput!) { deleteTagGroup(input: $input) { __typename ... on DeletedPayload { deletedId } } }`,
     ),
     { input: { id: group.id } },
   );
@@ -96,7 +96,7 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
   expect(
     ofType(
       (
-        await q(graphql(`query Tags10 ($id: ID!) { node(id: $id) { __typename ... on Tag { group { name } } } }`), {
+        await q(graphql(`query TagsNode ($id: ID!) { node(id: $id) { __typename ... on Tag { group { name } } } }`), {
           id: data.id,
         })
       ).node,
@@ -106,11 +106,11 @@ it('creates groups and tags, assigns them, counts workflows, archives, and delet
 });
 
 it('refuses duplicates, bad colors and foreign ids clearly, writing nothing', async () => {
-  await q(graphql(`mutation Tags11 { createTag(input: { name: "unique" }) { __typename } }`));
+  await q(graphql(`mutation TagsCreateTag2 { createTag(input: { name: "unique" }) { __typename } }`));
   const before = await t.db.prisma.tag.count();
   const dup = await q(
     graphql(
-      `mutation Tags12 { createTag(input: { name: "unique", color: "red" }) { __typename ... on ValidationError { code problems { path message } } } }`,
+      `mutation TagsCreateTag3 { createTag(input: { name: "unique", color: "red" }) { __typename ... on ValidationError { code problems { path message } } } }`,
     ),
   );
   expect(ofType(dup.createTag, 'ValidationError').problems).toEqual([
@@ -118,7 +118,7 @@ it('refuses duplicates, bad colors and foreign ids clearly, writing nothing', as
   ]);
   const dupName = await q(
     graphql(
-      `mutation Tags13 { createTag(input: { name: "unique" }) { __typename ... on ValidationError { problems { path message } } } }`,
+      `mutation TagsCreateTag4 { createTag(input: { name: "unique" }) { __typename ... on ValidationError { problems { path message } } } }`,
     ),
   );
   expect(ofType(dupName.createTag, 'ValidationError').problems).toEqual([
@@ -128,7 +128,7 @@ it('refuses duplicates, bad colors and foreign ids clearly, writing nothing', as
   const missing = Buffer.from('Tag:00000000-0000-7000-8000-000000000000').toString('base64');
   const assign = await q(
     graphql(
-      `mutation Tags14 ($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on NotFoundError { code resource } } }`,
+      `mutation TagsAssignTags2 ($input: WorkflowTagsInput!) { assignTags(input: $input) { __typename ... on NotFoundError { code resource } } }`,
     ),
     { input: { workflowId: wf, tagIds: [missing] } },
   );

@@ -31,17 +31,19 @@ it('ships at least five built-in templates, each a valid definition', () => {
 
 it('lists templates with filters and installs one as a workflow', async () => {
   const all = await q(
-    graphql(`query Templates1 { templates(first: 50) { edges { node { id name category isBuiltin inputSchema } } } }`),
+    graphql(
+      `query TemplatesTemplates { templates(first: 50) { edges { node { id name category isBuiltin inputSchema } } } }`,
+    ),
   );
   expect(all.templates.edges.length).toBe(BUILTIN_TEMPLATES.length);
   const monitoring = await q(
-    graphql(`query Templates2 { templates(first: 50, category: "monitoring") { edges { node { name } } } }`),
+    graphql(`query TemplatesTemplates2 { templates(first: 50, category: "monitoring") { edges { node { name } } } }`),
   );
   expect(monitoring.templates.edges.map((e) => e.node.name)).toEqual(['Scheduled health check']);
   const etl = all.templates.edges.find((e) => e.node.name === 'Paginated ETL')!.node;
   const installed = await q(
     graphql(
-      `mutation Templates3 ($input: InstallTemplateInput!) { installTemplate(input: $input) { __typename ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`,
+      `mutation TemplatesInstallTemplate ($input: InstallTemplateInput!) { installTemplate(input: $input) { __typename ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`,
     ),
     { input: { templateId: etl.id, name: 'My ETL' } },
   );
@@ -51,7 +53,7 @@ it('lists templates with filters and installs one as a workflow', async () => {
     definition: BUILTIN_TEMPLATES.find((x) => x.name === 'Paginated ETL')!.definition,
   });
   const viaNode = await q(
-    graphql(`query Templates4 ($id: ID!) { node(id: $id) { __typename ... on Template { name isBuiltin } } }`),
+    graphql(`query TemplatesNode ($id: ID!) { node(id: $id) { __typename ... on Template { name isBuiltin } } }`),
     { id: etl.id },
   );
   expect(viaNode.node).toEqual({ __typename: 'Template', name: 'Paginated ETL', isBuiltin: true });
@@ -65,35 +67,35 @@ it('saves a workflow as a workspace template, lists it, and deletes it; built-in
   );
   const saved = await q(
     graphql(
-      `mutation Templates5 ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`,
+      `mutation TemplatesCreateTemplateFromWorkflow ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`,
     ),
     { input: { workflowId: wf, name: 'Nap', category: 'utility' } },
   );
   const template = ofType(saved.createTemplateFromWorkflow, 'TemplatePayload').template;
   expect(template).toMatchObject({ name: 'Nap', category: 'utility', description: 'mine', isBuiltin: false });
   const own = await q(
-    graphql(`query Templates6 { templates(first: 50, isBuiltin: false) { edges { node { name } } } }`),
+    graphql(`query TemplatesTemplates3 { templates(first: 50, isBuiltin: false) { edges { node { name } } } }`),
   );
   expect(own.templates.edges.map((e) => e.node.name)).toEqual(['Nap']);
   const bad = await q(
     graphql(
-      `mutation Templates7 ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+      `mutation TemplatesCreateTemplateFromWorkflow2 ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
     ),
     { input: { workflowId: wf, category: 'Not Valid' } },
   );
   expect(ofType(bad.createTemplateFromWorkflow, 'ValidationError').problems).toEqual([{ path: ['input', 'category'] }]);
-  const builtinId = (await q(graphql(`query Templates8 { templates(first: 1) { edges { node { id } } } }`))).templates
-    .edges[0]!.node.id;
+  const builtinId = (await q(graphql(`query TemplatesTemplates4 { templates(first: 1) { edges { node { id } } } }`)))
+    .templates.edges[0]!.node.id;
   const refused = await q(
     graphql(
-      `mutation Templates9 ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on ValidationError { code message } } }`,
+      `mutation TemplatesDeleteTemplate ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on ValidationError { code message } } }`,
     ),
     { input: { id: builtinId } },
   );
   expect(ofType(refused.deleteTemplate, 'ValidationError').message).toMatch(/built-in templates cannot be deleted/);
   const deleted = await q(
     graphql(
-      `mutation Templates10 ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`,
+      `mutation TemplatesDeleteTemplate2 ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`,
     ),
     { input: { id: template.id } },
   );

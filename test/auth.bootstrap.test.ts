@@ -6,7 +6,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { onPostgres } from './helpers/app.ts';
+import { graphql } from './generated/gql.ts';
 import { isolatedDatabaseEnv, postGraphQL, startWeftProcess } from './helpers/process.ts';
+
+const Viewer = graphql(`
+  query BootstrapViewer {
+    viewer {
+      kind
+      permissions
+      workspace {
+        slug
+      }
+    }
+  }
+`);
 
 const cleanups: (() => unknown)[] = [];
 afterAll(async () => {
@@ -45,8 +58,8 @@ it('creates, prints and stores the first admin key once', { timeout: 120_000 }, 
     signal: AbortSignal.timeout(10_000),
   });
   expect(anonymous.status).toBe(401);
-  const me = await postGraphQL(first.url, '{ viewer { kind permissions workspace { slug } } }', undefined, printed);
-  expect(me.data.viewer).toEqual({
+  const me = await postGraphQL(first.url, Viewer, undefined, printed);
+  expect(me.data?.viewer).toEqual({
     kind: 'API_KEY',
     permissions: ['READ', 'WRITE', 'RUN', 'ADMIN'],
     workspace: { slug: 'default' },
@@ -57,6 +70,6 @@ it('creates, prints and stores the first admin key once', { timeout: 120_000 }, 
   cleanups.push(() => second.stop('SIGKILL'));
   expect(second.output()).not.toMatch(/weft_live_/);
   expect(readFileSync(keyFile, 'utf8').trim()).toBe(printed);
-  expect((await postGraphQL(second.url, '{ viewer { kind } }', undefined, printed)).data.viewer.kind).toBe('API_KEY');
+  expect((await postGraphQL(second.url, Viewer, undefined, printed)).data?.viewer.kind).toBe('API_KEY');
   expect(await second.stop('SIGTERM')).toBe(0);
 });

@@ -1,6 +1,8 @@
 // The API-key cache: a key read is reused for WEFT_API_KEY_CACHE_MS, so a request after the
 // first costs no key lookup; revoking the key in this process refuses it at once.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
@@ -21,10 +23,22 @@ async function keyLookups(headers: Record<string, string>) {
 
 it('reads a key once, then serves it from the cache until it is revoked', async () => {
   const created = await t.gql(
-    `mutation { createApiKey(input: { name: "cached", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { key apiKey { id } } } }`,
+    graphql(`
+      mutation KeyCacheCreateKey {
+        createApiKey(input: { name: "cached", scopes: [READ] }) {
+          __typename
+          ... on CreateApiKeyPayload {
+            key
+            apiKey {
+              id
+            }
+          }
+        }
+      }
+    `),
   );
   expect(created.errors).toBeUndefined();
-  const { key, apiKey } = (created.data as any).createApiKey;
+  const { key, apiKey } = ofType(created.data?.createApiKey, 'CreateApiKeyPayload');
   const headers = { authorization: `Bearer ${key}` };
   const first = await keyLookups(headers);
   expect(first.res.errors).toBeUndefined();

@@ -5,6 +5,8 @@
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import type { GraphQLFormattedError } from 'graphql';
 import { schema } from '../src/schema/index.ts';
 import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -36,10 +38,10 @@ const MARKERS = [
   'ALPHA-file',
 ];
 
-async function ok<T = any>(query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await t.gql(query, variables);
-  if (res.errors) throw new Error(JSON.stringify(res.errors));
-  return res.data as T;
+async function ok<T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables?: V): Promise<T> {
+  const res = await t.gql(document, variables);
+  if (res.errors || !res.data) throw new Error(JSON.stringify(res.errors));
+  return res.data;
 }
 
 beforeAll(async () => {
@@ -50,65 +52,119 @@ beforeAll(async () => {
   const definition = { steps: [{ id: 'check', type: 'condition', config: { expression: 'true' } }] };
   a.workflow = await createWorkflow(t, definition, { name: 'ALPHA-workflow' });
   await ok(
-    'mutation($id: ID!) { setReleaseLabel(input: { workflowId: $id, label: "production", version: 1 }) { __typename } }',
+    graphql(
+      `mutation TenancySetupSetReleaseLabel ($id: ID!) { setReleaseLabel(input: { workflowId: $id, label: "production", version: 1 }) { __typename } }`,
+    ),
     { id: a.workflow },
   );
-  a.group = (
-    await ok(
-      'mutation { createTagGroup(input: { name: "ALPHA-group" }) { ... on TagGroupPayload { tagGroup { id } } } }',
-    )
-  ).createTagGroup.tagGroup.id;
-  a.tag = (
-    await ok(
-      'mutation($g: ID!) { createTag(input: { name: "ALPHA-tag", groupId: $g }) { ... on TagPayload { tag { id } } } }',
-      { g: a.group },
-    )
-  ).createTag.tag.id;
-  await ok('mutation($w: ID!, $t: ID!) { assignTags(input: { workflowId: $w, tagIds: [$t] }) { __typename } }', {
-    w: a.workflow,
-    t: a.tag,
-  });
-  a.schedule = (
-    await ok(
-      'mutation($w: ID!) { createSchedule(input: { workflowId: $w, name: "ALPHA-schedule", cronExpression: "0 3 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }',
-      { w: a.workflow },
-    )
-  ).createSchedule.schedule.id;
-  a.template = (
-    await ok(
-      'mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "ALPHA-template", category: "alpha" }) { ... on TemplatePayload { template { id } } } }',
-      { w: a.workflow },
-    )
-  ).createTemplateFromWorkflow.template.id;
-  await ok('mutation { setSecret(input: { name: "ALPHA_SECRET", value: "alpha-secret-value" }) { __typename } }');
-  a.agent = (
-    await ok(
-      'mutation { createAgent(input: { name: "ALPHA-agent", model: "alpha-model" }) { ... on AgentPayload { agent { id } } } }',
-    )
-  ).createAgent.agent.id;
-  a.apiKey = (
-    await ok(
-      'mutation { createApiKey(input: { name: "ALPHA-key", scopes: [READ] }) { ... on CreateApiKeyPayload { apiKey { id } } } }',
-    )
-  ).createApiKey.apiKey.id;
-  a.user = (
-    await ok(
-      'mutation { addWorkspaceMember(input: { subject: "alpha-member", role: VIEWER }) { ... on WorkspaceMemberPayload { userId } } }',
-    )
-  ).addWorkspaceMember.userId;
+  a.group = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateTagGroup { createTagGroup(input: { name: "ALPHA-group" }) { __typename ... on TagGroupPayload { tagGroup { id } } } }`,
+        ),
+      )
+    ).createTagGroup,
+    'TagGroupPayload',
+  ).tagGroup.id;
+  a.tag = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateTag ($g: ID!) { createTag(input: { name: "ALPHA-tag", groupId: $g }) { __typename ... on TagPayload { tag { id } } } }`,
+        ),
+        { g: a.group },
+      )
+    ).createTag,
+    'TagPayload',
+  ).tag.id;
+  await ok(
+    graphql(
+      `mutation TenancySetupAssignTags ($w: ID!, $t: ID!) { assignTags(input: { workflowId: $w, tagIds: [$t] }) { __typename } }`,
+    ),
+    {
+      w: a.workflow,
+      t: a.tag,
+    },
+  );
+  a.schedule = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateSchedule ($w: ID!) { createSchedule(input: { workflowId: $w, name: "ALPHA-schedule", cronExpression: "0 3 * * *", enabled: false }) { __typename ... on SchedulePayload { schedule { id } } } }`,
+        ),
+        { w: a.workflow },
+      )
+    ).createSchedule,
+    'SchedulePayload',
+  ).schedule.id;
+  a.template = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateTemplateFromWorkflow ($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "ALPHA-template", category: "alpha" }) { __typename ... on TemplatePayload { template { id } } } }`,
+        ),
+        { w: a.workflow },
+      )
+    ).createTemplateFromWorkflow,
+    'TemplatePayload',
+  ).template.id;
+  await ok(
+    graphql(
+      `mutation TenancySetupSetSecret { setSecret(input: { name: "ALPHA_SECRET", value: "alpha-secret-value" }) { __typename } }`,
+    ),
+  );
+  a.agent = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateAgent { createAgent(input: { name: "ALPHA-agent", model: "alpha-model" }) { __typename ... on AgentPayload { agent { id } } } }`,
+        ),
+      )
+    ).createAgent,
+    'AgentPayload',
+  ).agent.id;
+  a.apiKey = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupCreateApiKey { createApiKey(input: { name: "ALPHA-key", scopes: [READ] }) { __typename ... on CreateApiKeyPayload { apiKey { id } } } }`,
+        ),
+      )
+    ).createApiKey,
+    'CreateApiKeyPayload',
+  ).apiKey.id;
+  a.user = ofType(
+    (
+      await ok(
+        graphql(
+          `mutation TenancySetupAddWorkspaceMember { addWorkspaceMember(input: { subject: "alpha-member", role: VIEWER }) { __typename ... on WorkspaceMemberPayload { userId } } }`,
+        ),
+      )
+    ).addWorkspaceMember,
+    'WorkspaceMemberPayload',
+  ).userId;
   a.run = await startRun(t, a.workflow, { note: 'alpha-input-value' });
   await waitForRun(t, a.run);
   a.version = (
-    await ok('query($id: ID!) { workflow(id: $id) { currentVersion { id } } }', { id: a.workflow })
-  ).workflow.currentVersion.id;
-  a.stepRun = (await ok('query($id: ID!) { run(id: $id) { stepRuns { id } } }', { id: a.run })).run.stepRuns[0].id;
+    await ok(graphql(`query TenancySetupWorkflow ($id: ID!) { workflow(id: $id) { currentVersion { id } } }`), {
+      id: a.workflow,
+    })
+  ).workflow!.currentVersion!.id;
+  a.stepRun = (
+    await ok(graphql(`query TenancySetupRun ($id: ID!) { run(id: $id) { stepRuns { id } } }`), { id: a.run })
+  ).run!.stepRuns[0]!.id;
   a.event = (
-    await ok('query($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }', { id: a.run })
-  ).run.events.edges[0].node.id;
+    await ok(
+      graphql(`query TenancySetupRun2 ($id: ID!) { run(id: $id) { events(first: 1) { edges { node { id } } } } }`),
+      { id: a.run },
+    )
+  ).run!.events.edges[0]!.node.id;
   a.workspace = gid('Workspace', t.workspaceId);
-  a.upload = (
-    await gqlUpload(t, new File(['alpha bytes'], 'ALPHA-file.txt'), { workflowId: a.workflow })
-  ).data.uploadFile.upload.id;
+  a.upload = ofType(
+    (await gqlUpload(t, new File(['alpha bytes'], 'ALPHA-file.txt'), { workflowId: a.workflow })).data?.uploadFile,
+    'UploadPayload',
+  ).upload.id;
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -440,9 +496,10 @@ function assertNoLeak(label: string, response: unknown) {
     expect(text.includes(marker) && !label.startsWith('mutation:'), `${label} leaked ${marker}: ${text}`).toBe(false);
 }
 
-function isNotFound(field: string, res: { data?: any; errors?: readonly any[] }): boolean {
+function isNotFound(field: string, res: { data?: unknown; errors?: readonly GraphQLFormattedError[] }): boolean {
   if (res.errors?.some((e) => e.extensions?.code === 'NOT_FOUND')) return true;
-  return res.data?.[field]?.__typename === 'NotFoundError';
+  const data = res.data as Record<string, { __typename?: string } | null> | null | undefined;
+  return data?.[field]?.__typename === 'NotFoundError';
 }
 
 it('has a case for every root field of the schema', () => {

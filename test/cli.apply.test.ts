@@ -5,6 +5,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { cliHome, type CliHome } from './helpers/cli.ts';
 
@@ -24,13 +25,41 @@ afterAll(async () => {
   cli?.remove();
 });
 
+/** One line of `weft apply --json`. */
+interface ApplyResult {
+  name: string;
+  action: string;
+  toVersion: number;
+}
+
 async function workflowNamed(name: string) {
   const res = await t.gql(
-    'query($search: String) { workflows(first: 10, filter: { search: $search }) { edges { node { id name description latestVersion webhookUrl tags { name } definition versions(first: 10) { totalCount } } } } }',
+    graphql(`
+      query ApplyWorkflowNamed($search: String) {
+        workflows(first: 10, filter: { search: $search }) {
+          edges {
+            node {
+              id
+              name
+              description
+              latestVersion
+              webhookUrl
+              tags {
+                name
+              }
+              definition
+              versions(first: 10) {
+                totalCount
+              }
+            }
+          }
+        }
+      }
+    `),
     { search: name },
   );
   expect(res.errors).toBeUndefined();
-  return (res.data as any).workflows.edges.map((e: any) => e.node).find((n: any) => n.name === name) ?? null;
+  return res.data!.workflows.edges.map((e) => e.node).find((n) => n.name === name) ?? null;
 }
 
 const fetchDefinition = (url: string) => ({
@@ -79,18 +108,25 @@ definition:
   });
 
   // Settings the file does not mention must survive an update (updateWorkflow replaces all).
-  const patched = await t.gql('mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename } }', {
-    input: { id: alpha.id, webhookUrl: 'https://hooks.example.com/alpha' },
-  });
-  expect((patched.data as any).patchWorkflow.__typename).toBe('WorkflowPayload');
+  const patched = await t.gql(
+    graphql(`
+      mutation ApplyPatchWebhook($input: PatchWorkflowInput!) {
+        patchWorkflow(input: $input) {
+          __typename
+        }
+      }
+    `),
+    { input: { id: alpha!.id, webhookUrl: 'https://hooks.example.com/alpha' } },
+  );
+  expect(patched.data?.patchWorkflow.__typename).toBe('WorkflowPayload');
 
   const second = await cli.run(['apply', '-f', dir, '--json']);
   expect(second.code).toBe(0);
-  expect(JSON.parse(second.stdout).map((r: any) => [r.name, r.action, r.toVersion])).toEqual([
+  expect((JSON.parse(second.stdout) as ApplyResult[]).map((r) => [r.name, r.action, r.toVersion])).toEqual([
     ['Alpha', 'unchanged', 1],
     ['Beta', 'unchanged', 1],
   ]);
-  expect((await workflowNamed('Alpha')).versions.totalCount).toBe(1);
+  expect((await workflowNamed('Alpha'))?.versions.totalCount).toBe(1);
 
   writeFileSync(
     path.join(dir, 'alpha.yaml'),
@@ -111,7 +147,7 @@ definition:
     /^would update Alpha {2}version 1 → 2 \(definition: added check; modified fetch\)$/m,
   );
   expect(dryUpdate.stdout).toMatch(/^unchanged {4}Beta {2}version 1$/m);
-  expect((await workflowNamed('Alpha')).latestVersion).toBe(1);
+  expect((await workflowNamed('Alpha'))?.latestVersion).toBe(1);
 
   const update = await cli.run(['apply', '-f', dir]);
   expect(update.code).toBe(0);

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, expect, it } from 'vitest';
 import { CLI_MAIN } from './helpers/cli.ts';
-import { isolatedDatabaseEnv, PROCESS_ADMIN_KEY, postGraphQL, ROOT, startWeftProcess } from './helpers/process.ts';
+import { createWorkflowAt, isolatedDatabaseEnv, PROCESS_ADMIN_KEY, ROOT, startWeftProcess } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -17,24 +17,17 @@ it('keeps following a run through a server restart and exits 0 when it completes
   let weft = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => weft.stop('SIGKILL'));
   const { port } = new URL(weft.url);
-  const created = await postGraphQL(
-    weft.url,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
-    {
-      input: {
-        name: 'Across restarts',
-        definition: {
-          steps: [
-            { id: 'begin', type: 'condition', config: { expression: 'true' } },
-            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
-            { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-          ],
-        },
-      },
+  // Throws with the whole response unless the workflow was created.
+  await createWorkflowAt(weft.url, {
+    name: 'Across restarts',
+    definition: {
+      steps: [
+        { id: 'begin', type: 'condition', config: { expression: 'true' } },
+        { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
+        { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+      ],
     },
-  );
-  expect(created.errors).toBeUndefined();
-  expect(created.data.createWorkflow.workflow.id).toBeTruthy();
+  });
 
   // WEFT_SERVER and WEFT_API_KEY instead of a login file.
   const cli = spawn(process.execPath, ['--import', 'tsx', CLI_MAIN, 'run', 'Across restarts', '--watch'], {

@@ -1,6 +1,7 @@
 // `weft schedules list|create|pause|resume`, `weft keys create|revoke` and
 // `weft runs logs [--follow]` as a child process against a real Weft.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { cliHome, type CliHome } from './helpers/cli.ts';
 import { createWorkflow, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
@@ -87,8 +88,14 @@ describe('weft keys', { timeout: 120_000 }, () => {
     expect(created.code, created.stderr).toBe(0);
     const { key, apiKey } = JSON.parse(created.stdout);
     expect(apiKey).toMatchObject({ name: 'ci', scopes: ['READ', 'RUN'], expiresAt: null });
-    const viewer = `{ viewer { permissions } }`;
-    const asKey = await t.gql<any, any>(viewer, {}, { authorization: `Bearer ${key}` });
+    const viewer = graphql(`
+      query CliKeyViewer {
+        viewer {
+          permissions
+        }
+      }
+    `);
+    const asKey = await t.gql(viewer, {}, { authorization: `Bearer ${key}` });
     expect(asKey.errors).toBeUndefined();
 
     const table = await cli.run(['keys', 'create', '--name', 'shown once']);
@@ -99,7 +106,7 @@ describe('weft keys', { timeout: 120_000 }, () => {
     const revoked = await cli.run(['keys', 'revoke', apiKey.id]);
     expect(revoked.code, revoked.stderr).toBe(0);
     expect(revoked.stdout).toBe(`Revoked key ${apiKey.id} (ci)\n`);
-    const refused = await t.gql<any, any>(viewer, {}, { authorization: `Bearer ${key}` });
+    const refused = await t.gql(viewer, {}, { authorization: `Bearer ${key}` });
     expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
 
     const bad = await cli.run(['keys', 'create', '--name', 'x', '--scopes', 'read,everything']);

@@ -5,12 +5,14 @@
 // RUN_COMPLETED.
 import { createClient, type RetryInfo, type RunEvent } from '@weft/client';
 import { afterAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import {
+  createWorkflowAt,
   isolatedDatabaseEnv,
   PROCESS_ADMIN_KEY,
-  postGraphQL,
+  processData,
+  startRunAt,
   startWeftProcess,
-  type WeftProcess,
 } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
 
@@ -19,11 +21,22 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function gql(weft: WeftProcess, query: string, variables?: Record<string, unknown>) {
-  const res = await postGraphQL(weft.url, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
+const StoredLog = graphql(`
+  query ClientRestartStoredLog($id: ID!) {
+    run(id: $id) {
+      status
+      events(first: 200) {
+        totalCount
+        edges {
+          node {
+            seq
+            type
+          }
+        }
+      }
+    }
+  }
+`);
 
 it('resumes a run’s events after the server is SIGKILLed and restarted, without a gap or a duplicate', {
   timeout: 240_000,
@@ -33,30 +46,19 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
   cleanups.push(() => weft.stop('SIGKILL'));
   const { port } = new URL(weft.url);
 
-  const created = await gql(
-    weft,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
-    {
-      input: {
-        name: 'Watched across a crash',
-        definition: {
-          steps: [
-            { id: 'begin', type: 'condition', config: { expression: 'true' } },
-            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
-            { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-            { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
-            { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
-          ],
-        },
-      },
+  const workflowId = await createWorkflowAt(weft.url, {
+    name: 'Watched across a crash',
+    definition: {
+      steps: [
+        { id: 'begin', type: 'condition', config: { expression: 'true' } },
+        { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
+        { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+        { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
+        { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
+      ],
     },
-  );
-  const started = await gql(
-    weft,
-    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }',
-    { input: { workflowId: created.createWorkflow.workflow.id } },
-  );
-  const runId = started.runWorkflow.run.id as string;
+  });
+  const runId = await startRunAt(weft.url, workflowId);
 
   const client = createClient({
     url: weft.url,
@@ -98,14 +100,10 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
     ),
   ]);
 
-  const stored = await gql(
-    weft,
-    'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq type } } } } }',
-    { id: runId },
-  );
-  expect(stored.run.status).toBe('COMPLETED');
-  const log = stored.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq) as number[];
-  expect(log).toEqual(Array.from({ length: stored.run.events.totalCount }, (_, i) => i + 1));
+  const stored = await processData(weft, StoredLog, { id: runId });
+  expect(stored.run?.status).toBe('COMPLETED');
+  const log = stored.run!.events.edges.map((e) => e.node.seq);
+  expect(log).toEqual(Array.from({ length: stored.run!.events.totalCount }, (_, i) => i + 1));
   expect(delivered.map((e) => e.seq)).toEqual(log); // every stored event exactly once, in order
   expect(delivered.at(-1)?.type).toBe('RUN_COMPLETED');
   // The crash really happened mid-run and the watcher really reconnected.
@@ -120,11 +118,7 @@ it('resumes a run’s events after the server is SIGKILLed and restarted, withou
     20_000,
     async () => {
       if (feedRuns.some((id) => id !== runId)) return true;
-      await gql(
-        weft,
-        'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
-        { input: { workflowId: created.createWorkflow.workflow.id } },
-      );
+      await startRunAt(weft.url, workflowId);
       return false;
     },
     500,

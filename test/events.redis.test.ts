@@ -4,6 +4,13 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { print } from 'graphql';
+import { graphql } from './generated/gql.ts';
+import type {
+  RedisRunEventsSubscription,
+  RedisRunFeedSubscription,
+  RedisRunsFeedSubscription,
+} from './generated/graphql.ts';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { createTestDatabase } from './helpers/pg.ts';
@@ -16,6 +23,47 @@ import {
   type WeftProcess,
 } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
+
+const RunsFeed = graphql(`
+  subscription RedisRunsFeed {
+    runsFeed {
+      id
+      status
+    }
+  }
+`);
+const RunFeed = graphql(`
+  subscription RedisRunFeed {
+    runFeed {
+      kind
+      runId
+    }
+  }
+`);
+const RunEvents = graphql(`
+  subscription RedisRunEvents($id: ID!) {
+    runEvents(runId: $id) {
+      seq
+      type
+    }
+  }
+`);
+const EventCount = graphql(`
+  query RedisEventCount($id: ID!) {
+    run(id: $id) {
+      events(first: 200) {
+        totalCount
+      }
+    }
+  }
+`);
+const DeleteRun = graphql(`
+  mutation RedisDeleteRun($input: RunIdInput!) {
+    deleteRun(input: $input) {
+      __typename
+    }
+  }
+`);
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const cleanups: (() => unknown)[] = [];
@@ -49,14 +97,14 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   });
   cleanups.push(() => client.dispose());
   const feed: string[] = [];
-  client.subscribe(
-    { query: 'subscription { runsFeed { id status } }' },
-    { next: (v) => feed.push((v.data as any).runsFeed.status), error: () => undefined, complete: () => undefined },
+  client.subscribe<RedisRunsFeedSubscription>(
+    { query: print(RunsFeed) },
+    { next: (v) => feed.push(v.data!.runsFeed.status), error: () => undefined, complete: () => undefined },
   );
   const messages: { kind: string; runId: string | null }[] = [];
-  client.subscribe(
-    { query: 'subscription { runFeed { kind runId } }' },
-    { next: (v) => messages.push((v.data as any).runFeed), error: () => undefined, complete: () => undefined },
+  client.subscribe<RedisRunFeedSubscription>(
+    { query: print(RunFeed) },
+    { next: (v) => messages.push(v.data!.runFeed), error: () => undefined, complete: () => undefined },
   );
   // No signal crosses the process boundary when the feed is registered (and it has no initial
   // payload), so this one wait is a fixed grace period.
@@ -77,9 +125,9 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
   const streamed: { seq: number; type: string }[] = [];
   const events = new Promise<{ seq: number; type: string }[]>((resolve, reject) => {
     const received = streamed;
-    client.subscribe(
-      { query: 'subscription($id: ID!) { runEvents(runId: $id) { seq type } }', variables: { id: runId } },
-      { next: (v) => received.push((v.data as any).runEvents), error: reject, complete: () => resolve(received) },
+    client.subscribe<RedisRunEventsSubscription>(
+      { query: print(RunEvents), variables: { id: runId } },
+      { next: (v) => received.push(v.data!.runEvents), error: reject, complete: () => resolve(received) },
     );
   });
   // The stream listens for live events before it replays the stored ones: a replayed event means
@@ -93,20 +141,14 @@ it.runIf(onPostgres)('fans events out across processes through Redis', { timeout
 
   expect(received.map((e) => e.seq)).toEqual(received.map((_, i) => i + 1));
   expect(received.at(-1)!.type).toBe('RUN_COMPLETED');
-  const stored = await postGraphQL(a.url, 'query($id: ID!) { run(id: $id) { events(first: 200) { totalCount } } }', {
-    id: runId,
-  });
-  expect(received.length).toBe(stored.data.run.events.totalCount);
+  const stored = await postGraphQL(a.url, EventCount, { id: runId });
+  expect(received.length).toBe(stored.data?.run?.events.totalCount);
   await until('the feed on A to see the completion', 5000, () => feed.includes('COMPLETED'), 20);
   expect(feed).toEqual(['QUEUED', 'RUNNING', 'COMPLETED']); // each transition once, with the status it reached
 
   // A run deleted on b: a's runFeed hears of it through Redis.
-  const deleted = await postGraphQL(
-    b.url,
-    'mutation($input: RunIdInput!) { deleteRun(input: $input) { __typename } }',
-    { input: { runId } },
-  );
-  expect(deleted.data.deleteRun.__typename).toBe('DeleteRunPayload');
+  const deleted = await postGraphQL(b.url, DeleteRun, { input: { runId } });
+  expect(deleted.data?.deleteRun.__typename).toBe('DeleteRunPayload');
   await until('the deletion notice on A', 5000, () => messages.some((m) => m.kind === 'DELETED'), 20);
   expect(messages.filter((m) => m.runId === runId).map((m) => m.kind)).toEqual([
     'TRANSITION',

@@ -2,6 +2,8 @@
 // and multipart), downloads with Range, isolation of the key prefix, and garbage collection.
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { collectGarbage } from '../src/files/gc.ts';
 import { objectKey } from '../src/files/store.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
@@ -37,9 +39,11 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     const part = await fetch(url, { headers: { ...t.authHeaders, range: 'bytes=6-7' } });
     expect(part.status).toBe(206);
     expect(await part.text()).toBe('in');
-    const listed = await t.gql(`{ uploads(first: 10) { totalCount edges { node { filename sha256 } } } }`);
+    const listed = await t.gql(
+      graphql(`query FilesS3Uploads { uploads(first: 10) { totalCount edges { node { filename sha256 } } } }`),
+    );
     expect(listed.errors).toBeUndefined();
-    expect((listed.data as any).uploads.edges.map((e: any) => e.node.filename)).toContain('bucket.txt');
+    expect(listed.data?.uploads.edges.map((e) => e.node.filename)).toContain('bucket.txt');
   });
 
   it('sends a file larger than one part as a multipart upload', async () => {
@@ -62,10 +66,13 @@ describe('uploads (S3 store, s3rver on loopback)', () => {
     const tmp = path.join(mkdtempSync(path.join(tmpdir(), 'orphan-')), 'o');
     writeFileSync(tmp, 'orphan in s3');
     await t.app.files.store.putFile(objectKey(sha('orphan in s3')), tmp, 12);
-    const del = await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, {
-      id: drop.body.upload.id,
-    });
-    expect((del.data as any).deleteUpload.__typename).toBe('DeleteUploadPayload');
+    const del = await t.gql(
+      graphql(`mutation FilesS3DeleteUpload ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+      {
+        id: drop.body.upload.id,
+      },
+    );
+    expect(del.data?.deleteUpload.__typename).toBe('DeleteUploadPayload');
     const result = await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
     expect(result.deleted).toBe(2);
     expect(await t.app.files.store.exists(objectKey(sha('orphan in s3')))).toBe(false);

@@ -5,6 +5,9 @@ import { createHash } from 'node:crypto';
 import { readdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLErrorBody } from './helpers/app.ts';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { collectGarbage, sweepStaging } from '../src/files/gc.ts';
 import { objectKey } from '../src/files/store.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
@@ -43,13 +46,15 @@ describe('uploads (local store)', () => {
     expect(existsSync(path.join(t.config.files.dir, objectKey(sha('hello, files'))))).toBe(true);
 
     const res = await t.gql(
-      `query($id: ID!) { node(id: $id) { ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`,
+      graphql(
+        `query FilesUploadsNode ($id: ID!) { node(id: $id) { __typename ... on Workflow { uploads(first: 10) { totalCount edges { node { id filename size sha256 contentType kind uploader { kind id } downloadUrl createdAt } } } } } }`,
+      ),
       { id: workflowId },
     );
     expect(res.errors).toBeUndefined();
-    const uploads = (res.data as any).node.uploads;
+    const uploads = ofType(res.data?.node, 'Workflow').uploads;
     expect(uploads.totalCount).toBe(1);
-    expect(uploads.edges[0].node).toMatchObject({
+    expect(uploads.edges[0]!.node).toMatchObject({
       id: put.body.upload.id,
       filename: 'hello.txt',
       size: 12,
@@ -80,7 +85,7 @@ describe('uploads (local store)', () => {
     const outside = await fetch(url, { headers: { ...t.authHeaders, range: 'bytes=20-30' } });
     expect(outside.status).toBe(416);
     expect(outside.headers.get('content-range')).toBe('bytes */10');
-    expect(((await outside.json()) as any).errors[0].extensions.code).toBe('RANGE_NOT_SATISFIABLE');
+    expect(((await outside.json()) as GraphQLErrorBody).errors[0]?.extensions?.code).toBe('RANGE_NOT_SATISFIABLE');
 
     const head = await fetch(url, { method: 'HEAD', headers: t.authHeaders });
     expect(head.status).toBe(200);
@@ -92,21 +97,23 @@ describe('uploads (local store)', () => {
   it('takes a file through the GraphQL multipart request spec', async () => {
     const res = await gqlUpload(t, new File(['{"a":1}'], 'data.json', { type: 'application/json' }), { workflowId });
     expect(res.errors).toBeUndefined();
-    expect(res.data.uploadFile).toMatchObject({
+    expect(res.data?.uploadFile).toMatchObject({
       __typename: 'UploadPayload',
       upload: { filename: 'data.json', size: 7, contentType: 'application/json', sha256: sha('{"a":1}') },
     });
-    const download = await fetch(`${t.base}${res.data.uploadFile.upload.downloadUrl}`, { headers: t.authHeaders });
+    const download = await fetch(`${t.base}${ofType(res.data?.uploadFile, 'UploadPayload').upload.downloadUrl}`, {
+      headers: t.authHeaders,
+    });
     expect(await download.text()).toBe('{"a":1}');
     const renamed = await gqlUpload(t, new File(['x'], 'ignored.bin'), { filename: '../../etc/passwd' });
-    expect(renamed.data.uploadFile.upload.filename).toBe('passwd');
+    expect(ofType(renamed.data?.uploadFile, 'UploadPayload').upload.filename).toBe('passwd');
   });
 
   it('refuses a file over WEFT_MAX_UPLOAD_BYTES, declared or streamed, and keeps nothing', async () => {
     const before = await t.db.prisma.upload.count();
     const declared = await putUpload(t.base, t.authHeaders, Buffer.alloc(100_001), { filename: 'big.bin' });
     expect(declared.status).toBe(413);
-    expect(declared.body.errors[0].extensions.code).toBe('PAYLOAD_TOO_LARGE');
+    expect(declared.body.errors[0]?.extensions?.code).toBe('PAYLOAD_TOO_LARGE');
     // Chunked: no length declared, cut off while streaming.
     const stream = new ReadableStream({
       start(controller) {
@@ -131,12 +138,17 @@ describe('uploads (local store)', () => {
     expect(used + 180_000).toBeLessThanOrEqual(250_000);
     const third = await putUpload(t.base, t.authHeaders, Buffer.alloc(90_000, 3), { filename: 'q3.bin' });
     expect(third.status).toBe(413);
-    expect(third.body.errors[0].extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 250_000 });
+    expect(third.body.errors[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 250_000 });
     const gql = await gqlUpload(t, new File([Buffer.alloc(90_000, 4)], 'q4.bin'));
     expect(gql.data?.uploadFile ?? null).toBeNull();
     expect(gql.errors?.[0]?.extensions).toMatchObject({ code: 'QUOTA_EXCEEDED', quota: 250_000 });
     for (const r of [first, second])
-      await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, { id: r.body.upload.id });
+      await t.gql(
+        graphql(`mutation FilesUploadsDeleteUpload ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+        {
+          id: r.body.upload.id,
+        },
+      );
   });
 
   it('keeps workspaces apart: another tenant can neither list, download nor delete', async () => {
@@ -144,17 +156,27 @@ describe('uploads (local store)', () => {
     const other = await createTenant(t, 'files-other');
     const download = await fetch(`${t.base}${put.body.upload.downloadUrl}`, { headers: other.headers });
     expect(download.status).toBe(404);
-    const listed = await t.gql(`{ uploads(first: 50) { totalCount } }`, {}, other.headers);
+    const listed = await t.gql(
+      graphql(`query FilesUploadsUploads { uploads(first: 50) { totalCount } }`),
+      {},
+      other.headers,
+    );
     expect(listed.errors).toBeUndefined();
-    expect((listed.data as any).uploads.totalCount).toBe(0);
-    const node = await t.gql(`query($id: ID!) { node(id: $id) { id } }`, { id: put.body.upload.id }, other.headers);
-    expect((node.data as any).node).toBeNull();
-    const deleted = await t.gql(
-      `mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`,
+    expect(listed.data?.uploads.totalCount).toBe(0);
+    const node = await t.gql(
+      graphql(`query FilesUploadsNode2 ($id: ID!) { node(id: $id) { id } }`),
       { id: put.body.upload.id },
       other.headers,
     );
-    expect((deleted.data as any).deleteUpload).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    expect(node.data?.node).toBeNull();
+    const deleted = await t.gql(
+      graphql(
+        `mutation FilesUploadsDeleteUpload2 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on Error { code } } }`,
+      ),
+      { id: put.body.upload.id },
+      other.headers,
+    );
+    expect(deleted.data?.deleteUpload).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
     const intoTheirs = await putUpload(t.base, other.headers, 'x', { filename: 'x.txt', workflowId });
     expect(intoTheirs.status).toBe(404);
     expect(await t.db.prisma.upload.count({ where: { id: rawId(put.body.upload.id) } })).toBe(1);
@@ -166,14 +188,21 @@ describe('uploads (local store)', () => {
     const key = objectKey(sha('shared bytes'));
     const file = path.join(t.config.files.dir, key);
     const del = await t.gql(
-      `mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`,
+      graphql(
+        `mutation FilesUploadsDeleteUpload3 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename ... on DeleteUploadPayload { deletedId } } }`,
+      ),
       { id: a.body.upload.id },
     );
     expect(del.errors).toBeUndefined();
-    expect((del.data as any).deleteUpload).toEqual({ __typename: 'DeleteUploadPayload', deletedId: a.body.upload.id });
+    expect(del.data?.deleteUpload).toEqual({ __typename: 'DeleteUploadPayload', deletedId: a.body.upload.id });
     await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
     expect(existsSync(file)).toBe(true); // b still names the bytes
-    await t.gql(`mutation($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`, { id: b.body.upload.id });
+    await t.gql(
+      graphql(`mutation FilesUploadsDeleteUpload4 ($id: ID!) { deleteUpload(input: { id: $id }) { __typename } }`),
+      {
+        id: b.body.upload.id,
+      },
+    );
     await collectGarbage(t.db.prisma, t.app.files.store); // young: within the grace period
     expect(existsSync(file)).toBe(true);
     const result = await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
@@ -190,7 +219,10 @@ describe('uploads (local store)', () => {
     const wf = await createWorkflow(t, definition);
     const put = await putUpload(t.base, t.authHeaders, 'only this workflow', { filename: 'w.txt', workflowId: wf });
     expect(put.status).toBe(201);
-    const del = await t.gql(`mutation($id: ID!) { deleteWorkflow(input: { id: $id }) { __typename } }`, { id: wf });
+    const del = await t.gql(
+      graphql(`mutation FilesUploadsDeleteWorkflow ($id: ID!) { deleteWorkflow(input: { id: $id }) { __typename } }`),
+      { id: wf },
+    );
     expect(del.errors).toBeUndefined();
     await collectGarbage(t.db.prisma, t.app.files.store, { graceMs: 0 });
     expect(await t.app.files.store.exists(objectKey(sha('orphan')))).toBe(false);

@@ -1,5 +1,6 @@
 // The Idempotency-Key header on mutations.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { GraphQLFormattedError } from 'graphql';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 let t: TestApp;
@@ -25,7 +26,11 @@ async function send(key: string | null, variables: Record<string, unknown>, quer
     },
     body: JSON.stringify({ query, variables }),
   });
-  return { body: (await response.json()) as any, replayed: response.headers.get('idempotent-replayed') };
+  const body = (await response.json()) as {
+    data?: { createWorkflow?: { workflow?: { id: string; name: string } }; workflows?: { totalCount: number } };
+    errors?: GraphQLFormattedError[];
+  };
+  return { body, replayed: response.headers.get('idempotent-replayed') };
 }
 
 it('runs a mutation once per key and replays the stored result', async () => {
@@ -41,8 +46,8 @@ it('runs a mutation once per key and replays the stored result', async () => {
 it('refuses the same key with a different request', async () => {
   await send('key-2', input('a'));
   const other = await send('key-2', input('b'));
-  expect(other.body.errors[0].extensions.code).toBe('CONFLICT');
-  expect(other.body.errors[0].message).toMatch(/different request/);
+  expect(other.body.errors?.[0]?.extensions?.code).toBe('CONFLICT');
+  expect(other.body.errors?.[0]?.message).toMatch(/different request/);
 });
 
 it('lets exactly one of concurrent duplicates execute', async () => {
@@ -51,8 +56,8 @@ it('lets exactly one of concurrent duplicates execute', async () => {
   expect(await t.db.prisma.workflow.count()).toBe(before + 1);
   for (const r of results) {
     if (r.body.errors)
-      expect(r.body.errors[0].extensions.code).toBe('CONFLICT'); // still in progress
-    else expect(r.body.data.createWorkflow.workflow.name).toBe('race');
+      expect(r.body.errors[0]?.extensions?.code).toBe('CONFLICT'); // still in progress
+    else expect(r.body.data?.createWorkflow?.workflow?.name).toBe('race');
   }
 });
 
@@ -67,7 +72,7 @@ it('forgets keys after 24 hours, ignores the header on queries, and checks its l
   expect(again.replayed).toBeNull();
   expect(await t.db.prisma.workflow.count()).toBe(before + 2);
   const query = await send('key-4', {}, '{ workflows(first: 1) { totalCount } }');
-  expect(query.body.data.workflows.totalCount).toBeGreaterThan(0);
+  expect(query.body.data?.workflows?.totalCount).toBeGreaterThan(0);
   const tooLong = await send('k'.repeat(256), input('x'));
-  expect(tooLong.body.errors[0].extensions.code).toBe('VALIDATION_FAILED');
+  expect(tooLong.body.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
 });

@@ -2,6 +2,7 @@
 // moving after a real workflow (a retried step and a loop), GraphQL operations, a WebSocket
 // subscription and inbound webhooks. Plus the label caps, which keep series bounded.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLErrorBody } from './helpers/app.ts';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { Metrics } from '../src/observability/metrics.ts';
@@ -50,7 +51,7 @@ describe('/metrics', () => {
     const anonymous = await fetch(`${base}/metrics`);
     expect(anonymous.status).toBe(401);
     expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
-    expect(((await anonymous.json()) as any).errors[0].extensions.code).toBe('UNAUTHENTICATED');
+    expect(((await anonymous.json()) as GraphQLErrorBody).errors[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(
       (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer wrong-token-0123456789' } })).status,
     ).toBe(401);
@@ -72,7 +73,7 @@ describe('/metrics', () => {
       const { url } = await other.app.start(0, '127.0.0.1');
       const response = await fetch(url.replace('/graphql', '/metrics'));
       expect(response.status).toBe(404);
-      expect(((await response.json()) as any).errors[0].message).toMatch(/WEFT_METRICS_TOKEN/);
+      expect(((await response.json()) as GraphQLErrorBody).errors[0]?.message).toMatch(/WEFT_METRICS_TOKEN/);
       expect(other.app.metricsUrl()).toBeNull();
     } finally {
       await other.close();

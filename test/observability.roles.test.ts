@@ -7,7 +7,30 @@ import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
 import { parseMetrics, sumOf } from './helpers/metrics.ts';
 import { createTestDatabase } from './helpers/pg.ts';
-import { postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { graphql } from './generated/gql.ts';
+import { createWorkflowAt, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { ofType } from './helpers/typename.ts';
+
+// Named: the metrics and the operation span below are looked up by this operation name.
+const StartFromApi = graphql(`
+  mutation StartFromApi($input: RunWorkflowInput!) {
+    runWorkflow(input: $input) {
+      __typename
+      ... on RunPayload {
+        run {
+          id
+        }
+      }
+    }
+  }
+`);
+const RunStatus = graphql(`
+  query RolesRunStatus($id: ID!) {
+    run(id: $id) {
+      status
+    }
+  }
+`);
 import { until } from './helpers/wait.ts';
 
 const TOKEN = 'metrics-token-roles-0123456789';
@@ -77,31 +100,18 @@ describe.skipIf(!onPostgres)('observability in the serve and worker roles', () =
       async () => worker.output().match(/"metricsUrl":"(http:\/\/[^"]+\/metrics)"/)?.[1] ?? false,
     );
 
-    const created = await postGraphQL(
-      api.url,
-      `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }`,
-      {
-        input: {
-          name: 'roles',
-          definition: { steps: [{ id: 'call', type: 'http_request', config: { url: `${steps.url}/x` } }] },
-        },
-      },
-    );
-    expect(created.errors).toBeUndefined();
-    const started = await postGraphQL(
-      api.url,
-      `mutation StartFromApi($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`,
-      { input: { workflowId: created.data.createWorkflow.workflow.id } },
-    );
+    const workflowId = await createWorkflowAt(api.url, {
+      name: 'roles',
+      definition: { steps: [{ id: 'call', type: 'http_request', config: { url: `${steps.url}/x` } }] },
+    });
+    const started = await postGraphQL(api.url, StartFromApi, { input: { workflowId } });
     expect(started.errors).toBeUndefined();
-    const runGid = started.data.runWorkflow.run.id as string;
+    const runGid = ofType(started.data?.runWorkflow, 'RunPayload').run.id;
     const runId = Buffer.from(runGid, 'base64').toString('utf8').split(':')[1]!;
     await until(
       'the run to complete',
       30_000,
-      async () =>
-        (await postGraphQL(api.url, `query($id: ID!) { run(id: $id) { status } }`, { id: runGid })).data?.run
-          ?.status === 'COMPLETED',
+      async () => (await postGraphQL(api.url, RunStatus, { id: runGid })).data?.run?.status === 'COMPLETED',
     );
 
     // The worker: no API, but its own metrics (no token asked on its metrics port).

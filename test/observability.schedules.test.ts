@@ -3,6 +3,8 @@
 // linked to the fire's span (Run.traceParent).
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { createLogger } from '../src/logger.ts';
 import { Metrics } from '../src/observability/metrics.ts';
 import { createScheduleObserver } from '../src/observability/schedule-observer.ts';
@@ -26,11 +28,22 @@ const definition = { steps: [{ id: 'a', type: 'condition', config: { expression:
 async function schedule(extra: Record<string, unknown>, nextRunAt: Date): Promise<string> {
   const wf = await createWorkflow(t, definition, { status: 'ACTIVE' });
   const res = await t.gql(
-    `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`,
+    graphql(`
+      mutation ObservedCreateSchedule($input: CreateScheduleInput!) {
+        createSchedule(input: $input) {
+          __typename
+          ... on SchedulePayload {
+            schedule {
+              id
+            }
+          }
+        }
+      }
+    `),
     { input: { workflowId: wf, cronExpression: '0 * * * *', ...extra } },
   );
   expect(res.errors).toBeUndefined();
-  const id = rawId((res.data as any).createSchedule.schedule.id);
+  const id = rawId(ofType(res.data?.createSchedule, 'SchedulePayload').schedule.id);
   await t.db.prisma.schedule.update({ where: { id }, data: { nextRunAt } });
   return id;
 }

@@ -4,6 +4,8 @@
 // that started it, which continues the caller's traceparent. Outbound calls carry the step's
 // traceparent, and every log line of the run carries its ids and trace id.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { createLogger } from '../src/logger.ts';
 import { runRootSpanId } from '../src/observability/tracing.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -97,12 +99,23 @@ describe('tracing', () => {
     const runGid = await startRun(t, wf);
     // A second run, started with the caller's traceparent, checks the link (the first takes the flaky server's only failure).
     const linked = await t.gql(
-      `mutation StartTraced($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`,
+      graphql(`
+        mutation StartTraced($input: RunWorkflowInput!) {
+          runWorkflow(input: $input) {
+            __typename
+            ... on RunPayload {
+              run {
+                id
+              }
+            }
+          }
+        }
+      `),
       { input: { workflowId: wf, input: {} } },
       { traceparent: `00-${CALLER_TRACE}-${CALLER_SPAN}-01` },
     );
     expect(linked.errors).toBeUndefined();
-    const linkedGid = (linked.data as any).runWorkflow.run.id as string;
+    const linkedGid = ofType(linked.data?.runWorkflow, 'RunPayload').run.id;
     expect((await waitForRun(t, runGid)).status).toBe('COMPLETED');
     expect((await waitForRun(t, linkedGid)).status).toBe('COMPLETED');
 

@@ -6,12 +6,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import {
+  createWorkflowAt,
   isolatedDatabaseEnv,
   PROCESS_ADMIN_KEY,
   processData,
   ROOT,
-  startProcessRun,
+  startRunAt,
   startWeftProcess,
 } from './helpers/process.ts';
 import { until } from './helpers/wait.ts';
@@ -28,6 +30,23 @@ function snippet(): string {
   if (!match) throw new Error('the README has no live-progress snippet');
   return match[1]!;
 }
+
+const StoredLog = graphql(`
+  query SnippetStoredLog($id: ID!) {
+    run(id: $id) {
+      status
+      events(first: 200) {
+        edges {
+          cursor
+          node {
+            seq
+            type
+          }
+        }
+      }
+    }
+  }
+`);
 
 it('resumes with `after` across a server kill and restart, delivering the stored log exactly once', {
   timeout: 240_000,
@@ -59,7 +78,10 @@ it('resumes with `after` across a server kill and restart, delivering the stored
     { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 3 } },
     { id: 'end', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
   ];
-  const runId = await startProcessRun(weft, 'Watched by the README snippet', { steps });
+  const runId = await startRunAt(
+    weft.url,
+    await createWorkflowAt(weft.url, { name: 'Watched by the README snippet', definition: { steps } }),
+  );
 
   const delivered: { seq: number; type: string; cursor: string }[] = [];
   let live = 0;
@@ -79,13 +101,9 @@ it('resumes with `after` across a server kill and restart, delivering the stored
     ),
   ]);
 
-  const stored = await processData(
-    weft,
-    'query($id: ID!) { run(id: $id) { status events(first: 200) { edges { cursor node { seq type } } } } }',
-    { id: runId },
-  );
-  expect(stored.run.status).toBe('COMPLETED');
-  const log = stored.run.events.edges as { cursor: string; node: { seq: number; type: string } }[];
+  const stored = await processData(weft, StoredLog, { id: runId });
+  expect(stored.run?.status).toBe('COMPLETED');
+  const log = stored.run!.events.edges;
   expect(delivered.map((e) => `${e.seq}:${e.type}`)).toEqual(log.map((e) => `${e.node.seq}:${e.node.type}`));
   expect(delivered.map((e) => e.cursor)).toEqual(log.map((e) => e.cursor));
   expect(beforeKill).toBeLessThan(log.length);

@@ -4,7 +4,29 @@ import { afterAll, expect, it } from 'vitest';
 import pg from 'pg';
 import { onPostgres } from './helpers/app.ts';
 import { createTestDatabase } from './helpers/pg.ts';
+import { graphql } from './generated/gql.ts';
 import { createWorkflowAt, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { ofType } from './helpers/typename.ts';
+
+const CreateSchedule = graphql(`
+  mutation ProcessesCreateSchedule($input: CreateScheduleInput!) {
+    createSchedule(input: $input) {
+      __typename
+      ... on SchedulePayload {
+        schedule {
+          id
+        }
+      }
+    }
+  }
+`);
+const PauseSchedule = graphql(`
+  mutation ProcessesPauseSchedule($input: ScheduleIdInput!) {
+    pauseSchedule(input: $input) {
+      __typename
+    }
+  }
+`);
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -27,14 +49,8 @@ it.runIf(onPostgres)('fires each due time exactly once with two processes', { ti
     name: 'every second',
     definition: { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
   });
-  const created = await postGraphQL(
-    a.url,
-    'mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }',
-    {
-      input: { workflowId, cronExpression: '* * * * * *' },
-    },
-  );
-  const scheduleGid = created.data.createSchedule.schedule.id;
+  const created = await postGraphQL(a.url, CreateSchedule, { input: { workflowId, cronExpression: '* * * * * *' } });
+  const scheduleGid = ofType(created.data?.createSchedule, 'SchedulePayload').schedule.id;
 
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
@@ -42,9 +58,7 @@ it.runIf(onPostgres)('fires each due time exactly once with two processes', { ti
   const fired = async () =>
     Number((await client.query(`SELECT count(*) FROM "ScheduleTick" WHERE status = 'FIRED'`)).rows[0].count);
   await until('five fired ticks', 30_000, async () => (await fired()) >= 5, 200);
-  await postGraphQL(a.url, 'mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }', {
-    input: { id: scheduleGid },
-  });
+  await postGraphQL(a.url, PauseSchedule, { input: { id: scheduleGid } });
   await new Promise((r) => setTimeout(r, 500));
 
   const ticks = (

@@ -2,6 +2,10 @@
 // and overlap policies (injected clock), one real-time every-second schedule, and inbound
 // webhooks with a secret or an HMAC signature.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLErrorBody } from './helpers/app.ts';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { createLogger } from '../src/logger.ts';
 import { nextFireTimes } from '../src/schedules/cron.ts';
 import { Scheduler } from '../src/schedules/scheduler.ts';
@@ -20,7 +24,8 @@ afterAll(async () => {
 });
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());
-const q = async (query: string, variables?: Record<string, unknown>) => (await t.gql(query, variables)).data as any;
+const q = async <T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables?: V) =>
+  (await t.gql(document, variables)).data!;
 const definition = { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] };
 
 describe('cron and daylight saving', () => {
@@ -59,21 +64,27 @@ describe('schedules through the API', () => {
     const wf = await createWorkflow(t, definition);
     const before = await t.db.prisma.schedule.count();
     const res = await q(
-      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on ValidationError { problems { path message } } } }`,
+      graphql(
+        `mutation SchedulesCreateSchedule ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+      ),
       { input: { workflowId: wf, cronExpression: '61 * * * *', timezone: 'Mars/Olympus' } },
     );
-    expect(res.createSchedule.problems.map((p: any) => p.path.join('.'))).toEqual([
+    expect(ofType(res.createSchedule, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual([
       'input.timezone',
       'input.cronExpression',
     ]);
-    expect(res.createSchedule.problems[0].message).toMatch(/Unknown time zone 'Mars\/Olympus'/);
+    expect(ofType(res.createSchedule, 'ValidationError').problems[0]?.message).toMatch(
+      /Unknown time zone 'Mars\/Olympus'/,
+    );
     expect(await t.db.prisma.schedule.count()).toBe(before);
   });
 
   it('creates, previews, pauses, resumes and lists schedules', async () => {
     const wf = await createWorkflow(t, definition);
     const created = await q(
-      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id cronExpression timezone enabled nextRunAt upcoming(count: 3) overlap catchUp } } } }`,
+      graphql(
+        `mutation SchedulesCreateSchedule2 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id cronExpression timezone enabled nextRunAt upcoming(count: 3) overlap catchUp } } } }`,
+      ),
       {
         input: {
           workflowId: wf,
@@ -83,7 +94,7 @@ describe('schedules through the API', () => {
         },
       },
     );
-    const schedule = created.createSchedule.schedule;
+    const schedule = ofType(created.createSchedule, 'SchedulePayload').schedule;
     expect(schedule).toMatchObject({
       cronExpression: '0 9 * * 1-5',
       timezone: 'America/New_York',
@@ -94,17 +105,24 @@ describe('schedules through the API', () => {
     expect(schedule.upcoming).toHaveLength(3);
     expect(schedule.nextRunAt).toBe(schedule.upcoming[0]);
     const paused = await q(
-      `mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+      graphql(
+        `mutation SchedulesPauseSchedule ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+      ),
       { input: { id: schedule.id } },
     );
-    expect(paused.pauseSchedule.schedule).toEqual({ enabled: false, nextRunAt: null });
+    expect(ofType(paused.pauseSchedule, 'SchedulePayload').schedule).toEqual({ enabled: false, nextRunAt: null });
     const resumed = await q(
-      `mutation($input: ScheduleIdInput!) { resumeSchedule(input: $input) { ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+      graphql(
+        `mutation SchedulesResumeSchedule ($input: ScheduleIdInput!) { resumeSchedule(input: $input) { __typename ... on SchedulePayload { schedule { enabled nextRunAt } } } }`,
+      ),
       { input: { id: schedule.id } },
     );
-    expect(resumed.resumeSchedule.schedule.nextRunAt).toBe(schedule.nextRunAt);
-    const listed = await q(`query($id: ID!) { workflow(id: $id) { schedules { id inputData } } }`, { id: wf });
-    expect(listed.workflow.schedules).toEqual([{ id: schedule.id, inputData: { dataset: 'daily' } }]);
+    expect(ofType(resumed.resumeSchedule, 'SchedulePayload').schedule.nextRunAt).toBe(schedule.nextRunAt);
+    const listed = await q(
+      graphql(`query SchedulesWorkflow ($id: ID!) { workflow(id: $id) { schedules { id inputData } } }`),
+      { id: wf },
+    );
+    expect(listed.workflow?.schedules).toEqual([{ id: schedule.id, inputData: { dataset: 'daily' } }]);
   });
 });
 
@@ -113,10 +131,12 @@ describe('firing (injected clock)', () => {
   async function setup(extra: Record<string, unknown>, createdAt: Date) {
     const wf = await createWorkflow(t, definition, { status: 'ACTIVE' });
     const res = await q(
-      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`,
+      graphql(
+        `mutation SchedulesCreateSchedule3 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
+      ),
       { input: { workflowId: wf, cronExpression: '0 * * * *', ...extra } },
     );
-    const id = rawId(res.createSchedule.schedule.id);
+    const id = rawId(ofType(res.createSchedule, 'SchedulePayload').schedule.id);
     await t.db.prisma.schedule.update({
       where: { id },
       data: { nextRunAt: nextFireTimes('0 * * * *', 'UTC', createdAt, 1)[0]! },
@@ -243,19 +263,26 @@ describe('real time', () => {
     baseUrl = (await t.app.start(0, '127.0.0.1')).url.replace('/graphql', '');
     const wf = await createWorkflow(t, definition);
     const res = await q(
-      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ... on SchedulePayload { schedule { id } } } }`,
+      graphql(
+        `mutation SchedulesCreateSchedule4 ($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on SchedulePayload { schedule { id } } } }`,
+      ),
       { input: { workflowId: wf, cronExpression: '* * * * * *' } },
     );
-    const id = rawId(res.createSchedule.schedule.id);
+    const id = rawId(ofType(res.createSchedule, 'SchedulePayload').schedule.id);
     await until(
       'two completed scheduled runs',
       10_000,
       async () => (await t.db.prisma.run.count({ where: { scheduleId: id, status: 'COMPLETED' } })) >= 2,
       100,
     );
-    await q(`mutation($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }`, {
-      input: { id: res.createSchedule.schedule.id },
-    });
+    await q(
+      graphql(
+        `mutation SchedulesPauseSchedule2 ($input: ScheduleIdInput!) { pauseSchedule(input: $input) { __typename } }`,
+      ),
+      {
+        input: { id: ofType(res.createSchedule, 'SchedulePayload').schedule.id },
+      },
+    );
     const ticks = await t.db.prisma.scheduleTick.findMany({ where: { scheduleId: id, status: 'FIRED' } });
     expect(ticks.length).toBeGreaterThanOrEqual(2);
     expect(new Set(ticks.map((x) => x.scheduledFor.getTime() % 1000))).toEqual(new Set([0])); // whole seconds
@@ -275,17 +302,24 @@ describe('inbound webhooks', () => {
       { triggerType: 'WEBHOOK' },
     );
     const rotated = await q(
-      `mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { ... on WebhookSecretPayload { secret path } } }`,
+      graphql(
+        `mutation SchedulesRotateWebhookSecret ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename ... on WebhookSecretPayload { secret path } } }`,
+      ),
       { input: { workflowId: wf } },
     );
-    const { secret, path } = rotated.rotateWebhookSecret;
+    const { secret, path } = ofType(rotated.rotateWebhookSecret, 'WebhookSecretPayload');
     // Encrypted at rest: the column holds a v1 AES-GCM envelope, never the secret.
     const stored = (await t.db.prisma.workflow.findUniqueOrThrow({ where: { id: rawId(wf) } })).inboundSecret!;
     expect(stored).toMatch(/^v1\./);
     expect(stored).not.toContain(secret);
-    const read = await q(`query($id: ID!) { workflow(id: $id) { inboundWebhookPath hasInboundWebhookSecret } }`, {
-      id: wf,
-    });
+    const read = await q(
+      graphql(
+        `query SchedulesWorkflow2 ($id: ID!) { workflow(id: $id) { inboundWebhookPath hasInboundWebhookSecret } }`,
+      ),
+      {
+        id: wf,
+      },
+    );
     expect(read.workflow).toEqual({ inboundWebhookPath: path, hasInboundWebhookSecret: true });
     const post = (body: string, headers: Record<string, string>) =>
       fetch(`${baseUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
@@ -309,12 +343,20 @@ describe('inbound webhooks', () => {
     expect((await post('{not json', { authorization: `Bearer ${secret}` })).status).toBe(400);
     const invalid = await post('{"order":"x"}', { authorization: `Bearer ${secret}` });
     expect(invalid.status).toBe(422);
-    expect(((await invalid.json()) as any).errors[0].extensions.problems[0].path).toEqual(['input', 'input', 'order']);
+    const problems = ((await invalid.json()) as GraphQLErrorBody).errors[0]?.extensions?.problems as {
+      path: string[];
+    }[];
+    expect(problems[0]?.path).toEqual(['input', 'input', 'order']);
     expect(await t.db.prisma.run.count({ where: { workflowId: rawId(wf) } })).toBe(before + 2);
 
-    await q(`mutation($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename } }`, {
-      input: { workflowId: wf },
-    });
+    await q(
+      graphql(
+        `mutation SchedulesRotateWebhookSecret2 ($input: RotateWebhookSecretInput!) { rotateWebhookSecret(input: $input) { __typename } }`,
+      ),
+      {
+        input: { workflowId: wf },
+      },
+    );
     expect((await post(body, { authorization: `Bearer ${secret}` })).status).toBe(401); // old secret no longer works
     const manual = await createWorkflow(t, definition);
     expect((await fetch(`${baseUrl}/hooks/${manual}`, { method: 'POST', body: '{}' })).status).toBe(404);

@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { loadConfig } from '../src/config.ts';
 import { localKey } from '../src/secrets/crypto.ts';
 import { onPostgres, startTestApp } from './helpers/app.ts';
@@ -119,12 +120,23 @@ describe('JWT claims that cannot be stored', () => {
       expect(refused.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
       const nulName = await signToken('bob', { claims: { name: 'Bob\u0000', email: 'b\u0000@x.test' } });
       const ok = await t.gql(
-        '{ viewer { kind user { subject name email } } }',
+        graphql(`
+          query DefaultsViewerUser {
+            viewer {
+              kind
+              user {
+                subject
+                name
+                email
+              }
+            }
+          }
+        `),
         {},
         { authorization: `Bearer ${nulName}` },
       );
       expect(ok.errors).toBeUndefined();
-      expect((ok.data as any).viewer.user).toEqual({ subject: 'bob', name: null, email: null });
+      expect(ok.data?.viewer.user).toEqual({ subject: 'bob', name: null, email: null });
     } finally {
       await t.close();
     }

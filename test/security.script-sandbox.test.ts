@@ -15,11 +15,26 @@ import { scriptStep } from '../src/engine/steps/script.ts';
 import { NonRetriableError } from '../src/engine/steps/types.ts';
 import { startTestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
-import { isolatedDatabaseEnv, postGraphQL, startWeftProcess } from './helpers/process.ts';
+import { graphql } from './generated/gql.ts';
+import { createWorkflowAt, isolatedDatabaseEnv, postGraphQL, startRunAt, startWeftProcess } from './helpers/process.ts';
 import { failure, logLine, privateTmpdir, processesInNamespace, runScript, scriptContext } from './helpers/script.ts';
 import { until } from './helpers/wait.ts';
 
 const MIB = 1024 * 1024;
+const RunSteps = graphql(`
+  query SandboxSnoopRun($id: ID!) {
+    run(id: $id) {
+      status
+      stepRuns {
+        stepId
+        status
+        output
+        error
+        logs
+      }
+    }
+  }
+`);
 const SNOOP = readFileSync(path.join(import.meta.dirname, 'helpers/sandbox-snoop.py'), 'utf8');
 const fakeSecret = (what: string) => `weft-fake-secret-${what}-${randomBytes(12).toString('hex')}`;
 
@@ -92,7 +107,12 @@ print(json.dumps({
     'writable': {p: writable(p) for p in ['/', '/etc', '/usr', '/run/weft', '/job', '/tmp']},
 }))`;
     const out = await runScript({ language: 'python', source });
-    const seen = out.json as Record<string, any>;
+    const seen = out.json as {
+      groups: number[];
+      pids: number[];
+      root: string[];
+      writable: Record<string, boolean>;
+    } & Record<string, unknown>;
     expect(seen).toMatchObject({
       uid: 65534,
       gid: 65534,
@@ -478,47 +498,31 @@ describe('through a real Weft process and the GraphQL API', () => {
         pids: [weft.child.pid!],
       };
 
-      const created = await postGraphQL(
+      const workflowId = await createWorkflowAt(
         weft.url,
-        'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on ValidationError { problems { path message } } } }',
         {
-          input: {
-            name: 'snoop',
-            definition: {
-              steps: [
-                {
-                  id: 'snoop',
-                  type: 'script',
-                  timeoutSeconds: 60,
-                  config: { language: 'python', source: SNOOP, maxOutputBytes: MIB, args: '{{ [$string(input)] }}' },
-                },
-              ],
-            },
+          name: 'snoop',
+          definition: {
+            steps: [
+              {
+                id: 'snoop',
+                type: 'script',
+                timeoutSeconds: 60,
+                config: { language: 'python', source: SNOOP, maxOutputBytes: MIB, args: '{{ [$string(input)] }}' },
+              },
+            ],
           },
         },
         apiKey,
       );
-      expect(created.errors).toBeUndefined();
-      const workflowId = created.data.createWorkflow.workflow.id as string;
-      const started = await postGraphQL(
-        weft.url,
-        'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
-        { input: { workflowId, input: snoopConfig } },
-        apiKey,
-      );
-      expect(started.errors).toBeUndefined();
-      const runId = started.data.runWorkflow.run.id as string;
+      const runId = await startRunAt(weft.url, workflowId, snoopConfig, apiKey);
       let last: unknown;
       const run = await until('the run to finish', 60_000, async () => {
-        const res = await postGraphQL(
-          weft.url,
-          'query($id: ID!) { run(id: $id) { status stepRuns { stepId status output error logs } } }',
-          { id: runId },
-          apiKey,
-        );
+        const res = await postGraphQL(weft.url, RunSteps, { id: runId }, apiKey);
         expect(res.errors).toBeUndefined();
-        last = res.data.run;
-        return ['COMPLETED', 'FAILED'].includes(res.data.run.status) ? res.data.run : false;
+        last = res.data?.run;
+        const current = res.data?.run;
+        return current && ['COMPLETED', 'FAILED'].includes(current.status) ? current : false;
       }).catch((error: Error) => {
         const logs = weft
           .output()
@@ -526,16 +530,17 @@ describe('through a real Weft process and the GraphQL API', () => {
           .filter((line) => !line.includes('"msg":"request"'));
         throw new Error(`${error.message}: ${JSON.stringify(last)}\n${logs.join('\n').slice(-3000)}`);
       });
-      const step = run.stepRuns[0];
+      const step = run.stepRuns[0]!;
       expect(step.error).toBeNull();
       expect(run.status).toBe('COMPLETED');
-      const snoop = step.output.json as Snoop;
+      const output = step.output as { json: Snoop; stdout: string };
+      const snoop = output.json;
       const everything = [
         ...Object.values(secrets),
         apiKey,
         ...(dataDir ? [readFileSync(path.join(path.dirname(dataDir), 'secrets.key'), 'utf8')] : []),
       ];
-      expectNothingReached(snoop, step.output.stdout as string, everything);
+      expectNothingReached(snoop, output.stdout, everything);
       expect(snoop.uid).toBe(65534);
       expect(snoop.procfs[String(weft.child.pid)]?.environ).toEqual({ ok: false, error: 'ENOENT' });
       expect(Object.keys(snoop.ports)).toHaveLength(3);

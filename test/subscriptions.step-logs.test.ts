@@ -2,6 +2,8 @@
 // events marked live), are stored on the step as they go, and every line is stored and
 // delivered exactly once, in order — including the ones still pending when the step ends.
 import { describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import type { StepLogsEventsSubscription } from './generated/graphql.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
 import { subscribe, useLiveApp } from './helpers/live.ts';
 import { until } from './helpers/wait.ts';
@@ -13,7 +15,27 @@ const live = useLiveApp({
   WEFT_STEP_LOG_FLUSH_MS: String(FLUSH_MS),
 });
 
-const LOGS = `subscription($runId: ID!, $filter: RunEventFilter) { runEvents(runId: $runId, filter: $filter) { seq type createdAt payload { __typename ... on StepLogPayload { lines live } } } }`;
+const LOGS = graphql(`
+  subscription StepLogsEvents($runId: ID!, $filter: RunEventFilter) {
+    runEvents(runId: $runId, filter: $filter) {
+      seq
+      type
+      createdAt
+      payload {
+        __typename
+        ... on StepLogPayload {
+          lines
+          live
+        }
+      }
+    }
+  }
+`);
+/** The log lines of a STEP_LOG event (none for other events). */
+const logPayload = (event: StepLogsEventsSubscription['runEvents']): { lines: string[]; live: boolean | null } =>
+  event.payload.__typename === 'StepLogPayload'
+    ? { lines: event.payload.lines ?? [], live: event.payload.live }
+    : { lines: [], live: false };
 
 const script = (source: string) => ({
   steps: [{ id: 'work', type: 'script', timeoutSeconds: 60, config: { language: 'python', source } }],
@@ -29,7 +51,7 @@ describe('live step logs', () => {
         script('import time\nfor i in range(6):\n    print(f"line {i}", flush=True)\n    time.sleep(0.4)\n'),
       ),
     );
-    const sub = subscribe<any>(
+    const sub = subscribe(
       live.wsClient(),
       LOGS,
       { runId: run, filter: { types: ['STEP_LOG', 'STEP_COMPLETED'], stepIds: ['work'] } },
@@ -37,7 +59,9 @@ describe('live step logs', () => {
     );
     // A line is visible, stored and published, while the script is still running.
     await until('a live batch with the first line', 20_000, async () =>
-      sub.results.some((r) => r.runEvents.payload.live === true && r.runEvents.payload.lines.includes('line 0')),
+      sub.results.some(
+        (r) => logPayload(r.runEvents).live === true && logPayload(r.runEvents).lines.includes('line 0'),
+      ),
     );
     const row = await t.db.prisma.stepRun.findFirstOrThrow({
       where: { runId: rawId(run), stepId: 'work', iteration: -1 },
@@ -48,17 +72,17 @@ describe('live step logs', () => {
     const events = (await sub.done).map((r) => r.runEvents);
     expect((await waitForRun(t, run)).status).toBe('COMPLETED');
     const logs = events.filter((e) => e.type === 'STEP_LOG');
-    const liveBatches = logs.filter((e) => e.payload.live === true);
+    const liveBatches = logs.filter((e) => logPayload(e).live === true);
     expect(liveBatches.length).toBeGreaterThanOrEqual(3);
-    const delivered = logs.flatMap((e) => e.payload.lines as string[]);
+    const delivered = logs.flatMap((e) => logPayload(e).lines);
     const printed = delivered.filter((l) => /^line \d$/.test(l));
     expect(printed).toEqual(['line 0', 'line 1', 'line 2', 'line 3', 'line 4', 'line 5']);
     // Stored: the step's logs are exactly the delivered lines, in order.
     const stored = (await stepsOf(t, run)).work!.logs.trimEnd().split('\n');
     expect(stored).toEqual(delivered);
     // The first line arrived long before the step completed.
-    const firstAt = Date.parse(liveBatches[0].createdAt);
-    const completedAt = Date.parse(events.find((e) => e.type === 'STEP_COMPLETED').createdAt);
+    const firstAt = Date.parse(liveBatches[0]!.createdAt);
+    const completedAt = Date.parse(events.find((e) => e.type === 'STEP_COMPLETED')!.createdAt);
     expect(completedAt - firstAt).toBeGreaterThan(1000);
   });
 

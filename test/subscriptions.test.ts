@@ -175,7 +175,9 @@ describe('runEvents over SSE', () => {
     await waitForRun(t, run);
     const res = await postSse(url, t.authHeaders, EVENTS, { runId: run }, 10_000);
     const text = await res.text();
-    const events = sseData(text).map((d) => `${d.runEvents.seq}:${d.runEvents.type}`);
+    const events = sseData<{ runEvents: { seq: number; type: string } }>(text).map(
+      (d) => `${d.runEvents.seq}:${d.runEvents.type}`,
+    );
     expect(events).toEqual(await storedSeqs(run));
     expect(text).toContain('event: complete');
   });

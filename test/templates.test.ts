@@ -1,5 +1,8 @@
 // Templates: built-ins are valid and installable; workspaces save and delete their own.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { graphql } from './generated/gql.ts';
+import { ofType } from './helpers/typename.ts';
 import { BUILTIN_TEMPLATES } from '../src/templates/builtin.ts';
 import { validateDefinition } from '../src/workflows/definition.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
@@ -13,7 +16,8 @@ afterAll(async () => {
   await t?.close();
 });
 
-const q = async (query: string, variables?: Record<string, unknown>) => (await t.gql(query, variables)).data as any;
+const q = async <T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables?: V) =>
+  (await t.gql(document, variables)).data!;
 
 it('ships at least five built-in templates, each a valid definition', () => {
   expect(BUILTIN_TEMPLATES.length).toBeGreaterThanOrEqual(5);
@@ -26,22 +30,33 @@ it('ships at least five built-in templates, each a valid definition', () => {
 });
 
 it('lists templates with filters and installs one as a workflow', async () => {
-  const all = await q(`{ templates(first: 50) { edges { node { id name category isBuiltin inputSchema } } } }`);
+  const all = await q(
+    graphql(
+      `query TemplatesTemplates { templates(first: 50) { edges { node { id name category isBuiltin inputSchema } } } }`,
+    ),
+  );
   expect(all.templates.edges.length).toBe(BUILTIN_TEMPLATES.length);
-  const monitoring = await q(`{ templates(first: 50, category: "monitoring") { edges { node { name } } } }`);
-  expect(monitoring.templates.edges.map((e: any) => e.node.name)).toEqual(['Scheduled health check']);
-  const etl = all.templates.edges.find((e: any) => e.node.name === 'Paginated ETL').node;
+  const monitoring = await q(
+    graphql(`query TemplatesTemplates2 { templates(first: 50, category: "monitoring") { edges { node { name } } } }`),
+  );
+  expect(monitoring.templates.edges.map((e) => e.node.name)).toEqual(['Scheduled health check']);
+  const etl = all.templates.edges.find((e) => e.node.name === 'Paginated ETL')!.node;
   const installed = await q(
-    `mutation($input: InstallTemplateInput!) { installTemplate(input: $input) { ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`,
+    graphql(
+      `mutation TemplatesInstallTemplate ($input: InstallTemplateInput!) { installTemplate(input: $input) { __typename ... on InstallTemplatePayload { workflow { name latestVersion definition } } } }`,
+    ),
     { input: { templateId: etl.id, name: 'My ETL' } },
   );
-  expect(installed.installTemplate.workflow).toMatchObject({
+  expect(ofType(installed.installTemplate, 'InstallTemplatePayload').workflow).toMatchObject({
     name: 'My ETL',
     latestVersion: 1,
     definition: BUILTIN_TEMPLATES.find((x) => x.name === 'Paginated ETL')!.definition,
   });
-  const viaNode = await q(`query($id: ID!) { node(id: $id) { ... on Template { name isBuiltin } } }`, { id: etl.id });
-  expect(viaNode.node).toEqual({ name: 'Paginated ETL', isBuiltin: true });
+  const viaNode = await q(
+    graphql(`query TemplatesNode ($id: ID!) { node(id: $id) { __typename ... on Template { name isBuiltin } } }`),
+    { id: etl.id },
+  );
+  expect(viaNode.node).toEqual({ __typename: 'Template', name: 'Paginated ETL', isBuiltin: true });
 });
 
 it('saves a workflow as a workspace template, lists it, and deletes it; built-ins cannot be deleted', async () => {
@@ -51,28 +66,43 @@ it('saves a workflow as a workspace template, lists it, and deletes it; built-in
     { description: 'mine' },
   );
   const saved = await q(
-    `mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`,
+    graphql(
+      `mutation TemplatesCreateTemplateFromWorkflow ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on TemplatePayload { template { id name category description isBuiltin } } ... on ValidationError { problems { path } } } }`,
+    ),
     { input: { workflowId: wf, name: 'Nap', category: 'utility' } },
   );
-  const template = saved.createTemplateFromWorkflow.template;
+  const template = ofType(saved.createTemplateFromWorkflow, 'TemplatePayload').template;
   expect(template).toMatchObject({ name: 'Nap', category: 'utility', description: 'mine', isBuiltin: false });
-  const own = await q(`{ templates(first: 50, isBuiltin: false) { edges { node { name } } } }`);
-  expect(own.templates.edges.map((e: any) => e.node.name)).toEqual(['Nap']);
+  const own = await q(
+    graphql(`query TemplatesTemplates3 { templates(first: 50, isBuiltin: false) { edges { node { name } } } }`),
+  );
+  expect(own.templates.edges.map((e) => e.node.name)).toEqual(['Nap']);
   const bad = await q(
-    `mutation($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { ... on ValidationError { problems { path } } } }`,
+    graphql(
+      `mutation TemplatesCreateTemplateFromWorkflow2 ($input: CreateTemplateFromWorkflowInput!) { createTemplateFromWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+    ),
     { input: { workflowId: wf, category: 'Not Valid' } },
   );
-  expect(bad.createTemplateFromWorkflow.problems).toEqual([{ path: ['input', 'category'] }]);
-  const builtinId = (await q(`{ templates(first: 1) { edges { node { id } } } }`)).templates.edges[0].node.id;
+  expect(ofType(bad.createTemplateFromWorkflow, 'ValidationError').problems).toEqual([{ path: ['input', 'category'] }]);
+  const builtinId = (await q(graphql(`query TemplatesTemplates4 { templates(first: 1) { edges { node { id } } } }`)))
+    .templates.edges[0]!.node.id;
   const refused = await q(
-    `mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on ValidationError { code message } } }`,
+    graphql(
+      `mutation TemplatesDeleteTemplate ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on ValidationError { code message } } }`,
+    ),
     { input: { id: builtinId } },
   );
-  expect(refused.deleteTemplate.message).toMatch(/built-in templates cannot be deleted/);
+  expect(ofType(refused.deleteTemplate, 'ValidationError').message).toMatch(/built-in templates cannot be deleted/);
   const deleted = await q(
-    `mutation($input: DeleteInput!) { deleteTemplate(input: $input) { ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`,
+    graphql(
+      `mutation TemplatesDeleteTemplate2 ($input: DeleteInput!) { deleteTemplate(input: $input) { __typename ... on DeleteTemplatePayload { deletedId deletedTemplateId } } }`,
+    ),
     { input: { id: template.id } },
   );
   // deletedId is every delete payload's field; the entity-named one stays, deprecated.
-  expect(deleted.deleteTemplate).toEqual({ deletedId: template.id, deletedTemplateId: template.id });
+  expect(deleted.deleteTemplate).toEqual({
+    __typename: 'DeleteTemplatePayload',
+    deletedId: template.id,
+    deletedTemplateId: template.id,
+  });
 });

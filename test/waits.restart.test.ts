@@ -6,7 +6,28 @@ import { afterAll, expect, it } from 'vitest';
 import { BUILTIN_TEMPLATES } from '../src/templates/builtin.ts';
 import { onPostgres } from './helpers/app.ts';
 import { json, startLoopbackServer } from './helpers/http-server.ts';
-import { isolatedDatabaseEnv, postGraphQL, startWeftProcess, type WeftProcess } from './helpers/process.ts';
+import { graphql } from './generated/gql.ts';
+import {
+  createWorkflowAt,
+  isolatedDatabaseEnv,
+  postGraphQL,
+  startRunAt,
+  startWeftProcess,
+  type WeftProcess,
+} from './helpers/process.ts';
+
+const RunSteps = graphql(`
+  query WaitsRestartRun($id: ID!) {
+    run(id: $id) {
+      status
+      output
+      stepRuns {
+        stepId
+        status
+      }
+    }
+  }
+`);
 import { until } from './helpers/wait.ts';
 
 const cleanups: (() => unknown)[] = [];
@@ -34,27 +55,17 @@ it('releases an approval through its token URL after the server was killed and r
   let weft: WeftProcess = await startWeftProcess(env, { timeoutMs: 120_000 });
   cleanups.push(() => void weft.stop('SIGKILL'));
   const definition = BUILTIN_TEMPLATES.find((x) => x.name === 'Approval')!.definition;
-  const created = await postGraphQL(
-    weft.url,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }',
-    { input: { name: 'approve me', definition } },
-  );
-  const workflowId = created.data.createWorkflow.workflow.id;
-  const started = await postGraphQL(
-    weft.url,
-    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
-    {
-      input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject: 'ship it', timeoutSeconds: 3600 } },
-    },
-  );
-  const runId = started.data.runWorkflow.run.id as string;
+  const workflowId = await createWorkflowAt(weft.url, { name: 'approve me', definition });
+  const runId = await startRunAt(weft.url, workflowId, {
+    notifyUrl: `${approver.url}/notify`,
+    subject: 'ship it',
+    timeoutSeconds: 3600,
+  });
   const stepStatus = async (stepId: string) => {
-    const res = await postGraphQL(
-      weft.url,
-      'query($id: ID!) { run(id: $id) { status output stepRuns { stepId status } } }',
-      { id: runId },
-    );
-    return { run: res.data.run, status: res.data.run.stepRuns.find((s: any) => s.stepId === stepId)?.status };
+    const res = await postGraphQL(weft.url, RunSteps, { id: runId });
+    const run = res.data?.run;
+    if (!run) throw new Error(`no run: ${JSON.stringify(res)}`);
+    return { run, status: run.stepRuns.find((s) => s.stepId === stepId)?.status };
   };
   await until('the approval step to wait', 30_000, async () => (await stepStatus('approval')).status === 'WAITING');
   const approveUrl = new URL(received[0]!.approveUrl);

@@ -2,10 +2,10 @@
 // blocked): signing in and out, workflows with their DAG and filters, starting a run from the
 // generated form and watching it complete live, the live runs list, version diffs, and errors
 // said in words.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServedTestApp, type TestApp } from './helpers/app.ts';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { bearer, JWT_ENV, signToken } from './helpers/auth.ts';
-import { useBrowser } from './helpers/browser.ts';
 import {
   documentMarked,
   eventSummary,
@@ -13,16 +13,13 @@ import {
   markDocument,
   nodeStatuses,
   SHOWN,
-  signIn,
+  useMonitor,
 } from './helpers/monitor.ts';
+import { ofType } from './helpers/typename.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
-const browser = useBrowser();
-let t: TestApp & { base: string };
-beforeAll(async () => {
-  t = await startServedTestApp(JWT_ENV);
-});
-afterAll(() => t?.close());
+const web = useMonitor(JWT_ENV);
+const { browser, runUrl } = web;
 
 const DIAMOND = {
   steps: [
@@ -33,21 +30,25 @@ const DIAMOND = {
   ],
 };
 
-async function gqlOk(query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const res = await t.gql(query, variables, headers);
+async function gqlOk<T, V extends Record<string, unknown>>(
+  document: TypedDocumentNode<T, V>,
+  variables?: V,
+  headers: Record<string, string> = {},
+): Promise<T> {
+  const res = await web.t.gql(document, variables, headers);
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data as any;
+  return res.data!;
 }
 
 describe('monitor', { timeout: 120_000 }, () => {
   it('signs in with an API key kept for the tab, refuses a wrong one in words, and signs out', async () => {
     const p = await browser.open();
-    await p.page.goto(`${t.base}/`);
+    await p.page.goto(`${web.t.base}/`);
     await p.page.getByLabel('API key or token').fill('weft_live_not-a-real-key-not-a-real-key-000');
     await p.page.getByRole('button', { name: 'Sign in' }).click();
     await p.page.getByRole('alert').filter({ hasText: 'was not accepted' }).waitFor();
 
-    await p.page.getByLabel('API key or token').fill(t.apiKey);
+    await p.page.getByLabel('API key or token').fill(web.t.apiKey);
     await p.page.getByRole('button', { name: 'Sign in' }).click();
     await p.page.getByText('Default workspace').waitFor();
     await p.page.getByRole('heading', { name: 'Runs' }).waitFor();
@@ -61,19 +62,28 @@ describe('monitor', { timeout: 120_000 }, () => {
   });
 
   it('lists workflows with search, status and tag filters, and draws a workflow created through the API', async () => {
-    const billing = await createWorkflow(t, DIAMOND, {
+    const billing = await createWorkflow(web.t, DIAMOND, {
       name: 'Nightly billing',
       tags: ['finance'],
       status: 'ACTIVE',
       description: 'Invoices every customer',
     });
     await createWorkflow(
-      t,
+      web.t,
       { steps: [{ id: 'only', type: 'condition', config: { expression: 'true' } }] },
       { name: 'Ingest orders' },
     );
     await gqlOk(
-      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { __typename ... on Error { message } } }`,
+      graphql(`
+        mutation MonitorCreateSchedule($input: CreateScheduleInput!) {
+          createSchedule(input: $input) {
+            __typename
+            ... on Error {
+              message
+            }
+          }
+        }
+      `),
       {
         input: {
           workflowId: billing,
@@ -85,12 +95,20 @@ describe('monitor', { timeout: 120_000 }, () => {
       },
     );
     await gqlOk(
-      `mutation($input: SetReleaseLabelInput!) { setReleaseLabel(input: $input) { __typename ... on Error { message } } }`,
+      graphql(`
+        mutation MonitorSetReleaseLabel($input: SetReleaseLabelInput!) {
+          setReleaseLabel(input: $input) {
+            __typename
+            ... on Error {
+              message
+            }
+          }
+        }
+      `),
       { input: { workflowId: billing, label: 'production', version: 1 } },
     );
 
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
+    const p = await web.signedIn();
     await p.page.getByRole('link', { name: 'Workflows' }).click();
     const table = p.page.getByRole('table', { name: 'Workflows' });
     await table.getByRole('link', { name: 'Nightly billing' }).waitFor();
@@ -119,12 +137,12 @@ describe('monitor', { timeout: 120_000 }, () => {
     // The next three fire times, 02:00 in Paris, as the browser shows local times.
     const next = await schedule.getByText(/^Next: /).innerText();
     expect(next.split(' · ')).toHaveLength(3);
-    expect(p.page.url()).toBe(`${t.base}/workflows/${encodeURIComponent(billing)}`);
+    expect(p.page.url()).toBe(`${web.t.base}/workflows/${encodeURIComponent(billing)}`);
     browser.expectClean(p);
   });
 
   it('starts a run from the form generated from the input schema and watches every node turn COMPLETED without reloading', async () => {
-    const workflowId = await createWorkflow(t, DIAMOND, {
+    const workflowId = await createWorkflow(web.t, DIAMOND, {
       name: 'Greeter',
       inputSchema: {
         type: 'object',
@@ -132,9 +150,8 @@ describe('monitor', { timeout: 120_000 }, () => {
         required: ['name'],
       },
     });
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
-    await p.page.goto(`${t.base}/workflows/${encodeURIComponent(workflowId)}`);
+    const p = await web.signedIn();
+    await p.page.goto(`${web.t.base}/workflows/${encodeURIComponent(workflowId)}`);
     await p.page.getByRole('button', { name: 'Run…' }).click();
     const dialog = p.page.getByRole('dialog', { name: 'Run workflow' });
     await dialog.getByLabel('Times').fill('3');
@@ -150,12 +167,12 @@ describe('monitor', { timeout: 120_000 }, () => {
     await expect.poll(async () => (await nodeStatuses(p.page)).pause, { timeout: 20_000 }).toBe('WAITING');
     await expectAllNodes(p.page, 'COMPLETED', 4);
     await p.page.getByRole('heading', { name: /^Run / }).locator('..').getByText('COMPLETED').waitFor();
-    const events = await eventsOf(t, runId);
+    const events = await eventsOf(web.t, runId);
     await expect
       .poll(() => eventSummary(p.page), SHOWN)
       .toBe(`${events.length} events · last #${events.length} · complete`);
     expect(await documentMarked(p.page)).toBe(true);
-    const run = await waitForRun(t, runId);
+    const run = await waitForRun(web.t, runId);
     expect(run.input).toEqual({ name: 'Ada', times: 3 });
 
     // The step panel: input and output of a step, and its attempts from the log.
@@ -173,12 +190,11 @@ describe('monitor', { timeout: 120_000 }, () => {
   });
 
   it('shows runs started elsewhere, and their status changes, live on the runs list', async () => {
-    const workflowId = await createWorkflow(t, DIAMOND, { name: 'Live list' });
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
+    const workflowId = await createWorkflow(web.t, DIAMOND, { name: 'Live list' });
+    const p = await web.signedIn();
     await p.page.getByRole('table', { name: 'Runs' }).or(p.page.getByText('No runs match')).first().waitFor();
     await markDocument(p.page);
-    const runId = await startRun(t, workflowId, { name: 'x' });
+    const runId = await startRun(web.t, workflowId, { name: 'x' });
     const row = p.page.locator(`tr[data-run-id="${runId}"]`);
     await row.getByText(/QUEUED|RUNNING/).waitFor();
     await row.getByText('COMPLETED').waitFor({ timeout: 20_000 });
@@ -195,9 +211,19 @@ describe('monitor', { timeout: 120_000 }, () => {
   });
 
   it('compares two versions side by side with the step summary', async () => {
-    const workflowId = await createWorkflow(t, DIAMOND, { name: 'Versioned' });
+    const workflowId = await createWorkflow(web.t, DIAMOND, { name: 'Versioned' });
     await gqlOk(
-      `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on Error { code message } } }`,
+      graphql(`
+        mutation MonitorPatchWorkflow($input: PatchWorkflowInput!) {
+          patchWorkflow(input: $input) {
+            __typename
+            ... on Error {
+              code
+              message
+            }
+          }
+        }
+      `),
       {
         input: {
           id: workflowId,
@@ -211,9 +237,8 @@ describe('monitor', { timeout: 120_000 }, () => {
         },
       },
     );
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
-    await p.page.goto(`${t.base}/workflows/${encodeURIComponent(workflowId)}`);
+    const p = await web.signedIn();
+    await p.page.goto(`${web.t.base}/workflows/${encodeURIComponent(workflowId)}`);
     await p.page.getByRole('list', { name: 'Versions' }).getByText('Wait longer, then notify').waitFor();
     await p.page.getByLabel('Compare from version').selectOption('1');
     await p.page.getByLabel('Compare to version').selectOption('2');
@@ -241,20 +266,36 @@ describe('monitor', { timeout: 120_000 }, () => {
 
   it('says what went wrong and what to do: not found, forbidden, revoked credential', async () => {
     const workflowId = await createWorkflow(
-      t,
+      web.t,
       { steps: [{ id: 'hold', type: 'wait', config: { seconds: 120 } }] },
       { name: 'Long wait' },
     );
-    const runId = await startRun(t, workflowId);
-    const created = await gqlOk(
-      `mutation { createApiKey(input: { name: "viewer", scopes: [READ] }) { ... on CreateApiKeyPayload { key apiKey { id } } } }`,
+    const runId = await startRun(web.t, workflowId);
+    const created = ofType(
+      (
+        await gqlOk(
+          graphql(`
+            mutation MonitorViewerKey {
+              createApiKey(input: { name: "viewer", scopes: [READ] }) {
+                __typename
+                ... on CreateApiKeyPayload {
+                  key
+                  apiKey {
+                    id
+                  }
+                }
+              }
+            }
+          `),
+        )
+      ).createApiKey,
+      'CreateApiKeyPayload',
     );
-    const viewerKey = created.createApiKey.key as string;
+    const viewerKey = created.key;
 
-    const p = await browser.open();
-    await signIn(p.page, t.base, viewerKey);
+    const p = await web.signedIn(viewerKey);
     await p.page.goto(
-      `${t.base}/runs/${encodeURIComponent(Buffer.from('Run:01a2b3c4-0000-7000-8000-000000000000').toString('base64'))}`,
+      `${web.t.base}/runs/${encodeURIComponent(Buffer.from('Run:01a2b3c4-0000-7000-8000-000000000000').toString('base64'))}`,
     );
     await p.page.getByRole('alert').getByRole('heading', { name: 'Not found' }).waitFor();
     await p.page
@@ -262,7 +303,7 @@ describe('monitor', { timeout: 120_000 }, () => {
       .getByText(/no run with this id in this workspace/)
       .waitFor();
 
-    await p.page.goto(`${t.base}/runs/${encodeURIComponent(runId)}`);
+    await p.page.goto(runUrl(runId));
     await p.page.getByRole('button', { name: 'Step hold: WAITING' }).waitFor();
     await p.page.getByRole('button', { name: 'Cancel run' }).click();
     await p.page.getByRole('alert').getByRole('heading', { name: 'Not allowed' }).waitFor();
@@ -270,16 +311,32 @@ describe('monitor', { timeout: 120_000 }, () => {
       .getByRole('alert')
       .getByText(/Ask a workspace admin/)
       .waitFor();
-    expect((await waitForRun(t, runId, ['RUNNING'])).status).toBe('RUNNING');
+    expect((await waitForRun(web.t, runId, ['RUNNING'])).status).toBe('RUNNING');
 
-    await gqlOk(`mutation($id: ID!) { revokeApiKey(input: { id: $id }) { __typename } }`, {
-      id: created.createApiKey.apiKey.id,
-    });
+    await gqlOk(
+      graphql(`
+        mutation MonitorRevokeKey($id: ID!) {
+          revokeApiKey(input: { id: $id }) {
+            __typename
+          }
+        }
+      `),
+      { id: created.apiKey.id },
+    );
     await p.page.getByRole('link', { name: 'Workflows' }).click();
     await p.page.getByRole('alert').getByRole('heading', { name: 'Your credential was not accepted' }).waitFor();
     await p.page.getByRole('button', { name: 'Sign in again' }).click();
     await p.page.getByLabel('API key or token').waitFor();
-    await gqlOk(`mutation($runId: ID!) { cancelRun(input: { runId: $runId }) { __typename } }`, { runId });
+    await gqlOk(
+      graphql(`
+        mutation MonitorCancelRun($runId: ID!) {
+          cancelRun(input: { runId: $runId }) {
+            __typename
+          }
+        }
+      `),
+      { runId },
+    );
     browser.expectClean(p, [/status of (401|403|404)/]);
   });
 
@@ -288,20 +345,36 @@ describe('monitor', { timeout: 120_000 }, () => {
     const workspaces: Record<string, string> = {};
     for (const name of ['Analytical engine', 'Side project']) {
       const created = await gqlOk(
-        `mutation($name: String!) { createWorkspace(input: { name: $name }) { ... on WorkspacePayload { workspace { id } } } }`,
+        graphql(`
+          mutation MonitorCreateWorkspace($name: String!) {
+            createWorkspace(input: { name: $name }) {
+              __typename
+              ... on WorkspacePayload {
+                workspace {
+                  id
+                }
+              }
+            }
+          }
+        `),
         { name },
         bearer(token),
       );
-      workspaces[name] = created.createWorkspace.workspace.id;
+      workspaces[name] = ofType(created.createWorkspace, 'WorkspacePayload').workspace.id;
       await gqlOk(
-        `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename } }`,
+        graphql(`
+          mutation MonitorCreateWorkflow($input: CreateWorkflowInput!) {
+            createWorkflow(input: $input) {
+              __typename
+            }
+          }
+        `),
         { input: { name: `${name} workflow`, definition: DIAMOND } },
         { ...bearer(token), 'x-workspace-id': workspaces[name]! },
       );
     }
 
-    const p = await browser.open();
-    await signIn(p.page, t.base, token);
+    const p = await web.signedIn(token);
     await p.page.getByText('Ada Lovelace').waitFor();
     await p.page.getByRole('link', { name: 'Workflows' }).click();
     const table = p.page.getByRole('table', { name: 'Workflows' });

@@ -5,12 +5,14 @@
 import { afterAll, expect, it } from 'vitest';
 import { useBrowser, signedInScript } from './helpers/browser.ts';
 import { documentMarked, eventSummary, expectAllNodes, markDocument, SHOWN, signIn } from './helpers/monitor.ts';
+import { graphql } from './generated/gql.ts';
 import {
+  createWorkflowAt,
   isolatedDatabaseEnv,
   PROCESS_ADMIN_KEY,
-  postGraphQL,
+  processData,
+  startRunAt,
   startWeftProcess,
-  type WeftProcess,
 } from './helpers/process.ts';
 
 const browser = useBrowser();
@@ -19,11 +21,21 @@ afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!();
 });
 
-async function gql(weft: WeftProcess, query: string, variables?: Record<string, unknown>) {
-  const res = await postGraphQL(weft.url, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data;
-}
+const StoredLog = graphql(`
+  query WebRestartStoredLog($id: ID!) {
+    run(id: $id) {
+      status
+      events(first: 200) {
+        totalCount
+        edges {
+          node {
+            seq
+          }
+        }
+      }
+    }
+  }
+`);
 
 it('reconnects after a restart mid-run and continues the event log without a gap or a duplicate', {
   timeout: 360_000,
@@ -33,30 +45,19 @@ it('reconnects after a restart mid-run and continues the event log without a gap
   cleanups.push(() => weft.stop('SIGKILL'));
   const { origin, port } = new URL(weft.url);
 
-  const created = await gql(
-    weft,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } } }',
-    {
-      input: {
-        name: 'Across restarts',
-        definition: {
-          steps: [
-            { id: 'begin', type: 'condition', config: { expression: 'true' } },
-            { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 25 } },
-            { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
-            { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
-            { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
-          ],
-        },
-      },
+  const workflowId = await createWorkflowAt(weft.url, {
+    name: 'Across restarts',
+    definition: {
+      steps: [
+        { id: 'begin', type: 'condition', config: { expression: 'true' } },
+        { id: 'hold', type: 'wait', dependsOn: ['begin'], config: { seconds: 25 } },
+        { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
+        { id: 'again', type: 'wait', dependsOn: ['after'], config: { seconds: 0.5 } },
+        { id: 'end', type: 'condition', dependsOn: ['again'], config: { expression: 'true' } },
+      ],
     },
-  );
-  const started = await gql(
-    weft,
-    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }',
-    { input: { workflowId: created.createWorkflow.workflow.id } },
-  );
-  const runId = started.runWorkflow.run.id as string;
+  });
+  const runId = await startRunAt(weft.url, workflowId);
 
   const p = await browser.open();
   await signIn(p.page, origin, PROCESS_ADMIN_KEY);
@@ -84,16 +85,10 @@ it('reconnects after a restart mid-run and continues the event log without a gap
 
   await p.page.getByRole('status').getByText('Live').waitFor({ timeout: 30_000 });
   await expectAllNodes(p.page, 'COMPLETED', 5, 60_000);
-  const stored = await gql(
-    weft,
-    'query($id: ID!) { run(id: $id) { status events(first: 200) { totalCount edges { node { seq } } } } }',
-    { id: runId },
-  );
-  expect(stored.run.status).toBe('COMPLETED');
-  const total = stored.run.events.totalCount as number;
-  expect(stored.run.events.edges.map((e: { node: { seq: number } }) => e.node.seq)).toEqual(
-    Array.from({ length: total }, (_, i) => i + 1),
-  );
+  const stored = await processData(weft, StoredLog, { id: runId });
+  expect(stored.run?.status).toBe('COMPLETED');
+  const total = stored.run!.events.totalCount;
+  expect(stored.run!.events.edges.map((e) => e.node.seq)).toEqual(Array.from({ length: total }, (_, i) => i + 1));
   // Every event once: as many as the server has, the last seq equal to that count.
   await expect.poll(() => eventSummary(p.page), SHOWN).toBe(`${total} events · last #${total} · complete`);
   expect(before).not.toBe(`${total} events · last #${total} · complete`);

@@ -2,8 +2,6 @@
 // run from a step, retrying a finished one (from the failure and with all steps); each action's
 // outcome is shown and the page follows the run live.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServedTestApp, type TestApp } from './helpers/app.ts';
-import { useBrowser } from './helpers/browser.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import {
   documentMarked,
@@ -12,40 +10,33 @@ import {
   markDocument,
   nodeStatuses,
   SHOWN,
-  signIn,
+  useMonitor,
 } from './helpers/monitor.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
 
-const browser = useBrowser();
-let t: TestApp & { base: string };
+const web = useMonitor();
+const { browser, runUrl } = web;
 let upstream: LoopbackServer;
 let healthy = false;
 beforeAll(async () => {
-  t = await startServedTestApp();
   // An upstream that refuses (404, which fails a step at once) until the test repairs it.
   upstream = await startLoopbackServer((_req, res) =>
     healthy ? json(res, 200, { ok: true }) : json(res, 404, { error: 'not yet' }),
   );
 });
-afterAll(async () => {
-  await upstream?.close();
-  await t?.close();
-});
-
-const runUrl = (runId: string) => `${t.base}/runs/${encodeURIComponent(runId)}`;
+afterAll(() => upstream?.close());
 
 describe('run actions', { timeout: 120_000 }, () => {
   it('cancels a long run from the page', async () => {
-    const workflowId = await createWorkflow(t, {
+    const workflowId = await createWorkflow(web.t, {
       steps: [
         { id: 'start', type: 'condition', config: { expression: 'true' } },
         { id: 'hold', type: 'wait', dependsOn: ['start'], config: { seconds: 600 } },
         { id: 'after', type: 'condition', dependsOn: ['hold'], config: { expression: 'true' } },
       ],
     });
-    const runId = await startRun(t, workflowId);
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
+    const runId = await startRun(web.t, workflowId);
+    const p = await web.signedIn();
     await p.page.goto(runUrl(runId));
     await p.page.getByRole('button', { name: 'Step hold: WAITING' }).waitFor({ timeout: 20_000 });
     // The stored events are replayed and the server's caught-up marker has come: the log is live.
@@ -57,8 +48,8 @@ describe('run actions', { timeout: 120_000 }, () => {
     await expect
       .poll(() => nodeStatuses(p.page), SHOWN)
       .toEqual({ start: 'COMPLETED', hold: 'CANCELLED', after: 'CANCELLED' });
-    expect((await waitForRun(t, runId)).status).toBe('CANCELLED');
-    const events = await eventsOf(t, runId);
+    expect((await waitForRun(web.t, runId)).status).toBe('CANCELLED');
+    const events = await eventsOf(web.t, runId);
     await expect
       .poll(() => eventSummary(p.page), SHOWN)
       .toBe(`${events.length} events · last #${events.length} · complete`);
@@ -69,18 +60,17 @@ describe('run actions', { timeout: 120_000 }, () => {
 
   it('resumes a failed run from a step, then retries it with all steps', async () => {
     healthy = false;
-    const workflowId = await createWorkflow(t, {
+    const workflowId = await createWorkflow(web.t, {
       steps: [
         { id: 'prepare', type: 'condition', config: { expression: 'true' } },
         { id: 'fetch', type: 'http_request', dependsOn: ['prepare'], config: { url: `${upstream.url}/orders` } },
         { id: 'report', type: 'condition', dependsOn: ['fetch'], config: { expression: 'steps.fetch.output.body.ok' } },
       ],
     });
-    const runId = await startRun(t, workflowId);
-    expect((await waitForRun(t, runId)).status).toBe('FAILED');
+    const runId = await startRun(web.t, workflowId);
+    expect((await waitForRun(web.t, runId)).status).toBe('FAILED');
 
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
+    const p = await web.signedIn();
     await p.page.goto(runUrl(runId));
     await expect
       .poll(() => nodeStatuses(p.page), SHOWN)
@@ -98,9 +88,9 @@ describe('run actions', { timeout: 120_000 }, () => {
     await p.page.getByRole('button', { name: 'Resume', exact: true }).click();
     await p.page.getByRole('status').getByText('Resumed from step fetch.').waitFor();
     await expectAllNodes(p.page, 'COMPLETED', 3);
-    expect((await waitForRun(t, runId)).status).toBe('COMPLETED');
+    expect((await waitForRun(web.t, runId)).status).toBe('COMPLETED');
     // The event log carried on after the failure: every event once, in order.
-    const events = await eventsOf(t, runId);
+    const events = await eventsOf(web.t, runId);
     expect(events.map((e) => e.type)).toContain('RUN_RESUMED');
     await expect
       .poll(() => eventSummary(p.page), SHOWN)
@@ -117,7 +107,7 @@ describe('run actions', { timeout: 120_000 }, () => {
     await expectAllNodes(p.page, 'COMPLETED', 3);
     const retryId = decodeURIComponent(p.page.url().split('/runs/')[1]!);
     expect(retryId).not.toBe(runId);
-    const retry = await waitForRun(t, retryId);
+    const retry = await waitForRun(web.t, retryId);
     expect(retry.parentRunId).not.toBeNull();
     expect(upstream.hits('/orders')).toBe(3); // failed once, resumed once, retried once
     browser.expectClean(p);
@@ -125,7 +115,7 @@ describe('run actions', { timeout: 120_000 }, () => {
 
   it("shows a loop's progress as its iterations finish", async () => {
     healthy = true;
-    const workflowId = await createWorkflow(t, {
+    const workflowId = await createWorkflow(web.t, {
       steps: [
         {
           id: 'each',
@@ -138,9 +128,8 @@ describe('run actions', { timeout: 120_000 }, () => {
         },
       ],
     });
-    const p = await browser.open();
-    await signIn(p.page, t.base, t.apiKey);
-    const runId = await startRun(t, workflowId);
+    const p = await web.signedIn();
+    const runId = await startRun(web.t, workflowId);
     await p.page.goto(runUrl(runId));
     await p.page.getByRole('button', { name: /^Step each/ }).click();
     await p.page.getByLabel('Step each').getByText('6/6 iterations finished').waitFor({ timeout: 30_000 });

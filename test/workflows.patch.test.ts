@@ -69,7 +69,8 @@ function problemsOf(result: PatchResult) {
 }
 
 const paths = (problems: { path: string[] }[]) => problems.map((p) => p.path.join('.'));
-type Def = { steps: Record<string, any>[] } & Record<string, unknown>;
+type Step = { id: string; dependsOn?: string[]; config?: { url?: string } } & Record<string, unknown>;
+type Def = { steps: Step[] } & Record<string, unknown>;
 const stepsById = (definition: unknown) => Object.fromEntries((definition as Def).steps.map((s) => [s.id, s]));
 
 /** Rows a rejected patch must not touch. */
@@ -117,7 +118,7 @@ describe('definition patches: steps merged by id', () => {
       name: 'Fetch',
       config: { method: 'GET', url: 'http://127.0.0.1/b', headers: { b: '2' } },
     });
-    expect(steps.audit.dependsOn).toEqual(['fetch']); // replaced, then the removed 'notify' dropped
+    expect(steps.audit?.dependsOn).toEqual(['fetch']); // replaced, then the removed 'notify' dropped
     expect(steps.log).not.toHaveProperty('dependsOn'); // its only dependency was removed
     expect(steps.added).toEqual({ id: 'added', type: 'wait', config: { seconds: 1 }, dependsOn: ['fetch'] });
   });
@@ -238,8 +239,8 @@ describe('baseVersion, strict and release labels', () => {
       { label: 'staging', version: { number: 3 } },
     ]);
     const steps = stepsById(fromOne.currentVersion.definition);
-    expect(steps.fetch.config.url).toBe('http://127.0.0.1/a'); // from version 1: version 2's change is not carried over
-    expect(steps.notify.config.url).toBe('http://127.0.0.1/n2');
+    expect(steps.fetch?.config?.url).toBe('http://127.0.0.1/a'); // from version 1: version 2's change is not carried over
+    expect(steps.notify?.config?.url).toBe('http://127.0.0.1/n2');
 
     const before = await snapshot(id);
     const stale = await patchRaw({

@@ -584,7 +584,7 @@ describe('mutations that store definitions', () => {
         definition: { steps: [http('a', { dependsOn: ['b'] }), http('b', { dependsOn: ['a'] })] },
       },
     });
-    expect((res.data as any).createWorkflow).toEqual({
+    expect((res.data as { createWorkflow: unknown }).createWorkflow).toEqual({
       __typename: 'ValidationError',
       code: 'VALIDATION_FAILED',
       problems: [
@@ -612,7 +612,7 @@ describe('mutations that store definitions', () => {
     const expected = (await validate(definition)).errors;
     expect(expected.length).toBeGreaterThan(4);
     const res = await t.gql(CREATE, { input: { name: 'broken', definition } });
-    const problems = (res.data as any).createWorkflow.problems as Problem[];
+    const problems = (res.data as { createWorkflow: { problems: Problem[] } }).createWorkflow.problems;
     expect(problems).toEqual(expected.map((p) => ({ ...p, path: ['input', 'definition', ...p.path] })));
     expect(await counts()).toEqual(before);
   });

@@ -2,7 +2,7 @@
 // or a PostgreSQL database cloned from the migrated template when TEST_DATABASE_URL is set — driven through yoga.fetch.
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { print, type DocumentNode, type ExecutionResult } from 'graphql';
+import { print, type DocumentNode, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { buildApp, type App } from '../../src/app.ts';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -50,6 +50,11 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       await created.drop();
     },
   };
+}
+
+/** The body of a refused request read as raw JSON (no data, only errors). */
+export interface GraphQLErrorBody {
+  errors: GraphQLFormattedError[];
 }
 
 export interface GraphQLResponse<T> extends ExecutionResult<T> {

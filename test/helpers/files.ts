@@ -3,7 +3,48 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { print, type GraphQLFormattedError } from 'graphql';
+import { graphql } from '../generated/gql.ts';
+import type { FilesUploadMutation } from '../generated/graphql.ts';
 import type { TestApp } from './app.ts';
+
+/** An upload as PUT /api/uploads describes it. */
+export interface UploadJson {
+  id: string;
+  filename: string;
+  size: number;
+  sha256: string;
+  contentType: string;
+  downloadUrl: string;
+}
+
+/** PUT /api/uploads's JSON body: `upload` when it was stored (201), otherwise `errors`. */
+export interface PutUploadBody {
+  upload: UploadJson;
+  errors: GraphQLFormattedError[];
+}
+
+const UploadFile = graphql(`
+  mutation FilesUpload($input: UploadFileInput!) {
+    uploadFile(input: $input) {
+      __typename
+      ... on UploadPayload {
+        upload {
+          id
+          filename
+          size
+          sha256
+          contentType
+          downloadUrl
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`);
 
 /** Env giving a test app its own files directory (never the repository's .weft). */
 export function filesEnv(extra: Record<string, string> = {}): Record<string, string> {
@@ -24,7 +65,7 @@ export async function putUpload(
     body,
     duplex: 'half',
   } as RequestInit);
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as PutUploadBody };
 }
 
 /** uploadFile through the GraphQL multipart request spec (in-process, yoga.fetch). */
@@ -35,7 +76,7 @@ export async function gqlUpload(
   headers: Record<string, string> = t.authHeaders,
 ) {
   const form = new FormData();
-  const query = `mutation($input: UploadFileInput!) { uploadFile(input: $input) { __typename ... on UploadPayload { upload { id filename size sha256 contentType downloadUrl } } ... on Error { code message } } }`;
+  const query = print(UploadFile);
   form.append('operations', JSON.stringify({ query, variables: { input: { ...input, file: null } } }));
   form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
   form.append('0', file);
@@ -44,5 +85,8 @@ export async function gqlUpload(
     headers: { ...headers, 'x-weft-csrf': '1' },
     body: form,
   });
-  return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
+  return {
+    status: response.status,
+    ...((await response.json()) as { data?: FilesUploadMutation | null; errors?: GraphQLFormattedError[] }),
+  };
 }

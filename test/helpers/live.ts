@@ -1,5 +1,7 @@
 // Shared pieces of the live-API tests: a loopback server whose /gate requests wait until the
 // test opens them (to hold a run mid-way), and graphql-ws clients that are disposed after each test.
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print, type DocumentNode } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import WebSocket from 'ws';
@@ -92,13 +94,29 @@ export function useLiveApp(env: Record<string, string>, body?: unknown): LiveApp
   return live;
 }
 
-/** Subscribes and collects every result until completion (bounded); `results` fills as they come. */
+/**
+ * Subscribes and collects every result until completion (bounded); `results` fills as they come.
+ * A typed graphql() document types the results; with a query string they are `unknown`.
+ */
+export function subscribe<T, V extends Record<string, unknown>>(
+  client: Client,
+  document: TypedDocumentNode<T, V>,
+  variables: V,
+  timeoutMs?: number,
+): { results: T[]; done: Promise<T[]> };
 export function subscribe<T>(
   client: Client,
   query: string,
   variables: Record<string, unknown>,
+  timeoutMs?: number,
+): { results: T[]; done: Promise<T[]> };
+export function subscribe<T>(
+  client: Client,
+  document: TypedDocumentNode<T, Record<string, unknown>> | string,
+  variables: Record<string, unknown>,
   timeoutMs = 15_000,
 ): { results: T[]; done: Promise<T[]> } {
+  const query = typeof document === 'string' ? document : print(document);
   const results: T[] = [];
   const done = new Promise<T[]>((resolve, reject) => {
     const timer = setTimeout(
@@ -125,10 +143,11 @@ export function subscribe<T>(
 export async function postSse(
   url: string,
   headers: Record<string, string>,
-  query: string,
+  document: string | DocumentNode,
   variables: Record<string, unknown>,
   timeoutMs = 15_000,
 ): Promise<Response> {
+  const query = typeof document === 'string' ? document : print(document);
   const res = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'text/event-stream', ...headers },
@@ -140,9 +159,8 @@ export async function postSse(
   return res;
 }
 
-/** The `data` payloads of an SSE body's `next` events. */
-export const sseData = (text: string): Record<string, any>[] =>
+/** The `data` payloads of an SSE body's `next` events, typed as the subscription's result `T`. */
+export const sseData = <T>(text: string): T[] =>
   [...text.matchAll(/^data: (.+)$/gm)]
-    .map((m) => JSON.parse(m[1]!))
-    .filter((d) => d.data)
-    .map((d) => d.data);
+    .map((m) => JSON.parse(m[1]!) as { data?: T })
+    .flatMap((d) => (d.data ? [d.data] : []));

@@ -6,6 +6,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { graphql } from '../generated/gql.ts';
+import type { CreateWorkflowInput } from '../generated/graphql.ts';
 import { onPostgres } from './app.ts';
 import { createTestDatabase } from './pg.ts';
 
@@ -106,7 +108,7 @@ export async function postGraphQL(
   query: string,
   variables?: Record<string, unknown>,
   apiKey?: string,
-): Promise<{ data?: any; errors?: any[] }>;
+): Promise<{ data?: unknown; errors?: GraphQLFormattedError[] }>;
 export async function postGraphQL(
   url: string,
   document: string | DocumentNode,
@@ -122,22 +124,57 @@ export async function postGraphQL(
   return (await res.json()) as { data?: unknown; errors?: GraphQLFormattedError[] };
 }
 
+const CreateWorkflowAt = graphql(`
+  mutation ProcessCreateWorkflow($input: CreateWorkflowInput!) {
+    createWorkflow(input: $input) {
+      __typename
+      ... on CreateWorkflowPayload {
+        workflow {
+          id
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
+
 /** Creates a workflow on a child process; returns its global id, or throws with the whole response. */
 export async function createWorkflowAt(
   url: string,
-  input: { name: string; definition: unknown; [field: string]: unknown },
+  input: CreateWorkflowInput,
   apiKey = PROCESS_ADMIN_KEY,
 ): Promise<string> {
-  const res = await postGraphQL(
-    url,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } ... on ValidationError { problems { path message } } } }',
-    { input },
-    apiKey,
-  );
-  const id = res.data?.createWorkflow?.workflow?.id;
-  if (typeof id !== 'string') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
-  return id;
+  const res = await postGraphQL(url, CreateWorkflowAt, { input }, apiKey);
+  const result = res.data?.createWorkflow;
+  if (result?.__typename !== 'CreateWorkflowPayload') throw new Error(`createWorkflow failed: ${JSON.stringify(res)}`);
+  return result.workflow.id;
 }
+
+const StartRunAt = graphql(`
+  mutation ProcessRunWorkflow($input: RunWorkflowInput!) {
+    runWorkflow(input: $input) {
+      __typename
+      ... on RunPayload {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`);
 
 /** Starts a run on a child process; returns the run's global id, or throws with the whole response. */
 export async function startRunAt(
@@ -146,15 +183,10 @@ export async function startRunAt(
   input: unknown = {},
   apiKey = PROCESS_ADMIN_KEY,
 ): Promise<string> {
-  const res = await postGraphQL(
-    url,
-    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id } } ... on Error { code message } } }',
-    { input: { workflowId, input } },
-    apiKey,
-  );
-  const id = res.data?.runWorkflow?.run?.id;
-  if (typeof id !== 'string') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
-  return id;
+  const res = await postGraphQL(url, StartRunAt, { input: { workflowId, input } }, apiKey);
+  const result = res.data?.runWorkflow;
+  if (result?.__typename !== 'RunPayload') throw new Error(`runWorkflow failed: ${JSON.stringify(res)}`);
+  return result.run.id;
 }
 
 /** Environment giving a child process its own empty database (PostgreSQL or an embedded data dir). */
@@ -170,29 +202,12 @@ export async function isolatedDatabaseEnv(cleanups: (() => unknown)[]): Promise<
 }
 
 /** postGraphQL that throws on any GraphQL error and returns `data`. */
-export async function processData(
+export async function processData<T, V extends Record<string, unknown>>(
   weft: { url: string },
-  query: string,
-  variables?: Record<string, unknown>,
-): Promise<any> {
-  const res = await postGraphQL(weft.url, query, variables);
-  if (res.errors?.length) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
+  document: TypedDocumentNode<T, V>,
+  variables?: V,
+): Promise<T> {
+  const res = await postGraphQL(weft.url, document, variables);
+  if (res.errors?.length || !res.data) throw new Error(`GraphQL errors: ${JSON.stringify(res.errors)}`);
   return res.data;
-}
-
-/** Creates a workflow on a child process and starts a run of it; returns the run's global id. */
-export async function startProcessRun(weft: { url: string }, name: string, definition: unknown): Promise<string> {
-  const created = await processData(
-    weft,
-    'mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on Error { code message } } }',
-    { input: { name, definition } },
-  );
-  if (!created.createWorkflow.workflow) throw new Error(`createWorkflow failed: ${JSON.stringify(created)}`);
-  const started = await processData(
-    weft,
-    'mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } ... on Error { code message } } }',
-    { input: { workflowId: created.createWorkflow.workflow.id } },
-  );
-  if (!started.runWorkflow.run) throw new Error(`runWorkflow failed: ${JSON.stringify(started)}`);
-  return started.runWorkflow.run.id;
 }

@@ -27,6 +27,14 @@ const MANY_RUNS = Number(process.env.BENCH_MANY_RUNS ?? 1000);
 const root = path.resolve(import.meta.dirname, '../..');
 const ADMIN_KEY = `weft_live_${randomBytes(32).toString('base64url')}`;
 
+/** A graphql-ws failure as text: a CloseEvent's code and reason, GraphQL errors' messages. */
+function describe(error: unknown): string {
+  const close = error as { code?: number; reason?: string };
+  if (typeof close?.code === 'number') return `closed ${close.code} ${close.reason ?? ''}`;
+  if (Array.isArray(error)) return error.map((e) => (e as Error).message).join('; ');
+  return String(error);
+}
+
 function pct(sorted: number[], p: number) {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : NaN;
 }
@@ -113,7 +121,7 @@ interface ScenarioResult extends Result {
 async function scenario(
   url: string,
   target: string,
-  gate: { open: () => void },
+  gate: { open: () => void; waiting: () => number },
   runs: number,
   perRun: number,
   items = ITEMS,
@@ -158,7 +166,13 @@ async function scenario(
     );
     runIds.push(...batch.map((started) => started.data.runWorkflow.run.id as string));
   }
-  await new Promise((r) => setTimeout(r, 1000));
+  // Subscribe once the runs wait at their gate (the count stops growing: the executor's slots
+  // bound how many wait at once), not while the server is still busy starting them.
+  for (let last = -1, deadline = Date.now() + 120_000; Date.now() < deadline; ) {
+    await new Promise((r) => setTimeout(r, 2000));
+    if (gate.waiting() === last) break;
+    last = gate.waiting();
+  }
   const rssBefore = rssMb(serverPid);
   const latencies: number[] = [];
   let messages = 0;
@@ -199,14 +213,18 @@ async function scenario(
               messages++;
               latencies.push(Date.now() - Date.parse((value.data as any).runEvents.createdAt));
             },
-            error: reject,
+            error: (error) => reject(new Error(`subscriber ${c}: ${describe(error)}`)),
             complete: () => resolve(),
           },
         );
       }),
     );
+    done.at(-1)!.catch(() => undefined); // handled below, through `failed`
   }
   await Promise.all(batch);
+  // A subscription failing before the gate opens must stop the bench with its reason, not as an unhandled rejection.
+  const failed = Promise.race(done.map((d) => d.then(() => new Promise<never>(() => {}))));
+  failed.catch(() => undefined);
   // Let every subscription replay the stored events and go live before the run proceeds.
   await new Promise((r) => setTimeout(r, 3000 + runs * perRun * 3));
   const rssIdle = rssMb(serverPid);
@@ -217,8 +235,7 @@ async function scenario(
   gate.open();
   let rss = rssIdle;
   const sampler = setInterval(() => (rss = Math.max(rss, rssMb(serverPid))), 200);
-  await Promise.all(done);
-  clearInterval(sampler);
+  await Promise.race([Promise.all(done), failed]).finally(() => clearInterval(sampler));
   const cpu = cpuMs(serverPid) - cpuBefore;
   const seconds = (performance.now() - started) / 1000;
   await Promise.all(clients.map((c) => c.dispose()));
@@ -289,6 +306,7 @@ async function main() {
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
   const targetUrl = `http://127.0.0.1:${(target.address() as AddressInfo).port}`;
   const gate = {
+    waiting: () => waiting.length,
     open: () => {
       open = true;
       for (const reply of waiting.splice(0)) reply();

@@ -61,6 +61,9 @@ async function startWeft(): Promise<{ url: string; pid: number; stop: () => void
     LOG_LEVEL: 'warn',
     NODE_ENV: 'production',
     WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: '1000',
+    // The bench's own process holds every client socket; on a loaded machine it can answer a ping
+    // later than the 12 s default, and the server would drop it (1006) as dead.
+    WEFT_WS_KEEPALIVE_MS: '120000',
     WEFT_ENGINE_POLL_MS: '100',
     WEFT_OUTBOUND_ALLOW: 'loopback',
   };

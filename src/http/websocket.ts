@@ -6,7 +6,6 @@
 // - a slow consumer (more than maxBufferedBytes unsent) is disconnected with close code 4413
 //   and a reason, instead of letting its backlog grow in server memory.
 import type { Server } from 'node:http';
-import type { Socket } from 'node:net';
 import {
   GraphQLError,
   type DocumentNode,
@@ -43,40 +42,6 @@ export interface WebSocketObserver {
   slowConsumerClosed(): void;
 }
 
-/** Below this many unsent bytes a message counts as sent at once (see batchWrites). */
-const EAGER_SEND_BYTES = 64 * 1024;
-
-/**
- * Fewer, larger writes. graphql-ws waits for each message's write callback before it takes the
- * subscription's next result, so with one event per message every message was its own write
- * system call — the largest single cost of a 1,000-subscriber fan-out (writev, ~9 of 35 s in
- * `node --cpu-prof`). Here the socket is corked until the end of the event-loop turn, so what a
- * turn sends to one socket leaves in one writev, and while less than EAGER_SEND_BYTES wait
- * unsent the callback is called at once, so a subscription can send the events already waiting
- * in its stream in the same turn. Above that the callback waits for the write as before: a
- * consumer that does not read keeps the backpressure it had (its stream's buffer fills and ends
- * it with SLOW_CONSUMER, or its socket passes maxBufferedBytes and is closed with 4413).
- */
-function batchWrites(socket: WebSocket, raw: Socket) {
-  const send = socket.send.bind(socket) as (data: unknown, cb?: (error?: Error) => void) => void;
-  let corked = false;
-  socket.send = ((data: unknown, ...rest: unknown[]) => {
-    const cb = rest.find((arg) => typeof arg === 'function') as ((error?: Error) => void) | undefined;
-    if (!corked) {
-      corked = true;
-      raw.cork();
-      setImmediate(() => {
-        corked = false;
-        raw.uncork();
-      });
-    }
-    if (!cb || socket.bufferedAmount >= EAGER_SEND_BYTES) return send(data, cb);
-    // A failed write surfaces as the socket's error and close, which end its subscriptions.
-    send(data);
-    cb();
-  }) as typeof socket.send;
-}
-
 export function attachGraphQLWebSocket(
   server: Server,
   yoga: YogaServerInstance<Record<string, unknown>, Context>,
@@ -89,8 +54,7 @@ export function attachGraphQLWebSocket(
   const active = new WeakMap<object, Set<string>>();
   const alive = new WeakMap<WebSocket, boolean>();
 
-  wsServer.on('connection', (socket, request) => {
-    batchWrites(socket, request.socket);
+  wsServer.on('connection', (socket) => {
     alive.set(socket, true);
     socket.on('pong', () => alive.set(socket, true));
     observer?.webSocketOpened();

@@ -2,7 +2,6 @@
 // graphql-ws on the same /graphql path, and the HTTP routes (src/http/routes.ts). main.ts and tests use it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { useExtendContextValuePerExecuteSubscriptionEvent } from '@envelop/execute-subscription-event';
 import { createYoga, maskError, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -43,6 +42,7 @@ import { createEngineObserver } from './observability/engine-observer.ts';
 import { observabilityPlugin, operationOf } from './observability/graphql-plugin.ts';
 import { startMetricsServer, type MetricsServer } from './observability/http.ts';
 import { Metrics } from './observability/metrics.ts';
+import { subscriptionFanoutPlugin } from './http/subscription-fanout.ts';
 import { withTraceparent } from './observability/propagation.ts';
 import { createScheduleObserver } from './observability/schedule-observer.ts';
 import { createTracing, type Tracing } from './observability/tracing.ts';
@@ -249,9 +249,10 @@ export function buildApp({ config, db, log }: AppDeps): App {
     },
     // inputGuardPlugin after the hardening plugins: graphql-armor replaces the parse function for its
     // token limit, and the guard's refusal of over-nested text must be the one that stays.
-    // Each subscription event is executed with a context object of its own (a shallow copy): the
-    // batching loaders the Pothos plugins keep per context object would otherwise serve every
-    // push of a long subscription (runUpdated) what they cached for the first one.
+    // Each subscription event is executed once per group of identical operations in one permission
+    // scope, with a context object of its own (a shallow copy): the batching loaders the Pothos
+    // plugins keep per context object would otherwise serve every push of a long subscription
+    // (runUpdated) what they cached for the first one (src/http/subscription-fanout.ts).
     plugins: [
       observabilityPlugin(metrics, tracing),
       requestIdPlugin(),
@@ -259,7 +260,7 @@ export function buildApp({ config, db, log }: AppDeps): App {
       inputGuardPlugin(),
       errorCodesPlugin(),
       idempotencyPlugin(),
-      useExtendContextValuePerExecuteSubscriptionEvent(() => ({ contextPartial: {} })),
+      subscriptionFanoutPlugin(metrics),
     ],
   });
 

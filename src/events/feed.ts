@@ -14,6 +14,7 @@ import type { Run } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { inbox, slow } from './stream.ts';
 import { FINISHED_RUN } from '../engine/statuses.ts';
+import { heardAt, readRunAfter } from './run-reads.ts';
 
 /** The status each run-level event takes a run to. */
 export const STATUS_REACHED: Readonly<Record<string, RunStatus>> = {
@@ -46,6 +47,25 @@ export interface FeedOptions {
   /** Send up to this many of the newest matching runs first, then SNAPSHOT_END (0: no snapshot). */
   snapshot?: number;
   maxBuffer?: number;
+}
+
+/**
+ * The run as of a transition. Memoised per row object: subscribers that shared the read of the
+ * row (readRunAfter) also share this object, so their runsFeed pushes are executed once.
+ */
+const asOf = new WeakMap<Run, Map<RunStatus, Run>>();
+function runAt(run: Run, status: RunStatus): Run {
+  let byStatus = asOf.get(run);
+  if (!byStatus) {
+    byStatus = new Map();
+    asOf.set(run, byStatus);
+  }
+  let shaped = byStatus.get(status);
+  if (!shaped) {
+    shaped = { ...run, status };
+    byStatus.set(status, shaped);
+  }
+  return shaped;
 }
 
 export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
@@ -122,13 +142,13 @@ export function runFeed(opts: FeedOptions): Repeater<FeedMessage> {
         if (before && (event.seq <= before.seq || before.status === status)) continue;
         if (FINISHED.has(status)) seen.delete(event.runId);
         else seen.set(event.runId, { seq: event.seq, status });
-        const run = await opts.prisma.run.findUnique({ where: { id: event.runId } });
+        const run = await readRunAfter(opts.prisma, event.runId, heardAt(event));
         if (!run || !matches(run, status)) continue;
         await push({
           kind: 'TRANSITION',
           runId: run.id,
           status,
-          run: { ...run, status },
+          run: runAt(run, status),
           seq: event.seq,
           at: event.createdAt,
         });

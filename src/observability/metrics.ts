@@ -75,6 +75,12 @@ export class Metrics {
     help: 'Subscription results pushed to clients',
     registers: [this.registry],
   });
+  private readonly subscriptionExecutions = new Counter({
+    name: 'weft_subscription_executions_total',
+    help: 'Subscription events executed (shared="false") or served from the execution of an identical operation in the same scope (shared="true")',
+    labelNames: ['shared'],
+    registers: [this.registry],
+  });
   private readonly slowConsumerCloses = new Counter({
     name: 'weft_websocket_slow_consumer_closes_total',
     help: 'WebSocket connections closed for not reading fast enough (4413)',
@@ -256,6 +262,9 @@ export class Metrics {
   }
   eventDelivered(): void {
     this.eventsDelivered.inc();
+  }
+  subscriptionEventExecuted(shared: boolean): void {
+    this.subscriptionExecutions.inc({ shared: String(shared) });
   }
 
   runStarted(workflowId: string | null, queuedSeconds: number): void {

@@ -5,6 +5,7 @@ import type { Run } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { eventCursor, resolveEventCursor } from '../events/cursor.ts';
 import { runFeed, type FeedFilter, type FeedMessage } from '../events/feed.ts';
+import { heardAt, now, readRunAfter } from '../events/run-reads.ts';
 import type { EventFilterInput } from '../events/filter.ts';
 import { TERMINAL_EVENTS } from '../engine/statuses.ts';
 import { runEventStream, runEventStreamWithMarker, type CaughtUp, type StreamOptions } from '../events/stream.ts';
@@ -155,8 +156,11 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
     await push(run);
     if (TERMINAL_EVENTS.has(`RUN_${run.status}`)) return stop();
     // A run deleted meanwhile (deleteRun, or its workflow deleted) ends the subscription.
+    // The read is shared with the other subscribers of this run reading at the same moment
+    // (src/events/run-reads.ts); it starts after the latest event we heard, so it includes it.
+    let lastHeard = now();
     const pushCurrent = async () => {
-      const current = await ctx.prisma.run.findUnique({ where: { id: run.id } });
+      const current = await readRunAfter(ctx.prisma, run.id, lastHeard);
       if (current) await push(current);
       else stop();
     };
@@ -178,6 +182,7 @@ function coalescedRun(ctx: Context, run: Run): Repeater<Run> {
     };
     try {
       for await (const event of events) {
+        lastHeard = heardAt(event);
         if (TERMINAL_EVENTS.has(event.type)) break;
         timer ??= setTimeout(flush, Math.max(0, lastPushAt + intervalMs - Date.now()));
       }

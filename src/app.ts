@@ -168,6 +168,8 @@ export function buildApp({ config, db, log }: AppDeps): App {
     workerConcurrency: config.engine.workerConcurrency,
     pollIntervalMs: config.engine.pollIntervalMs,
     leaseMs: config.engine.leaseMs,
+    // Two connections stay free for lease renewals, maintenance reads and the API.
+    maxTransactions: config.database.kind === 'postgres' ? Math.max(1, config.database.poolMax - 2) : undefined,
     exclusive: db.kind === 'pglite',
     stepEnv: {
       ...config.steps,

@@ -9,7 +9,9 @@
 // job is committed in the same transaction as the claim. If the process dies at any point, the
 // tables say what is left to do: RUNNING steps with an expired lease are reclaimed and retried,
 // due waits and retries are woken by the poller (and by their jobs), QUEUED runs start.
+import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../logger.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
 import type { PrismaClient } from '../db/client.ts';
 import { advanceRun, type RunChange } from './advance.ts';
 import type { AdvanceResult, StepClaim, StepOutcome } from './run-state.ts';
@@ -66,7 +68,17 @@ export interface EngineOptions {
   publicUrl?: () => string;
   /** Input files and attachments of steps; absent: steps have no files. */
   files?: FileStorage;
+  /**
+   * State-machine transactions (advance, take-over) this process runs at once. Fewer than its
+   * database connections: under saturation the rest wait here, in order, instead of each holding
+   * out for a pooled connection until Prisma gives up (2 s) and the step's result is lost to a
+   * lease expiry — and lease renewals and API reads keep a connection. Default: unlimited.
+   */
+  maxTransactions?: number;
 }
+
+/** How long a state-machine transaction may wait for a pooled connection once it is let through. */
+const TRANSACTION_MAX_WAIT_MS = 10_000;
 
 const SIGNAL_MAINTENANCE_MS = 5000;
 
@@ -86,7 +98,18 @@ export class Engine implements DispatchHost {
   private nextSignalMaintenance = 0;
   private nextSweep = 0;
 
-  constructor(private readonly opts: EngineOptions) {}
+  private readonly transactionSlots: LimitFunction;
+
+  constructor(private readonly opts: EngineOptions) {
+    this.transactionSlots = pLimit(opts.maxTransactions ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** One state-machine transaction, retried when PostgreSQL says it may be, within this process's transaction slots. */
+  private transaction<T>(work: (tx: Prisma.TransactionClient) => Promise<T>): Promise<T> {
+    return this.transactionSlots(() =>
+      retrying(() => this.opts.prisma.$transaction(work, { maxWait: TRANSACTION_MAX_WAIT_MS })),
+    );
+  }
 
   private now(): Date {
     return this.opts.now?.() ?? new Date();
@@ -147,21 +170,19 @@ export class Engine implements DispatchHost {
 
   private async advanceNow(runId: string, change: RunChange): Promise<AdvanceResult> {
     const { dispatcher } = this.opts;
-    const result = await retrying(() =>
-      this.opts.prisma.$transaction(async (tx) => {
-        const advanced = await advanceRun(tx, runId, change, {
-          workerId: this.opts.workerId,
-          leaseMs: this.opts.leaseMs,
-          capacity: dispatcher.capacity(this.inFlight.size),
-          localSlots: dispatcher.localSlots(this.inFlight.size),
-          now: this.now(),
-          secretsKey: this.opts.secretsKey,
-          publicUrl: this.opts.publicUrl?.(),
-        });
-        await dispatcher.persist(tx, advanced);
-        return advanced;
-      }),
-    );
+    const result = await this.transaction(async (tx) => {
+      const advanced = await advanceRun(tx, runId, change, {
+        workerId: this.opts.workerId,
+        leaseMs: this.opts.leaseMs,
+        capacity: dispatcher.capacity(this.inFlight.size),
+        localSlots: dispatcher.localSlots(this.inFlight.size),
+        now: this.now(),
+        secretsKey: this.opts.secretsKey,
+        publicUrl: this.opts.publicUrl?.(),
+      });
+      await dispatcher.persist(tx, advanced);
+      return advanced;
+    });
     this.opts.bus.publish(result.events);
     dispatcher.afterCommit(runId, result);
     this.opts.observer?.advanced(change, result);
@@ -314,16 +335,14 @@ export class Engine implements DispatchHost {
   /** A job asks to execute an attempt: take it over (or find it stale) and execute it here. */
   async runDispatched(runId: string, stepRunId: string, attempt: number): Promise<void> {
     if (this.stopped) throw new Error('worker is shutting down'); // graphile retries the job elsewhere
-    const claim = await retrying(() =>
-      this.opts.prisma.$transaction((tx) =>
-        takeDispatchedClaim(tx, runId, stepRunId, attempt, {
-          workerId: this.opts.workerId,
-          leaseMs: this.opts.leaseMs,
-          now: this.now(),
-          secretsKey: this.opts.secretsKey,
-          publicUrl: this.opts.publicUrl?.(),
-        }),
-      ),
+    const claim = await this.transaction((tx) =>
+      takeDispatchedClaim(tx, runId, stepRunId, attempt, {
+        workerId: this.opts.workerId,
+        leaseMs: this.opts.leaseMs,
+        now: this.now(),
+        secretsKey: this.opts.secretsKey,
+        publicUrl: this.opts.publicUrl?.(),
+      }),
     );
     if (claim) await this.execute(claim);
   }

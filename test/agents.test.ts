@@ -3,10 +3,13 @@
 // order against a loopback server speaking the OpenAI chat-completions protocol.
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import type { CreateAgentInput, UpdateAgentInput } from './generated/graphql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant, keyWith } from './helpers/auth.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
 import { createWorkflow, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 let t: TestApp;
 let models: LoopbackServer;
@@ -42,27 +45,80 @@ beforeEach(() => {
   models.requests.length = 0;
 });
 
-const AGENT_FIELDS = 'id name model fallbackModels systemPrompt temperature maxTokens outputSchema';
-const RESULT = `__typename ... on AgentPayload { agent { ${AGENT_FIELDS} } } ... on ValidationError { problems { path message } } ... on Error { code message }`;
+const CREATE_AGENT = graphql(`
+  mutation AgentsCreate($input: CreateAgentInput!) {
+    createAgent(input: $input) {
+      __typename
+      ... on AgentPayload {
+        agent {
+          id
+          name
+          model
+          fallbackModels
+          systemPrompt
+          temperature
+          maxTokens
+          outputSchema
+        }
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`);
 
-async function createAgent(input: Record<string, unknown>) {
-  const res = await t.gql(`mutation($input: CreateAgentInput!) { createAgent(input: $input) { ${RESULT} } }`, {
-    input,
-  });
+const UPDATE_AGENT = graphql(`
+  mutation AgentsUpdate($input: UpdateAgentInput!) {
+    updateAgent(input: $input) {
+      __typename
+      ... on AgentPayload {
+        agent {
+          id
+          name
+          model
+          fallbackModels
+          systemPrompt
+          temperature
+          maxTokens
+          outputSchema
+        }
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+    }
+  }
+`);
+
+async function createAgent(input: CreateAgentInput) {
+  const res = await t.gql(CREATE_AGENT, { input });
   expect(res.errors).toBeUndefined();
-  return (res.data as any).createAgent;
+  return res.data!.createAgent;
 }
 
-async function updateAgent(input: Record<string, unknown>) {
-  const res = await t.gql(`mutation($input: UpdateAgentInput!) { updateAgent(input: $input) { ${RESULT} } }`, {
-    input,
-  });
+async function updateAgent(input: UpdateAgentInput) {
+  const res = await t.gql(UPDATE_AGENT, { input });
   expect(res.errors).toBeUndefined();
-  return (res.data as any).updateAgent;
+  return res.data!.updateAgent;
 }
 
-const problemsOf = (result: { problems: { path: string[]; message: string }[] }) =>
-  Object.fromEntries(result.problems.map((p) => [p.path.join('.'), p.message]));
+const problemsOf = (result: Awaited<ReturnType<typeof createAgent>>) =>
+  Object.fromEntries(ofType(result, 'ValidationError').problems.map((p) => [p.path.join('.'), p.message]));
 const unique = (prefix: string) => `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
 
 describe('agents: create, read, update, delete', () => {
@@ -78,7 +134,8 @@ describe('agents: create, read, update, delete', () => {
       outputSchema: { type: 'object' },
     });
     expect(created.__typename).toBe('AgentPayload');
-    expect(created.agent).toMatchObject({
+    const { agent } = ofType(created, 'AgentPayload');
+    expect(agent).toMatchObject({
       name,
       model: 'gpt-small',
       fallbackModels: ['gpt-medium', 'gpt-large'],
@@ -87,16 +144,20 @@ describe('agents: create, read, update, delete', () => {
       maxTokens: 300,
       outputSchema: { type: 'object' },
     });
-    const id = created.agent.id;
+    const id = agent.id;
 
-    const list = await t.gql(`{ agents(first: 200) { totalCount edges { node { id name } } } }`);
+    const list = await t.gql(
+      graphql(`query AgentsList { agents(first: 200) { totalCount edges { node { id name } } } }`),
+    );
     expect(list.errors).toBeUndefined();
-    expect((list.data as any).agents.edges.map((e: any) => e.node.id)).toContain(id);
-    const node = await t.gql(`query($id: ID!) { node(id: $id) { ... on Agent { name model } } }`, { id });
-    expect((node.data as any).node).toEqual({ name, model: 'gpt-small' });
+    expect(list.data?.agents.edges.map((e) => e.node.id)).toContain(id);
+    const node = await t.gql(graphql(`query AgentsNode($id: ID!) { node(id: $id) { ... on Agent { name model } } }`), {
+      id,
+    });
+    expect(node.data?.node).toEqual({ name, model: 'gpt-small' });
 
     const updated = await updateAgent({ id, model: 'gpt-small-2', systemPrompt: null, fallbackModels: ['gpt-medium'] });
-    expect(updated.agent).toMatchObject({
+    expect(ofType(updated, 'AgentPayload').agent).toMatchObject({
       name,
       model: 'gpt-small-2',
       fallbackModels: ['gpt-medium'],
@@ -106,16 +167,20 @@ describe('agents: create, read, update, delete', () => {
     });
 
     const deleted = await t.gql(
-      `mutation($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on DeletedPayload { deletedId } ... on Error { code } } }`,
+      graphql(
+        `mutation AgentsDelete($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on DeletedPayload { deletedId } ... on Error { code } } }`,
+      ),
       { input: { id } },
     );
-    expect((deleted.data as any).deleteAgent).toEqual({ __typename: 'DeletedPayload', deletedId: id });
+    expect(deleted.data?.deleteAgent).toEqual({ __typename: 'DeletedPayload', deletedId: id });
     expect(await t.db.prisma.agent.count({ where: { id: rawId(id) } })).toBe(0);
     const again = await t.gql(
-      `mutation($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on Error { code } } }`,
+      graphql(
+        `mutation AgentsDeleteAgain($input: DeleteInput!) { deleteAgent(input: $input) { __typename ... on Error { code } } }`,
+      ),
       { input: { id } },
     );
-    expect((again.data as any).deleteAgent).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
+    expect(again.data?.deleteAgent).toEqual({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
   });
 
   it('refuses bad input with every problem and its path, and names already taken in another case', async () => {
@@ -144,10 +209,10 @@ describe('agents: create, read, update, delete', () => {
     expect(problemsOf(taken)).toEqual({
       'input.name': `an agent named '${name.toUpperCase()}' already exists in this workspace (names are unique regardless of case)`,
     });
-    const other = await createAgent({ name: unique('Other'), model: 'm' });
+    const other = ofType(await createAgent({ name: unique('Other'), model: 'm' }), 'AgentPayload');
     const clash = await updateAgent({ id: other.agent.id, name });
     expect(clash.__typename).toBe('ValidationError');
-    expect((await updateAgent({ id: other.agent.id, model: null })).problems).toEqual([
+    expect(ofType(await updateAgent({ id: other.agent.id, model: null }), 'ValidationError').problems).toEqual([
       { path: ['input', 'model'], message: 'cannot be null' },
     ]);
     expect(await t.db.prisma.agent.count({ where: { nameKey: name.toLowerCase() } })).toBe(1);
@@ -156,7 +221,7 @@ describe('agents: create, read, update, delete', () => {
 
 describe('agent_task with agentId', () => {
   it('is checked when the workflow is saved: an unknown agent is a definition error at its path, by id or by name', async () => {
-    const agent = (await createAgent({ name: unique('Checker'), model: 'm' })).agent;
+    const agent = ofType(await createAgent({ name: unique('Checker'), model: 'm' }), 'AgentPayload').agent;
     const definition = {
       steps: [
         { id: 'byName', type: 'agent_task', config: { agentId: agent.name.toLowerCase(), goal: 'x' } },
@@ -171,11 +236,13 @@ describe('agent_task with agentId', () => {
       ],
     };
     const res = await t.gql(
-      `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on ValidationError { problems { path message stepId } } } }`,
+      graphql(
+        `mutation AgentsCreateWorkflow($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on ValidationError { problems { path message stepId } } } }`,
+      ),
       { input: { name: 'agents', definition } },
     );
     expect(res.errors).toBeUndefined();
-    expect((res.data as any).createWorkflow.problems).toEqual([
+    expect(ofType(res.data?.createWorkflow, 'ValidationError').problems).toEqual([
       {
         path: ['input', 'definition', 'steps', '2', 'config', 'agentId'],
         message: "No agent 'nobody' in this workspace (give an agent's id or name; create it with createAgent)",
@@ -188,10 +255,12 @@ describe('agent_task with agentId', () => {
       },
     ]);
     const check = await t.gql(
-      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path } } }`,
+      graphql(
+        `query AgentsValidate($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path } } }`,
+      ),
       { d: definition },
     );
-    expect((check.data as any).validateWorkflowDefinition.errors.map((e: any) => e.path.join('.'))).toEqual([
+    expect(check.data?.validateWorkflowDefinition.errors.map((e) => e.path.join('.'))).toEqual([
       'steps.2.config.agentId',
       'steps.3.config.step.config.agentId',
     ]);
@@ -199,7 +268,7 @@ describe('agent_task with agentId', () => {
   });
 
   it('falls back to the next model when the first answers 5xx, and records which model answered', async () => {
-    const agent = (
+    const agent = ofType(
       await createAgent({
         name: unique('Resilient'),
         model: 'primary',
@@ -207,7 +276,8 @@ describe('agent_task with agentId', () => {
         systemPrompt: 'You summarise.',
         temperature: 0.5,
         maxTokens: 64,
-      })
+      }),
+      'AgentPayload',
     ).agent;
     behaviour = { primary: 503, secondary: 'the summary' };
     const wf = await createWorkflow(t, {
@@ -225,9 +295,11 @@ describe('agent_task with agentId', () => {
       fallbacks: [{ model: 'primary', error: expect.stringMatching(/answered HTTP 503: .*primary says 503/) }],
     });
     expect(step.attempt).toBe(1);
-    const read = await t.gql(`query($id: ID!) { run(id: $id) { stepRuns { model } } }`, { id: run });
+    const read = await t.gql(graphql(`query AgentsRunModels($id: ID!) { run(id: $id) { stepRuns { model } } }`), {
+      id: run,
+    });
     expect(read.errors).toBeUndefined();
-    expect((read.data as any).run.stepRuns).toEqual([{ model: 'secondary-v1' }]);
+    expect(read.data?.run?.stepRuns).toEqual([{ model: 'secondary-v1' }]);
     expect(step.logs).toMatch(/primary failed: .*503.*; falling back to secondary/);
     expect(step.logs).toMatch(/answered by fallback model secondary \(after primary\)/);
     const sent = models.requests.map((r) => JSON.parse(r.body));
@@ -245,8 +317,9 @@ describe('agent_task with agentId', () => {
 
   it('falls back on a reply that breaks the output schema, stops at errors every model would get, and fails after the last model', async () => {
     const schema = { type: 'object', required: ['score'], properties: { score: { type: 'integer' } } };
-    const agent = (
-      await createAgent({ name: unique('Scorer'), model: 'chatty', fallbackModels: ['strict'], outputSchema: schema })
+    const agent = ofType(
+      await createAgent({ name: unique('Scorer'), model: 'chatty', fallbackModels: ['strict'], outputSchema: schema }),
+      'AgentPayload',
     ).agent;
     const wf = await createWorkflow(t, {
       steps: [{ id: 'score', type: 'agent_task', config: { agentId: agent.name, goal: 'Score it' } }],
@@ -255,7 +328,7 @@ describe('agent_task with agentId', () => {
     behaviour = { chatty: 'I think 7', strict: '{"score": 7}' };
     const ok = await startRun(t, wf);
     expect((await waitForRun(t, ok)).status).toBe('COMPLETED');
-    const out = (await stepsOf(t, ok)).score!.output as any;
+    const out = (await stepsOf(t, ok)).score!.output as { fallbacks: unknown[] };
     expect(out).toMatchObject({ answer: '{"score": 7}', data: { score: 7 }, model: 'strict-v1' });
     expect(out.fallbacks[0]).toEqual({
       model: 'chatty',
@@ -275,11 +348,11 @@ describe('agent_task with agentId', () => {
     behaviour = { chatty: 500, strict: 502 };
     const down = await startRun(t, wf);
     expect((await waitForRun(t, down)).status).toBe('FAILED');
-    expect(((await stepsOf(t, down)).score!.error as any).message).toMatch(/answered HTTP 502/);
+    expect(((await stepsOf(t, down)).score!.error as { message: string }).message).toMatch(/answered HTTP 502/);
   });
 
   it('resolves the agent when the step runs: a changed model is used at once, a deleted agent fails the step clearly', async () => {
-    const agent = (await createAgent({ name: unique('Changing'), model: 'old-model' })).agent;
+    const agent = ofType(await createAgent({ name: unique('Changing'), model: 'old-model' }), 'AgentPayload').agent;
     const wf = await createWorkflow(t, {
       steps: [{ id: 'ask', type: 'agent_task', config: { agentId: agent.id, goal: 'Hi' } }],
     });
@@ -294,7 +367,7 @@ describe('agent_task with agentId', () => {
     const orphan = await startRun(t, wf);
     expect((await waitForRun(t, orphan)).status).toBe('FAILED');
     const step = (await stepsOf(t, orphan)).ask!;
-    expect((step.error as any).message).toBe(
+    expect((step.error as { message: string }).message).toBe(
       `agent_task.agentId: no agent '${agent.id}' in this workspace (deleted or renamed since the workflow was saved?)`,
     );
     expect(step.attempt).toBe(1);
@@ -302,7 +375,7 @@ describe('agent_task with agentId', () => {
 
   it("never reaches another workspace's agent, by name or by id, and needs write permission to change agents", async () => {
     const other = await createTenant(t, unique('agents-other'));
-    const mine = (await createAgent({ name: unique('Private'), model: 'secret-model' })).agent;
+    const mine = ofType(await createAgent({ name: unique('Private'), model: 'secret-model' }), 'AgentPayload').agent;
     const definition = {
       steps: [
         { id: 'a', type: 'agent_task', config: { agentId: mine.name, goal: 'x' } },
@@ -310,24 +383,30 @@ describe('agent_task with agentId', () => {
       ],
     };
     const res = await t.gql(
-      `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+      graphql(
+        `mutation AgentsCreateTheirWorkflow($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+      ),
       { input: { name: 'theirs', definition } },
       other.headers,
     );
     expect(res.errors).toBeUndefined();
-    expect((res.data as any).createWorkflow.problems.map((p: any) => p.path.join('.'))).toEqual([
+    expect(ofType(res.data?.createWorkflow, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual([
       'input.definition.steps.0.config.agentId',
       'input.definition.steps.1.config.agentId',
     ]);
     // The same name is free in their workspace (names are unique per workspace).
     const theirs = await t.gql(
-      `mutation { createAgent(input: { name: "${mine.name}", model: "their-model" }) { __typename } }`,
+      graphql(`mutation AgentsCreateTheirs($input: CreateAgentInput!) { createAgent(input: $input) { __typename } }`),
+      { input: { name: mine.name, model: 'their-model' } },
+      other.headers,
+    );
+    expect(theirs.data?.createAgent.__typename).toBe('AgentPayload');
+    const listed = await t.gql(
+      graphql(`query AgentsTheirList { agents(first: 200) { edges { node { model } } } }`),
       {},
       other.headers,
     );
-    expect((theirs.data as any).createAgent.__typename).toBe('AgentPayload');
-    const listed = await t.gql(`{ agents(first: 200) { edges { node { model } } } }`, {}, other.headers);
-    expect((listed.data as any).agents.edges.map((e: any) => e.node.model)).toEqual(['their-model']);
+    expect(listed.data?.agents.edges.map((e) => e.node.model)).toEqual(['their-model']);
 
     const reader = await keyWith(t, ['read']);
     const denied = await t.gql(
@@ -336,7 +415,11 @@ describe('agent_task with agentId', () => {
       reader,
     );
     expect(denied.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
-    const read = await t.gql(`query($id: ID!) { node(id: $id) { ... on Agent { model } } }`, { id: mine.id }, reader);
-    expect((read.data as any).node).toEqual({ model: 'secret-model' });
+    const read = await t.gql(
+      graphql(`query AgentsReadOther($id: ID!) { node(id: $id) { ... on Agent { model } } }`),
+      { id: mine.id },
+      reader,
+    );
+    expect(read.data?.node).toEqual({ model: 'secret-model' });
   });
 });

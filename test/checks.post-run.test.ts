@@ -3,12 +3,15 @@
 // OpenAI-compatible server (a verdict, a failing verdict, a malformed reply), reconciliation by
 // id on save, order, and the results on the run and in its RUN_CHECKS events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import type { PostRunCheckInput } from './generated/graphql.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { filesEnv } from './helpers/files.ts';
 import { startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { judgeLeftoverChecks } from '../src/checks/judge.ts';
 import { createWorkflow, eventsOf, rawId, startRun, waitForRun } from './helpers/runs.ts';
 import { stepEnvFrom } from './helpers/step-env.ts';
+import { ofType } from './helpers/typename.ts';
 import { until } from './helpers/wait.ts';
 
 /** A script loop writing one file per region, plus a summary: the attachments the checks look at. */
@@ -39,8 +42,50 @@ const definition = {
   output: { count: '{{ steps.summary.output.json.count }}' },
 };
 
-const CHECK_FIELDS =
-  'id name type order fileTargetMode fileNames fileNameRegex expectedMatchCount expectedMatchCountRef loopInput loopItemFilenameTemplate checkPrompt model createdAt updatedAt';
+/** One entry of Run.checks (JSON), as far as these tests read it. */
+interface CheckResult {
+  id: string;
+  name: string;
+  status: 'PASSED' | 'FAILED' | 'PENDING';
+  reason?: string;
+  matched?: string[];
+  missing?: string[];
+}
+
+const SAVE_CHECKS = graphql(`
+  mutation PostRunSaveChecks($input: PatchWorkflowInput!) {
+    patchWorkflow(input: $input) {
+      __typename
+      ... on WorkflowPayload {
+        workflow {
+          postRunChecks {
+            id
+            name
+            type
+            order
+            fileTargetMode
+            fileNames
+            fileNameRegex
+            expectedMatchCount
+            expectedMatchCountRef
+            loopInput
+            loopItemFilenameTemplate
+            checkPrompt
+            model
+            createdAt
+            updatedAt
+          }
+        }
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
 
 describe('post-run checks', () => {
   let t: TestApp & { base: string };
@@ -71,13 +116,10 @@ describe('post-run checks', () => {
     await model?.close();
   });
 
-  async function saveChecks(workflowId: string, postRunChecks: unknown[]) {
-    const res = await t.gql(
-      `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { postRunChecks { ${CHECK_FIELDS} } } } ... on ValidationError { problems { path message } } } }`,
-      { input: { id: workflowId, postRunChecks } },
-    );
+  async function saveChecks(workflowId: string, postRunChecks: PostRunCheckInput[]) {
+    const res = await t.gql(SAVE_CHECKS, { input: { id: workflowId, postRunChecks } });
     expect(res.errors).toBeUndefined();
-    return (res.data as any).patchWorkflow;
+    return res.data!.patchWorkflow;
   }
 
   it('refuses incomplete checks with the path of each problem', async () => {
@@ -96,7 +138,7 @@ describe('post-run checks', () => {
       { name: 'prompt', type: 'CHECK_PROMPT' },
     ]);
     expect(result.__typename).toBe('ValidationError');
-    expect(result.problems.map((p: any) => p.path.join('.'))).toEqual([
+    expect(ofType(result, 'ValidationError').problems.map((p) => p.path.join('.'))).toEqual([
       'input.postRunChecks.0.fileNames',
       'input.postRunChecks.1.fileNameRegex',
       'input.postRunChecks.2.loopInput',
@@ -108,23 +150,27 @@ describe('post-run checks', () => {
 
   it('reconciles checks by id on save and keeps their order', async () => {
     const wf = await createWorkflow(t, definition);
-    const first = await saveChecks(wf, [
-      { name: 'a', expression: 'true' },
-      { name: 'b', expression: 'true' },
-    ]);
-    const [a, b] = first.workflow.postRunChecks;
+    const first = ofType(
+      await saveChecks(wf, [
+        { name: 'a', expression: 'true' },
+        { name: 'b', expression: 'true' },
+      ]),
+      'WorkflowPayload',
+    );
+    const a = first.workflow.postRunChecks[0]!;
+    const b = first.workflow.postRunChecks[1]!;
     const second = await saveChecks(wf, [
       { id: b.id, name: 'b renamed', expression: 'false' },
       { name: 'c', type: 'RUN_ATTACHMENT_EXISTS', fileNames: ['x.txt'] },
     ]);
-    const checks = second.workflow.postRunChecks;
-    expect(checks.map((c: any) => [c.name, c.order, c.type])).toEqual([
+    const checks = ofType(second, 'WorkflowPayload').workflow.postRunChecks;
+    expect(checks.map((c) => [c.name, c.order, c.type])).toEqual([
       ['b renamed', 0, 'EXPRESSION'],
       ['c', 1, 'RUN_ATTACHMENT_EXISTS'],
     ]);
-    expect(checks[0].id).toBe(b.id);
-    expect(checks[0].createdAt).toBe(b.createdAt);
-    expect(checks.map((c: any) => c.id)).not.toContain(a.id);
+    expect(checks[0]!.id).toBe(b.id);
+    expect(checks[0]!.createdAt).toBe(b.createdAt);
+    expect(checks.map((c) => c.id)).not.toContain(a.id);
     expect(checks[1]).toMatchObject({ fileTargetMode: 'EXACT', fileNames: ['x.txt'] });
   });
 
@@ -176,16 +222,31 @@ describe('post-run checks', () => {
       { name: 'expression', expression: 'output.count = 2' },
     ]);
     expect(saved.__typename).toBe('WorkflowPayload');
+    const savedChecks = ofType(saved, 'WorkflowPayload').workflow.postRunChecks;
     const runId = await startRun(t, wf, { regions: ['north', 'south', 'east'], expected: 3 });
     await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
     const checks = await until('the model to judge', 20_000, async () => {
-      const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { status checks } } }`, { id: runId });
+      const res = await t.gql(
+        graphql(`
+          query PostRunChecksOf($id: ID!) {
+            node(id: $id) {
+              __typename
+              ... on Run {
+                status
+                checks
+              }
+            }
+          }
+        `),
+        { id: runId },
+      );
       expect(res.errors).toBeUndefined();
-      const run = (res.data as any).node;
+      const run = ofType(res.data?.node, 'Run');
       expect(run.status).toBe('COMPLETED');
-      return run.checks.some((c: any) => c.status === 'PENDING') ? false : run.checks;
+      const results = run.checks as CheckResult[];
+      return results.some((c) => c.status === 'PENDING') ? false : results;
     });
-    const summary = checks.map((c: any) => [c.name, c.status]);
+    const summary = checks.map((c) => [c.name, c.status]);
     expect(summary).toEqual([
       ['summary exists', 'PASSED'],
       ['missing file', 'FAILED'],
@@ -199,10 +260,10 @@ describe('post-run checks', () => {
       ['chatty', 'FAILED'],
       ['expression', 'PASSED'],
     ]);
-    const by = (name: string) => checks.find((c: any) => c.name === name);
+    const by = (name: string) => checks.find((c) => c.name === name)!;
     expect(by('missing file')).toMatchObject({ missing: ['totals.xlsx'], reason: 'missing: totals.xlsx' });
     expect(by('reports by regex')).toMatchObject({ found: 3, expected: 3 });
-    expect([...by('reports by regex').matched].sort()).toEqual([
+    expect([...by('reports by regex').matched!].sort()).toEqual([
       'report-east.csv',
       'report-north.csv',
       'report-south.csv',
@@ -221,34 +282,36 @@ describe('post-run checks', () => {
     });
     expect(by('strict')).toMatchObject({ verdict: 'fail', reason: 'Only two regions were reported.', passed: false });
     expect(by('chatty').reason).toMatch(/^the model's reply is not JSON: "Sure! It looks great to me\."/);
-    expect(checks.map((c: any) => c.id)).toEqual(saved.workflow.postRunChecks.map((c: any) => c.id));
+    expect(checks.map((c) => c.id)).toEqual(savedChecks.map((c) => c.id));
     // The model saw the run, with its attachments.
     const asked = JSON.parse(model.requests.at(-1)!.body);
     expect(asked.messages[0].role).toBe('system');
     expect(asked.messages.at(-1).content).toContain('summary.txt');
 
-    const events: any[] = (await eventsOf(t, runId)).filter((e) => e.type === 'RUN_CHECKS');
+    const events = (await eventsOf(t, runId))
+      .filter((e) => e.type === 'RUN_CHECKS')
+      .map((e) => e.data as unknown as { checks: CheckResult[] });
     expect(events).toHaveLength(2);
-    expect(events[0].data.checks.filter((c: any) => c.status === 'PENDING').map((c: any) => c.name)).toEqual([
+    expect(events[0]!.checks.filter((c) => c.status === 'PENDING').map((c) => c.name)).toEqual([
       'tone',
       'strict',
       'chatty',
     ]);
-    expect(events[1].data.checks.map((c: any) => [c.name, c.status])).toEqual(summary);
+    expect(events[1]!.checks.map((c) => [c.name, c.status])).toEqual(summary);
   });
 
   it('judges at start the checks a stopped process left PENDING', async () => {
     const wf = await createWorkflow(t, { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] });
     const saved = await saveChecks(wf, [{ name: 'tone', type: 'CHECK_PROMPT', checkPrompt: 'Fine?' }]);
-    const check = saved.workflow.postRunChecks[0];
+    const check = ofType(saved, 'WorkflowPayload').workflow.postRunChecks[0]!;
     const runId = await startRun(t, wf, {});
     await waitForRun(t, runId);
     await until(
       'the first judgement',
       10_000,
       async () =>
-        ((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).checks as any[])?.[0]?.status ===
-        'PASSED',
+        ((await t.db.prisma.run.findUniqueOrThrow({ where: { id: rawId(runId) } })).checks as CheckResult[] | null)?.[0]
+          ?.status === 'PASSED',
     );
     // As if the process had stopped before the model answered, an hour ago.
     await t.db.prisma.run.update({

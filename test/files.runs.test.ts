@@ -3,19 +3,67 @@
 // (Run.attachments, StepRun.attachments, ATTACHMENT_CREATED events, downloads), per loop item too;
 // on the local store and on S3 (s3rver on loopback).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { startLoopbackServer } from './helpers/http-server.ts';
 import { startS3 } from './helpers/s3.ts';
 import { filesEnv, putUpload } from './helpers/files.ts';
 import { createWorkflow, eventsOf, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 const inputSchema = {
   type: 'object',
   properties: { doc: { type: 'string', format: 'weft-file' }, names: { type: 'array', items: { type: 'string' } } },
   required: ['doc'],
 };
-const RUN_FIELDS = `status error attachments(first: 20) { totalCount edges { node { filename size contentType kind stepId iteration downloadUrl uploader { kind } } } } stepRuns { stepId iteration status output attachments(first: 20) { totalCount edges { node { filename } } } }`;
+const RUN = graphql(`
+  query FilesRunsRun($id: ID!) {
+    node(id: $id) {
+      __typename
+      ... on Run {
+        status
+        error
+        attachments(first: 20) {
+          totalCount
+          edges {
+            node {
+              filename
+              size
+              contentType
+              kind
+              stepId
+              iteration
+              downloadUrl
+              uploader {
+                kind
+              }
+            }
+          }
+        }
+        stepRuns {
+          stepId
+          iteration
+          status
+          output
+          attachments(first: 20) {
+            totalCount
+            edges {
+              node {
+                filename
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+/** A file a step declared in its output (`{ "$file": … }`), before and after it is stored. */
+interface FileExportOutput {
+  json: { report: { $file: { downloadUrl?: string } } };
+}
 
 describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeKind) => {
   let t: TestApp & { base: string };
@@ -36,12 +84,35 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
 
   async function runMutation(workflowId: string, input: unknown, headers?: Record<string, string>) {
     const res = await t.gql(
-      `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } ... on RunPayload { run { id } } } }`,
+      graphql(`
+        mutation FilesRunsRunWorkflow($input: RunWorkflowInput!) {
+          runWorkflow(input: $input) {
+            __typename
+            ... on ValidationError {
+              problems {
+                path
+                message
+              }
+            }
+            ... on RunPayload {
+              run {
+                id
+              }
+            }
+          }
+        }
+      `),
       { input: { workflowId, input } },
       headers,
     );
     expect(res.errors).toBeUndefined();
-    return (res.data as any).runWorkflow;
+    return res.data!.runWorkflow;
+  }
+
+  async function runOf(runId: string) {
+    const res = await t.gql(RUN, { id: runId });
+    expect(res.errors).toBeUndefined();
+    return ofType(res.data?.node, 'Run');
   }
 
   it('refuses a weft-file input that names no file of the workspace', async () => {
@@ -51,7 +122,7 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     });
     const malformed = await runMutation(wf, { doc: 'not-an-id' });
     expect(malformed.__typename).toBe('ValidationError');
-    expect(malformed.problems[0].path).toEqual(['input', 'input', 'doc']);
+    expect(ofType(malformed, 'ValidationError').problems[0]?.path).toEqual(['input', 'input', 'doc']);
     const unknown = await runMutation(wf, { doc: '0190a1b2-0000-7000-8000-000000000000' });
     expect(unknown).toMatchObject({
       __typename: 'ValidationError',
@@ -80,13 +151,11 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     });
     const runId = await startRun(t, wf, { doc: doc.id });
     await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
-    const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
-    expect(res.errors).toBeUndefined();
-    const run = (res.data as any).node;
+    const run = await runOf(runId);
     expect(run.error).toBeNull();
     expect(run.status).toBe('COMPLETED');
-    const files = run.attachments.edges.map((e: any) => e.node);
-    expect(files.map((f: any) => f.filename)).toEqual(['count.txt', 'upper.csv']); // the symlink is not followed
+    const files = run.attachments.edges.map((e) => e.node);
+    expect(files.map((f) => f.filename)).toEqual(['count.txt', 'upper.csv']); // the symlink is not followed
     expect(files[1]).toMatchObject({
       kind: 'ATTACHMENT',
       stepId: 'convert',
@@ -94,20 +163,24 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
       contentType: 'text/csv',
       uploader: { kind: 'system' },
     });
-    expect(run.stepRuns[0].output.attachments.map((a: any) => a.filename)).toEqual(['count.txt', 'upper.csv']);
-    expect(run.stepRuns[0].attachments.totalCount).toBe(2);
-    expect(await (await fetch(`${t.base}${files[1].downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
+    expect(
+      (run.stepRuns[0]!.output as { attachments: { filename: string }[] }).attachments.map((a) => a.filename),
+    ).toEqual(['count.txt', 'upper.csv']);
+    expect(run.stepRuns[0]!.attachments.totalCount).toBe(2);
+    expect(await (await fetch(`${t.base}${files[1]!.downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
       'NAME,QTY\nAPPLE,3\nPEAR,5\n',
     );
-    expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe('3\n');
+    expect(await (await fetch(`${t.base}${files[0]!.downloadUrl}`, { headers: t.authHeaders })).text()).toBe('3\n');
     const events = await eventsOf(t, runId);
-    const attached = events.filter((e: any) => e.type === 'ATTACHMENT_CREATED');
-    expect(attached.map((e: any) => [e.stepId, e.data.attachment.filename])).toEqual([
+    const attached = events.filter((e) => e.type === 'ATTACHMENT_CREATED');
+    expect(
+      attached.map((e) => [e.stepId, (e.data as { attachment: { filename: string } }).attachment.filename]),
+    ).toEqual([
       ['convert', 'count.txt'],
       ['convert', 'upper.csv'],
     ]);
     // The attachment events come before the step's completion.
-    const types = events.map((e: any) => e.type);
+    const types = events.map((e) => e.type);
     expect(types.indexOf('ATTACHMENT_CREATED')).toBeLessThan(types.indexOf('STEP_COMPLETED'));
   });
 
@@ -130,19 +203,17 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     });
     const runId = await startRun(t, wf, { doc: doc.id, names: ['north', 'south', 'east'] });
     await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
-    const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
-    expect(res.errors).toBeUndefined();
-    const run = (res.data as any).node;
+    const run = await runOf(runId);
     expect(run.status).toBe('COMPLETED');
-    const files = run.attachments.edges.map((e: any) => e.node).sort((a: any, b: any) => a.iteration - b.iteration);
-    expect(files.map((f: any) => [f.iteration, f.filename])).toEqual([
+    const files = run.attachments.edges.map((e) => e.node).sort((a, b) => a.iteration! - b.iteration!);
+    expect(files.map((f) => [f.iteration, f.filename])).toEqual([
       [0, 'report-north.txt'],
       [1, 'report-south.txt'],
       [2, 'report-east.txt'],
     ]);
     // The loop step's attachments are its iterations'.
-    const loop = run.stepRuns.find((s: any) => s.stepId === 'each');
-    expect(loop.attachments.totalCount).toBe(3);
+    const loop = run.stepRuns.find((s) => s.stepId === 'each');
+    expect(loop?.attachments.totalCount).toBe(3);
   });
 
   it('http_request sends a file as the body and as a form, and saves a response as an attachment', async () => {
@@ -178,9 +249,7 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
       });
       const runId = await startRun(t, wf, { doc: doc.id });
       await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
-      const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
-      expect(res.errors).toBeUndefined();
-      const run = (res.data as any).node;
+      const run = await runOf(runId);
       expect(run.error).toBeNull();
       const raw = server.requests.find((r) => r.path === '/raw')!;
       expect(raw.body).toBe('name,qty\napple,3\npear,5\n');
@@ -190,17 +259,17 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
       expect(form.body).toContain('name="note"\r\n\r\nhi');
       expect(form.body).toContain('name="upload"; filename="data.csv"');
       expect(form.body).toContain('apple,3');
-      const files = run.attachments.edges.map((e: any) => e.node);
+      const files = run.attachments.edges.map((e) => e.node);
       expect(files).toEqual([
         expect.objectContaining({ filename: 'report.pdf', contentType: 'application/pdf', stepId: 'fetch', size: 20 }),
       ]);
-      const fetchStep = run.stepRuns.find((s: any) => s.stepId === 'fetch');
-      expect(fetchStep.output).toMatchObject({
+      const fetchStep = run.stepRuns.find((s) => s.stepId === 'fetch');
+      expect(fetchStep?.output).toMatchObject({
         status: 200,
         body: null,
         attachment: { filename: 'report.pdf', size: 20 },
       });
-      expect(await (await fetch(`${t.base}${files[0].downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
+      expect(await (await fetch(`${t.base}${files[0]!.downloadUrl}`, { headers: t.authHeaders })).text()).toBe(
         '%PDF-1.4 fake report',
       );
     } finally {
@@ -213,27 +282,27 @@ describe.each(['local', 's3'] as const)('files through runs (%s store)', (storeK
     const steps = [{ id: 'make', type: 'script', config: { language: 'shell', source } }];
     const on = await createWorkflow(t, { inputSchema, steps }, { includesFileExports: true });
     const off = await createWorkflow(t, { inputSchema, steps });
-    const results: any[] = [];
+    const exportOf = (run: Awaited<ReturnType<typeof runOf>>) =>
+      (run.stepRuns[0]!.output as FileExportOutput).json.report.$file;
+    const results: Awaited<ReturnType<typeof runOf>>[] = [];
     for (const wf of [on, off]) {
       const runId = await startRun(t, wf, { doc: doc.id });
       await waitForRun(t, runId, ['COMPLETED', 'FAILED'], 30_000);
-      const res = await t.gql(`query($id: ID!) { node(id: $id) { ... on Run { ${RUN_FIELDS} } } }`, { id: runId });
-      expect(res.errors).toBeUndefined();
-      results.push((res.data as any).node);
+      results.push(await runOf(runId));
     }
-    expect(results[0].status).toBe('COMPLETED');
-    expect(results[0].attachments.edges.map((e: any) => e.node.filename)).toEqual(['hello.txt']);
-    expect(results[0].stepRuns[0].output.json.report.$file).toMatchObject({
+    expect(results[0]!.status).toBe('COMPLETED');
+    expect(results[0]!.attachments.edges.map((e) => e.node.filename)).toEqual(['hello.txt']);
+    expect(exportOf(results[0]!)).toMatchObject({
       filename: 'hello.txt',
       size: 5,
       contentType: 'text/plain',
     });
-    const download = await fetch(`${t.base}${results[0].stepRuns[0].output.json.report.$file.downloadUrl}`, {
+    const download = await fetch(`${t.base}${exportOf(results[0]!).downloadUrl}`, {
       headers: t.authHeaders,
     });
     expect(await download.text()).toBe('hello');
-    expect(results[1].attachments.totalCount).toBe(0);
-    expect(results[1].stepRuns[0].output.json.report.$file).toEqual({
+    expect(results[1]!.attachments.totalCount).toBe(0);
+    expect(exportOf(results[1]!)).toEqual({
       name: 'hello.txt',
       base64: 'aGVsbG8=',
       contentType: 'text/plain',

@@ -3,7 +3,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './generated/gql.ts';
-import { ofType } from './helpers/typename.ts';
 import { collectGarbage } from '../src/files/gc.ts';
 import { objectKey } from '../src/files/store.ts';
 import { startServedTestApp, type TestApp } from './helpers/app.ts';

@@ -3,12 +3,14 @@
 // stack trace or SQL), the server must stay up and answer health checks and real queries in
 // between, and no rejected request may change a single row (a fingerprint of every table).
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './helpers/app.ts';
+import { graphql } from './generated/gql.ts';
+import { startTestApp, type RawGraphQLBody, type TestApp } from './helpers/app.ts';
 import { createTenant, JWT_ENV, signToken } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
 import { prng } from './helpers/random.ts';
 import { sendRawHttp } from './helpers/raw-http.ts';
 import { createWorkflow, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 const ALLOWED_CODES = new Set([
   'GRAPHQL_PARSE_FAILED',
@@ -48,32 +50,81 @@ beforeAll(async () => {
   });
   other = await createTenant(t, 'other-tenant');
   const res = await t.gql(
-    `mutation { createWorkflow(input: { name: "theirs", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id } } } }`,
+    graphql(`
+      mutation HostileTheirWorkflow {
+        createWorkflow(
+          input: {
+            name: "theirs"
+            definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] }
+          }
+        ) {
+          __typename
+          ... on CreateWorkflowPayload {
+            workflow {
+              id
+            }
+          }
+        }
+      }
+    `),
     {},
     other.headers,
   );
-  ids.theirWorkflow = (res.data as any).createWorkflow.workflow.id;
+  ids.theirWorkflow = ofType(res.data?.createWorkflow, 'CreateWorkflowPayload').workflow.id;
   const run = await t.gql(
-    'mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }',
+    graphql(`
+      mutation HostileTheirRun($w: ID!) {
+        runWorkflow(input: { workflowId: $w }) {
+          __typename
+          ... on RunPayload {
+            run {
+              id
+            }
+          }
+        }
+      }
+    `),
     { w: ids.theirWorkflow },
     other.headers,
   );
-  ids.theirRun = (run.data as any).runWorkflow.run.id;
+  ids.theirRun = ofType(run.data?.runWorkflow, 'RunPayload').run.id;
   await waitForRun(t, ids.theirRun!);
   ids.ownRun = await startRun(t, ids.ownWorkflow!);
   await waitForRun(t, ids.ownRun!);
   const tag = await t.gql(
-    'mutation { createTag(input: { name: "theirs" }) { ... on TagPayload { tag { id } } } }',
+    graphql(`
+      mutation HostileTheirTag {
+        createTag(input: { name: "theirs" }) {
+          __typename
+          ... on TagPayload {
+            tag {
+              id
+            }
+          }
+        }
+      }
+    `),
     {},
     other.headers,
   );
-  ids.theirTag = (tag.data as any).createTag.tag.id;
+  ids.theirTag = ofType(tag.data?.createTag, 'TagPayload').tag.id;
   const schedule = await t.gql(
-    'mutation($w: ID!) { createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }',
+    graphql(`
+      mutation HostileTheirSchedule($w: ID!) {
+        createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) {
+          __typename
+          ... on SchedulePayload {
+            schedule {
+              id
+            }
+          }
+        }
+      }
+    `),
     { w: ids.theirWorkflow },
     other.headers,
   );
-  ids.theirSchedule = (schedule.data as any).createSchedule.schedule.id;
+  ids.theirSchedule = ofType(schedule.data?.createSchedule, 'SchedulePayload').schedule.id;
 }, 60_000);
 afterAll(async () => {
   await t?.close();
@@ -718,10 +769,11 @@ function problemsWith(c: Case, status: number, text: string): string | null {
   if (INTERNALS.test(text) || /\bat [\w.<>]+ \(|TypeError|URIError|SyntaxError/.test(text))
     return 'internals in the response';
   if (c.kind === 'ids not visible to the caller') {
-    const body = JSON.parse(text);
+    const body = JSON.parse(text) as RawGraphQLBody;
     // Nothing visible is an answer, not an error: null for each id (malformed ids are BAD_USER_INPUT).
-    if (body.errors?.some((e: any) => e.extensions?.code !== 'BAD_USER_INPUT')) return `errors: ${text.slice(0, 300)}`;
-    if (!body.errors && [body.data?.node ?? null, ...(body.data?.nodes ?? [])].some((n: unknown) => n !== null))
+    if (body.errors?.some((e) => e.extensions?.code !== 'BAD_USER_INPUT')) return `errors: ${text.slice(0, 300)}`;
+    const nodes = (body.data?.nodes ?? []) as unknown[];
+    if (!body.errors && [body.data?.node ?? null, ...nodes].some((n) => n !== null))
       return `visible: ${text.slice(0, 300)}`;
     return null;
   }
@@ -733,25 +785,32 @@ function problemsWith(c: Case, status: number, text: string): string | null {
       return `codes ${codes.join(',') || 'none'}: ${text.slice(0, 300)}`;
     return null;
   }
-  let body: any;
+  let body: RawGraphQLBody;
   try {
-    body = JSON.parse(text);
+    body = JSON.parse(text) as RawGraphQLBody;
   } catch {
     // Non-GraphQL answers (405 for PUT/DELETE) may be empty; they are still clean 4xx.
     return status >= 400 ? null : 'a 200 that is not JSON';
   }
-  const errors: any[] = body.errors ?? [];
-  const typed = Object.values(body.data ?? {}).filter((v: any) => v && TYPED_ERRORS.has(v.__typename));
+  const errors = body.errors ?? [];
+  const typed = Object.values(body.data ?? {}).filter((v) =>
+    TYPED_ERRORS.has((v as { __typename?: string } | null)?.__typename ?? ''),
+  );
   if (errors.length === 0 && typed.length === 0) {
     // A query that legitimately answers (e.g. workflow(id) of another tenant → null) rejects nothing.
     const nulls = Object.values(body.data ?? {}).every((v) => v === null);
     if (c.kind === "other workspaces' ids" && nulls) return null;
-    if (c.kind === 'invalid definitions' && body.data?.validateWorkflowDefinition?.valid === false) return null;
+    if (
+      c.kind === 'invalid definitions' &&
+      (body.data?.validateWorkflowDefinition as { valid?: boolean } | null)?.valid === false
+    )
+      return null;
     return `accepted: ${text.slice(0, 300)}`;
   }
   for (const error of errors) {
     const code = error?.extensions?.code;
-    if (!ALLOWED_CODES.has(code)) return `error without an allowed code: ${JSON.stringify(error).slice(0, 300)}`;
+    if (typeof code !== 'string' || !ALLOWED_CODES.has(code))
+      return `error without an allowed code: ${JSON.stringify(error).slice(0, 300)}`;
     if (typeof error.message !== 'string' || error.message.length === 0) return 'error without a message';
   }
   return null;

@@ -6,12 +6,15 @@
 import { createClient } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { graphql } from './generated/gql.ts';
 import { memoryLogger, startTestApp, type TestApp } from './helpers/app.ts';
 import { createTenant } from './helpers/auth.ts';
 import { databaseFingerprint } from './helpers/fingerprint.ts';
 import { startLoopbackServer } from './helpers/http-server.ts';
 import { sendRawHttp } from './helpers/raw-http.ts';
 import { createWorkflow, gid, rawId, startRun, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 let t: TestApp;
 let url: string;
@@ -22,70 +25,191 @@ const own: Record<string, string> = {};
 const theirs: Record<string, string> = {};
 const deleted: Record<string, string> = {};
 
-const NODE_QUERY = `query($id: ID!) { node(id: $id) { id __typename } }`;
+const NODE_QUERY = graphql(`
+  query BadInputNode($id: ID!) {
+    node(id: $id) {
+      id
+      __typename
+    }
+  }
+`);
 const STEP = { id: 's', type: 'condition', config: { expression: 'true' } };
 
 async function objectsOf(headers: Record<string, string> | undefined, into: Record<string, string>) {
-  const gql = (query: string, variables?: Record<string, unknown>) => t.gql(query, variables, headers);
-  const wf = (
-    await gql(
-      `mutation { createWorkflow(input: { name: "n-${Math.random()}", definition: { steps: [{ id: "s", type: "condition", config: { expression: "true" } }] } }) { ... on CreateWorkflowPayload { workflow { id currentVersion { id } } } } }`,
-    )
-  ).data as any;
-  into.Workflow = wf.createWorkflow.workflow.id;
-  into.Version = wf.createWorkflow.workflow.currentVersion.id;
-  const run = (
-    await gql('mutation($w: ID!) { runWorkflow(input: { workflowId: $w }) { ... on RunPayload { run { id } } } }', {
-      w: into.Workflow,
-    })
-  ).data as any;
-  into.Run = run.runWorkflow.run.id;
-  await waitForRun(t, into.Run!);
-  const details = (
-    await gql('query($r: ID!) { run(id: $r) { stepRuns { id } events(first: 1) { edges { node { id } } } } }', {
-      r: into.Run,
-    })
-  ).data as any;
-  into.StepRun = details.run.stepRuns[0].id;
-  into.RunEvent = details.run.events.edges[0].node.id;
-  const group = (
-    await gql(
-      `mutation { createTagGroup(input: { name: "g-${Math.random()}" }) { ... on TagGroupPayload { tagGroup { id } } } }`,
-    )
-  ).data as any;
-  into.TagGroup = group.createTagGroup.tagGroup.id;
-  const tag = (
-    await gql(`mutation { createTag(input: { name: "t-${Math.random()}" }) { ... on TagPayload { tag { id } } } }`)
-  ).data as any;
-  into.Tag = tag.createTag.tag.id;
-  const schedule = (
-    await gql(
-      'mutation($w: ID!) { createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) { ... on SchedulePayload { schedule { id } } } }',
-      { w: into.Workflow },
-    )
-  ).data as any;
-  into.Schedule = schedule.createSchedule.schedule.id;
-  const key = (
-    await gql(
-      `mutation { createApiKey(input: { name: "k", scopes: [READ] }) { ... on CreateApiKeyPayload { apiKey { id } } } }`,
-    )
-  ).data as any;
-  into.ApiKey = key.createApiKey.apiKey.id;
-  const viewer = (await gql('{ viewer { workspace { id } } }')).data as any;
-  into.Workspace = viewer.viewer.workspace.id;
-  const template = (
-    await gql(
-      'mutation($w: ID!) { createTemplateFromWorkflow(input: { workflowId: $w, name: "tpl", category: "x" }) { ... on TemplatePayload { template { id } } } }',
-      { w: into.Workflow },
-    )
-  ).data as any;
-  into.Template = template.createTemplateFromWorkflow.template.id;
-  const agent = (
-    await gql(
-      `mutation { createAgent(input: { name: "a-${Math.random().toString(36).slice(2)}", model: "m" }) { ... on AgentPayload { agent { id } } } }`,
-    )
-  ).data as any;
-  into.Agent = agent.createAgent.agent.id;
+  const gql = async <T, V extends Record<string, unknown>>(document: TypedDocumentNode<T, V>, variables: V) => {
+    const res = await t.gql(document, variables, headers);
+    expect(res.errors).toBeUndefined();
+    return res.data!;
+  };
+  const suffix = () => Math.random().toString(36).slice(2);
+  const wf = await gql(
+    graphql(`
+      mutation BadInputCreateWorkflow($input: CreateWorkflowInput!) {
+        createWorkflow(input: $input) {
+          __typename
+          ... on CreateWorkflowPayload {
+            workflow {
+              id
+              currentVersion {
+                id
+              }
+            }
+          }
+        }
+      }
+    `),
+    { input: { name: `n-${suffix()}`, definition: { steps: [STEP] } } },
+  );
+  const workflow = ofType(wf.createWorkflow, 'CreateWorkflowPayload').workflow;
+  into.Workflow = workflow.id;
+  into.Version = workflow.currentVersion!.id;
+  const run = await gql(
+    graphql(`
+      mutation BadInputRunWorkflow($w: ID!) {
+        runWorkflow(input: { workflowId: $w }) {
+          __typename
+          ... on RunPayload {
+            run {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { w: into.Workflow },
+  );
+  into.Run = ofType(run.runWorkflow, 'RunPayload').run.id;
+  await waitForRun(t, into.Run);
+  const details = await gql(
+    graphql(`
+      query BadInputRunDetails($r: ID!) {
+        run(id: $r) {
+          stepRuns {
+            id
+          }
+          events(first: 1) {
+            edges {
+              node {
+                id
+              }
+            }
+          }
+        }
+      }
+    `),
+    { r: into.Run },
+  );
+  into.StepRun = details.run!.stepRuns[0]!.id;
+  into.RunEvent = details.run!.events.edges[0]!.node.id;
+  const group = await gql(
+    graphql(`
+      mutation BadInputCreateTagGroup($name: String!) {
+        createTagGroup(input: { name: $name }) {
+          __typename
+          ... on TagGroupPayload {
+            tagGroup {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { name: `g-${suffix()}` },
+  );
+  into.TagGroup = ofType(group.createTagGroup, 'TagGroupPayload').tagGroup.id;
+  const tag = await gql(
+    graphql(`
+      mutation BadInputCreateTag($name: String!) {
+        createTag(input: { name: $name }) {
+          __typename
+          ... on TagPayload {
+            tag {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { name: `t-${suffix()}` },
+  );
+  into.Tag = ofType(tag.createTag, 'TagPayload').tag.id;
+  const schedule = await gql(
+    graphql(`
+      mutation BadInputCreateSchedule($w: ID!) {
+        createSchedule(input: { workflowId: $w, cronExpression: "0 0 * * *", enabled: false }) {
+          __typename
+          ... on SchedulePayload {
+            schedule {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { w: into.Workflow },
+  );
+  into.Schedule = ofType(schedule.createSchedule, 'SchedulePayload').schedule.id;
+  const key = await gql(
+    graphql(`
+      mutation BadInputCreateApiKey {
+        createApiKey(input: { name: "k", scopes: [READ] }) {
+          __typename
+          ... on CreateApiKeyPayload {
+            apiKey {
+              id
+            }
+          }
+        }
+      }
+    `),
+    {},
+  );
+  into.ApiKey = ofType(key.createApiKey, 'CreateApiKeyPayload').apiKey.id;
+  const viewer = await gql(
+    graphql(`
+      query BadInputViewer {
+        viewer {
+          workspace {
+            id
+          }
+        }
+      }
+    `),
+    {},
+  );
+  into.Workspace = viewer.viewer.workspace!.id;
+  const template = await gql(
+    graphql(`
+      mutation BadInputCreateTemplate($w: ID!) {
+        createTemplateFromWorkflow(input: { workflowId: $w, name: "tpl", category: "x" }) {
+          __typename
+          ... on TemplatePayload {
+            template {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { w: into.Workflow },
+  );
+  into.Template = ofType(template.createTemplateFromWorkflow, 'TemplatePayload').template.id;
+  const agent = await gql(
+    graphql(`
+      mutation BadInputCreateAgent($name: String!) {
+        createAgent(input: { name: $name, model: "m" }) {
+          __typename
+          ... on AgentPayload {
+            agent {
+              id
+            }
+          }
+        }
+      }
+    `),
+    { name: `a-${suffix()}` },
+  );
+  into.Agent = ofType(agent.createAgent, 'AgentPayload').agent.id;
 }
 
 beforeAll(async () => {
@@ -142,10 +266,25 @@ const STACK = /\bat [\w.<>]+ \(|node_modules|\.[jt]s:\d+|TypeError|SyntaxError|U
 
 describe('ids the caller cannot see', () => {
   it('node and nodes answer null, without an error or an error log, for every Node type', async () => {
-    const schema = (await t.gql('{ __schema { types { name kind interfaces { name } } } }')).data as any;
-    const nodeTypes: string[] = schema.__schema.types
-      .filter((type: any) => type.kind === 'OBJECT' && type.interfaces?.some((i: any) => i.name === 'Node'))
-      .map((type: any) => type.name);
+    const schema = await t.gql(
+      graphql(`
+        query BadInputNodeTypes {
+          __schema {
+            types {
+              name
+              kind
+              interfaces {
+                name
+              }
+            }
+          }
+        }
+      `),
+    );
+    expect(schema.errors).toBeUndefined();
+    const nodeTypes = schema
+      .data!.__schema.types.filter((type) => type.kind === 'OBJECT' && type.interfaces?.some((i) => i.name === 'Node'))
+      .map((type) => type.name!);
     expect(nodeTypes.sort()).toEqual([
       'Agent',
       'ApiKey',
@@ -182,15 +321,24 @@ describe('ids the caller cannot see', () => {
     const failures: string[] = [];
     for (const [what, id] of invisible) {
       const res = await t.gql(NODE_QUERY, { id });
-      if (res.errors || (res.data as any)?.node !== null) failures.push(`${what}: ${JSON.stringify(res)}`);
+      if (res.errors || res.data?.node !== null) failures.push(`${what}: ${JSON.stringify(res)}`);
     }
     expect(failures).toEqual([]);
 
     // nodes: in order, nulls where invisible, our own objects where visible.
     const mixed = [own.Workflow!, ...invisible.map(([, id]) => id), own.Run!];
-    const res = await t.gql('query($ids: [ID!]!) { nodes(ids: $ids) { id } }', { ids: mixed });
+    const res = await t.gql(
+      graphql(`
+        query BadInputNodes($ids: [ID!]!) {
+          nodes(ids: $ids) {
+            id
+          }
+        }
+      `),
+      { ids: mixed },
+    );
     expect(res.errors).toBeUndefined();
-    const nodes = (res.data as any).nodes as ({ id: string } | null)[];
+    const nodes = res.data!.nodes;
     expect(nodes).toHaveLength(mixed.length);
     expect(nodes[0]).toEqual({ id: own.Workflow });
     expect(nodes.at(-1)).toEqual({ id: own.Run });
@@ -199,7 +347,7 @@ describe('ids the caller cannot see', () => {
     for (const [type, id] of Object.entries(own)) {
       const found = await t.gql(NODE_QUERY, { id });
       expect(found.errors, type).toBeUndefined();
-      expect((found.data as any).node, type).toMatchObject({ id });
+      expect(found.data?.node, type).toMatchObject({ id });
     }
     expect(errorLines().slice(before)).toEqual([]);
   });
@@ -364,7 +512,7 @@ describe('U+0000 in any string', () => {
       connectionParams: { authorization: `Bearer ${t.apiKey}` },
     });
     try {
-      const result = await new Promise<any>((resolve, reject) => {
+      const result = await new Promise<unknown>((resolve, reject) => {
         let value: unknown;
         client.subscribe(
           { query: NUL_CASES[6]!.query, variables: NUL_CASES[6]!.variables('x\u0000') },
@@ -382,13 +530,21 @@ describe('U+0000 in any string', () => {
 
   it('is refused in an inbound webhook body with a 422, starting nothing', async () => {
     const wf = await createWorkflow(t, { steps: [STEP] }, { triggerType: 'WEBHOOK' });
-    const rotated = (
-      await t.gql(
-        'mutation($id: ID!) { rotateWebhookSecret(input: { workflowId: $id }) { ... on WebhookSecretPayload { secret path } } }',
-        { id: wf },
-      )
-    ).data as any;
-    const { secret, path } = rotated.rotateWebhookSecret;
+    const rotated = await t.gql(
+      graphql(`
+        mutation BadInputRotateSecret($id: ID!) {
+          rotateWebhookSecret(input: { workflowId: $id }) {
+            __typename
+            ... on WebhookSecretPayload {
+              secret
+              path
+            }
+          }
+        }
+      `),
+      { id: wf },
+    );
+    const { secret, path } = ofType(rotated.data?.rotateWebhookSecret, 'WebhookSecretPayload');
     for (const body of ['{"a":"\\u0000"}', '{"\\u0000":1}', '["x\\u0000y"]']) {
       const res = await fetch(url.replace('/graphql', path), {
         method: 'POST',
@@ -629,14 +785,37 @@ describe('what steps return', () => {
       const done = await waitForRun(t, run);
       expect(done.status).toBe('FAILED'); // 'bad' fails on its 500, and that failure is recorded too
       const steps = await t.gql(
-        'query($id: ID!) { run(id: $id) { stepRuns { stepId status output error } events(first: 50) { edges { node { type data } } } } }',
+        graphql(`
+          query BadInputRunSteps($id: ID!) {
+            run(id: $id) {
+              stepRuns {
+                stepId
+                status
+                output
+                error
+              }
+              events(first: 50) {
+                edges {
+                  node {
+                    type
+                    data
+                  }
+                }
+              }
+            }
+          }
+        `),
         { id: run },
       );
       expect(steps.errors).toBeUndefined();
-      const byId = Object.fromEntries((steps.data as any).run.stepRuns.map((s: any) => [s.stepId, s]));
-      expect(byId.get.status).toBe('COMPLETED');
-      expect(byId.get.output.body).toEqual({ text: 'a\uFFFDb', '\uFFFDkey': 1, list: ['\uFFFD'] });
-      expect(byId.bad.status).toBe('FAILED');
+      const byId = Object.fromEntries(steps.data!.run!.stepRuns.map((s) => [s.stepId, s]));
+      expect(byId.get!.status).toBe('COMPLETED');
+      expect((byId.get!.output as { body: unknown }).body).toEqual({
+        text: 'a\uFFFDb',
+        '\uFFFDkey': 1,
+        list: ['\uFFFD'],
+      });
+      expect(byId.bad!.status).toBe('FAILED');
       expect(JSON.stringify(steps.data)).not.toContain('\\u0000');
     } finally {
       await peer.close();
@@ -659,11 +838,11 @@ describe('introspection turned off', () => {
         connectionParams: { authorization: `Bearer ${closed.apiKey}` },
       });
       try {
-        const errors = await new Promise<any[]>((resolve, reject) => {
+        const errors = await new Promise<unknown[]>((resolve, reject) => {
           client.subscribe(
             { query: '{ __schema { types { name } } }' },
             {
-              next: (v) => resolve((v as any).errors ?? []),
+              next: (v) => resolve([...(v.errors ?? [])]),
               error: (e) => resolve(Array.isArray(e) ? e : [e]),
               complete: () => undefined,
             },

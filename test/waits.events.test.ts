@@ -2,9 +2,11 @@
 // buffering of an event sent before the wait starts, match, condition, the three timeout
 // outcomes, and validation of the new wait fields.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 let t: TestApp;
 let server: LoopbackServer;
@@ -27,13 +29,58 @@ afterAll(async () => {
   await server?.close();
 });
 
-const SIGNAL_RUN = `mutation($input: SignalRunInput!) { signalRun(input: $input) { __typename ... on SignalRunPayload { deliveredTo buffered run { status } } ... on Error { code message } ... on ValidationError { problems { path message } } } }`;
-const SEND_EVENT = `mutation($input: SendEventInput!) { sendEvent(input: $input) { __typename ... on SendEventPayload { deliveries { runId stepId } } ... on Error { code message } ... on ValidationError { problems { path message } } } }`;
+const SIGNAL_RUN = graphql(`
+  mutation WaitsEventsSignalRun($input: SignalRunInput!) {
+    signalRun(input: $input) {
+      __typename
+      ... on SignalRunPayload {
+        deliveredTo
+        buffered
+        run {
+          status
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
+const SEND_EVENT = graphql(`
+  mutation WaitsEventsSendEvent($input: SendEventInput!) {
+    sendEvent(input: $input) {
+      __typename
+      ... on SendEventPayload {
+        deliveries {
+          runId
+          stepId
+        }
+      }
+      ... on Error {
+        code
+        message
+      }
+      ... on ValidationError {
+        problems {
+          path
+          message
+        }
+      }
+    }
+  }
+`);
 
 async function signal(runId: string, name: string, payload: unknown) {
   const res = await t.gql(SIGNAL_RUN, { input: { runId, name, payload } });
   expect(res.errors).toBeUndefined();
-  return (res.data as any).signalRun;
+  return res.data!.signalRun;
 }
 
 async function untilStep(runId: string, stepId: string, status: string, timeoutMs = 10_000) {
@@ -50,7 +97,17 @@ async function untilStep(runId: string, stepId: string, status: string, timeoutM
 describe('validation', () => {
   it('reports misplaced and inconsistent wait fields with their paths', async () => {
     const res = await t.gql(
-      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } } }`,
+      graphql(`
+        query WaitsEventsValidateFields($d: JSON!) {
+          validateWorkflowDefinition(definition: $d) {
+            valid
+            errors {
+              path
+              message
+            }
+          }
+        }
+      `),
       {
         d: {
           steps: [
@@ -65,9 +122,9 @@ describe('validation', () => {
       },
     );
     expect(res.errors).toBeUndefined();
-    const result = (res.data as any).validateWorkflowDefinition;
+    const result = res.data!.validateWorkflowDefinition;
     expect(result.valid).toBe(false);
-    const byPath = Object.fromEntries(result.errors.map((e: any) => [e.path.join('.'), e.message]));
+    const byPath = Object.fromEntries(result.errors.map((e) => [e.path.join('.'), e.message]));
     expect(byPath['steps.0.config.match']).toBe('match goes with event, not with seconds');
     expect(byPath['steps.1.config']).toMatch(/exactly one of .* \(got seconds, event\)/);
     expect(byPath['steps.2.config.onTimeout.branch']).toBe("Step 'd' must depend on 'c' to be its timeout branch");
@@ -94,7 +151,9 @@ describe('events', () => {
     await untilStep(runId, 'first', 'WAITING');
     const early = await signal(runId, 'order.paid', { order: 'A' });
     expect(early).toMatchObject({ __typename: 'SignalRunPayload', deliveredTo: [], buffered: true });
-    expect((await signal(runId, 'order.paid', { order: 'B', amount: 12 })).buffered).toBe(true);
+    expect(ofType(await signal(runId, 'order.paid', { order: 'B', amount: 12 }), 'SignalRunPayload').buffered).toBe(
+      true,
+    );
     const run = await waitForRun(t, runId);
     expect(run.status).toBe('COMPLETED');
     const go = (await stepsOf(t, runId)).go!;
@@ -104,9 +163,9 @@ describe('events', () => {
     });
     const events = await eventsOf(t, runId);
     expect(events.filter((e) => e.type === 'SIGNAL_BUFFERED')).toHaveLength(2);
-    expect(events.filter((e) => e.type === 'SIGNAL_DELIVERED').map((e) => [e.stepId, (e.data as any).name])).toEqual([
-      ['go', 'order.paid'],
-    ]);
+    expect(
+      events.filter((e) => e.type === 'SIGNAL_DELIVERED').map((e) => [e.stepId, (e.data as { name: string }).name]),
+    ).toEqual([['go', 'order.paid']]);
     // The unmatched event is still there for a later wait, and the delivered one is never delivered again.
     expect(await t.db.prisma.signalDelivery.count({ where: { runId: rawId(runId) } })).toBe(1);
   });
@@ -141,7 +200,7 @@ describe('events', () => {
     await waitForRun(t, runId);
     expect(await signal(runId, 'ping', {})).toMatchObject({ __typename: 'ConflictError', code: 'CONFLICT' });
     const bad = await t.gql(SIGNAL_RUN, { input: { runId, name: '', payload: 1 } });
-    expect((bad.data as any).signalRun.problems).toEqual([
+    expect(ofType(bad.data?.signalRun, 'ValidationError').problems).toEqual([
       { path: ['input', 'name'], message: expect.stringMatching(/event name/) },
     ]);
   });
@@ -156,9 +215,13 @@ describe('events', () => {
     await untilStep(b, 'w', 'WAITING');
     const staging = await t.gql(SEND_EVENT, { input: { name: 'deploy.done', payload: { env: 'staging' } } });
     expect(staging.errors).toBeUndefined();
-    expect((staging.data as any).sendEvent.deliveries).toEqual([]);
+    expect(ofType(staging.data?.sendEvent, 'SendEventPayload').deliveries).toEqual([]);
     const prod = await t.gql(SEND_EVENT, { input: { name: 'deploy.done', payload: { env: 'prod' } } });
-    expect((prod.data as any).sendEvent.deliveries.map((d: any) => d.runId).sort()).toEqual([a, b].sort());
+    expect(
+      ofType(prod.data?.sendEvent, 'SendEventPayload')
+        .deliveries.map((d) => d.runId)
+        .sort(),
+    ).toEqual([a, b].sort());
     expect((await waitForRun(t, a)).status).toBe('COMPLETED');
     expect((await waitForRun(t, b)).status).toBe('COMPLETED');
     const later = await startRun(t, wf);
@@ -292,7 +355,16 @@ describe('polling', () => {
 
   it('validates pollSeconds and pollStep together, and pollStep as an http_request step', async () => {
     const res = await t.gql(
-      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`,
+      graphql(`
+        query WaitsEventsValidatePoll($d: JSON!) {
+          validateWorkflowDefinition(definition: $d) {
+            errors {
+              path
+              message
+            }
+          }
+        }
+      `),
       {
         d: {
           steps: [
@@ -303,7 +375,7 @@ describe('polling', () => {
         },
       },
     );
-    expect((res.data as any).validateWorkflowDefinition.errors).toEqual([
+    expect(res.data?.validateWorkflowDefinition.errors).toEqual([
       { path: ['steps', '2', 'config', 'pollStep'], message: 'is required: pollSeconds and pollStep go together' },
       {
         path: ['steps', '1', 'config', 'pollStep'],

@@ -4,6 +4,8 @@
 // route releases the step. Also the route's refusals: wrong method, bad JSON, unknown or used
 // token (404), a step that is no longer waiting (409).
 import { randomBytes } from 'node:crypto';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { print } from 'graphql';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildApp, type App } from '../src/app.ts';
 import { createApiKey } from '../src/auth/api-keys.ts';
@@ -12,9 +14,11 @@ import { loadConfig } from '../src/config.ts';
 import { createLogger } from '../src/logger.ts';
 import { BUILTIN_TEMPLATES } from '../src/templates/builtin.ts';
 import { ensureDefaultWorkspace } from '../src/workspaces/service.ts';
-import { openTestDatabase, type TestDatabase } from './helpers/app.ts';
+import { graphql } from './generated/gql.ts';
+import { openTestDatabase, type GraphQLErrorBody, type TestDatabase } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer } from './helpers/http-server.ts';
 import { rawId } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 import { until } from './helpers/wait.ts';
 
 const PUBLIC = 'https://weft.example.com';
@@ -44,15 +48,20 @@ async function startWeft(): Promise<void> {
   base = (await app.start(0, '127.0.0.1')).url.replace(/\/graphql$/, '');
 }
 
-async function gql(query: string, variables: Record<string, unknown>) {
+async function gql<T, V>(document: TypedDocumentNode<T, V>, variables: V): Promise<T> {
   const res = await fetch(`${base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
-    body: JSON.stringify({ query, variables }),
+    body: JSON.stringify({ query: print(document), variables }),
   });
-  const body = (await res.json()) as { data?: any; errors?: unknown };
+  const body = (await res.json()) as { data?: T; errors?: unknown };
   expect(body.errors).toBeUndefined();
-  return body.data;
+  return body.data!;
+}
+
+/** The `extensions.code` of the first error of a refused token-route request. */
+async function errorCode(res: Response): Promise<string | undefined> {
+  return ((await res.json()) as GraphQLErrorBody).errors[0]?.extensions?.code as string | undefined;
 }
 
 beforeAll(async () => {
@@ -84,19 +93,47 @@ afterAll(async () => {
 async function startApproval(subject: string, timeoutSeconds: number): Promise<{ runId: string; approveUrl: string }> {
   const template = BUILTIN_TEMPLATES.find((x) => x.name === 'Approval')!;
   const created = await gql(
-    `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { ... on CreateWorkflowPayload { workflow { id } } ... on ValidationError { problems { path message } } } }`,
+    graphql(`
+      mutation WaitsTokenCreateWorkflow($input: CreateWorkflowInput!) {
+        createWorkflow(input: $input) {
+          __typename
+          ... on CreateWorkflowPayload {
+            workflow {
+              id
+            }
+          }
+          ... on ValidationError {
+            problems {
+              path
+              message
+            }
+          }
+        }
+      }
+    `),
     {
       input: { name: `approval ${subject}`, definition: template.definition },
     },
   );
-  const workflowId = created.createWorkflow.workflow.id;
+  const workflowId = ofType(created.createWorkflow, 'CreateWorkflowPayload').workflow.id;
   const started = await gql(
-    `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { ... on RunPayload { run { id } } } }`,
+    graphql(`
+      mutation WaitsTokenRunWorkflow($input: RunWorkflowInput!) {
+        runWorkflow(input: $input) {
+          __typename
+          ... on RunPayload {
+            run {
+              id
+            }
+          }
+        }
+      }
+    `),
     {
       input: { workflowId, input: { notifyUrl: `${approver.url}/notify`, subject, timeoutSeconds } },
     },
   );
-  const runId = started.runWorkflow.run.id as string;
+  const runId = ofType(started.runWorkflow, 'RunPayload').run.id;
   const message = await until(
     `the approval request for ${subject}`,
     15_000,
@@ -121,12 +158,34 @@ const post = (path: string, body: string, method = 'POST') =>
   });
 
 async function runOf(runId: string) {
-  return (
-    await gql(
-      `query($id: ID!) { run(id: $id) { status output stepRuns { stepId status input output } events(first: 200) { edges { node { type stepId data } } } } }`,
-      { id: runId },
-    )
-  ).run;
+  const { run } = await gql(
+    graphql(`
+      query WaitsTokenRun($id: ID!) {
+        run(id: $id) {
+          status
+          output
+          stepRuns {
+            stepId
+            status
+            input
+            output
+          }
+          events(first: 200) {
+            edges {
+              node {
+                type
+                stepId
+                data
+              }
+            }
+          }
+        }
+      }
+    `),
+    { id: runId },
+  );
+  expect(run).not.toBeNull();
+  return run!;
 }
 
 it('an approval sent before a restart is released by its token route after it', { timeout: 90_000 }, async () => {
@@ -139,17 +198,19 @@ it('an approval sent before a restart is released by its token route after it', 
   expect(JSON.stringify(await database.db.prisma.waitToken.findMany())).not.toContain(token);
   const before = await runOf(runId);
   expect(JSON.stringify(before)).not.toContain(token);
-  const request = before.stepRuns.find((s: any) => s.stepId === 'request');
-  expect(request.input.payload.approveUrl).toMatch(/^https:\/\/weft\.example\.com\/hooks\/signals\/\[.+\]$/);
+  const request = before.stepRuns.find((s) => s.stepId === 'request');
+  expect((request!.input as { payload: { approveUrl: string } }).payload.approveUrl).toMatch(
+    /^https:\/\/weft\.example\.com\/hooks\/signals\/\[.+\]$/,
+  );
 
   await app!.stop();
   await startWeft(); // a new process image in all but name: another port, empty memory
 
   expect((await post(url.pathname, '{}', 'GET')).status).toBe(405);
   const badJson = await post(url.pathname, '{nope');
-  expect([badJson.status, ((await badJson.json()) as any).errors[0].extensions.code]).toEqual([400, 'BAD_REQUEST']);
+  expect([badJson.status, await errorCode(badJson)]).toEqual([400, 'BAD_REQUEST']);
   const unknown = await post(`/hooks/signals/${'x'.repeat(43)}`, '{}');
-  expect([unknown.status, ((await unknown.json()) as any).errors[0].extensions.code]).toEqual([404, 'NOT_FOUND']);
+  expect([unknown.status, await errorCode(unknown)]).toEqual([404, 'NOT_FOUND']);
 
   const released = await post(url.pathname, JSON.stringify({ approved: true, by: 'ana' }));
   expect(released.status).toBe(200);
@@ -161,17 +222,17 @@ it('an approval sent before a restart is released by its token route after it', 
   });
   expect(run.status).toBe('COMPLETED');
   expect(run.output).toEqual({ approved: true, answer: { approved: true, by: 'ana' }, timedOut: false });
-  const steps = Object.fromEntries(run.stepRuns.map((s: any) => [s.stepId, s]));
-  expect([steps.approval.output.event.source, steps.decide.status, steps.expired.status]).toEqual([
-    'WAIT_TOKEN',
-    'COMPLETED',
-    'SKIPPED',
-  ]);
-  const types = run.events.edges.map((e: any) => e.node.type);
+  const steps = Object.fromEntries(run.stepRuns.map((s) => [s.stepId, s]));
+  expect([
+    (steps.approval!.output as { event: { source: string } }).event.source,
+    steps.decide!.status,
+    steps.expired!.status,
+  ]).toEqual(['WAIT_TOKEN', 'COMPLETED', 'SKIPPED']);
+  const types = run.events.edges.map((e) => e.node.type);
   expect(types).toContain('SIGNAL_DELIVERED');
 
   const again = await post(url.pathname, JSON.stringify({ approved: false }));
-  expect([again.status, ((await again.json()) as any).errors[0].extensions.code]).toEqual([404, 'NOT_FOUND']);
+  expect([again.status, await errorCode(again)]).toEqual([404, 'NOT_FOUND']);
 });
 
 it('a token whose step timed out answers 409, and the timeout branch ran', { timeout: 60_000 }, async () => {
@@ -181,11 +242,11 @@ it('a token whose step timed out answers 409, and the timeout branch ran', { tim
     return r.status === 'COMPLETED' || r.status === 'FAILED' ? r : false;
   });
   expect(run.output).toMatchObject({ approved: false, timedOut: true });
-  const steps = Object.fromEntries(run.stepRuns.map((s: any) => [s.stepId, s.status]));
+  const steps = Object.fromEntries(run.stepRuns.map((s) => [s.stepId, s.status]));
   expect([steps.decide, steps.expired]).toEqual(['SKIPPED', 'COMPLETED']);
   const late = await post(new URL(approveUrl).pathname, JSON.stringify({ approved: true }));
-  const body = (await late.json()) as any;
-  expect([late.status, body.errors[0].extensions.code, body.errors[0].message]).toEqual([
+  const body = (await late.json()) as GraphQLErrorBody;
+  expect([late.status, body.errors[0]!.extensions?.code, body.errors[0]!.message]).toEqual([
     409,
     'CONFLICT',
     "Step 'approval' is not waiting (it is COMPLETED)",

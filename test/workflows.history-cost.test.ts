@@ -4,6 +4,7 @@
 // each captured statement again under EXPLAIN ANALYZE and adding up what its scans returned or
 // filtered out, so a plan that walks a whole history shows up even when few rows come back.
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 
 const PAGE = 10;
@@ -54,11 +55,43 @@ afterAll(async () => {
   await t?.close();
 });
 
-const LIST = `query($search: String!, $first: Int!) { workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
-  totalCount
-  edges { node { id name status tags { name color } currentVersion { number } runsCount lastRunStatus lastRunAt
-    versions(first: 5) { totalCount edges { node { number changeSummary } } } } }
-  pageInfo { hasNextPage endCursor } } }`;
+const LIST = graphql(`
+  query HistoryCostList($search: String!, $first: Int!) {
+    workflows(first: $first, filter: { search: $search }, orderBy: { field: NAME, direction: ASC }) {
+      totalCount
+      edges {
+        node {
+          id
+          name
+          status
+          tags {
+            name
+            color
+          }
+          currentVersion {
+            number
+          }
+          runsCount
+          lastRunStatus
+          lastRunAt
+          versions(first: 5) {
+            totalCount
+            edges {
+              node {
+                number
+                changeSummary
+              }
+            }
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
 
 interface Captured {
   query: string;
@@ -101,7 +134,7 @@ async function pageCost(kind: 'light' | 'heavy') {
   const res = await t.gql(LIST, { search: `${kind}-`, first: PAGE });
   stop();
   expect(res.errors).toBeUndefined();
-  const edges = (res.data as any).workflows.edges;
+  const edges = res.data!.workflows.edges;
   expect(edges).toHaveLength(PAGE);
   const history = kind === 'light' ? 1 : HISTORY;
   for (const { node } of edges) {
@@ -113,7 +146,7 @@ async function pageCost(kind: 'light' | 'heavy') {
       versions: { totalCount: history },
     });
     expect(node.lastRunAt).toBe(new Date(Date.UTC(2026, 0, 1) + (history - 1) * 1000).toISOString());
-    expect(node.versions.edges.map((e: any) => e.node.number)).toEqual(
+    expect(node.versions.edges.map((e) => e.node.number)).toEqual(
       Array.from({ length: Math.min(5, history) }, (_, n) => history - n),
     );
   }
@@ -144,23 +177,47 @@ it('reads the same statements and a bounded number of rows with 1 and with 1,000
 });
 
 it('pages through a long history by version number, both ways, and refuses cursors it did not give', async () => {
-  const PAGE_QUERY = `query($search: String!, $first: Int, $last: Int, $after: String, $before: String) { workflows(first: 1, filter: { search: $search }) { edges { node {
-    versions(first: $first, last: $last, after: $after, before: $before) { totalCount edges { cursor node { number } } pageInfo { hasNextPage hasPreviousPage } } } } } }`;
-  const page = async (vars: Record<string, unknown>) => {
-    const res = await t.gql(PAGE_QUERY, { search: 'heavy-00', ...vars });
-    return res.errors ? { errors: res.errors } : (res.data as any).workflows.edges[0].node.versions;
+  const PAGE_QUERY = graphql(`
+    query HistoryCostVersionsPage($search: String!, $first: Int, $last: Int, $after: String, $before: String) {
+      workflows(first: 1, filter: { search: $search }) {
+        edges {
+          node {
+            versions(first: $first, last: $last, after: $after, before: $before) {
+              totalCount
+              edges {
+                cursor
+                node {
+                  number
+                }
+              }
+              pageInfo {
+                hasNextPage
+                hasPreviousPage
+              }
+            }
+          }
+        }
+      }
+    }
+  `);
+  const query = (vars: { first?: number; last?: number; after?: string; before?: string }) =>
+    t.gql(PAGE_QUERY, { search: 'heavy-00', ...vars });
+  const page = async (vars: Parameters<typeof query>[0]) => {
+    const res = await query(vars);
+    expect(res.errors).toBeUndefined();
+    return res.data!.workflows.edges[0]!.node.versions;
   };
   const first = await page({ first: 3 });
-  expect(first.edges.map((e: any) => e.node.number)).toEqual([1000, 999, 998]);
+  expect(first.edges.map((e) => e.node.number)).toEqual([1000, 999, 998]);
   expect(first.pageInfo.hasNextPage).toBe(true);
-  const next = await page({ first: 3, after: first.edges[2].cursor });
-  expect(next.edges.map((e: any) => e.node.number)).toEqual([997, 996, 995]);
+  const next = await page({ first: 3, after: first.edges[2]!.cursor });
+  expect(next.edges.map((e) => e.node.number)).toEqual([997, 996, 995]);
   const oldest = await page({ last: 2 });
-  expect(oldest.edges.map((e: any) => e.node.number)).toEqual([2, 1]);
+  expect(oldest.edges.map((e) => e.node.number)).toEqual([2, 1]);
   expect(oldest.pageInfo.hasPreviousPage).toBe(true);
-  const before = await page({ last: 2, before: next.edges[0].cursor });
-  expect(before.edges.map((e: any) => e.node.number)).toEqual([999, 998]);
+  const before = await page({ last: 2, before: next.edges[0]!.cursor });
+  expect(before.edges.map((e) => e.node.number)).toEqual([999, 998]);
   expect(before.totalCount).toBe(HISTORY);
-  const bad = await page({ first: 2, after: 'not-a-cursor' });
+  const bad = await query({ first: 2, after: 'not-a-cursor' });
   expect(bad.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
 });

@@ -5,9 +5,12 @@
 import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql } from './generated/gql.ts';
+import type { TriggerType } from './generated/graphql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { json, startLoopbackServer, type LoopbackServer, type RecordedRequest } from './helpers/http-server.ts';
 import { createWorkflow, eventsOf, rawId, startRun, stepsOf, waitForRun } from './helpers/runs.ts';
+import { ofType } from './helpers/typename.ts';
 
 const SEED = '/work/shared/seeds/workflows-api-reference.txt';
 
@@ -52,7 +55,9 @@ afterAll(async () => {
   await peer?.close();
 });
 
-const CREATE = `mutation($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id name triggerType tags { name } definition } } ... on ValidationError { problems { path message } } } }`;
+const CREATE = graphql(
+  `mutation SeedDefinitionCreate($input: CreateWorkflowInput!) { createWorkflow(input: $input) { __typename ... on CreateWorkflowPayload { workflow { id name triggerType tags { name } definition } } ... on ValidationError { problems { path message } } } }`,
+);
 
 describe("the reference docs' example definition", () => {
   it("is saved in canonical form and runs end to end, started by name with the seed's trigger label", async () => {
@@ -61,17 +66,18 @@ describe("the reference docs' example definition", () => {
     // The one change: api.example.com is a loopback peer here (no test reaches the internet).
     const definition = JSON.parse(JSON.stringify(body.definition).replaceAll('https://api.example.com', peer.url));
     const agent = await t.gql(
-      `mutation { createAgent(input: { name: "agent_123", model: "notifier", systemPrompt: "You post summaries to Slack." }) { __typename } }`,
+      graphql(
+        `mutation SeedDefinitionCreateAgent { createAgent(input: { name: "agent_123", model: "notifier", systemPrompt: "You post summaries to Slack." }) { __typename } }`,
+      ),
     );
     expect(agent.errors).toBeUndefined();
-    expect((agent.data as any).createAgent.__typename).toBe('AgentPayload');
+    expect(agent.data?.createAgent.__typename).toBe('AgentPayload');
 
     const res = await t.gql(CREATE, {
-      input: { definition, triggerType: body.trigger_type.toUpperCase(), tags: body.tags },
+      input: { definition, triggerType: body.trigger_type.toUpperCase() as TriggerType, tags: body.tags },
     });
     expect(res.errors).toBeUndefined();
-    const created = (res.data as any).createWorkflow;
-    expect(created.__typename).toBe('CreateWorkflowPayload');
+    const created = ofType(res.data?.createWorkflow, 'CreateWorkflowPayload');
     expect(created.workflow).toMatchObject({
       name: 'Fetch and notify',
       triggerType: 'MANUAL',
@@ -93,11 +99,13 @@ describe("the reference docs' example definition", () => {
     const run = seedRunBody();
     expect(run.trigger).toBe('manual');
     const started = await t.gql(
-      `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id trigger triggerLabel workflow { id } } } ... on Error { message } } }`,
+      graphql(
+        `mutation SeedDefinitionRunByName($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on RunPayload { run { id trigger triggerLabel workflow { id } } } ... on Error { message } } }`,
+      ),
       { input: { workflowId: 'FETCH AND NOTIFY', input: run.input_data, triggerLabel: run.trigger } },
     );
     expect(started.errors).toBeUndefined();
-    const queued = (started.data as any).runWorkflow;
+    const queued = ofType(started.data?.runWorkflow, 'RunPayload');
     expect(queued.run).toMatchObject({
       trigger: 'MANUAL',
       triggerLabel: 'manual',
@@ -107,7 +115,7 @@ describe("the reference docs' example definition", () => {
     expect(finished.status).toBe('COMPLETED');
     expect(finished.triggerLabel).toBe('manual');
     const steps = await stepsOf(t, queued.run.id);
-    expect((steps.fetch!.output as any).body).toEqual({ rows: [1, 2, 3] });
+    expect((steps.fetch!.output as { body: unknown }).body).toEqual({ rows: [1, 2, 3] });
     expect(steps.notify!.output).toMatchObject({
       answer: 'Posted summary of: Summarize the fetched data and post to Slack',
       model: 'notifier',
@@ -148,11 +156,13 @@ describe("the reference docs' example definition", () => {
       ],
     };
     const check = await t.gql(
-      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } normalizedDefinition } }`,
+      graphql(
+        `query SeedDefinitionValidate($d: JSON!) { validateWorkflowDefinition(definition: $d) { valid errors { path message } normalizedDefinition } }`,
+      ),
       { d: definition },
     );
     expect(check.errors).toBeUndefined();
-    const result = (check.data as any).validateWorkflowDefinition;
+    const result = check.data!.validateWorkflowDefinition;
     expect(result.errors).toEqual([]);
     expect(result.normalizedDefinition).toEqual({
       maxParallelSteps: 2,
@@ -188,7 +198,7 @@ describe("the reference docs' example definition", () => {
         definition: { ...definition, steps: [{ ...definition.steps[0], timeoutSeconds: 6 }] },
       },
     });
-    expect((both.data as any).createWorkflow.problems).toEqual([
+    expect(ofType(both.data?.createWorkflow, 'ValidationError').problems).toEqual([
       {
         path: ['input', 'definition', 'name'],
         message: "differs from input.name ('Other name'): give the workflow's name in one place",
@@ -199,14 +209,16 @@ describe("the reference docs' example definition", () => {
       },
     ]);
     const numbered = await t.gql(
-      `query($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`,
+      graphql(
+        `query SeedDefinitionValidateName($d: JSON!) { validateWorkflowDefinition(definition: $d) { errors { path message } } }`,
+      ),
       { d: { ...definition, name: 5 } },
     );
-    expect((numbered.data as any).validateWorkflowDefinition.errors).toEqual([
+    expect(numbered.data?.validateWorkflowDefinition.errors).toEqual([
       { path: ['name'], message: "must be a string (the workflow's name)" },
     ]);
     const nameless = await t.gql(CREATE, { input: { definition: { steps: definition.steps } } });
-    expect((nameless.data as any).createWorkflow.problems).toEqual([
+    expect(ofType(nameless.data?.createWorkflow, 'ValidationError').problems).toEqual([
       { path: ['input', 'name'], message: "is required (or give it as the definition's name)" },
     ]);
   });
@@ -219,7 +231,9 @@ describe("the reference docs' example definition", () => {
       { name },
     );
     const res = await t.gql(
-      `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { latestVersion definition } } ... on ValidationError { problems { path message } } } }`,
+      graphql(
+        `mutation SeedDefinitionPatch($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on WorkflowPayload { workflow { latestVersion definition } } ... on ValidationError { problems { path message } } } }`,
+      ),
       {
         input: {
           id: name.toLowerCase(),
@@ -233,7 +247,7 @@ describe("the reference docs' example definition", () => {
       },
     );
     expect(res.errors).toBeUndefined();
-    expect((res.data as any).patchWorkflow.workflow).toEqual({
+    expect(ofType(res.data?.patchWorkflow, 'WorkflowPayload').workflow).toEqual({
       latestVersion: 2,
       definition: {
         steps: [
@@ -244,11 +258,13 @@ describe("the reference docs' example definition", () => {
     });
     const patchProblems = async (definition: unknown) => {
       const res = await t.gql(
-        `mutation($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+        graphql(
+          `mutation SeedDefinitionPatchProblems($input: PatchWorkflowInput!) { patchWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+        ),
         { input: { id: name, definition } },
       );
       expect(res.errors).toBeUndefined();
-      return (res.data as any).patchWorkflow.problems;
+      return ofType(res.data?.patchWorkflow, 'ValidationError').problems;
     };
     expect(await patchProblems({ steps: { b: { depends_on: [], dependsOn: ['a'] } } })).toEqual([
       {
@@ -275,9 +291,11 @@ describe('workflows by name', () => {
       { steps: [{ id: 'a', type: 'condition', config: { expression: 'true' } }] },
       { name },
     );
-    const found = await t.gql(`query($id: ID!) { workflow(id: $id) { id name } }`, { id: name.toUpperCase() });
+    const found = await t.gql(graphql(`query SeedDefinitionByName($id: ID!) { workflow(id: $id) { id name } }`), {
+      id: name.toUpperCase(),
+    });
     expect(found.errors).toBeUndefined();
-    expect((found.data as any).workflow).toEqual({ id: first, name });
+    expect(found.data?.workflow).toEqual({ id: first, name });
 
     const second = await createWorkflow(
       t,
@@ -291,11 +309,13 @@ describe('workflows by name', () => {
     );
 
     const run = await t.gql(
-      `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+      graphql(
+        `mutation SeedDefinitionRunAmbiguous($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path message } } } }`,
+      ),
       { input: { workflowId: name } },
     );
     expect(run.errors).toBeUndefined();
-    expect((run.data as any).runWorkflow.problems[0].path).toEqual(['input', 'workflowId']);
+    expect(ofType(run.data?.runWorkflow, 'ValidationError').problems[0]?.path).toEqual(['input', 'workflowId']);
     const missing = await t.gql(`query { workflow(id: "no such workflow") { id } }`);
     expect(missing.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     // Names with LIKE wildcards are matched literally.
@@ -317,10 +337,12 @@ describe('trigger labels', () => {
     expect(plain.triggerLabel).toBeNull();
     for (const bad of ['', 'x'.repeat(101), 'a\nb']) {
       const res = await t.gql(
-        `mutation($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+        graphql(
+          `mutation SeedDefinitionRunLabel($input: RunWorkflowInput!) { runWorkflow(input: $input) { __typename ... on ValidationError { problems { path } } } }`,
+        ),
         { input: { workflowId: wf, triggerLabel: bad } },
       );
-      expect((res.data as any).runWorkflow).toEqual({
+      expect(res.data?.runWorkflow).toEqual({
         __typename: 'ValidationError',
         problems: [{ path: ['input', 'triggerLabel'] }],
       });

@@ -57,6 +57,15 @@ export interface GraphQLErrorBody {
   errors: GraphQLFormattedError[];
 }
 
+/**
+ * The body of a response to a document the test does not type (deliberately malformed or
+ * hostile input, arbitrary documents): data is read field by field, narrowed where it is used.
+ */
+export interface RawGraphQLBody {
+  data?: Record<string, unknown> | null;
+  errors?: GraphQLFormattedError[];
+}
+
 export interface GraphQLResponse<T> extends ExecutionResult<T> {
   status: number;
 }

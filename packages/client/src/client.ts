@@ -120,11 +120,11 @@ export function createClient(options: ClientOptions): WeftClient {
     return { client: ws, connections: () => connections };
   };
 
-  // biome-ignore lint/suspicious/noExplicitAny: implements both overloads above.
   async function request(
     document: string | DocumentNode,
     variables?: Record<string, unknown>,
     requestOptions: RequestOptions = {},
+    // biome-ignore lint/suspicious/noExplicitAny: implements both overloads above.
   ): Promise<any> {
     const query = typeof document === 'string' ? document : print(document);
     const signal = requestOptions.signal

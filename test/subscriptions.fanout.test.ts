@@ -16,7 +16,12 @@ import { createWorkflow, rawId, startRun } from './helpers/runs.ts';
 import { until } from './helpers/wait.ts';
 
 const PER_CONNECTION = 10;
-const live = useLiveApp({ WEFT_ENGINE_POLL_MS: '50', WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION) });
+// Hundreds of subscriptions from one key within seconds: the per-key rate limit is not what is tested here.
+const live = useLiveApp({
+  WEFT_ENGINE_POLL_MS: '50',
+  WEFT_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION),
+  WEFT_RATE_LIMIT_PER_MINUTE: '0',
+});
 let t: TestApp;
 let url: string;
 let server: LoopbackServer;

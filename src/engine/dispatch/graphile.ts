@@ -257,12 +257,6 @@ export class GraphileDispatcher implements Dispatcher {
       taskList,
       concurrency: this.opts.concurrency,
       pollInterval: this.opts.pollIntervalMs,
-      // Without a local queue every one of the `concurrency` workers polls for jobs on its own
-      // timer while idle: 50 workers at 500 ms is 100 queries/s per idle process. The pool fetches
-      // for all of them instead (one poll per interval). Kept small: jobs it holds are locked, and
-      // those of a worker that dies wait for the orphaned-claim reclaim (one lease) — with
-      // local-first execution jobs are only the overflow, so few ever wait there.
-      preset: { worker: { localQueue: { size: 2 } } },
       noHandleSignals: true,
       logger: graphileLogger(this.opts.log),
       // We abort unfinished steps ourselves (Engine.stop); graphile's own abort comes later.

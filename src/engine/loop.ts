@@ -97,11 +97,9 @@ export async function runLoop(ctx: StepContext, claim: StepClaim, deps: LoopDeps
   }
   ctx.log(`loop over ${items.length} item(s), ${items.length - todo.length} already done, concurrency ${concurrency}`);
   // Iterations interrupted, failed or cancelled by an earlier execution of this loop start over.
-  await deps.prisma.$transaction((tx) =>
-    resetIterations(
-      tx,
-      todo.map((item) => item.id),
-    ),
+  await resetIterations(
+    deps.prisma,
+    todo.map((item) => item.id),
   );
 
   const record = async (id: string, index: number, to: StepStatus, data: IterationData, event: NewEvent) => {
